@@ -1,0 +1,11 @@
+"""Service status checks, uptime maths and a Zabbix API client.
+
+This package is one of ISPB's independently versioned libraries: it installs and imports on its own,
+without the ISPB platform, so other projects can use it directly.
+"""
+
+from importlib.metadata import version as _version
+
+__version__ = _version("ispb-monitor")
+
+__all__ = ("__version__",)

@@ -1,0 +1,56 @@
+"""The Litestar application factory.
+
+The app opens its runtime (database pool, queue) in its lifespan, so ``ispb web`` with several uvicorn
+processes gives each its own pool. ``run_worker=True`` also runs the SAQ worker in the same event loop: that
+is ``ispb demo``'s single-process mode; production runs ``ispb worker`` processes beside the web nodes.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from ispb_platform.jobs.worker import build_worker
+from ispb_platform.runtime import Runtime, open_runtime
+from ispb_platform.settings import Settings
+from ispb_platform.web.health import healthz
+from ispb_platform.web.home import home
+
+WEB_DIR = Path(__file__).parent / "web"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime | None = None) -> Litestar:
+    """Build the app. Pass ``runtime`` to share an already open one (tests); the app then leaves it open."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own = runtime is None
+        active = runtime or await open_runtime(settings)
+        app.state.runtime = active
+        worker_task = None
+        if run_worker:
+            worker = build_worker(active.db, active.queue, concurrency=settings.worker_concurrency, embedded=True)
+            worker_task = asyncio.create_task(worker.start(), name="ispb-worker")
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                await worker.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            if own:
+                await active.close()
+
+    return Litestar(
+        route_handlers=[home, healthz, create_static_files_router("/static", [WEB_DIR / "static"])],
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        lifespan=[lifespan],
+        debug=False,
+    )

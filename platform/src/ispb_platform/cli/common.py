@@ -1,0 +1,67 @@
+"""What every command shares: settings, opening the database, turning failures into one line."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import asyncpg
+import click
+from rich.console import Console
+
+from ispb_platform.embedded_postgres import EmbeddedPostgresError
+from ispb_platform.runtime import Runtime, open_database, open_runtime
+from ispb_platform.settings import Settings, SettingsError, load_settings
+from ispb_tenants import Database, TenancyError
+
+T = TypeVar("T")
+console = Console(highlight=False)
+
+
+class Failed(click.ClickException):
+    """A failure the user can act on: printed as ``ispb: <message>``, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"ispb: {self.message}", err=True)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise Failed(str(error)) from None
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run(main: Callable[[], Awaitable[T]]) -> T:
+    """Run an async command body, turning expected failures into `Failed`."""
+    try:
+        return asyncio.run(main())  # type: ignore[arg-type]
+    except (SettingsError, TenancyError, EmbeddedPostgresError, ValueError) as error:
+        raise Failed(str(error)) from None
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise Failed(f"database or queue unreachable or failing: {type(error).__name__}: {error}") from None
+
+
+@asynccontextmanager
+async def database(config: Settings) -> AsyncIterator[Database]:
+    _, db = await open_database(config)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def runtime(config: Settings) -> AsyncIterator[Runtime]:
+    active = await open_runtime(config)
+    try:
+        yield active
+    finally:
+        await active.close()

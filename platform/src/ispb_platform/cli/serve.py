@@ -1,0 +1,86 @@
+"""``ispb web``, ``ispb worker`` and ``ispb demo``."""
+
+import errno
+import socket
+
+import click
+import uvicorn
+
+from ispb_platform.app import create_app
+from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
+from ispb_platform.demo.setup import DemoLogin, prepare_demo
+from ispb_platform.jobs.worker import build_worker
+from ispb_platform.settings import Settings
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = "is already in use" if error.errno == errno.EADDRINUSE else f"cannot be opened ({error})"
+            raise Failed(f"{host}:{port} {reason}; choose another with --port or ISPB_PORT") from None
+
+
+def _serve(config: Settings, host: str | None, port: int | None, *, run_worker: bool) -> None:
+    host = host or config.host
+    port = port or config.port
+    _check_port_free(host, port)
+    uvicorn.run(create_app(config, run_worker=run_worker), host=host, port=port,
+                log_level=config.log_level, proxy_headers=False)
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default ISPB_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default ISPB_PORT or 8000).")
+@click.option("--with-worker", is_flag=True, help="Also run the job worker in this process.")
+def web(host: str | None, port: int | None, with_worker: bool) -> None:
+    """Serve the web platform."""
+    config = settings()
+    _serve(config, host, port, run_worker=with_worker)
+
+
+@click.command()
+@click.option("--concurrency", type=int, help="Jobs run at once (default ISPB_WORKER_CONCURRENCY or 10).")
+def worker(concurrency: int | None) -> None:
+    """Run a job worker: the schedule's cron ticks and queued jobs. Run as many as needed."""
+    config = settings()
+    configure_logging(config.log_level)
+
+    async def main() -> None:
+        async with runtime(config) as active:
+            saq_worker = build_worker(active.db, active.queue,
+                                      concurrency=concurrency or config.worker_concurrency)
+            console.print(f"worker started on the {type(active.queue).__name__}; Ctrl-C stops it")
+            await saq_worker.start()  # returns on SIGINT/SIGTERM after finishing or re-queueing jobs
+
+    run(main)
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default ISPB_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default ISPB_PORT or 8000).")
+@click.option("--customers", default=300, show_default=True, help="Customers per demo operator.")
+def demo(host: str | None, port: int | None, customers: int) -> None:
+    """Create the demo platform (2 operators with customers) and serve web + worker in one process."""
+    config = settings()
+    host, port = host or config.host, port or config.port
+    _check_port_free(host, port)
+
+    async def main() -> list[DemoLogin]:
+        async with runtime(config) as active:
+            return await prepare_demo(active.db, customers_per_operator=customers)
+
+    logins = run(main)
+    url = f"http://{host}:{port}/"
+    console.print(f"\n[bold green]ISPB demo is ready:[/] [bold]{url}[/]   (health: {url}healthz)")
+    console.print("Demo logins:")
+    for login in logins:
+        console.print(f"  {login.role:<16} {login.login:<28} password: {login.password:<18} {login.where}")
+    console.print("Database: " + ("embedded PostgreSQL in " + str(config.data_dir / "postgres")
+                                  if config.embedded_database else "ISPB_DATABASE_URL")
+                  + "; queue: " + ("Redis" if config.redis_url else "PostgreSQL") + ". Ctrl-C stops.\n")
+    _serve(config, host, port, run_worker=True)
+
+

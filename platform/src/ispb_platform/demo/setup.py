@@ -1,0 +1,78 @@
+"""``ispb demo``: a platform with two operators, their packages, a few hundred customers each, and logins.
+
+Idempotent: running the demo again keeps what exists (and whatever the visitor changed) and only adds what
+is missing.
+"""
+
+from dataclasses import dataclass
+
+from ispb_platform.auth.passwords import hash_password
+from ispb_platform.demo.seed import ensure_packages, seed_customers
+from ispb_tenants import Database, TenantExists, TenantRef, create_tenant, get_tenant
+from ispb_tenants.tables.platform import UserRole
+
+
+@dataclass(frozen=True)
+class DemoOperator:
+    slug: str
+    name: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    login: str
+    password: str
+    where: str
+
+
+DEMO_OPERATORS = (
+    DemoOperator("dhaka-fiber", "Dhaka Fiber Net", seed=1),
+    DemoOperator("padma-link", "Padma Link Broadband", seed=2),
+)
+PLATFORM_ADMIN = DemoLogin("platform admin", "admin@ispb.test", "demo-admin-pass", "admin console")
+
+
+def operator_login(operator: DemoOperator) -> DemoLogin:
+    return DemoLogin("operator admin", f"owner@{operator.slug}.test", "demo-operator-pass",
+                     f"operator panel of {operator.name}")
+
+
+async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> list[DemoLogin]:
+    logins = [PLATFORM_ADMIN]
+    await _ensure_user(db, PLATFORM_ADMIN, "Platform Admin", UserRole.PLATFORM_ADMIN, None)
+    for operator in DEMO_OPERATORS:
+        tenant = await _ensure_tenant(db, operator)
+        async with db.tenant(tenant) as scope:
+            await ensure_packages(scope)
+            existing = await scope.connection.fetchval("SELECT count(*) FROM customer")
+            if existing == 0:
+                await seed_customers(scope, customers_per_operator, seed=operator.seed)
+                await scope.connection.execute(
+                    "INSERT INTO activity_log (actor, action, object_type, summary) VALUES ($1, $2, $3, $4)",
+                    "system", "demo.seeded", "customer", f"Demo data: {customers_per_operator} customers",
+                )
+        login = operator_login(operator)
+        await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
+        logins.append(login)
+    return logins
+
+
+async def _ensure_tenant(db: Database, operator: DemoOperator) -> TenantRef:
+    try:
+        return await create_tenant(db, operator.slug, operator.name)
+    except TenantExists:
+        return await get_tenant(db, operator.slug)
+
+
+async def _ensure_user(db: Database, login: DemoLogin, name: str, role: UserRole, tenant: TenantRef | None) -> None:
+    async with db.platform() as connection:
+        exists = await connection.fetchval("SELECT 1 FROM platform_user WHERE lower(email) = lower($1)", login.login)
+        if exists:
+            return
+        await connection.execute(
+            "INSERT INTO platform_user (email, name, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT DO NOTHING",
+            login.login, name, hash_password(login.password), role.value, tenant.id if tenant else None,
+        )

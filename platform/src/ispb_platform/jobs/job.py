@@ -1,0 +1,51 @@
+"""What a job is: a named async function, its schedule and scope, and the context it runs with."""
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from ispb_tenants import Database, TenantRef
+
+
+class JobScope(StrEnum):
+    PLATFORM = "platform"
+    """Runs once for the whole platform."""
+    TENANT = "tenant"
+    """Runs once per active tenant; the cron tick fans out one queued job per tenant."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Everything a job may use. ``today`` is the tenant's local date (or given by ``--today``)."""
+
+    db: Database
+    today: date
+    now: datetime
+    tenant: TenantRef | None = None
+
+    def require_tenant(self) -> TenantRef:
+        if self.tenant is None:
+            raise RuntimeError("this job runs per tenant and was started without one")
+        return self.tenant
+
+
+Counts = Mapping[str, int]
+JobFunction = Callable[[JobContext], Awaitable[Counts]]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One row of the schedule (DESIGN 3). The function returns counts for the run record."""
+
+    name: str
+    cron: str
+    """Standard 5-field cron, evaluated in UTC."""
+    scope: JobScope
+    run: JobFunction
+    description: str
+    timeout_s: int = 600
+    """Above the job's real runtime: SAQ cancels a job at its timeout (its default is 10 s)."""
+    retries: int = 4
+    """Attempts in all; retried with exponential backoff. Correctness comes from the data, not the queue."""
+    retry_delay_s: float = 5.0

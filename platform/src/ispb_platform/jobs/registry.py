@@ -1,0 +1,42 @@
+"""The schedule: every scheduled process of the platform, in one table (DESIGN 3).
+
+Later work adds its jobs here (billing, notifications, network sync, ...). Names are the ones the CLI,
+the Automation page and the run records use. Only implemented jobs are listed: the schedule never shows a
+job that would not really run.
+"""
+
+from ispb_platform.jobs.heartbeat import heartbeat
+from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.maintenance.jobs import purge_activity_logs
+
+SCHEDULE: tuple[ScheduledJob, ...] = (
+    ScheduledJob(
+        name="system.heartbeat",
+        cron="* * * * *",
+        scope=JobScope.PLATFORM,
+        run=heartbeat,
+        description="Proves a worker is alive and reaches the database",
+        timeout_s=60,
+    ),
+    ScheduledJob(
+        name="maintenance.purge_activity_logs",
+        cron="30 21 * * *",  # 03:30 in Dhaka, off-peak
+        scope=JobScope.TENANT,
+        run=purge_activity_logs,
+        description="Deletes activity log rows older than the operator's retention period",
+        timeout_s=1800,
+    ),
+)
+
+
+class UnknownJob(LookupError):
+    def __init__(self, name: str) -> None:
+        names = ", ".join(job.name for job in SCHEDULE)
+        super().__init__(f"no job named {name!r}; known jobs: {names}")
+
+
+def get_job(name: str) -> ScheduledJob:
+    for job in SCHEDULE:
+        if job.name == name:
+            return job
+    raise UnknownJob(name)

@@ -1,0 +1,131 @@
+"""Run records: every execution of a job writes one ``platform.job_run`` row (DESIGN 3).
+
+The row is committed as ``running`` before the job starts, so a crashed worker leaves visible evidence, and
+updated with the outcome and counts when it ends. The worker and ``ispb jobs run`` both go through `execute`.
+"""
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ispb_platform.jobs.job import JobContext, JobScope, ScheduledJob
+from ispb_tenants import Database, TenantRef
+
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    job: str
+    tenant_slug: str | None
+    job_key: str
+    today: date
+    trigger: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int]
+    error: str | None
+    worker: str
+
+
+def local_today(now: datetime, tenant: TenantRef | None) -> date:
+    """The date a job runs for: the tenant's local date, UTC for platform jobs."""
+    zone = ZoneInfo(tenant.timezone) if tenant is not None else UTC
+    return now.astimezone(zone).date()
+
+
+def job_key(job: ScheduledJob, tenant: TenantRef | None, period: str) -> str:
+    """``<job>:<tenant>:<period>``: the same tick for the same tenant always gets the same key."""
+    return f"{job.name}:{tenant.slug if tenant else 'platform'}:{period}"
+
+
+async def execute(
+    db: Database,
+    job: ScheduledJob,
+    *,
+    tenant: TenantRef | None,
+    trigger: Trigger,
+    key: str,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> RunRecord:
+    """Run ``job`` once and record it. Re-raises the job's exception after recording it, so the queue retries."""
+    if (job.scope is JobScope.TENANT) != (tenant is not None):
+        raise ValueError(f"{job.name} is a {job.scope} job: {'a tenant is required' if tenant is None else 'no tenant applies'}")
+    now = now or datetime.now(UTC)
+    ctx = JobContext(db=db, today=today or local_today(now, tenant), now=now, tenant=tenant)
+    run_id = await _start(db, job, ctx, trigger, key)
+    try:
+        counts = dict(await job.run(ctx))
+    except Exception as error:
+        await _finish(db, run_id, "failed", {}, f"{type(error).__name__}: {error}")
+        raise
+    await _finish(db, run_id, "succeeded", counts, None)
+    return await get_run(db, run_id)
+
+
+async def _start(db: Database, job: ScheduledJob, ctx: JobContext, trigger: Trigger, key: str) -> int:
+    async with db.platform() as connection:
+        run_id = await connection.fetchval(
+            "INSERT INTO job_run (job, tenant_id, job_key, today, trigger, worker)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            job.name, ctx.tenant.id if ctx.tenant else None, key, ctx.today, trigger.value, WORKER_NAME,
+        )
+    return int(run_id)
+
+
+async def _finish(db: Database, run_id: int, status: str, counts: dict[str, int], error: str | None) -> None:
+    async with db.platform() as connection:
+        await connection.execute(
+            "UPDATE job_run SET status = $2, counts = $3::jsonb, error = $4, finished_at = clock_timestamp()"
+            " WHERE id = $1",
+            run_id, status, json.dumps(counts), error,
+        )
+
+
+_RUN_COLUMNS = (
+    "r.id, r.job, t.slug AS tenant_slug, r.job_key, r.today, r.trigger, r.status, r.started_at,"
+    " r.finished_at, r.counts, r.error, r.worker FROM job_run r LEFT JOIN tenant t ON t.id = r.tenant_id"
+)
+
+
+def _record(row: Any) -> RunRecord:
+    values = dict(row)
+    values["counts"] = json.loads(values["counts"]) if isinstance(values["counts"], str) else values["counts"]
+    return RunRecord(**values)
+
+
+async def get_run(db: Database, run_id: int) -> RunRecord:
+    async with db.platform() as connection:
+        row = await connection.fetchrow(f"SELECT {_RUN_COLUMNS} WHERE r.id = $1", run_id)
+    return _record(row)
+
+
+async def recent_runs(db: Database, *, job: str | None = None, limit: int = 50) -> list[RunRecord]:
+    async with db.platform() as connection:
+        rows = await connection.fetch(
+            f"SELECT {_RUN_COLUMNS} WHERE ($1::text IS NULL OR r.job = $1) ORDER BY r.started_at DESC LIMIT $2",
+            job, limit,
+        )
+    return [_record(row) for row in rows]
+
+
+async def last_runs(db: Database) -> dict[str, RunRecord]:
+    """The most recent run of every job that has run."""
+    async with db.platform() as connection:
+        rows = await connection.fetch(
+            f"SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} ORDER BY r.job, r.started_at DESC"
+        )
+    return {row["job"]: _record(row) for row in rows}

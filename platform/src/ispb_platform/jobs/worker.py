@@ -1,0 +1,100 @@
+"""The SAQ worker: one cron entry per scheduled job, plus ``ispb.run_job`` for per-tenant fan-out.
+
+A tenant-scoped job's cron tick does not do the work itself: it enqueues one ``ispb.run_job`` per active
+tenant under the key ``<job>:<tenant>:<period>`` (DESIGN 3), so a second tick or a second worker for the same
+minute adds nothing, one slow tenant does not delay the others, and each tenant is retried on its own.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from saq import CronJob, Queue, Worker
+from saq.types import Context
+
+from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.registry import SCHEDULE, get_job
+from ispb_platform.jobs.runs import Trigger, execute, job_key
+from ispb_tenants import Database, get_tenant, list_tenants
+
+RUN_JOB = "ispb.run_job"
+
+
+def job_options(job: ScheduledJob) -> dict[str, Any]:
+    """SAQ options for one job: its own timeout, several attempts, exponential backoff, a heartbeat."""
+    return {
+        "timeout": job.timeout_s,
+        "retries": job.retries,
+        "retry_delay": job.retry_delay_s,
+        "retry_backoff": True,
+        "heartbeat": 0,
+        "ttl": 24 * 3600,
+    }
+
+
+def tick_period(ctx: Context) -> str:
+    """The minute a cron tick was scheduled for, in UTC: the ``<period>`` of the job key."""
+    job = ctx["job"]
+    scheduled = job.scheduled or job.queued / 1000 or datetime.now(UTC).timestamp()
+    return datetime.fromtimestamp(scheduled, UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+async def fan_out(db: Database, queue: Queue, job: ScheduledJob, period: str) -> int:
+    """Enqueue ``job`` for every active tenant; return how many were new (duplicates are dropped by key)."""
+    enqueued = 0
+    for info in await list_tenants(db, active_only=True):
+        queued = await queue.enqueue(
+            RUN_JOB, key=job_key(job, info.ref, period), job_name=job.name, tenant=info.ref.slug,
+            **job_options(job),
+        )
+        enqueued += queued is not None
+    return enqueued
+
+
+async def run_job(ctx: Context, *, job_name: str, tenant: str | None = None) -> dict[str, Any]:
+    """``ispb.run_job``: run one job for one tenant (or the platform) and record the run."""
+    db: Database = ctx["ispb_db"]
+    job = get_job(job_name)
+    tenant_ref = await get_tenant(db, tenant) if tenant else None
+    record = await execute(db, job, tenant=tenant_ref, trigger=Trigger.SCHEDULE, key=ctx["job"].key)
+    return {"run_id": record.id, "counts": record.counts}
+
+
+def _cron_task(job: ScheduledJob) -> Callable[[Context], Awaitable[dict[str, Any]]]:
+    async def task(ctx: Context) -> dict[str, Any]:
+        db: Database = ctx["ispb_db"]
+        period = tick_period(ctx)
+        if job.scope is JobScope.TENANT:
+            return {"enqueued": await fan_out(db, ctx["worker"].queue, job, period)}
+        record = await execute(db, job, tenant=None, trigger=Trigger.SCHEDULE, key=job_key(job, None, period))
+        return {"run_id": record.id, "counts": record.counts}
+
+    # SAQ names (and deduplicates) cron jobs by qualname: one distinct name per scheduled job.
+    task.__qualname__ = task.__name__ = f"cron.{job.name}"
+    return task
+
+
+class EmbeddedWorker(Worker):
+    """A worker sharing its process and event loop with the web server (``ispb demo``).
+
+    SAQ's worker installs SIGINT/SIGTERM handlers; here the web server owns signals and stops the worker from
+    its lifespan, so Ctrl-C stops both.
+    """
+
+    SIGNALS = []  # type: ignore[misc]  # noqa: RUF012
+
+
+def build_worker(db: Database, queue: Queue, *, concurrency: int = 10, embedded: bool = False) -> Worker:
+    cron_jobs = []
+    functions: set[Any] = {(RUN_JOB, run_job)}
+    for job in SCHEDULE:
+        task = _cron_task(job)
+        functions.add((task.__qualname__, task))
+        options = job_options(job)
+        cron_jobs.append(CronJob(task, cron=job.cron, timeout=options["timeout"], retries=options["retries"]))
+
+    async def startup(ctx: Context) -> None:
+        ctx["ispb_db"] = db  # type: ignore[typeddict-unknown-key]
+
+    worker_class = EmbeddedWorker if embedded else Worker
+    return worker_class(queue, functions, cron_jobs=cron_jobs, concurrency=concurrency, startup=startup)

@@ -1,0 +1,1 @@
+"""Housekeeping that keeps the platform small and fast: log purges, old data clean-up."""

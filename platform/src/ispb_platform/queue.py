@@ -1,0 +1,34 @@
+"""The job queue: Redis in production, SAQ's PostgreSQL queue when no Redis is configured (DESIGN 3)."""
+
+from saq import Queue
+from saq.queue.postgres import PostgresQueue
+from saq.queue.redis import RedisQueue
+
+QUEUE_NAME = "ispb"
+
+
+def make_queue(redis_url: str | None, database_url: str, *, name: str = QUEUE_NAME) -> Queue:
+    """A queue for ``redis_url``, or the PostgreSQL queue inside ``database_url`` when there is none.
+
+    The PostgreSQL queue keeps its ``saq_*`` tables in the database's default schema, apart from the
+    platform and tenant schemas.
+    """
+    if redis_url:
+        return RedisQueue.from_url(redis_url, name=name)
+    return PostgresQueue.from_url(database_url, name=name, min_size=1, max_size=8)
+
+
+def queue_backend(queue: Queue) -> str:
+    return "redis" if isinstance(queue, RedisQueue) else "postgres"
+
+
+async def ping_queue(queue: Queue) -> None:
+    """Raise if the queue's store does not answer (used by /healthz)."""
+    if isinstance(queue, RedisQueue):
+        await queue.redis.ping()
+        return
+    if isinstance(queue, PostgresQueue):
+        async with queue.pool.connection() as connection:
+            await connection.execute("SELECT 1")
+        return
+    await queue.info()

@@ -1,0 +1,143 @@
+"""Typed settings from ``ISPB_*`` environment variables, validated once at start-up.
+
+Every bad value stops start-up with one line that names the variable, what it must be and what it got, so an
+operator fixes it without reading a traceback. Parsing is pure (`parse_settings` takes a mapping); only
+`load_settings` touches the environment and the data directory.
+"""
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A bad setting. ``str(error)`` is the whole message an operator needs."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable} {message}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    """PostgreSQL URL; None means the embedded PostgreSQL under ``data_dir``."""
+    redis_url: str | None
+    """Redis URL for the job queue; None means SAQ's PostgreSQL queue."""
+    secret_key: str | None
+    """Signs sessions and links. Required with an external database; generated and kept in ``data_dir``
+    otherwise (see `load_settings`)."""
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    worker_concurrency: int = 10
+    log_level: str = "info"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], example: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes:
+        raise SettingsError(name, f"must be a {' or '.join(s + '://' for s in schemes)} URL such as {example}, "
+                                  f"got {raw!r}")
+    if not (parsed.hostname or "host=" in parsed.query):
+        raise SettingsError(name, f"has no host: {raw!r} (example: {example})")
+    return raw
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a whole number from {low} to {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(name, f"must be from {low} to {high}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise SettingsError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _secret(env: Mapping[str, str], database_url: str | None) -> str | None:
+    raw = env.get("ISPB_SECRET_KEY", "")
+    if raw and len(raw) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError("ISPB_SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} characters, got "
+                                               f"{len(raw)}; generate one with: python3 -c 'import secrets; "
+                                               "print(secrets.token_urlsafe(48))'")
+    if not raw and database_url is not None:
+        raise SettingsError("ISPB_SECRET_KEY", "is required when ISPB_DATABASE_URL is set (every web node must "
+                                               "share it); generate one with: python3 -c 'import secrets; "
+                                               "print(secrets.token_urlsafe(48))'")
+    return raw or None
+
+
+def parse_settings(env: Mapping[str, str]) -> Settings:
+    """Build `Settings` from a mapping of environment variables, or raise `SettingsError`."""
+    database_url = _url(env, "ISPB_DATABASE_URL", ("postgresql", "postgres"), "postgresql://user@127.0.0.1/ispb")
+    redis_url = _url(env, "ISPB_REDIS_URL", ("redis", "rediss"), "redis://127.0.0.1:6379/0")
+    data_dir = env.get("ISPB_DATA_DIR", "").strip() or "./var"
+    pool_min = _int(env, "ISPB_DB_POOL_MIN", 2, 1, 100)
+    pool_max = _int(env, "ISPB_DB_POOL_MAX", 10, 1, 500)
+    if pool_max < pool_min:
+        raise SettingsError("ISPB_DB_POOL_MAX", f"must be at least ISPB_DB_POOL_MIN ({pool_min}), got {pool_max}")
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=_secret(env, database_url),
+        data_dir=Path(data_dir).expanduser().resolve(),
+        host=env.get("ISPB_HOST", "").strip() or "127.0.0.1",
+        port=_int(env, "ISPB_PORT", 8000, 1, 65535),
+        db_pool_min=pool_min,
+        db_pool_max=pool_max,
+        worker_concurrency=_int(env, "ISPB_WORKER_CONCURRENCY", 10, 1, 1000),
+        log_level=_choice(env, "ISPB_LOG_LEVEL", "info", _LOG_LEVELS),
+    )
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, token: Callable[[], str] = lambda: secrets.token_urlsafe(48)
+) -> Settings:
+    """Settings for this process. With the embedded database and no ISPB_SECRET_KEY, a key is generated
+    once and kept in ``<data_dir>/secret_key`` (mode 600) so sessions survive restarts."""
+    settings = parse_settings(os.environ if env is None else env)
+    if settings.secret_key is not None:
+        return settings
+    _prepare_data_dir(settings.data_dir)
+    key_file = settings.data_dir / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(token(), encoding="utf-8")
+    key = key_file.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError("ISPB_SECRET_KEY", f"is unset and {key_file} holds a key that is too short; delete it")
+    return replace(settings, secret_key=key)
+
+
+def _prepare_data_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError("ISPB_DATA_DIR", f"cannot be created at {path}: {error.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise SettingsError("ISPB_DATA_DIR", f"is not writable: {path}")

@@ -1,0 +1,1 @@
+"""The web layer: Litestar routes, tenancy dependencies, templates and static files."""

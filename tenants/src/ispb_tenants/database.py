@@ -1,0 +1,115 @@
+"""The shared connection pool and the scopes every query runs in.
+
+One asyncpg pool (through Piccolo's engine) serves all tenants. Tenant work happens only inside
+`Database.tenant`, which opens a transaction and runs ``SET LOCAL search_path`` once, first thing (DESIGN 2,
+9, 10). ``SET LOCAL`` dies with the transaction, so a pooled connection never carries one tenant's path into
+another's work; a query outside any scope finds no tenant tables and fails loudly instead of guessing.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from ispb_tenants.errors import TenantContextError
+from ispb_tenants.migrations import PLATFORM_SCHEMA, search_path_for
+from ispb_tenants.tables import ALL_TABLES
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    """Which operator a request or job works for. Built from a ``platform.tenant`` row."""
+
+    id: int
+    slug: str
+    schema: str
+    name: str = ""
+    timezone: str = "Asia/Dhaka"
+    currency: str = "BDT"
+
+
+@dataclass(frozen=True)
+class TenantScope:
+    """An open tenant transaction: Piccolo queries run in it implicitly, raw SQL through ``connection``."""
+
+    tenant: TenantRef
+    connection: asyncpg.Connection
+
+
+_current_tenant: ContextVar[TenantRef | None] = ContextVar("ispb_current_tenant", default=None)
+
+
+def current_tenant() -> TenantRef | None:
+    """The tenant whose scope the calling task is in, if any."""
+    return _current_tenant.get()
+
+
+class Database:
+    """Owns the pool. Create with `Database.connect`, close with `Database.close`."""
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "Database":
+        """Open the pool and bind every table class to it (Piccolo binds tables to one engine)."""
+        engine = PostgresEngine(config={"dsn": url})
+        await engine.start_connection_pool(min_size=min_size, max_size=max_size)
+        for table in ALL_TABLES:
+            table._meta.db = engine
+        return cls(engine)
+
+    async def close(self) -> None:
+        if self.engine.pool is not None:
+            await self.engine.close_connection_pool()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self.engine.pool is None:
+            raise RuntimeError("the database pool is closed")
+        return self.engine.pool
+
+    @asynccontextmanager
+    async def tenant(self, tenant: TenantRef) -> AsyncIterator[TenantScope]:
+        """Run the body in one transaction inside ``tenant``'s schema.
+
+        Re-entering the same tenant joins the open transaction; entering another tenant, or starting a tenant
+        scope inside a platform transaction, raises `TenantContextError`: work for two operators never shares
+        a transaction.
+        """
+        active = _current_tenant.get()
+        if active is not None:
+            if active.schema != tenant.schema:
+                raise TenantContextError(
+                    f"already working for tenant {active.slug!r}; refusing to open {tenant.slug!r} inside it"
+                )
+            async with self.engine.transaction() as outer:
+                yield TenantScope(tenant, outer.connection)
+            return
+        if self.engine.current_transaction.get() is not None:
+            raise TenantContextError("a tenant scope cannot start inside a platform transaction")
+        async with self.engine.transaction(allow_nested=False) as transaction:
+            await transaction.connection.execute(f"SET LOCAL search_path TO {search_path_for(tenant.schema)}")
+            token = _current_tenant.set(tenant)
+            try:
+                yield TenantScope(tenant, transaction.connection)
+            finally:
+                _current_tenant.reset(token)
+
+    @asynccontextmanager
+    async def platform(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction on platform tables only: tenant tables are not on its search_path."""
+        if _current_tenant.get() is not None:
+            raise TenantContextError("a platform transaction cannot start inside a tenant scope")
+        async with self.engine.transaction(allow_nested=False) as transaction:
+            await transaction.connection.execute(f"SET LOCAL search_path TO {search_path_for(PLATFORM_SCHEMA)}")
+            yield transaction.connection
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """One value from a platform-level query outside any scope (health checks, counts)."""
+        async with self.pool.acquire() as connection:
+            return await connection.fetchval(sql, *args)

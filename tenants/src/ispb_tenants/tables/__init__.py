@@ -1,0 +1,16 @@
+"""Piccolo table classes for queries. The schema itself comes from ``ispb_tenants.migrations``.
+
+Platform tables name their schema. Tenant tables name none: the tenant transaction's ``SET LOCAL
+search_path`` picks the operator's schema (DESIGN 9), so one class serves every tenant and foreign-key joins
+stay inside the same schema.
+"""
+
+from ispb_tenants.tables.platform import JobRun, PlatformUser, Tenant
+from ispb_tenants.tables.tenant import ActivityLog, Customer, Package
+
+PLATFORM_TABLES = (Tenant, PlatformUser, JobRun)
+TENANT_TABLES = (Package, Customer, ActivityLog)
+ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
+
+__all__ = ("ALL_TABLES", "PLATFORM_TABLES", "TENANT_TABLES", "ActivityLog", "Customer", "JobRun", "Package",
+           "PlatformUser", "Tenant")

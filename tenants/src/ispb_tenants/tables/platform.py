@@ -1,0 +1,68 @@
+"""Tables of the ``platform`` schema: operators, platform users, run records."""
+
+from enum import StrEnum
+
+from piccolo.columns import JSONB, Boolean, Date, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+SCHEMA = "platform"
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class UserRole(StrEnum):
+    PLATFORM_ADMIN = "platform_admin"
+    GROUP_ADMIN = "group_admin"
+    OPERATOR_ADMIN = "operator_admin"
+    OPERATOR_STAFF = "operator_staff"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Tenant(Table, tablename="tenant", schema=SCHEMA):
+    """An ISP operator hosted on the platform, with its own schema."""
+
+    slug = Text(unique=True)
+    name = Text()
+    status = Text(default=TenantStatus.ACTIVE.value)
+    schema_name = Text(unique=True)
+    timezone = Text(default="Asia/Dhaka")
+    currency = Text(default="BDT")
+    activity_log_retention_days = Integer(default=365)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class PlatformUser(Table, tablename="platform_user", schema=SCHEMA):
+    email = Text()
+    name = Text()
+    password_hash = Text(secret=True)
+    role = Text()
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=True)
+    is_active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class JobRun(Table, tablename="job_run", schema=SCHEMA):
+    """A run record: one execution of a job, for one tenant or for the platform."""
+
+    job = Text()
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=True)
+    job_key = Text()
+    today = Date()
+    trigger = Text()
+    status = Text(default=RunStatus.RUNNING.value)
+    started_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+    counts = JSONB(default="{}")
+    error = Text(null=True, default=None)
+    worker = Text(default="")

@@ -1,0 +1,132 @@
+"""Shared fixtures: a real PostgreSQL database and a real Redis for the whole test session.
+
+PostgreSQL: ``ISPB_TEST_DATABASE_URL`` if set, else the server on 127.0.0.1:5432 if one answers, else an
+embedded PostgreSQL (pgserver) in a temporary directory, so the tests run on a machine with nothing
+installed. Each session gets a fresh database, dropped at the end.
+
+Redis: ``ISPB_TEST_REDIS_URL`` if set, else 127.0.0.1:6379 if it answers, else a ``redis-server`` started on
+a free loopback port for the session. Tests use their own queue names, so a shared Redis is not disturbed.
+"""
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant, migrate_platform
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = ("127.0.0.1", 6379)
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _server_url() -> str:
+    if url := os.environ.get("ISPB_TEST_DATABASE_URL"):
+        return url
+    if _answers("127.0.0.1", 5432):
+        return LOCAL_POSTGRES
+    import pgserver
+
+    data = Path(tempfile.mkdtemp(prefix="ispb-test-pg-"))
+    server = pgserver.get_server(data, cleanup_mode="delete")
+    return str(server.get_uri())
+
+
+def _with_database(server_url: str, name: str) -> str:
+    base, _, query = server_url.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return f"{base}?{query}" if query else base
+
+
+@pytest.fixture(name="database_url", scope="session")
+async def fx_database_url() -> AsyncIterator[str]:
+    server = _server_url()
+    name = f"ispb_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield _with_database(server, name)
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(name="db", scope="session")
+async def fx_db(database_url: str) -> AsyncIterator[Database]:
+    db = await Database.connect(database_url, min_size=2, max_size=20)
+    await migrate_platform(db)
+    yield db
+    await db.close()
+
+
+TenantFactory = Callable[..., Awaitable[TenantRef]]
+
+
+@pytest.fixture(name="make_tenant")
+async def fx_make_tenant(db: Database) -> AsyncIterator[TenantFactory]:
+    """Create tenants with unique slugs for one test; drop them (schema and row) afterwards."""
+    created: list[str] = []
+
+    async def make(prefix: str = "t", **options: str) -> TenantRef:
+        slug = f"{prefix}-{secrets.token_hex(4)}"
+        tenant = await create_tenant(db, slug, f"Test ISP {slug}", **options)
+        created.append(slug)
+        return tenant
+
+    yield make
+    for slug in created:
+        try:
+            await drop_tenant(db, slug)
+        except LookupError:
+            pass  # the test dropped it itself
+
+
+@pytest.fixture(name="redis_url", scope="session")
+def fx_redis_url() -> Iterator[str]:
+    if url := os.environ.get("ISPB_TEST_REDIS_URL"):
+        yield url
+        return
+    if _answers(*LOCAL_REDIS):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("no Redis answers on 127.0.0.1:6379 and redis-server is not installed (apt-get install "
+                    "redis-server, or set ISPB_TEST_REDIS_URL)")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="ispb-test-redis-")
+    process = subprocess.Popen(  # a real Redis for this session, on loopback only
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not _answers("127.0.0.1", port):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("redis-server did not start")
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)

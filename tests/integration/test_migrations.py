@@ -1,0 +1,125 @@
+"""Per-schema migrations: provision, re-run as a no-op, add tenants later, drop; tables match Piccolo."""
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from ispb_tenants import (
+    Database,
+    InvalidSlug,
+    MigrationError,
+    TenantExists,
+    TenantNotFound,
+    create_tenant,
+    drop_tenant,
+    get_tenant,
+    list_tenants,
+    migrate_platform,
+    migrate_tenant,
+    migrate_tenants,
+)
+from ispb_tenants.migrations import Scope, apply_pending, load_migrations
+from ispb_tenants.tables import PLATFORM_TABLES, TENANT_TABLES
+
+LATEST = len(load_migrations(Scope.TENANT))
+
+
+async def _schema_exists(db: Database, schema: str) -> bool:
+    return bool(await db.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema))
+
+
+async def test_create_migrate_twice_add_later_and_drop(db: Database, make_tenant):
+    first = await make_tenant("mig")
+    assert await _schema_exists(db, first.schema)
+    assert (await migrate_tenant(db, first)).applied == ()  # created at the latest version already
+
+    second = await make_tenant("mig")  # a tenant added after others exist
+    results = {r.slug: r for r in await migrate_tenants(db)}
+    assert results[first.slug].ok and results[first.slug].applied == ()
+    assert results[second.slug].ok and results[second.slug].applied == ()
+    again = {r.slug: r for r in await migrate_tenants(db)}
+    assert again[second.slug].applied == ()  # second run: a no-op
+    infos = {i.ref.slug: i for i in await list_tenants(db)}
+    assert infos[first.slug].schema_version == infos[second.slug].schema_version == LATEST
+
+    await drop_tenant(db, second.slug)
+    assert not await _schema_exists(db, second.schema)
+    with pytest.raises(TenantNotFound):
+        await get_tenant(db, second.slug)
+    assert (await migrate_platform(db)).applied == ()
+
+
+async def test_each_tenant_schema_records_its_own_migrations(db: Database, make_tenant):
+    a, b = await make_tenant("rec"), await make_tenant("rec")
+    async with db.pool.acquire() as conn:
+        for tenant in (a, b):
+            versions = await conn.fetch(f'SELECT version FROM "{tenant.schema}".schema_migration ORDER BY 1')
+            assert [r["version"] for r in versions] == list(range(1, LATEST + 1))
+
+
+async def test_migration_catches_up_a_schema_that_is_behind(db: Database, make_tenant):
+    tenant = await make_tenant("behind")
+    async with db.pool.acquire() as conn:
+        await conn.execute(f'DROP TABLE "{tenant.schema}".activity_log')
+        await conn.execute(f'DELETE FROM "{tenant.schema}".schema_migration')
+        await conn.execute(f'DROP TABLE "{tenant.schema}".customer, "{tenant.schema}".package')
+    result = await migrate_tenant(db, tenant)
+    assert result.ok and result.applied == tuple(range(1, LATEST + 1))
+    assert (await migrate_tenant(db, tenant)).applied == ()
+
+
+async def test_a_migration_edited_after_it_was_applied_is_refused(db: Database, make_tenant):
+    tenant = await make_tenant("edit")
+    edited = tuple(replace(m, sql=m.sql + "\n-- edited") if m.version == 1 else m
+                   for m in load_migrations(Scope.TENANT))
+    async with db.pool.acquire() as conn, conn.transaction():
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await apply_pending(conn, tenant.schema, edited)
+    result = await migrate_tenant(db, tenant)
+    assert result.ok  # the shipped migrations still match
+
+
+@pytest.mark.parametrize("slug", ["Dhaka", "dhaka net", "x", "a" * 41, "1net", "net_1", "net--1", "-net",
+                                  "net-", "admin", "", "a'; DROP SCHEMA platform CASCADE; --", "tenant;"])
+async def test_bad_slug_is_refused_and_nothing_is_created(db: Database, slug: str):
+    before = await db.fetchval("SELECT count(*) FROM platform.tenant")
+    schemas = await db.fetchval("SELECT count(*) FROM pg_namespace")
+    with pytest.raises(InvalidSlug):
+        await create_tenant(db, slug, "Bad ISP")
+    assert await db.fetchval("SELECT count(*) FROM platform.tenant") == before
+    assert await db.fetchval("SELECT count(*) FROM pg_namespace") == schemas
+
+
+async def test_duplicate_slug_is_refused_even_when_created_concurrently(db: Database, make_tenant):
+    tenant = await make_tenant("dup")
+    with pytest.raises(TenantExists):
+        await create_tenant(db, tenant.slug, "Again")
+    slug = tenant.slug + "-x"
+    results = await asyncio.gather(*(create_tenant(db, slug, "Race") for _ in range(4)), return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, TenantExists) for r in results if isinstance(r, BaseException))
+    await drop_tenant(db, slug)
+
+
+async def test_failed_provisioning_leaves_nothing_behind(db: Database):
+    with pytest.raises(ValueError, match="name"):
+        await create_tenant(db, "no-name-isp", "   ")
+    assert not await _schema_exists(db, "tenant_no_name_isp")
+    bad_zone = await asyncio.gather(create_tenant(db, "bad-cur", "Bad", currency="taka"), return_exceptions=True)
+    assert isinstance(bad_zone[0], Exception)
+    assert not await _schema_exists(db, "tenant_bad_cur")
+    assert await db.fetchval("SELECT count(*) FROM platform.tenant WHERE slug = 'bad-cur'") == 0
+
+
+async def test_piccolo_tables_match_the_migrated_columns(db: Database, make_tenant):
+    tenant = await make_tenant("cols")
+    for tables, schema in ((PLATFORM_TABLES, "platform"), (TENANT_TABLES, tenant.schema)):
+        for table in tables:
+            rows = await db.pool.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+                schema, table._meta.tablename,
+            )
+            actual = {r["column_name"] for r in rows}
+            declared = {c._meta.db_column_name for c in table._meta.columns}
+            assert declared == actual, f"{table._meta.tablename}: Piccolo and SQL migrations differ"
