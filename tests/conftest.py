@@ -8,6 +8,7 @@ Redis: ``ISPB_TEST_REDIS_URL`` if set, else 127.0.0.1:6379 if it answers, else a
 a free loopback port for the session. Tests use their own queue names, so a shared Redis is not disturbed.
 """
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -96,10 +97,8 @@ async def fx_make_tenant(db: Database) -> AsyncIterator[TenantFactory]:
 
     yield make
     for slug in created:
-        try:
+        with contextlib.suppress(LookupError):  # the test dropped it itself
             await drop_tenant(db, slug)
-        except LookupError:
-            pass  # the test dropped it itself
 
 
 @pytest.fixture(name="redis_url", scope="session")
@@ -112,13 +111,28 @@ def fx_redis_url() -> Iterator[str]:
         return
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail("no Redis answers on 127.0.0.1:6379 and redis-server is not installed (apt-get install "
-                    "redis-server, or set ISPB_TEST_REDIS_URL)")
+        pytest.fail(
+            "no Redis answers on 127.0.0.1:6379 and redis-server is not installed (apt-get install "
+            "redis-server, or set ISPB_TEST_REDIS_URL)"
+        )
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="ispb-test-redis-")
     process = subprocess.Popen(  # a real Redis for this session, on loopback only
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while not _answers("127.0.0.1", port):

@@ -71,8 +71,9 @@ async def test_migration_catches_up_a_schema_that_is_behind(db: Database, make_t
 
 async def test_a_migration_edited_after_it_was_applied_is_refused(db: Database, make_tenant):
     tenant = await make_tenant("edit")
-    edited = tuple(replace(m, sql=m.sql + "\n-- edited") if m.version == 1 else m
-                   for m in load_migrations(Scope.TENANT))
+    edited = tuple(
+        replace(m, sql=m.sql + "\n-- edited") if m.version == 1 else m for m in load_migrations(Scope.TENANT)
+    )
     async with db.pool.acquire() as conn, conn.transaction():
         with pytest.raises(MigrationError, match="changed after it was applied"):
             await apply_pending(conn, tenant.schema, edited)
@@ -80,8 +81,24 @@ async def test_a_migration_edited_after_it_was_applied_is_refused(db: Database, 
     assert result.ok  # the shipped migrations still match
 
 
-@pytest.mark.parametrize("slug", ["Dhaka", "dhaka net", "x", "a" * 41, "1net", "net_1", "net--1", "-net",
-                                  "net-", "admin", "", "a'; DROP SCHEMA platform CASCADE; --", "tenant;"])
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "Dhaka",
+        "dhaka net",
+        "x",
+        "a" * 41,
+        "1net",
+        "net_1",
+        "net--1",
+        "-net",
+        "net-",
+        "admin",
+        "",
+        "a'; DROP SCHEMA platform CASCADE; --",
+        "tenant;",
+    ],
+)
 async def test_bad_slug_is_refused_and_nothing_is_created(db: Database, slug: str):
     before = await db.fetchval("SELECT count(*) FROM platform.tenant")
     schemas = await db.fetchval("SELECT count(*) FROM pg_namespace")
@@ -118,7 +135,8 @@ async def test_piccolo_tables_match_the_migrated_columns(db: Database, make_tena
         for table in tables:
             rows = await db.pool.fetch(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
-                schema, table._meta.tablename,
+                schema,
+                table._meta.tablename,
             )
             actual = {r["column_name"] for r in rows}
             declared = {c._meta.db_column_name for c in table._meta.columns}

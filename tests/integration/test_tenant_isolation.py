@@ -54,9 +54,7 @@ async def test_concurrent_interleaved_tenants_never_see_or_write_each_others_row
     rng = random.Random(2026)
     plan = [(tenant, task) for task in range(TASKS_PER_TENANT) for tenant in tenants]
     rng.shuffle(plan)
-    written = await asyncio.gather(
-        *(_worker(db, tenant, task, random.Random(rng.random())) for tenant, task in plan)
-    )
+    written = await asyncio.gather(*(_worker(db, tenant, task, random.Random(rng.random())) for tenant, task in plan))
     expected: dict[str, int] = {}
     for (tenant, _), count in zip(plan, written, strict=True):
         expected[tenant.slug] = expected.get(tenant.slug, 0) + count
@@ -115,10 +113,14 @@ async def test_savepoint_rollback_keeps_tenant_search_path(db: Database, make_te
 
 async def test_exception_in_scope_rolls_back_and_the_connection_is_clean(db: Database, make_tenant):
     a = await make_tenant("exc")
-    with pytest.raises(RuntimeError):
+
+    async def fail_after_write() -> None:
         async with db.tenant(a):
             await _add_customer(a, "lost")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_write()
     async with db.tenant(a):
         assert await Customer.count() == 0
     # every pooled connection is back on the default path: nothing of the tenant's SET LOCAL survived
@@ -126,8 +128,10 @@ async def test_exception_in_scope_rolls_back_and_the_connection_is_clean(db: Dat
         assert a.schema not in await conn.fetchval("SHOW search_path")
 
 
-@get("/portal/{operator_slug:str}/customers/{customer_id:int}",
-     dependencies={"tenant": Provide(provide_portal_tenant), "tenant_db": Provide(provide_tenant_scope)})
+@get(
+    "/portal/{operator_slug:str}/customers/{customer_id:int}",
+    dependencies={"tenant": Provide(provide_portal_tenant), "tenant_db": Provide(provide_tenant_scope)},
+)
 async def _portal_customer(tenant_db: NamedDependency[TenantScope], customer_id: FromPath[int]) -> dict[str, Any]:
     row = await Customer.select(Customer.code, Customer.name).where(Customer.id == customer_id).first()
     return {"tenant": tenant_db.tenant.slug, "customer": row}

@@ -16,10 +16,16 @@ def test_defaults_mean_embedded_database_and_postgres_queue(tmp_path: Path):
 
 
 def test_full_configuration_is_read():
-    settings = parse_settings({
-        **KEY, "ISPB_DATABASE_URL": "postgresql://ispb@db.internal:5432/ispb", "ISPB_REDIS_URL": "redis://r:6379/1",
-        "ISPB_PORT": "9000", "ISPB_DB_POOL_MAX": "40", "ISPB_LOG_LEVEL": "WARNING",
-    })
+    settings = parse_settings(
+        {
+            **KEY,
+            "ISPB_DATABASE_URL": "postgresql://ispb@db.internal:5432/ispb",
+            "ISPB_REDIS_URL": "redis://r:6379/1",
+            "ISPB_PORT": "9000",
+            "ISPB_DB_POOL_MAX": "40",
+            "ISPB_LOG_LEVEL": "WARNING",
+        }
+    )
     assert settings.port == 9000 and settings.db_pool_max == 40 and settings.log_level == "warning"
     assert not settings.embedded_database
 
@@ -51,7 +57,7 @@ def test_each_bad_variable_gets_its_own_clear_message(env: dict[str, str], varia
 def test_unwritable_data_dir_is_reported(tmp_path: Path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(SettingsError, match="^ISPB_DATA_DIR cannot be created"):
+    with pytest.raises(SettingsError, match=r"^ISPB_DATA_DIR cannot be created"):
         load_settings({"ISPB_DATA_DIR": str(blocker / "var")})
 
 

@@ -10,8 +10,15 @@ def test_good_slugs_pass(slug: str):
 
 @pytest.mark.parametrize(
     ("slug", "reason"),
-    [("Dhaka", "lowercase"), ("my isp", "no spaces"), ("a", "2 to 40"), ("isp_one", "underscores"),
-     ("portal", "reserved"), ("", "empty"), ("isp';--", "punctuation")],
+    [
+        ("Dhaka", "lowercase"),
+        ("my isp", "no spaces"),
+        ("a", "2 to 40"),
+        ("isp_one", "underscores"),
+        ("portal", "reserved"),
+        ("", "empty"),
+        ("isp';--", "punctuation"),
+    ],
 )
 def test_bad_slugs_say_why(slug: str, reason: str):
     with pytest.raises(InvalidSlug, match=reason):

@@ -25,19 +25,19 @@ def start_embedded_postgres(data_dir: Path) -> str:
     The server stops when the last process that started it exits, so ``ispb web`` and ``ispb worker`` run
     side by side on one embedded database.
     """
-    import pgserver  # imported here: only the embedded mode needs it
+    from pgserver import get_server  # type: ignore[attr-defined]  # only the embedded mode needs it
 
     pgdata = data_dir / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     except Exception as error:
         log_path = pgdata / "log"
         raise EmbeddedPostgresError(
             f"the embedded PostgreSQL in {pgdata} did not start ({error}); see {log_path}, or set "
             "ISPB_DATABASE_URL to use another PostgreSQL"
         ) from error
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608 (constant)
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         log.info("created database %s in the embedded PostgreSQL at %s", DATABASE_NAME, pgdata)
@@ -50,4 +50,3 @@ def _socket_dir(uri: str) -> str:
     if marker not in uri:
         raise EmbeddedPostgresError(f"unexpected embedded PostgreSQL address {uri!r}")
     return uri.split(marker, 1)[1].split("&", 1)[0]
-

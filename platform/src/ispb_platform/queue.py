@@ -25,7 +25,7 @@ def queue_backend(queue: Queue) -> str:
 async def ping_queue(queue: Queue) -> None:
     """Raise if the queue's store does not answer (used by /healthz)."""
     if isinstance(queue, RedisQueue):
-        await queue.redis.ping()
+        await queue.redis.ping()  # type: ignore[misc]  # redis-py types ping() for sync and async
         return
     if isinstance(queue, PostgresQueue):
         async with queue.pool.connection() as connection:

@@ -2,13 +2,14 @@
 
 import asyncio
 from dataclasses import dataclass
-
-from saq import Queue
+from typing import TYPE_CHECKING
 
 from ispb_platform.embedded_postgres import start_embedded_postgres
-from ispb_platform.queue import make_queue
 from ispb_platform.settings import Settings
 from ispb_tenants import Database, migrate_platform
+
+if TYPE_CHECKING:
+    from saq import Queue
 
 
 @dataclass
@@ -16,7 +17,7 @@ class Runtime:
     settings: Settings
     database_url: str
     db: Database
-    queue: Queue
+    queue: "Queue"
 
     async def close(self) -> None:
         await self.queue.disconnect()
@@ -42,6 +43,8 @@ async def open_database(settings: Settings) -> tuple[str, Database]:
 
 
 async def open_runtime(settings: Settings) -> Runtime:
+    from ispb_platform.queue import make_queue  # the queue (SAQ, psycopg, redis) only where it is used
+
     url, db = await open_database(settings)
     queue = make_queue(settings.redis_url, url)
     try:

@@ -52,8 +52,9 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], example: s
         return None
     parsed = urlparse(raw)
     if parsed.scheme not in schemes:
-        raise SettingsError(name, f"must be a {' or '.join(s + '://' for s in schemes)} URL such as {example}, "
-                                  f"got {raw!r}")
+        raise SettingsError(
+            name, f"must be a {' or '.join(s + '://' for s in schemes)} URL such as {example}, got {raw!r}"
+        )
     if not (parsed.hostname or "host=" in parsed.query):
         raise SettingsError(name, f"has no host: {raw!r} (example: {example})")
     return raw
@@ -82,13 +83,19 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 def _secret(env: Mapping[str, str], database_url: str | None) -> str | None:
     raw = env.get("ISPB_SECRET_KEY", "")
     if raw and len(raw) < MIN_SECRET_KEY_LENGTH:
-        raise SettingsError("ISPB_SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} characters, got "
-                                               f"{len(raw)}; generate one with: python3 -c 'import secrets; "
-                                               "print(secrets.token_urlsafe(48))'")
+        raise SettingsError(
+            "ISPB_SECRET_KEY",
+            f"must be at least {MIN_SECRET_KEY_LENGTH} characters, got "
+            f"{len(raw)}; generate one with: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'",
+        )
     if not raw and database_url is not None:
-        raise SettingsError("ISPB_SECRET_KEY", "is required when ISPB_DATABASE_URL is set (every web node must "
-                                               "share it); generate one with: python3 -c 'import secrets; "
-                                               "print(secrets.token_urlsafe(48))'")
+        raise SettingsError(
+            "ISPB_SECRET_KEY",
+            "is required when ISPB_DATABASE_URL is set (every web node must "
+            "share it); generate one with: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'",
+        )
     return raw or None
 
 

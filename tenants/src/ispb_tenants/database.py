@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
-from ispb_tenants.errors import TenantContextError
+from ispb_tenants.errors import TenancyError, TenantContextError
 from ispb_tenants.migrations import PLATFORM_SCHEMA, search_path_for
 from ispb_tenants.tables import ALL_TABLES
 
@@ -48,6 +48,20 @@ def current_tenant() -> TenantRef | None:
     return _current_tenant.get()
 
 
+MIN_SERVER_VERSION = 130000  # PostgreSQL 13: gen_random_uuid, hashtextextended, DROP DATABASE ... FORCE
+
+
+class _Engine(PostgresEngine):
+    """Piccolo's engine without its constructor-time probes: they open a throwaway connection in a thread
+    (blocking the event loop) and only warn when it fails. `Database.connect` checks the server on the pool."""
+
+    async def check_version(self) -> None:
+        return None
+
+    async def prep_database(self) -> None:
+        return None
+
+
 class Database:
     """Owns the pool. Create with `Database.connect`, close with `Database.close`."""
 
@@ -57,8 +71,13 @@ class Database:
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "Database":
         """Open the pool and bind every table class to it (Piccolo binds tables to one engine)."""
-        engine = PostgresEngine(config={"dsn": url})
+        engine = _Engine(config={"dsn": url})
         await engine.start_connection_pool(min_size=min_size, max_size=max_size)
+        assert engine.pool is not None
+        version = int(await engine.pool.fetchval("SHOW server_version_num"))
+        if version < MIN_SERVER_VERSION:
+            await engine.close_connection_pool()
+            raise TenancyError(f"PostgreSQL 13 or newer is required; the server runs {version // 10000}")
         for table in ALL_TABLES:
             table._meta.db = engine
         return cls(engine)

@@ -40,8 +40,12 @@ class MigrationResult:
 
 def _ref(row: asyncpg.Record) -> TenantRef:
     return TenantRef(
-        id=row["id"], slug=row["slug"], schema=row["schema_name"], name=row["name"],
-        timezone=row["timezone"], currency=row["currency"],
+        id=row["id"],
+        slug=row["slug"],
+        schema=row["schema_name"],
+        name=row["name"],
+        timezone=row["timezone"],
+        currency=row["currency"],
     )
 
 
@@ -64,18 +68,22 @@ async def create_tenant(
     async with db.pool.acquire() as conn, conn.transaction():
         # Serialise creations so that "already exists" is decided before any DDL runs.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ispb.tenant.create'))")
-        taken = await conn.fetchval(
-            "SELECT 1 FROM platform.tenant WHERE slug = $1 OR schema_name = $2", slug, schema
-        )
+        taken = await conn.fetchval("SELECT 1 FROM platform.tenant WHERE slug = $1 OR schema_name = $2", slug, schema)
         schema_exists = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
         if taken or schema_exists:
             raise TenantExists(slug)
         row = await conn.fetchrow(
             "INSERT INTO platform.tenant (slug, name, schema_name, timezone, currency)"
             f" VALUES ($1, $2, $3, $4, $5) RETURNING {_TENANT_COLUMNS}",
-            slug, name.strip(), schema, timezone, currency,
+            slug,
+            name.strip(),
+            schema,
+            timezone,
+            currency,
         )
         await apply_pending(conn, schema, migrations)
+    if row is None:  # pragma: no cover - INSERT ... RETURNING always returns the row
+        raise RuntimeError("tenant insert returned nothing")
     return _ref(row)
 
 

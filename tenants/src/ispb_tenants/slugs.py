@@ -17,8 +17,21 @@ _SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
 # Words that would collide with the platform's own URLs or schemas.
 RESERVED_SLUGS = frozenset(
-    {"admin", "api", "app", "auth", "healthz", "login", "logout", "platform", "portal", "public", "static",
-     "status", "www"}
+    {
+        "admin",
+        "api",
+        "app",
+        "auth",
+        "healthz",
+        "login",
+        "logout",
+        "platform",
+        "portal",
+        "public",
+        "static",
+        "status",
+        "www",
+    }
 )
 
 

@@ -1,24 +1,41 @@
 """The ``ispb`` command line: serve, run jobs, manage tenants, seed data.
 
 Every command loads the settings first; a bad setting or an unreachable database ends the command with one
-clear line on stderr and exit status 2, not a traceback.
+clear line on stderr and exit status 2, not a traceback. Command modules load only when their command runs,
+so ``ispb tenants list`` does not pay for importing the web framework.
 """
+
+import importlib
 
 import click
 
-from ispb_platform.cli.jobs import jobs
-from ispb_platform.cli.seed import seed
-from ispb_platform.cli.serve import demo, web, worker
-from ispb_platform.cli.tenants import tenants
+# command name -> "module:attribute"
+_COMMANDS = {
+    "demo": "ispb_platform.cli.serve:demo",
+    "web": "ispb_platform.cli.serve:web",
+    "worker": "ispb_platform.cli.serve:worker",
+    "tenants": "ispb_platform.cli.tenants:tenants",
+    "jobs": "ispb_platform.cli.jobs:jobs",
+    "seed": "ispb_platform.cli.seed:seed",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """ISPB: billing and automation for Internet service providers."""
-
-
-for command in (web, worker, demo, seed, jobs, tenants):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -34,7 +34,9 @@ def list_() -> None:
         record = last.get(job.name)
         next_run = croniter(job.cron, now).get_next(datetime)
         table.add_row(
-            job.name, job.cron, job.scope.value,
+            job.name,
+            job.cron,
+            job.scope.value,
             record.started_at.strftime("%Y-%m-%d %H:%M:%S") if record else "never",
             _outcome(record) if record else "",
             next_run.strftime("%Y-%m-%d %H:%M"),
@@ -90,8 +92,9 @@ async def _run_one(db: Database, job: ScheduledJob, tenant: TenantRef | None, da
     """Run for one target; a failure is reported and the other tenants still run."""
     period = f"manual-{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
     try:
-        return await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key=job_key(job, tenant, period),
-                             today=day)
+        return await execute(
+            db, job, tenant=tenant, trigger=Trigger.MANUAL, key=job_key(job, tenant, period), today=day
+        )
     except Exception as error:  # recorded as a failed run by execute(); shown, and the next tenant runs
         return f"{job.name} failed for {tenant.slug if tenant else 'platform'}: {type(error).__name__}: {error}"
 

@@ -12,8 +12,13 @@ from ispb_tenants import Database, TenantExists, TenantRef, create_tenant, get_t
 
 @click.command()
 @click.option("--tenants", "tenant_count", type=click.IntRange(1, 10_000), default=1, show_default=True)
-@click.option("--customers", type=click.IntRange(0, 10_000_000), default=1000, show_default=True,
-              help="Customers added to each tenant.")
+@click.option(
+    "--customers",
+    type=click.IntRange(0, 10_000_000),
+    default=1000,
+    show_default=True,
+    help="Customers added to each tenant.",
+)
 @click.option("--prefix", default="seed", show_default=True, help="Tenant slugs are <prefix>-0001, ...")
 def seed(tenant_count: int, customers: int, prefix: str) -> None:
     """Create (or reuse) N tenants and add M customers to each, set-based."""
@@ -22,7 +27,12 @@ def seed(tenant_count: int, customers: int, prefix: str) -> None:
     async def main() -> tuple[int, float]:
         started = time.perf_counter()
         async with database(config) as db:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
             with Progress(*columns, console=console) as progress:
                 task = progress.add_task("seeding tenants", total=tenant_count)
                 for number in range(1, tenant_count + 1):

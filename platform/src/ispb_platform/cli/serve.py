@@ -27,8 +27,13 @@ def _serve(config: Settings, host: str | None, port: int | None, *, run_worker: 
     host = host or config.host
     port = port or config.port
     _check_port_free(host, port)
-    uvicorn.run(create_app(config, run_worker=run_worker), host=host, port=port,
-                log_level=config.log_level, proxy_headers=False)
+    uvicorn.run(
+        create_app(config, run_worker=run_worker),
+        host=host,
+        port=port,
+        log_level=config.log_level,
+        proxy_headers=False,
+    )
 
 
 @click.command()
@@ -50,8 +55,7 @@ def worker(concurrency: int | None) -> None:
 
     async def main() -> None:
         async with runtime(config) as active:
-            saq_worker = build_worker(active.db, active.queue,
-                                      concurrency=concurrency or config.worker_concurrency)
+            saq_worker = build_worker(active.db, active.queue, concurrency=concurrency or config.worker_concurrency)
             console.print(f"worker started on the {type(active.queue).__name__}; Ctrl-C stops it")
             await saq_worker.start()  # returns on SIGINT/SIGTERM after finishing or re-queueing jobs
 
@@ -78,9 +82,15 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
     console.print("Demo logins:")
     for login in logins:
         console.print(f"  {login.role:<16} {login.login:<28} password: {login.password:<18} {login.where}")
-    console.print("Database: " + ("embedded PostgreSQL in " + str(config.data_dir / "postgres")
-                                  if config.embedded_database else "ISPB_DATABASE_URL")
-                  + "; queue: " + ("Redis" if config.redis_url else "PostgreSQL") + ". Ctrl-C stops.\n")
+    console.print(
+        "Database: "
+        + (
+            "embedded PostgreSQL in " + str(config.data_dir / "postgres")
+            if config.embedded_database
+            else "ISPB_DATABASE_URL"
+        )
+        + "; queue: "
+        + ("Redis" if config.redis_url else "PostgreSQL")
+        + ". Ctrl-C stops.\n"
+    )
     _serve(config, host, port, run_worker=True)
-
-

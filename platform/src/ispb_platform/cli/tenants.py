@@ -62,8 +62,15 @@ def list_() -> None:
         table = Table("slug", "name", "status", "schema", "version", "timezone", "currency")
         for info in infos:
             version = f"{info.schema_version}/{latest}" + ("" if info.schema_version == latest else " (behind)")
-            table.add_row(info.ref.slug, info.ref.name, info.status, info.ref.schema, version,
-                          info.ref.timezone, info.ref.currency)
+            table.add_row(
+                info.ref.slug,
+                info.ref.name,
+                info.status,
+                info.ref.schema,
+                version,
+                info.ref.timezone,
+                info.ref.currency,
+            )
         console.print(table if infos else "no tenants yet: ispb tenants create SLUG --name NAME")
 
     run(main)

@@ -6,8 +6,9 @@ is missing.
 
 from dataclasses import dataclass
 
-from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.seed import ensure_packages, seed_customers
+
+from ispb_platform.auth.passwords import hash_password
 from ispb_tenants import Database, TenantExists, TenantRef, create_tenant, get_tenant
 from ispb_tenants.tables.platform import UserRole
 
@@ -35,8 +36,12 @@ PLATFORM_ADMIN = DemoLogin("platform admin", "admin@ispb.test", "demo-admin-pass
 
 
 def operator_login(operator: DemoOperator) -> DemoLogin:
-    return DemoLogin("operator admin", f"owner@{operator.slug}.test", "demo-operator-pass",
-                     f"operator panel of {operator.name}")
+    return DemoLogin(
+        "operator admin",
+        f"owner@{operator.slug}.test",
+        "demo-operator-pass",
+        f"operator panel of {operator.name}",
+    )
 
 
 async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> list[DemoLogin]:
@@ -51,7 +56,10 @@ async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> li
                 await seed_customers(scope, customers_per_operator, seed=operator.seed)
                 await scope.connection.execute(
                     "INSERT INTO activity_log (actor, action, object_type, summary) VALUES ($1, $2, $3, $4)",
-                    "system", "demo.seeded", "customer", f"Demo data: {customers_per_operator} customers",
+                    "system",
+                    "demo.seeded",
+                    "customer",
+                    f"Demo data: {customers_per_operator} customers",
                 )
         login = operator_login(operator)
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
@@ -74,5 +82,9 @@ async def _ensure_user(db: Database, login: DemoLogin, name: str, role: UserRole
         await connection.execute(
             "INSERT INTO platform_user (email, name, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT DO NOTHING",
-            login.login, name, hash_password(login.password), role.value, tenant.id if tenant else None,
+            login.login,
+            name,
+            hash_password(login.password),
+            role.value,
+            tenant.id if tenant else None,
         )

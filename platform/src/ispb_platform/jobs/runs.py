@@ -63,7 +63,9 @@ async def execute(
 ) -> RunRecord:
     """Run ``job`` once and record it. Re-raises the job's exception after recording it, so the queue retries."""
     if (job.scope is JobScope.TENANT) != (tenant is not None):
-        raise ValueError(f"{job.name} is a {job.scope} job: {'a tenant is required' if tenant is None else 'no tenant applies'}")
+        raise ValueError(
+            f"{job.name} is a {job.scope} job: {'a tenant is required' if tenant is None else 'no tenant applies'}"
+        )
     now = now or datetime.now(UTC)
     ctx = JobContext(db=db, today=today or local_today(now, tenant), now=now, tenant=tenant)
     run_id = await _start(db, job, ctx, trigger, key)
@@ -81,7 +83,12 @@ async def _start(db: Database, job: ScheduledJob, ctx: JobContext, trigger: Trig
         run_id = await connection.fetchval(
             "INSERT INTO job_run (job, tenant_id, job_key, today, trigger, worker)"
             " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            job.name, ctx.tenant.id if ctx.tenant else None, key, ctx.today, trigger.value, WORKER_NAME,
+            job.name,
+            ctx.tenant.id if ctx.tenant else None,
+            key,
+            ctx.today,
+            trigger.value,
+            WORKER_NAME,
         )
     return int(run_id)
 
@@ -91,7 +98,10 @@ async def _finish(db: Database, run_id: int, status: str, counts: dict[str, int]
         await connection.execute(
             "UPDATE job_run SET status = $2, counts = $3::jsonb, error = $4, finished_at = clock_timestamp()"
             " WHERE id = $1",
-            run_id, status, json.dumps(counts), error,
+            run_id,
+            status,
+            json.dumps(counts),
+            error,
         )
 
 
@@ -117,7 +127,8 @@ async def recent_runs(db: Database, *, job: str | None = None, limit: int = 50) 
     async with db.platform() as connection:
         rows = await connection.fetch(
             f"SELECT {_RUN_COLUMNS} WHERE ($1::text IS NULL OR r.job = $1) ORDER BY r.started_at DESC LIMIT $2",
-            job, limit,
+            job,
+            limit,
         )
     return [_record(row) for row in rows]
 
@@ -125,7 +136,5 @@ async def recent_runs(db: Database, *, job: str | None = None, limit: int = 50) 
 async def last_runs(db: Database) -> dict[str, RunRecord]:
     """The most recent run of every job that has run."""
     async with db.platform() as connection:
-        rows = await connection.fetch(
-            f"SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} ORDER BY r.job, r.started_at DESC"
-        )
+        rows = await connection.fetch(f"SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} ORDER BY r.job, r.started_at DESC")
     return {row["job"]: _record(row) for row in rows}

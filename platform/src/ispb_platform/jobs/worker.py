@@ -5,6 +5,7 @@ tenant under the key ``<job>:<tenant>:<period>`` (DESIGN 3), so a second tick or
 minute adds nothing, one slow tenant does not delay the others, and each tenant is retried on its own.
 """
 
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,12 @@ from ispb_tenants import Database, get_tenant, list_tenants
 RUN_JOB = "ispb.run_job"
 
 
+class JobTaskContext(Context, total=False):
+    """SAQ's task context plus what ISPB's startup hook puts in it."""
+
+    ispb_db: Database
+
+
 def job_options(job: ScheduledJob) -> dict[str, Any]:
     """SAQ options for one job: its own timeout, several attempts, exponential backoff, a heartbeat."""
     return {
@@ -32,7 +39,7 @@ def job_options(job: ScheduledJob) -> dict[str, Any]:
     }
 
 
-def tick_period(ctx: Context) -> str:
+def tick_period(ctx: JobTaskContext) -> str:
     """The minute a cron tick was scheduled for, in UTC: the ``<period>`` of the job key."""
     job = ctx["job"]
     scheduled = job.scheduled or job.queued / 1000 or datetime.now(UTC).timestamp()
@@ -44,14 +51,17 @@ async def fan_out(db: Database, queue: Queue, job: ScheduledJob, period: str) ->
     enqueued = 0
     for info in await list_tenants(db, active_only=True):
         queued = await queue.enqueue(
-            RUN_JOB, key=job_key(job, info.ref, period), job_name=job.name, tenant=info.ref.slug,
+            RUN_JOB,
+            key=job_key(job, info.ref, period),
+            job_name=job.name,
+            tenant=info.ref.slug,
             **job_options(job),
         )
         enqueued += queued is not None
     return enqueued
 
 
-async def run_job(ctx: Context, *, job_name: str, tenant: str | None = None) -> dict[str, Any]:
+async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = None) -> dict[str, Any]:
     """``ispb.run_job``: run one job for one tenant (or the platform) and record the run."""
     db: Database = ctx["ispb_db"]
     job = get_job(job_name)
@@ -60,8 +70,8 @@ async def run_job(ctx: Context, *, job_name: str, tenant: str | None = None) -> 
     return {"run_id": record.id, "counts": record.counts}
 
 
-def _cron_task(job: ScheduledJob) -> Callable[[Context], Awaitable[dict[str, Any]]]:
-    async def task(ctx: Context) -> dict[str, Any]:
+def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[str, Any]]]:
+    async def task(ctx: JobTaskContext) -> dict[str, Any]:
         db: Database = ctx["ispb_db"]
         period = tick_period(ctx)
         if job.scope is JobScope.TENANT:
@@ -74,17 +84,19 @@ def _cron_task(job: ScheduledJob) -> Callable[[Context], Awaitable[dict[str, Any
     return task
 
 
-class EmbeddedWorker(Worker):
+class EmbeddedWorker(Worker[JobTaskContext]):
     """A worker sharing its process and event loop with the web server (``ispb demo``).
 
     SAQ's worker installs SIGINT/SIGTERM handlers; here the web server owns signals and stops the worker from
     its lifespan, so Ctrl-C stops both.
     """
 
-    SIGNALS = []  # type: ignore[misc]  # noqa: RUF012
+    SIGNALS: list[signal.Signals] = []  # noqa: RUF012 (overrides SAQ's class attribute)
 
 
-def build_worker(db: Database, queue: Queue, *, concurrency: int = 10, embedded: bool = False) -> Worker:
+def build_worker(
+    db: Database, queue: Queue, *, concurrency: int = 10, embedded: bool = False
+) -> Worker[JobTaskContext]:
     cron_jobs = []
     functions: set[Any] = {(RUN_JOB, run_job)}
     for job in SCHEDULE:
@@ -93,8 +105,8 @@ def build_worker(db: Database, queue: Queue, *, concurrency: int = 10, embedded:
         options = job_options(job)
         cron_jobs.append(CronJob(task, cron=job.cron, timeout=options["timeout"], retries=options["retries"]))
 
-    async def startup(ctx: Context) -> None:
-        ctx["ispb_db"] = db  # type: ignore[typeddict-unknown-key]
+    async def startup(ctx: JobTaskContext) -> None:
+        ctx["ispb_db"] = db
 
-    worker_class = EmbeddedWorker if embedded else Worker
+    worker_class: type[Worker[JobTaskContext]] = EmbeddedWorker if embedded else Worker
     return worker_class(queue, functions, cron_jobs=cron_jobs, concurrency=concurrency, startup=startup)

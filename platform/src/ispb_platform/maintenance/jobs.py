@@ -25,7 +25,9 @@ async def purge_activity_logs(ctx: JobContext) -> Counts:
             status = await scope.connection.execute(
                 "DELETE FROM activity_log WHERE id IN (SELECT id FROM activity_log"
                 " WHERE at < $1::date::timestamp AT TIME ZONE $2 LIMIT $3 FOR UPDATE SKIP LOCKED)",
-                cutoff, tenant.timezone, PURGE_BATCH,
+                cutoff,
+                tenant.timezone,
+                PURGE_BATCH,
             )
         deleted = int(status.split()[-1])
         purged += deleted

@@ -1,4 +1,4 @@
-"""``GET /healthz``: is this node able to serve? Checks the database and the job queue, each with a timeout."""
+"""``GET /healthz``: can this node serve? Checks the database and the job queue, each with a timeout."""
 
 import asyncio
 import time
@@ -32,5 +32,8 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     queue["backend"] = queue_backend(runtime.queue)
     ok = database["status"] == queue["status"] == "ok"
     body = {"status": "ok" if ok else "fail", "checks": {"database": database, "queue": queue}}
-    return Response(body, status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        body,
+        status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Cache-Control": "no-store"},
+    )

@@ -11,8 +11,8 @@ from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
-from litestar.params import FromPath
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from ispb_platform.runtime import Runtime
 from ispb_tenants import InvalidSlug, TenantNotFound, TenantRef, TenantScope, get_tenant, validate_slug

@@ -18,11 +18,15 @@ from enum import StrEnum
 from importlib import resources
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from ispb_tenants.errors import MigrationError
 from ispb_tenants.slugs import quote_ident
 
 PLATFORM_SCHEMA = "platform"
+
+# A plain connection or one borrowed from the pool: both speak the same API.
+Connection = asyncpg.Connection | PoolConnectionProxy
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -64,9 +68,7 @@ def search_path_for(schema: str) -> str:
     return f"{quote_ident(schema)}, {quote_ident(PLATFORM_SCHEMA)}"
 
 
-async def apply_pending(
-    conn: asyncpg.Connection, schema: str, migrations: tuple[Migration, ...]
-) -> list[int]:
+async def apply_pending(conn: Connection, schema: str, migrations: tuple[Migration, ...]) -> list[int]:
     """Apply the migrations ``schema`` lacks; return their versions. Must run inside a transaction.
 
     Creates the schema if needed, so provisioning a tenant is this call plus its ``tenant`` row.
@@ -108,7 +110,7 @@ async def apply_pending(
     return done
 
 
-async def current_version(conn: asyncpg.Connection, schema: str) -> int:
+async def current_version(conn: Connection, schema: str) -> int:
     """The highest migration applied to ``schema`` (0 when none)."""
     exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.schema_migration")
     if not exists:

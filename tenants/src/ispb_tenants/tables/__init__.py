@@ -12,5 +12,14 @@ PLATFORM_TABLES = (Tenant, PlatformUser, JobRun)
 TENANT_TABLES = (Package, Customer, ActivityLog)
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
-__all__ = ("ALL_TABLES", "PLATFORM_TABLES", "TENANT_TABLES", "ActivityLog", "Customer", "JobRun", "Package",
-           "PlatformUser", "Tenant")
+__all__ = (
+    "ALL_TABLES",
+    "PLATFORM_TABLES",
+    "TENANT_TABLES",
+    "ActivityLog",
+    "Customer",
+    "JobRun",
+    "Package",
+    "PlatformUser",
+    "Tenant",
+)

@@ -1,0 +1,193 @@
+"""Synthetic packages and customers for the demo, ``ispb seed`` and benchmarks.
+
+Set-based on purpose: one ``INSERT ... SELECT FROM generate_series`` per call, with every field derived from
+the row number by hashing, so 100,000 customers take seconds and the same seed always gives the same people.
+The data looks like a Dhaka ISP's: Bangladeshi names, Dhaka areas, ``+8801`` mobile numbers, BDT prices.
+"""
+
+from dataclasses import dataclass
+
+from ispb_tenants import TenantScope
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    name: str
+    service_type: str
+    price_minor: int
+    """BDT paisa: 50000 is 500.00 BDT."""
+    download_kbps: int
+    upload_kbps: int
+    validity_days: int = 30
+
+
+DEMO_PACKAGES: tuple[PackageSpec, ...] = (
+    PackageSpec("Home 10 Mbps", "pppoe", 50_000, 10_240, 10_240),
+    PackageSpec("Home 20 Mbps", "pppoe", 80_000, 20_480, 20_480),
+    PackageSpec("Family 40 Mbps", "pppoe", 120_000, 40_960, 40_960),
+    PackageSpec("Gamer 60 Mbps", "pppoe", 160_000, 61_440, 61_440),
+    PackageSpec("Business 100 Mbps", "static", 350_000, 102_400, 102_400),
+    PackageSpec("Daily Hotspot 1 Day", "hotspot", 3_000, 5_120, 5_120, validity_days=1),
+)
+
+FIRST_NAMES = (
+    "Rahim",
+    "Karim",
+    "Abdul",
+    "Mohammad",
+    "Tanvir",
+    "Sajid",
+    "Rafiq",
+    "Jamal",
+    "Kamal",
+    "Shakil",
+    "Imran",
+    "Arif",
+    "Fahim",
+    "Nayeem",
+    "Sabbir",
+    "Mehedi",
+    "Rakib",
+    "Shohel",
+    "Habib",
+    "Mizanur",
+    "Anisur",
+    "Touhid",
+    "Rashed",
+    "Nusrat",
+    "Farhana",
+    "Sadia",
+    "Tasnim",
+    "Sharmin",
+    "Ayesha",
+    "Fatema",
+    "Nasrin",
+    "Rokeya",
+    "Jannatul",
+    "Sumaiya",
+    "Mahmuda",
+    "Shirin",
+    "Taslima",
+    "Rumana",
+    "Afsana",
+    "Lamia",
+    "Nabila",
+    "Tahmina",
+    "Moushumi",
+)
+SURNAMES = (
+    "Uddin",
+    "Hossain",
+    "Ahmed",
+    "Akter",
+    "Chowdhury",
+    "Rahman",
+    "Islam",
+    "Khan",
+    "Sarker",
+    "Mia",
+    "Begum",
+    "Talukder",
+    "Bhuiyan",
+    "Mollah",
+    "Sheikh",
+    "Haque",
+    "Kabir",
+    "Alam",
+    "Siddique",
+    "Majumder",
+    "Karim",
+    "Das",
+)
+AREAS = (
+    "Mirpur-10",
+    "Mirpur-1",
+    "Dhanmondi",
+    "Uttara Sector 7",
+    "Uttara Sector 11",
+    "Mohammadpur",
+    "Banani",
+    "Gulshan-1",
+    "Badda",
+    "Rampura",
+    "Bashundhara R/A",
+    "Khilgaon",
+    "Jatrabari",
+    "Farmgate",
+    "Motijheel",
+    "Shyamoli",
+    "Tejgaon",
+)
+
+# h(k): a deterministic non-negative 63-bit hash of (seed, customer number, field k).
+_INSERT_CUSTOMERS = """
+WITH base AS (
+    SELECT coalesce(max(substring(code FROM '^C([0-9]+)$')::bigint), 0) AS last_number FROM customer
+), packages AS (
+    -- home PPPoE packages first, cheapest first: the skew below makes them the most common
+    SELECT array_agg(id ORDER BY service_type <> 'pppoe', price_minor, id) AS ids FROM package WHERE is_active
+), numbered AS (
+    SELECT base.last_number + g AS n, packages.ids
+    FROM generate_series(1, $1::int) AS g, base, packages
+), hashed AS (
+    SELECT n, ids,
+           abs(hashtextextended($2::text || ':' || n || ':first', 0)) AS h_first,
+           abs(hashtextextended($2::text || ':' || n || ':last', 0)) AS h_last,
+           abs(hashtextextended($2::text || ':' || n || ':area', 0)) AS h_area,
+           abs(hashtextextended($2::text || ':' || n || ':misc', 0)) AS h_misc
+    FROM numbered
+), named AS (
+    SELECT *, ($3::text[])[1 + h_first % cardinality($3::text[])] AS first_name,
+              ($4::text[])[1 + h_last % cardinality($4::text[])] AS surname,
+              ($5::text[])[1 + h_area % cardinality($5::text[])] AS area
+    FROM hashed
+)
+INSERT INTO customer (code, name, phone, email, address, area, package_id, status, pppoe_username, connection_date)
+SELECT
+    'C' || lpad(n::text, 6, '0'),
+    first_name || ' ' || surname,
+    -- n -> n * 48271 mod 10^8 is a bijection (48271 is coprime with 10^8): phones are unique per tenant
+    '+8801' || (3 + h_misc % 7)::text || lpad(((n * 48271) % 100000000)::text, 8, '0'),
+    CASE WHEN h_misc % 10 < 4 THEN lower(first_name) || '.' || n || '@example.com' END,
+    'House ' || (1 + h_first % 120) || ', Road ' || (1 + h_last % 30) || ', ' || area,
+    area,
+    -- squaring a uniform number skews the choice towards the cheaper packages, as in real ISPs
+    ids[1 + floor(cardinality(ids) * power((h_area % 10007) / 10007.0, 2))::int],
+    CASE WHEN h_misc % 100 < 90 THEN 'active' WHEN h_misc % 100 < 97 THEN 'suspended' ELSE 'disabled' END,
+    lower(first_name) || n,
+    current_date - (h_last % 1095)::int
+FROM named
+"""
+
+
+async def ensure_packages(scope: TenantScope) -> list[int]:
+    """Insert the demo packages that are missing; return the ids of all demo packages."""
+    connection = scope.connection
+    for spec in DEMO_PACKAGES:
+        await connection.execute(
+            "INSERT INTO package (name, service_type, price_minor, download_kbps, upload_kbps, validity_days)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            spec.name,
+            spec.service_type,
+            spec.price_minor,
+            spec.download_kbps,
+            spec.upload_kbps,
+            spec.validity_days,
+        )
+    rows = await connection.fetch(
+        "SELECT id FROM package WHERE name = ANY($1::text[]) ORDER BY id", [p.name for p in DEMO_PACKAGES]
+    )
+    return [row["id"] for row in rows]
+
+
+async def seed_customers(scope: TenantScope, count: int, *, seed: int = 1) -> int:
+    """Add ``count`` customers after the tenant's existing ones (codes continue from the highest ``C<n>``).
+
+    Needs at least one active package (see `ensure_packages`). Returns the number of customers inserted.
+    """
+    if count <= 0:
+        return 0
+    status = await scope.connection.execute(
+        _INSERT_CUSTOMERS, count, str(seed), list(FIRST_NAMES), list(SURNAMES), list(AREAS)
+    )
+    return int(status.split()[-1])

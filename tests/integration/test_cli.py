@@ -1,0 +1,106 @@
+"""The ``ispb`` command line, run as a real process against the test database."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ISPB = str(Path(sys.executable).parent / "ispb")
+
+
+def ispb(database_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
+    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "c" * 40, "COLUMNS": "200"}
+    environment |= env or {}
+    return subprocess.run([ISPB, *args], capture_output=True, text=True, env=environment, timeout=120, check=False)
+
+
+def test_tenants_create_list_migrate_drop(database_url: str):
+    slug = f"cli-{secrets.token_hex(3)}"
+    created = ispb(database_url, "tenants", "create", slug, "--name", "CLI Net")
+    assert created.returncode == 0, created.stderr
+    assert f"created tenant {slug}" in created.stdout
+
+    listed = ispb(database_url, "tenants", "list")
+    assert slug in listed.stdout and "CLI Net" in listed.stdout
+
+    migrated = ispb(database_url, "tenants", "migrate")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert f"up to date {slug}" in migrated.stdout and "0 failed" in migrated.stdout
+
+    refused = ispb(database_url, "tenants", "drop", slug)
+    assert refused.returncode == 2 and "without --yes" in refused.stderr
+    dropped = ispb(database_url, "tenants", "drop", slug, "--yes")
+    assert dropped.returncode == 0 and f"dropped tenant {slug}" in dropped.stdout
+    assert slug not in ispb(database_url, "tenants", "list").stdout
+
+
+@pytest.mark.parametrize("slug", ["Dhaka", "my isp", "x'; DROP SCHEMA platform; --"])
+def test_bad_slug_gets_one_clear_line_and_creates_nothing(database_url: str, slug: str):
+    result = ispb(database_url, "tenants", "create", slug, "--name", "Bad")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"ispb: invalid tenant slug {slug!r}") and result.stderr.count("\n") == 1
+    assert slug not in ispb(database_url, "tenants", "list").stdout
+
+
+def test_duplicate_slug_is_refused(database_url: str):
+    slug = f"twice-{secrets.token_hex(3)}"
+    assert ispb(database_url, "tenants", "create", slug, "--name", "Once").returncode == 0
+    again = ispb(database_url, "tenants", "create", slug, "--name", "Twice")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    ispb(database_url, "tenants", "drop", slug, "--yes")
+
+
+def test_bad_setting_stops_the_command_with_one_line(database_url: str):
+    result = ispb(database_url, "tenants", "list", env={"ISPB_PORT": "http"})
+    assert result.returncode == 2
+    assert result.stderr == "ispb: ISPB_PORT must be a whole number from 1 to 65535, got 'http'\n"
+
+
+def test_unreachable_database_is_one_line(database_url: str):
+    result = ispb("postgresql://nobody@127.0.0.1:1/none", "tenants", "list")
+    assert result.returncode == 2 and result.stderr.startswith("ispb: database or queue unreachable")
+
+
+def test_jobs_list_and_run_print_run_records(database_url: str):
+    slug = f"jobs-{secrets.token_hex(3)}"
+    assert ispb(database_url, "tenants", "create", slug, "--name", "Jobs Net").returncode == 0
+    ran = ispb(
+        database_url,
+        "jobs",
+        "run",
+        "maintenance.purge_activity_logs",
+        "--tenant",
+        slug,
+        "--today",
+        "2026-11-25",
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert f"tenant={slug} today=2026-11-25 status=succeeded counts: purged=0" in ran.stdout
+
+    heartbeat = ispb(database_url, "jobs", "run", "system.heartbeat")
+    assert heartbeat.returncode == 0 and "status=succeeded" in heartbeat.stdout
+
+    listed = ispb(database_url, "jobs", "list")
+    assert "system.heartbeat" in listed.stdout and "maintenance.purge_activity_logs" in listed.stdout
+    assert "succeeded" in listed.stdout
+
+    unknown = ispb(database_url, "jobs", "run", "billing.nope")
+    assert unknown.returncode == 2 and "no job named 'billing.nope'; known jobs:" in unknown.stderr
+    wrong_scope = ispb(database_url, "jobs", "run", "system.heartbeat", "--tenant", slug)
+    assert wrong_scope.returncode == 2 and "platform job" in wrong_scope.stderr
+    ispb(database_url, "tenants", "drop", slug, "--yes")
+
+
+def test_seed_creates_tenants_with_customers(database_url: str):
+    prefix = f"sd{secrets.token_hex(2)}"
+    result = ispb(database_url, "seed", "--tenants", "2", "--customers", "150", "--prefix", prefix)
+    assert result.returncode == 0, result.stderr
+    assert "added 300 customers to 2 tenant(s)" in result.stdout
+    listed = ispb(database_url, "tenants", "list").stdout
+    assert f"{prefix}-0001" in listed and f"{prefix}-0002" in listed
+    for number in (1, 2):
+        ispb(database_url, "tenants", "drop", f"{prefix}-{number:04d}", "--yes")

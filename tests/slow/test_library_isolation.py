@@ -1,0 +1,57 @@
+"""Each library installs alone into a fresh venv, imports, and passes its own tests there (DESIGN 1)."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARIES = ["ispb-billing", "ispb-netsync", "ispb-notify", "ispb-monitor"]
+PLATFORM_ONLY = ["litestar", "piccolo", "saq", "ispb_platform", "ispb_tenants", "asyncpg"]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*command: str | Path, cwd: Path | None = None) -> str:
+    result = subprocess.run(
+        [str(c) for c in command], capture_output=True, text=True, cwd=cwd, timeout=600, check=False
+    )
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_library_installs_and_works_alone(library: str, tmp_path: Path):
+    uv = shutil.which("uv")
+    assert uv, "uv is needed to build fresh venvs"
+    venv = tmp_path / "venv"
+    python = venv / "bin" / "python"
+    _run(uv, "venv", "--quiet", "--python", "3.11", venv)
+    _run(uv, "pip", "install", "--quiet", "--python", python, ROOT / "packages" / library, "pytest")
+    module = library.replace("-", "_")
+    probe = (
+        "import importlib.util, sys\n"
+        f"import {module}\n"
+        f"present = [m for m in {PLATFORM_ONLY!r} if importlib.util.find_spec(m) is not None]\n"
+        "assert not present, f'platform packages installed with the library: {present}'\n"
+        f"print({module}.__version__)\n"
+    )
+    assert _run(python, "-c", probe).strip() == "0.1.0"
+    # the library's own tests, with only the library (and pytest) installed; no root config
+    tests = tmp_path / "tests"
+    shutil.copytree(ROOT / "packages" / library / "tests", tests)
+    _run(
+        python,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        "/dev/null",
+        "--rootdir",
+        tmp_path,
+        tests,
+        cwd=tmp_path,
+    )
