@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant, migrate_platform
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -43,15 +44,13 @@ def free_port() -> int:
 
 
 def _server_url() -> str:
-    if url := os.environ.get("ISPB_TEST_DATABASE_URL"):
+    """``ISPB_TEST_DATABASE_URL`` (``embedded`` forces the embedded server), else local, else embedded."""
+    url = os.environ.get("ISPB_TEST_DATABASE_URL", "")
+    if url and url != "embedded":
         return url
-    if _answers("127.0.0.1", 5432):
+    if not url and _answers("127.0.0.1", 5432):
         return LOCAL_POSTGRES
-    import pgserver
-
-    data = Path(tempfile.mkdtemp(prefix="ispb-test-pg-"))
-    server = pgserver.get_server(data, cleanup_mode="delete")
-    return str(server.get_uri())
+    return start_embedded_postgres(Path(tempfile.mkdtemp(prefix="ispb-test-pg-")))
 
 
 def _with_database(server_url: str, name: str) -> str:
@@ -144,3 +143,9 @@ def fx_redis_url() -> Iterator[str]:
     process.terminate()
     process.wait(timeout=10)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(name="loopback_port")
+def fx_loopback_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago, for servers a test starts."""
+    return free_port()

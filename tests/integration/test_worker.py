@@ -149,3 +149,16 @@ async def test_purge_activity_logs_keeps_the_retention_window_and_is_idempotent(
 async def test_a_tenant_job_without_a_tenant_is_refused(db: Database):
     with pytest.raises(ValueError, match="a tenant is required"):
         await execute(db, get_job("maintenance.purge_activity_logs"), tenant=None, trigger=Trigger.MANUAL, key="x")
+
+
+async def test_postgres_queues_with_different_names_keep_separate_keys(database_url: str):
+    queues = [make_queue(None, database_url, name=f"sep-{secrets.token_hex(3)}") for _ in range(2)]
+    for queue in queues:
+        await queue.connect()
+    try:
+        jobs = [await queue.enqueue("cron.system.heartbeat", key="cron:cron.system.heartbeat") for queue in queues]
+        assert all(job is not None for job in jobs)  # the same key on two queues: two jobs
+        assert await queues[0].enqueue("cron.system.heartbeat", key="cron:cron.system.heartbeat") is None
+    finally:
+        for queue in queues:
+            await queue.disconnect()

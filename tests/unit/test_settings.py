@@ -42,6 +42,7 @@ def test_full_configuration_is_read():
         ({"ISPB_DB_POOL_MIN": "8", "ISPB_DB_POOL_MAX": "4"}, "ISPB_DB_POOL_MAX", "at least ISPB_DB_POOL_MIN"),
         ({"ISPB_WORKER_CONCURRENCY": "-1"}, "ISPB_WORKER_CONCURRENCY", "from 1 to 1000"),
         ({"ISPB_LOG_LEVEL": "loud"}, "ISPB_LOG_LEVEL", "one of debug, info, warning, error"),
+        ({"ISPB_QUEUE_NAME": "my queue"}, "ISPB_QUEUE_NAME", "letters, digits"),
         ({"ISPB_SECRET_KEY": "short"}, "ISPB_SECRET_KEY", "at least 32 characters"),
         ({"ISPB_DATABASE_URL": "postgresql://db/ispb"}, "ISPB_SECRET_KEY", "required when ISPB_DATABASE_URL"),
     ],

@@ -7,6 +7,7 @@ directory for that user (g+rx, o+rx on its parents).
 """
 
 import logging
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,12 +26,15 @@ def start_embedded_postgres(data_dir: Path) -> str:
     The server stops when the last process that started it exits, so ``ispb web`` and ``ispb worker`` run
     side by side on one embedded database.
     """
-    from pgserver import get_server  # type: ignore[attr-defined]  # only the embedded mode needs it
-
     pgdata = data_dir / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = get_server(pgdata, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, containers) and falls back to /tmp
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            from pgserver import get_server  # type: ignore[attr-defined]  # only the embedded mode needs it
+
+            server = get_server(pgdata, cleanup_mode="stop")
     except Exception as error:
         log_path = pgdata / "log"
         raise EmbeddedPostgresError(

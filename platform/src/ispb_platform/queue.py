@@ -11,11 +11,22 @@ def make_queue(redis_url: str | None, database_url: str, *, name: str = QUEUE_NA
     """A queue for ``redis_url``, or the PostgreSQL queue inside ``database_url`` when there is none.
 
     The PostgreSQL queue keeps its ``saq_*`` tables in the database's default schema, apart from the
-    platform and tenant schemas.
+    platform and tenant schemas. SAQ makes a job key unique per table, not per queue name (Redis scopes keys
+    by queue), so each queue name gets its own tables: otherwise one queue's cron keys would swallow
+    another's ticks.
     """
     if redis_url:
         return RedisQueue.from_url(redis_url, name=name)
-    return PostgresQueue.from_url(database_url, name=name, min_size=1, max_size=8)
+    suffix = "" if name == QUEUE_NAME else "_" + name
+    return PostgresQueue.from_url(
+        database_url,
+        name=name,
+        min_size=1,
+        max_size=8,
+        jobs_table=f"saq_jobs{suffix}",
+        stats_table=f"saq_stats{suffix}",
+        versions_table=f"saq_versions{suffix}",
+    )
 
 
 def queue_backend(queue: Queue) -> str:

@@ -46,7 +46,7 @@ async def open_runtime(settings: Settings) -> Runtime:
     from ispb_platform.queue import make_queue  # the queue (SAQ, psycopg, redis) only where it is used
 
     url, db = await open_database(settings)
-    queue = make_queue(settings.redis_url, url)
+    queue = make_queue(settings.redis_url, url, name=settings.queue_name)
     try:
         await queue.connect()
     except BaseException:

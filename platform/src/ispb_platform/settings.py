@@ -6,6 +6,7 @@ operator fixes it without reading a traceback. Parsing is pure (`parse_settings`
 """
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -40,6 +41,8 @@ class Settings:
     db_pool_max: int = 10
     worker_concurrency: int = 10
     log_level: str = "info"
+    queue_name: str = "ispb"
+    """Separates deployments (staging, production) that share one Redis."""
 
     @property
     def embedded_database(self) -> bool:
@@ -119,7 +122,15 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         db_pool_max=pool_max,
         worker_concurrency=_int(env, "ISPB_WORKER_CONCURRENCY", 10, 1, 1000),
         log_level=_choice(env, "ISPB_LOG_LEVEL", "info", _LOG_LEVELS),
+        queue_name=_queue_name(env),
     )
+
+
+def _queue_name(env: Mapping[str, str]) -> str:
+    value = env.get("ISPB_QUEUE_NAME", "").strip() or "ispb"
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+        raise SettingsError("ISPB_QUEUE_NAME", f"must be 1-64 letters, digits or _ . : -, got {value!r}")
+    return value
 
 
 def load_settings(

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -16,7 +17,8 @@ from ispb_platform.settings import Settings, SettingsError, load_settings
 from ispb_tenants import Database, TenancyError
 
 T = TypeVar("T")
-console = Console(highlight=False)
+# Wide when piped (scripts, CI logs): rich would otherwise squeeze tables into 80 columns and split values.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 
 
 class Failed(click.ClickException):

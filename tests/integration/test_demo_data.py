@@ -1,0 +1,55 @@
+"""Synthetic customers: realistic, unique where it matters, deterministic, and appendable."""
+
+import re
+
+from ispb_platform.demo.seed import AREAS, DEMO_PACKAGES, ensure_packages, seed_customers
+from ispb_platform.demo.setup import DEMO_OPERATORS, prepare_demo
+from ispb_tenants import Database, drop_tenant, get_tenant
+
+PHONE = re.compile(r"^\+8801[3-9]\d{8}$")
+
+
+async def test_seeded_customers_are_realistic_unique_and_appendable(db: Database, make_tenant):
+    tenant = await make_tenant("seed")
+    async with db.tenant(tenant) as scope:
+        assert len(await ensure_packages(scope)) == len(DEMO_PACKAGES)
+        assert len(await ensure_packages(scope)) == len(DEMO_PACKAGES)  # idempotent
+        assert await seed_customers(scope, 1000, seed=3) == 1000
+        assert await seed_customers(scope, 500, seed=3) == 500
+        rows = await scope.connection.fetch("SELECT * FROM customer ORDER BY id")
+    assert [r["code"] for r in rows] == [f"C{n:06d}" for n in range(1, 1501)]
+    assert len({r["phone"] for r in rows}) == 1500 and all(PHONE.match(r["phone"]) for r in rows)
+    assert len({r["pppoe_username"] for r in rows}) == 1500
+    assert all(r["package_id"] is not None and r["area"] in AREAS for r in rows)
+    statuses = {r["status"] for r in rows}
+    assert statuses == {"active", "suspended", "disabled"}
+    assert sum(r["status"] == "active" for r in rows) > 1200
+
+
+async def test_same_seed_gives_the_same_people(db: Database, make_tenant):
+    names = []
+    for _ in range(2):
+        tenant = await make_tenant("same")
+        async with db.tenant(tenant) as scope:
+            await ensure_packages(scope)
+            await seed_customers(scope, 50, seed=9)
+            names.append([r["name"] for r in await scope.connection.fetch("SELECT name FROM customer ORDER BY id")])
+    assert names[0] == names[1]
+    assert len(set(names[0])) > 30  # and they are not all the same person
+
+
+async def test_prepare_demo_is_idempotent(db: Database):
+    try:
+        first = await prepare_demo(db, customers_per_operator=40)
+        second = await prepare_demo(db, customers_per_operator=40)
+        assert first == second and len(first) == 1 + len(DEMO_OPERATORS)
+        for operator in DEMO_OPERATORS:
+            tenant = await get_tenant(db, operator.slug)
+            async with db.tenant(tenant) as scope:
+                assert await scope.connection.fetchval("SELECT count(*) FROM customer") == 40
+        hashes = await db.pool.fetch("SELECT password_hash FROM platform.platform_user")
+        assert hashes and all(r["password_hash"].startswith("$argon2id$") for r in hashes)
+    finally:
+        for operator in DEMO_OPERATORS:
+            await drop_tenant(db, operator.slug)
+        await db.pool.execute("DELETE FROM platform.platform_user WHERE email = 'admin@ispb.test'")

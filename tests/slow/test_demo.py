@@ -1,0 +1,78 @@
+"""``ispb demo`` on the embedded default: no database or Redis URL, a fresh data directory, a real server."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ISPB = str(Path(sys.executable).parent / "ispb")
+pytestmark = pytest.mark.slow
+
+
+def _start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
+    env["ISPB_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen(
+        [ISPB, "demo", "--port", str(port), "--customers", "120"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_healthy(process: subprocess.Popen[str], url: str, timeout_s: float = 120) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"ispb demo exited early:\n{process.stdout.read() if process.stdout else ''}"
+        try:
+            answer = httpx.get(url + "healthz", timeout=2)
+            if answer.status_code == 200:
+                return dict(answer.json())
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("ispb demo did not become healthy")
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    return output
+
+
+def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path, loopback_port: int):
+    port = loopback_port
+    url = f"http://127.0.0.1:{port}/"
+    process = _start_demo(tmp_path, port)
+    try:
+        health = _wait_healthy(process, url)
+        home = httpx.get(url, timeout=5).text
+    finally:
+        output = _stop(process)
+    assert health == {
+        "status": "ok",
+        "checks": {"database": health["checks"]["database"], "queue": health["checks"]["queue"]},
+    }  # type: ignore[index]
+    assert health["checks"]["queue"]["backend"] == "postgres"  # type: ignore[index]
+    assert "Dhaka Fiber Net" in home and "Padma Link Broadband" in home
+    assert f"ISPB demo is ready: {url}" in output
+    assert "admin@ispb.test" in output and "owner@dhaka-fiber.test" in output
+    assert "Traceback" not in output
+    assert (tmp_path / "postgres" / "PG_VERSION").exists()
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists(), "the embedded PostgreSQL kept running"
+
+    again = _start_demo(tmp_path, port)  # a second start reuses the data and adds nothing
+    try:
+        _wait_healthy(again, url)
+    finally:
+        _stop(again)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")} | {"ISPB_DATA_DIR": str(tmp_path)}
+    listed = subprocess.run([ISPB, "tenants", "list"], env=env, text=True, capture_output=True, check=True)
+    assert listed.stdout.count("dhaka-fiber") == 1 and listed.stdout.count("padma-link") == 1
