@@ -1,5 +1,7 @@
 """The job queue: Redis in production, SAQ's PostgreSQL queue when no Redis is configured (DESIGN 3)."""
 
+import zlib
+
 from saq import Queue
 from saq.queue.postgres import PostgresQueue
 from saq.queue.redis import RedisQueue
@@ -13,11 +15,14 @@ def make_queue(redis_url: str | None, database_url: str, *, name: str = QUEUE_NA
     The PostgreSQL queue keeps its ``saq_*`` tables in the database's default schema, apart from the
     platform and tenant schemas. SAQ makes a job key unique per table, not per queue name (Redis scopes keys
     by queue), so each queue name gets its own tables: otherwise one queue's cron keys would swallow
-    another's ticks.
+    another's ticks. It also guards table creation with a session advisory lock on ``(keyspace, 0)`` that
+    stays held on a pooled connection, so each queue name gets its own keyspace too, or a second queue in the
+    same database would skip creating its tables.
     """
     if redis_url:
         return RedisQueue.from_url(redis_url, name=name)
-    suffix = "" if name == QUEUE_NAME else "_" + name
+    default = name == QUEUE_NAME
+    suffix = "" if default else "_" + name
     return PostgresQueue.from_url(
         database_url,
         name=name,
@@ -26,6 +31,7 @@ def make_queue(redis_url: str | None, database_url: str, *, name: str = QUEUE_NA
         jobs_table=f"saq_jobs{suffix}",
         stats_table=f"saq_stats{suffix}",
         versions_table=f"saq_versions{suffix}",
+        saq_lock_keyspace=0 if default else zlib.crc32(name.encode()) & 0x7FFFFFFF,
     )
 
 
