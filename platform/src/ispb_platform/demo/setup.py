@@ -6,9 +6,8 @@ is missing.
 
 from dataclasses import dataclass
 
-from ispb_platform.demo.seed import ensure_packages, seed_customers
-
 from ispb_platform.auth.passwords import hash_password
+from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_tenants import Database, TenantExists, TenantRef, create_tenant, get_tenant
 from ispb_tenants.tables.platform import UserRole
 
