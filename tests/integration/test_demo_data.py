@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from ispb_platform.demo.seed import AREAS, DEMO_PACKAGES, ensure_packages, seed_customers
 from ispb_platform.demo.setup import DEMO_OPERATORS, prepare_demo
 from ispb_tenants import Database, drop_tenant, get_tenant
@@ -26,16 +28,50 @@ async def test_seeded_customers_are_realistic_unique_and_appendable(db: Database
     assert sum(r["status"] == "active" for r in rows) > 1200
 
 
-async def test_same_seed_gives_the_same_people(db: Database, make_tenant):
+async def test_same_seed_gives_the_same_people_and_another_seed_others(db: Database, make_tenant):
     names = []
-    for _ in range(2):
+    for seed in (9, 9, 10):
         tenant = await make_tenant("same")
         async with db.tenant(tenant) as scope:
             await ensure_packages(scope)
-            await seed_customers(scope, 50, seed=9)
+            await seed_customers(scope, 200, seed=seed)
             names.append([r["name"] for r in await scope.connection.fetch("SELECT name FROM customer ORDER BY id")])
     assert names[0] == names[1]
-    assert len(set(names[0])) > 30  # and they are not all the same person
+    assert names[0] != names[2]
+    assert len(set(names[0])) > 100  # and they are not all the same person
+
+
+async def test_cheap_home_packages_are_the_most_common(db: Database, make_tenant):
+    tenant = await make_tenant("skew")
+    async with db.tenant(tenant) as scope:
+        await ensure_packages(scope)
+        await seed_customers(scope, 2000, seed=3)
+        rows = await scope.connection.fetch(
+            "SELECT p.name, count(c.id) FROM package p LEFT JOIN customer c ON c.package_id = p.id GROUP BY 1"
+        )
+    counts = {row["name"]: row["count"] for row in rows}
+    assert all(counts[spec.name] > 0 for spec in DEMO_PACKAGES)
+    assert counts["Home 10 Mbps"] > counts["Home 20 Mbps"] > counts["Gamer 60 Mbps"]
+    assert counts["Home 10 Mbps"] > counts["Business 100 Mbps"]
+
+
+async def test_codes_keep_growing_past_six_digits(db: Database, make_tenant):
+    tenant = await make_tenant("wide")
+    async with db.tenant(tenant) as scope:
+        await ensure_packages(scope)
+        await scope.connection.execute(
+            "INSERT INTO customer (code, name, phone) VALUES ('C999998', 'Last Six', '+8801700000001')"
+        )
+        assert await seed_customers(scope, 3) == 3
+        codes = [r["code"] for r in await scope.connection.fetch("SELECT code FROM customer ORDER BY id")]
+    assert codes == ["C999998", "C999999", "C1000000", "C1000001"]
+
+
+async def test_seeding_without_a_package_is_refused(db: Database, make_tenant):
+    tenant = await make_tenant("nopkg")
+    with pytest.raises(ValueError, match="no active package"):
+        async with db.tenant(tenant) as scope:
+            await seed_customers(scope, 5)
 
 
 async def test_prepare_demo_is_idempotent(db: Database):

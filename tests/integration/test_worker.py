@@ -162,3 +162,30 @@ async def test_postgres_queues_with_different_names_keep_separate_keys(database_
     finally:
         for queue in queues:
             await queue.disconnect()
+
+
+async def test_clear_app_logs_prunes_old_run_records_but_keeps_each_jobs_latest(db: Database, make_tenant):
+    tenant = await make_tenant("runs")
+    job = get_job("maintenance.clear_app_logs")
+    async with db.platform() as conn:
+        await conn.execute(
+            "INSERT INTO job_run (job, tenant_id, job_key, today, trigger, status, started_at) SELECT $1, $2,"
+            " 'k' || d, current_date, 'schedule', 'succeeded', now() - make_interval(days => d)"
+            " FROM generate_series(200, 100, -10) AS d",
+            "test.old_tenant_job",
+            tenant.id,
+        )
+        await conn.execute(
+            "INSERT INTO job_run (job, job_key, today, trigger, status, started_at) SELECT 'system.heartbeat',"
+            " 'hb' || d, current_date, 'schedule', 'succeeded', now() - make_interval(days => d)"
+            " FROM generate_series(6, 10) AS d"
+        )
+    first = await execute(db, job, tenant=None, trigger=Trigger.MANUAL, key="clear-1")
+    second = await execute(db, job, tenant=None, trigger=Trigger.MANUAL, key="clear-2")
+    async with db.platform() as conn:
+        kept = await conn.fetch("SELECT job_key FROM job_run WHERE job = 'test.old_tenant_job'")
+        heartbeats = await conn.fetch("SELECT job_key FROM job_run WHERE job_key LIKE 'hb%' ORDER BY job_key")
+    assert [r["job_key"] for r in kept] == ["k100"]  # all past 90 days, but the latest survives
+    assert [r["job_key"] for r in heartbeats] == ["hb6", "hb7"]  # before today: 7 whole days of heartbeats
+    assert first.counts["run_records_deleted"] >= 13  # 10 tenant-job runs and 3 heartbeats
+    assert second.counts == {"run_records_deleted": 0}

@@ -134,7 +134,10 @@ WITH base AS (
            abs(hashtextextended($2::text || ':' || n || ':first', 0)) AS h_first,
            abs(hashtextextended($2::text || ':' || n || ':last', 0)) AS h_last,
            abs(hashtextextended($2::text || ':' || n || ':area', 0)) AS h_area,
-           abs(hashtextextended($2::text || ':' || n || ':misc', 0)) AS h_misc
+           abs(hashtextextended($2::text || ':' || n || ':house', 0)) AS h_house,
+           abs(hashtextextended($2::text || ':' || n || ':package', 0)) AS h_package,
+           abs(hashtextextended($2::text || ':' || n || ':status', 0)) AS h_status,
+           abs(hashtextextended($2::text || ':' || n || ':contact', 0)) AS h_contact
     FROM numbered
 ), named AS (
     SELECT *, ($3::text[])[1 + h_first % cardinality($3::text[])] AS first_name,
@@ -144,18 +147,19 @@ WITH base AS (
 )
 INSERT INTO customer (code, name, phone, email, address, area, package_id, status, pppoe_username, connection_date)
 SELECT
-    'C' || lpad(n::text, 6, '0'),
+    -- lpad truncates to its width: widen it past C999999 so codes stay unique
+    'C' || lpad(n::text, greatest(6, length(n::text)), '0'),
     first_name || ' ' || surname,
     -- n -> n * 48271 mod 10^8 is a bijection (48271 is coprime with 10^8): phones are unique per tenant
-    '+8801' || (3 + h_misc % 7)::text || lpad(((n * 48271) % 100000000)::text, 8, '0'),
-    CASE WHEN h_misc % 10 < 4 THEN lower(first_name) || '.' || n || '@example.com' END,
-    'House ' || (1 + h_first % 120) || ', Road ' || (1 + h_last % 30) || ', ' || area,
+    '+8801' || (3 + h_contact % 7)::text || lpad(((n * 48271) % 100000000)::text, 8, '0'),
+    CASE WHEN h_contact / 7 % 10 < 4 THEN lower(first_name) || '.' || n || '@example.com' END,
+    'House ' || (1 + h_house % 120) || ', Road ' || (1 + h_house / 120 % 30) || ', ' || area,
     area,
     -- squaring a uniform number skews the choice towards the cheaper packages, as in real ISPs
-    ids[1 + floor(cardinality(ids) * power((h_area % 10007) / 10007.0, 2))::int],
-    CASE WHEN h_misc % 100 < 90 THEN 'active' WHEN h_misc % 100 < 97 THEN 'suspended' ELSE 'disabled' END,
+    ids[1 + floor(cardinality(ids) * power((h_package % 10007) / 10007.0, 2))::int],
+    CASE WHEN h_status % 100 < 90 THEN 'active' WHEN h_status % 100 < 97 THEN 'suspended' ELSE 'disabled' END,
     lower(first_name) || n,
-    current_date - (h_last % 1095)::int
+    current_date - (h_status / 100 % 1095)::int
 FROM named
 """
 
@@ -184,9 +188,12 @@ async def seed_customers(scope: TenantScope, count: int, *, seed: int = 1) -> in
     """Add ``count`` customers after the tenant's existing ones (codes continue from the highest ``C<n>``).
 
     Needs at least one active package (see `ensure_packages`). Returns the number of customers inserted.
+    Connection dates count back from today, so they shift from one day to the next.
     """
     if count <= 0:
         return 0
+    if not await scope.connection.fetchval("SELECT count(*) FROM package WHERE is_active"):
+        raise ValueError(f"tenant {scope.tenant.slug} has no active package to give its customers")
     status = await scope.connection.execute(
         _INSERT_CUSTOMERS, count, str(seed), list(FIRST_NAMES), list(SURNAMES), list(AREAS)
     )

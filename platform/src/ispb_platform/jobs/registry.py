@@ -7,7 +7,7 @@ job that would not really run.
 
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
-from ispb_platform.maintenance.jobs import purge_activity_logs
+from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -24,6 +24,14 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         scope=JobScope.TENANT,
         run=purge_activity_logs,
         description="Deletes activity log rows older than the operator's retention period",
+        timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="maintenance.clear_app_logs",
+        cron="0 22 * * 0",  # Sunday night
+        scope=JobScope.PLATFORM,
+        run=clear_app_logs,
+        description="Prunes the platform's run records (heartbeats after 7 days, other runs after 90)",
         timeout_s=1800,
     ),
 )

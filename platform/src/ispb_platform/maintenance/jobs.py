@@ -5,6 +5,8 @@ from datetime import timedelta
 from ispb_platform.jobs.job import Counts, JobContext
 
 PURGE_BATCH = 5_000
+RUN_RECORD_RETENTION_DAYS = 90
+HEARTBEAT_RETENTION_DAYS = 7
 
 
 async def purge_activity_logs(ctx: JobContext) -> Counts:
@@ -33,3 +35,27 @@ async def purge_activity_logs(ctx: JobContext) -> Counts:
         purged += deleted
         if deleted < PURGE_BATCH:
             return {"purged": purged, "retention_days": int(retention_days)}
+
+
+async def clear_app_logs(ctx: JobContext) -> Counts:
+    """``maintenance.clear_app_logs``: prune the platform's own run records (weekly).
+
+    Heartbeats (one a minute) are kept for a week, other runs for 90 days, counted back from ``today``; the
+    latest run of every job for every tenant is always kept, so the Automation page and ``ispb jobs list`` never
+    lose a job's last outcome. A second run deletes nothing more.
+    """
+    async with ctx.db.platform() as connection:
+        status = await connection.execute(
+            _PRUNE_RUN_RECORDS, ctx.today, HEARTBEAT_RETENTION_DAYS, RUN_RECORD_RETENTION_DAYS
+        )
+    return {"run_records_deleted": int(status.split()[-1])}
+
+
+_PRUNE_RUN_RECORDS = """
+DELETE FROM job_run r
+WHERE r.status <> 'running'
+  AND r.started_at < $1::date - make_interval(days => CASE r.job WHEN 'system.heartbeat' THEN $2::int ELSE $3::int END)
+  AND r.id <> (SELECT l.id FROM job_run l
+               WHERE l.job = r.job AND l.tenant_id IS NOT DISTINCT FROM r.tenant_id
+               ORDER BY l.started_at DESC, l.id DESC LIMIT 1)
+"""

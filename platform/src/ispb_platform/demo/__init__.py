@@ -1,0 +1,1 @@
+"""Demo data: packages, synthetic customers and the ready-to-click demo operators."""
