@@ -87,6 +87,14 @@ async def create_tenant(
     return _ref(row)
 
 
+async def ensure_tenant(db: Database, slug: str, name: str) -> TenantRef:
+    """The tenant ``slug``, created with ``name`` if it does not exist yet (demo and seed data)."""
+    try:
+        return await create_tenant(db, slug, name)
+    except TenantExists:
+        return await get_tenant(db, slug)
+
+
 async def get_tenant(db: Database, slug: str) -> TenantRef:
     async with db.pool.acquire() as conn:
         row = await conn.fetchrow(f"SELECT {_TENANT_COLUMNS} FROM platform.tenant WHERE slug = $1", slug)

@@ -7,7 +7,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ispb_platform.cli.common import console, database, run, settings
 from ispb_platform.demo.seed import ensure_packages, seed_customers
-from ispb_tenants import Database, TenantExists, TenantRef, create_tenant, get_tenant
+from ispb_tenants import ensure_tenant
 
 
 @click.command()
@@ -36,7 +36,7 @@ def seed(tenant_count: int, customers: int, prefix: str) -> None:
             with Progress(*columns, console=console) as progress:
                 task = progress.add_task("seeding tenants", total=tenant_count)
                 for number in range(1, tenant_count + 1):
-                    tenant = await _tenant(db, f"{prefix}-{number:04d}", f"Seed ISP {number}")
+                    tenant = await ensure_tenant(db, f"{prefix}-{number:04d}", f"Seed ISP {number}")
                     async with db.tenant(tenant) as scope:
                         await ensure_packages(scope)
                         await seed_customers(scope, customers, seed=number)
@@ -45,10 +45,3 @@ def seed(tenant_count: int, customers: int, prefix: str) -> None:
 
     added, seconds = run(main)
     console.print(f"added {added:,} customers to {tenant_count} tenant(s) in {seconds:.1f} s")
-
-
-async def _tenant(db: Database, slug: str, name: str) -> TenantRef:
-    try:
-        return await create_tenant(db, slug, name)
-    except TenantExists:
-        return await get_tenant(db, slug)

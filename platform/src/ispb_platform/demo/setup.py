@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.seed import ensure_packages, seed_customers
-from ispb_tenants import Database, TenantExists, TenantRef, create_tenant, get_tenant
+from ispb_tenants import Database, TenantRef, ensure_tenant
 from ispb_tenants.tables.platform import UserRole
 
 
@@ -47,7 +47,7 @@ async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> li
     logins = [PLATFORM_ADMIN]
     await _ensure_user(db, PLATFORM_ADMIN, "Platform Admin", UserRole.PLATFORM_ADMIN, None)
     for operator in DEMO_OPERATORS:
-        tenant = await _ensure_tenant(db, operator)
+        tenant = await ensure_tenant(db, operator.slug, operator.name)
         async with db.tenant(tenant) as scope:
             await ensure_packages(scope)
             existing = await scope.connection.fetchval("SELECT count(*) FROM customer")
@@ -64,13 +64,6 @@ async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> li
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
         logins.append(login)
     return logins
-
-
-async def _ensure_tenant(db: Database, operator: DemoOperator) -> TenantRef:
-    try:
-        return await create_tenant(db, operator.slug, operator.name)
-    except TenantExists:
-        return await get_tenant(db, operator.slug)
 
 
 async def _ensure_user(db: Database, login: DemoLogin, name: str, role: UserRole, tenant: TenantRef | None) -> None:
