@@ -1,0 +1,1 @@
+"""Customers: the operator's subscribers. List, search, create, edit, disable, CSV import."""

@@ -1,0 +1,141 @@
+"""Validation of customer input, shared by the panel form, the JSON API and the CSV import.
+
+One function decides what a valid customer is, so a row that the form would refuse is refused by the import
+with the same message. Errors are per field and written for the operator who typed the value.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from ispb_tenants.tables.tenant import CustomerStatus
+
+MAX_NAME = 120
+MAX_ADDRESS = 300
+MAX_AREA = 80
+
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ()-]{6,24}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
+
+FIELDS = ("code", "name", "phone", "email", "address", "area", "package", "status", "pppoe_username", "connection_date")
+
+
+@dataclass(frozen=True)
+class CustomerDraft:
+    """A valid customer, ready to insert or update."""
+
+    code: str
+    name: str
+    phone: str
+    email: str | None
+    address: str
+    area: str
+    package_id: int | None
+    status: CustomerStatus
+    pppoe_username: str | None
+    connection_date: date | None
+
+
+@dataclass(frozen=True)
+class Validation:
+    draft: CustomerDraft | None
+    errors: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return self.draft is not None
+
+
+def normalise_phone(raw: str) -> str | None:
+    """``01711-000000``, ``+880 1711 000000`` and ``8801711000000`` all become ``+8801711000000``.
+
+    Numbers that are not Bangladeshi mobiles are kept in international form when they start with ``+``.
+    """
+    if not _PHONE_CHARS.match(raw):
+        return None
+    digits = re.sub(r"\D", "", raw)
+    if re.fullmatch(r"01[3-9]\d{8}", digits):
+        return "+88" + digits
+    if re.fullmatch(r"8801[3-9]\d{8}", digits):
+        return "+" + digits
+    if raw.strip().startswith("+") and 8 <= len(digits) <= 15:
+        return "+" + digits
+    return None
+
+
+def validate_customer(data: Mapping[str, str], packages: Mapping[str, int]) -> Validation:
+    """Check submitted text fields. ``packages`` maps package names (and ids as text) to ids.
+
+    >>> validate_customer({"code": "C1", "name": "Rahim", "phone": "01711000000"}, {}).draft.phone
+    '+8801711000000'
+    """
+    value = {field: (data.get(field) or "").strip() for field in FIELDS}
+    errors: dict[str, str] = {}
+
+    if not value["code"]:
+        errors["code"] = "Enter the customer id."
+    elif not _CODE.match(value["code"]):
+        errors["code"] = "Use up to 32 letters, digits, - or _ (no spaces)."
+    if not value["name"]:
+        errors["name"] = "Enter the customer's name."
+    elif len(value["name"]) > MAX_NAME:
+        errors["name"] = f"Keep the name under {MAX_NAME} characters."
+    phone = normalise_phone(value["phone"]) if value["phone"] else None
+    if not value["phone"]:
+        errors["phone"] = "Enter a mobile number."
+    elif phone is None:
+        errors["phone"] = "Enter a mobile number such as 01711-000000 or +8801711000000."
+    if value["email"] and not _EMAIL.match(value["email"]):
+        errors["email"] = "Enter an e-mail address such as name@example.com, or leave it empty."
+    if len(value["address"]) > MAX_ADDRESS:
+        errors["address"] = f"Keep the address under {MAX_ADDRESS} characters."
+    if len(value["area"]) > MAX_AREA:
+        errors["area"] = f"Keep the area under {MAX_AREA} characters."
+    package_id = packages.get(value["package"]) if value["package"] else None
+    if value["package"] and package_id is None:
+        errors["package"] = f"No package named {value['package']!r}."
+    status = _status(value["status"], errors)
+    if value["pppoe_username"] and not _USERNAME.match(value["pppoe_username"]):
+        errors["pppoe_username"] = "Use 2 to 64 letters, digits or . _ @ - (no spaces)."
+    connection_date = _date(value["connection_date"], errors)
+
+    if errors or phone is None or status is None:
+        return Validation(None, errors)
+    return Validation(
+        CustomerDraft(
+            code=value["code"],
+            name=value["name"],
+            phone=phone,
+            email=value["email"].lower() or None,
+            address=value["address"],
+            area=value["area"],
+            package_id=package_id,
+            status=status,
+            pppoe_username=value["pppoe_username"] or None,
+            connection_date=connection_date,
+        ),
+        {},
+    )
+
+
+def _status(raw: str, errors: dict[str, str]) -> CustomerStatus | None:
+    if not raw:
+        return CustomerStatus.ACTIVE
+    try:
+        return CustomerStatus(raw.lower())
+    except ValueError:
+        errors["status"] = "Choose active, suspended or disabled."
+        return None
+
+
+def _date(raw: str, errors: dict[str, str]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors["connection_date"] = "Enter the date as YYYY-MM-DD, for example 2026-01-31."
+        return None
