@@ -23,6 +23,7 @@ from ispb_tenants.migrations import Scope, apply_pending, load_migrations
 from ispb_tenants.tables import PLATFORM_TABLES, TENANT_TABLES
 
 LATEST = len(load_migrations(Scope.TENANT))
+GENERATED_COLUMNS = {"customer": {"search"}}  # written by PostgreSQL, never by Piccolo
 
 
 async def _schema_exists(db: Database, schema: str) -> bool:
@@ -58,14 +59,14 @@ async def test_each_tenant_schema_records_its_own_migrations(db: Database, make_
             assert [r["version"] for r in versions] == list(range(1, LATEST + 1))
 
 
-async def test_migration_catches_up_a_schema_that_is_behind(db: Database, make_tenant):
+async def test_migration_upgrades_a_schema_left_at_an_older_version(db: Database, make_tenant):
     tenant = await make_tenant("behind")
-    async with db.pool.acquire() as conn:
-        await conn.execute(f'DROP TABLE "{tenant.schema}".activity_log')
-        await conn.execute(f'DELETE FROM "{tenant.schema}".schema_migration')
-        await conn.execute(f'DROP TABLE "{tenant.schema}".customer, "{tenant.schema}".package')
+    migrations = load_migrations(Scope.TENANT)
+    async with db.pool.acquire() as conn, conn.transaction():  # rebuild the schema as release 1 left it
+        await conn.execute(f'DROP SCHEMA "{tenant.schema}" CASCADE')
+        await apply_pending(conn, tenant.schema, migrations[:1])
     result = await migrate_tenant(db, tenant)
-    assert result.ok and result.applied == tuple(range(1, LATEST + 1))
+    assert result.ok and result.applied == tuple(range(2, LATEST + 1))
     assert (await migrate_tenant(db, tenant)).applied == ()
 
 
@@ -138,6 +139,6 @@ async def test_piccolo_tables_match_the_migrated_columns(db: Database, make_tena
                 schema,
                 table._meta.tablename,
             )
-            actual = {r["column_name"] for r in rows}
+            actual = {r["column_name"] for r in rows} - GENERATED_COLUMNS.get(table._meta.tablename, set())
             declared = {c._meta.db_column_name for c in table._meta.columns}
             assert declared == actual, f"{table._meta.tablename}: Piccolo and SQL migrations differ"

@@ -5,11 +5,11 @@ search_path`` picks the operator's schema (DESIGN 9), so one class serves every 
 stay inside the same schema.
 """
 
-from ispb_tenants.tables.platform import JobRun, PlatformUser, Tenant
-from ispb_tenants.tables.tenant import ActivityLog, Customer, Package
+from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
+from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
-PLATFORM_TABLES = (Tenant, PlatformUser, JobRun)
-TENANT_TABLES = (Package, Customer, ActivityLog)
+PLATFORM_TABLES = (Tenant, PlatformUser, JobRun, WebSession, AuthThrottle)
+TENANT_TABLES = (Package, BillingProfile, Customer, ActivityLog)
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
 __all__ = (
@@ -17,9 +17,12 @@ __all__ = (
     "PLATFORM_TABLES",
     "TENANT_TABLES",
     "ActivityLog",
+    "AuthThrottle",
+    "BillingProfile",
     "Customer",
     "JobRun",
     "Package",
     "PlatformUser",
     "Tenant",
+    "WebSession",
 )

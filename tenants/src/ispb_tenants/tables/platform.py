@@ -66,3 +66,24 @@ class JobRun(Table, tablename="job_run", schema=SCHEMA):
     counts = JSONB(default="{}")
     error = Text(null=True, default=None)
     worker = Text(default="")
+
+
+class WebSession(Table, tablename="web_session", schema=SCHEMA):
+    """A signed-in browser; ``id`` is the SHA-256 of the cookie token, never the token."""
+
+    id = Text(primary_key=True)
+    kind = Text()
+    user_id = Integer()
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    ip = Text(default="")
+    user_agent = Text(default="")
+
+
+class AuthThrottle(Table, tablename="auth_throttle", schema=SCHEMA):
+    key = Text(primary_key=True)
+    failures = Integer(default=0)
+    window_started_at = Timestamptz(default=TimestamptzNow())
+    locked_until = Timestamptz(null=True, default=None)

@@ -32,6 +32,32 @@ class Package(Table, tablename="package"):
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    vat_rate_bp = Integer(default=0)
+    """VAT in basis points: 1500 is 15.00 %."""
+    vat_inclusive = Boolean(default=False)
+    data_allowance_mb = BigInt(null=True, default=None)
+    fup_download_kbps = Integer(null=True, default=None)
+    fup_upload_kbps = Integer(null=True, default=None)
+
+
+class BillingCycle(StrEnum):
+    MONTHLY = "monthly"
+    DAILY = "daily"
+
+
+class BillingProfile(Table, tablename="billing_profile"):
+    """How a group of customers is billed: cycle, billing day, due and grace days, auto-suspend/activate."""
+
+    name = Text(unique=True)
+    cycle = Text(default=BillingCycle.MONTHLY.value)
+    billing_day = Integer(default=1)
+    due_days = Integer(default=7)
+    grace_days = Integer(default=3)
+    auto_suspend = Boolean(default=True)
+    auto_activate = Boolean(default=True)
+    is_default = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class Customer(Table, tablename="customer"):
@@ -47,6 +73,9 @@ class Customer(Table, tablename="customer"):
     connection_date = Date(default=DateNow())
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    billing_profile = ForeignKey(BillingProfile, db_column_name="billing_profile_id", null=True)
+    password_hash = Text(null=True, default=None, secret=True)
+    # ``search`` (a generated tsvector) is left out on purpose: Piccolo would try to write it.
 
 
 class ActivityLog(Table, tablename="activity_log"):
