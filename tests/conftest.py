@@ -10,6 +10,7 @@ a free loopback port for the session. Tests use their own queue names, so a shar
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -18,8 +19,10 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from ispb_platform.embedded_postgres import start_embedded_postgres
@@ -149,3 +152,86 @@ def fx_redis_url() -> Iterator[str]:
 def fx_loopback_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago, for servers a test starts."""
     return free_port()
+
+
+# --- the web app, in-process on the test's event loop ------------------------------------------------------
+
+WEB_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(name="web_app", scope="session")
+def fx_web_app(db: Database, database_url: str) -> Any:
+    from ispb_platform.app import create_app
+    from ispb_platform.queue import make_queue
+    from ispb_platform.runtime import Runtime
+    from ispb_platform.settings import parse_settings
+
+    settings = parse_settings({"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "t" * 40})
+    return create_app(settings, runtime=Runtime(settings, database_url, db, make_queue(None, database_url)))
+
+
+@pytest.fixture(name="make_client")
+async def fx_make_client(web_app: Any) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:
+    """New browser-like clients (own cookie jar) speaking to the app over ASGI, as https."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=web_app, client=("203.0.113.7", 4711)), base_url="https://isp.test"
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture(name="make_staff")
+async def fx_make_staff(db: Database) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """Create a platform or operator user; returns the e-mail (password: WEB_PASSWORD)."""
+    from ispb_platform.auth.passwords import hash_password
+
+    password_hash = hash_password(WEB_PASSWORD)
+    emails: list[str] = []
+
+    async def make(role: str, tenant: TenantRef | None = None) -> str:
+        email = f"{role.replace('_', '.')}.{secrets.token_hex(3)}@isp.test"
+        await db.pool.execute(
+            "INSERT INTO platform.platform_user (email, name, password_hash, role, tenant_id) VALUES ($1,$2,$3,$4,$5)",
+            email,
+            f"Test {role}",
+            password_hash,
+            role,
+            tenant.id if tenant else None,
+        )
+        emails.append(email)
+        return email
+
+    yield make
+    await db.pool.execute("DELETE FROM platform.platform_user WHERE email = ANY($1::text[])", emails)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = WEB_PASSWORD) -> str:
+    """Sign in through the real form; returns the CSRF token for later posts."""
+    token = csrf_from((await client.get("/login")).text)
+    answer = await client.post("/login", data={"email": email, "password": password, "_csrf_token": token})
+    assert answer.status_code == 303, answer.text[:500]
+    return token  # bound to the CSRF cookie, which signing in does not change
+
+
+@pytest.fixture(name="sign_in")
+def fx_sign_in() -> Callable[..., Awaitable[str]]:
+    """``await sign_in(client, email)``: sign in through the real form; returns the CSRF token."""
+    return sign_in
+
+
+@pytest.fixture(name="csrf_of")
+def fx_csrf_of() -> Callable[[str], str]:
+    return csrf_from

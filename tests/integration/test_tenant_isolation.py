@@ -6,15 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from ispb_platform.queue import make_queue
 from ispb_platform.runtime import Runtime
 from ispb_platform.settings import parse_settings
-from ispb_platform.web.tenancy import provide_portal_tenant, provide_tenant_scope
-from ispb_tenants import Database, TenantContextError, TenantRef, TenantScope
+from ispb_platform.web.tenancy import provide_portal_tenant
+from ispb_tenants import Database, TenantContextError, TenantRef
 from ispb_tenants.tables import Customer
 
 TENANTS = 5
@@ -130,11 +130,20 @@ async def test_exception_in_scope_rolls_back_and_the_connection_is_clean(db: Dat
 
 @get(
     "/portal/{operator_slug:str}/customers/{customer_id:int}",
-    dependencies={"tenant": Provide(provide_portal_tenant), "tenant_db": Provide(provide_tenant_scope)},
+    dependencies={
+        "tenant": Provide(provide_portal_tenant),
+        "other": Provide(lambda: "a sibling dependency", sync_to_thread=False),
+    },
 )
-async def _portal_customer(tenant_db: NamedDependency[TenantScope], customer_id: FromPath[int]) -> dict[str, Any]:
-    row = await Customer.select(Customer.code, Customer.name).where(Customer.id == customer_id).first()
-    return {"tenant": tenant_db.tenant.slug, "customer": row}
+async def _portal_customer(
+    request: Request[Any, Any, Any],
+    tenant: NamedDependency[TenantRef],
+    other: NamedDependency[str],
+    customer_id: FromPath[int],
+) -> dict[str, Any]:
+    async with request.app.state.runtime.db.tenant(tenant) as scope:
+        row = await Customer.select(Customer.code, Customer.name).where(Customer.id == customer_id).first()
+    return {"tenant": scope.tenant.slug, "customer": row}
 
 
 async def test_http_requests_for_many_tenants_stay_in_their_schema(db: Database, database_url: str, make_tenant):

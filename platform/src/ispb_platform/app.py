@@ -12,15 +12,24 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from ispb_platform.auth import routes as auth_routes
+from ispb_platform.auth.access import PUBLIC, access_guard
+from ispb_platform.auth.middleware import SessionMiddleware
+from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs.worker import build_worker
+from ispb_platform.panel import routes as panel_routes
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
+from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.health import healthz
 from ispb_platform.web.home import home
+from ispb_platform.web.security import SecurityHeadersMiddleware
 
 WEB_DIR = Path(__file__).parent / "web"
 log = logging.getLogger(__name__)
@@ -48,9 +57,25 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             if own:
                 await active.close()
 
-    return Litestar(
-        route_handlers=[home, healthz, create_static_files_router("/static", [WEB_DIR / "static"])],
+    static = create_static_files_router("/static", [WEB_DIR / "static"], opt=PUBLIC)
+    assert settings.secret_key, "settings.load_settings() provides the secret key"
+    app = Litestar(
+        route_handlers=[home, healthz, static, *auth_routes.ROUTES, *panel_routes.ROUTES, CustomerController],
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        middleware=[SecurityHeadersMiddleware(), SessionMiddleware(secure_cookies=settings.cookie_secure)],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.cookie_secure,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["/static/", "/healthz"],
+        ),
+        guards=[access_guard],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=[lifespan],
         debug=False,
     )
+    if runtime is not None:  # usable at once, also by ASGI test transports that send no lifespan events
+        app.state.runtime = runtime
+    return app

@@ -43,6 +43,8 @@ class Settings:
     log_level: str = "info"
     queue_name: str = "ispb"
     """Separates deployments (staging, production) that share one Redis."""
+    cookie_secure: bool = True
+    """Session and CSRF cookies only over HTTPS. Turn off only for plain-HTTP loopback use (``ispb demo``)."""
 
     @property
     def embedded_database(self) -> bool:
@@ -123,7 +125,19 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         worker_concurrency=_int(env, "ISPB_WORKER_CONCURRENCY", 10, 1, 1000),
         log_level=_choice(env, "ISPB_LOG_LEVEL", "info", _LOG_LEVELS),
         queue_name=_queue_name(env),
+        cookie_secure=_bool(env, "ISPB_COOKIE_SECURE", default=True),
     )
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(name, f"must be true or false, got {raw!r}")
 
 
 def _queue_name(env: Mapping[str, str]) -> str:

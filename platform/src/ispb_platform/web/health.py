@@ -9,6 +9,7 @@ from litestar import Request, get
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from ispb_platform.auth.access import PUBLIC
 from ispb_platform.queue import ping_queue, queue_backend
 from ispb_platform.runtime import Runtime
 
@@ -24,7 +25,7 @@ async def _check(probe: Awaitable[Any]) -> dict[str, Any]:
     return {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-@get("/healthz", cache=False, include_in_schema=False)
+@get("/healthz", cache=False, include_in_schema=False, opt=PUBLIC)
 async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     runtime: Runtime = request.app.state.runtime
     database = await _check(runtime.db.fetchval("SELECT 1"))

@@ -5,12 +5,13 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Template
 
+from ispb_platform.auth.access import PUBLIC
 from ispb_platform.queue import queue_backend
 from ispb_platform.runtime import Runtime
 from ispb_tenants import list_tenants
 
 
-@get("/", include_in_schema=False)
+@get("/", include_in_schema=False, opt=PUBLIC)
 async def home(request: Request[Any, Any, Any]) -> Template:
     runtime: Runtime = request.app.state.runtime
     tenants = await list_tenants(runtime.db)

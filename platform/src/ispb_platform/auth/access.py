@@ -1,0 +1,65 @@
+"""Every route says who may use it; one app-wide guard enforces it (DESIGN 6).
+
+A handler declares ``opt=allow(OPERATORS)`` or ``opt=PUBLIC``. A handler that declares nothing is refused
+with a 500 at request time and caught by the route-by-role test, so no route is left unguarded by mistake.
+Operator routes never take a tenant from the URL: they work in the signed-in operator's own schema, so an
+object of another tenant is simply not found (404).
+"""
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from ispb_platform.auth.roles import Principal, Role
+from ispb_tenants import TenantScope
+
+ACCESS = "access"
+PUBLIC_ACCESS = "public"
+PUBLIC: dict[str, Any] = {ACCESS: PUBLIC_ACCESS}
+
+
+def allow(roles: frozenset[Role]) -> dict[str, Any]:
+    """Route options granting ``roles`` (and nobody else)."""
+    return {ACCESS: roles}
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    principal: Principal | None = connection.scope.get("state", {}).get("principal")
+    return principal
+
+
+def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    access = handler.opt.get(ACCESS)
+    if access is None:
+        raise ImproperlyConfiguredException(f"route {handler} does not declare who may use it")
+    if access == PUBLIC_ACCESS:
+        return
+    principal = principal_of(connection)
+    if principal is None:
+        raise NotAuthorizedException("Please sign in.")
+    if principal.role not in access:
+        raise PermissionDeniedException("You do not have access to this page.")
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = principal_of(request)
+    if principal is None:  # the guard runs first; this only protects handlers used without it
+        raise NotAuthorizedException("Please sign in.")
+    return principal
+
+
+def own_tenant_scope(request: Request[Any, Any, Any]) -> AbstractAsyncContextManager[TenantScope]:
+    """A transaction in the signed-in operator's (or customer's) own schema: ``async with own_tenant_scope(r)``.
+
+    Opened inside the handler on purpose, not in a ``yield`` dependency: Litestar resolves sibling
+    dependencies concurrently, each in its own copy of the context, so a transaction opened in a dependency is
+    invisible to the handler's Piccolo queries and cannot be closed from the handler's context.
+    """
+    principal = principal_of(request)
+    if principal is None:
+        raise NotAuthorizedException("Please sign in.")
+    return request.app.state.runtime.db.tenant(principal.require_tenant())  # type: ignore[no-any-return]

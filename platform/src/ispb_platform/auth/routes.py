@@ -1,0 +1,105 @@
+"""Staff sign-in and sign-out (platform admins, group admins, operator admins and staff)."""
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
+
+from ispb_platform.auth.access import PUBLIC, allow, principal_of
+from ispb_platform.auth.middleware import expired_session_cookie, session_cookie
+from ispb_platform.auth.roles import ADMINS, CUSTOMERS, OPERATORS, Principal, SessionKind
+from ispb_platform.auth.sessions import end_all_sessions, end_session, start_session
+from ispb_platform.auth.signin import sign_in_staff
+from ispb_platform.runtime import Runtime
+
+EVERYONE_SIGNED_IN = ADMINS | OPERATORS | CUSTOMERS
+
+
+def home_for(principal: Principal) -> str:
+    if principal.role in ADMINS:
+        return "/admin/"
+    if principal.role in OPERATORS:
+        return "/panel/"
+    return f"/portal/{principal.require_tenant().slug}/"
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths: a sign-in link must not send people to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
+
+
+@get("/login", opt=PUBLIC)
+async def login_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template | Redirect:
+    principal = principal_of(request)
+    if principal is not None and principal.kind is SessionKind.STAFF:
+        return Redirect(home_for(principal), status_code=303)
+    return Template("auth/login.html", context={"form": {"next": next or ""}, "error": None})
+
+
+@post("/login", opt=PUBLIC)
+async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
+    runtime: Runtime = request.app.state.runtime
+    form = await request.form()
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    target = str(form.get("next", ""))
+    if not email.strip() or not password:
+        return Template(
+            "auth/login.html",
+            status_code=400,
+            context={"form": {"email": email, "next": target}, "error": "Enter your e-mail and password."},
+        )
+    result = await sign_in_staff(runtime.db, email, password, client_ip(request))
+    if result.user_id is None:
+        return Template(
+            "auth/login.html",
+            status_code=401,
+            context={"form": {"email": email, "next": target}, "error": result.error},
+        )
+    async with runtime.db.platform() as connection:
+        tenant_id = await connection.fetchval("SELECT tenant_id FROM platform_user WHERE id = $1", result.user_id)
+    token = await start_session(
+        runtime.db,
+        kind=SessionKind.STAFF,
+        user_id=result.user_id,
+        tenant_id=tenant_id,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        replacing=request.scope["state"].get("session_token"),
+    )
+    async with runtime.db.platform() as connection:
+        role = await connection.fetchval("SELECT role FROM platform_user WHERE id = $1", result.user_id)
+    default = "/admin/" if role in ADMINS else "/panel/"
+    secure = runtime.settings.cookie_secure
+    return Redirect(safe_next(target, default), status_code=303, cookies=[session_cookie(token, secure=secure)])
+
+
+@post("/logout", opt=allow(EVERYONE_SIGNED_IN))
+async def logout(request: Request[Any, Any, Any]) -> Redirect:
+    runtime: Runtime = request.app.state.runtime
+    principal = principal_of(request)
+    target = "/login"
+    if principal is not None:
+        await end_session(runtime.db, principal.session_id)
+        if principal.kind is SessionKind.CUSTOMER:
+            target = f"/portal/{principal.require_tenant().slug}/login"
+    return Redirect(target, status_code=303, cookies=[expired_session_cookie(secure=runtime.settings.cookie_secure)])
+
+
+@post("/logout/everywhere", opt=allow(EVERYONE_SIGNED_IN))
+async def logout_everywhere(request: Request[Any, Any, Any]) -> Redirect:
+    runtime: Runtime = request.app.state.runtime
+    principal = principal_of(request)
+    assert principal is not None  # the guard let only signed-in people through
+    await end_all_sessions(runtime.db, principal)
+    target = "/login" if principal.kind is SessionKind.STAFF else f"/portal/{principal.require_tenant().slug}/login"
+    return Redirect(target, status_code=303, cookies=[expired_session_cookie(secure=runtime.settings.cookie_secure)])
+
+
+ROUTES = [login_page, login, logout, logout_everywhere]

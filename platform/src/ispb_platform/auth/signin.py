@@ -1,0 +1,83 @@
+"""Checking credentials, with rate limits and without revealing which accounts exist."""
+
+from dataclasses import dataclass
+
+from ispb_platform.auth.passwords import hash_password, needs_rehash, verify_password
+from ispb_platform.auth.throttle import Limit, account_limit, address_limit, clear, locked_for, record_failure
+from ispb_tenants import Database, TenantRef
+
+WRONG_CREDENTIALS = "The sign-in details are not correct."
+# Verified when the account does not exist, so a wrong login costs the same time as a wrong password.
+_DUMMY_HASH = hash_password("not a real password, only here to spend the same time")
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user_id: int | None
+    error: str | None = None
+
+
+def _locked_message(minutes: int) -> str:
+    return f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+async def _check(
+    db: Database, limits: list[Limit], row: dict[str, object] | None, password: str
+) -> SignInResult | None:
+    """Rate limit and password check shared by staff and customers; None means the password is right."""
+    wait = await locked_for(db, limits)
+    if wait is not None:
+        return SignInResult(None, _locked_message(max(1, round(wait.total_seconds() / 60))))
+    stored = str(row["password_hash"]) if row and row.get("password_hash") else _DUMMY_HASH
+    if not verify_password(stored, password) or row is None or not row.get("password_hash"):
+        await record_failure(db, limits)
+        return SignInResult(None, WRONG_CREDENTIALS)
+    await clear(db, limits[0])
+    return None
+
+
+async def sign_in_staff(db: Database, email: str, password: str, ip: str) -> SignInResult:
+    limits = [account_limit("staff", email), address_limit(ip)]
+    async with db.platform() as connection:
+        record = await connection.fetchrow(
+            "SELECT u.id, u.password_hash, t.status AS tenant_status FROM platform_user u"
+            " LEFT JOIN tenant t ON t.id = u.tenant_id WHERE lower(u.email) = lower($1) AND u.is_active",
+            email.strip(),
+        )
+    row = dict(record) if record else None
+    failed = await _check(db, limits, row, password)
+    if failed is not None:
+        return failed
+    assert row is not None
+    if row["tenant_status"] not in (None, "active"):
+        return SignInResult(None, "This operator's account is suspended. Contact the platform administrator.")
+    async with db.platform() as connection:
+        await connection.execute("UPDATE platform_user SET last_login_at = now() WHERE id = $1", row["id"])
+        if needs_rehash(str(row["password_hash"])):
+            await connection.execute(
+                "UPDATE platform_user SET password_hash = $2 WHERE id = $1", row["id"], hash_password(password)
+            )
+    return SignInResult(int(str(row["id"])))
+
+
+async def sign_in_customer(db: Database, tenant: TenantRef, login: str, password: str, ip: str) -> SignInResult:
+    """Customers sign in to their operator's portal with their customer id or mobile number."""
+    limits = [account_limit(f"portal:{tenant.id}", login), address_limit(ip)]
+    async with db.tenant(tenant) as scope:
+        record = await scope.connection.fetchrow(
+            "SELECT id, password_hash FROM customer WHERE status <> 'disabled'"
+            " AND (lower(code) = lower($1) OR phone = $2 OR phone = '+88' || $1) ORDER BY id LIMIT 1",
+            login.strip(),
+            login.strip(),
+        )
+    row = dict(record) if record else None
+    failed = await _check(db, limits, row, password)
+    if failed is not None:
+        return failed
+    assert row is not None
+    if needs_rehash(str(row["password_hash"])):
+        async with db.tenant(tenant) as scope:
+            await scope.connection.execute(
+                "UPDATE customer SET password_hash = $2 WHERE id = $1", row["id"], hash_password(password)
+            )
+    return SignInResult(int(str(row["id"])))

@@ -1,0 +1,178 @@
+"""Customers pages of the operator panel: list with live search and filters, create, view, edit, disable.
+
+Each handler opens its operator's tenant scope itself (``own_tenant_scope``): one transaction per request, in
+the signed-in operator's schema, so a customer id of another operator is simply not found.
+"""
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from ispb_platform.activity import record_activity
+from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
+from ispb_platform.auth.roles import OPERATORS, Principal
+from ispb_platform.auth.routes import client_ip
+from ispb_platform.customers import service
+from ispb_platform.customers.forms import FIELDS, validate_customer
+from ispb_platform.web.forms import form_fields, is_htmx
+from ispb_platform.web.navigation import PANEL_NAV
+from ispb_tenants import TenantScope
+
+Operator = NamedDependency[Principal]
+
+
+def _page(template: str, context: dict[str, Any], status_code: int = 200) -> Template:
+    return Template(
+        template, context={"nav": PANEL_NAV, "active": "/panel/customers", **context}, status_code=status_code
+    )
+
+
+def _filters(q: str, status: str, package: str, area: str, page: int) -> service.CustomerFilters:
+    return service.CustomerFilters(
+        q=q[:100],
+        status=status if status in ("active", "suspended", "disabled") else "",
+        package_id=int(package) if package.isdigit() else None,
+        area=area[:80],
+        page=page,
+    )
+
+
+async def _customer(db: TenantScope, customer_id: int) -> dict[str, Any]:
+    customer = await service.get_customer(db, customer_id)
+    if customer is None:
+        raise NotFoundException()
+    return customer
+
+
+async def _form(
+    db: TenantScope,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    customer: dict[str, Any] | None,
+    status_code: int = 200,
+) -> Template:
+    """The form with everything the operator typed and each error beside its field."""
+    context = {"form": form, "errors": errors, "customer": customer, **await service.filter_choices(db)}
+    return _page("customers/form.html", context, status_code)
+
+
+class CustomerController(Controller):
+    path = "/panel/customers"
+    opt = allow(OPERATORS)
+    dependencies = {"operator": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads it on the class)
+
+    @get("/")
+    async def list_customers(
+        self,
+        request: Request[Any, Any, Any],
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        package: FromQuery[str] = "",
+        area: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+    ) -> Template:
+        filters = _filters(q, status, package, area, page)
+        async with own_tenant_scope(request) as db:
+            context = {
+                "result": await service.find_customers(db, filters),
+                "filters": filters,
+                **await service.filter_choices(db),
+            }
+        if is_htmx(request):
+            return Template("customers/_table.html", context=context)
+        return _page("customers/list.html", context)
+
+    @get("/new")
+    async def new_customer(self, request: Request[Any, Any, Any]) -> Template:
+        async with own_tenant_scope(request) as db:
+            return await _form(db, {}, {}, None)
+
+    @post("/new")
+    async def create_customer(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Redirect:
+        data = await form_fields(request)
+        async with own_tenant_scope(request) as db:
+            checked = validate_customer(data, await service.package_lookup(db))
+            if checked.draft is None:
+                return await _form(db, data, checked.errors, None, 422)
+            try:
+                customer_id = await service.create_customer(db, checked.draft)
+            except service.DuplicateCustomer as duplicate:
+                return await _form(db, data, {duplicate.field: str(duplicate)}, None, 422)
+            await record_activity(
+                db,
+                operator,
+                "customer.created",
+                object_type="customer",
+                object_id=customer_id,
+                summary=f"Created {checked.draft.code} {checked.draft.name}",
+                ip=client_ip(request),
+            )
+        return Redirect(f"/panel/customers/{customer_id}", status_code=303)
+
+    @get("/{customer_id:int}")
+    async def view_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:
+        async with own_tenant_scope(request) as db:
+            customer = await _customer(db, customer_id)
+            activity = await db.connection.fetch(
+                "SELECT at, actor, summary FROM activity_log WHERE object_type = 'customer' AND object_id = $1"
+                " ORDER BY at DESC LIMIT 20",
+                str(customer_id),
+            )
+        return _page("customers/detail.html", {"customer": customer, "activity": activity})
+
+    @get("/{customer_id:int}/edit")
+    async def edit_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:
+        async with own_tenant_scope(request) as db:
+            customer = await _customer(db, customer_id)
+            form = {field: customer.get(field) or "" for field in FIELDS}
+            form["package"] = str(customer["package_id"] or "")
+            return await _form(db, form, {}, customer)
+
+    @post("/{customer_id:int}/edit")
+    async def update_customer(
+        self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        async with own_tenant_scope(request) as db:
+            customer = await _customer(db, customer_id)
+            checked = validate_customer(data, await service.package_lookup(db))
+            if checked.draft is None:
+                return await _form(db, data, checked.errors, customer, 422)
+            try:
+                await service.update_customer(db, customer_id, checked.draft)
+            except service.DuplicateCustomer as duplicate:
+                return await _form(db, data, {duplicate.field: str(duplicate)}, customer, 422)
+            changed = sorted(f for f in FIELDS if str(customer.get(f) or "") != data.get(f, ""))
+            await record_activity(
+                db,
+                operator,
+                "customer.updated",
+                object_type="customer",
+                object_id=customer_id,
+                summary=f"Edited {checked.draft.code}",
+                details={"changed": changed},
+                ip=client_ip(request),
+            )
+        return Redirect(f"/panel/customers/{customer_id}", status_code=303)
+
+    @post("/{customer_id:int}/disable")
+    async def disable_customer(
+        self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
+    ) -> Redirect:
+        async with own_tenant_scope(request) as db:
+            customer = await _customer(db, customer_id)
+            if await service.set_status(db, customer_id, "disabled"):
+                await record_activity(
+                    db,
+                    operator,
+                    "customer.disabled",
+                    object_type="customer",
+                    object_id=customer_id,
+                    summary=f"Disabled {customer['code']}",
+                    ip=client_ip(request),
+                )
+        return Redirect(f"/panel/customers/{customer_id}", status_code=303)

@@ -1,0 +1,71 @@
+"""The operator panel's navigation, in the product description's words (spec: automation.md).
+
+Sections whose features are not built yet point at an honest "not configured yet" page rather than at fake
+data; the ``ready`` flag is the one place that says which is which.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    ready: bool = True
+
+
+@dataclass(frozen=True)
+class NavSection:
+    label: str
+    items: tuple[NavItem, ...]
+
+
+PANEL_NAV: tuple[NavSection, ...] = (
+    NavSection("Dashboard", (NavItem("Overview", "/panel/"),)),
+    NavSection(
+        "Customers", (NavItem("Customers", "/panel/customers"), NavItem("Import CSV", "/panel/customers/import"))
+    ),
+    NavSection(
+        "Bills and Payments",
+        (
+            NavItem("Customer Bills", "/panel/bills", ready=False),
+            NavItem("Billing Profile", "/panel/billing-profiles"),
+        ),
+    ),
+    NavSection(
+        "SMS and Notifications",
+        (
+            NavItem("Due Date Notifier", "/panel/notifications/due-date", ready=False),
+            NavItem("Expiration Notifier", "/panel/notifications/expiration", ready=False),
+            NavItem("Event SMS", "/panel/notifications/events", ready=False),
+            NavItem("SMS Gateway Setup", "/panel/notifications/gateway", ready=False),
+        ),
+    ),
+    NavSection(
+        "Routers and Packages",
+        (
+            NavItem("Master Packages", "/panel/packages"),
+            NavItem("Routers", "/panel/routers", ready=False),
+        ),
+    ),
+    NavSection(
+        "Logs",
+        (
+            NavItem("Suspension Log", "/panel/logs/suspension", ready=False),
+            NavItem("Activity Log", "/panel/logs/activity"),
+        ),
+    ),
+    NavSection("Monitoring", (NavItem("Monitoring", "/panel/monitoring", ready=False),)),
+    NavSection(
+        "Settings",
+        (
+            NavItem("Staff Users", "/panel/staff", ready=False),
+            NavItem("Backup Settings", "/panel/settings/backup", ready=False),
+        ),
+    ),
+    NavSection("Automation", (NavItem("Scheduled jobs", "/panel/automation"),)),
+)
+
+NOT_READY = {
+    item.path: (section.label, item.label) for section in PANEL_NAV for item in section.items if not item.ready
+}
