@@ -72,6 +72,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             exclude=["/static/", "/healthz"],
         ),
         guards=[access_guard],
+        openapi_config=None,  # no public API yet; when there is one, its schema route declares its access too
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=[lifespan],
         debug=False,

@@ -1,7 +1,9 @@
 """``ispb web``, ``ispb worker`` and ``ispb demo``."""
 
 import errno
+import os
 import socket
+from dataclasses import replace
 
 import click
 import uvicorn
@@ -11,6 +13,8 @@ from ispb_platform.cli.common import Failed, configure_logging, console, run, ru
 from ispb_platform.demo.setup import DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.settings import Settings
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -71,6 +75,9 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
     config = settings()
     host, port = host or config.host, port or config.port
     _check_port_free(host, port)
+    if "ISPB_COOKIE_SECURE" not in os.environ and host in LOOPBACK:
+        # the demo serves plain HTTP on this machine only; browsers drop Secure cookies over HTTP
+        config = replace(config, cookie_secure=False)
 
     async def main() -> list[DemoLogin]:
         async with runtime(config) as active:
