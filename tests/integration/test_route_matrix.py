@@ -58,6 +58,11 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         await ensure_packages(scope)
         await seed_customers(scope, 5)
         customer_id = await scope.connection.fetchval("SELECT max(id) FROM customer")
+        package_id = await scope.connection.fetchval("SELECT max(id) FROM package")
+        # tenant B has only its default profile (id 1): A's second profile is an id B does not have
+        profile_id = await scope.connection.fetchval(
+            "INSERT INTO billing_profile (name) VALUES ('Matrix profile') RETURNING id"
+        )
     users = {
         "platform_admin": (await make_staff("platform_admin"), None),
         "group_admin": (await make_staff("group_admin"), None),
@@ -65,7 +70,12 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "operator_staff": (await make_staff("operator_staff", tenant_a), tenant_a),
         OTHER_OPERATOR: (await make_staff("operator_admin", tenant_b), tenant_b),
     }
-    ids = {"customer_id": str(customer_id), "operator_slug": tenant_a.slug}
+    ids = {
+        "customer_id": str(customer_id),
+        "package_id": str(package_id),
+        "profile_id": str(profile_id),
+        "operator_slug": tenant_a.slug,
+    }
     return {"users": users, "ids": ids}
 
 

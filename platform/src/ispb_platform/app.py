@@ -21,8 +21,10 @@ from litestar.template.config import TemplateConfig
 from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import PUBLIC, access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
+from ispb_platform.billing.profile_routes import BillingProfileController
 from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs.worker import build_worker
+from ispb_platform.packages.routes import PackageController
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
@@ -60,7 +62,16 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
     static = create_static_files_router("/static", [WEB_DIR / "static"], opt=PUBLIC)
     assert settings.secret_key, "settings.load_settings() provides the secret key"
     app = Litestar(
-        route_handlers=[home, healthz, static, *auth_routes.ROUTES, *panel_routes.ROUTES, CustomerController],
+        route_handlers=[
+            home,
+            healthz,
+            static,
+            *auth_routes.ROUTES,
+            *panel_routes.ROUTES,
+            CustomerController,
+            PackageController,
+            BillingProfileController,
+        ],
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         middleware=[SecurityHeadersMiddleware(), SessionMiddleware(secure_cookies=settings.cookie_secure)],
         csrf_config=CSRFConfig(

@@ -145,12 +145,13 @@ def _values(draft: CustomerDraft) -> list[Any]:
 
 async def create_customer(scope: TenantScope, draft: CustomerDraft) -> int:
     try:
-        customer_id = await scope.connection.fetchval(
-            "INSERT INTO customer (code, name, phone, email, address, area, package_id, status, pppoe_username,"
-            " connection_date, billing_profile_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-            " coalesce($10, current_date), (SELECT id FROM billing_profile WHERE is_default)) RETURNING id",
-            *_values(draft),
-        )
+        async with scope.connection.transaction():  # a savepoint: a duplicate leaves the request usable
+            customer_id = await scope.connection.fetchval(
+                "INSERT INTO customer (code, name, phone, email, address, area, package_id, status, pppoe_username,"
+                " connection_date, billing_profile_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+                " coalesce($10, current_date), (SELECT id FROM billing_profile WHERE is_default)) RETURNING id",
+                *_values(draft),
+            )
     except asyncpg.UniqueViolationError as error:
         raise _duplicate(error, draft) from None
     return int(customer_id)
@@ -160,12 +161,13 @@ async def update_customer(scope: TenantScope, customer_id: int, draft: CustomerD
     # every column but connection_date ($11), which keeps its value when the form leaves it empty
     assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(_COLUMNS[:-1], start=2))
     try:
-        status = await scope.connection.execute(
-            f"UPDATE customer SET {assignments}, connection_date = coalesce($11, connection_date),"  # noqa: S608
-            " updated_at = now() WHERE id = $1",
-            customer_id,
-            *_values(draft),
-        )
+        async with scope.connection.transaction():  # a savepoint, as in create_customer
+            status = await scope.connection.execute(
+                f"UPDATE customer SET {assignments}, connection_date = coalesce($11, connection_date),"  # noqa: S608
+                " updated_at = now() WHERE id = $1",
+                customer_id,
+                *_values(draft),
+            )
     except asyncpg.UniqueViolationError as error:
         raise _duplicate(error, draft) from None
     return status.endswith(" 1")

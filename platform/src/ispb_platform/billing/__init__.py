@@ -1,0 +1,1 @@
+"""Bills and Payments: billing profiles now; bills, payments and invoices build on them."""

@@ -1,0 +1,60 @@
+"""Validation of billing profiles: how and when a group of customers is billed, reminded and suspended."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ispb_tenants.tables.tenant import BillingCycle
+
+
+@dataclass(frozen=True)
+class ProfileDraft:
+    name: str
+    cycle: BillingCycle
+    billing_day: int
+    due_days: int
+    grace_days: int
+    auto_suspend: bool
+    auto_activate: bool
+    is_default: bool
+
+
+def _whole(value: str, low: int, high: int, field: str, message: str, errors: dict[str, str]) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        errors[field] = message
+        return low
+    return int(value)
+
+
+def validate_profile(data: Mapping[str, str]) -> tuple[ProfileDraft | None, dict[str, str]]:
+    value = {key: (text or "").strip() for key, text in data.items()}
+    errors: dict[str, str] = {}
+    name = value.get("name", "")
+    if not name or len(name) > 80:
+        errors["name"] = "Enter a name of up to 80 characters."
+    try:
+        cycle = BillingCycle(value.get("cycle") or "monthly")
+    except ValueError:
+        errors["cycle"] = "Choose monthly or daily."
+        cycle = BillingCycle.MONTHLY
+    billing_day = _whole(
+        value.get("billing_day", "1"),
+        1,
+        31,
+        "billing_day",
+        "Enter a day of the month from 1 to 31 (29-31 bill on the last day of shorter months).",
+        errors,
+    )
+    due_days = _whole(value.get("due_days", ""), 0, 90, "due_days", "Enter 0 to 90 days.", errors)
+    grace_days = _whole(value.get("grace_days", ""), 0, 90, "grace_days", "Enter 0 to 90 days.", errors)
+    if errors:
+        return None, errors
+    return ProfileDraft(
+        name=name,
+        cycle=cycle,
+        billing_day=billing_day,
+        due_days=due_days,
+        grace_days=grace_days,
+        auto_suspend=value.get("auto_suspend") == "on",
+        auto_activate=value.get("auto_activate") == "on",
+        is_default=value.get("is_default") == "on",
+    ), {}

@@ -1,0 +1,1 @@
+"""Master Packages: what customers buy (price, VAT, speed, data allowance and FUP speed, validity, type)."""

@@ -1,0 +1,179 @@
+"""The operator panel through its pages: customers, packages, billing profiles and the activity log."""
+
+import re
+
+import pytest
+
+from ispb_platform.demo.seed import ensure_packages, seed_customers
+from ispb_tenants import Database
+
+
+@pytest.fixture(name="operator")
+async def fx_operator(db: Database, make_tenant, make_staff, make_client, sign_in):
+    """A signed-in operator admin of a tenant with packages and 120 customers: (client, csrf, tenant)."""
+    tenant = await make_tenant("panel")
+    async with db.tenant(tenant) as scope:
+        await ensure_packages(scope)
+        await seed_customers(scope, 120, seed=5)
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    return client, token, tenant
+
+
+def _count(html: str) -> int:
+    match = re.search(r'<p class="count">([\d,]+) customer', html)
+    assert match, "no customer count on the page"
+    return int(match.group(1).replace(",", ""))
+
+
+async def test_customer_list_pages_and_filters(operator, db: Database):
+    client, _, tenant = operator
+    page = await client.get("/panel/customers")
+    assert page.status_code == 200 and _count(page.text) == 120 and "Page 1 of 3" in page.text
+    last = await client.get("/panel/customers?page=3")
+    assert last.text.count('<tr><td><a href="/panel/customers/') == 20
+    assert "Page 3 of 3" in (await client.get("/panel/customers?page=99")).text  # clamped, not an error
+    async with db.tenant(tenant) as scope:
+        suspended = await scope.connection.fetchval("SELECT count(*) FROM customer WHERE status = 'suspended'")
+        area, in_area = await scope.connection.fetchrow(
+            "SELECT area, count(*) FROM customer GROUP BY area ORDER BY 2 DESC LIMIT 1"
+        )
+    assert _count((await client.get("/panel/customers?status=suspended")).text) == suspended
+    assert _count((await client.get("/panel/customers", params={"area": area})).text) == in_area
+
+
+async def test_live_search_returns_only_the_table_for_htmx(operator, db: Database):
+    client, _, tenant = operator
+    async with db.tenant(tenant) as scope:
+        name, code, phone = await scope.connection.fetchrow("SELECT name, code, phone FROM customer WHERE id = 7")
+    answer = await client.get("/panel/customers", params={"q": code}, headers={"HX-Request": "true"})
+    assert answer.status_code == 200 and "<html" not in answer.text and _count(answer.text) == 1
+    local_phone = "0" + phone[-10:]
+    assert _count((await client.get("/panel/customers", params={"q": local_phone[:8]})).text) >= 1
+    first, last = name.split()[0], name.split()[-1]
+    found = await client.get("/panel/customers", params={"q": f"{first[:3]} {last[:3]}"})
+    assert code in found.text
+
+
+async def test_creating_a_customer_with_errors_keeps_what_was_typed(operator):
+    client, token, _ = operator
+    answer = await client.post(
+        "/panel/customers/new",
+        data={"_csrf_token": token, "code": "NEW-1", "name": "", "phone": "12", "address": "House 9, Road 2"},
+    )
+    assert answer.status_code == 422
+    assert "Enter the customer&#39;s name." in answer.text or "Enter the customer's name." in answer.text
+    assert 'value="NEW-1"' in answer.text and 'value="House 9, Road 2"' in answer.text and 'value="12"' in answer.text
+
+
+async def test_create_edit_disable_and_the_activity_log(operator, db: Database):
+    client, token, tenant = operator
+    created = await client.post(
+        "/panel/customers/new",
+        data={"_csrf_token": token, "code": "NEW-2", "name": "Nusrat Jahan", "phone": "01811-222333", "package": "1"},
+    )
+    assert created.status_code == 303
+    url = created.headers["location"]
+    duplicate = await client.post(
+        "/panel/customers/new",
+        data={"_csrf_token": token, "code": "NEW-2", "name": "Someone Else", "phone": "01811-222334"},
+    )
+    assert duplicate.status_code == 422 and "Customer id NEW-2 is already taken." in duplicate.text
+    edited = await client.post(
+        url + "/edit",
+        data={
+            "_csrf_token": token,
+            "code": "NEW-2",
+            "name": "Nusrat Jahan Chowdhury",
+            "phone": "+8801811222333",
+            "status": "active",
+            "area": "Banani",
+        },
+    )
+    assert edited.status_code == 303
+    assert (await client.post(url + "/disable", data={"_csrf_token": token})).status_code == 303
+    detail = await client.get(url)
+    assert "Nusrat Jahan Chowdhury" in detail.text and 'class="badge disabled"' in detail.text
+    async with db.tenant(tenant) as scope:
+        log = await scope.connection.fetch("SELECT action, actor, ip FROM activity_log ORDER BY id")
+    actions = [r["action"] for r in log]
+    assert actions[-3:] == ["customer.created", "customer.updated", "customer.disabled"]
+    assert all(r["ip"] == "203.0.113.7" and "Test operator_admin" in r["actor"] for r in log[-3:])
+    page = await client.get("/panel/logs/activity")
+    assert "Disabled NEW-2" in page.text and "203.0.113.7" in page.text
+
+
+async def test_packages_store_money_as_minor_units_and_validate_fup(operator, db: Database):
+    client, token, tenant = operator
+    bad = await client.post(
+        "/panel/packages/new",
+        data={
+            "_csrf_token": token,
+            "name": "Night Owl",
+            "price": "12.345",
+            "download_mbps": "20",
+            "upload_mbps": "5",
+            "fup_download_mbps": "2",
+        },
+    )
+    assert bad.status_code == 422 and "at most 2 decimals" in bad.text and "needs a data allowance" in bad.text
+    good = await client.post(
+        "/panel/packages/new",
+        data={
+            "_csrf_token": token,
+            "name": "Night Owl",
+            "price": "1,200.50",
+            "vat_rate": "7.5",
+            "download_mbps": "20",
+            "upload_mbps": "5",
+            "data_allowance_gb": "200",
+            "fup_download_mbps": "2",
+            "validity_days": "30",
+            "is_active": "on",
+        },
+    )
+    assert good.status_code == 303
+    async with db.tenant(tenant) as scope:
+        row = await scope.connection.fetchrow("SELECT * FROM package WHERE name = 'Night Owl'")
+    assert (row["price_minor"], row["vat_rate_bp"], row["download_kbps"], row["fup_download_kbps"]) == (
+        120050,
+        750,
+        20480,
+        2048,
+    )
+    assert row["data_allowance_mb"] == 204800 and row["is_active"]
+    listing = await client.get("/panel/packages")
+    assert "1,200.50" in listing.text and "200 GB, then 2 Mbps" in listing.text
+
+
+async def test_only_one_billing_profile_is_the_default(operator, db: Database):
+    client, token, tenant = operator
+    answer = await client.post(
+        "/panel/billing-profiles/new",
+        data={
+            "_csrf_token": token,
+            "name": "Corporate",
+            "cycle": "monthly",
+            "billing_day": "31",
+            "due_days": "10",
+            "grace_days": "5",
+            "auto_suspend": "on",
+            "is_default": "on",
+        },
+    )
+    assert answer.status_code == 303
+    bad = await client.post(
+        "/panel/billing-profiles/new",
+        data={"_csrf_token": token, "name": "Broken", "billing_day": "32", "due_days": "x", "grace_days": "1"},
+    )
+    assert bad.status_code == 422 and "from 1 to 31" in bad.text
+    async with db.tenant(tenant) as scope:
+        defaults = await scope.connection.fetch("SELECT name, auto_activate FROM billing_profile WHERE is_default")
+    assert [(r["name"], r["auto_activate"]) for r in defaults] == [("Corporate", False)]
+
+
+async def test_duplicate_package_name_is_reported_beside_the_field(operator):
+    client, token, _ = operator
+    answer = await client.post("/panel/packages/new", data={
+        "_csrf_token": token, "name": "Home 10 Mbps", "price": "500", "download_mbps": "10", "upload_mbps": "10"})
+    assert answer.status_code == 422 and "already exists" in answer.text and 'value="Home 10 Mbps"' in answer.text
