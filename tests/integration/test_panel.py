@@ -174,6 +174,8 @@ async def test_only_one_billing_profile_is_the_default(operator, db: Database):
 
 async def test_duplicate_package_name_is_reported_beside_the_field(operator):
     client, token, _ = operator
-    answer = await client.post("/panel/packages/new", data={
-        "_csrf_token": token, "name": "Home 10 Mbps", "price": "500", "download_mbps": "10", "upload_mbps": "10"})
+    answer = await client.post(
+        "/panel/packages/new",
+        data={"_csrf_token": token, "name": "Home 10 Mbps", "price": "500", "download_mbps": "10", "upload_mbps": "10"},
+    )
     assert answer.status_code == 422 and "already exists" in answer.text and 'value="Home 10 Mbps"' in answer.text

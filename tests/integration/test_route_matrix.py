@@ -75,6 +75,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "package_id": str(package_id),
         "profile_id": str(profile_id),
         "operator_slug": tenant_a.slug,
+        "slug": tenant_a.slug,
     }
     return {"users": users, "ids": ids}
 

@@ -1,0 +1,108 @@
+"""The admin console: provisioning operators, suspending and reactivating them, adding their users."""
+
+import secrets
+
+from ispb_tenants import Database, drop_tenant, get_tenant
+
+
+async def test_admin_creates_an_operator_with_its_schema_and_first_admin(
+    db: Database, make_client, make_staff, sign_in
+):
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("platform_admin"))
+    slug = f"new-isp-{secrets.token_hex(2)}"
+    owner = f"owner@{slug}.test"
+    form = {
+        "_csrf_token": token,
+        "name": "New ISP",
+        "slug": slug,
+        "timezone": "Asia/Dhaka",
+        "currency": "bdt",
+        "user_name": "Owner",
+        "email": owner,
+        "password": "a long enough password",
+    }
+    try:
+        assert (await admin.post("/admin/operators/new", data=form)).status_code == 303
+        tenant = await get_tenant(db, slug)
+        assert tenant.currency == "BDT"
+        assert await db.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", tenant.schema) == 1
+        again = await admin.post("/admin/operators/new", data=form | {"email": "other@" + slug + ".test"})
+        assert again.status_code == 422 and "already taken" in again.text
+        assert "a long enough password" not in again.text  # passwords are never echoed
+        dashboard = await admin.get("/admin/")
+        assert "New ISP" in dashboard.text
+        operator = make_client()
+        await sign_in(operator, owner, "a long enough password")
+        assert (await operator.get("/panel/")).status_code == 200
+    finally:
+        await db.pool.execute("DELETE FROM platform.platform_user WHERE email = $1", owner)
+        await drop_tenant(db, slug)
+
+
+async def test_bad_operator_form_keeps_input_and_names_each_problem(make_client, make_staff, sign_in):
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("group_admin"))
+    answer = await admin.post(
+        "/admin/operators/new",
+        data={
+            "_csrf_token": token,
+            "name": "Bad ISP",
+            "slug": "Bad ISP",
+            "timezone": "Mars/Olympus",
+            "currency": "TAKA",
+            "user_name": "",
+            "email": "nope",
+            "password": "short",
+        },
+    )
+    assert answer.status_code == 422
+    for message in (
+        "lowercase letters",
+        "time zone such as",
+        "3-letter currency",
+        "e-mail address",
+        "at least 10 characters",
+        "person&#39;s name",
+    ):
+        assert message in answer.text, message
+    assert 'value="Bad ISP"' in answer.text
+
+
+async def test_suspending_an_operator_closes_its_panel_at_once(make_client, make_staff, make_tenant, sign_in):
+    tenant = await make_tenant("close")
+    admin, operator = make_client(), make_client()
+    admin_token = await sign_in(admin, await make_staff("platform_admin"))
+    await sign_in(operator, await make_staff("operator_admin", tenant))
+    assert (await operator.get("/panel/")).status_code == 200
+    status_url = f"/admin/operators/{tenant.slug}/status"
+    assert (await admin.post(status_url, data={"_csrf_token": admin_token, "status": "suspended"})).status_code == 303
+    assert (await operator.get("/panel/")).status_code == 303  # back to sign-in
+    page = await admin.get(f"/admin/operators/{tenant.slug}")
+    assert 'class="badge suspended"' in page.text
+    assert (await admin.post(status_url, data={"_csrf_token": admin_token, "status": "active"})).status_code == 303
+
+
+async def test_admin_adds_a_staff_user_to_an_operator(make_client, make_staff, make_tenant, sign_in, db: Database):
+    tenant = await make_tenant("staff")
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("platform_admin"))
+    email = f"cashier.{secrets.token_hex(2)}@isp.test"
+    added = await admin.post(
+        f"/admin/operators/{tenant.slug}/users",
+        data={
+            "_csrf_token": token,
+            "user_name": "Cashier",
+            "email": email,
+            "password": "cashier password 1",
+            "role": "operator_staff",
+        },
+    )
+    assert added.status_code == 303
+    try:
+        staff = make_client()
+        await sign_in(staff, email, "cashier password 1")
+        assert (await staff.get("/panel/customers")).status_code == 200
+        assert (await staff.get("/panel/packages/new")).status_code == 403  # staff cannot define packages
+    finally:
+        await db.pool.execute("DELETE FROM platform.platform_user WHERE email = $1", email)
