@@ -78,7 +78,7 @@ async def test_prepare_demo_is_idempotent(db: Database):
     try:
         first = await prepare_demo(db, customers_per_operator=40)
         second = await prepare_demo(db, customers_per_operator=40)
-        assert first == second and len(first) == 1 + len(DEMO_OPERATORS)
+        assert first == second and len(first) == 1 + 2 * len(DEMO_OPERATORS)  # admin; owner and customer each
         for operator in DEMO_OPERATORS:
             tenant = await get_tenant(db, operator.slug)
             async with db.tenant(tenant) as scope:

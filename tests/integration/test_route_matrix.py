@@ -17,7 +17,18 @@ from ispb_tenants import Database
 
 ANONYMOUS = "anonymous"
 OTHER_OPERATOR = "operator_admin_of_other_tenant"
-ROLES = [ANONYMOUS, "platform_admin", "group_admin", "operator_admin", "operator_staff", OTHER_OPERATOR]
+OTHER_CUSTOMER = "customer_of_other_tenant"
+ROLES = [
+    ANONYMOUS,
+    "platform_admin",
+    "group_admin",
+    "operator_admin",
+    "operator_staff",
+    OTHER_OPERATOR,
+    "customer",
+    OTHER_CUSTOMER,
+]
+OTHER_TENANT = (OTHER_OPERATOR, OTHER_CUSTOMER)
 SESSION_ENDING = {"/logout", "/logout/everywhere"}
 
 
@@ -54,11 +65,18 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
     from ispb_platform.demo.seed import ensure_packages, seed_customers
 
     tenant_a, tenant_b = await make_tenant("mxa"), await make_tenant("mxb")
+    customers = {}
+    for role, tenant in (("customer", tenant_a), (OTHER_CUSTOMER, tenant_b)):
+        async with db.tenant(tenant) as scope:
+            await ensure_packages(scope)
+            await seed_customers(scope, 5 if tenant is tenant_a else 1)
+            customers[role] = (await scope.connection.fetchval("SELECT min(id) FROM customer"), tenant)
     async with db.tenant(tenant_a) as scope:
-        await ensure_packages(scope)
-        await seed_customers(scope, 5)
         customer_id = await scope.connection.fetchval("SELECT max(id) FROM customer")
-        package_id = await scope.connection.fetchval("SELECT max(id) FROM package")
+        package_id = await scope.connection.fetchval(  # an id tenant B (6 demo packages) does not have
+            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Matrix', 1, 1, 1)"
+            " RETURNING id"
+        )
         # tenant B has only its default profile (id 1): A's second profile is an id B does not have
         profile_id = await scope.connection.fetchval(
             "INSERT INTO billing_profile (name) VALUES ('Matrix profile') RETURNING id"
@@ -77,7 +95,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "operator_slug": tenant_a.slug,
         "slug": tenant_a.slug,
     }
-    return {"users": users, "ids": ids}
+    return {"users": users, "ids": ids, "customers": customers}
 
 
 async def _request_as(
@@ -85,7 +103,13 @@ async def _request_as(
 ) -> int:
     client = make_client()
     token = csrf_of((await client.get("/login")).text)
-    if role != ANONYMOUS:
+    if role in world["customers"]:
+        customer_id, tenant = world["customers"][role]
+        session = await start_session(
+            db, kind=SessionKind.CUSTOMER, user_id=customer_id, tenant_id=tenant.id, ip="", user_agent=""
+        )
+        client.cookies.set(cookie_name(True), session, domain="isp.test", path="/")
+    elif role != ANONYMOUS:
         email, tenant = world["users"][role]
         user_id = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", email)
         session = await start_session(
@@ -119,7 +143,7 @@ async def test_route_by_role_matrix(web_app, world, db: Database, make_client, c
             status = await _request_as(role, method, url, world, db, make_client, csrf_of)
             expected = _expected(access, role)
             object_url = "{" in path and "file_path" not in path
-            if expected is None and role == OTHER_OPERATOR and object_url:
+            if expected is None and role in OTHER_TENANT and object_url and access != PUBLIC_ACCESS:
                 ok = status == 404  # tenant A's object is not found from tenant B
             elif expected is None:
                 ok = status not in (401, 403, 500)

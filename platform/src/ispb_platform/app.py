@@ -27,6 +27,7 @@ from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.packages.routes import PackageController
 from ispb_platform.panel import routes as panel_routes
+from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.web.errors import http_error, server_error
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             PackageController,
             BillingProfileController,
             AdminController,
+            PortalController,
         ],
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         middleware=[SecurityHeadersMiddleware(), SessionMiddleware(secure_cookies=settings.cookie_secure)],

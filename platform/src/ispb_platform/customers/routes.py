@@ -60,6 +60,13 @@ async def _form(
     return _page("customers/form.html", context, status_code)
 
 
+def _portal_password(data: dict[str, str], errors: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Take the portal password out of the form (it is never shown again) and check it."""
+    password = data.pop("portal_password", "")
+    problem = service.check_portal_password(password)
+    return password, errors | ({"portal_password": problem} if problem else {})
+
+
 class CustomerController(Controller):
     path = "/panel/customers"
     opt = allow(OPERATORS)
@@ -96,12 +103,15 @@ class CustomerController(Controller):
         data = await form_fields(request)
         async with own_tenant_scope(request) as db:
             checked = validate_customer(data, await service.package_lookup(db))
-            if checked.draft is None:
-                return await _form(db, data, checked.errors, None, 422)
+            password, errors = _portal_password(data, checked.errors)
+            if checked.draft is None or errors:
+                return await _form(db, data, errors, None, 422)
             try:
                 customer_id = await service.create_customer(db, checked.draft)
             except service.DuplicateCustomer as duplicate:
                 return await _form(db, data, {duplicate.field: str(duplicate)}, None, 422)
+            if password:
+                await service.set_portal_password(db, customer_id, password)
             await record_activity(
                 db,
                 operator,
@@ -140,12 +150,15 @@ class CustomerController(Controller):
         async with own_tenant_scope(request) as db:
             customer = await _customer(db, customer_id)
             checked = validate_customer(data, await service.package_lookup(db))
-            if checked.draft is None:
-                return await _form(db, data, checked.errors, customer, 422)
+            password, errors = _portal_password(data, checked.errors)
+            if checked.draft is None or errors:
+                return await _form(db, data, errors, customer, 422)
             try:
                 await service.update_customer(db, customer_id, checked.draft)
             except service.DuplicateCustomer as duplicate:
                 return await _form(db, data, {duplicate.field: str(duplicate)}, customer, 422)
+            if password:
+                await service.set_portal_password(db, customer_id, password)
             changed = sorted(f for f in FIELDS if str(customer.get(f) or "") != data.get(f, ""))
             await record_activity(
                 db,

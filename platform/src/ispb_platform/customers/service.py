@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from ispb_platform.auth.passwords import hash_password
 from ispb_platform.customers.forms import CustomerDraft
 from ispb_tenants import TenantScope
 
@@ -171,6 +172,22 @@ async def update_customer(scope: TenantScope, customer_id: int, draft: CustomerD
     except asyncpg.UniqueViolationError as error:
         raise _duplicate(error, draft) from None
     return status.endswith(" 1")
+
+
+MIN_PORTAL_PASSWORD = 8
+
+
+def check_portal_password(password: str) -> str | None:
+    """The error for a new portal password, or None. Empty means "leave it as it is"."""
+    if password and len(password) < MIN_PORTAL_PASSWORD:
+        return f"Use at least {MIN_PORTAL_PASSWORD} characters, or leave it empty."
+    return None
+
+
+async def set_portal_password(scope: TenantScope, customer_id: int, password: str) -> None:
+    await scope.connection.execute(
+        "UPDATE customer SET password_hash = $2 WHERE id = $1", customer_id, hash_password(password)
+    )
 
 
 async def set_status(scope: TenantScope, customer_id: int, status: str) -> bool:

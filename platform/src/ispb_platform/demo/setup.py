@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.seed import ensure_packages, seed_customers
-from ispb_tenants import Database, TenantRef, ensure_tenant
+from ispb_tenants import Database, TenantRef, TenantScope, ensure_tenant
 from ispb_tenants.tables.platform import UserRole
 
 
@@ -32,6 +32,8 @@ DEMO_OPERATORS = (
     DemoOperator("padma-link", "Padma Link Broadband", seed=2),
 )
 PLATFORM_ADMIN = DemoLogin("platform admin", "admin@ispb.test", "demo-admin-pass", "admin console")
+CUSTOMER_PASSWORD = "demo-customer-pass"  # noqa: S105 (printed by ispb demo on purpose)
+PORTAL_CUSTOMERS = 20  # the first customers of each demo operator can sign in to the portal
 
 
 def operator_login(operator: DemoOperator) -> DemoLogin:
@@ -60,10 +62,25 @@ async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> li
                     "customer",
                     f"Demo data: {customers_per_operator} customers",
                 )
+            await _enable_portal(scope)
         login = operator_login(operator)
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
         logins.append(login)
+        logins.append(DemoLogin("customer", "C000001", CUSTOMER_PASSWORD, f"/portal/{operator.slug}/"))
     return logins
+
+
+async def _enable_portal(scope: TenantScope) -> None:
+    """One hash for all demo customers: hashing twenty times would only slow the demo's start."""
+    missing = await scope.connection.fetchval(
+        "SELECT count(*) FROM customer WHERE id <= $1 AND password_hash IS NULL", PORTAL_CUSTOMERS
+    )
+    if missing:
+        await scope.connection.execute(
+            "UPDATE customer SET password_hash = $2 WHERE id <= $1 AND password_hash IS NULL",
+            PORTAL_CUSTOMERS,
+            hash_password(CUSTOMER_PASSWORD),
+        )
 
 
 async def _ensure_user(db: Database, login: DemoLogin, name: str, role: UserRole, tenant: TenantRef | None) -> None:

@@ -1,0 +1,1 @@
+"""The customer portal: each operator's customers sign in at /portal/<operator-slug>/."""

@@ -1,0 +1,106 @@
+"""Customer portal: sign-in by customer id or mobile number, dashboard, profile.
+
+A customer's session belongs to one operator: the portal of another operator answers 404 to it, as it would
+to anyone asking for something that does not exist there.
+"""
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
+
+from ispb_platform.auth.access import PUBLIC, allow, principal_of
+from ispb_platform.auth.middleware import session_cookie
+from ispb_platform.auth.roles import CUSTOMERS, Principal, SessionKind
+from ispb_platform.auth.routes import client_ip, safe_next
+from ispb_platform.auth.sessions import start_session
+from ispb_platform.auth.signin import sign_in_customer
+from ispb_platform.runtime import Runtime
+from ispb_platform.web.tenancy import provide_portal_tenant
+from ispb_tenants import TenantRef
+
+Operator = NamedDependency[TenantRef]
+
+
+def _own(request: Request[Any, Any, Any], operator: TenantRef) -> Principal:
+    """The signed-in customer, if they belong to this operator; 404 otherwise."""
+    principal = principal_of(request)
+    if principal is None or principal.tenant is None or principal.tenant.id != operator.id:
+        raise NotFoundException()
+    return principal
+
+
+class PortalController(Controller):
+    path = "/portal/{operator_slug:str}"
+    dependencies = {"operator": Provide(provide_portal_tenant)}  # noqa: RUF012 (Litestar reads it on the class)
+
+    @get("/login", opt=PUBLIC)
+    async def login_page(
+        self, request: Request[Any, Any, Any], operator: Operator, next: FromQuery[str | None] = None
+    ) -> Template | Redirect:
+        principal = principal_of(request)
+        if principal is not None and principal.tenant is not None and principal.tenant.id == operator.id:
+            return Redirect(f"/portal/{operator.slug}/", status_code=303)
+        return Template(
+            "portal/login.html", context={"operator": operator, "form": {"next": next or ""}, "error": None}
+        )
+
+    @post("/login", opt=PUBLIC)
+    async def login(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Redirect:
+        runtime: Runtime = request.app.state.runtime
+        form = await request.form()
+        login, password, target = (str(form.get(k, "")) for k in ("login", "password", "next"))
+        error = None if login.strip() and password else "Enter your customer id or mobile number and password."
+        result = None if error else await sign_in_customer(runtime.db, operator, login, password, client_ip(request))
+        if result is None or result.user_id is None:
+            context = {
+                "operator": operator,
+                "form": {"login": login, "next": target},
+                "error": error or (result.error if result else None),
+            }
+            return Template("portal/login.html", context=context, status_code=400 if error else 401)
+        token = await start_session(
+            runtime.db,
+            kind=SessionKind.CUSTOMER,
+            user_id=result.user_id,
+            tenant_id=operator.id,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+            replacing=request.scope["state"].get("session_token"),
+        )
+        home = f"/portal/{operator.slug}/"
+        target = target if target.startswith(home) else home
+        return Redirect(
+            safe_next(target, home),
+            status_code=303,
+            cookies=[session_cookie(token, secure=runtime.settings.cookie_secure)],
+        )
+
+    @get("/", opt=allow(CUSTOMERS))
+    async def dashboard(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        principal = _own(request, operator)
+        customer = await self._customer(request, operator, principal)
+        return Template("portal/dashboard.html", context={"operator": operator, "customer": customer})
+
+    @get("/profile", opt=allow(CUSTOMERS))
+    async def profile(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        principal = _own(request, operator)
+        customer = await self._customer(request, operator, principal)
+        return Template("portal/profile.html", context={"operator": operator, "customer": customer})
+
+    async def _customer(
+        self, request: Request[Any, Any, Any], operator: TenantRef, principal: Principal
+    ) -> dict[str, Any]:
+        async with request.app.state.runtime.db.tenant(operator) as scope:
+            row = await scope.connection.fetchrow(
+                "SELECT c.code, c.name, c.phone, c.email, c.address, c.area, c.status, c.connection_date,"
+                " p.name AS package, p.download_kbps, p.upload_kbps, p.price_minor"
+                " FROM customer c LEFT JOIN package p ON p.id = c.package_id WHERE c.id = $1",
+                principal.user_id,
+            )
+        if row is None:
+            raise NotFoundException()
+        return dict(row)
