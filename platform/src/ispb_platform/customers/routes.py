@@ -84,13 +84,10 @@ class CustomerController(Controller):
     ) -> Template:
         filters = _filters(q, status, package, area, page)
         async with own_tenant_scope(request) as db:
-            context = {
-                "result": await service.find_customers(db, filters),
-                "filters": filters,
-                **await service.filter_choices(db),
-            }
-        if is_htmx(request):
-            return Template("customers/_table.html", context=context)
+            result = await service.find_customers(db, filters)
+            if is_htmx(request):  # live search swaps only the table: no need for the filter choices
+                return Template("customers/_table.html", context={"result": result, "filters": filters})
+            context = {"result": result, "filters": filters, **await service.filter_choices(db)}
         return _page("customers/list.html", context)
 
     @get("/new")

@@ -95,7 +95,18 @@ async def find_customers(scope: TenantScope, filters: CustomerFilters) -> Custom
 
 async def filter_choices(scope: TenantScope) -> dict[str, Any]:
     packages = await scope.connection.fetch("SELECT id, name FROM package ORDER BY price_minor, name")
-    areas = await scope.connection.fetch("SELECT DISTINCT area FROM customer WHERE area <> '' ORDER BY area")
+    # a loose index scan over customer_area_idx: one index probe per distinct area, not a pass over every row
+    areas = await scope.connection.fetch(
+        """
+        WITH RECURSIVE areas AS (
+            (SELECT area FROM customer WHERE area > '' ORDER BY area LIMIT 1)
+            UNION ALL
+            SELECT (SELECT c.area FROM customer c WHERE c.area > a.area ORDER BY c.area LIMIT 1) FROM areas a
+            WHERE a.area IS NOT NULL
+        )
+        SELECT area FROM areas WHERE area IS NOT NULL
+        """
+    )
     return {
         "packages": [dict(p) for p in packages],
         "package_options": [(str(p["id"]), p["name"]) for p in packages],
