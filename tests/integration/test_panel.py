@@ -179,3 +179,33 @@ async def test_duplicate_package_name_is_reported_beside_the_field(operator):
         data={"_csrf_token": token, "name": "Home 10 Mbps", "price": "500", "download_mbps": "10", "upload_mbps": "10"},
     )
     assert answer.status_code == 422 and "already exists" in answer.text and 'value="Home 10 Mbps"' in answer.text
+
+
+async def test_csv_import_keeps_good_rows_and_reports_bad_ones_by_line(operator, db: Database):
+    client, token, tenant = operator
+    csv = (
+        "Customer ID,Name,Mobile,Package,Zone\n"
+        "IMP-1,Karim Uddin,01711-555001,Home 10 Mbps,Mirpur-10\n"
+        "IMP-2,,01711-555002,Home 10 Mbps,Mirpur-10\n"
+        "IMP-3,রহিম উদ্দিন,01711-555003,,Banani\n"
+        "IMP-4,Bad Package,01711-555004,Gold Plan,Banani\n"
+    ).encode()
+    answer = await client.post("/panel/customers/import", data={"_csrf_token": token},
+                               files={"file": ("customers.csv", csv, "text/csv")})
+    assert answer.status_code == 200
+    assert "Imported 2 customers;" in answer.text and "2 rows rejected." in answer.text
+    errors = answer.text.split('class="row-errors"')[1]
+    assert '<td class="num">3</td><td>name</td>' in errors and '<td class="num">5</td><td>package</td>' in errors
+    async with db.tenant(tenant) as scope:
+        names = await scope.connection.fetch("SELECT name FROM customer WHERE code LIKE 'IMP-%' ORDER BY code")
+    assert [r["name"] for r in names] == ["Karim Uddin", "রহিম উদ্দিন"]
+
+
+async def test_csv_import_without_a_file_or_with_a_broken_file_says_why(operator):
+    client, token, _ = operator
+    empty = await client.post("/panel/customers/import", data={"_csrf_token": token},
+                              files={"file": ("", b"", "text/csv")})
+    assert empty.status_code == 400 and "Choose a CSV file" in empty.text
+    broken = await client.post("/panel/customers/import", data={"_csrf_token": token},
+                               files={"file": ("x.csv", b"name,phone\nA,1\n", "text/csv")})
+    assert broken.status_code == 422 and "code" in broken.text

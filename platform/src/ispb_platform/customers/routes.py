@@ -6,7 +6,9 @@ the signed-in operator's schema, so a customer id of another operator is simply 
 
 from typing import Any
 
+import anyio.to_thread
 from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -16,7 +18,7 @@ from ispb_platform.activity import record_activity
 from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
-from ispb_platform.customers import service
+from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, validate_customer
 from ispb_platform.web.forms import form_fields, is_htmx
 from ispb_platform.web.navigation import PANEL_NAV
@@ -119,6 +121,35 @@ class CustomerController(Controller):
                 ip=client_ip(request),
             )
         return Redirect(f"/panel/customers/{customer_id}", status_code=303)
+
+    @get("/import")
+    async def import_form(self) -> Template:
+        return _page("customers/import.html", {"report": None, "file_name": ""})
+
+    @post("/import", request_max_body_size=csv_import.MAX_BYTES + 64 * 1024)
+    async def import_file(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        """Good rows are kept, bad rows come back with their line, field and reason (nothing is lost)."""
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return _page(
+                "customers/import.html",
+                {"report": None, "file_name": "", "problem": "Choose a CSV file to import."},
+                400,
+            )
+        content = await upload.read()
+        async with own_tenant_scope(request) as db:
+            packages = await service.package_lookup(db)
+            parsed = await anyio.to_thread.run_sync(csv_import.parse_customer_csv, content, packages)
+            report = await csv_import.import_customers(
+                db,
+                parsed,
+                actor=f"{operator.name} <{operator.login}>",
+                actor_user_id=operator.user_id,
+                ip=client_ip(request),
+            )
+        status = 200 if report.inserted or not (report.errors or report.file_errors) else 422
+        return _page("customers/import.html", {"report": report, "file_name": upload.filename}, status)
 
     @get("/{customer_id:int}")
     async def view_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:
