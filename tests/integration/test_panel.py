@@ -190,8 +190,9 @@ async def test_csv_import_keeps_good_rows_and_reports_bad_ones_by_line(operator,
         "IMP-3,রহিম উদ্দিন,01711-555003,,Banani\n"
         "IMP-4,Bad Package,01711-555004,Gold Plan,Banani\n"
     ).encode()
-    answer = await client.post("/panel/customers/import", data={"_csrf_token": token},
-                               files={"file": ("customers.csv", csv, "text/csv")})
+    answer = await client.post(
+        "/panel/customers/import", data={"_csrf_token": token}, files={"file": ("customers.csv", csv, "text/csv")}
+    )
     assert answer.status_code == 200
     assert "Imported 2 customers;" in answer.text and "2 rows rejected." in answer.text
     errors = answer.text.split('class="row-errors"')[1]
@@ -203,9 +204,13 @@ async def test_csv_import_keeps_good_rows_and_reports_bad_ones_by_line(operator,
 
 async def test_csv_import_without_a_file_or_with_a_broken_file_says_why(operator):
     client, token, _ = operator
-    empty = await client.post("/panel/customers/import", data={"_csrf_token": token},
-                              files={"file": ("", b"", "text/csv")})
+    empty = await client.post(
+        "/panel/customers/import", data={"_csrf_token": token}, files={"file": ("", b"", "text/csv")}
+    )
     assert empty.status_code == 400 and "Choose a CSV file" in empty.text
-    broken = await client.post("/panel/customers/import", data={"_csrf_token": token},
-                               files={"file": ("x.csv", b"name,phone\nA,1\n", "text/csv")})
+    broken = await client.post(
+        "/panel/customers/import",
+        data={"_csrf_token": token},
+        files={"file": ("x.csv", b"name,phone\nA,1\n", "text/csv")},
+    )
     assert broken.status_code == 422 and "code" in broken.text

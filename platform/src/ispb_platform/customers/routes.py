@@ -7,7 +7,7 @@ the signed-in operator's schema, so a customer id of another operator is simply 
 from typing import Any
 
 import anyio.to_thread
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
@@ -20,7 +20,7 @@ from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, validate_customer
-from ispb_platform.web.forms import form_fields, is_htmx
+from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import TenantScope
 
@@ -98,7 +98,7 @@ class CustomerController(Controller):
             return await _form(db, {}, {}, None)
 
     @post("/new")
-    async def create_customer(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Redirect:
+    async def create_customer(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Response[Any]:
         data = await form_fields(request)
         async with own_tenant_scope(request) as db:
             checked = validate_customer(data, await service.package_lookup(db))
@@ -120,7 +120,7 @@ class CustomerController(Controller):
                 summary=f"Created {checked.draft.code} {checked.draft.name}",
                 ip=client_ip(request),
             )
-        return Redirect(f"/panel/customers/{customer_id}", status_code=303)
+        return see_other(request, f"/panel/customers/{customer_id}")
 
     @get("/import")
     async def import_form(self) -> Template:
@@ -173,7 +173,7 @@ class CustomerController(Controller):
     @post("/{customer_id:int}/edit")
     async def update_customer(
         self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
-    ) -> Template | Redirect:
+    ) -> Template | Response[Any]:
         data = await form_fields(request)
         async with own_tenant_scope(request) as db:
             customer = await _customer(db, customer_id)
@@ -198,7 +198,7 @@ class CustomerController(Controller):
                 details={"changed": changed},
                 ip=client_ip(request),
             )
-        return Redirect(f"/panel/customers/{customer_id}", status_code=303)
+        return see_other(request, f"/panel/customers/{customer_id}")
 
     @post("/{customer_id:int}/disable")
     async def disable_customer(

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
+from litestar.response import Redirect
 
 
 async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -13,3 +14,14 @@ async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+def see_other(request: Request[Any, Any, Any], url: str) -> Response[Any]:
+    """After a successful post: a 303 for a plain form, a full navigation (``HX-Redirect``) for htmx.
+
+    Letting htmx follow a 303 would swap the next page into the old URL, so a reload would show the
+    submitted form again.
+    """
+    if is_htmx(request):
+        return Response(b"", status_code=200, headers={"HX-Redirect": url})
+    return Redirect(url, status_code=303)
