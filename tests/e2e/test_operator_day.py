@@ -98,6 +98,16 @@ async def _import_csv(page: Page) -> None:
     await expect(error_row.locator("td").nth(1)).to_have_text("phone")
 
 
+async def _add_staff(page: Page) -> None:
+    await page.get_by_role("link", name="Staff Users").click()
+    form = page.locator("#add-staff")
+    await _field(page, "Name").fill("Nasrin Sultana")
+    await _field(page, "E-mail").fill("nasrin@web.test")
+    await _field(page, "Password").fill("a staff password 2026")
+    await form.get_by_role("button", name="Add person").click()
+    await expect(page.get_by_role("cell", name="nasrin@web.test")).to_be_visible()
+
+
 async def test_operator_creates_package_and_customer_imports_and_customer_signs_in(
     make_tenant: Callable[..., Awaitable[TenantRef]],
     make_staff: Callable[..., Awaitable[str]],
@@ -123,6 +133,8 @@ async def test_operator_creates_package_and_customer_imports_and_customer_signs_
     for what in ("customer.created", "package.created", "customer.imported"):
         await expect(page.get_by_text(what).first).to_be_visible()
     await shots(page, "activity-log")
+    await _add_staff(page)
+    await shots(page, "staff-users")
 
     await page.set_viewport_size({"width": 390, "height": 844})  # the same panel on a phone
     await page.goto("/panel/customers")

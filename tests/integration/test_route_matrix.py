@@ -88,7 +88,10 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "operator_staff": (await make_staff("operator_staff", tenant_a), tenant_a),
         OTHER_OPERATOR: (await make_staff("operator_admin", tenant_b), tenant_b),
     }
+    # a person of tenant A used only as an object (disabling them must not sign out a role under test)
+    subject = await make_staff("operator_staff", tenant_a)
     ids = {
+        "user_id": str(await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject)),
         "customer_id": str(customer_id),
         "package_id": str(package_id),
         "profile_id": str(profile_id),

@@ -30,6 +30,7 @@ from ispb_platform.panel import routes as panel_routes
 from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
+from ispb_platform.staff.routes import StaffController
 from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.health import healthz
 from ispb_platform.web.home import home
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             CustomerController,
             PackageController,
             BillingProfileController,
+            StaffController,
             AdminController,
             PortalController,
         ],

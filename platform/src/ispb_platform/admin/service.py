@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
-from ispb_platform.auth.passwords import hash_password
+from ispb_platform.auth.passwords import hash_password_async
 from ispb_tenants import Database, InvalidSlug, TenantRef, create_tenant, drop_tenant, list_tenants, validate_slug
 
 MIN_PASSWORD = 10
@@ -86,13 +86,14 @@ async def provision_operator(
 
 
 async def add_user(db: Database, tenant: TenantRef | None, email: str, name: str, password: str, role: str) -> int:
+    password_hash = await hash_password_async(password)
     async with db.platform() as connection:
         user_id = await connection.fetchval(
             "INSERT INTO platform_user (email, name, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)"
             " RETURNING id",
             email.strip(),
             name.strip(),
-            hash_password(password),
+            password_hash,
             role,
             tenant.id if tenant else None,
         )

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from ispb_platform.auth.passwords import hash_password, needs_rehash, verify_password
+from ispb_platform.auth.passwords import hash_password, hash_password_async, needs_rehash, verify_password_async
 from ispb_platform.auth.throttle import Limit, account_limit, address_limit, clear, locked_for, record_failure
 from ispb_tenants import Database, TenantRef
 
@@ -29,7 +29,7 @@ async def _check(
     if wait is not None:
         return SignInResult(None, _locked_message(max(1, round(wait.total_seconds() / 60))))
     stored = str(row["password_hash"]) if row and row.get("password_hash") else _DUMMY_HASH
-    if not verify_password(stored, password) or row is None or not row.get("password_hash"):
+    if not await verify_password_async(stored, password) or row is None or not row.get("password_hash"):
         await record_failure(db, limits)
         return SignInResult(None, WRONG_CREDENTIALS)
     await clear(db, limits[0])
@@ -51,12 +51,13 @@ async def sign_in_staff(db: Database, email: str, password: str, ip: str) -> Sig
     assert row is not None
     if row["tenant_status"] not in (None, "active"):
         return SignInResult(None, "This operator's account is suspended. Contact the platform administrator.")
+    rehashed = await hash_password_async(password) if needs_rehash(str(row["password_hash"])) else None
     async with db.platform() as connection:
-        await connection.execute("UPDATE platform_user SET last_login_at = now() WHERE id = $1", row["id"])
-        if needs_rehash(str(row["password_hash"])):
-            await connection.execute(
-                "UPDATE platform_user SET password_hash = $2 WHERE id = $1", row["id"], hash_password(password)
-            )
+        await connection.execute(
+            "UPDATE platform_user SET last_login_at = now(), password_hash = COALESCE($2, password_hash) WHERE id = $1",
+            row["id"],
+            rehashed,
+        )
     return SignInResult(int(str(row["id"])))
 
 
@@ -76,8 +77,7 @@ async def sign_in_customer(db: Database, tenant: TenantRef, login: str, password
         return failed
     assert row is not None
     if needs_rehash(str(row["password_hash"])):
+        rehashed = await hash_password_async(password)
         async with db.tenant(tenant) as scope:
-            await scope.connection.execute(
-                "UPDATE customer SET password_hash = $2 WHERE id = $1", row["id"], hash_password(password)
-            )
+            await scope.connection.execute("UPDATE customer SET password_hash = $2 WHERE id = $1", row["id"], rehashed)
     return SignInResult(int(str(row["id"])))

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from ispb_platform.auth.passwords import hash_password
+from ispb_platform.auth.passwords import hash_password_async
 from ispb_platform.customers.forms import CustomerDraft
 from ispb_tenants import TenantScope
 
@@ -196,9 +196,8 @@ def check_portal_password(password: str) -> str | None:
 
 
 async def set_portal_password(scope: TenantScope, customer_id: int, password: str) -> None:
-    await scope.connection.execute(
-        "UPDATE customer SET password_hash = $2 WHERE id = $1", customer_id, hash_password(password)
-    )
+    password_hash = await hash_password_async(password)
+    await scope.connection.execute("UPDATE customer SET password_hash = $2 WHERE id = $1", customer_id, password_hash)
 
 
 async def set_status(scope: TenantScope, customer_id: int, status: str) -> bool:

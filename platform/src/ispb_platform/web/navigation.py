@@ -12,6 +12,7 @@ class NavItem:
     label: str
     path: str
     ready: bool = True
+    admin_only: bool = False  # hidden from operator staff (their requests get 403 anyway)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
     NavSection(
         "Settings",
         (
-            NavItem("Staff Users", "/panel/staff", ready=False),
+            NavItem("Staff Users", "/panel/staff", admin_only=True),
             NavItem("Backup Settings", "/panel/settings/backup", ready=False),
         ),
     ),

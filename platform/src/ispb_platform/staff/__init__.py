@@ -1,0 +1,1 @@
+"""Settings → Staff Users: an operator admin manages the people who work in the operator's panel."""
