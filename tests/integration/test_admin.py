@@ -106,3 +106,42 @@ async def test_admin_adds_a_staff_user_to_an_operator(make_client, make_staff, m
         assert (await staff.get("/panel/packages/new")).status_code == 403  # staff cannot define packages
     finally:
         await db.pool.execute("DELETE FROM platform.platform_user WHERE email = $1", email)
+
+
+async def test_admin_edits_an_operator_and_disables_its_user(make_client, make_staff, make_tenant, sign_in, db):
+    tenant = await make_tenant("edit")
+    operator_email = await make_staff("operator_admin", tenant)
+    staff_email = await make_staff("operator_staff", tenant)
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("group_admin"))
+
+    form = await admin.get(f"/admin/operators/{tenant.slug}/edit")
+    assert form.status_code == 200 and f'value="{tenant.name}"' in form.text and 'name="slug"' not in form.text
+    bad = await admin.post(
+        f"/admin/operators/{tenant.slug}/edit",
+        data={"_csrf_token": token, "name": "Renamed Net", "timezone": "Mars/Olympus", "currency": "BDT"},
+    )
+    assert bad.status_code == 422 and "Enter a time zone" in bad.text and 'value="Renamed Net"' in bad.text
+    saved = await admin.post(
+        f"/admin/operators/{tenant.slug}/edit",
+        data={"_csrf_token": token, "name": "Renamed Net", "timezone": "Asia/Kolkata", "currency": "inr"},
+    )
+    assert saved.status_code == 303
+    row = await db.pool.fetchrow("SELECT name, timezone, currency FROM platform.tenant WHERE id = $1", tenant.id)
+    assert tuple(row) == ("Renamed Net", "Asia/Kolkata", "INR")
+
+    staff = make_client()
+    await sign_in(staff, staff_email)
+    staff_id = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", staff_email)
+    status_url = f"/admin/operators/{tenant.slug}/users/{staff_id}/status"
+    assert (await admin.post(status_url, data={"_csrf_token": token, "status": "disabled"})).status_code == 303
+    assert (await staff.get("/panel/")).status_code == 303  # signed out at once
+
+    only_admin = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", operator_email)
+    refused = await admin.post(
+        f"/admin/operators/{tenant.slug}/users/{only_admin}/status", data={"_csrf_token": token, "status": "disabled"}
+    )
+    assert refused.status_code == 409 and "Suspend the operator instead" in refused.text
+    async with db.tenant(tenant) as scope:
+        actions = await scope.connection.fetch("SELECT action FROM activity_log ORDER BY id")
+    assert [a["action"] for a in actions] == ["operator.updated", "staff.disabled"]

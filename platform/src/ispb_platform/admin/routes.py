@@ -14,6 +14,7 @@ from ispb_platform.auth.access import allow, principal_of
 from ispb_platform.auth.roles import ADMINS
 from ispb_platform.auth.routes import client_ip
 from ispb_platform.runtime import Runtime
+from ispb_platform.staff import service as staff
 from ispb_platform.web.forms import form_fields
 from ispb_tenants import InvalidSlug, TenantExists, TenantNotFound, TenantRef, get_tenant, validate_slug
 
@@ -58,7 +59,7 @@ class AdminController(Controller):
     async def create_operator(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         data = await form_fields(request)
         draft, errors = service.validate_operator(data, new=True)
-        errors |= service.validate_user(data)
+        errors |= staff.validate_staff(data | {"role": "operator_admin"}, new=True)[1]
         if draft is not None and not errors:
             try:
                 tenant = await service.provision_operator(
@@ -112,43 +113,129 @@ class AdminController(Controller):
 
     @get("/operators/{slug:str}")
     async def view_operator(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
+        return await _operator_page(request, await _operator(request, slug))
+
+    @get("/operators/{slug:str}/edit")
+    async def edit_operator(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         tenant = await _operator(request, slug)
-        async with _db(request).platform() as connection:
-            status = await connection.fetchval("SELECT status FROM tenant WHERE id = $1", tenant.id)
-            users = await connection.fetch(
-                "SELECT id, email, name, role, is_active, last_login_at FROM platform_user WHERE tenant_id = $1"
-                " ORDER BY role, email",
-                tenant.id,
+        form = {"name": tenant.name, "timezone": tenant.timezone, "currency": tenant.currency}
+        return Template("admin/operator_form.html", context={"form": form, "errors": {}, "operator": tenant})
+
+    @post("/operators/{slug:str}/edit")
+    async def update_operator(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template | Redirect:
+        tenant = await _operator(request, slug)
+        data = await form_fields(request)
+        draft, errors = service.validate_operator(data, new=False)
+        if draft is None:
+            return Template(
+                "admin/operator_form.html",
+                context={"form": data, "errors": errors, "operator": tenant},
+                status_code=422,
             )
-        return Template(
-            "admin/operator.html",
-            context={"operator": tenant, "status": status, "users": users, "form": {}, "errors": {}},
-        )
+        async with _db(request).tenant(tenant) as scope:
+            before = await scope.connection.fetchrow(
+                "SELECT name, timezone, currency FROM platform.tenant WHERE id = $1", tenant.id
+            )
+            await scope.connection.execute(
+                "UPDATE platform.tenant SET name = $2, timezone = $3, currency = $4, updated_at = now() WHERE id = $1",
+                tenant.id,
+                draft.name,
+                draft.timezone,
+                draft.currency,
+            )
+            changed = sorted(k for k in ("name", "timezone", "currency") if before[k] != getattr(draft, k))
+            await record_activity(
+                scope,
+                principal_of(request),
+                "operator.updated",
+                object_type="operator",
+                object_id=tenant.slug,
+                summary=f"Operator details changed by the platform ({', '.join(changed) or 'no change'})",
+                details={"changed": changed},
+                ip=client_ip(request),
+            )
+        return Redirect(f"/admin/operators/{slug}", status_code=303)
 
     @post("/operators/{slug:str}/users")
     async def add_operator_user(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template | Redirect:
         tenant = await _operator(request, slug)
         data = await form_fields(request)
-        errors = service.validate_user(data)
-        role = data.get("role", "")
-        role = role if role in ("operator_admin", "operator_staff") else "operator_staff"
-        if not errors:
+        draft, errors = staff.validate_staff(data, new=True)
+        if draft is not None:
+            async with _db(request).tenant(tenant) as scope:
+                try:
+                    user_id = await staff.add_staff(scope.connection, tenant.id, draft)
+                except asyncpg.UniqueViolationError:  # a taken e-mail: shown beside the field
+                    errors = {"email": "Another user already has this e-mail address."}
+                else:
+                    await record_activity(
+                        scope,
+                        principal_of(request),
+                        "staff.added",
+                        object_type="staff",
+                        object_id=user_id,
+                        summary=f"Platform added {staff.ROLES[draft.role].lower()} {draft.name} <{draft.email}>",
+                        ip=client_ip(request),
+                    )
+                    return Redirect(f"/admin/operators/{slug}", status_code=303)
+        return await _operator_page(request, tenant, form=data, errors=errors, status_code=422)
+
+    @post("/operators/{slug:str}/users/{user_id:int}/status")
+    async def change_user_status(
+        self, request: Request[Any, Any, Any], slug: FromPath[str], user_id: FromPath[int]
+    ) -> Template | Redirect:
+        tenant = await _operator(request, slug)
+        wanted = (await form_fields(request)).get("status", "")
+        if wanted not in ("active", "disabled"):
+            raise NotFoundException()
+        admin = principal_of(request)
+        async with _db(request).tenant(tenant) as scope:
+            person = await staff.get_staff(scope.connection, tenant.id, user_id)
+            if person is None:
+                raise NotFoundException()
             try:
-                await service.add_user(_db(request), tenant, data["email"], data["user_name"], data["password"], role)
-            except asyncpg.UniqueViolationError:  # a taken e-mail: shown beside the field
-                errors["email"] = "Another user already has this e-mail address."
-            else:
-                return Redirect(f"/admin/operators/{slug}", status_code=303)
-        data.pop("password", None)
-        async with _db(request).platform() as connection:
-            status = await connection.fetchval("SELECT status FROM tenant WHERE id = $1", tenant.id)
-            users = await connection.fetch(
-                "SELECT id, email, name, role, is_active, last_login_at FROM platform_user"
-                " WHERE tenant_id = $1 ORDER BY role, email",
-                tenant.id,
-            )
-        return Template(
-            "admin/operator.html",
-            status_code=422,
-            context={"operator": tenant, "status": status, "users": users, "form": data, "errors": errors},
-        )
+                changed = await staff.set_active(
+                    scope.connection,
+                    tenant.id,
+                    user_id,
+                    wanted == "active",
+                    acting_user_id=admin.user_id if admin else 0,
+                )
+            except staff.StaffRuleBroken as broken:
+                problem = f"{broken} Suspend the operator instead to close its panel."
+                return await _operator_page(request, tenant, problem=problem, status_code=409)
+            if changed:
+                await record_activity(
+                    scope,
+                    admin,
+                    f"staff.{'enabled' if wanted == 'active' else 'disabled'}",
+                    object_type="staff",
+                    object_id=user_id,
+                    summary=f"Platform {'enabled' if wanted == 'active' else 'disabled'} {person['email']}",
+                    ip=client_ip(request),
+                )
+        return Redirect(f"/admin/operators/{slug}", status_code=303)
+
+
+async def _operator_page(
+    request: Request[Any, Any, Any],
+    tenant: TenantRef,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    problem: str = "",
+    status_code: int = 200,
+) -> Template:
+    async with _db(request).tenant(tenant) as scope:
+        status = await scope.connection.fetchval("SELECT status FROM platform.tenant WHERE id = $1", tenant.id)
+        users = await staff.list_staff(scope.connection, tenant.id)
+    context = {
+        "operator": tenant,
+        "status": status,
+        "users": users,
+        "roles": staff.ROLES,
+        "form": form or {"role": "operator_staff"},
+        "errors": errors or {},
+        "problem": problem,
+    }
+    return Template("admin/operator.html", context=context, status_code=status_code)

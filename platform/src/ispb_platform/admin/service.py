@@ -9,8 +9,6 @@ import asyncpg
 from ispb_platform.auth.passwords import hash_password_async
 from ispb_tenants import Database, InvalidSlug, TenantRef, create_tenant, drop_tenant, list_tenants, validate_slug
 
-MIN_PASSWORD = 10
-
 
 @dataclass(frozen=True)
 class OperatorDraft:
@@ -42,17 +40,6 @@ def validate_operator(data: dict[str, str], *, new: bool) -> tuple[OperatorDraft
     if errors:
         return None, errors
     return OperatorDraft(slug, name, timezone, currency), {}
-
-
-def validate_user(data: dict[str, str]) -> dict[str, str]:
-    errors = {}
-    if "@" not in data.get("email", "") or len(data.get("email", "")) > 200:
-        errors["email"] = "Enter an e-mail address."
-    if not data.get("user_name", "").strip():
-        errors["user_name"] = "Enter the person's name."
-    if len(data.get("password", "")) < MIN_PASSWORD:
-        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
-    return errors
 
 
 async def operator_overview(db: Database) -> list[dict[str, Any]]:

@@ -10,8 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from ispb_platform.admin.service import MIN_PASSWORD
-from ispb_platform.auth.passwords import hash_password_async
+from ispb_platform.auth.passwords import MIN_PASSWORD, hash_password_async
 from ispb_tenants.migrations import Connection
 
 ROLES = {"operator_admin": "Operator admin", "operator_staff": "Operator staff"}
