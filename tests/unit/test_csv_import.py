@@ -113,7 +113,7 @@ def test_bad_phone_date_and_package_are_reported_with_lines_and_form_messages():
         "code,name,phone,package,connection_date\n"
         "C1,Rahim,01711000000,Home 10 Mbps,2026-01-31\n"
         "C2,Karim,12345,,\n"
-        "C3,Jamal,01711000001,,31/01/2026\n"
+        "C3,Jamal,01711000001,,31/13/2026\n"
         "C4,Kamal,01711000002,Gold 1 Gbps,\n"
         "C 5,,01711000003,,\n"
     )
@@ -121,7 +121,7 @@ def test_bad_phone_date_and_package_are_reported_with_lines_and_form_messages():
     assert errors_of(parsed) == {(3, "phone"), (4, "connection_date"), (5, "package"), (6, "code"), (6, "name")}
     by_field = {error.field: error for error in parsed.errors}
     assert by_field["phone"].value == "12345" and "01711-000000" in by_field["phone"].message
-    assert by_field["connection_date"].value == "31/01/2026" and "YYYY-MM-DD" in by_field["connection_date"].message
+    assert by_field["connection_date"].value == "31/13/2026" and "DD/MM/YYYY" in by_field["connection_date"].message
     assert by_field["package"].message == "No package named 'Gold 1 Gbps'."
     assert parsed.total_rows == 5
 
@@ -193,3 +193,26 @@ def test_an_excel_workbook_is_refused_with_advice():
 def test_an_unreadable_line_is_a_file_error():
     parsed = parse("code,name,phone\nC1,Rahim,01711000000\nC2," + "x" * 200_000 + ",01711000001\n")
     assert parsed.rows == [] and "Line 3" in parsed.file_errors[0]
+
+
+@pytest.mark.parametrize(
+    ("phone", "stored"),
+    [
+        ("1711000000", "+8801711000000"),  # a spreadsheet dropped the leading 0
+        ("01711-000000", "+8801711000000"),
+        ("+880 1711 000000", "+8801711000000"),
+        ("+44 20 7946 0958", "+442079460958"),
+    ],
+)
+def test_mobile_numbers_as_spreadsheets_write_them(phone: str, stored: str):
+    parsed = parse(f"code,name,phone\nC1,Rahim,{phone}\n")
+    assert parsed.rows[0][1].phone == stored
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("31/01/2026", date(2026, 1, 31)), ("1-2-2026", date(2026, 2, 1)), ("05.11.2025", date(2025, 11, 5))],
+)
+def test_day_first_dates_are_read(written: str, meant: date):
+    parsed = parse(f"code,name,phone,connection_date\nC1,Rahim,01711000000,{written}\n")
+    assert parsed.rows[0][1].connection_date == meant

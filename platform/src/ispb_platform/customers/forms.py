@@ -52,11 +52,15 @@ class Validation:
 def normalise_phone(raw: str) -> str | None:
     """``01711-000000``, ``+880 1711 000000`` and ``8801711000000`` all become ``+8801711000000``.
 
-    Numbers that are not Bangladeshi mobiles are kept in international form when they start with ``+``.
+    So does ``1711000000``: spreadsheets store mobiles as numbers and drop the leading 0, and an import should
+    not reject a whole column for it. Numbers that are not Bangladeshi mobiles are kept in international form
+    when they start with ``+``.
     """
     if not _PHONE_CHARS.match(raw):
         return None
     digits = re.sub(r"\D", "", raw)
+    if re.fullmatch(r"1[3-9]\d{8}", digits) and not raw.strip().startswith("+"):
+        digits = "0" + digits
     if re.fullmatch(r"01[3-9]\d{8}", digits):
         return "+88" + digits
     if re.fullmatch(r"8801[3-9]\d{8}", digits):
@@ -131,11 +135,19 @@ def _status(raw: str, errors: dict[str, str]) -> CustomerStatus | None:
         return None
 
 
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
 def _date(raw: str, errors: dict[str, str]) -> date | None:
+    """ISO ``2026-01-31``, or day-first ``31/01/2026`` (also ``-`` or ``.``): the way dates are written in
+    Bangladesh and how its spreadsheets export them. Month-first dates are not guessed at."""
     if not raw:
         return None
     try:
+        if found := _DAY_FIRST.match(raw):
+            day, month, year = (int(part) for part in found.groups())
+            return date(year, month, day)
         return date.fromisoformat(raw)
     except ValueError:
-        errors["connection_date"] = "Enter the date as YYYY-MM-DD, for example 2026-01-31."
+        errors["connection_date"] = "Enter the date as YYYY-MM-DD or DD/MM/YYYY, for example 2026-01-31."
         return None
