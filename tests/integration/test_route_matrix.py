@@ -81,6 +81,15 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         profile_id = await scope.connection.fetchval(
             "INSERT INTO billing_profile (name) VALUES ('Matrix profile') RETURNING id"
         )
+    from datetime import UTC, date, datetime
+
+    from ispb_platform.billing.generate import generate_bills
+    from ispb_platform.jobs.job import JobContext
+
+    # bills of tenant A (tenant B has none with these ids)
+    await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant_a))
+    async with db.tenant(tenant_a) as scope:
+        bill_id = await scope.connection.fetchval("SELECT max(id) FROM bill")
     users = {
         "platform_admin": (await make_staff("platform_admin"), None),
         "group_admin": (await make_staff("group_admin"), None),
@@ -93,6 +102,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
     ids = {
         "user_id": str(await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject)),
         "customer_id": str(customer_id),
+        "bill_id": str(bill_id),
         "package_id": str(package_id),
         "profile_id": str(profile_id),
         "operator_slug": tenant_a.slug,

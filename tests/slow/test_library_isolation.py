@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ def test_library_installs_and_works_alone(library: str, tmp_path: Path):
     venv = tmp_path / "venv"
     python = venv / "bin" / "python"
     _run(uv, "venv", "--quiet", "--python", "3.11", venv)
-    _run(uv, "pip", "install", "--quiet", "--python", python, ROOT / "packages" / library, "pytest")
+    # the library and its test tools only (pytest, hypothesis), never the platform
+    _run(uv, "pip", "install", "--quiet", "--python", python, ROOT / "packages" / library, "pytest", "hypothesis")
     module = library.replace("-", "_")
     probe = (
         "import importlib.util, sys\n"
@@ -37,7 +39,8 @@ def test_library_installs_and_works_alone(library: str, tmp_path: Path):
         "assert not present, f'platform packages installed with the library: {present}'\n"
         f"print({module}.__version__)\n"
     )
-    assert _run(python, "-c", probe).strip() == "0.1.0"
+    declared = tomllib.loads((ROOT / "packages" / library / "pyproject.toml").read_text())["project"]["version"]
+    assert _run(python, "-c", probe).strip() == declared
     # the library's own tests, with only the library (and pytest) installed; no root config
     tests = tmp_path / "tests"
     shutil.copytree(ROOT / "packages" / library / "tests", tests)

@@ -22,6 +22,7 @@ from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import PUBLIC, access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
+from ispb_platform.billing.bill_routes import BillController, PaymentController
 from ispb_platform.billing.profile_routes import BillingProfileController
 from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs.worker import build_worker
@@ -32,6 +33,7 @@ from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import StaffController
 from ispb_platform.web.errors import http_error, server_error
+from ispb_platform.web.filters import register_filters
 from ispb_platform.web.health import healthz
 from ispb_platform.web.home import home
 from ispb_platform.web.security import SecurityHeadersMiddleware
@@ -74,11 +76,15 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             CustomerController,
             PackageController,
             BillingProfileController,
+            BillController,
+            PaymentController,
             StaffController,
             AdminController,
             PortalController,
         ],
-        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=WEB_DIR / "templates", engine=JinjaTemplateEngine, engine_callback=register_filters
+        ),
         middleware=[SecurityHeadersMiddleware(), SessionMiddleware(secure_cookies=settings.cookie_secure)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

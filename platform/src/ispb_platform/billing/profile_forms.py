@@ -16,6 +16,9 @@ class ProfileDraft:
     auto_suspend: bool
     auto_activate: bool
     is_default: bool
+    prorata: str
+    suspend_day: int | None
+    bill_suspended: bool
 
 
 def _whole(value: str, low: int, high: int, field: str, message: str, errors: dict[str, str]) -> int:
@@ -46,6 +49,19 @@ def validate_profile(data: Mapping[str, str]) -> tuple[ProfileDraft | None, dict
     )
     due_days = _whole(value.get("due_days", ""), 0, 90, "due_days", "Enter 0 to 90 days.", errors)
     grace_days = _whole(value.get("grace_days", ""), 0, 90, "grace_days", "Enter 0 to 90 days.", errors)
+    prorata = value.get("prorata") or "daily"
+    if prorata not in ("none", "daily"):
+        errors["prorata"] = "Choose daily pro-rata or none."
+    suspend_day = None
+    if value.get("suspend_day"):
+        suspend_day = _whole(
+            value["suspend_day"],
+            1,
+            28,
+            "suspend_day",
+            "Enter a day from 1 to 28, or leave it empty to suspend after the grace days.",
+            errors,
+        )
     if errors:
         return None, errors
     return ProfileDraft(
@@ -57,4 +73,7 @@ def validate_profile(data: Mapping[str, str]) -> tuple[ProfileDraft | None, dict
         auto_suspend=value.get("auto_suspend") == "on",
         auto_activate=value.get("auto_activate") == "on",
         is_default=value.get("is_default") == "on",
+        prorata=prorata,
+        suspend_day=suspend_day,
+        bill_suspended=value.get("bill_suspended") == "on",
     ), {}

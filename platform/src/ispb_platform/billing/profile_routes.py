@@ -26,8 +26,21 @@ NEW_PROFILE = {
     "grace_days": "3",
     "auto_suspend": "on",
     "auto_activate": "on",
+    "prorata": "daily",
 }
-_COLUMNS = ("name", "cycle", "billing_day", "due_days", "grace_days", "auto_suspend", "auto_activate", "is_default")
+_COLUMNS = (
+    "name",
+    "cycle",
+    "billing_day",
+    "due_days",
+    "grace_days",
+    "auto_suspend",
+    "auto_activate",
+    "is_default",
+    "prorata",
+    "suspend_day",
+    "bill_suspended",
+)
 
 
 def _page(template: str, status_code: int = 200, **context: Any) -> Template:
@@ -47,7 +60,12 @@ async def _save(db: TenantScope, draft: ProfileDraft, profile_id: int | None) ->
 
 
 def _form_values(row: dict[str, Any]) -> dict[str, str]:
-    return {c: ("on" if row[c] else "") if isinstance(row[c], bool) else str(row[c]) for c in _COLUMNS}
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "on" if value else ""
+        return "" if value is None else str(value)
+
+    return {c: text(row[c]) for c in _COLUMNS}
 
 
 class BillingProfileController(Controller):

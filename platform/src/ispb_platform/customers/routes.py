@@ -18,6 +18,7 @@ from ispb_platform.activity import record_activity
 from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
+from ispb_platform.billing import queries as billing_queries
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, validate_customer
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
@@ -160,7 +161,12 @@ class CustomerController(Controller):
                 " ORDER BY at DESC LIMIT 20",
                 str(customer_id),
             )
-        return _page("customers/detail.html", {"customer": customer, "activity": activity})
+            ledger = await billing_queries.ledger(db.connection, customer_id)
+            credit = await billing_queries.advance_credit(db.connection, customer_id)
+        context = {"customer": customer, "activity": activity, "ledger": ledger, "advance_credit": credit}
+        return _page(
+            "customers/detail.html", context | {"currency": request.scope["state"]["principal"].tenant.currency}
+        )
 
     @get("/{customer_id:int}/edit")
     async def edit_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:

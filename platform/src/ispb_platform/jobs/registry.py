@@ -5,6 +5,8 @@ the Automation page and the run records use. Only implemented jobs are listed: t
 job that would not really run.
 """
 
+from ispb_platform.billing.advance import advance_debit
+from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
@@ -17,6 +19,22 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=heartbeat,
         description="Proves a worker is alive and reaches the database",
         timeout_s=60,
+    ),
+    ScheduledJob(
+        name="billing.generate_bills",
+        cron="5 * * * *",  # hourly: the first tick after each tenant's local midnight bills; later ones find nothing
+        scope=JobScope.TENANT,
+        run=generate_bills,
+        description="Bills every customer whose monthly or daily billing period starts (or started unbilled) today",
+        timeout_s=3600,
+    ),
+    ScheduledJob(
+        name="billing.advance_debit",
+        cron="20 * 1 * *",  # every hour of the 1st (UTC); the job acts only when it is the 1st in the tenant's zone
+        scope=JobScope.TENANT,
+        run=advance_debit,
+        description="On the 1st of the month, settles open bills from customers' advance credit",
+        timeout_s=3600,
     ),
     ScheduledJob(
         name="maintenance.purge_activity_logs",

@@ -29,7 +29,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
     NavSection(
         "Bills and Payments",
         (
-            NavItem("Customer Bills", "/panel/bills", ready=False),
+            NavItem("Customer Bills", "/panel/bills"),
             NavItem("Billing Profile", "/panel/billing-profiles"),
         ),
     ),

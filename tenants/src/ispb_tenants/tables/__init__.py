@@ -5,11 +5,38 @@ search_path`` picks the operator's schema (DESIGN 9), so one class serves every 
 stay inside the same schema.
 """
 
+from ispb_tenants.tables.billing import (
+    Bill,
+    BillAdjustment,
+    BillingParked,
+    BillLine,
+    CustomerDiscount,
+    DomainEvent,
+    InvoiceCounter,
+    LedgerEntry,
+    Payment,
+    PaymentAllocation,
+)
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
 PLATFORM_TABLES = (Tenant, PlatformUser, JobRun, WebSession, AuthThrottle)
-TENANT_TABLES = (Package, BillingProfile, Customer, ActivityLog)
+TENANT_TABLES = (
+    Package,
+    BillingProfile,
+    Customer,
+    ActivityLog,
+    InvoiceCounter,
+    Bill,
+    BillLine,
+    Payment,
+    PaymentAllocation,
+    LedgerEntry,
+    CustomerDiscount,
+    BillAdjustment,
+    BillingParked,
+    DomainEvent,
+)
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
 __all__ = (
@@ -17,6 +44,16 @@ __all__ = (
     "PLATFORM_TABLES",
     "TENANT_TABLES",
     "ActivityLog",
+    "Bill",
+    "BillAdjustment",
+    "BillLine",
+    "BillingParked",
+    "CustomerDiscount",
+    "DomainEvent",
+    "InvoiceCounter",
+    "LedgerEntry",
+    "Payment",
+    "PaymentAllocation",
     "AuthThrottle",
     "BillingProfile",
     "Customer",

@@ -1,0 +1,227 @@
+"""Bills and Payments → Customer Bills: list with filters and totals, bill detail, void with a credit note,
+and recording a payment for a customer (which settles open bills oldest first)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from ispb_billing import Money, format_money
+from ispb_platform.activity import record_activity
+from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
+from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
+from ispb_platform.auth.routes import client_ip
+from ispb_platform.billing import queries
+from ispb_platform.billing.payment_forms import validate_payment
+from ispb_platform.billing.payments import METHOD_LABELS, CustomerNotFound, DuplicatePayment, record_payment
+from ispb_platform.billing.queries import BillFilters
+from ispb_platform.billing.void import CannotVoid, void_invoice
+from ispb_platform.jobs.runs import local_today
+from ispb_platform.web.forms import form_fields, is_htmx, see_other
+from ispb_platform.web.navigation import PANEL_NAV
+from ispb_tenants import TenantRef, TenantScope
+
+Operator = NamedDependency[Principal]
+
+
+def _page(template: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template, context={"nav": PANEL_NAV, "active": "/panel/bills", **context}, status_code=status_code)
+
+
+def _today(tenant: TenantRef) -> Any:
+    return local_today(datetime.now(UTC), tenant)
+
+
+async def _bill_or_404(db: TenantScope, bill_id: int) -> Any:
+    bill = await queries.get_bill(db.connection, bill_id)
+    if bill is None:
+        raise NotFoundException()
+    return bill
+
+
+class BillController(Controller):
+    path = "/panel/bills"
+    dependencies = {"operator": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads it on the class)
+
+    @get("/", opt=allow(OPERATORS))
+    async def list_bills(
+        self,
+        request: Request[Any, Any, Any],
+        operator: Operator,
+        month: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        area: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+    ) -> Template:
+        tenant = operator.require_tenant()
+        if not month and "month" not in request.query_params:  # first visit: this month's bills
+            month = _today(tenant).strftime("%Y-%m")
+        filters = BillFilters(month=queries.parse_month(month), status=status, area=area.strip(), q=q.strip()[:64])
+        async with own_tenant_scope(request) as db:
+            result = await queries.list_bills(db.connection, filters, page)
+            areas = (
+                []
+                if is_htmx(request)
+                else await db.connection.fetch("SELECT DISTINCT area FROM customer WHERE area <> '' ORDER BY area")
+            )
+        context: dict[str, Any] = {"result": result, "filters": filters, "month": month, "currency": tenant.currency}
+        if is_htmx(request):
+            return Template("bills/_table.html", context=context)
+        return _page("bills/list.html", areas=[r["area"] for r in areas], statuses=queries.STATUSES, **context)
+
+    @get("/{bill_id:int}", opt=allow(OPERATORS))
+    async def view_bill(self, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]) -> Template:
+        async with own_tenant_scope(request) as db:
+            bill = await _bill_or_404(db, bill_id)
+            lines = await queries.bill_lines(db.connection, bill_id)
+            allocations = await queries.bill_allocations(db.connection, bill_id)
+        return _page(
+            "bills/detail.html",
+            bill=bill,
+            lines=lines,
+            allocations=allocations,
+            methods={m.value: label for m, label in METHOD_LABELS.items()},
+            currency=bill["currency"],
+            problem="",
+        )
+
+    @post("/{bill_id:int}/void", opt=allow(OPERATOR_ADMINS))
+    async def void_bill(
+        self, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]
+    ) -> Template | Response[Any]:
+        reason = (await form_fields(request)).get("reason", "").strip()
+        async with own_tenant_scope(request) as db:
+            bill = await _bill_or_404(db, bill_id)
+            problem = "" if reason else "Say why the bill is voided; the credit note shows it."
+            if not problem:
+                try:
+                    result = await void_invoice(
+                        db.connection,
+                        bill_id,
+                        today=_today(operator.require_tenant()),
+                        reason=reason[:500],
+                        by=f"{operator.name} <{operator.login}>",
+                    )
+                except CannotVoid as refused:
+                    problem = str(refused)
+                else:
+                    await record_activity(
+                        db,
+                        operator,
+                        "bill.voided",
+                        object_type="customer",
+                        object_id=bill["customer_id"],
+                        summary=f"Voided {bill['number']} with credit note {result.credit_note_number}: {reason}",
+                        details={"bill_id": bill_id, "released_minor": result.released_minor},
+                        ip=client_ip(request),
+                    )
+                    return see_other(request, f"/panel/bills/{result.credit_note_id}")
+            lines = await queries.bill_lines(db.connection, bill_id)
+            allocations = await queries.bill_allocations(db.connection, bill_id)
+        return _page(
+            "bills/detail.html",
+            422,
+            bill=bill,
+            lines=lines,
+            allocations=allocations,
+            methods={m.value: label for m, label in METHOD_LABELS.items()},
+            currency=bill["currency"],
+            problem=problem,
+        )
+
+
+class PaymentController(Controller):
+    """Recording a payment belongs to the customer: ``/panel/customers/{id}/payments/new``."""
+
+    path = "/panel/customers/{customer_id:int}/payments"
+    dependencies = {"operator": Provide(provide_principal)}  # noqa: RUF012
+    opt = allow(OPERATORS)
+
+    @get("/new")
+    async def payment_form(
+        self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
+    ) -> Template:
+        tenant = operator.require_tenant()
+        async with own_tenant_scope(request) as db:
+            customer = await _customer_or_404(db, customer_id)
+        due = max(int(customer["balance_minor"]), 0)
+        form = {"amount": format_money(Money(due, tenant.currency), symbol=False).replace(",", "") if due else ""}
+        form |= {"method": "cash", "received_on": _today(tenant).isoformat()}
+        return _payment_page(customer, tenant, form, {})
+
+    @post("/new")
+    async def save_payment(
+        self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
+    ) -> Template | Response[Any]:
+        tenant = operator.require_tenant()
+        data = await form_fields(request)
+        draft, errors = validate_payment(data, tenant.currency, _today(tenant))
+        async with own_tenant_scope(request) as db:
+            customer = await _customer_or_404(db, customer_id)
+            if draft is not None:
+                try:
+                    recorded = await record_payment(
+                        db.connection,
+                        customer_id=customer_id,
+                        amount=draft.amount,
+                        method=draft.method,
+                        reference=draft.reference,
+                        received_on=draft.received_on,
+                        received_by=f"{operator.name} <{operator.login}>",
+                        note=draft.note,
+                    )
+                except DuplicatePayment as duplicate:
+                    errors = {"reference": str(duplicate)}
+                except CustomerNotFound:
+                    raise NotFoundException() from None
+                else:
+                    await record_activity(
+                        db,
+                        operator,
+                        "payment.recorded",
+                        object_type="customer",
+                        object_id=customer_id,
+                        summary=f"Recorded {METHOD_LABELS[draft.method].lower()} payment of"
+                        f" {format_money(draft.amount)} from {customer['code']}",
+                        details={
+                            "payment_id": recorded.payment_id,
+                            "bills_paid": [a.bill_id for a in recorded.settlement.allocations],
+                            "advance_credit_minor": recorded.settlement.unapplied.minor,
+                        },
+                        ip=client_ip(request),
+                    )
+                    return see_other(request, f"/panel/customers/{customer_id}?paid={recorded.payment_id}")
+        return _payment_page(customer, tenant, data, errors, 422)
+
+
+async def _customer_or_404(db: TenantScope, customer_id: int) -> Any:
+    customer = await db.connection.fetchrow(
+        "SELECT id, code, name, phone, status, balance_minor FROM customer WHERE id = $1", customer_id
+    )
+    if customer is None:
+        raise NotFoundException()
+    return customer
+
+
+def _payment_page(
+    customer: Any, tenant: TenantRef, form: dict[str, str], errors: dict[str, str], status_code: int = 200
+) -> Template:
+    methods = [(m.value, label) for m, label in METHOD_LABELS.items()]
+    return Template(
+        "bills/payment_form.html",
+        context={
+            "nav": PANEL_NAV,
+            "active": "/panel/customers",
+            "customer": customer,
+            "form": form,
+            "errors": errors,
+            "methods": methods,
+            "currency": tenant.currency,
+        },
+        status_code=status_code,
+    )

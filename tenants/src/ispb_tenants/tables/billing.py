@@ -1,0 +1,133 @@
+"""Billing tables of every tenant schema (migration 0003): bills, payments, allocations, the ledger.
+
+Money columns are ``*_minor`` integers in the tenant's currency. The database enforces what must never happen
+(an edited issued bill, a second bill for a period, a changed ledger entry); see the migration.
+"""
+
+from piccolo.columns import JSONB, BigInt, Date, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from ispb_tenants.tables.tenant import Customer, Package
+
+
+class InvoiceCounter(Table, tablename="invoice_counter"):
+    """Gap-free number per series (``INV``, ``CN``) and year; the row is locked by the issuing transaction."""
+
+    series = Text(primary_key=True)
+    year = Integer()
+    last_number = Integer()
+
+
+class Bill(Table, tablename="bill"):
+    """An invoice or a credit note. Immutable once issued, except its paid amount and status."""
+
+    id = BigInt(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id")
+    kind = Text(default="invoice")
+    number = Text(unique=True)
+    period_start = Date()
+    period_end = Date()
+    issue_date = Date()
+    due_date = Date()
+    currency = Text()
+    net_minor = BigInt()
+    vat_minor = BigInt()
+    total_minor = BigInt()
+    paid_minor = BigInt(default=0)
+    status = Text(default="open")
+    package = ForeignKey(Package, db_column_name="package_id", null=True)
+    package_name = Text(default="")
+    prorata = Text(default="none")
+    reverses_bill_id = BigInt(null=True, default=None)
+    note = Text(default="")
+    created_by = Text(default="system")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class BillLine(Table, tablename="bill_line"):
+    id = BigInt(primary_key=True)
+    bill_id = BigInt()
+    position = Integer()
+    kind = Text()
+    description = Text()
+    net_minor = BigInt()
+    vat_rate_bp = Integer()
+    vat_minor = BigInt()
+
+
+class Payment(Table, tablename="payment"):
+    id = BigInt(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id")
+    received_on = Date()
+    amount_minor = BigInt()
+    currency = Text()
+    method = Text()
+    reference = Text(default="")
+    note = Text(default="")
+    received_by = Text()
+    unapplied_minor = BigInt()
+    """Not allocated to any bill: advance credit."""
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PaymentAllocation(Table, tablename="payment_allocation"):
+    id = BigInt(primary_key=True)
+    bill_id = BigInt()
+    payment_id = BigInt(null=True, default=None)
+    credit_note_id = BigInt(null=True, default=None)
+    amount_minor = BigInt()
+    source = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+    released_at = Timestamptz(null=True, default=None)
+
+
+class LedgerEntry(Table, tablename="ledger_entry"):
+    id = BigInt(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id")
+    on_date = Date()
+    kind = Text()
+    amount_minor = BigInt()
+    bill_id = BigInt(null=True, default=None)
+    payment_id = BigInt(null=True, default=None)
+    description = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CustomerDiscount(Table, tablename="customer_discount"):
+    customer = ForeignKey(Customer, db_column_name="customer_id")
+    label = Text()
+    percent_bp = Integer(null=True, default=None)
+    amount_minor = BigInt(null=True, default=None)
+    starts = Date(null=True, default=None)
+    ends = Date(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BillAdjustment(Table, tablename="bill_adjustment"):
+    id = BigInt(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id")
+    description = Text()
+    amount_minor = BigInt()
+    vat_rate_bp = Integer(default=0)
+    billed_bill_id = BigInt(null=True, default=None)
+    created_by = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BillingParked(Table, tablename="billing_parked"):
+    id = BigInt(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id")
+    period_start = Date()
+    reason = Text()
+    parked_at = Timestamptz(default=TimestamptzNow())
+    resolved_at = Timestamptz(null=True, default=None)
+
+
+class DomainEvent(Table, tablename="domain_event"):
+    id = BigInt(primary_key=True)
+    name = Text()
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=True)
+    payload = JSONB(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())

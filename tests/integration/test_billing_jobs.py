@@ -1,0 +1,200 @@
+"""Bill generation and advance auto-debit on a real tenant schema: idempotent, concurrent-safe, reconciled."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ispb_billing import Money
+from ispb_platform.billing.advance import settle_all
+from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.payments import PaymentMethod, record_payment
+from ispb_platform.demo.seed import ensure_packages, seed_customers
+from ispb_platform.jobs.job import JobContext
+from ispb_platform.jobs.registry import get_job
+from ispb_platform.jobs.runs import Trigger, execute
+from ispb_tenants import Database, TenantRef
+
+DEC_1 = date(2026, 12, 1)
+ISPB = str(Path(sys.executable).parent / "ispb")
+
+
+async def _tenant_with_customers(db: Database, make_tenant, count: int = 40) -> TenantRef:
+    tenant = await make_tenant("bill")
+    async with db.tenant(tenant) as scope:
+        await ensure_packages(scope)
+        await seed_customers(scope, count, seed=11)
+    return tenant
+
+
+def _ctx(db: Database, tenant: TenantRef, today: date) -> JobContext:
+    from datetime import UTC, datetime
+
+    return JobContext(db=db, today=today, now=datetime.now(UTC), tenant=tenant)
+
+
+async def assert_ledger_reconciles(db: Database, tenant: TenantRef) -> None:
+    """balance cache == ledger debits − credits == open outstanding − unapplied payments, for every customer."""
+    async with db.tenant(tenant) as scope:
+        wrong = await scope.connection.fetch(
+            """
+            SELECT c.id, c.balance_minor,
+                   coalesce((SELECT sum(CASE WHEN kind = 'debit' THEN amount_minor ELSE -amount_minor END)
+                             FROM ledger_entry e WHERE e.customer_id = c.id), 0) AS ledger,
+                   coalesce((SELECT sum(total_minor - paid_minor) FROM bill b
+                             WHERE b.customer_id = c.id AND b.kind = 'invoice'), 0)
+                   - coalesce((SELECT sum(unapplied_minor) FROM payment p WHERE p.customer_id = c.id), 0) AS derived,
+                   coalesce((SELECT sum(amount_minor) FROM payment_allocation a JOIN bill b ON b.id = a.bill_id
+                             WHERE b.customer_id = c.id AND a.released_at IS NULL), 0) AS allocated,
+                   coalesce((SELECT sum(paid_minor) FROM bill b WHERE b.customer_id = c.id AND b.kind = 'invoice'), 0)
+                       AS paid
+            FROM customer c
+            """
+        )
+    problems = [
+        dict(r) for r in wrong if not r["balance_minor"] == r["ledger"] == r["derived"] or r["allocated"] != r["paid"]
+    ]
+    assert problems == []
+
+
+async def _bills(db: Database, tenant: TenantRef) -> list[dict]:
+    async with db.tenant(tenant) as scope:
+        rows = await scope.connection.fetch(
+            "SELECT customer_id, number, period_start, period_end, total_minor, status FROM bill"
+            " WHERE kind = 'invoice' ORDER BY number"
+        )
+    return [dict(r) for r in rows]
+
+
+async def test_generation_bills_each_billable_customer_once_and_numbers_have_no_gaps(db: Database, make_tenant):
+    tenant = await _tenant_with_customers(db, make_tenant)
+    first = await execute(
+        db, get_job("billing.generate_bills"), tenant=tenant, today=DEC_1, trigger=Trigger.MANUAL, key="test"
+    )
+    assert first.status == "succeeded", first.error
+    bills = await _bills(db, tenant)
+    async with db.tenant(tenant) as scope:
+        billable = await scope.connection.fetchval(
+            "SELECT count(*) FROM customer WHERE status = 'active' AND package_id IS NOT NULL"
+        )
+        suspended = await scope.connection.fetchval(
+            "SELECT count(*) FROM customer WHERE status = 'suspended' AND package_id IS NOT NULL"
+        )
+    assert len(bills) == billable > 0
+    assert first.counts["billed"] == billable and first.counts["skipped_suspended"] == suspended
+    assert [b["number"] for b in bills] == [f"INV-2026-{n:06d}" for n in range(1, len(bills) + 1)]
+    assert len({b["customer_id"] for b in bills}) == len(bills)
+    assert all(b["period_start"] <= DEC_1 <= b["period_end"] for b in bills)
+
+    second = await execute(
+        db, get_job("billing.generate_bills"), tenant=tenant, today=DEC_1, trigger=Trigger.MANUAL, key="test"
+    )
+    assert second.status == "succeeded" and second.counts["billed"] == 0
+    assert await _bills(db, tenant) == bills
+    await assert_ledger_reconciles(db, tenant)
+
+
+async def test_two_concurrent_runs_bill_once(db: Database, make_tenant):
+    tenant = await _tenant_with_customers(db, make_tenant, 60)
+    results = await asyncio.gather(*(generate_bills(_ctx(db, tenant, DEC_1)) for _ in range(3)))
+    bills = await _bills(db, tenant)
+    assert sum(r["billed"] for r in results) == len(bills) > 0
+    assert len({b["customer_id"] for b in bills}) == len(bills)
+    assert [b["number"] for b in bills] == [f"INV-2026-{n:06d}" for n in range(1, len(bills) + 1)]
+    await assert_ledger_reconciles(db, tenant)
+
+
+@pytest.mark.slow
+async def test_two_worker_processes_at_once_bill_once(db: Database, database_url: str, make_tenant):
+    tenant = await _tenant_with_customers(db, make_tenant, 300)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
+    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "w" * 40}
+    command = [ISPB, "jobs", "run", "billing.generate_bills", "--tenant", tenant.slug, "--today", "2026-12-01"]
+
+    def run_both() -> list[subprocess.CompletedProcess[str]]:
+        processes = [
+            subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        return [subprocess.CompletedProcess(p.args, p.wait(120), *p.communicate()) for p in processes]
+
+    for finished in await asyncio.to_thread(run_both):
+        assert finished.returncode == 0, finished.stderr
+    bills = await _bills(db, tenant)
+    assert len({b["customer_id"] for b in bills}) == len(bills) > 0
+    assert [b["number"] for b in bills] == [f"INV-2026-{n:06d}" for n in range(1, len(bills) + 1)]
+    await assert_ledger_reconciles(db, tenant)
+
+
+async def test_next_month_bills_again_and_a_new_customer_gets_a_prorated_first_bill(db: Database, make_tenant):
+    tenant = await make_tenant("prorata")
+    async with db.tenant(tenant) as scope:
+        package_id = await scope.connection.fetchval(
+            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, vat_rate_bp)"
+            " VALUES ('Fiber 30', 90000, 30000, 30000, 500) RETURNING id"
+        )
+        await scope.connection.execute(
+            "INSERT INTO customer (code, name, phone, package_id, connection_date) VALUES"
+            " ('OLD', 'Old Customer', '+8801711000001', $1, '2026-01-10'),"
+            " ('NEW', 'New Customer', '+8801711000002', $1, '2026-12-16')",
+            package_id,
+        )
+    for day in (date(2026, 12, 1), date(2026, 12, 16), date(2027, 1, 1)):
+        await generate_bills(_ctx(db, tenant, day))
+    async with db.tenant(tenant) as scope:
+        rows = await scope.connection.fetch(
+            "SELECT c.code, b.number, b.period_start, b.period_end, b.net_minor, b.vat_minor, b.total_minor"
+            " FROM bill b JOIN customer c ON c.id = b.customer_id ORDER BY b.id"
+        )
+    got = [(r["code"], r["period_start"], r["period_end"], r["net_minor"], r["vat_minor"]) for r in rows]
+    assert got == [
+        ("OLD", date(2026, 12, 1), date(2026, 12, 31), 90000, 4500),
+        ("NEW", date(2026, 12, 16), date(2026, 12, 31), 46452, 2323),  # 16 of 31 days, 5 % VAT on the line
+        ("OLD", date(2027, 1, 1), date(2027, 1, 31), 90000, 4500),
+        ("NEW", date(2027, 1, 1), date(2027, 1, 31), 90000, 4500),
+    ]
+    assert rows[2]["number"] == "INV-2027-000001"  # numbering restarts each year, without gaps
+
+
+async def test_advance_credit_settles_next_months_bill_on_the_first(db: Database, make_tenant):
+    tenant = await make_tenant("advance")
+    async with db.tenant(tenant) as scope:
+        package_id = await scope.connection.fetchval(
+            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Home', 50000, 1, 1)"
+            " RETURNING id"
+        )
+        customer_id = await scope.connection.fetchval(
+            "INSERT INTO customer (code, name, phone, package_id, connection_date)"
+            " VALUES ('ADV', 'Advance Payer', '+8801711000003', $1, '2026-01-01') RETURNING id",
+            package_id,
+        )
+    await generate_bills(_ctx(db, tenant, DEC_1))
+    async with db.tenant(tenant) as scope:  # pays December and three more months in advance
+        paid = await record_payment(
+            scope.connection,
+            customer_id=customer_id,
+            amount=Money(200000, tenant.currency),
+            method=PaymentMethod.CASH,
+            reference="",
+            received_on=date(2026, 12, 3),
+            received_by="test",
+        )
+    assert paid.settlement.applied.minor == 50000 and paid.balance.minor == -150000
+    await generate_bills(_ctx(db, tenant, date(2027, 1, 1)))
+    counts = await settle_all(_ctx(db, tenant, date(2027, 1, 1)), tenant)
+    assert counts["customers_settled"] == 1 and counts["minor_units_applied"] == 50000
+    again = await settle_all(_ctx(db, tenant, date(2027, 1, 1)), tenant)
+    assert again["customers_settled"] == 0
+    async with db.tenant(tenant) as scope:
+        statuses = await scope.connection.fetch("SELECT status FROM bill ORDER BY id")
+        unapplied = await scope.connection.fetchval("SELECT unapplied_minor FROM payment")
+    assert [r["status"] for r in statuses] == ["paid", "paid"] and unapplied == 100000
+    await assert_ledger_reconciles(db, tenant)
+    job = await execute(
+        db, get_job("billing.advance_debit"), tenant=tenant, today=date(2027, 1, 2), trigger=Trigger.MANUAL, key="test"
+    )
+    assert job.counts["not_the_first"] == 1  # the schedule ticks hourly on the 1st; other days do nothing

@@ -1,0 +1,174 @@
+"""Customer Bills, bill detail, recording payments and voiding through the operator panel; database guards."""
+
+import re
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+
+from ispb_platform.billing.generate import generate_bills
+from ispb_platform.jobs.job import JobContext
+from ispb_platform.jobs.runs import local_today
+from ispb_tenants import Database, TenantRef
+
+
+@pytest.fixture(name="billed")
+async def fx_billed(db: Database, make_tenant, make_staff, make_client, sign_in):
+    """A tenant with two customers billed this month and a signed-in operator admin."""
+    tenant = await make_tenant("bills")
+    async with db.tenant(tenant) as scope:
+        package_id = await scope.connection.fetchval(
+            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, vat_rate_bp)"
+            " VALUES ('Fiber 20', 80000, 20000, 20000, 500) RETURNING id"
+        )
+        ids = [
+            await scope.connection.fetchval(
+                "INSERT INTO customer (code, name, phone, area, package_id, connection_date)"
+                " VALUES ($1, $2, $3, 'Mirpur', $4, '2025-01-01') RETURNING id",
+                code,
+                name,
+                phone,
+                package_id,
+            )
+            for code, name, phone in (("C1", "Rahim Uddin", "+8801711000001"), ("C2", "Karim Mia", "+8801711000002"))
+        ]
+    today = local_today(datetime.now(UTC), tenant)
+    await generate_bills(JobContext(db=db, today=today, now=datetime.now(UTC), tenant=tenant))
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    return {"tenant": tenant, "client": client, "token": token, "customers": ids, "today": today}
+
+
+async def _bill_of(db: Database, tenant: TenantRef, customer_id: int) -> asyncpg.Record:
+    async with db.tenant(tenant) as scope:
+        return await scope.connection.fetchrow(
+            "SELECT * FROM bill WHERE customer_id = $1 AND kind = 'invoice' ORDER BY id DESC LIMIT 1", customer_id
+        )
+
+
+async def test_bills_list_shows_this_month_with_totals_and_filters(billed):
+    client = billed["client"]
+    page = await client.get("/panel/bills")
+    assert page.status_code == 200
+    assert page.text.count('href="/panel/bills/') == 2 and "INV-" in page.text
+    assert "1,680.00" in page.text  # 2 × (800.00 + 5 % VAT)
+    only_rahim = await client.get("/panel/bills", params={"q": "Rahim"}, headers={"HX-Request": "true"})
+    assert "<html" not in only_rahim.text and only_rahim.text.count('href="/panel/bills/') == 1
+    assert (await client.get("/panel/bills", params={"status": "paid"})).text.count('href="/panel/bills/') == 0
+    earlier = await client.get("/panel/bills", params={"month": "2020-01"})
+    assert "No bills match these filters." in earlier.text
+
+
+async def test_recording_payments_settles_the_bill_and_keeps_the_rest_as_credit(billed, db: Database):
+    client, token, tenant = billed["client"], billed["token"], billed["tenant"]
+    customer_id = billed["customers"][0]
+    form = await client.get(f"/panel/customers/{customer_id}/payments/new")
+    assert form.status_code == 200 and 'value="840.00"' in form.text  # prefilled with what is due
+
+    url = f"/panel/customers/{customer_id}/payments/new"
+    bad = await client.post(url, data={"_csrf_token": token, "amount": "12.345", "method": "bkash"})
+    assert bad.status_code == 422 and "more than 2 decimals" in bad.text and "Choose cash, bank" in bad.text
+    assert 'value="12.345"' in bad.text
+    no_ref = await client.post(url, data={"_csrf_token": token, "amount": "100", "method": "mobile_money"})
+    assert no_ref.status_code == 422 and "transaction id" in no_ref.text
+
+    part = await client.post(
+        url, data={"_csrf_token": token, "amount": "500", "method": "mobile_money", "reference": "TRX9A1"}
+    )
+    assert part.status_code == 303
+    bill = await _bill_of(db, tenant, customer_id)
+    assert (bill["paid_minor"], bill["status"]) == (50000, "open")
+    again = await client.post(
+        url, data={"_csrf_token": token, "amount": "500", "method": "mobile_money", "reference": "TRX9A1"}
+    )
+    assert again.status_code == 422 and "already recorded" in again.text
+
+    rest = await client.post(url, data={"_csrf_token": token, "amount": "1,000", "method": "cash"})
+    assert rest.status_code == 303
+    bill = await _bill_of(db, tenant, customer_id)
+    assert (bill["paid_minor"], bill["status"]) == (84000, "paid")
+    detail = await client.get(f"/panel/customers/{customer_id}")
+    assert "660.00 BDT advance credit" in detail.text and "Payment (cash)" in detail.text
+    async with db.tenant(tenant) as scope:
+        events = await scope.connection.fetch("SELECT name, payload FROM domain_event ORDER BY id")
+        activity = await scope.connection.fetch("SELECT action FROM activity_log WHERE action = 'payment.recorded'")
+    assert [e["name"] for e in events] == ["payment.received", "payment.received"] and len(activity) == 2
+    assert '"balance_minor": -66000' in events[1]["payload"]
+
+
+async def test_void_issues_a_credit_note_and_returns_payments_to_credit(billed, db: Database, make_client, sign_in):
+    client, token, tenant = billed["client"], billed["token"], billed["tenant"]
+    customer_id = billed["customers"][1]
+    await client.post(
+        f"/panel/customers/{customer_id}/payments/new", data={"_csrf_token": token, "amount": "300", "method": "cash"}
+    )
+    bill = await _bill_of(db, tenant, customer_id)
+    no_reason = await client.post(f"/panel/bills/{bill['id']}/void", data={"_csrf_token": token})
+    assert no_reason.status_code == 422 and "Say why" in no_reason.text
+    voided = await client.post(
+        f"/panel/bills/{bill['id']}/void", data={"_csrf_token": token, "reason": "Wrong package"}
+    )
+    assert voided.status_code == 303
+    credit_note_url = voided.headers["location"]
+    note_page = await client.get(credit_note_url)
+    assert (
+        "Credit note CN-" in note_page.text and bill["number"] in note_page.text and "Wrong package" in note_page.text
+    )
+    async with db.tenant(tenant) as scope:
+        status = await scope.connection.fetchval("SELECT status FROM bill WHERE id = $1", bill["id"])
+        balance = await scope.connection.fetchval("SELECT balance_minor FROM customer WHERE id = $1", customer_id)
+        unapplied = await scope.connection.fetchval(
+            "SELECT unapplied_minor FROM payment WHERE customer_id = $1", customer_id
+        )
+    assert (status, balance, unapplied) == ("void", -30000, 30000)
+    twice = await client.post(f"/panel/bills/{bill['id']}/void", data={"_csrf_token": token, "reason": "again"})
+    assert twice.status_code == 422 and "already void" in twice.text
+
+
+async def test_issued_bills_lines_and_ledger_cannot_be_changed(billed, db: Database):
+    tenant = billed["tenant"]
+    bill = await _bill_of(db, tenant, billed["customers"][0])
+    async with db.tenant(tenant) as scope:
+        for statement in (
+            "UPDATE bill SET total_minor = 1, net_minor = 1, vat_minor = 0 WHERE id = $1",
+            "UPDATE bill SET due_date = due_date + 30 WHERE id = $1",
+            "DELETE FROM bill WHERE id = $1",
+            "UPDATE bill_line SET net_minor = 0 WHERE bill_id = $1",
+            "DELETE FROM ledger_entry WHERE bill_id = $1",
+        ):
+            with pytest.raises(asyncpg.RaiseError, match=r"cannot be|never changed"):
+                async with scope.connection.transaction():
+                    await scope.connection.execute(statement, bill["id"])
+        with pytest.raises(asyncpg.UniqueViolationError):  # a second bill for the same period
+            async with scope.connection.transaction():
+                await scope.connection.execute(
+                    "INSERT INTO bill (customer_id, number, period_start, period_end, issue_date, due_date, currency,"
+                    " net_minor, vat_minor, total_minor) SELECT customer_id, 'INV-X', period_start, period_end,"
+                    " issue_date, due_date, currency, 1, 0, 1 FROM bill WHERE id = $1",
+                    bill["id"],
+                )
+
+
+async def test_staff_cannot_void_and_other_operators_get_404(billed, db, make_tenant, make_staff, make_client, sign_in):
+    tenant, bill = billed["tenant"], await _bill_of(db, billed["tenant"], billed["customers"][0])
+    staff = make_client()
+    staff_token = await sign_in(staff, await make_staff("operator_staff", tenant))
+    assert (await staff.get(f"/panel/bills/{bill['id']}")).status_code == 200
+    refused = await staff.post(f"/panel/bills/{bill['id']}/void", data={"_csrf_token": staff_token, "reason": "x"})
+    assert refused.status_code == 403
+    stranger = make_client()
+    stranger_token = await sign_in(stranger, await make_staff("operator_admin", await make_tenant("other")))
+    assert (await stranger.get(f"/panel/bills/{bill['id']}")).status_code == 404
+    pay = await stranger.post(
+        f"/panel/customers/{billed['customers'][0]}/payments/new",
+        data={"_csrf_token": stranger_token, "amount": "1", "method": "cash"},
+    )
+    assert pay.status_code == 404
+
+
+def test_month_filter_parsing():
+    from ispb_platform.billing.queries import parse_month
+
+    assert parse_month("2026-02") == date(2026, 2, 1)
+    assert parse_month("2026-13") is None and parse_month("") is None and parse_month("x'; --") is None
+    assert re.fullmatch(r"\d{4}-\d{2}", "2026-02")
