@@ -42,7 +42,7 @@ async def assert_ledger_reconciles(db: Database, tenant: TenantRef) -> None:
     async with db.tenant(tenant) as scope:
         wrong = await scope.connection.fetch(
             """
-            SELECT c.id, c.balance_minor,
+            SELECT c.id, coalesce(a.balance_minor, 0) AS balance_minor,
                    coalesce((SELECT sum(CASE WHEN kind = 'debit' THEN amount_minor ELSE -amount_minor END)
                              FROM ledger_entry e WHERE e.customer_id = c.id), 0) AS ledger,
                    coalesce((SELECT sum(total_minor - paid_minor) FROM bill b
@@ -52,7 +52,7 @@ async def assert_ledger_reconciles(db: Database, tenant: TenantRef) -> None:
                              WHERE b.customer_id = c.id AND a.released_at IS NULL), 0) AS allocated,
                    coalesce((SELECT sum(paid_minor) FROM bill b WHERE b.customer_id = c.id AND b.kind = 'invoice'), 0)
                        AS paid
-            FROM customer c
+            FROM customer c LEFT JOIN customer_account a ON a.customer_id = c.id
             """
         )
     problems = [

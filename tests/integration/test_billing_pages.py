@@ -94,6 +94,11 @@ async def test_recording_payments_settles_the_bill_and_keeps_the_rest_as_credit(
         activity = await scope.connection.fetch("SELECT action FROM activity_log WHERE action = 'payment.recorded'")
     assert [e["name"] for e in events] == ["payment.received", "payment.received"] and len(activity) == 2
     assert '"balance_minor": -66000' in events[1]["payload"]
+    async with db.tenant(tenant) as scope:  # a recorded payment is a fact
+        for statement in ("UPDATE payment SET amount_minor = 1", "DELETE FROM payment"):
+            with pytest.raises(asyncpg.RaiseError, match="cannot be changed or deleted"):
+                async with scope.connection.transaction():
+                    await scope.connection.execute(statement)
 
 
 async def test_void_issues_a_credit_note_and_returns_payments_to_credit(billed, db: Database, make_client, sign_in):
@@ -116,7 +121,9 @@ async def test_void_issues_a_credit_note_and_returns_payments_to_credit(billed, 
     )
     async with db.tenant(tenant) as scope:
         status = await scope.connection.fetchval("SELECT status FROM bill WHERE id = $1", bill["id"])
-        balance = await scope.connection.fetchval("SELECT balance_minor FROM customer WHERE id = $1", customer_id)
+        balance = await scope.connection.fetchval(
+            "SELECT balance_minor FROM customer_account WHERE customer_id = $1", customer_id
+        )
         unapplied = await scope.connection.fetchval(
             "SELECT unapplied_minor FROM payment WHERE customer_id = $1", customer_id
         )
@@ -134,11 +141,13 @@ async def test_issued_bills_lines_and_ledger_cannot_be_changed(billed, db: Datab
             "UPDATE bill SET due_date = due_date + 30 WHERE id = $1",
             "DELETE FROM bill WHERE id = $1",
             "UPDATE bill_line SET net_minor = 0 WHERE bill_id = $1",
-            "DELETE FROM ledger_entry WHERE bill_id = $1",
         ):
             with pytest.raises(asyncpg.RaiseError, match=r"cannot be|never changed"):
                 async with scope.connection.transaction():
                     await scope.connection.execute(statement, bill["id"])
+        with pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):  # the ledger is a view over the documents
+            async with scope.connection.transaction():
+                await scope.connection.execute("DELETE FROM ledger_entry WHERE bill_id = $1", bill["id"])
         with pytest.raises(asyncpg.UniqueViolationError):  # a second bill for the same period
             async with scope.connection.transaction():
                 await scope.connection.execute(

@@ -184,7 +184,7 @@ def test_adjustment_kind_is_adjustment_or_prorata_credit() -> None:
 
 
 def test_a_negative_total_is_implausible() -> None:
-    with pytest.raises(ImplausibleBill, match="would total -80.00 BDT"):
+    with pytest.raises(ImplausibleBill, match=r"would total -80\.00 BDT"):
         bill(adjustments=(Adjustment("Huge credit", bdt("-1000")),))
     assert issubclass(ImplausibleBill, ValueError)
 
@@ -195,15 +195,18 @@ def test_an_absurd_period_is_implausible() -> None:
         bill(period=long, full_period=long)
     year = Period(date(2028, 1, 1), date(2028, 12, 31))
     assert bill(period=year, full_period=year).total == bdt("920")  # a leap year (366 days) is fine
-    assert compute_bill(
-        package=fiber(),
-        period=long,
-        full_period=long,
-        issue_date=ISSUED,
-        due_days=0,
-        prorata=ProrataPolicy.NONE,
-        max_period_days=400,
-    ).due_date == ISSUED
+    assert (
+        compute_bill(
+            package=fiber(),
+            period=long,
+            full_period=long,
+            issue_date=ISSUED,
+            due_days=0,
+            prorata=ProrataPolicy.NONE,
+            max_period_days=400,
+        ).due_date
+        == ISSUED
+    )
 
 
 def test_a_period_outside_its_cycle_period_is_implausible() -> None:
@@ -302,7 +305,7 @@ def test_bill_totals_are_exact_sums_and_line_vat_is_rounded_once(
     package_and_discounts = [line for line in draft.lines if line.kind in ("package", "discount")]
     assert not sum_money((line.net for line in package_and_discounts), "BDT").is_negative
     assert not sum_money((line.vat for line in package_and_discounts), "BDT").is_negative
-    exact_vat = sum(Fraction(line.net.minor * line.vat_rate_bp, 10_000) for line in draft.lines)
+    exact_vat = sum((Fraction(line.net.minor * line.vat_rate_bp, 10_000) for line in draft.lines), Fraction(0))
     assert abs(draft.vat.minor - exact_vat) <= len(draft.lines)  # never more than a minor unit per line
     for line in draft.lines:
         if line.kind == "adjustment" or (line.kind == "discount" and "capped" not in line.description):

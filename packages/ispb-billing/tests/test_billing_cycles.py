@@ -1,5 +1,6 @@
 """Billing cycles: month ends, leap years, daily validity, and catch-up-safe due periods."""
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -258,7 +259,7 @@ def test_monthly_runs_on_any_days_never_overlap_and_bill_from_the_service_start(
 ) -> None:
     run_days = [start + timedelta(days=offset) for offset in sorted(offsets)]
     billed = run_every_day(Cycle.MONTHLY, start, run_days, billing_day, 30)
-    for earlier, later in zip(billed, billed[1:], strict=False):
+    for earlier, later in itertools.pairwise(billed):
         assert later.start > earlier.end
     if billed:
         first_run_period = monthly_period_containing(run_days[0], billing_day)
@@ -272,7 +273,7 @@ def test_monthly_runs_every_day_tile_the_days_from_the_service_start(start: date
     run_days = [start + timedelta(days=i) for i in range(70)]
     billed = run_every_day(Cycle.MONTHLY, start, run_days, billing_day, 30)
     assert billed[0].start == start
-    for earlier, later in zip(billed, billed[1:], strict=False):
+    for earlier, later in itertools.pairwise(billed):
         assert later.start == earlier.end + ONE_DAY
         assert later == monthly_period_containing(later.start, billing_day)
 

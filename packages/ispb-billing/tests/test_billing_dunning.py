@@ -54,9 +54,9 @@ def test_suspension_on_a_fixed_day_after_the_due_date() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"), [({"grace_days": -1}, "grace days"), ({"fixed_day": 0}, "suspension day")]
 )
-def test_rule_validation(kwargs: dict[str, int], message: str) -> None:
+def test_rule_validation(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        SuspensionRule(**kwargs)
+        SuspensionRule(**kwargs)  # type: ignore[arg-type]
 
 
 def test_suspends_the_day_after_the_grace_days_with_a_reason() -> None:

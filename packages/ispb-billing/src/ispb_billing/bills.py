@@ -6,9 +6,9 @@ Policies, all explicit so an operator can read them on the bill (DESIGN 11: no p
   package is VAT-inclusive, net otherwise), and the line says so ("Fiber 20, 12 of 30 days").
   `ProrataPolicy.NONE` charges the full price for any period.
 - Discounts apply when the bill period's start is within their `starts`..`ends` dates. A percentage is taken
-  of the package line's net; an amount is in the package's own terms (gross when VAT-inclusive). Discount
-  lines carry the package's VAT rate. Together they never take the package line below zero: the discount
-  that would is capped to exactly what is left of the package line.
+  of the package line's net (so it follows pro-rata); an amount is in the package's own terms (gross when
+  VAT-inclusive) and is not pro-rated. Discount lines carry the package's VAT rate. Together they never take
+  the package line below zero: the discount that would is capped to exactly what is left of the package line.
 - Adjustments are VAT-exclusive amounts at their own rate (0 unless given): positive charges, negative credits.
 - Safety: an implausible result (negative total, a period longer than a year) raises `ImplausibleBill`, so
   the platform parks the customer with a visible reason instead of issuing a wrong bill (DESIGN 10).

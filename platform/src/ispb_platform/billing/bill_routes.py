@@ -201,7 +201,9 @@ class PaymentController(Controller):
 
 async def _customer_or_404(db: TenantScope, customer_id: int) -> Any:
     customer = await db.connection.fetchrow(
-        "SELECT id, code, name, phone, status, balance_minor FROM customer WHERE id = $1", customer_id
+        "SELECT c.id, c.code, c.name, c.phone, c.status, coalesce(a.balance_minor, 0) AS balance_minor"
+        " FROM customer c LEFT JOIN customer_account a ON a.customer_id = c.id WHERE c.id = $1",
+        customer_id,
     )
     if customer is None:
         raise NotFoundException()

@@ -14,7 +14,7 @@ rules and writes the results set-based, a chunk of customers per transaction:
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ispb_billing import (
@@ -41,14 +41,18 @@ CHUNK = 2_000
 """Customers per transaction: big enough for set-based speed, small enough to keep locks short."""
 
 _CANDIDATES = """
-SELECT c.id, c.status, c.connection_date, c.billed_through, c.package_id,
+SELECT c.id, c.status, c.connection_date, a.billed_through, c.package_id,
        p.name AS package_name, p.price_minor, p.vat_rate_bp, p.vat_inclusive, p.validity_days,
-       bp.cycle, bp.billing_day, bp.due_days, bp.prorata, bp.bill_suspended
+       bp.cycle, bp.billing_day, bp.due_days, bp.prorata, bp.bill_suspended,
+       EXISTS (SELECT 1 FROM customer_discount d WHERE d.customer_id = c.id) AS has_discount,
+       EXISTS (SELECT 1 FROM bill_adjustment j WHERE j.customer_id = c.id AND j.billed_bill_id IS NULL)
+           AS has_adjustment
 FROM customer c
 JOIN package p ON p.id = c.package_id
 JOIN billing_profile bp ON bp.id = COALESCE(c.billing_profile_id, (SELECT id FROM billing_profile WHERE is_default))
+LEFT JOIN customer_account a ON a.customer_id = c.id
 WHERE c.status <> 'disabled' AND c.package_id IS NOT NULL
-  AND (c.billed_through IS NULL OR c.billed_through < $1)
+  AND (a.billed_through IS NULL OR a.billed_through < $1)
   AND c.connection_date <= $1
   AND c.id > $2
   AND NOT EXISTS (SELECT 1 FROM billing_parked k WHERE k.customer_id = c.id AND k.resolved_at IS NULL)
@@ -87,34 +91,50 @@ def _bill_period(row: Any, today: date) -> tuple[Period, Period] | None:
     return period, monthly_period_containing(today, row["billing_day"])
 
 
+PlanKey = tuple[Any, ...]
+
+
 def plan_bill(
     row: Any,
     today: date,
     currency: str,
     discounts: list[Discount],
     adjustments: list[tuple[int, Adjustment]],
+    memo: dict[PlanKey, BillDraft] | None = None,
 ) -> PlannedBill | None:
-    """The bill a candidate customer gets today (pure; raises ``ImplausibleBill``)."""
+    """The bill a candidate customer gets today (pure; raises ``ImplausibleBill``).
+
+    Customers on the same package, period and profile without discounts or adjustments get the same bill
+    draft, so ``memo`` (one per chunk) computes it once: most of an operator's customers share a handful.
+    """
     periods = _bill_period(row, today)
     if periods is None:
         return None
     period, full_period = periods
-    package = PackageTerms(
-        name=row["package_name"],
-        price=Money(int(row["price_minor"]), currency),
-        vat_rate_bp=row["vat_rate_bp"],
-        vat_inclusive=row["vat_inclusive"],
-    )
-    draft = compute_bill(
-        package=package,
-        period=period,
-        full_period=full_period,
-        issue_date=today,
-        due_days=row["due_days"],
-        prorata=ProrataPolicy(row["prorata"]),
-        discounts=discounts,
-        adjustments=[adjustment for _, adjustment in adjustments],
-    )
+    key: PlanKey | None = None
+    if memo is not None and not discounts and not adjustments:
+        key = (row["package_id"], row["price_minor"], row["vat_rate_bp"], row["vat_inclusive"], row["package_name"])
+        key += (period, full_period, row["due_days"], row["prorata"])
+    draft = memo.get(key) if memo is not None and key is not None else None
+    if draft is None:
+        package = PackageTerms(
+            name=row["package_name"],
+            price=Money(int(row["price_minor"]), currency),
+            vat_rate_bp=row["vat_rate_bp"],
+            vat_inclusive=row["vat_inclusive"],
+        )
+        draft = compute_bill(
+            package=package,
+            period=period,
+            full_period=full_period,
+            issue_date=today,
+            due_days=row["due_days"],
+            prorata=ProrataPolicy(row["prorata"]),
+            discounts=discounts,
+            adjustments=[adjustment for _, adjustment in adjustments],
+        )
+        if memo is not None and key is not None:
+            memo[key] = draft
     return PlannedBill(
         customer_id=row["id"],
         package_id=row["package_id"],
@@ -127,6 +147,8 @@ def plan_bill(
 
 async def _discounts(connection: Connection, ids: list[int], currency: str) -> dict[int, list[Discount]]:
     found: dict[int, list[Discount]] = defaultdict(list)
+    if not ids:
+        return found
     for r in await connection.fetch(
         "SELECT customer_id, label, percent_bp, amount_minor, starts, ends FROM customer_discount"
         " WHERE customer_id = ANY($1::int[]) ORDER BY id",
@@ -143,6 +165,8 @@ async def _adjustments(
     connection: Connection, ids: list[int], currency: str
 ) -> dict[int, list[tuple[int, Adjustment]]]:
     found: dict[int, list[tuple[int, Adjustment]]] = defaultdict(list)
+    if not ids:
+        return found
     for r in await connection.fetch(
         "SELECT id, customer_id, description, amount_minor, vat_rate_bp FROM bill_adjustment"
         " WHERE customer_id = ANY($1::int[]) AND billed_bill_id IS NULL ORDER BY id FOR UPDATE",
@@ -154,63 +178,72 @@ async def _adjustments(
 
 
 async def write_bills(connection: Connection, plans: list[PlannedBill], today: date, created_by: str) -> list[int]:
-    """Insert bills, their lines and ledger debits; move cursors and balances. Returns the new bill ids."""
+    """Write bills and their lines with COPY; move cursors and balances. Returns the bill ids.
+
+    Ids are taken from the sequences first so both tables can be copied in one pass each (COPY is several
+    times faster than INSERT for thousands of rows). A clash with an existing bill (only possible if something
+    bypassed the advisory lock) fails the unique index and rolls the whole chunk back: no gap, no double bill.
+    """
     if not plans:
         return []
     numbers = await take_numbers(connection, INVOICE, today.year, len(plans))
-    drafts = [plan.draft for plan in plans]
-    rows = await connection.fetch(
-        "INSERT INTO bill (customer_id, number, period_start, period_end, issue_date, due_date, currency,"
-        " net_minor, vat_minor, total_minor, paid_minor, status, package_id, package_name, prorata, created_by)"
-        " SELECT u.customer_id, u.number, u.period_start, u.period_end, u.issue_date, u.due_date, u.currency,"
-        " u.net, u.vat, u.total, 0, CASE WHEN u.total = 0 THEN 'paid' ELSE 'open' END, u.package_id,"
-        " u.package_name, u.prorata, $14"
-        " FROM unnest($1::int[], $2::text[], $3::date[], $4::date[], $5::date[], $6::date[], $7::text[],"
-        " $8::bigint[], $9::bigint[], $10::bigint[], $11::int[], $12::text[], $13::text[])"
-        " AS u(customer_id, number, period_start, period_end, issue_date, due_date, currency, net, vat, total,"
-        " package_id, package_name, prorata)"
-        " ON CONFLICT DO NOTHING RETURNING id, customer_id",
-        [p.customer_id for p in plans],
-        numbers,
-        [d.period.start for d in drafts],
-        [d.period.end for d in drafts],
-        [d.issue_date for d in drafts],
-        [d.due_date for d in drafts],
-        [d.currency for d in drafts],
-        [d.net.minor for d in drafts],
-        [d.vat.minor for d in drafts],
-        [d.total.minor for d in drafts],
-        [p.package_id for p in plans],
-        [p.package_name for p in plans],
-        [p.prorata for p in plans],
-        created_by,
+    bill_ids = list(
+        await connection.fetchval("SELECT array_agg(nextval('bill_id_seq')) FROM generate_series(1, $1)", len(plans))
     )
-    if len(rows) != len(plans):  # only possible if something bypassed the advisory lock: never leave a gap
-        raise RuntimeError(f"{len(plans) - len(rows)} bills clashed with existing bills; nothing was written")
-    bill_of = {r["customer_id"]: r["id"] for r in rows}
-    number_of = {plan.customer_id: number for plan, number in zip(plans, numbers, strict=True)}
-    await _insert_lines(connection, plans, bill_of)
-    billed = [p for p in plans if p.draft.total.minor > 0]
-    await connection.execute(
-        "INSERT INTO ledger_entry (customer_id, on_date, kind, amount_minor, bill_id, description)"
-        " SELECT u.customer_id, $2, 'debit', u.amount, u.bill_id, u.description"
-        " FROM unnest($1::int[], $3::bigint[], $4::bigint[], $5::text[])"
-        " AS u(customer_id, amount, bill_id, description)",
-        [p.customer_id for p in billed],
-        today,
-        [p.draft.total.minor for p in billed],
-        [bill_of[p.customer_id] for p in billed],
-        [f"Bill {number_of[p.customer_id]} for {p.draft.period}" for p in billed],
+    now = datetime.now(UTC)
+    sums: dict[int, tuple[int, int, int]] = {}  # per distinct draft (shared by memo): net, VAT, total
+    for plan in plans:
+        if id(plan.draft) not in sums:
+            sums[id(plan.draft)] = (plan.draft.net.minor, plan.draft.vat.minor, plan.draft.total.minor)
+    await connection.copy_records_to_table(
+        "bill",
+        columns=_BILL_COLUMNS,
+        records=[
+            (
+                bill_id,
+                plan.customer_id,
+                number,
+                plan.draft.period.start,
+                plan.draft.period.end,
+                plan.draft.issue_date,
+                plan.draft.due_date,
+                plan.draft.currency,
+                *sums[id(plan.draft)],
+                0,
+                "open" if sums[id(plan.draft)][2] else "paid",
+                plan.package_id,
+                plan.package_name,
+                plan.prorata,
+                created_by,
+                now,
+                now,
+            )
+            for bill_id, plan, number in zip(bill_ids, plans, numbers, strict=True)
+        ],
+    )
+    await connection.copy_records_to_table(
+        "bill_line",
+        columns=("bill_id", "position", "kind", "description", "net_minor", "vat_rate_bp", "vat_minor"),
+        records=[
+            (bill_id, position, line.kind.value, line.description, line.net.minor, line.vat_rate_bp, line.vat.minor)
+            for bill_id, plan in zip(bill_ids, plans, strict=True)
+            for position, line in enumerate(plan.draft.lines, start=1)
+        ],
     )
     await connection.execute(
-        "UPDATE customer c SET billed_through = u.period_end, balance_minor = c.balance_minor + u.total,"
-        " updated_at = now() FROM unnest($1::int[], $2::date[], $3::bigint[]) AS u(id, period_end, total)"
-        " WHERE c.id = u.id",
+        "INSERT INTO customer_account AS a (customer_id, billed_through, balance_minor)"
+        " SELECT * FROM unnest($1::int[], $2::date[], $3::bigint[])"
+        " ON CONFLICT (customer_id) DO UPDATE SET billed_through = EXCLUDED.billed_through,"
+        " balance_minor = a.balance_minor + EXCLUDED.balance_minor",
         [p.customer_id for p in plans],
         [p.draft.period.end for p in plans],
-        [p.draft.total.minor for p in plans],
+        [sums[id(p.draft)][2] for p in plans],
     )
-    adjusted = [(adjustment_id, bill_of[p.customer_id]) for p in plans for adjustment_id in p.adjustment_ids]
+    adjusted = [
+        (adjustment_id, bill_id)
+        for bill_id, p in zip(bill_ids, plans, strict=True)
+        for adjustment_id in p.adjustment_ids
+    ]
     if adjusted:
         await connection.execute(
             "UPDATE bill_adjustment a SET billed_bill_id = u.bill_id"
@@ -218,32 +251,30 @@ async def write_bills(connection: Connection, plans: list[PlannedBill], today: d
             [a for a, _ in adjusted],
             [b for _, b in adjusted],
         )
-    return [bill_of[p.customer_id] for p in plans]
+    return bill_ids
 
 
-async def _insert_lines(connection: Connection, plans: list[PlannedBill], bill_of: dict[int, int]) -> None:
-    bill_ids, positions, kinds, descriptions, nets, rates, vats = [], [], [], [], [], [], []
-    for plan in plans:
-        for position, line in enumerate(plan.draft.lines, start=1):
-            bill_ids.append(bill_of[plan.customer_id])
-            positions.append(position)
-            kinds.append(line.kind.value)
-            descriptions.append(line.description)
-            nets.append(line.net.minor)
-            rates.append(line.vat_rate_bp)
-            vats.append(line.vat.minor)
-    await connection.execute(
-        "INSERT INTO bill_line (bill_id, position, kind, description, net_minor, vat_rate_bp, vat_minor)"
-        " SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::int[],"
-        " $7::bigint[])",
-        bill_ids,
-        positions,
-        kinds,
-        descriptions,
-        nets,
-        rates,
-        vats,
-    )
+_BILL_COLUMNS = (
+    "id",
+    "customer_id",
+    "number",
+    "period_start",
+    "period_end",
+    "issue_date",
+    "due_date",
+    "currency",
+    "net_minor",
+    "vat_minor",
+    "total_minor",
+    "paid_minor",
+    "status",
+    "package_id",
+    "package_name",
+    "prorata",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass
@@ -268,17 +299,19 @@ async def generate_chunk(
     rows = await connection.fetch(_CANDIDATES, today, after, CHUNK)
     if not rows:
         return None
-    ids = [r["id"] for r in rows]
-    discounts = await _discounts(connection, ids, tenant.currency)
-    adjustments = await _adjustments(connection, ids, tenant.currency)
+    discounts = await _discounts(connection, [r["id"] for r in rows if r["has_discount"]], tenant.currency)
+    adjustments = await _adjustments(connection, [r["id"] for r in rows if r["has_adjustment"]], tenant.currency)
     plans: list[PlannedBill] = []
     parked: list[tuple[int, date, str]] = []
+    memo: dict[PlanKey, BillDraft] = {}
     for row in rows:
         if row["status"] == "suspended" and not row["bill_suspended"]:
             counts.skipped_suspended += 1
             continue
         try:
-            plan = plan_bill(row, today, tenant.currency, discounts.get(row["id"], []), adjustments.get(row["id"], []))
+            plan = plan_bill(
+                row, today, tenant.currency, discounts.get(row["id"], []), adjustments.get(row["id"], []), memo
+            )
         except ImplausibleBill as problem:
             parked.append((row["id"], today, str(problem)))
             continue
@@ -297,7 +330,7 @@ async def generate_chunk(
         )
     counts.billed += len(plans)
     counts.parked += len(parked)
-    return int(ids[-1])
+    return int(rows[-1]["id"])
 
 
 async def generate_bills(ctx: JobContext) -> Counts:

@@ -1,7 +1,7 @@
 """Recording a payment: allocate it to the customer's open bills oldest first, keep the rest as advance credit.
 
-Everything for one customer happens under that customer's row lock, in one transaction: the payment, its
-allocations, the bills' paid amounts and statuses, the ledger credit, the balance cache and the
+Everything for one customer happens under that customer's row lock, in one transaction: the payment (which is
+the ledger credit), its allocations, the bills' paid amounts and statuses, the balance cache and the
 ``payment.received`` domain event (the outbox the notifications work consumes). A bank or mobile-money
 reference can be recorded once only.
 """
@@ -44,11 +44,25 @@ class RecordedPayment:
 async def lock_customer(connection: Connection, customer_id: int) -> asyncpg.Record:
     """Take the customer's row lock: every money change of one customer runs one at a time."""
     row: asyncpg.Record | None = await connection.fetchrow(
-        "SELECT id, code, name, phone, status, balance_minor FROM customer WHERE id = $1 FOR UPDATE", customer_id
+        "SELECT c.id, c.code, c.name, c.phone, c.status, coalesce(a.balance_minor, 0) AS balance_minor"
+        " FROM customer c LEFT JOIN customer_account a ON a.customer_id = c.id WHERE c.id = $1 FOR UPDATE OF c",
+        customer_id,
     )
     if row is None:
         raise CustomerNotFound(customer_id)
     return row
+
+
+async def move_balance(connection: Connection, customer_id: int, delta_minor: int) -> int:
+    """Add ``delta_minor`` to the customer's balance cache (creating its account row); returns the new balance.
+    Call it in the transaction that writes the matching ledger entry, under the customer's lock."""
+    balance = await connection.fetchval(
+        "INSERT INTO customer_account AS a (customer_id, balance_minor) VALUES ($1, $2) ON CONFLICT (customer_id)"
+        " DO UPDATE SET balance_minor = a.balance_minor + EXCLUDED.balance_minor RETURNING balance_minor",
+        customer_id,
+        delta_minor,
+    )
+    return int(balance)
 
 
 async def open_bills(connection: Connection, customer_id: int, currency: str) -> list[OpenBill]:
@@ -122,18 +136,7 @@ async def record_payment(
     settlement = allocate(amount, await open_bills(connection, customer_id, amount.currency))
     await apply_allocations(connection, payment_id, settlement, "payment")
     balance = int(customer["balance_minor"]) - amount.minor
-    await connection.execute(
-        "INSERT INTO ledger_entry (customer_id, on_date, kind, amount_minor, payment_id, description)"
-        " VALUES ($1, $2, 'credit', $3, $4, $5)",
-        customer_id,
-        received_on,
-        amount.minor,
-        payment_id,
-        f"Payment ({METHOD_LABELS[method].lower()}{', ' + reference.strip() if reference.strip() else ''})",
-    )
-    await connection.execute(
-        "UPDATE customer SET balance_minor = $2, updated_at = now() WHERE id = $1", customer_id, balance
-    )
+    await move_balance(connection, customer_id, -amount.minor)
     await connection.execute(
         "INSERT INTO domain_event (name, customer_id, payload) VALUES ('payment.received', $1, $2::jsonb)",
         customer_id,

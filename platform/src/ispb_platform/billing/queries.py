@@ -90,7 +90,7 @@ async def list_bills(connection: Connection, filters: BillFilters, page: int) ->
 
 async def get_bill(connection: Connection, bill_id: int) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await connection.fetchrow(
-        "SELECT b.*, c.code, c.name AS customer_name, c.phone, c.address, c.area, c.balance_minor,"
+        "SELECT b.*, c.code, c.name AS customer_name, c.phone, c.address, c.area,"
         " r.number AS reverses_number, cn.id AS credit_note_id, cn.number AS credit_note_number"
         " FROM bill b JOIN customer c ON c.id = b.customer_id"
         " LEFT JOIN bill r ON r.id = b.reverses_bill_id LEFT JOIN bill cn ON cn.reverses_bill_id = b.id"
@@ -124,9 +124,9 @@ async def bill_allocations(connection: Connection, bill_id: int) -> list[asyncpg
 async def ledger(connection: Connection, customer_id: int, limit: int = 100) -> list[dict[str, Any]]:
     """The customer's latest ledger entries, newest first, each with the balance after it."""
     rows = await connection.fetch(
-        "SELECT e.*, b.number AS bill_number, sum(CASE WHEN e.kind = 'debit' THEN e.amount_minor"
-        " ELSE -e.amount_minor END) OVER (ORDER BY e.id) AS balance_after"
-        " FROM ledger_entry e LEFT JOIN bill b ON b.id = e.bill_id WHERE e.customer_id = $1 ORDER BY e.id",
+        "SELECT e.*, sum(CASE WHEN e.kind = 'debit' THEN e.amount_minor ELSE -e.amount_minor END)"
+        " OVER (ORDER BY e.on_date, e.created_at, e.bill_id, e.payment_id) AS balance_after"
+        " FROM ledger_entry e WHERE e.customer_id = $1 ORDER BY e.on_date, e.created_at, e.bill_id, e.payment_id",
         customer_id,
     )
     return [dict(r) for r in reversed(rows[-limit:])]

@@ -2,14 +2,14 @@
 
 Under the customer's row lock, in one transaction: payments allocated to the invoice are released (their money
 returns to the customer's advance credit), a credit note with a ``CN-`` number and reversal lines is issued and
-allocated to the invoice, the invoice turns ``void``, and the ledger gets a credit for the total.
+allocated to the invoice (the credit note is the ledger's credit), and the invoice turns ``void``.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
 from ispb_platform.billing.numbers import CREDIT_NOTE, take_numbers
-from ispb_platform.billing.payments import lock_customer
+from ispb_platform.billing.payments import lock_customer, move_balance
 from ispb_tenants.migrations import Connection
 
 
@@ -85,20 +85,7 @@ async def void_invoice(connection: Connection, bill_id: int, *, today: date, rea
             credit_note_id,
             invoice["total_minor"],
         )
-        await connection.execute(
-            "INSERT INTO ledger_entry (customer_id, on_date, kind, amount_minor, bill_id, description)"
-            " VALUES ($1, $2, 'credit', $3, $4, $5)",
-            invoice["customer_id"],
-            today,
-            invoice["total_minor"],
-            credit_note_id,
-            f"Credit note {number} voids {invoice['number']}",
-        )
-        await connection.execute(
-            "UPDATE customer SET balance_minor = balance_minor - $2, updated_at = now() WHERE id = $1",
-            invoice["customer_id"],
-            invoice["total_minor"],
-        )
+        await move_balance(connection, invoice["customer_id"], -invoice["total_minor"])
     await connection.execute(
         "UPDATE bill SET status = 'void', paid_minor = total_minor, updated_at = now() WHERE id = $1", bill_id
     )

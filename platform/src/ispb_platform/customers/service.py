@@ -124,7 +124,9 @@ async def package_lookup(scope: TenantScope) -> dict[str, int]:
 
 async def get_customer(scope: TenantScope, customer_id: int) -> dict[str, Any] | None:
     row = await scope.connection.fetchrow(
-        "SELECT c.*, p.name AS package_name FROM customer c LEFT JOIN package p ON p.id = c.package_id WHERE c.id = $1",
+        "SELECT c.*, p.name AS package_name, coalesce(a.balance_minor, 0) AS balance_minor FROM customer c"
+        " LEFT JOIN package p ON p.id = c.package_id LEFT JOIN customer_account a ON a.customer_id = c.id"
+        " WHERE c.id = $1",
         customer_id,
     )
     if row is None:

@@ -1,24 +1,22 @@
 """Invoice and credit note PDFs: a document model, a WeasyPrint renderer and an async worker pool.
 
 The platform builds an :class:`InvoiceDocument` with every amount and date already formatted, then
-``await renderer.render(doc)`` on the application's :class:`InvoiceRenderer`; scripts and tests may call
-:func:`render_invoice_pdf` directly.
+``await renderer.render(doc)`` on the application's :class:`InvoiceRenderer`. Scripts and tests may call
+``ispb_platform.invoices.render.render_invoice_pdf`` in-process; it is not re-exported here because
+importing it loads WeasyPrint, which the web process itself never needs.
 """
 
-from ispb_platform.invoices.document import InvoiceDocument, InvoiceLine
+from ispb_platform.invoices.document import InvalidLogo, InvoiceDocument, InvoiceLine
 from ispb_platform.invoices.pool import InvoiceRenderer, RendererClosed, RendererCrashed, RendererStats
-from ispb_platform.invoices.render import BlockedURL, InvalidLogo, render_invoice_pdf
 
 __all__ = (
     # The document
     "InvoiceDocument",
     "InvoiceLine",
-    # Rendering
-    "render_invoice_pdf",
+    # Rendering in worker processes
     "InvoiceRenderer",
     "RendererStats",
     # Errors
-    "BlockedURL",
     "InvalidLogo",
     "RendererClosed",
     "RendererCrashed",

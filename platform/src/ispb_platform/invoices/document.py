@@ -12,6 +12,10 @@ from dataclasses import dataclass
 LOGO_TYPES = frozenset({"image/png", "image/jpeg", "image/svg+xml"})
 
 
+class InvalidLogo(ValueError):
+    """The logo's mime type is not one WeasyPrint can draw (PNG, JPEG or SVG)."""
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceLine:
     """One row of the lines table, e.g. ``InvoiceLine("Home 20 Mbps, June", "৳ 869.57", "15%", "৳ 130.43",
@@ -60,3 +64,8 @@ class InvoiceDocument:
     currency: str
     notes: str = ""
     refers_to: str = ""
+
+    def __post_init__(self) -> None:
+        # Checked here, in the caller's process, so a bad upload fails before it reaches a render worker.
+        if self.logo is not None and self.logo_type not in LOGO_TYPES:
+            raise InvalidLogo(f"logo type {self.logo_type!r} is not one of {', '.join(sorted(LOGO_TYPES))}")

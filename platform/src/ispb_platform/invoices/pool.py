@@ -26,11 +26,13 @@ from types import TracebackType
 from typing import Literal, Self
 
 from ispb_platform.invoices.document import InvoiceDocument
-from ispb_platform.invoices.render import render_invoice_pdf, warm_up
 
 log = logging.getLogger(__name__)
 
 StartMethod = Literal["forkserver", "spawn"]
+
+# Imported by the workers only: the web process never loads WeasyPrint (~25 MB and ~1 s of start-up).
+_RENDER_MODULE = "ispb_platform.invoices.render"
 
 
 class RendererClosed(RuntimeError):
@@ -54,7 +56,15 @@ class RendererStats:
 
 def _start_worker() -> None:
     """Executor initializer: warm the worker up before it takes its first invoice."""
+    from ispb_platform.invoices.render import warm_up
+
     warm_up()
+
+
+def _render_in_worker(doc: InvoiceDocument) -> bytes:
+    from ispb_platform.invoices.render import render_invoice_pdf
+
+    return render_invoice_pdf(doc)
 
 
 def _worker_pid() -> int:
@@ -129,7 +139,7 @@ class InvoiceRenderer:
         await self.close()
 
     async def render(self, doc: InvoiceDocument) -> bytes:
-        """Render ``doc`` in a worker; see :func:`ispb_platform.invoices.render_invoice_pdf`.
+        """Render ``doc`` in a worker and return the PDF bytes (see ``render.render_invoice_pdf``).
 
         If the worker dies (killed, out of memory, a crash in a C library) the pool is replaced and the
         document rendered once more; a second death raises :class:`RendererCrashed`.
@@ -137,12 +147,12 @@ class InvoiceRenderer:
         loop = asyncio.get_running_loop()
         executor = self._executor_for_next_render()
         try:
-            pdf = await loop.run_in_executor(executor, render_invoice_pdf, doc)
+            pdf = await loop.run_in_executor(executor, _render_in_worker, doc)
         except BrokenProcessPool:
             self._replace_broken(executor)
             executor = self._executor_for_next_render()
             try:
-                pdf = await loop.run_in_executor(executor, render_invoice_pdf, doc)
+                pdf = await loop.run_in_executor(executor, _render_in_worker, doc)
             except BrokenProcessPool as exc:
                 self._replace_broken(executor)  # later invoices get a healthy pool
                 raise RendererCrashed(
@@ -173,7 +183,7 @@ class InvoiceRenderer:
         context = multiprocessing.get_context(self._start_method)
         if isinstance(context, multiprocessing.context.ForkServerContext):
             # Takes effect only if this process has no forkserver yet; otherwise workers import lazily.
-            context.set_forkserver_preload([render_invoice_pdf.__module__])
+            context.set_forkserver_preload([_RENDER_MODULE])
         self._submitted = 0
         self._pools_started += 1
         return ProcessPoolExecutor(self._workers, mp_context=context, initializer=_start_worker)

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from ispb_billing import MAX_PERIOD_DAYS
 from ispb_tenants.tables.tenant import ServiceType
 
 _NUMBER = re.compile(r"^\d{1,9}(\.\d+)?$")
@@ -85,8 +86,8 @@ def validate_package(
     download = _speed(value.get("download_mbps", ""), errors, "download_mbps", required=True)
     upload = _speed(value.get("upload_mbps", ""), errors, "upload_mbps", required=True)
     validity = value.get("validity_days", "") or "30"
-    if not validity.isdigit() or not 1 <= int(validity) <= 3660:
-        errors["validity_days"] = "Enter the validity in days, from 1 to 3660."
+    if not validity.isdigit() or not 1 <= int(validity) <= MAX_PERIOD_DAYS:  # a bill covers at most a year
+        errors["validity_days"] = f"Enter the validity in days, from 1 to {MAX_PERIOD_DAYS}."
     allowance = value.get("data_allowance_gb", "")
     allowance_gb = parse_decimal(allowance, places=3) if allowance else None
     if allowance and (allowance_gb is None or allowance_gb <= 0):

@@ -11,6 +11,15 @@ from piccolo.table import Table
 from ispb_tenants.tables.tenant import Customer, Package
 
 
+class CustomerAccount(Table, tablename="customer_account"):
+    """A customer's billing state: the bill job's cursor and the ledger balance cache (narrow, updated often)."""
+
+    customer = ForeignKey(Customer, db_column_name="customer_id", primary_key=True)
+    billed_through = Date(null=True, default=None)
+    balance_minor = BigInt(default=0)
+    """Debits − credits: positive means the customer owes, negative is advance credit."""
+
+
 class InvoiceCounter(Table, tablename="invoice_counter"):
     """Gap-free number per series (``INV``, ``CN``) and year; the row is locked by the issuing transaction."""
 
@@ -47,8 +56,9 @@ class Bill(Table, tablename="bill"):
 
 
 class BillLine(Table, tablename="bill_line"):
-    id = BigInt(primary_key=True)
-    bill_id = BigInt()
+    """Primary key (bill_id, position); Piccolo's single key is bill_id here, enough for reading lines."""
+
+    bill_id = BigInt(primary_key=True)
     position = Integer()
     kind = Text()
     description = Text()
@@ -81,18 +91,6 @@ class PaymentAllocation(Table, tablename="payment_allocation"):
     source = Text()
     created_at = Timestamptz(default=TimestamptzNow())
     released_at = Timestamptz(null=True, default=None)
-
-
-class LedgerEntry(Table, tablename="ledger_entry"):
-    id = BigInt(primary_key=True)
-    customer = ForeignKey(Customer, db_column_name="customer_id")
-    on_date = Date()
-    kind = Text()
-    amount_minor = BigInt()
-    bill_id = BigInt(null=True, default=None)
-    payment_id = BigInt(null=True, default=None)
-    description = Text()
-    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class CustomerDiscount(Table, tablename="customer_discount"):

@@ -79,10 +79,6 @@ class Customer(Table, tablename="customer"):
     updated_at = Timestamptz(default=TimestamptzNow())
     billing_profile = ForeignKey(BillingProfile, db_column_name="billing_profile_id", null=True)
     password_hash = Text(null=True, default=None, secret=True)
-    billed_through = Date(null=True, default=None)
-    """End of the last billed period: the bill job's cursor."""
-    balance_minor = BigInt(default=0)
-    """Ledger balance cache (debits − credits), kept in the transaction of every ledger entry."""
     # ``search`` (a generated tsvector) is left out on purpose: Piccolo would try to write it.
 
 

@@ -1,4 +1,4 @@
--- Billing (DESIGN 4, 10): bills with lines, payments and their allocation to bills, the customer ledger,
+-- Billing (DESIGN 4, 10): bills with lines, payments and their allocation to bills, the customer ledger (a view),
 -- gap-free invoice numbers, discounts, pending adjustments, parked customers and domain events.
 -- Money is bigint minor units of the tenant's currency. Issued bills are immutable: a trigger allows only the
 -- paid amount and the status to change; corrections are credit notes.
@@ -10,13 +10,16 @@ ALTER TABLE billing_profile
     -- DESIGN 11: billing a suspended customer is an explicit choice of the profile, shown on the bill page
     ADD COLUMN bill_suspended boolean NOT NULL DEFAULT false;
 
-ALTER TABLE customer
+-- A customer's billing state, apart from the wide and heavily indexed customer row: the bill job and every
+-- payment update it, and a narrow row with room on its page (fillfactor) keeps those updates cheap (HOT).
+CREATE TABLE customer_account (
+    customer_id     integer PRIMARY KEY REFERENCES customer (id) ON DELETE CASCADE,
     -- the end of the last period billed (NULL: never billed); the bill job's cursor, moved in the bill's transaction
-    ADD COLUMN billed_through date,
+    billed_through  date,
     -- ledger balance cache: debits minus credits, kept in the same transaction as every ledger entry;
     -- positive = the customer owes, negative = advance credit. Reconciled against ledger_entry by tests.
-    ADD COLUMN balance_minor bigint NOT NULL DEFAULT 0;
-CREATE INDEX customer_billing_idx ON customer (billed_through) WHERE status <> 'disabled' AND package_id IS NOT NULL;
+    balance_minor   bigint NOT NULL DEFAULT 0
+) WITH (fillfactor = 70);
 
 -- Gap-free numbers per series and year (INV-2026-000123, CN-2026-000001): the counter row is locked by the
 -- issuing transaction, so a rollback gives the number back (a sequence would leave a gap).
@@ -64,7 +67,6 @@ CREATE INDEX bill_period_idx ON bill (period_start, status);
 CREATE INDEX bill_open_idx ON bill (customer_id, due_date) WHERE status = 'open';
 
 CREATE TABLE bill_line (
-    id              bigserial PRIMARY KEY,
     bill_id         bigint NOT NULL REFERENCES bill (id) ON DELETE RESTRICT,
     position        integer NOT NULL,
     kind            text NOT NULL CHECK (kind IN ('package', 'prorata_credit', 'discount', 'adjustment', 'reversal')),
@@ -72,7 +74,7 @@ CREATE TABLE bill_line (
     net_minor       bigint NOT NULL,
     vat_rate_bp     integer NOT NULL CHECK (vat_rate_bp BETWEEN 0 AND 10000),
     vat_minor       bigint NOT NULL,
-    UNIQUE (bill_id, position)
+    PRIMARY KEY (bill_id, position)
 );
 
 CREATE TABLE payment (
@@ -111,21 +113,6 @@ CREATE TABLE payment_allocation (
 );
 CREATE INDEX payment_allocation_bill_idx ON payment_allocation (bill_id);
 CREATE INDEX payment_allocation_payment_idx ON payment_allocation (payment_id) WHERE released_at IS NULL;
-
--- The customer's ledger: append-only. Bills debit; payments and credit notes credit.
-CREATE TABLE ledger_entry (
-    id              bigserial PRIMARY KEY,
-    customer_id     integer NOT NULL REFERENCES customer (id) ON DELETE RESTRICT,
-    on_date         date NOT NULL,
-    kind            text NOT NULL CHECK (kind IN ('debit', 'credit')),
-    amount_minor    bigint NOT NULL CHECK (amount_minor > 0),
-    bill_id         bigint REFERENCES bill (id) ON DELETE RESTRICT,
-    payment_id      bigint REFERENCES payment (id) ON DELETE RESTRICT,
-    description     text NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    CHECK ((bill_id IS NULL) <> (payment_id IS NULL))
-);
-CREATE INDEX ledger_entry_customer_idx ON ledger_entry (customer_id, id);
 
 -- Discounts per customer, applied by the bill job to periods starting within [starts, ends].
 CREATE TABLE customer_discount (
@@ -206,5 +193,31 @@ BEGIN
 END $$;
 CREATE TRIGGER bill_line_append_only BEFORE UPDATE OR DELETE ON bill_line
     FOR EACH ROW EXECUTE FUNCTION append_only();
-CREATE TRIGGER ledger_entry_append_only BEFORE UPDATE OR DELETE ON ledger_entry
-    FOR EACH ROW EXECUTE FUNCTION append_only();
+
+-- A payment is a fact: only the part not yet allocated to bills may change.
+CREATE FUNCTION payment_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR (NEW.customer_id, NEW.received_on, NEW.amount_minor, NEW.currency, NEW.method,
+        NEW.reference, NEW.received_by, NEW.created_at) IS DISTINCT FROM (OLD.customer_id, OLD.received_on,
+        OLD.amount_minor, OLD.currency, OLD.method, OLD.reference, OLD.received_by, OLD.created_at) THEN
+        RAISE EXCEPTION 'recorded payment % cannot be changed or deleted', OLD.id;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER payment_immutable BEFORE UPDATE OR DELETE ON payment FOR EACH ROW EXECUTE FUNCTION payment_guard();
+
+-- The customer's ledger (DESIGN 4): derived from the documents themselves, which are immutable, so it can
+-- neither drift from them nor be edited. Invoices debit; payments and credit notes credit.
+-- customer_account.balance_minor caches its sum per customer; tests reconcile the two.
+CREATE VIEW ledger_entry AS
+    SELECT b.customer_id, b.issue_date AS on_date, b.created_at,
+           CASE WHEN b.kind = 'invoice' THEN 'debit' ELSE 'credit' END AS kind,
+           b.total_minor AS amount_minor, b.id AS bill_id, NULL::bigint AS payment_id,
+           CASE WHEN b.kind = 'invoice' THEN 'Bill ' || b.number || ' for ' || b.period_start || ' – ' || b.period_end
+                ELSE 'Credit note ' || b.number END AS description
+    FROM bill b WHERE b.total_minor > 0
+    UNION ALL
+    SELECT p.customer_id, p.received_on, p.created_at, 'credit', p.amount_minor, NULL, p.id,
+           'Payment (' || replace(p.method, '_', ' ') || CASE WHEN p.reference <> '' THEN ', ' || p.reference ELSE '' END
+           || ')'
+    FROM payment p;

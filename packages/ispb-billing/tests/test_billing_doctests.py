@@ -1,0 +1,25 @@
+"""The examples in the docstrings are true (they document the rules; a wrong example is a wrong rule)."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import ispb_billing
+
+MODULES = sorted(info.name for info in pkgutil.iter_modules(ispb_billing.__path__, "ispb_billing."))
+
+
+def test_every_module_is_covered() -> None:
+    assert {"ispb_billing.money", "ispb_billing.bills", "ispb_billing.dunning"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    failures: list[str] = []
+    runner = doctest.DocTestRunner()
+    tests = doctest.DocTestFinder().find(module)
+    failed = sum(runner.run(test, out=failures.append).failed for test in tests)
+    assert failed == 0, "".join(failures)
