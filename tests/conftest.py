@@ -160,14 +160,17 @@ WEB_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(name="web_app", scope="session")
-def fx_web_app(db: Database, database_url: str) -> Any:
+async def fx_web_app(db: Database, database_url: str) -> AsyncIterator[Any]:
     from ispb_platform.app import create_app
+    from ispb_platform.billing.invoice_pdf import close_renderer
     from ispb_platform.queue import make_queue
     from ispb_platform.runtime import Runtime
     from ispb_platform.settings import parse_settings
 
     settings = parse_settings({"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "t" * 40})
-    return create_app(settings, runtime=Runtime(settings, database_url, db, make_queue(None, database_url)))
+    app = create_app(settings, runtime=Runtime(settings, database_url, db, make_queue(None, database_url)))
+    yield app
+    await close_renderer(app)  # the invoice PDF worker, if a test started it
 
 
 @pytest.fixture(name="make_client")

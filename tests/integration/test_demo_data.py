@@ -83,6 +83,16 @@ async def test_prepare_demo_is_idempotent(db: Database):
             tenant = await get_tenant(db, operator.slug)
             async with db.tenant(tenant) as scope:
                 assert await scope.connection.fetchval("SELECT count(*) FROM customer") == 40
+                bills = await scope.connection.fetch("SELECT status, paid_minor FROM bill")
+                payments = await scope.connection.fetchval("SELECT count(*) FROM payment")
+            # this month's bills, made once by the job; some paid in full, some in part, some owing
+            assert {"open", "paid"} <= {b["status"] for b in bills} and payments > 0
+            assert any(b["status"] == "open" and b["paid_minor"] > 0 for b in bills)
+            runs = await db.pool.fetchval(
+                "SELECT count(*) FROM platform.job_run WHERE job = 'billing.generate_bills' AND tenant_id = $1",
+                tenant.id,
+            )
+            assert runs == 2  # once per prepare_demo; the second billed nothing
         hashes = await db.pool.fetch("SELECT password_hash FROM platform.platform_user")
         assert hashes and all(r["password_hash"].startswith("$argon2id$") for r in hashes)
     finally:

@@ -103,6 +103,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "user_id": str(await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject)),
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
+        "token": "1.1.1.not-a-signature",
         "package_id": str(package_id),
         "profile_id": str(profile_id),
         "operator_slug": tenant_a.slug,

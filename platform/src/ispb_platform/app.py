@@ -22,7 +22,8 @@ from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import PUBLIC, access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
-from ispb_platform.billing.bill_routes import BillController, PaymentController
+from ispb_platform.billing.bill_routes import BillController, PaymentController, shared_invoice
+from ispb_platform.billing.invoice_pdf import close_renderer
 from ispb_platform.billing.profile_routes import BillingProfileController
 from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs.worker import build_worker
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
                 await worker.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            await close_renderer(app)
             if own:
                 await active.close()
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             BillingProfileController,
             BillController,
             PaymentController,
+            shared_invoice,
             StaffController,
             AdminController,
             PortalController,

@@ -12,10 +12,18 @@ from litestar.response import Template
 
 from ispb_billing import Money, format_money
 from ispb_platform.activity import record_activity
-from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
+from ispb_platform.auth.access import PUBLIC, allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
 from ispb_platform.billing import queries
+from ispb_platform.billing.invoice_pdf import (
+    LINK_DAYS,
+    invoice_document,
+    link_expiry,
+    pdf_response,
+    read_link,
+    sign_link,
+)
 from ispb_platform.billing.payment_forms import validate_payment
 from ispb_platform.billing.payments import METHOD_LABELS, CustomerNotFound, DuplicatePayment, record_payment
 from ispb_platform.billing.queries import BillFilters
@@ -23,7 +31,7 @@ from ispb_platform.billing.void import CannotVoid, void_invoice
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
-from ispb_tenants import TenantRef, TenantScope
+from ispb_tenants import TenantRef, TenantScope, get_tenant
 
 Operator = NamedDependency[Principal]
 
@@ -89,6 +97,35 @@ class BillController(Controller):
             currency=bill["currency"],
             problem="",
         )
+
+    @get("/{bill_id:int}/pdf", opt=allow(OPERATORS))
+    async def bill_pdf(
+        self, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]
+    ) -> Response[bytes]:
+        async with own_tenant_scope(request) as db:
+            document = await invoice_document(db.connection, operator.require_tenant(), bill_id)
+        if document is None:
+            raise NotFoundException()
+        return await pdf_response(request.app, document)
+
+    @post("/{bill_id:int}/share", opt=allow(OPERATORS))
+    async def share_bill(self, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]) -> Template:
+        """A signed link that opens this bill's PDF without signing in, for a few days (to send by SMS)."""
+        tenant = operator.require_tenant()
+        async with own_tenant_scope(request) as db:
+            bill = await _bill_or_404(db, bill_id)
+            token = sign_link(request.app.state.runtime.settings.secret_key, tenant.id, bill_id)
+            await record_activity(
+                db,
+                operator,
+                "bill.link_shared",
+                object_type="customer",
+                object_id=bill["customer_id"],
+                summary=f"Made a {LINK_DAYS}-day link to {bill['number']}",
+                ip=client_ip(request),
+            )
+        url = f"{request.base_url}invoices/{token}"
+        return Template("bills/_share.html", context={"url": url, "expires": link_expiry(token)})
 
     @post("/{bill_id:int}/void", opt=allow(OPERATOR_ADMINS))
     async def void_bill(
@@ -187,7 +224,7 @@ class PaymentController(Controller):
                         object_type="customer",
                         object_id=customer_id,
                         summary=f"Recorded {METHOD_LABELS[draft.method].lower()} payment of"
-                        f" {format_money(draft.amount)} from {customer['code']}",
+                        f" {format_money(draft.amount, symbol=False)} {draft.amount.currency} from {customer['code']}",
                         details={
                             "payment_id": recorded.payment_id,
                             "bills_paid": [a.bill_id for a in recorded.settlement.allocations],
@@ -227,3 +264,23 @@ def _payment_page(
         },
         status_code=status_code,
     )
+
+
+@get("/invoices/{token:str}", opt=PUBLIC)
+async def shared_invoice(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[bytes]:
+    """A shared invoice link: the one bill its signature names, until it expires; 404 for anything else."""
+    runtime = request.app.state.runtime
+    found = read_link(runtime.settings.secret_key, token)
+    if found is None:
+        raise NotFoundException()
+    tenant_id, bill_id = found
+    async with runtime.db.platform() as connection:
+        row = await connection.fetchrow("SELECT slug FROM tenant WHERE id = $1 AND status = 'active'", tenant_id)
+    if row is None:
+        raise NotFoundException()
+    tenant = await get_tenant(runtime.db, row["slug"])
+    async with runtime.db.tenant(tenant) as scope:
+        document = await invoice_document(scope.connection, tenant, bill_id)
+    if document is None:
+        raise NotFoundException()
+    return await pdf_response(request.app, document, download=False)

@@ -5,9 +5,14 @@ is missing.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
+from ispb_platform.billing.payments import PaymentMethod, record_payment
 from ispb_platform.demo.seed import ensure_packages, seed_customers
+from ispb_platform.jobs.registry import get_job
+from ispb_platform.jobs.runs import Trigger, execute, local_today
 from ispb_tenants import Database, TenantRef, TenantScope, ensure_tenant
 from ispb_tenants.tables.platform import UserRole
 
@@ -31,6 +36,10 @@ DEMO_OPERATORS = (
     DemoOperator("dhaka-fiber", "Dhaka Fiber Net", seed=1),
     DemoOperator("padma-link", "Padma Link Broadband", seed=2),
 )
+DEMO_CONTACT = {
+    "dhaka-fiber": ("House 12, Road 5, Mirpur 10, Dhaka 1216", "09610-100200", "billing@dhaka-fiber.test"),
+    "padma-link": ("Station Road, Rajbari 7700", "09610-300400", "hello@padma-link.test"),
+}
 PLATFORM_ADMIN = DemoLogin("platform admin", "admin@ispb.test", "demo-admin-pass", "admin console")
 CUSTOMER_PASSWORD = "demo-customer-pass"  # noqa: S105 (printed by ispb demo on purpose)
 PORTAL_CUSTOMERS = 20  # the first customers of each demo operator can sign in to the portal
@@ -63,11 +72,49 @@ async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> li
                     f"Demo data: {customers_per_operator} customers",
                 )
             await _enable_portal(scope)
+        await _contact_details(db, tenant)
+        # this month's bills, made by the real job (its run record shows under Automation)
+        await execute(db, get_job("billing.generate_bills"), tenant=tenant, trigger=Trigger.MANUAL, key="demo")
+        await _demo_payments(db, tenant)
         login = operator_login(operator)
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
         logins.append(login)
         logins.append(DemoLogin("customer", "C000001", CUSTOMER_PASSWORD, f"/portal/{operator.slug}/"))
     return logins
+
+
+async def _contact_details(db: Database, tenant: TenantRef) -> None:
+    address, phone, email = DEMO_CONTACT.get(tenant.slug, ("", "", ""))
+    await db.pool.execute(
+        "UPDATE platform.tenant SET address = $2, phone = $3, email = $4 WHERE id = $1 AND address = ''",
+        tenant.id,
+        address,
+        phone,
+        email,
+    )
+
+
+async def _demo_payments(db: Database, tenant: TenantRef) -> None:
+    """Once: about a third of the billed customers have paid in full, a few in part (the rest owe)."""
+    today = local_today(datetime.now(UTC), tenant)
+    async with db.tenant(tenant) as scope:
+        if await scope.connection.fetchval("SELECT count(*) FROM payment"):
+            return
+        owing = await scope.connection.fetch(
+            "SELECT customer_id, total_minor FROM bill WHERE status = 'open' AND kind = 'invoice' ORDER BY customer_id"
+        )
+        for n, bill in enumerate(owing):
+            if n % 3 == 1 or n % 7 == 5:
+                amount = bill["total_minor"] if n % 3 == 1 else bill["total_minor"] // 2
+                await record_payment(
+                    scope.connection,
+                    customer_id=bill["customer_id"],
+                    amount=Money(int(amount), tenant.currency),
+                    method=PaymentMethod.MOBILE_MONEY if n % 2 else PaymentMethod.CASH,
+                    reference=f"DEMO{n:05d}" if n % 2 else "",
+                    received_on=today,
+                    received_by="demo",
+                )
 
 
 async def _enable_portal(scope: TenantScope) -> None:

@@ -6,10 +6,10 @@ to anyone asking for something that does not exist there.
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ispb_platform.auth.access import PUBLIC, allow, principal_of
@@ -18,6 +18,7 @@ from ispb_platform.auth.roles import CUSTOMERS, Principal, SessionKind
 from ispb_platform.auth.routes import client_ip, safe_next
 from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
+from ispb_platform.billing.invoice_pdf import invoice_document, pdf_response
 from ispb_platform.runtime import Runtime
 from ispb_platform.web.tenancy import provide_portal_tenant
 from ispb_tenants import TenantRef
@@ -83,7 +84,28 @@ class PortalController(Controller):
     async def dashboard(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
         principal = _own(request, operator)
         customer = await self._customer(request, operator, principal)
-        return Template("portal/dashboard.html", context={"operator": operator, "customer": customer})
+        async with request.app.state.runtime.db.tenant(operator) as scope:
+            bills = await scope.connection.fetch(
+                "SELECT id, kind, number, period_start, period_end, issue_date, due_date, total_minor, paid_minor,"
+                " status, currency FROM bill WHERE customer_id = $1 ORDER BY issue_date DESC, id DESC LIMIT 24",
+                principal.user_id,
+            )
+        return Template("portal/dashboard.html", context={"operator": operator, "customer": customer, "bills": bills})
+
+    @get("/bills/{bill_id:int}/pdf", opt=allow(CUSTOMERS))
+    async def bill_pdf(
+        self, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The customer's own invoice or credit note; any other id is a 404, as if it did not exist."""
+        principal = _own(request, operator)
+        async with request.app.state.runtime.db.tenant(operator) as scope:
+            owner = await scope.connection.fetchval("SELECT customer_id FROM bill WHERE id = $1", bill_id)
+            if owner != principal.user_id:
+                raise NotFoundException()
+            document = await invoice_document(scope.connection, operator, bill_id)
+        if document is None:
+            raise NotFoundException()
+        return await pdf_response(request.app, document)
 
     @get("/profile", opt=allow(CUSTOMERS))
     async def profile(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
@@ -97,8 +119,10 @@ class PortalController(Controller):
         async with request.app.state.runtime.db.tenant(operator) as scope:
             row = await scope.connection.fetchrow(
                 "SELECT c.code, c.name, c.phone, c.email, c.address, c.area, c.status, c.connection_date,"
-                " p.name AS package, p.download_kbps, p.upload_kbps, p.price_minor"
-                " FROM customer c LEFT JOIN package p ON p.id = c.package_id WHERE c.id = $1",
+                " p.name AS package, p.download_kbps, p.upload_kbps, p.price_minor,"
+                " coalesce(a.balance_minor, 0) AS balance_minor"
+                " FROM customer c LEFT JOIN package p ON p.id = c.package_id"
+                " LEFT JOIN customer_account a ON a.customer_id = c.id WHERE c.id = $1",
                 principal.user_id,
             )
         if row is None:

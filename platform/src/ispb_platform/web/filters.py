@@ -1,8 +1,8 @@
-"""Jinja filters shared by every page: money from minor units, in the tenant's currency."""
+"""Jinja filters shared by every page: money from minor units in the tenant's currency, rates from basis points."""
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from ispb_billing import Money, format_money
+from ispb_billing import Money, format_money, format_percent
 
 
 def money(minor: int | None, currency: str, *, symbol: bool = False) -> str:
@@ -14,3 +14,4 @@ def money(minor: int | None, currency: str, *, symbol: bool = False) -> str:
 
 def register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["money"] = money
+    engine.engine.filters["percent"] = format_percent  # basis points: 1500 → "15%"

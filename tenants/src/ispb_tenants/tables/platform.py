@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, Boolean, Date, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -39,6 +39,12 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     activity_log_retention_days = Integer(default=365)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    address = Text(default="")
+    phone = Text(default="")
+    email = Text(default="")
+    logo = Bytea(null=True, default=None)
+    """PNG, JPEG or SVG printed on invoices (at most 256 KiB)."""
+    logo_type = Text(null=True, default=None)
 
 
 class PlatformUser(Table, tablename="platform_user", schema=SCHEMA):
