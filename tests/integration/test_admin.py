@@ -145,3 +145,45 @@ async def test_admin_edits_an_operator_and_disables_its_user(make_client, make_s
     async with db.tenant(tenant) as scope:
         actions = await scope.connection.fetch("SELECT action FROM activity_log ORDER BY id")
     assert [a["action"] for a in actions] == ["operator.updated", "staff.disabled"]
+
+
+ONE_PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+async def test_operator_contact_details_and_logo_for_invoices(make_client, make_staff, make_tenant, sign_in, db):
+    tenant = await make_tenant("logo")
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("platform_admin"))
+    url = f"/admin/operators/{tenant.slug}/edit"
+    fields = {
+        "_csrf_token": token,
+        "name": "Logo Net",
+        "timezone": "Asia/Dhaka",
+        "currency": "BDT",
+        "address": "Road 1, Dhaka",
+        "phone": "09610-1",
+        "email": "not-an-email",
+    }
+    bad = await admin.post(url, data=fields, files={"logo": ("logo.png", b"GIF89a....", "image/png")})
+    assert bad.status_code == 422
+    assert (
+        "PNG, JPEG or SVG" in bad.text and "Enter an e-mail address" in bad.text and 'value="Road 1, Dhaka"' in bad.text
+    )
+    fields["email"] = "billing@logo.test"
+    saved = await admin.post(url, data=fields, files={"logo": ("logo.png", ONE_PIXEL_PNG, "application/octet-stream")})
+    assert saved.status_code == 303
+    row = await db.pool.fetchrow(
+        "SELECT address, phone, email, logo, logo_type FROM platform.tenant WHERE id = $1", tenant.id
+    )
+    assert (row["address"], row["email"], bytes(row["logo"]), row["logo_type"]) == (
+        "Road 1, Dhaka",
+        "billing@logo.test",
+        ONE_PIXEL_PNG,
+        "image/png",
+    )
+    fields["remove_logo"] = "on"
+    assert (await admin.post(url, data=fields)).status_code == 303
+    assert await db.pool.fetchval("SELECT logo FROM platform.tenant WHERE id = $1", tenant.id) is None

@@ -198,3 +198,53 @@ async def test_advance_credit_settles_next_months_bill_on_the_first(db: Database
         db, get_job("billing.advance_debit"), tenant=tenant, today=date(2027, 1, 2), trigger=Trigger.MANUAL, key="test"
     )
     assert job.counts["not_the_first"] == 1  # the schedule ticks hourly on the 1st; other days do nothing
+
+
+async def test_mid_cycle_package_change_is_prorated_on_the_next_bill(db: Database, make_tenant):
+    from ispb_platform.billing.package_change import record_package_change
+
+    tenant = await make_tenant("change")
+    async with db.tenant(tenant) as scope:
+        small, big = [
+            await scope.connection.fetchval(
+                "INSERT INTO package (name, price_minor, download_kbps, upload_kbps)"
+                " VALUES ($1, $2, 1, 1) RETURNING id",
+                name,
+                price,
+            )
+            for name, price in (("Fiber 20", 80000), ("Fiber 40", 110000))
+        ]
+        customer_id = await scope.connection.fetchval(
+            "INSERT INTO customer (code, name, phone, package_id, connection_date)"
+            " VALUES ('UP', 'Upgrader', '+8801711000009', $1, '2026-01-01') RETURNING id",
+            small,
+        )
+    await generate_bills(_ctx(db, tenant, date(2026, 11, 1)))
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE customer SET package_id = $2 WHERE id = $1", customer_id, big)
+        written = await record_package_change(
+            scope.connection,
+            customer_id=customer_id,
+            old_package_id=small,
+            new_package_id=big,
+            today=date(2026, 11, 21),
+            currency=tenant.currency,
+            by="test",
+        )
+    assert written == 2
+    await generate_bills(_ctx(db, tenant, DEC_1))
+    async with db.tenant(tenant) as scope:
+        lines = await scope.connection.fetch(
+            "SELECT l.kind, l.net_minor FROM bill_line l JOIN bill b ON b.id = l.bill_id"
+            " WHERE b.period_start = $1 ORDER BY l.position",
+            DEC_1,
+        )
+        pending = await scope.connection.fetchval("SELECT count(*) FROM bill_adjustment WHERE billed_bill_id IS NULL")
+    # December at the new price, plus 10 days of November: -266.67 for Fiber 20, +366.67 for Fiber 40
+    assert [(r["kind"], r["net_minor"]) for r in lines] == [
+        ("package", 110000),
+        ("prorata_credit", -26667),
+        ("adjustment", 36667),
+    ]
+    assert pending == 0
+    await assert_ledger_reconciles(db, tenant)

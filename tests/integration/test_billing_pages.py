@@ -181,3 +181,45 @@ def test_month_filter_parsing():
     assert parse_month("2026-02") == date(2026, 2, 1)
     assert parse_month("2026-13") is None and parse_month("") is None and parse_month("x'; --") is None
     assert re.fullmatch(r"\d{4}-\d{2}", "2026-02")
+
+
+async def test_discounts_are_added_validated_and_applied_to_the_next_bill(billed, db: Database):
+    client, token, tenant = billed["client"], billed["token"], billed["tenant"]
+    customer_id = billed["customers"][0]
+    url = f"/panel/customers/{customer_id}/discounts/"
+    bad = await client.post(url, data={"_csrf_token": token, "label": "", "kind": "percent", "value": "150"})
+    assert bad.status_code == 422 and "Name the discount" in bad.text and "from 0.01 to 100" in bad.text
+    assert 'value="150"' in bad.text
+    backwards = await client.post(
+        url,
+        data={
+            "_csrf_token": token,
+            "label": "Eid",
+            "kind": "amount",
+            "value": "50",
+            "starts": "2027-02-01",
+            "ends": "2027-01-01",
+        },
+    )
+    assert backwards.status_code == 422 and "before the start date" in backwards.text
+    added = await client.post(url, data={"_csrf_token": token, "label": "Loyalty", "kind": "percent", "value": "10"})
+    assert added.status_code == 303
+    page = await client.get(f"/panel/customers/{customer_id}")
+    assert "Loyalty" in page.text and "10%" in page.text
+
+    next_month = date(billed["today"].year + billed["today"].month // 12, billed["today"].month % 12 + 1, 1)
+    await generate_bills(JobContext(db=db, today=next_month, now=datetime.now(UTC), tenant=tenant))
+    async with db.tenant(tenant) as scope:
+        lines = await scope.connection.fetch(
+            "SELECT l.kind, l.description, l.net_minor, l.vat_minor FROM bill_line l JOIN bill b ON b.id = l.bill_id"
+            " WHERE b.customer_id = $1 AND b.period_start = $2 ORDER BY l.position",
+            customer_id,
+            next_month,
+        )
+        discount_id = await scope.connection.fetchval("SELECT id FROM customer_discount")
+    assert [(r["kind"], r["net_minor"], r["vat_minor"]) for r in lines] == [
+        ("package", 80000, 4000),
+        ("discount", -8000, -400),
+    ]
+    removed = await client.post(f"{url}{discount_id}/remove", data={"_csrf_token": token})
+    assert removed.status_code == 303 and "No discounts." in (await client.get(f"/panel/customers/{customer_id}")).text

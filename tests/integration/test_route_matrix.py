@@ -90,6 +90,10 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
     await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant_a))
     async with db.tenant(tenant_a) as scope:
         bill_id = await scope.connection.fetchval("SELECT max(id) FROM bill")
+        discount_id = await scope.connection.fetchval(
+            "INSERT INTO customer_discount (customer_id, label, percent_bp) VALUES ($1, 'Matrix', 500) RETURNING id",
+            customer_id,
+        )
     users = {
         "platform_admin": (await make_staff("platform_admin"), None),
         "group_admin": (await make_staff("group_admin"), None),
@@ -103,6 +107,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "user_id": str(await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject)),
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
+        "discount_id": str(discount_id),
         "token": "1.1.1.not-a-signature",
         "package_id": str(package_id),
         "profile_id": str(profile_id),

@@ -23,6 +23,7 @@ from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import PUBLIC, access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
 from ispb_platform.billing.bill_routes import BillController, PaymentController, shared_invoice
+from ispb_platform.billing.discount_routes import DiscountController
 from ispb_platform.billing.invoice_pdf import close_renderer
 from ispb_platform.billing.profile_routes import BillingProfileController
 from ispb_platform.customers.routes import CustomerController
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             BillingProfileController,
             BillController,
             PaymentController,
+            DiscountController,
             shared_invoice,
             StaffController,
             AdminController,

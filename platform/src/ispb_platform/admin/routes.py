@@ -4,6 +4,7 @@ from typing import Any
 
 import asyncpg
 from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -118,32 +119,64 @@ class AdminController(Controller):
     @get("/operators/{slug:str}/edit")
     async def edit_operator(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         tenant = await _operator(request, slug)
-        form = {"name": tenant.name, "timezone": tenant.timezone, "currency": tenant.currency}
-        return Template("admin/operator_form.html", context={"form": form, "errors": {}, "operator": tenant})
+        async with _db(request).platform() as connection:
+            row = await connection.fetchrow(
+                "SELECT name, timezone, currency, address, phone, email, logo IS NOT NULL AS has_logo FROM tenant"
+                " WHERE id = $1",
+                tenant.id,
+            )
+        form = {k: str(row[k]) for k in ("name", "timezone", "currency", "address", "phone", "email")}
+        return Template(
+            "admin/operator_form.html",
+            context={"form": form, "errors": {}, "operator": tenant, "has_logo": row["has_logo"]},
+        )
 
-    @post("/operators/{slug:str}/edit")
+    @post("/operators/{slug:str}/edit", request_max_body_size=service.MAX_LOGO_BYTES + 64 * 1024)
     async def update_operator(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template | Redirect:
         tenant = await _operator(request, slug)
-        data = await form_fields(request)
+        form = await request.form()
+        data = {k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"}
         draft, errors = service.validate_operator(data, new=False)
-        if draft is None:
+        contact, contact_errors = service.validate_contact(data)
+        errors |= contact_errors
+        logo: tuple[bytes, str] | None = None
+        upload = form.get("logo")
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            kind = service.logo_type(content)
+            if len(content) > service.MAX_LOGO_BYTES:
+                errors["logo"] = "The logo must be at most 256 KB."
+            elif kind is None:
+                errors["logo"] = "Upload the logo as a PNG, JPEG or SVG file."
+            else:
+                logo = (content, kind)
+        if draft is None or errors:
             return Template(
                 "admin/operator_form.html",
-                context={"form": data, "errors": errors, "operator": tenant},
+                context={"form": data, "errors": errors, "operator": tenant, "has_logo": False},
                 status_code=422,
             )
         async with _db(request).tenant(tenant) as scope:
+            fields = ("name", "timezone", "currency", "address", "phone", "email")
             before = await scope.connection.fetchrow(
-                "SELECT name, timezone, currency FROM platform.tenant WHERE id = $1", tenant.id
+                "SELECT name, timezone, currency, address, phone, email FROM platform.tenant WHERE id = $1", tenant.id
             )
+            after = {"name": draft.name, "timezone": draft.timezone, "currency": draft.currency, **contact}
             await scope.connection.execute(
-                "UPDATE platform.tenant SET name = $2, timezone = $3, currency = $4, updated_at = now() WHERE id = $1",
+                "UPDATE platform.tenant SET name = $2, timezone = $3, currency = $4, address = $5, phone = $6,"
+                " email = $7, updated_at = now() WHERE id = $1",
                 tenant.id,
-                draft.name,
-                draft.timezone,
-                draft.currency,
+                *(after[k] for k in fields),
             )
-            changed = sorted(k for k in ("name", "timezone", "currency") if before[k] != getattr(draft, k))
+            changed = [k for k in fields if before[k] != after[k]]
+            if logo is not None or data.get("remove_logo") == "on":
+                await scope.connection.execute(
+                    "UPDATE platform.tenant SET logo = $2, logo_type = $3 WHERE id = $1",
+                    tenant.id,
+                    logo[0] if logo else None,
+                    logo[1] if logo else None,
+                )
+                changed.append("logo")
             await record_activity(
                 scope,
                 principal_of(request),

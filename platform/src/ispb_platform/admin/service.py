@@ -85,3 +85,31 @@ async def add_user(db: Database, tenant: TenantRef | None, email: str, name: str
             tenant.id if tenant else None,
         )
     return int(user_id)
+
+
+MAX_LOGO_BYTES = 256 * 1024
+
+
+def validate_contact(data: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Address, phone and e-mail printed on the operator's invoices: (clean values, errors)."""
+    values = {key: data.get(key, "").strip() for key in ("address", "phone", "email")}
+    errors: dict[str, str] = {}
+    if len(values["address"]) > 300:
+        errors["address"] = "Keep the address under 300 characters."
+    if len(values["phone"]) > 40:
+        errors["phone"] = "Keep the phone number under 40 characters."
+    if values["email"] and ("@" not in values["email"] or " " in values["email"] or len(values["email"]) > 200):
+        errors["email"] = "Enter an e-mail address such as billing@example.com, or leave it empty."
+    return values, errors
+
+
+def logo_type(content: bytes) -> str | None:
+    """The mime type of a PNG, JPEG or SVG logo, judged by its bytes (never by the file name); else None."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    head = content[:1024].lstrip().lower()
+    if (head.startswith(b"<svg") or head.startswith(b"<?xml")) and b"<svg" in head:
+        return "image/svg+xml"
+    return None

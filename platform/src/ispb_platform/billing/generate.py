@@ -23,6 +23,7 @@ from ispb_billing import (
     Cycle,
     Discount,
     ImplausibleBill,
+    LineKind,
     Money,
     PackageTerms,
     Period,
@@ -168,11 +169,12 @@ async def _adjustments(
     if not ids:
         return found
     for r in await connection.fetch(
-        "SELECT id, customer_id, description, amount_minor, vat_rate_bp FROM bill_adjustment"
+        "SELECT id, customer_id, description, amount_minor, vat_rate_bp, kind FROM bill_adjustment"
         " WHERE customer_id = ANY($1::int[]) AND billed_bill_id IS NULL ORDER BY id FOR UPDATE",
         ids,
     ):
-        adjustment = Adjustment(r["description"], Money(int(r["amount_minor"]), currency), r["vat_rate_bp"])
+        amount = Money(int(r["amount_minor"]), currency)
+        adjustment = Adjustment(r["description"], amount, r["vat_rate_bp"], LineKind(r["kind"]))
         found[r["customer_id"]].append((r["id"], adjustment))
     return found
 

@@ -4,6 +4,7 @@ Each handler opens its operator's tenant scope itself (``own_tenant_scope``): on
 the signed-in operator's schema, so a customer id of another operator is simply not found.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
@@ -19,8 +20,10 @@ from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
 from ispb_platform.billing import queries as billing_queries
+from ispb_platform.billing.package_change import record_package_change
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, validate_customer
+from ispb_platform.jobs.runs import local_today
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import TenantScope
@@ -49,6 +52,37 @@ async def _customer(db: TenantScope, customer_id: int) -> dict[str, Any]:
     if customer is None:
         raise NotFoundException()
     return customer
+
+
+async def customer_page(
+    request: Request[Any, Any, Any],
+    db: TenantScope,
+    customer_id: int,
+    *,
+    discount_form: dict[str, str] | None = None,
+    discount_errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The customer page: details, ledger, discounts and activity (also re-shown with a discount form's errors)."""
+    customer = await _customer(db, customer_id)
+    activity = await db.connection.fetch(
+        "SELECT at, actor, summary FROM activity_log WHERE object_type = 'customer' AND object_id = $1"
+        " ORDER BY at DESC LIMIT 20",
+        str(customer_id),
+    )
+    context = {
+        "customer": customer,
+        "activity": activity,
+        "ledger": await billing_queries.ledger(db.connection, customer_id),
+        "advance_credit": await billing_queries.advance_credit(db.connection, customer_id),
+        "discounts": await db.connection.fetch(
+            "SELECT * FROM customer_discount WHERE customer_id = $1 ORDER BY id", customer_id
+        ),
+        "discount_form": discount_form or {"kind": "percent"},
+        "discount_errors": discount_errors or {},
+        "currency": db.tenant.currency,
+    }
+    return _page("customers/detail.html", context, status_code)
 
 
 async def _form(
@@ -155,18 +189,7 @@ class CustomerController(Controller):
     @get("/{customer_id:int}")
     async def view_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:
         async with own_tenant_scope(request) as db:
-            customer = await _customer(db, customer_id)
-            activity = await db.connection.fetch(
-                "SELECT at, actor, summary FROM activity_log WHERE object_type = 'customer' AND object_id = $1"
-                " ORDER BY at DESC LIMIT 20",
-                str(customer_id),
-            )
-            ledger = await billing_queries.ledger(db.connection, customer_id)
-            credit = await billing_queries.advance_credit(db.connection, customer_id)
-        context = {"customer": customer, "activity": activity, "ledger": ledger, "advance_credit": credit}
-        return _page(
-            "customers/detail.html", context | {"currency": request.scope["state"]["principal"].tenant.currency}
-        )
+            return await customer_page(request, db, customer_id)
 
     @get("/{customer_id:int}/edit")
     async def edit_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:
@@ -193,6 +216,16 @@ class CustomerController(Controller):
                 return await _form(db, data, {duplicate.field: str(duplicate)}, customer, 422)
             if password:
                 await service.set_portal_password(db, customer_id, password)
+            tenant = operator.require_tenant()
+            adjustments = await record_package_change(
+                db.connection,
+                customer_id=customer_id,
+                old_package_id=customer["package_id"],
+                new_package_id=checked.draft.package_id,
+                today=local_today(datetime.now(UTC), tenant),
+                currency=tenant.currency,
+                by=f"{operator.name} <{operator.login}>",
+            )
             changed = sorted(f for f in FIELDS if str(customer.get(f) or "") != data.get(f, ""))
             await record_activity(
                 db,
@@ -200,8 +233,9 @@ class CustomerController(Controller):
                 "customer.updated",
                 object_type="customer",
                 object_id=customer_id,
-                summary=f"Edited {checked.draft.code}",
-                details={"changed": changed},
+                summary=f"Edited {checked.draft.code}"
+                + (f"; package change pro-rated on the next bill ({adjustments} lines)" if adjustments else ""),
+                details={"changed": changed, "adjustments": adjustments},
                 ip=client_ip(request),
             )
         return see_other(request, f"/panel/customers/{customer_id}")

@@ -109,6 +109,7 @@ class BillAdjustment(Table, tablename="bill_adjustment"):
     description = Text()
     amount_minor = BigInt()
     vat_rate_bp = Integer(default=0)
+    kind = Text(default="adjustment")
     billed_bill_id = BigInt(null=True, default=None)
     created_by = Text()
     created_at = Timestamptz(default=TimestamptzNow())

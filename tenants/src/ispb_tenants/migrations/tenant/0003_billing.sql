@@ -136,6 +136,7 @@ CREATE TABLE bill_adjustment (
     description     text NOT NULL,
     amount_minor    bigint NOT NULL CHECK (amount_minor <> 0),
     vat_rate_bp     integer NOT NULL DEFAULT 0 CHECK (vat_rate_bp BETWEEN 0 AND 10000),
+    kind            text NOT NULL DEFAULT 'adjustment' CHECK (kind IN ('adjustment', 'prorata_credit')),
     billed_bill_id  bigint REFERENCES bill (id) ON DELETE RESTRICT,
     created_by      text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now()
