@@ -1,13 +1,13 @@
 """Benchmark: ``billing.generate_bills`` for 100 tenants × 1,000 customers, against a raw SQL floor.
 
-Run:  uv run python tests/bench/bill_generation.py [--tenants 100] [--customers 1000] [--parallel 4]
+Run:  uv run python tests/bench/bill_generation.py [--tenants 100] [--customers 1000] [--parallel 2,4]
 
 It creates a scratch database (ISPB_BENCH_DATABASE_URL, else 127.0.0.1:5432, else an embedded PostgreSQL),
 provisions the tenants with the demo packages and customers (not timed), then times:
 
 1. the real job, run for every tenant as the worker runs it (``jobs.runs.execute``: run record, per-tenant
    advisory lock, rules from ``ispb_billing`` per customer, set-based writes of bills, lines, ledger entries,
-   cursors and balances), ``--parallel`` tenants at a time;
+   cursors and balances), ``--parallel`` tenants at a time (2 = one per core here; 4 = oversubscribed);
 2. the floor: per tenant, one raw ``INSERT ... SELECT`` producing the same bill rows (numbers, period, VAT,
    totals) into a copy of the bill table (same checks, indexes and foreign keys), with the same parallelism.
 
@@ -99,13 +99,7 @@ async def _timed(label: str, tenants: list[TenantRef], parallel: int, one: objec
     return elapsed
 
 
-async def main(tenant_count: int, customers: int, parallel: int) -> None:
-    server = _server()
-    name = f"ispb_bench_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = server.rsplit("/", 1)[0] + "/" + name
+async def _one_round(url: str, server: str, tenant_count: int, customers: int, parallel: int) -> None:
     db = await Database.connect(url, min_size=2, max_size=parallel + 2)
     try:
         await migrate_platform(db)
@@ -121,6 +115,7 @@ async def main(tenant_count: int, customers: int, parallel: int) -> None:
             async with db.tenant(tenant) as scope:
                 await scope.connection.execute(FLOOR, TODAY, tenant.currency)
 
+        print(f"-- {parallel} tenants at a time")
         job_s = await _timed("billing.generate_bills (the job)", tenants, parallel, real)
         floor_s = await _timed("floor: one INSERT ... SELECT", tenants, parallel, floor)
         mismatches = 0
@@ -138,15 +133,28 @@ async def main(tenant_count: int, customers: int, parallel: int) -> None:
         print(f"bills differing from the floor     {mismatches:8d}")
     finally:
         await db.close()
+
+
+async def main(tenant_count: int, customers: int, parallel: list[int]) -> None:
+    server = _server()
+    for level in parallel:  # a fresh database per level, so both runs bill the same first month
+        name = f"ispb_bench_{secrets.token_hex(3)}"
         admin = await asyncpg.connect(server)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
         await admin.close()
+        try:
+            await _one_round(server.rsplit("/", 1)[0] + "/" + name, server, tenant_count, customers, level)
+        finally:
+            admin = await asyncpg.connect(server)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--customers", type=int, default=1000)
-    parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--parallel", default="2,4", help="tenants billed at once; a comma list runs each level")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.tenants, arguments.customers, arguments.parallel))
+    levels = [int(level) for level in arguments.parallel.split(",")]
+    asyncio.run(main(arguments.tenants, arguments.customers, levels))

@@ -248,3 +248,30 @@ async def test_mid_cycle_package_change_is_prorated_on_the_next_bill(db: Databas
     ]
     assert pending == 0
     await assert_ledger_reconciles(db, tenant)
+
+
+async def test_the_bill_day_follows_the_operators_time_zone(db: Database, make_tenant):
+    """18:30 UTC on 30 November is already 1 December in Dhaka but still 30 November in New York."""
+    from datetime import UTC, datetime
+
+    instant = datetime(2026, 11, 30, 18, 30, tzinfo=UTC)
+    periods = {}
+    for zone in ("Asia/Dhaka", "America/New_York"):
+        tenant = await make_tenant("zone", timezone=zone)
+        async with db.tenant(tenant) as scope:
+            package_id = await scope.connection.fetchval(
+                "INSERT INTO package (name, price_minor, download_kbps, upload_kbps)"
+                " VALUES ('P', 100, 1, 1) RETURNING id"
+            )
+            await scope.connection.execute(
+                "INSERT INTO customer (code, name, phone, package_id, connection_date)"
+                " VALUES ('Z', 'Zoned', '+8801711000010', $1, '2026-01-01')",
+                package_id,
+            )
+        run = await execute(
+            db, get_job("billing.generate_bills"), tenant=tenant, trigger=Trigger.MANUAL, key="tz", now=instant
+        )
+        async with db.tenant(tenant) as scope:
+            periods[zone] = (run.today, await scope.connection.fetchval("SELECT period_start FROM bill"))
+    assert periods["Asia/Dhaka"] == (date(2026, 12, 1), date(2026, 12, 1))
+    assert periods["America/New_York"] == (date(2026, 11, 30), date(2026, 11, 1))

@@ -121,6 +121,14 @@ def test_bangla_customer_name_survives_into_the_pdf_text():
     assert _squeezed("মিরপুর ১০, ঢাকা") in text
 
 
+def test_line_breaks_in_addresses_and_notes_are_kept():
+    doc = make_document(customer_address="Flat 4B\nMirpur 10, Dhaka", notes="First line\nSecond line")
+
+    lines = pdf_text(render_invoice_pdf(doc)).splitlines()
+
+    assert {"Flat 4B", "Mirpur 10, Dhaka", "First line", "Second line"} <= set(lines)
+
+
 def test_long_invoice_flows_onto_a_second_page_with_totals():
     lines = tuple(InvoiceLine(f"Line {n}", "৳ 1.00", "15%", "৳ 0.15", "৳ 1.15") for n in range(1, 41))
 
@@ -225,6 +233,13 @@ async def test_two_workers_render_a_batch_across_a_recycle():
 
     assert all(pdf.startswith(b"%PDF-") for pdf in pdfs)
     assert (stats.rendered, stats.pools_started) == (8, 2)
+
+
+async def test_spawned_workers_render_too():
+    async with InvoiceRenderer(start_method="spawn") as renderer:
+        pdf = await renderer.render(make_document(invoice_number="INV-2026-000042"))
+
+    assert "INV-2026-000042" in pdf_text(pdf)
 
 
 class _KillsWorkerOnce:

@@ -14,7 +14,8 @@ rules and writes the results set-based, a chunk of customers per transaction:
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from ispb_billing import (
@@ -72,24 +73,46 @@ class PlannedBill:
     adjustment_ids: tuple[int, ...]
 
 
-def _bill_period(row: Any, today: date) -> tuple[Period, Period] | None:
-    """(period to bill, the full cycle period it belongs to), or None when nothing is due today."""
-    cycle = Cycle(row["cycle"])
-    period = due_period(
+@lru_cache(maxsize=4096)
+def _monthly_period(today: date, billing_day: int) -> Period:
+    return monthly_period_containing(today, billing_day)
+
+
+@lru_cache(maxsize=65536)
+def _due_period(
+    cycle: Cycle, today: date, billing_day: int, validity_days: int, service_start: date, last_end: date | None
+) -> Period | None:
+    return due_period(
         cycle=cycle,
         today=today,
-        billing_day=row["billing_day"],
-        validity_days=row["validity_days"],
-        service_start=row["connection_date"],
-        last_period_end=row["billed_through"],
+        billing_day=billing_day,
+        validity_days=validity_days,
+        service_start=service_start,
+        last_period_end=last_end,
     )
+
+
+def _bill_period(row: Any, today: date) -> tuple[Period, Period] | None:
+    """(period to bill, the full cycle period it belongs to), or None when nothing is due today.
+
+    Pure and cached: for a monthly customer who started before the current period, the start date cannot
+    change the answer, so it is folded into the period's first day and thousands of customers share one entry.
+    """
+    cycle = Cycle(row["cycle"])
+    service_start, last_end = row["connection_date"], row["billed_through"]
+    if cycle is Cycle.MONTHLY:
+        current = _monthly_period(today, row["billing_day"])
+        service_start = max(service_start, current.start)
+        if last_end is not None and last_end < current.start:
+            last_end = current.start - timedelta(days=1)
+    period = _due_period(cycle, today, row["billing_day"], row["validity_days"], service_start, last_end)
     if period is None:
         return None
     if cycle is Cycle.DAILY:
         if period.end < today:  # the chain fell behind: do not back-bill, start again today
             period = daily_period(today, row["validity_days"])
         return period, period
-    return period, monthly_period_containing(today, row["billing_day"])
+    return period, _monthly_period(today, row["billing_day"])
 
 
 PlanKey = tuple[Any, ...]

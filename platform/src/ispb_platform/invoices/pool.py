@@ -83,7 +83,7 @@ class InvoiceRenderer:
     ...     pdf = await renderer.render(document)
 
     Args:
-        workers: worker processes rendering in parallel (each uses ~100 MB once warm).
+        workers: worker processes rendering in parallel (each holds ~60-70 MB once warm).
         recycle_after: renders per worker before its pool is replaced (the pool is replaced after
             ``recycle_after * workers`` renders).
         start_method: ``"forkserver"`` (default; fast recycling, preloads the renderer into the
