@@ -18,6 +18,7 @@ from ispb_tenants.tables.billing import (
     PaymentAllocation,
 )
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
+from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
 PLATFORM_TABLES = (Tenant, PlatformUser, JobRun, WebSession, AuthThrottle)
@@ -36,6 +37,9 @@ TENANT_TABLES = (
     BillAdjustment,
     BillingParked,
     DomainEvent,
+    Router,
+    SuspensionLog,
+    RouterCommand,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -60,6 +64,9 @@ __all__ = (
     "JobRun",
     "Package",
     "PlatformUser",
+    "Router",
+    "RouterCommand",
+    "SuspensionLog",
     "Tenant",
     "WebSession",
 )

@@ -79,6 +79,10 @@ class Customer(Table, tablename="customer"):
     updated_at = Timestamptz(default=TimestamptzNow())
     billing_profile = ForeignKey(BillingProfile, db_column_name="billing_profile_id", null=True)
     password_hash = Text(null=True, default=None, secret=True)
+    router_id = Integer(null=True, default=None)
+    """The router serving this customer (migration 0004)."""
+    ip_address = Text(null=True, default=None)
+    """A static address (inet), if any."""
     # ``search`` (a generated tsvector) is left out on purpose: Piccolo would try to write it.
 
 
