@@ -54,7 +54,13 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
         app.state.runtime = active
         worker_task = None
         if run_worker:
-            worker = build_worker(active.db, active.queue, concurrency=settings.worker_concurrency, embedded=True)
+            worker = build_worker(
+                active.db,
+                active.queue,
+                secret_key=settings.secret_key or "",
+                concurrency=settings.worker_concurrency,
+                embedded=True,
+            )
             worker_task = asyncio.create_task(worker.start(), name="ispb-worker")
         try:
             yield

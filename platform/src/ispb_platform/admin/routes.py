@@ -121,11 +121,13 @@ class AdminController(Controller):
         tenant = await _operator(request, slug)
         async with _db(request).platform() as connection:
             row = await connection.fetchrow(
-                "SELECT name, timezone, currency, address, phone, email, logo IS NOT NULL AS has_logo FROM tenant"
+                "SELECT name, timezone, currency, address, phone, email, payment_instructions,"
+                " logo IS NOT NULL AS has_logo FROM tenant"
                 " WHERE id = $1",
                 tenant.id,
             )
-        form = {k: str(row[k]) for k in ("name", "timezone", "currency", "address", "phone", "email")}
+        fields = ("name", "timezone", "currency", "address", "phone", "email", "payment_instructions")
+        form = {k: str(row[k]) for k in fields}
         return Template(
             "admin/operator_form.html",
             context={"form": form, "errors": {}, "operator": tenant, "has_logo": row["has_logo"]},
@@ -157,14 +159,16 @@ class AdminController(Controller):
                 status_code=422,
             )
         async with _db(request).tenant(tenant) as scope:
-            fields = ("name", "timezone", "currency", "address", "phone", "email")
+            fields = ("name", "timezone", "currency", "address", "phone", "email", "payment_instructions")
             before = await scope.connection.fetchrow(
-                "SELECT name, timezone, currency, address, phone, email FROM platform.tenant WHERE id = $1", tenant.id
+                "SELECT name, timezone, currency, address, phone, email, payment_instructions FROM platform.tenant"
+                " WHERE id = $1",
+                tenant.id,
             )
             after = {"name": draft.name, "timezone": draft.timezone, "currency": draft.currency, **contact}
             await scope.connection.execute(
                 "UPDATE platform.tenant SET name = $2, timezone = $3, currency = $4, address = $5, phone = $6,"
-                " email = $7, updated_at = now() WHERE id = $1",
+                " email = $7, payment_instructions = $8, updated_at = now() WHERE id = $1",
                 tenant.id,
                 *(after[k] for k in fields),
             )

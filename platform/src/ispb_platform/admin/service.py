@@ -92,10 +92,12 @@ MAX_LOGO_BYTES = 256 * 1024
 
 def validate_contact(data: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """Address, phone and e-mail printed on the operator's invoices: (clean values, errors)."""
-    values = {key: data.get(key, "").strip() for key in ("address", "phone", "email")}
+    values = {key: data.get(key, "").strip() for key in ("address", "phone", "email", "payment_instructions")}
     errors: dict[str, str] = {}
     if len(values["address"]) > 300:
         errors["address"] = "Keep the address under 300 characters."
+    if len(values["payment_instructions"]) > 1000:
+        errors["payment_instructions"] = "Keep the payment instructions under 1,000 characters."
     if len(values["phone"]) > 40:
         errors["phone"] = "Keep the phone number under 40 characters."
     if values["email"] and ("@" not in values["email"] or " " in values["email"] or len(values["email"]) > 200):

@@ -69,7 +69,7 @@ def run_(name: str, slug: str | None, today: datetime | None) -> None:
     async def main() -> list[RunRecord | str]:
         async with database(config) as db:
             targets = await _targets(db, job, slug)
-            return [await _run_one(db, job, tenant, day) for tenant in targets]
+            return [await _run_one(db, job, tenant, day, config.secret_key or "") for tenant in targets]
 
     outcomes = run(main)
     for outcome in outcomes:
@@ -88,12 +88,20 @@ async def _targets(db: Database, job: ScheduledJob, slug: str | None) -> list[Te
     return [info.ref for info in await list_tenants(db, active_only=True)]
 
 
-async def _run_one(db: Database, job: ScheduledJob, tenant: TenantRef | None, day: date | None) -> RunRecord | str:
+async def _run_one(
+    db: Database, job: ScheduledJob, tenant: TenantRef | None, day: date | None, secret_key: str
+) -> RunRecord | str:
     """Run for one target; a failure is reported and the other tenants still run."""
     period = f"manual-{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
     try:
         return await execute(
-            db, job, tenant=tenant, trigger=Trigger.MANUAL, key=job_key(job, tenant, period), today=day
+            db,
+            job,
+            tenant=tenant,
+            trigger=Trigger.MANUAL,
+            key=job_key(job, tenant, period),
+            today=day,
+            secret_key=secret_key,
         )
     except Exception as error:  # recorded as a failed run by execute(); shown, and the next tenant runs
         return f"{job.name} failed for {tenant.slug if tenant else 'platform'}: {type(error).__name__}: {error}"

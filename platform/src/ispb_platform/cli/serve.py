@@ -59,7 +59,12 @@ def worker(concurrency: int | None) -> None:
 
     async def main() -> None:
         async with runtime(config) as active:
-            saq_worker = build_worker(active.db, active.queue, concurrency=concurrency or config.worker_concurrency)
+            saq_worker = build_worker(
+                active.db,
+                active.queue,
+                secret_key=config.secret_key or "",
+                concurrency=concurrency or config.worker_concurrency,
+            )
             console.print(f"worker started on the {type(active.queue).__name__}; Ctrl-C stops it")
             await saq_worker.start()  # returns on SIGINT/SIGTERM after finishing or re-queueing jobs
 

@@ -182,8 +182,10 @@ class InvoiceRenderer:
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context(self._start_method)
         if isinstance(context, multiprocessing.context.ForkServerContext):
+            # The forkserver imports these once and every worker is forked from it ready to render.
+            # "__main__" is the stdlib default: without it each worker would re-import the main script.
             # Takes effect only if this process has no forkserver yet; otherwise workers import lazily.
-            context.set_forkserver_preload([_RENDER_MODULE])
+            context.set_forkserver_preload(["__main__", _RENDER_MODULE])
         self._submitted = 0
         self._pools_started += 1
         return ProcessPoolExecutor(self._workers, mp_context=context, initializer=_start_worker)

@@ -23,6 +23,8 @@ class JobContext:
     today: date
     now: datetime
     tenant: TenantRef | None = None
+    secret_key: str = ""
+    """``ISPB_SECRET_KEY``, for jobs that open sealed secrets (router passwords)."""
 
     def require_tenant(self) -> TenantRef:
         if self.tenant is None:

@@ -60,6 +60,7 @@ async def execute(
     key: str,
     today: date | None = None,
     now: datetime | None = None,
+    secret_key: str = "",
 ) -> RunRecord:
     """Run ``job`` once and record it. Re-raises the job's exception after recording it, so the queue retries."""
     if (job.scope is JobScope.TENANT) != (tenant is not None):
@@ -67,7 +68,7 @@ async def execute(
             f"{job.name} is a {job.scope} job: {'a tenant is required' if tenant is None else 'no tenant applies'}"
         )
     now = now or datetime.now(UTC)
-    ctx = JobContext(db=db, today=today or local_today(now, tenant), now=now, tenant=tenant)
+    ctx = JobContext(db=db, today=today or local_today(now, tenant), now=now, tenant=tenant, secret_key=secret_key)
     run_id = await _start(db, job, ctx, trigger, key)
     try:
         counts = dict(await job.run(ctx))

@@ -25,6 +25,7 @@ class JobTaskContext(Context, total=False):
     """SAQ's task context plus what ISPB's startup hook puts in it."""
 
     ispb_db: Database
+    ispb_secret_key: str
 
 
 def job_options(job: ScheduledJob) -> dict[str, Any]:
@@ -66,7 +67,9 @@ async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = No
     db: Database = ctx["ispb_db"]
     job = get_job(job_name)
     tenant_ref = await get_tenant(db, tenant) if tenant else None
-    record = await execute(db, job, tenant=tenant_ref, trigger=Trigger.SCHEDULE, key=ctx["job"].key)
+    record = await execute(
+        db, job, tenant=tenant_ref, trigger=Trigger.SCHEDULE, key=ctx["job"].key, secret_key=ctx["ispb_secret_key"]
+    )
     return {"run_id": record.id, "counts": record.counts}
 
 
@@ -76,7 +79,14 @@ def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[s
         period = tick_period(ctx)
         if job.scope is JobScope.TENANT:
             return {"enqueued": await fan_out(db, ctx["worker"].queue, job, period)}
-        record = await execute(db, job, tenant=None, trigger=Trigger.SCHEDULE, key=job_key(job, None, period))
+        record = await execute(
+            db,
+            job,
+            tenant=None,
+            trigger=Trigger.SCHEDULE,
+            key=job_key(job, None, period),
+            secret_key=ctx["ispb_secret_key"],
+        )
         return {"run_id": record.id, "counts": record.counts}
 
     # SAQ names (and deduplicates) cron jobs by qualname: one distinct name per scheduled job.
@@ -95,7 +105,7 @@ class EmbeddedWorker(Worker[JobTaskContext]):
 
 
 def build_worker(
-    db: Database, queue: Queue, *, concurrency: int = 10, embedded: bool = False
+    db: Database, queue: Queue, *, secret_key: str = "", concurrency: int = 10, embedded: bool = False
 ) -> Worker[JobTaskContext]:
     cron_jobs = []
     functions: set[Any] = {(RUN_JOB, run_job)}
@@ -107,6 +117,7 @@ def build_worker(
 
     async def startup(ctx: JobTaskContext) -> None:
         ctx["ispb_db"] = db
+        ctx["ispb_secret_key"] = secret_key
 
     worker_class: type[Worker[JobTaskContext]] = EmbeddedWorker if embedded else Worker
     return worker_class(queue, functions, cron_jobs=cron_jobs, concurrency=concurrency, startup=startup)

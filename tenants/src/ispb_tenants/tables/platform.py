@@ -42,6 +42,7 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     address = Text(default="")
     phone = Text(default="")
     email = Text(default="")
+    payment_instructions = Text(default="")
     logo = Bytea(null=True, default=None)
     """PNG, JPEG or SVG printed on invoices (at most 256 KiB)."""
     logo_type = Text(null=True, default=None)

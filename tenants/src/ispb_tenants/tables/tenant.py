@@ -83,6 +83,8 @@ class Customer(Table, tablename="customer"):
     """The router serving this customer (migration 0004)."""
     ip_address = Text(null=True, default=None)
     """A static address (inet), if any."""
+    pppoe_password_sealed = Text(null=True, default=None, secret=True)
+    last_address = Text(null=True, default=None)
     # ``search`` (a generated tsvector) is left out on purpose: Piccolo would try to write it.
 
 

@@ -28,7 +28,14 @@ CREATE TABLE router (
 ALTER TABLE customer
     ADD COLUMN router_id integer REFERENCES router (id) ON DELETE RESTRICT,
     -- a static address, when the customer has one (otherwise the session's address is used)
-    ADD COLUMN ip_address inet;
+    ADD COLUMN ip_address inet,
+    -- the PPPoE password pushed to API-managed routers (and RADIUS), sealed like router passwords
+    ADD COLUMN pppoe_password_sealed text,
+    -- the last address the platform saw the customer use (listed on suspension; the suspension portal finds
+    -- the customer by it)
+    ADD COLUMN last_address inet;
+CREATE INDEX customer_address_idx ON customer (ip_address);
+CREATE INDEX customer_last_address_idx ON customer (last_address);
 CREATE INDEX customer_router_idx ON customer (router_id);
 
 -- Every suspension and reactivation, by the job or by a person (Logs → Suspension Log).
