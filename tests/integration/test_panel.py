@@ -138,8 +138,8 @@ async def test_packages_store_money_as_minor_units_and_validate_fup(operator, db
     assert (row["price_minor"], row["vat_rate_bp"], row["download_kbps"], row["fup_download_kbps"]) == (
         120050,
         750,
-        20480,
-        2048,
+        20000,  # decimal, as RouterOS's 20M
+        2000,
     )
     assert row["data_allowance_mb"] == 204800 and row["is_active"]
     listing = await client.get("/panel/packages")

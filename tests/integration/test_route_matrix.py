@@ -90,6 +90,10 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
     await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant_a))
     async with db.tenant(tenant_a) as scope:
         bill_id = await scope.connection.fetchval("SELECT max(id) FROM bill")
+        router_id = await scope.connection.fetchval(  # refuses connections at once: "test" answers quickly
+            "INSERT INTO router (name, host, api_port, username, password_sealed) VALUES ('Matrix', '127.0.0.1', 1,"
+            " 'admin', 'v1.not.sealed.value') RETURNING id"
+        )
         discount_id = await scope.connection.fetchval(
             "INSERT INTO customer_discount (customer_id, label, percent_bp) VALUES ($1, 'Matrix', 500) RETURNING id",
             customer_id,
@@ -108,6 +112,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
         "discount_id": str(discount_id),
+        "router_id": str(router_id),
         "token": "1.1.1.not-a-signature",
         "package_id": str(package_id),
         "profile_id": str(profile_id),

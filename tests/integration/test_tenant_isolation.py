@@ -170,3 +170,15 @@ async def test_http_requests_for_many_tenants_stay_in_their_schema(db: Database,
         assert (await client.get(f"/portal/{tenants[0].slug}/customers/999")).json()["customer"] is None
         assert (await client.get("/portal/no-such-isp/customers/1")).status_code == 404
         assert (await client.get("/portal/Bad%20Slug/customers/1")).status_code == 404
+
+
+async def test_a_second_database_in_one_process_gives_the_tables_back_when_closed(
+    db: Database, database_url: str, make_tenant
+):
+    """Piccolo binds table classes to one engine; a command run in-process opens and closes its own."""
+    tenant = await make_tenant("rebind")
+    other = await Database.connect(database_url, min_size=1, max_size=2)
+    await other.close()
+    async with db.tenant(tenant):
+        await _add_customer(tenant, "after-close")
+        assert await Customer.count() == 1

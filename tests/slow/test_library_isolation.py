@@ -30,7 +30,8 @@ def test_library_installs_and_works_alone(library: str, tmp_path: Path):
     python = venv / "bin" / "python"
     _run(uv, "venv", "--quiet", "--python", "3.11", venv)
     # the library and its test tools only (pytest, hypothesis), never the platform
-    _run(uv, "pip", "install", "--quiet", "--python", python, ROOT / "packages" / library, "pytest", "hypothesis")
+    tools = ("pytest", "pytest-asyncio", "hypothesis")
+    _run(uv, "pip", "install", "--quiet", "--python", python, ROOT / "packages" / library, *tools)
     module = library.replace("-", "_")
     probe = (
         "import importlib.util, sys\n"
@@ -53,6 +54,8 @@ def test_library_installs_and_works_alone(library: str, tmp_path: Path):
         "no:cacheprovider",
         "-c",
         "/dev/null",
+        "-o",
+        "asyncio_mode=auto",
         "--rootdir",
         tmp_path,
         tests,

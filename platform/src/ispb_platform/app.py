@@ -31,9 +31,11 @@ from ispb_platform.jobs.worker import build_worker
 from ispb_platform.packages.routes import PackageController
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.portal.routes import PortalController
+from ispb_platform.routers.routes import RouterController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import StaffController
+from ispb_platform.suspension import routes as suspension_routes
 from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.filters import register_filters
 from ispb_platform.web.health import healthz
@@ -90,6 +92,8 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             DiscountController,
             shared_invoice,
             StaffController,
+            RouterController,
+            *suspension_routes.ROUTES,
             AdminController,
             PortalController,
         ],

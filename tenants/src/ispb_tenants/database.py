@@ -62,11 +62,17 @@ class _Engine(PostgresEngine):
         return None
 
 
+def _bind(engine: Any) -> None:
+    for table in ALL_TABLES:
+        table._meta.db = engine
+
+
 class Database:
     """Owns the pool. Create with `Database.connect`, close with `Database.close`."""
 
-    def __init__(self, engine: PostgresEngine) -> None:
+    def __init__(self, engine: PostgresEngine, previous: Any = None) -> None:
         self.engine = engine
+        self._previous = previous  # the engine the tables were bound to before this one
 
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "Database":
@@ -78,11 +84,15 @@ class Database:
         if version < MIN_SERVER_VERSION:
             await engine.close_connection_pool()
             raise TenancyError(f"PostgreSQL 13 or newer is required; the server runs {version // 10000}")
-        for table in ALL_TABLES:
-            table._meta.db = engine
-        return cls(engine)
+        previous = ALL_TABLES[0]._meta._db  # not .db: that would look for a piccolo_conf module when unbound
+        _bind(engine)
+        return cls(engine, previous)
 
     async def close(self) -> None:
+        """Close the pool; tables bound to it go back to the engine they had before (a second ``Database`` in
+        one process, e.g. a command run in-process by a test, must not leave the first one's queries orphaned)."""
+        if ALL_TABLES[0]._meta._db is self.engine and self._previous is not None:
+            _bind(self._previous)
         if self.engine.pool is not None:
             await self.engine.close_connection_pool()
 

@@ -2,6 +2,10 @@
 
 This package is one of ISPB's independently versioned libraries: it installs and imports on its own,
 without the ISPB platform, so other projects can use it directly.
+
+Import the adapter you need from its subpackage: ``ispb_netsync.routeros`` (MikroTik RouterOS API sessions,
+typed results, idempotent "ensure" operations) and ``ispb_netsync.radius`` (RADIUS packets, Disconnect and
+CoA requests, rows for FreeRADIUS's SQL tables).
 """
 
 from importlib.metadata import version as _version

@@ -25,10 +25,18 @@ from ispb_platform.billing.invoice_pdf import (
     sign_link,
 )
 from ispb_platform.billing.payment_forms import validate_payment
-from ispb_platform.billing.payments import METHOD_LABELS, CustomerNotFound, DuplicatePayment, record_payment
+from ispb_platform.billing.payments import (
+    METHOD_LABELS,
+    CustomerNotFound,
+    DuplicatePayment,
+    RecordedPayment,
+    record_payment,
+)
 from ispb_platform.billing.queries import BillFilters
 from ispb_platform.billing.void import CannotVoid, void_invoice
 from ispb_platform.jobs.runs import local_today
+from ispb_platform.routers.commands import kick
+from ispb_platform.suspension.actions import activate_if_paid
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import TenantRef, TenantScope, get_tenant
@@ -198,6 +206,8 @@ class PaymentController(Controller):
         tenant = operator.require_tenant()
         data = await form_fields(request)
         draft, errors = validate_payment(data, tenant.currency, _today(tenant))
+        recorded: RecordedPayment | None = None
+        command_id: int | None = None
         async with own_tenant_scope(request) as db:
             customer = await _customer_or_404(db, customer_id)
             if draft is not None:
@@ -217,6 +227,13 @@ class PaymentController(Controller):
                 except CustomerNotFound:
                     raise NotFoundException() from None
                 else:
+                    reactivated = await activate_if_paid(
+                        db.connection,
+                        tenant,
+                        customer_id,
+                        _today(tenant),
+                        actor=f"system (payment recorded by {operator.login})",
+                    )
                     await record_activity(
                         db,
                         operator,
@@ -232,7 +249,12 @@ class PaymentController(Controller):
                         },
                         ip=client_ip(request),
                     )
-                    return see_other(request, f"/panel/customers/{customer_id}?paid={recorded.payment_id}")
+                    if reactivated is not None and reactivated.command_id is not None:
+                        command_id = reactivated.command_id
+        if command_id is not None:  # after commit: the router learns at once
+            await kick(request.app.state.runtime.queue, tenant, command_id)
+        if recorded is not None:
+            return see_other(request, f"/panel/customers/{customer_id}?paid={recorded.payment_id}")
         return _payment_page(customer, tenant, data, errors, 422)
 
 

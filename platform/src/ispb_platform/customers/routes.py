@@ -4,6 +4,7 @@ Each handler opens its operator's tenant scope itself (``own_tenant_scope``): on
 the signed-in operator's schema, so a customer id of another operator is simply not found.
 """
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +23,11 @@ from ispb_platform.auth.routes import client_ip
 from ispb_platform.billing import queries as billing_queries
 from ispb_platform.billing.package_change import record_package_change
 from ispb_platform.customers import csv_import, service
+from ispb_platform.customers.connection import router_choices, save_connection, validate_connection
 from ispb_platform.customers.forms import FIELDS, validate_customer
 from ispb_platform.jobs.runs import local_today
+from ispb_platform.routers.commands import kick
+from ispb_platform.routers.routes import recent_commands
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import TenantScope
@@ -54,6 +58,10 @@ async def _customer(db: TenantScope, customer_id: int) -> dict[str, Any]:
     return customer
 
 
+def _secret_key(request: Request[Any, Any, Any]) -> str:
+    return str(request.app.state.runtime.settings.secret_key)
+
+
 async def customer_page(
     request: Request[Any, Any, Any],
     db: TenantScope,
@@ -81,6 +89,10 @@ async def customer_page(
         "discount_form": discount_form or {"kind": "percent"},
         "discount_errors": discount_errors or {},
         "currency": db.tenant.currency,
+        "commands": await recent_commands(db.connection, customer_id=customer_id),
+        "router_name": await db.connection.fetchval(
+            "SELECT r.name FROM router r JOIN customer c ON c.router_id = r.id WHERE c.id = $1", customer_id
+        ),
     }
     return _page("customers/detail.html", context, status_code)
 
@@ -93,7 +105,13 @@ async def _form(
     status_code: int = 200,
 ) -> Template:
     """The form with everything the operator typed and each error beside its field."""
-    context = {"form": form, "errors": errors, "customer": customer, **await service.filter_choices(db)}
+    context = {
+        "form": form,
+        "errors": errors,
+        "customer": customer,
+        "routers": await router_choices(db.connection),
+        **await service.filter_choices(db),
+    }
     return _page("customers/form.html", context, status_code)
 
 
@@ -138,7 +156,9 @@ class CustomerController(Controller):
         async with own_tenant_scope(request) as db:
             checked = validate_customer(data, await service.package_lookup(db))
             password, errors = _portal_password(data, checked.errors)
-            if checked.draft is None or errors:
+            link, link_errors = validate_connection(data, await router_choices(db.connection))
+            errors = errors | link_errors
+            if checked.draft is None or link is None or errors:
                 return await _form(db, data, errors, None, 422)
             try:
                 customer_id = await service.create_customer(db, checked.draft)
@@ -146,6 +166,7 @@ class CustomerController(Controller):
                 return await _form(db, data, {duplicate.field: str(duplicate)}, None, 422)
             if password:
                 await service.set_portal_password(db, customer_id, password)
+            command_id = await save_connection(db.connection, _secret_key(request), customer_id, link, before=None)
             await record_activity(
                 db,
                 operator,
@@ -155,6 +176,8 @@ class CustomerController(Controller):
                 summary=f"Created {checked.draft.code} {checked.draft.name}",
                 ip=client_ip(request),
             )
+        if command_id is not None:
+            await kick(request.app.state.runtime.queue, operator.require_tenant(), command_id)
         return see_other(request, f"/panel/customers/{customer_id}")
 
     @get("/import")
@@ -197,6 +220,8 @@ class CustomerController(Controller):
             customer = await _customer(db, customer_id)
             form = {field: customer.get(field) or "" for field in FIELDS}
             form["package"] = str(customer["package_id"] or "")
+            form["router"] = str(customer["router_id"] or "")
+            form["ip_address"] = str(customer["ip_address"] or "")
             return await _form(db, form, {}, customer)
 
     @post("/{customer_id:int}/edit")
@@ -208,7 +233,9 @@ class CustomerController(Controller):
             customer = await _customer(db, customer_id)
             checked = validate_customer(data, await service.package_lookup(db))
             password, errors = _portal_password(data, checked.errors)
-            if checked.draft is None or errors:
+            link, link_errors = validate_connection(data, await router_choices(db.connection))
+            errors = errors | link_errors
+            if checked.draft is None or link is None or errors:
                 return await _form(db, data, errors, customer, 422)
             try:
                 await service.update_customer(db, customer_id, checked.draft)
@@ -226,6 +253,13 @@ class CustomerController(Controller):
                 currency=tenant.currency,
                 by=f"{operator.name} <{operator.login}>",
             )
+            command_id = await save_connection(db.connection, _secret_key(request), customer_id, link, before=customer)
+            if customer["package_id"] != checked.draft.package_id:
+                await db.connection.execute(
+                    "INSERT INTO domain_event (name, customer_id, payload) VALUES ('package.changed', $1, $2::jsonb)",
+                    customer_id,
+                    json.dumps({"from": customer["package_id"], "to": checked.draft.package_id}),
+                )
             changed = sorted(f for f in FIELDS if str(customer.get(f) or "") != data.get(f, ""))
             await record_activity(
                 db,
@@ -238,6 +272,8 @@ class CustomerController(Controller):
                 details={"changed": changed, "adjustments": adjustments},
                 ip=client_ip(request),
             )
+        if command_id is not None:
+            await kick(request.app.state.runtime.queue, tenant, command_id)
         return see_other(request, f"/panel/customers/{customer_id}")
 
     @post("/{customer_id:int}/disable")

@@ -22,12 +22,12 @@ class PackageSpec:
 
 
 DEMO_PACKAGES: tuple[PackageSpec, ...] = (
-    PackageSpec("Home 10 Mbps", "pppoe", 50_000, 10_240, 10_240),
-    PackageSpec("Home 20 Mbps", "pppoe", 80_000, 20_480, 20_480),
-    PackageSpec("Family 40 Mbps", "pppoe", 120_000, 40_960, 40_960),
-    PackageSpec("Gamer 60 Mbps", "pppoe", 160_000, 61_440, 61_440),
-    PackageSpec("Business 100 Mbps", "static", 350_000, 102_400, 102_400),
-    PackageSpec("Daily Hotspot 1 Day", "hotspot", 3_000, 5_120, 5_120, validity_days=1),
+    PackageSpec("Home 10 Mbps", "pppoe", 50_000, 10_000, 10_000),
+    PackageSpec("Home 20 Mbps", "pppoe", 80_000, 20_000, 20_000),
+    PackageSpec("Family 40 Mbps", "pppoe", 120_000, 40_000, 40_000),
+    PackageSpec("Gamer 60 Mbps", "pppoe", 160_000, 60_000, 60_000),
+    PackageSpec("Business 100 Mbps", "static", 350_000, 100_000, 100_000),
+    PackageSpec("Daily Hotspot 1 Day", "hotspot", 3_000, 5_000, 5_000, validity_days=1),
 )
 
 FIRST_NAMES = (

@@ -10,6 +10,9 @@ from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
+from ispb_platform.routers.commands import run_due_commands
+from ispb_platform.routers.status import check_routers
+from ispb_platform.suspension.auto import auto_suspend
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -35,6 +38,30 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=advance_debit,
         description="On the 1st of the month, settles open bills from customers' advance credit",
         timeout_s=3600,
+    ),
+    ScheduledJob(
+        name="billing.auto_suspend",
+        cron="35 * * * *",  # hourly: a customer is suspended within the hour their grace period ends
+        scope=JobScope.TENANT,
+        run=auto_suspend,
+        description="Suspends customers with bills overdue past their billing profile's grace period or day",
+        timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="netsync.router_commands",
+        cron="* * * * *",  # the backstop: commands also run at once when queued
+        scope=JobScope.TENANT,
+        run=run_due_commands,
+        description="Sends queued suspensions, reactivations and package changes to routers, retrying failures",
+        timeout_s=600,
+    ),
+    ScheduledJob(
+        name="netsync.router_status",
+        cron="10 0 * * *",  # daily (and on demand from the Routers page)
+        scope=JobScope.TENANT,
+        run=check_routers,
+        description="Checks every router's API: identity, version and whether it answers",
+        timeout_s=900,
     ),
     ScheduledJob(
         name="maintenance.purge_activity_logs",

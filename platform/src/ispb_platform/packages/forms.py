@@ -50,7 +50,8 @@ def minor_units(text: str, exponent: int = 2) -> int | None:
 
 
 def _speed(text: str, errors: dict[str, str], field: str, *, required: bool) -> int | None:
-    """Mbps as typed (``10``, ``2.5``) -> kbps (x1024, as RouterOS counts)."""
+    """Mbps as typed (``10``, ``2.5``) -> kbps. Decimal units (1 Mbps = 1,000 kbps), as RouterOS's k/M and
+    every ISP's advertised speeds count them."""
     if not text.strip():
         if required:
             errors[field] = "Enter the speed in Mbps, e.g. 10 or 2.5."
@@ -59,7 +60,7 @@ def _speed(text: str, errors: dict[str, str], field: str, *, required: bool) -> 
     if value is None or value <= 0 or value > 100_000:
         errors[field] = "Enter a speed in Mbps between 0.001 and 100000."
         return None
-    return int((value * 1024).to_integral_value())
+    return int((value * 1000).to_integral_value())
 
 
 def validate_package(
@@ -118,7 +119,7 @@ def package_form_values(row: Mapping[str, object], exponent: int = 2) -> dict[st
     """A stored package as the text a person would type, for the edit form."""
 
     def mbps(kbps: object) -> str:
-        return "" if kbps is None else f"{Decimal(int(str(kbps))) / 1024:f}".rstrip("0").rstrip(".")
+        return "" if kbps is None else f"{Decimal(int(str(kbps))) / 1000:f}".rstrip("0").rstrip(".")
 
     allowance = row.get("data_allowance_mb")
     return {

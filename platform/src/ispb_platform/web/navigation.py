@@ -46,13 +46,13 @@ PANEL_NAV: tuple[NavSection, ...] = (
         "Routers and Packages",
         (
             NavItem("Master Packages", "/panel/packages"),
-            NavItem("Routers", "/panel/routers", ready=False),
+            NavItem("Routers", "/panel/routers"),
         ),
     ),
     NavSection(
         "Logs",
         (
-            NavItem("Suspension Log", "/panel/logs/suspension", ready=False),
+            NavItem("Suspension Log", "/panel/logs/suspension"),
             NavItem("Activity Log", "/panel/logs/activity"),
         ),
     ),

@@ -1,0 +1,1 @@
+"""FreeRADIUS for every tenant: the generated configuration (``ispb radius config``). See docs/radius.md."""

@@ -1,0 +1,1 @@
+"""Network peers for integration tests: programs that speak a real protocol on loopback (DESIGN 5)."""
