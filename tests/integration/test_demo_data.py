@@ -76,8 +76,8 @@ async def test_seeding_without_a_package_is_refused(db: Database, make_tenant):
 
 async def test_prepare_demo_is_idempotent(db: Database):
     try:
-        first = await prepare_demo(db, customers_per_operator=40)
-        second = await prepare_demo(db, customers_per_operator=40)
+        first = await prepare_demo(db, secret_key="d" * 40, customers_per_operator=40)
+        second = await prepare_demo(db, secret_key="d" * 40, customers_per_operator=40)
         assert first == second and len(first) == 1 + 2 * len(DEMO_OPERATORS)  # admin; owner and customer each
         for operator in DEMO_OPERATORS:
             tenant = await get_tenant(db, operator.slug)
@@ -85,14 +85,19 @@ async def test_prepare_demo_is_idempotent(db: Database):
                 assert await scope.connection.fetchval("SELECT count(*) FROM customer") == 40
                 bills = await scope.connection.fetch("SELECT status, paid_minor FROM bill")
                 payments = await scope.connection.fetchval("SELECT count(*) FROM payment")
-            # this month's bills, made once by the job; some paid in full, some in part, some owing
+            # last and this month's bills, made by the job; some paid in full, some in part, some owing
             assert {"open", "paid"} <= {b["status"] for b in bills} and payments > 0
+            wired = await db.pool.fetchval(
+                f"SELECT count(*) FROM {tenant.schema}.customer WHERE router_id IS NOT NULL"
+                " AND pppoe_password_sealed IS NOT NULL"
+            )
+            assert wired == 20  # on the simulated router
             assert any(b["status"] == "open" and b["paid_minor"] > 0 for b in bills)
             runs = await db.pool.fetchval(
                 "SELECT count(*) FROM platform.job_run WHERE job = 'billing.generate_bills' AND tenant_id = $1",
                 tenant.id,
             )
-            assert runs == 2  # once per prepare_demo; the second billed nothing
+            assert runs == 3  # last month once, this month once per prepare_demo (the second billed nothing)
         hashes = await db.pool.fetch("SELECT password_hash FROM platform.platform_user")
         assert hashes and all(r["password_hash"].startswith("$argon2id$") for r in hashes)
     finally:

@@ -8,7 +8,8 @@ is ``ispb demo``'s single-process mode; production runs ``ispb worker`` processe
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from litestar import Litestar
@@ -31,6 +32,7 @@ from ispb_platform.jobs.worker import build_worker
 from ispb_platform.packages.routes import PackageController
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.portal.routes import PortalController
+from ispb_platform.radius import online_routes
 from ispb_platform.routers.routes import RouterController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
@@ -46,8 +48,15 @@ WEB_DIR = Path(__file__).parent / "web"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime | None = None) -> Litestar:
-    """Build the app. Pass ``runtime`` to share an already open one (tests); the app then leaves it open."""
+def create_app(
+    settings: Settings,
+    *,
+    run_worker: bool = False,
+    runtime: Runtime | None = None,
+    lifespans: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
+) -> Litestar:
+    """Build the app. Pass ``runtime`` to share an already open one (tests); the app then leaves it open.
+    ``lifespans`` run inside the app's own (the runtime is open), e.g. the demo's simulated routers."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -94,6 +103,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
             StaffController,
             RouterController,
             *suspension_routes.ROUTES,
+            *online_routes.ROUTES,
             AdminController,
             PortalController,
         ],
@@ -112,7 +122,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, runtime: Runtime
         guards=[access_guard],
         openapi_config=None,  # no public API yet; when there is one, its schema route declares its access too
         exception_handlers={HTTPException: http_error, Exception: server_error},
-        lifespan=[lifespan],
+        lifespan=[lifespan, *lifespans],
         debug=False,
     )
     if runtime is not None:  # usable at once, also by ASGI test transports that send no lifespan events

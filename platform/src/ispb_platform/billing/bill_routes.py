@@ -232,6 +232,7 @@ class PaymentController(Controller):
                         tenant,
                         customer_id,
                         _today(tenant),
+                        secret_key=str(request.app.state.runtime.settings.secret_key),
                         actor=f"system (payment recorded by {operator.login})",
                     )
                     await record_activity(

@@ -3,14 +3,18 @@
 import errno
 import os
 import socket
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 
 import click
 import uvicorn
+from litestar import Litestar
 
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
-from ispb_platform.demo.setup import DemoLogin, prepare_demo
+from ispb_platform.demo.router import demo_routers
+from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.settings import Settings
 
@@ -27,12 +31,19 @@ def _check_port_free(host: str, port: int) -> None:
             raise Failed(f"{host}:{port} {reason}; choose another with --port or ISPB_PORT") from None
 
 
-def _serve(config: Settings, host: str | None, port: int | None, *, run_worker: bool) -> None:
+def _serve(
+    config: Settings,
+    host: str | None,
+    port: int | None,
+    *,
+    run_worker: bool,
+    lifespans: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
+) -> None:
     host = host or config.host
     port = port or config.port
     _check_port_free(host, port)
     uvicorn.run(
-        create_app(config, run_worker=run_worker),
+        create_app(config, run_worker=run_worker, lifespans=lifespans),
         host=host,
         port=port,
         log_level=config.log_level,
@@ -86,7 +97,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
 
     async def main() -> list[DemoLogin]:
         async with runtime(config) as active:
-            return await prepare_demo(active.db, customers_per_operator=customers)
+            return await prepare_demo(active.db, secret_key=config.secret_key or "", customers_per_operator=customers)
 
     logins = run(main)
     url = f"http://{host}:{port}/"
@@ -105,4 +116,4 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         + ("Redis" if config.redis_url else "PostgreSQL")
         + ". Ctrl-C stops.\n"
     )
-    _serve(config, host, port, run_worker=True)
+    _serve(config, host, port, run_worker=True, lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS])])

@@ -9,6 +9,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from ispb_platform.radius.sync import sync_customer
 from ispb_platform.routers.commands import enqueue_command
 from ispb_platform.secrets_box import seal
 from ispb_tenants.migrations import Connection
@@ -60,6 +61,9 @@ async def save_connection(
         draft.router_id,
         draft.ip_address,
         seal(secret_key, draft.pppoe_password) if draft.pppoe_password else None,
+    )
+    await sync_customer(
+        connection, secret_key, customer_id, old_username=before.get("pppoe_username") if before else None
     )
     after = await connection.fetchrow(
         "SELECT router_id, ip_address, package_id, pppoe_username, status FROM customer WHERE id = $1", customer_id

@@ -5,11 +5,12 @@ is missing.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.billing.payments import PaymentMethod, record_payment
+from ispb_platform.demo.router import prepare_router
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, local_today
@@ -54,7 +55,7 @@ def operator_login(operator: DemoOperator) -> DemoLogin:
     )
 
 
-async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> list[DemoLogin]:
+async def prepare_demo(db: Database, *, secret_key: str, customers_per_operator: int = 300) -> list[DemoLogin]:
     logins = [PLATFORM_ADMIN]
     await _ensure_user(db, PLATFORM_ADMIN, "Platform Admin", UserRole.PLATFORM_ADMIN, None)
     for operator in DEMO_OPERATORS:
@@ -73,9 +74,17 @@ async def prepare_demo(db: Database, *, customers_per_operator: int = 300) -> li
                 )
             await _enable_portal(scope)
         await _contact_details(db, tenant)
-        # this month's bills, made by the real job (its run record shows under Automation)
-        await execute(db, get_job("billing.generate_bills"), tenant=tenant, trigger=Trigger.MANUAL, key="demo")
-        await _demo_payments(db, tenant)
+        await prepare_router(db, tenant, secret_key)
+        # last month's and this month's bills, made by the real job (its run records show under Automation);
+        # a few customers never paid last month: billing.auto_suspend ("Run now") suspends them on the router
+        today = local_today(datetime.now(UTC), tenant)
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        job = get_job("billing.generate_bills")
+        if await _no_bills_yet(db, tenant):
+            await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="demo-last-month", today=last_month)
+            await _demo_payments(db, tenant, period_before=today.replace(day=1), paid_on=last_month + timedelta(days=5))
+        await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="demo")
+        await _demo_payments(db, tenant, period_before=None, paid_on=today)
         login = operator_login(operator)
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
         logins.append(login)
@@ -94,25 +103,34 @@ async def _contact_details(db: Database, tenant: TenantRef) -> None:
     )
 
 
-async def _demo_payments(db: Database, tenant: TenantRef) -> None:
-    """Once: about a third of the billed customers have paid in full, a few in part (the rest owe)."""
-    today = local_today(datetime.now(UTC), tenant)
+async def _no_bills_yet(db: Database, tenant: TenantRef) -> bool:
     async with db.tenant(tenant) as scope:
-        if await scope.connection.fetchval("SELECT count(*) FROM payment"):
+        return not await scope.connection.fetchval("SELECT count(*) FROM bill")
+
+
+async def _demo_payments(db: Database, tenant: TenantRef, *, period_before: date | None, paid_on: date) -> None:
+    """Once per period: last month nearly everyone paid (except customers ``id % 10 == 3``: overdue now);
+    this month about a third have paid in full and a few in part. Never for the overdue ones, whose
+    payment is the operator's to record in the demo."""
+    async with db.tenant(tenant) as scope:
+        if await scope.connection.fetchval("SELECT count(*) FROM payment WHERE received_on = $1", paid_on):
             return
         owing = await scope.connection.fetch(
-            "SELECT customer_id, total_minor FROM bill WHERE status = 'open' AND kind = 'invoice' ORDER BY customer_id"
+            "SELECT customer_id, total_minor FROM bill WHERE status = 'open' AND kind = 'invoice'"
+            " AND ($1::date IS NULL OR period_start < $1) AND customer_id % 10 <> 3 ORDER BY customer_id",
+            period_before,
         )
         for n, bill in enumerate(owing):
-            if n % 3 == 1 or n % 7 == 5:
-                amount = bill["total_minor"] if n % 3 == 1 else bill["total_minor"] // 2
+            everyone = period_before is not None
+            if everyone or n % 3 == 1 or n % 7 == 5:
+                amount = bill["total_minor"] if everyone or n % 3 == 1 else bill["total_minor"] // 2
                 await record_payment(
                     scope.connection,
                     customer_id=bill["customer_id"],
                     amount=Money(int(amount), tenant.currency),
                     method=PaymentMethod.MOBILE_MONEY if n % 2 else PaymentMethod.CASH,
-                    reference=f"DEMO{n:05d}" if n % 2 else "",
-                    received_on=today,
+                    reference=f"DEMO{paid_on:%y%m}{n:05d}" if n % 2 else "",
+                    received_on=paid_on,
                     received_by="demo",
                 )
 

@@ -10,6 +10,7 @@ from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
+from ispb_platform.radius.sessions import close_stale_sessions
 from ispb_platform.routers.commands import run_due_commands
 from ispb_platform.routers.status import check_routers
 from ispb_platform.suspension.auto import auto_suspend
@@ -53,6 +54,14 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         scope=JobScope.TENANT,
         run=run_due_commands,
         description="Sends queued suspensions, reactivations and package changes to routers, retrying failures",
+        timeout_s=600,
+    ),
+    ScheduledJob(
+        name="netsync.stale_sessions",
+        cron="*/5 * * * *",
+        scope=JobScope.TENANT,
+        run=close_stale_sessions,
+        description="Closes RADIUS sessions silent for 15 minutes and asks their routers to drop them",
         timeout_s=600,
     ),
     ScheduledJob(

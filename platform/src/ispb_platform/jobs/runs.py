@@ -134,6 +134,18 @@ async def recent_runs(db: Database, *, job: str | None = None, limit: int = 50) 
     return [_record(row) for row in rows]
 
 
+async def last_runs_for(db: Database, tenant_id: int) -> dict[str, RunRecord]:
+    """The latest run of every job for one tenant (and of platform jobs): one row per job, however many
+    runs frequent jobs have piled up."""
+    async with db.platform() as connection:
+        rows = await connection.fetch(
+            f"SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} WHERE r.tenant_id = $1 OR r.tenant_id IS NULL"
+            " ORDER BY r.job, r.started_at DESC",
+            tenant_id,
+        )
+    return {row["job"]: _record(row) for row in rows}
+
+
 async def last_runs(db: Database) -> dict[str, RunRecord]:
     """The most recent run of every job that has run."""
     async with db.platform() as connection:

@@ -1,16 +1,20 @@
 """Operator panel pages that are not a domain of their own: overview, activity log, automation, pending."""
 
+from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from ispb_platform.auth.access import allow, own_tenant_scope
-from ispb_platform.auth.roles import OPERATORS
+from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS
 from ispb_platform.jobs.job import JobScope
 from ispb_platform.jobs.registry import SCHEDULE
-from ispb_platform.jobs.runs import recent_runs
+from ispb_platform.jobs.runs import job_key, last_runs_for
+from ispb_platform.jobs.worker import RUN_JOB, job_options
+from ispb_platform.web.forms import form_fields
 from ispb_platform.web.navigation import NOT_READY, PANEL_NAV
 
 OPERATOR = allow(OPERATORS)
@@ -52,17 +56,31 @@ async def activity_log(request: Request[Any, Any, Any], before: FromQuery[int | 
 
 
 @get("/panel/automation", opt=OPERATOR)
-async def automation(request: Request[Any, Any, Any]) -> Template:
-    """The schedule, read-only, with this operator's last run of each job (platform jobs: the platform's)."""
+async def automation(request: Request[Any, Any, Any], queued: FromQuery[str | None] = None) -> Template:
+    """The schedule with this operator's last run of each job (platform jobs: the platform's)."""
     principal = request.scope["state"]["principal"]
-    runs = await recent_runs(request.app.state.runtime.db, limit=500)
-    last: dict[str, Any] = {}
-    for run in runs:
-        mine = run.tenant_slug == principal.tenant.slug or run.tenant_slug is None
-        if mine and run.job not in last:
-            last[run.job] = run
+    last = await last_runs_for(request.app.state.runtime.db, principal.tenant.id)
     jobs = [{"job": job, "last": last.get(job.name), "per_tenant": job.scope is JobScope.TENANT} for job in SCHEDULE]
-    return panel_page("panel/automation.html", "/panel/automation", jobs=jobs)
+    return panel_page("panel/automation.html", "/panel/automation", jobs=jobs, queued=queued)
 
 
-ROUTES = [dashboard, not_configured, activity_log, automation]
+@post("/panel/automation/run", opt=allow(OPERATOR_ADMINS))
+async def run_now(request: Request[Any, Any, Any]) -> Redirect:
+    """Queue one of this operator's jobs now (the worker runs it, exactly as on schedule, and records it)."""
+    principal = request.scope["state"]["principal"]
+    name = (await form_fields(request)).get("job", "")
+    job = next((j for j in SCHEDULE if j.name == name and j.scope is JobScope.TENANT), None)
+    if job is None:
+        raise NotFoundException()
+    tenant = principal.require_tenant()
+    await request.app.state.runtime.queue.enqueue(
+        RUN_JOB,
+        key=job_key(job, tenant, f"now-{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"),
+        job_name=job.name,
+        tenant=tenant.slug,
+        **job_options(job),
+    )
+    return Redirect(f"/panel/automation?queued={job.name}", status_code=303)
+
+
+ROUTES = [dashboard, not_configured, activity_log, automation, run_now]

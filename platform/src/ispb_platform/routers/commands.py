@@ -17,6 +17,7 @@ from typing import Any
 
 from saq import Queue
 
+from ispb_netsync.radius import RadiusError, coa, disconnect
 from ispb_netsync.routeros import RouterError, RouterSession, rate_limit
 from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.routers.store import address_of
@@ -165,7 +166,8 @@ ACTIONS = {"suspend": _suspend, "activate": _activate, "apply_package": _apply_p
 
 _LOAD = """
 SELECT k.id, k.action, k.attempts, r.id AS router_id, r.host, r.api_port, r.use_tls, r.username, r.password_sealed,
-       r.mode, c.id AS customer_id, c.code, c.status, c.pppoe_username, c.pppoe_password_sealed, c.ip_address,
+       r.mode, r.radius_secret_sealed, host(r.nas_address) AS nas_address, r.coa_port,
+       c.id AS customer_id, c.code, c.status, c.pppoe_username, c.pppoe_password_sealed, c.ip_address,
        c.last_address, c.package_id, p.download_kbps, p.upload_kbps
 FROM router_command k
 JOIN router r ON r.id = k.router_id
@@ -173,6 +175,46 @@ LEFT JOIN customer c ON c.id = k.customer_id
 LEFT JOIN package p ON p.id = c.package_id
 WHERE k.id = $1 AND k.status = 'pending'
 """
+
+
+async def _radius_command(db: Database, tenant: TenantRef, command: Any, secret_key: str) -> Outcome:
+    """RADIUS-managed router: the rows already say what is allowed; tell the live sessions.
+
+    Suspension and reactivation end the customer's open sessions (Disconnect-Request), so the next login gets
+    the new reply; a package change is applied to the live session with a CoA (falling back to a disconnect
+    when the NAS refuses it). No open session: nothing to tell. An unreachable NAS raises and is retried.
+    """
+    name = command["pppoe_username"]
+    if not name:
+        return Outcome({"skipped": "no PPPoE username"})
+    async with db.tenant(tenant) as scope:
+        sessions = await scope.connection.fetch(
+            "SELECT acctsessionid, host(framedipaddress) AS address FROM radacct WHERE username = $1"
+            " AND acctstoptime IS NULL AND nasipaddress = $2::inet",
+            name,
+            command["nas_address"],
+        )
+    secret = reveal(secret_key, command["radius_secret_sealed"])
+    nas, port = command["nas_address"], command["coa_port"]
+    detail: dict[str, Any] = {"sessions": len(sessions), "acked": 0, "nak": 0}
+    for session in sessions:
+        if command["action"] == "apply_package" and command["status"] == "active" and command["download_kbps"]:
+            limit = rate_limit(command["download_kbps"], command["upload_kbps"])
+            changed = await coa(
+                nas,
+                port,
+                secret,
+                user_name=name,
+                acct_session_id=session["acctsessionid"],
+                attributes={"Mikrotik-Rate-Limit": limit},
+            )
+            if changed.acked:
+                detail["acked"] += 1
+                continue
+        ended = await disconnect(nas, port, secret, user_name=name, acct_session_id=session["acctsessionid"])
+        detail["acked" if ended.acked else "nak"] += 1
+    addresses = [s["address"] for s in sessions if s["address"]]
+    return Outcome(detail, addresses[0] if addresses and command["action"] == "suspend" else None)
 
 
 async def run_command(db: Database, tenant: TenantRef, secret_key: str, command_id: int) -> str:
@@ -183,11 +225,12 @@ async def run_command(db: Database, tenant: TenantRef, secret_key: str, command_
         return "gone"
     try:
         if command["mode"] == "radius":
-            raise RouterError("RADIUS-managed routers are served through RADIUS (rows and Disconnect-Request)")
-        address = address_of(command, secret_key)
-        async with RouterSession.open(address) as router:
-            outcome = await ACTIONS[command["action"]](router, command, secret_key)
-    except (RouterError, SealError, OSError) as problem:
+            outcome = await _radius_command(db, tenant, command, secret_key)
+        else:
+            address = address_of(command, secret_key)
+            async with RouterSession.open(address) as router:
+                outcome = await ACTIONS[command["action"]](router, command, secret_key)
+    except (RouterError, RadiusError, SealError, OSError) as problem:
         error = f"{type(problem).__name__}: {problem}"
         async with db.tenant(tenant) as scope:
             await scope.connection.execute(

@@ -12,6 +12,7 @@ from typing import Any
 
 from ispb_billing import Account, Money, OpenBill, SuspensionRule, decide
 from ispb_platform.billing.payments import lock_customer, open_bills
+from ispb_platform.radius.sync import sync_customer
 from ispb_platform.routers.commands import enqueue_command
 from ispb_tenants import TenantRef
 from ispb_tenants.migrations import Connection
@@ -36,6 +37,7 @@ async def suspend(
     connection: Connection,
     customer_id: int,
     *,
+    secret_key: str,
     actor: str,
     reason: str,
     rule: str = "",
@@ -60,6 +62,7 @@ async def suspend(
     if logged is None:
         return None
     await connection.execute("UPDATE customer SET status = 'suspended', updated_at = now() WHERE id = $1", customer_id)
+    await sync_customer(connection, secret_key, customer_id)
     command_id = await enqueue_command(connection, customer_id=customer_id, action="suspend")
     await _event(
         connection,
@@ -70,12 +73,15 @@ async def suspend(
     return StatusChange(customer_id, command_id)
 
 
-async def activate(connection: Connection, customer_id: int, *, actor: str, reason: str) -> StatusChange | None:
+async def activate(
+    connection: Connection, customer_id: int, *, secret_key: str, actor: str, reason: str
+) -> StatusChange | None:
     """Reactivate a suspended customer; None when it is not suspended."""
     customer = await lock_customer(connection, customer_id)
     if customer["status"] != "suspended":
         return None
     await connection.execute("UPDATE customer SET status = 'active', updated_at = now() WHERE id = $1", customer_id)
+    await sync_customer(connection, secret_key, customer_id)
     await connection.execute(
         "INSERT INTO suspension_log (customer_id, action, reason, actor) VALUES ($1, 'activated', $2, $3)",
         customer_id,
@@ -112,7 +118,7 @@ async def account_of(connection: Connection, customer_id: int, status: str, curr
 
 
 async def activate_if_paid(
-    connection: Connection, tenant: TenantRef, customer_id: int, today: date, *, actor: str
+    connection: Connection, tenant: TenantRef, customer_id: int, today: date, *, secret_key: str, actor: str
 ) -> StatusChange | None:
     """After a payment: reactivate a suspended customer whose profile auto-activates and who owes nothing
     overdue any more (the same dunning rule that suspended them says they would not be suspended now)."""
@@ -125,4 +131,6 @@ async def activate_if_paid(
     account = await account_of(connection, customer_id, "active", tenant.currency)
     if decide(account, rule, today).suspend:
         return None
-    return await activate(connection, customer_id, actor=actor, reason="Paid: nothing overdue any more")
+    return await activate(
+        connection, customer_id, secret_key=secret_key, actor=actor, reason="Paid: nothing overdue any more"
+    )

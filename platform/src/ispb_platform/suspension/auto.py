@@ -53,6 +53,7 @@ async def auto_suspend(ctx: JobContext) -> Counts:
                 change = await suspend(
                     connection,
                     customer_id,
+                    secret_key=ctx.secret_key,
                     actor=ACTOR,
                     reason=decision.reason,
                     rule=describe(rule),

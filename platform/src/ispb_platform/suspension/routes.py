@@ -76,10 +76,13 @@ class CustomerStatusController(Controller):
         async with own_tenant_scope(request) as db:
             if not await db.connection.fetchval("SELECT 1 FROM customer WHERE id = $1", customer_id):
                 raise NotFoundException()
+            secret_key = str(request.app.state.runtime.settings.secret_key)
             if action == "suspend":
-                change = await suspend(db.connection, customer_id, actor=actor, reason=reason, rule="manual")
+                change = await suspend(
+                    db.connection, customer_id, secret_key=secret_key, actor=actor, reason=reason, rule="manual"
+                )
             else:
-                change = await activate(db.connection, customer_id, actor=actor, reason=reason)
+                change = await activate(db.connection, customer_id, secret_key=secret_key, actor=actor, reason=reason)
             if change is not None:
                 await record_activity(
                     db,

@@ -24,7 +24,12 @@ class NavSection:
 PANEL_NAV: tuple[NavSection, ...] = (
     NavSection("Dashboard", (NavItem("Overview", "/panel/"),)),
     NavSection(
-        "Customers", (NavItem("Customers", "/panel/customers"), NavItem("Import CSV", "/panel/customers/import"))
+        "Customers",
+        (
+            NavItem("Customers", "/panel/customers"),
+            NavItem("Online", "/panel/customers/online"),
+            NavItem("Import CSV", "/panel/customers/import"),
+        ),
     ),
     NavSection(
         "Bills and Payments",
