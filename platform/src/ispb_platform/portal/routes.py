@@ -90,7 +90,11 @@ class PortalController(Controller):
                 " status, currency FROM bill WHERE customer_id = $1 ORDER BY issue_date DESC, id DESC LIMIT 24",
                 principal.user_id,
             )
-        return Template("portal/dashboard.html", context={"operator": operator, "customer": customer, "bills": bills})
+            paying = await scope.connection.fetchval(
+                "SELECT payment_instructions FROM platform.tenant WHERE id = $1", operator.id
+            )
+        context = {"operator": operator, "customer": customer, "bills": bills, "payment_instructions": paying}
+        return Template("portal/dashboard.html", context=context)
 
     @get("/bills/{bill_id:int}/pdf", opt=allow(CUSTOMERS))
     async def bill_pdf(
