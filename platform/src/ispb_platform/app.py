@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler
 
 from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
@@ -29,6 +30,7 @@ from ispb_platform.billing.invoice_pdf import close_renderer
 from ispb_platform.billing.profile_routes import BillingProfileController
 from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs.worker import build_worker
+from ispb_platform.notify import routes as notify_routes
 from ispb_platform.packages.routes import PackageController
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.portal.routes import PortalController
@@ -54,6 +56,7 @@ def create_app(
     run_worker: bool = False,
     runtime: Runtime | None = None,
     lifespans: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
+    extra_routes: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
     """Build the app. Pass ``runtime`` to share an already open one (tests); the app then leaves it open.
     ``lifespans`` run inside the app's own (the runtime is open), e.g. the demo's simulated routers."""
@@ -104,6 +107,8 @@ def create_app(
             RouterController,
             *suspension_routes.ROUTES,
             *online_routes.ROUTES,
+            *notify_routes.ROUTES,
+            *extra_routes,
             AdminController,
             PortalController,
         ],

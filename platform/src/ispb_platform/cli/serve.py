@@ -10,9 +10,11 @@ from dataclasses import replace
 import click
 import uvicorn
 from litestar import Litestar
+from litestar.types import ControllerRouterHandler
 
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
+from ispb_platform.demo import sms_sink
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
@@ -38,12 +40,13 @@ def _serve(
     *,
     run_worker: bool,
     lifespans: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
+    extra_routes: Sequence[ControllerRouterHandler] = (),
 ) -> None:
     host = host or config.host
     port = port or config.port
     _check_port_free(host, port)
     uvicorn.run(
-        create_app(config, run_worker=run_worker, lifespans=lifespans),
+        create_app(config, run_worker=run_worker, lifespans=lifespans, extra_routes=extra_routes),
         host=host,
         port=port,
         log_level=config.log_level,
@@ -97,7 +100,12 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
 
     async def main() -> list[DemoLogin]:
         async with runtime(config) as active:
-            return await prepare_demo(active.db, secret_key=config.secret_key or "", customers_per_operator=customers)
+            return await prepare_demo(
+                active.db,
+                secret_key=config.secret_key or "",
+                customers_per_operator=customers,
+                sms_gateway_url=f"http://{host}:{port}{sms_sink.PATH}/send",
+            )
 
     logins = run(main)
     url = f"http://{host}:{port}/"
@@ -116,4 +124,12 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         + ("Redis" if config.redis_url else "PostgreSQL")
         + ". Ctrl-C stops.\n"
     )
-    _serve(config, host, port, run_worker=True, lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS])])
+    console.print(f"Demo SMS gateway (what customers would receive): {url}demo/sms-gateway/")
+    _serve(
+        config,
+        host,
+        port,
+        run_worker=True,
+        lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS])],
+        extra_routes=sms_sink.ROUTES,
+    )

@@ -167,6 +167,10 @@ class CustomerController(Controller):
             if password:
                 await service.set_portal_password(db, customer_id, password)
             command_id = await save_connection(db.connection, _secret_key(request), customer_id, link, before=None)
+            await db.connection.execute(  # the welcome message, when the operator turned it on
+                "INSERT INTO domain_event (name, customer_id, payload) VALUES ('customer.created', $1, '{}')",
+                customer_id,
+            )
             await record_activity(
                 db,
                 operator,

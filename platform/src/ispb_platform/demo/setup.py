@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.billing.payments import PaymentMethod, record_payment
+from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
 from ispb_platform.demo.router import prepare_router
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.registry import get_job
@@ -55,7 +56,9 @@ def operator_login(operator: DemoOperator) -> DemoLogin:
     )
 
 
-async def prepare_demo(db: Database, *, secret_key: str, customers_per_operator: int = 300) -> list[DemoLogin]:
+async def prepare_demo(
+    db: Database, *, secret_key: str, customers_per_operator: int = 300, sms_gateway_url: str = ""
+) -> list[DemoLogin]:
     logins = [PLATFORM_ADMIN]
     await _ensure_user(db, PLATFORM_ADMIN, "Platform Admin", UserRole.PLATFORM_ADMIN, None)
     for operator in DEMO_OPERATORS:
@@ -75,16 +78,21 @@ async def prepare_demo(db: Database, *, secret_key: str, customers_per_operator:
             await _enable_portal(scope)
         await _contact_details(db, tenant)
         await prepare_router(db, tenant, secret_key)
+        if sms_gateway_url:
+            await prepare_notifications(db, tenant, sms_gateway_url)
         # last month's and this month's bills, made by the real job (its run records show under Automation);
         # a few customers never paid last month: billing.auto_suspend ("Run now") suspends them on the router
         today = local_today(datetime.now(UTC), tenant)
         last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         job = get_job("billing.generate_bills")
-        if await _no_bills_yet(db, tenant):
+        fresh = await _no_bills_yet(db, tenant)
+        if fresh:
             await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="demo-last-month", today=last_month)
             await _demo_payments(db, tenant, period_before=today.replace(day=1), paid_on=last_month + timedelta(days=5))
         await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="demo")
         await _demo_payments(db, tenant, period_before=None, paid_on=today)
+        if fresh:
+            await mark_history_told(db, tenant)
         login = operator_login(operator)
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
         logins.append(login)

@@ -10,6 +10,8 @@ from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
+from ispb_platform.notify.reminders import due_date_reminders
+from ispb_platform.notify.sender import send_outbox
 from ispb_platform.radius.sessions import close_stale_sessions
 from ispb_platform.routers.commands import run_due_commands
 from ispb_platform.routers.status import check_routers
@@ -71,6 +73,22 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=check_routers,
         description="Checks every router's API: identity, version and whether it answers",
         timeout_s=900,
+    ),
+    ScheduledJob(
+        name="notify.due_date",
+        cron="2 * * * *",  # hourly: acts from the operator's send time on; once per bill and rule
+        scope=JobScope.TENANT,
+        run=due_date_reminders,
+        description="Queues due-date reminders (e.g. 3 days before, on the day, 2 days after) at the send time",
+        timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="notify.send_outbox",
+        cron="* * * * *",
+        scope=JobScope.TENANT,
+        run=send_outbox,
+        description="Turns events into messages and delivers queued messages through the gateway, with retries",
+        timeout_s=600,
     ),
     ScheduledJob(
         name="maintenance.purge_activity_logs",

@@ -41,10 +41,11 @@ PANEL_NAV: tuple[NavSection, ...] = (
     NavSection(
         "SMS and Notifications",
         (
-            NavItem("Due Date Notifier", "/panel/notifications/due-date", ready=False),
+            NavItem("Due Date Notifier", "/panel/notifications/due-date"),
             NavItem("Expiration Notifier", "/panel/notifications/expiration", ready=False),
-            NavItem("Event SMS", "/panel/notifications/events", ready=False),
-            NavItem("SMS Gateway Setup", "/panel/notifications/gateway", ready=False),
+            NavItem("Event SMS", "/panel/notifications/events"),
+            NavItem("SMS Gateway Setup", "/panel/notifications/gateway"),
+            NavItem("Sent Messages", "/panel/notifications/sent"),
         ),
     ),
     NavSection(

@@ -17,6 +17,7 @@ from ispb_tenants.tables.billing import (
     Payment,
     PaymentAllocation,
 )
+from ispb_tenants.tables.notify import NotifyEvent, NotifyGateway, NotifyRule, NotifySchedule, NotifyTemplate, Outbox
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
@@ -40,6 +41,12 @@ TENANT_TABLES = (
     Router,
     SuspensionLog,
     RouterCommand,
+    NotifyGateway,
+    NotifyTemplate,
+    NotifyEvent,
+    NotifyRule,
+    NotifySchedule,
+    Outbox,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -62,6 +69,12 @@ __all__ = (
     "BillingProfile",
     "Customer",
     "JobRun",
+    "NotifyEvent",
+    "NotifyGateway",
+    "NotifyRule",
+    "NotifySchedule",
+    "NotifyTemplate",
+    "Outbox",
     "Package",
     "PlatformUser",
     "Router",

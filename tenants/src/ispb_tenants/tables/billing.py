@@ -130,3 +130,5 @@ class DomainEvent(Table, tablename="domain_event"):
     customer = ForeignKey(Customer, db_column_name="customer_id", null=True)
     payload = JSONB(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
+    notified_at = Timestamptz(null=True, default=None)
+    """When the notify job turned the event into messages (migration 0006)."""

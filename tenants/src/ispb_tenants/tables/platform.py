@@ -46,6 +46,10 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     logo = Bytea(null=True, default=None)
     """PNG, JPEG or SVG printed on invoices (at most 256 KiB)."""
     logo_type = Text(null=True, default=None)
+    sms_credit = Integer(default=0)
+    """SMS segments the operator can still send."""
+    sms_low_threshold = Integer(default=100)
+    sms_low_alerted_on = Date(null=True, default=None)
 
 
 class PlatformUser(Table, tablename="platform_user", schema=SCHEMA):

@@ -1,0 +1,1 @@
+"""SMS and Notifications: outbox, sender, event messages, reminders, gateway setup."""

@@ -1,0 +1,112 @@
+"""Event messages: domain events (written with their cause) become outbox rows, once each.
+
+Billing and service control write ``domain_event`` rows in their own transactions (``payment.received``,
+``customer.suspended``, ...). Here each pending event is turned into a message when the operator enabled that
+event, with its template and the customer's values, under the key ``event:<id>``; the event is marked notified
+in the same transaction, enabled or not, so switching an event on later never sends old news.
+"""
+
+import json
+from typing import Any
+
+from ispb_billing import Money, format_money
+from ispb_notify import DEFAULT_TEMPLATES, Channel, Event, TemplateProblem, render
+from ispb_platform.notify.outbox import enqueue
+from ispb_tenants import Database, TenantRef
+from ispb_tenants.migrations import Connection
+
+BATCH = 500
+
+
+async def templates(connection: Connection) -> dict[str, str]:
+    """The operator's templates over the defaults."""
+    stored = {r["key"]: r["body"] for r in await connection.fetch("SELECT key, body FROM notify_template")}
+    return {**DEFAULT_TEMPLATES, **stored}
+
+
+async def customer_values(connection: Connection, tenant: TenantRef, customer_id: int) -> dict[str, Any] | None:
+    row = await connection.fetchrow(
+        "SELECT c.code, c.name, c.phone, c.pppoe_username, p.name AS package, coalesce(a.balance_minor, 0) AS balance,"
+        " t.name AS operator_name, t.phone AS operator_phone FROM customer c"
+        " LEFT JOIN package p ON p.id = c.package_id LEFT JOIN customer_account a ON a.customer_id = c.id"
+        " JOIN platform.tenant t ON t.id = $2 WHERE c.id = $1",
+        customer_id,
+        tenant.id,
+    )
+    if row is None:
+        return None
+    return {
+        "customer_name": row["name"],
+        "customer_id": row["code"],
+        "package": row["package"] or "",
+        "balance": format_money(Money(int(row["balance"]), tenant.currency), symbol=False) + f" {tenant.currency}",
+        "amount_due": format_money(Money(max(int(row["balance"]), 0), tenant.currency), symbol=False)
+        + f" {tenant.currency}",
+        "operator_name": row["operator_name"],
+        "operator_phone": row["operator_phone"],
+        "portal_link": f"/portal/{tenant.slug}/",
+        "username": row["pppoe_username"] or row["code"],
+        "phone": row["phone"],
+    }
+
+
+def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if name == Event.PAYMENT_RECEIVED.value and "amount_minor" in payload:
+        values["payment_amount"] = (
+            format_money(Money(int(payload["amount_minor"]), currency), symbol=False) + f" {currency}"
+        )
+    if name == Event.CUSTOMER_SUSPENDED.value:
+        values["reason"] = payload.get("reason", "")
+    if name == Event.PACKAGE_CHANGED.value:
+        values["old_package"] = str(payload.get("from_name", payload.get("from", "")))
+        values["new_package"] = str(payload.get("to_name", payload.get("to", "")))
+    return values
+
+
+async def events_to_outbox(db: Database, tenant: TenantRef) -> int:
+    """Turn pending domain events into messages; returns how many messages were queued."""
+    queued = 0
+    while True:
+        async with db.tenant(tenant) as scope:
+            connection = scope.connection
+            events = await connection.fetch(
+                "SELECT id, name, customer_id, payload FROM domain_event WHERE notified_at IS NULL"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                BATCH,
+            )
+            if not events:
+                return queued
+            settings = {
+                r["event"]: r for r in await connection.fetch("SELECT event, enabled, channel FROM notify_event")
+            }
+            texts = await templates(connection)
+            for event in events:
+                setting = settings.get(event["name"])
+                if setting is not None and setting["enabled"] and event["customer_id"] is not None:
+                    values = await customer_values(connection, tenant, event["customer_id"])
+                    payload = json.loads(event["payload"]) if isinstance(event["payload"], str) else event["payload"]
+                    if values is not None:
+                        values |= _event_values(event["name"], payload, tenant.currency)
+                        try:
+                            body = render(texts.get(event["name"], ""), values)
+                        except TemplateProblem as problem:  # checked at save time; a stored default changed
+                            body = ""
+                            await connection.execute(
+                                "UPDATE domain_event SET payload = payload"
+                                " || jsonb_build_object('notify_error', $2::text) WHERE id = $1",
+                                event["id"],
+                                str(problem),
+                            )
+                        if body:
+                            added = await enqueue(
+                                connection,
+                                key=f"event:{event['id']}",
+                                customer_id=event["customer_id"],
+                                channel=Channel(setting["channel"]),
+                                to=values["phone"],
+                                body=body,
+                                cause=event["name"],
+                            )
+                            queued += added is not None
+                await connection.execute("UPDATE domain_event SET notified_at = now() WHERE id = $1", event["id"])

@@ -1,0 +1,189 @@
+"""Notifications against a local HTTP SMS gateway: a scripted month of due-date reminders and event messages,
+delivered once each through failures, a dead sender's claim, and an empty SMS credit."""
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ispb_billing import Money
+from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.payments import PaymentMethod, record_payment
+from ispb_platform.jobs.job import JobContext
+from ispb_platform.notify.reminders import due_date_reminders
+from ispb_platform.notify.sender import send_outbox
+from ispb_platform.secrets_box import seal
+from ispb_tenants import Database, TenantRef
+from peers.sms_gateway import SmsGatewayPeer
+
+SECRET = "t" * 40
+DHAKA = ZoneInfo("Asia/Dhaka")
+
+
+def _ctx(db: Database, tenant: TenantRef, day: date, at: time = time(10, 30)) -> JobContext:
+    now = datetime.combine(day, at, DHAKA).astimezone(UTC)
+    return JobContext(db=db, today=day, now=now, tenant=tenant, secret_key=SECRET)
+
+
+@pytest.fixture(name="gateway")
+async def fx_gateway():
+    async with SmsGatewayPeer(credentials={"username": "ispb", "password": "gw-pass"}) as peer:
+        yield peer
+
+
+@pytest.fixture(name="notified")
+async def fx_notified(db: Database, make_tenant, gateway: SmsGatewayPeer):
+    tenant = await make_tenant("sms")
+    async with db.tenant(tenant) as scope:
+        connection = scope.connection
+        package_id = await connection.fetchval(
+            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Home', 50000, 1, 1)"
+            " RETURNING id"
+        )
+        ids = [
+            await connection.fetchval(
+                "INSERT INTO customer (code, name, phone, package_id, connection_date) VALUES ($1, $2, $3, $4,"
+                " '2026-01-01') RETURNING id",
+                code,
+                name,
+                phone,
+                package_id,
+            )
+            for code, name, phone in (("C1", "Rahim", "01711000001"), ("C2", "Karim", "01711000002"))
+        ]
+        config = {
+            "url": gateway.url,
+            "method": "GET",
+            "params": {"username": "ispb", "password": "{secret}", "to": "{to}", "text": "{text}", "ref": "{ref}"},
+            "success_pattern": "Accepted",
+            "message_id_pattern": "Accepted: (\\S+)",
+            "timeout": 1.0,
+        }
+        await connection.execute(
+            "INSERT INTO notify_gateway (channel, kind, config, secret_sealed)"
+            " VALUES ('sms', 'http_sms', $1::jsonb, $2)",
+            json.dumps(config),
+            seal(SECRET, "gw-pass"),
+        )
+        for offset in (-3, 0, 2):
+            await connection.execute("INSERT INTO notify_rule (kind, offset_days) VALUES ('due_date', $1)", offset)
+        await connection.execute(
+            "INSERT INTO notify_event (event, enabled, channel) VALUES ('payment.received', true, 'sms')"
+        )
+    await db.pool.execute("UPDATE platform.tenant SET sms_credit = 1000 WHERE id = $1", tenant.id)
+    await generate_bills(_ctx(db, tenant, date(2026, 11, 1)))  # due 8 November
+    return {"tenant": tenant, "customers": ids}
+
+
+async def _day(db: Database, tenant: TenantRef, day: date) -> None:
+    await due_date_reminders(_ctx(db, tenant, day))
+    await send_outbox(_ctx(db, tenant, day))
+
+
+async def test_a_month_of_reminders_and_a_payment_message_arrive_once_each(db: Database, notified, gateway):
+    tenant, (rahim, _) = notified["tenant"], notified["customers"]
+    early = await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5), time(9, 0)))
+    assert early["queued"] == 0 and early["before_send_time"] == 1  # the send time is 10:00 in Dhaka
+    for day in range(1, 13):
+        if day == 6:  # Rahim pays after the first reminder
+            async with db.tenant(tenant) as scope:
+                await record_payment(
+                    scope.connection,
+                    customer_id=rahim,
+                    amount=Money(50000, tenant.currency),
+                    method=PaymentMethod.CASH,
+                    reference="",
+                    received_on=date(2026, 11, 6),
+                    received_by="test",
+                )
+        await _day(db, tenant, date(2026, 11, day))
+        await _day(db, tenant, date(2026, 11, day))  # a second tick the same day adds nothing
+    got = [(m.to, m.text.split(",")[0]) for m in gateway.messages]
+    assert sorted(m.to for m in gateway.messages) == sorted(
+        ["8801711000001", "8801711000002", "8801711000001", "8801711000002", "8801711000002"]
+    )
+    assert len(gateway.messages) == 5, got  # Karim: -3, 0, +2; Rahim: -3, then his payment
+    payment = [m for m in gateway.messages if "500.00" in m.text and m.to.endswith("01")]
+    assert len(payment) == 2 and any("Rahim" in m.text for m in payment)
+    async with db.tenant(tenant) as scope:
+        statuses = await scope.connection.fetch("SELECT status, provider_message_id FROM outbox")
+    assert {r["status"] for r in statuses} == {"sent"} and all(r["provider_message_id"] for r in statuses)
+    credit = await db.pool.fetchval("SELECT sms_credit FROM platform.tenant WHERE id = $1", tenant.id)
+    assert credit == 1000 - len(statuses)  # one segment each
+
+
+async def test_gateway_failures_are_retried_and_delivered_once(db: Database, notified, gateway):
+    tenant = notified["tenant"]
+    gateway.fail_next(2)
+    await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5)))
+    first = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert first["retry"] == 2 and first["sent"] == 0
+    async with db.tenant(tenant) as scope:
+        rows = await scope.connection.fetch("SELECT status, attempts, last_error FROM outbox")
+    assert all(r["status"] == "queued" and r["attempts"] == 1 and "GatewayUnavailable" in r["last_error"] for r in rows)
+    await gateway.down()
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE outbox SET next_attempt_at = now()")
+    down = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert down["retry"] == 2
+    await gateway.up()
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE outbox SET next_attempt_at = now()")
+    done = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert done["sent"] == 2 and len(gateway.messages) == 2
+    assert (await send_outbox(_ctx(db, tenant, date(2026, 11, 5))))["sent"] == 0
+
+
+async def test_a_sender_that_died_mid_send_is_taken_over_and_no_credit_means_waiting(db: Database, notified, gateway):
+    tenant = notified["tenant"]
+    await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5)))
+    async with db.tenant(tenant) as scope:  # a sender claimed both and died before answering
+        await scope.connection.execute(
+            "UPDATE outbox SET status = 'sending', claimed_at = now() - interval '10 minutes', attempts = 1"
+        )
+    await db.pool.execute("UPDATE platform.tenant SET sms_credit = 1 WHERE id = $1", tenant.id)
+    result = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert result["sent"] == 1 and result["waiting_credit"] == 1
+    async with db.tenant(tenant) as scope:
+        waiting = await scope.connection.fetchrow("SELECT status, last_error FROM outbox WHERE status <> 'sent'")
+    assert waiting["status"] == "waiting_credit" and "SMS credit" in waiting["last_error"]
+    await db.pool.execute("UPDATE platform.tenant SET sms_credit = 10 WHERE id = $1", tenant.id)
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE outbox SET next_attempt_at = now() WHERE status = 'waiting_credit'")
+    assert (await send_outbox(_ctx(db, tenant, date(2026, 11, 5))))["sent"] == 1
+    assert len(gateway.messages) == 2  # each message once
+    refs = [m.request.query.get("ref") for m in gateway.messages if m.request is not None]
+    assert sorted(refs) == sorted({r for r in refs}) and all(r and r.startswith("due:") for r in refs)
+
+
+async def test_a_bad_template_is_refused_at_save_with_its_position(notified, make_client, make_staff, sign_in):
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", notified["tenant"]))
+    bad = await client.post(
+        "/panel/notifications/events/payment.received",
+        data={"_csrf_token": token, "body": "Dear {{ customer_name }, paid {{ payment_amount }}", "enabled": "on"},
+    )
+    assert bad.status_code == 422 and "line 1" in bad.text
+    unknown = await client.post(
+        "/panel/notifications/events/payment.received",
+        data={"_csrf_token": token, "body": "Paid {{ amout }}", "enabled": "on"},
+    )
+    assert unknown.status_code == 422 and "amout" in unknown.text
+    good = await client.post(
+        "/panel/notifications/events/payment.received",
+        data={"_csrf_token": token, "body": "Thanks {{ customer_name }}: {{ payment_amount }}", "enabled": "on"},
+    )
+    assert good.status_code == 303
+    page = await client.get("/panel/notifications/events")
+    assert "Thanks {{ customer_name }}" in page.text
+    assert (await client.get("/panel/notifications/sent")).status_code == 200
+    assert (await client.get("/panel/notifications/due-date")).status_code == 200
+    assert (await client.get("/panel/notifications/gateway")).status_code == 200
+
+
+def test_backoff_grows_and_is_capped():
+    from ispb_platform.notify.sender import backoff
+
+    assert backoff(1) == timedelta(seconds=30) and backoff(2) == timedelta(seconds=60)
+    assert backoff(30) == timedelta(hours=1)
