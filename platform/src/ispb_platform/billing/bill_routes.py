@@ -35,6 +35,7 @@ from ispb_platform.billing.payments import (
 from ispb_platform.billing.queries import BillFilters
 from ispb_platform.billing.void import CannotVoid, void_invoice
 from ispb_platform.jobs.runs import local_today
+from ispb_platform.jobs.soon import run_soon
 from ispb_platform.routers.commands import kick
 from ispb_platform.suspension.actions import activate_if_paid
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
@@ -254,6 +255,8 @@ class PaymentController(Controller):
                         command_id = reactivated.command_id
         if command_id is not None:  # after commit: the router learns at once
             await kick(request.app.state.runtime.queue, tenant, command_id)
+        if recorded is not None:  # and the payment message goes out now, not at the next tick
+            await run_soon(request.app.state.runtime.queue, "notify.send_outbox", tenant, "payment")
         if recorded is not None:
             return see_other(request, f"/panel/customers/{customer_id}?paid={recorded.payment_id}")
         return _payment_page(customer, tenant, data, errors, 422)

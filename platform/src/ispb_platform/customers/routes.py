@@ -90,6 +90,11 @@ async def customer_page(
         "discount_errors": discount_errors or {},
         "currency": db.tenant.currency,
         "commands": await recent_commands(db.connection, customer_id=customer_id),
+        "messages": await db.connection.fetch(
+            "SELECT created_at, channel, cause, body, status, attempts, last_error, provider_message_id FROM outbox"
+            " WHERE customer_id = $1 ORDER BY id DESC LIMIT 20",
+            customer_id,
+        ),
         "router_name": await db.connection.fetchval(
             "SELECT r.name FROM router r JOIN customer c ON c.router_id = r.id WHERE c.id = $1", customer_id
         ),

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import httpx
+
 from ispb_notify import (
     Channel,
     Gateway,
@@ -44,10 +46,19 @@ def _with_ref(value: Any, ref: str) -> Any:
 
 
 class SmsGatewayWithRef:
-    """An HTTP SMS gateway whose ``{ref}`` placeholders carry each message's outbox key."""
+    """An HTTP SMS gateway whose ``{ref}`` placeholders carry each message's outbox key.
+
+    One HTTP client (connection pool) serves every message of a sender run; ``aclose`` closes it.
+    """
 
     def __init__(self, config: HttpSmsConfig) -> None:
         self.config = config
+        self._client = httpx.AsyncClient(
+            timeout=config.timeout, limits=httpx.Limits(max_connections=50, max_keepalive_connections=50)
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     async def send_with_ref(self, message: OutgoingMessage, ref: str) -> SendResult:
         config = replace(
@@ -57,11 +68,7 @@ class SmsGatewayWithRef:
             json_body=_with_ref(self.config.json_body, ref) if self.config.json_body is not None else None,
             form_body=_with_ref(self.config.form_body, ref) if self.config.form_body is not None else None,
         )
-        gateway = HttpSmsGateway(config)
-        try:
-            return await gateway.send(message)
-        finally:
-            await gateway.aclose()
+        return await HttpSmsGateway(config, client=self._client).send(message)
 
 
 def http_sms_config(config: Mapping[str, Any], secret: str) -> HttpSmsConfig:

@@ -347,15 +347,18 @@ class NotifyController(Controller):
         config = http_sms_config(
             json.loads(row["config"]), reveal(secret_key, row["secret_sealed"]) if row["secret_sealed"] else ""
         )
+        gateway = SmsGatewayWithRef(config)
         try:
             result = await send(
-                SmsGatewayWithRef(config),
+                gateway,
                 OutgoingMessage(to=to, text=f"Test message from {operator.require_tenant().name} (ISPB)"),
                 "test",
             )
             outcome = f"Sent. The gateway answered: {result.raw[:200]}"
         except GatewayError as problem:
             outcome = f"Not sent: {type(problem).__name__}: {problem}"
+        finally:
+            await gateway.aclose()
         return see_other(request, f"/panel/notifications/gateway?tested={quote(outcome)}")
 
     @get("/sent", opt=allow(OPERATORS))

@@ -10,6 +10,7 @@ bad credentials) fail at once with the gateway's reason.
 """
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from ispb_tenants import Database, TenantRef
 
 LEASE = timedelta(minutes=5)
 BATCH = 200
-PARALLEL = 20
+PARALLEL = 50
 GIVE_UP_AFTER = timedelta(days=1)
 NO_CREDIT_RETRY = timedelta(minutes=10)
 NO_GATEWAY_RETRY = timedelta(minutes=15)
@@ -42,102 +43,101 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
 
 
-async def _take_credit(db: Database, tenant: TenantRef, row: Any) -> bool:
-    """Take the message's segments from the operator's SMS credit, once; False when there is not enough."""
-    if row["channel"] != Channel.SMS.value or row["credit_taken"]:
-        return True
+@dataclass
+class Outcome:
+    """What happened to one claimed message; written back for the whole batch in one statement."""
+
+    status: str
+    delay: timedelta = timedelta(0)
+    error: str = ""
+    provider_message_id: str | None = None
+    reply: str | None = None
+    give_back: bool = False
+
+
+async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[int]:
+    """Take SMS credit for the batch's messages that have none yet, oldest first, as far as it goes; returns
+    the ids that may be sent. One statement for the usual case (enough credit for all)."""
+    needing = [r for r in rows if r["channel"] == Channel.SMS.value and not r["credit_taken"]]
+    allowed = {r["id"] for r in rows} - {r["id"] for r in needing}
+    if not needing:
+        return allowed
     async with db.tenant(tenant) as scope:
-        taken = await scope.connection.fetchval(
-            "UPDATE platform.tenant SET sms_credit = sms_credit - $2 WHERE id = $1 AND sms_credit >= $2 RETURNING 1",
-            tenant.id,
-            row["segments"],
+        credit = await scope.connection.fetchval(
+            "SELECT sms_credit FROM platform.tenant WHERE id = $1 FOR UPDATE", tenant.id
         )
+        taken: list[int] = []
+        spent = 0
+        for row in needing:
+            if spent + row["segments"] <= credit:
+                spent += row["segments"]
+                taken.append(row["id"])
         if taken:
-            await scope.connection.execute("UPDATE outbox SET credit_taken = true WHERE id = $1", row["id"])
-    return bool(taken)
-
-
-async def _finish(db: Database, tenant: TenantRef, row: Any, sql: str, *args: object) -> None:
-    async with db.tenant(tenant) as scope:
-        await scope.connection.execute(sql, row["id"], *args)
-
-
-async def _give_back(db: Database, tenant: TenantRef, row: Any) -> None:
-    if row["channel"] == Channel.SMS.value:
-        async with db.tenant(tenant) as scope:
-            returned = await scope.connection.fetchval(
-                "UPDATE outbox SET credit_taken = false WHERE id = $1 AND credit_taken RETURNING segments", row["id"]
+            await scope.connection.execute(
+                "UPDATE platform.tenant SET sms_credit = sms_credit - $2 WHERE id = $1", tenant.id, spent
             )
-            if returned:
-                await scope.connection.execute(
-                    "UPDATE platform.tenant SET sms_credit = sms_credit + $2 WHERE id = $1", tenant.id, returned
-                )
+            await scope.connection.execute("UPDATE outbox SET credit_taken = true WHERE id = ANY($1::bigint[])", taken)
+    return allowed | set(taken)
 
 
-async def _deliver(ctx: JobContext, tenant: TenantRef, gateways: dict[Channel, Any], row: Any) -> str:
+async def _deliver(ctx: JobContext, gateways: dict[Channel, Any], row: Any, may_send: bool) -> Outcome:
     channel = Channel(row["channel"])
     gateway = gateways.get(channel)
     if gateway is None:
-        await _finish(
-            ctx.db,
-            tenant,
-            row,
-            "UPDATE outbox SET status = 'queued', next_attempt_at = now() + $2, last_error = $3 WHERE id = $1",
+        return Outcome(
+            "queued",
             NO_GATEWAY_RETRY,
             f"No {channel.value.upper()} gateway is set up (SMS and Notifications → SMS Gateway Setup)",
         )
-        return "no_gateway"
-    if not await _take_credit(ctx.db, tenant, row):
-        await _finish(
-            ctx.db,
-            tenant,
-            row,
-            "UPDATE outbox SET status = 'waiting_credit', next_attempt_at = now() + $2, last_error = $3 WHERE id = $1",
+    if not may_send:
+        return Outcome(
+            "waiting_credit",
             NO_CREDIT_RETRY,
             f"Waiting for SMS credit: this message needs {row['segments']} segment(s)",
         )
-        return "waiting_credit"
     try:
         result = await send(
             gateway, OutgoingMessage(to=row["to_address"], text=row["body"], channel=channel), row["key"]
         )
     except GatewayError as problem:
-        expired = row["created_at"] + GIVE_UP_AFTER <= ctx.now
-        if problem.retryable and not expired:
+        error = f"{type(problem).__name__}: {problem}"
+        if problem.retryable and row["created_at"] + GIVE_UP_AFTER > ctx.now:
             delay = backoff(row["attempts"])
             if isinstance(problem, GatewayRateLimited) and problem.retry_after:
                 delay = max(delay, timedelta(seconds=problem.retry_after))
-            await _finish(
-                ctx.db,
-                tenant,
-                row,
-                "UPDATE outbox SET status = 'queued', next_attempt_at = now() + $2, last_error = $3,"
-                " gateway_reply = $4 WHERE id = $1",
-                delay,
-                f"{type(problem).__name__}: {problem}",
-                problem.raw[:2000],
-            )
-            return "retry"
-        await _give_back(ctx.db, tenant, row)
-        await _finish(
-            ctx.db,
-            tenant,
-            row,
-            "UPDATE outbox SET status = 'failed', last_error = $2, gateway_reply = $3 WHERE id = $1",
-            f"{type(problem).__name__}: {problem}",
-            problem.raw[:2000],
+            return Outcome("queued", delay, error, reply=problem.raw[:2000])
+        return Outcome("failed", error=error, reply=problem.raw[:2000], give_back=True)
+    return Outcome("sent", provider_message_id=result.provider_message_id, reply=result.raw[:2000])
+
+
+async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: list[Outcome]) -> None:
+    """Write the batch's outcomes in one statement, and give back the credit of messages that failed for good."""
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "UPDATE outbox o SET status = u.status, next_attempt_at = now() + u.delay, last_error = u.error,"
+            " provider_message_id = coalesce(u.message_id, o.provider_message_id),"
+            " gateway_reply = coalesce(u.reply, o.gateway_reply),"
+            " sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE o.sent_at END"
+            " FROM unnest($1::bigint[], $2::text[], $3::interval[], $4::text[], $5::text[], $6::text[])"
+            " AS u(id, status, delay, error, message_id, reply) WHERE o.id = u.id",
+            [r["id"] for r in rows],
+            [o.status for o in outcomes],
+            [o.delay for o in outcomes],
+            [o.error for o in outcomes],
+            [o.provider_message_id for o in outcomes],
+            [o.reply for o in outcomes],
         )
-        return "failed"
-    await _finish(
-        ctx.db,
-        tenant,
-        row,
-        "UPDATE outbox SET status = 'sent', sent_at = now(), last_error = '', provider_message_id = $2,"
-        " gateway_reply = $3 WHERE id = $1",
-        result.provider_message_id,
-        result.raw[:2000],
-    )
-    return "sent"
+        refund_ids = [r["id"] for r, o in zip(rows, outcomes, strict=True) if o.give_back]
+        if refund_ids:
+            returned = await scope.connection.fetchval(
+                "WITH back AS (UPDATE outbox SET credit_taken = false WHERE id = ANY($1::bigint[]) AND credit_taken"
+                " AND channel = 'sms' RETURNING segments) SELECT coalesce(sum(segments), 0) FROM back",
+                refund_ids,
+            )
+            if returned:
+                await scope.connection.execute(
+                    "UPDATE platform.tenant SET sms_credit = sms_credit + $2 WHERE id = $1", tenant.id, returned
+                )
 
 
 async def send_outbox(ctx: JobContext) -> Counts:
@@ -154,16 +154,23 @@ async def send_outbox(ctx: JobContext) -> Counts:
             gateways = {}
     gate = asyncio.Semaphore(PARALLEL)
 
-    async def one(row: Any) -> None:
+    async def one(row: Any, may_send: bool) -> Outcome:
         async with gate:
-            counts[await _deliver(ctx, tenant, gateways, row)] += 1
+            return await _deliver(ctx, gateways, row, may_send)
 
     try:
         while True:
             async with ctx.db.tenant(tenant) as scope:
-                rows = await scope.connection.fetch(_CLAIM, LEASE, BATCH)
+                rows = list(await scope.connection.fetch(_CLAIM, LEASE, BATCH))
             if not rows:
                 return counts
-            await asyncio.gather(*(one(row) for row in rows))
+            allowed = await _take_credit(ctx.db, tenant, rows) if Channel.SMS in gateways else set()
+            outcomes = await asyncio.gather(*(one(row, row["id"] in allowed) for row in rows))
+            await _record(ctx.db, tenant, rows, list(outcomes))
+            for outcome in outcomes:
+                key = {"queued": "retry"}.get(outcome.status, outcome.status)
+                if outcome.error.startswith("No ") and outcome.status == "queued":
+                    key = "no_gateway"
+                counts[key] += 1
     finally:
         await close(gateways)

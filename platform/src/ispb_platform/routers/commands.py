@@ -10,7 +10,6 @@ time, in order, so a suspension never overtakes the reactivation that followed i
 """
 
 import json
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,12 +19,11 @@ from saq import Queue
 from ispb_netsync.radius import RadiusError, coa, disconnect
 from ispb_netsync.routeros import RouterError, RouterSession, rate_limit
 from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.soon import run_soon
 from ispb_platform.routers.store import address_of
 from ispb_platform.secrets_box import SealError, reveal
 from ispb_tenants import Database, TenantRef
 from ispb_tenants.migrations import Connection
-
-log = logging.getLogger(__name__)
 
 SUSPENDED_LIST = "ispb-suspended"
 """The address list the router's redirect rule sends to the suspension portal."""
@@ -73,21 +71,8 @@ async def enqueue_command(
 
 
 async def kick(queue: Queue, tenant: TenantRef, command_id: int) -> None:
-    """Run the tenant's due commands now, through the queue (retried by SAQ; the minute job is the backstop)."""
-    from ispb_platform.jobs.registry import get_job
-    from ispb_platform.jobs.worker import RUN_JOB, job_options
-
-    job = get_job("netsync.router_commands")
-    try:
-        await queue.enqueue(
-            RUN_JOB,
-            key=f"{job.name}:{tenant.slug}:command-{command_id}",
-            job_name=job.name,
-            tenant=tenant.slug,
-            **job_options(job),
-        )
-    except Exception:  # the queue being down must not fail the payment or suspension that committed
-        log.exception("could not enqueue router command %s of %s; the minute job will run it", command_id, tenant)
+    """Run the tenant's due commands now, through the queue (the minute job is the backstop)."""
+    await run_soon(queue, "netsync.router_commands", tenant, f"command-{command_id}")
 
 
 @dataclass(frozen=True)
