@@ -187,3 +187,81 @@ def test_backoff_grows_and_is_capped():
 
     assert backoff(1) == timedelta(seconds=30) and backoff(2) == timedelta(seconds=60)
     assert backoff(30) == timedelta(hours=1)
+
+
+async def test_expiration_notices_come_once_before_prepaid_time_runs_out(db: Database, make_tenant):
+    from ispb_platform.notify.reminders import expiration_notices
+
+    tenant = await make_tenant("prepaid")
+    async with db.tenant(tenant) as scope:
+        connection = scope.connection
+        await connection.execute("UPDATE billing_profile SET cycle = 'daily' WHERE is_default")
+        package_id = await connection.fetchval(
+            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, validity_days)"
+            " VALUES ('Hotspot 30', 30000, 1, 1, 30) RETURNING id"
+        )
+        await connection.execute(
+            "INSERT INTO customer (code, name, phone, package_id, connection_date)"
+            " VALUES ('P1', 'Prepaid', '01711000007', $1, '2026-11-01')",
+            package_id,
+        )
+        await connection.execute("INSERT INTO notify_rule (kind, offset_days) VALUES ('expiration', 3)")
+    await generate_bills(_ctx(db, tenant, date(2026, 11, 1)))  # paid time: 1–30 November
+    assert (await expiration_notices(_ctx(db, tenant, date(2026, 11, 27))))["queued"] == 0
+    first = await expiration_notices(_ctx(db, tenant, date(2026, 11, 28)))
+    assert first["queued"] == 1
+    assert (await expiration_notices(_ctx(db, tenant, date(2026, 11, 28), time(15, 0))))["queued"] == 0
+    assert (await expiration_notices(_ctx(db, tenant, date(2026, 11, 29))))["queued"] == 0
+    async with db.tenant(tenant) as scope:
+        [message] = await scope.connection.fetch("SELECT key, body, to_address FROM outbox")
+    assert message["key"].startswith("expiry:") and "2026-12-01" in message["body"]
+    assert message["to_address"] == "8801711000007"
+
+
+async def test_low_sms_credit_alerts_the_operator_once_a_day(db: Database, notified):
+    from ispb_platform.notify.reminders import low_sms_balance
+
+    tenant = notified["tenant"]
+    await db.pool.execute(
+        "UPDATE platform.tenant SET sms_credit = 5, sms_low_threshold = 100, phone = '01711000099' WHERE id = $1",
+        tenant.id,
+    )
+    assert (await low_sms_balance(_ctx(db, tenant, date(2026, 11, 5))))["alerted"] == 1
+    assert (await low_sms_balance(_ctx(db, tenant, date(2026, 11, 5))))["alerted"] == 0
+    assert (await low_sms_balance(_ctx(db, tenant, date(2026, 11, 6))))["alerted"] == 1
+    async with db.tenant(tenant) as scope:
+        keys = [r["key"] for r in await scope.connection.fetch("SELECT key FROM outbox ORDER BY id")]
+    assert keys == ["lowcredit:2026-11-05", "lowcredit:2026-11-06"]
+
+
+async def test_a_customer_with_a_mistyped_phone_does_not_block_the_others(db: Database, notified, gateway):
+    tenant = notified["tenant"]
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE customer SET phone = '12' WHERE code = 'C1'")
+    assert (await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5))))["queued"] == 1
+    await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert [m.to for m in gateway.messages] == ["8801711000002"]
+
+
+async def test_expiration_notifier_page_saves_leads_and_refuses_bad_ones(
+    notified, make_client, make_staff, sign_in, db
+):
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", notified["tenant"]))
+    bad = await client.post(
+        "/panel/notifications/expiration",
+        data={"_csrf_token": token, "leads": "3 days", "body": "Hi {{ customer_name }}, ends {{ expiry_date }}"},
+    )
+    assert bad.status_code == 422 and "write days as 3d" in bad.text and 'value="3 days"' in bad.text
+    good = await client.post(
+        "/panel/notifications/expiration",
+        data={"_csrf_token": token, "leads": "3d, 6h", "body": "Hi {{ customer_name }}, ends {{ expiry_date }}"},
+    )
+    assert good.status_code == 303
+    page = await client.get("/panel/notifications/expiration")
+    assert 'value="3d, 6h"' in page.text
+    async with db.tenant(notified["tenant"]) as scope:
+        rules = await scope.connection.fetch(
+            "SELECT offset_days, before_hours FROM notify_rule WHERE kind = 'expiration' ORDER BY 1 DESC, 2"
+        )
+    assert [tuple(r) for r in rules] == [(3, 0), (0, 6)]

@@ -10,7 +10,7 @@ from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
-from ispb_platform.notify.reminders import due_date_reminders
+from ispb_platform.notify.reminders import due_date_reminders, expiration_notices, low_sms_balance
 from ispb_platform.notify.sender import send_outbox
 from ispb_platform.radius.sessions import close_stale_sessions
 from ispb_platform.routers.commands import run_due_commands
@@ -81,6 +81,22 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=due_date_reminders,
         description="Queues due-date reminders (e.g. 3 days before, on the day, 2 days after) at the send time",
         timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="notify.expiration",
+        cron="4 * * * *",  # hourly: acts from the operator's send time on; once per customer, expiry and lead
+        scope=JobScope.TENANT,
+        run=expiration_notices,
+        description="Queues notices before prepaid (daily-cycle) customers' paid time runs out",
+        timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="notify.low_sms_balance",
+        cron="0 4 * * *",  # daily, 10:00 in Dhaka
+        scope=JobScope.TENANT,
+        run=low_sms_balance,
+        description="Tells the operator, once a day, when its SMS credit is below its threshold",
+        timeout_s=300,
     ),
     ScheduledJob(
         name="notify.send_outbox",

@@ -4,7 +4,7 @@ The key (``due:<bill>:<offset>``, ``event:<id>``, ``expiry:...``, ``otp:<id>``) 
 cause: a rerun of a reminder job, or the same event seen twice, adds nothing (``ON CONFLICT DO NOTHING``).
 """
 
-from ispb_notify import Channel, count_sms, normalise_msisdn
+from ispb_notify import Channel, InvalidPhoneNumber, count_sms, normalise_msisdn
 from ispb_tenants.migrations import Connection
 
 
@@ -18,7 +18,12 @@ async def enqueue(
     body: str,
     cause: str,
 ) -> int | None:
-    """Queue one message; returns its id, or None when a message with this key already exists."""
+    """Queue one message; returns its id, or None when a message with this key already exists or the number
+    cannot receive messages (a customer with a mistyped phone must not block everyone else's messages)."""
+    try:
+        address = normalise_msisdn(to)
+    except InvalidPhoneNumber:
+        return None
     segments = count_sms(body).segments if channel is Channel.SMS else 1
     message_id = await connection.fetchval(
         "INSERT INTO outbox (key, customer_id, channel, to_address, body, segments, cause)"
@@ -26,7 +31,7 @@ async def enqueue(
         key,
         customer_id,
         channel.value,
-        normalise_msisdn(to),
+        address,
         body,
         max(segments, 1),
         cause,

@@ -83,6 +83,10 @@ def _allowed(key: str) -> frozenset[str]:
         return common
 
 
+def _lead_text(days: int, hours: int) -> str:
+    return f"{days}d" if days else f"{hours}h"
+
+
 def _preview(body: str, key: str) -> dict[str, Any]:
     """Rendered sample text and SMS size, or the problem with its position."""
     try:
@@ -245,6 +249,78 @@ class NotifyController(Controller):
                 ip=client_ip(request),
             )
         return see_other(request, "/panel/notifications/due-date")
+
+    @get("/expiration", opt=allow(OPERATORS))
+    async def expiration_page(self, request: Request[Any, Any, Any]) -> Template:
+        async with own_tenant_scope(request) as db:
+            return await self._expiry_page(db.connection, {}, None, "")
+
+    async def _expiry_page(
+        self, connection: Any, errors: dict[str, str], leads: str | None, body: str, status: int = 200
+    ) -> Template:
+        rules = await connection.fetch(
+            "SELECT offset_days, before_hours FROM notify_rule WHERE kind = 'expiration' AND enabled"
+            " ORDER BY offset_days DESC, before_hours DESC"
+        )
+        text = body or (await templates(connection))["expiration"]
+        return _page(
+            "notify/expiration.html",
+            "/panel/notifications/expiration",
+            status,
+            leads=leads
+            if leads is not None
+            else ", ".join(_lead_text(r["offset_days"], r["before_hours"]) for r in rules),
+            body=text,
+            preview=_preview(text, "expiration"),
+            variables=sorted(_allowed("expiration")),
+            errors=errors,
+        )
+
+    @post("/expiration", opt=allow(OPERATOR_ADMINS))
+    async def save_expiration(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Response[Any]:
+        data = await form_fields(request)
+        errors: dict[str, str] = {}
+        leads: list[tuple[int, int]] = []
+        for part in data.get("leads", "").replace(" ", "").lower().split(","):
+            if not part:
+                continue
+            unit, number = part[-1:], part[:-1]
+            if unit not in ("d", "h") or not number.isdigit():
+                errors["leads"] = f"{part!r}: write days as 3d and hours as 6h."
+                continue
+            days, hours = (int(number), 0) if unit == "d" else (0, int(number))
+            if days > 60 or hours > 720:
+                errors["leads"] = "Use at most 60 days or 720 hours."
+            leads.append((days, hours))
+        body = data.get("body", "").strip()
+        preview = _preview(body, "expiration") if body else {"ok": False, "problem": "Write the message text."}
+        if not preview["ok"]:
+            errors["body"] = str(preview["problem"])
+        async with own_tenant_scope(request) as db:
+            if errors:
+                return await self._expiry_page(db.connection, errors, data.get("leads", ""), body, 422)
+            await db.connection.execute("DELETE FROM notify_rule WHERE kind = 'expiration'")
+            for days, hours in sorted(set(leads)):
+                await db.connection.execute(
+                    "INSERT INTO notify_rule (kind, offset_days, before_hours) VALUES ('expiration', $1, $2)",
+                    days,
+                    hours,
+                )
+            await db.connection.execute(
+                "INSERT INTO notify_template (key, body) VALUES ('expiration', $1) ON CONFLICT (key)"
+                " DO UPDATE SET body = EXCLUDED.body, updated_at = now()",
+                body,
+            )
+            await record_activity(
+                db,
+                operator,
+                "notify.expiration_saved",
+                object_type="notify",
+                object_id="expiration",
+                summary=f"Expiration notices {', '.join(_lead_text(d, h) for d, h in sorted(set(leads))) or 'off'}",
+                ip=client_ip(request),
+            )
+        return see_other(request, "/panel/notifications/expiration")
 
     @get("/gateway", opt=allow(OPERATORS))
     async def gateway_page(self, request: Request[Any, Any, Any], tested: FromQuery[str | None] = None) -> Template:

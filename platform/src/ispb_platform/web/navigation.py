@@ -42,7 +42,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
         "SMS and Notifications",
         (
             NavItem("Due Date Notifier", "/panel/notifications/due-date"),
-            NavItem("Expiration Notifier", "/panel/notifications/expiration", ready=False),
+            NavItem("Expiration Notifier", "/panel/notifications/expiration"),
             NavItem("Event SMS", "/panel/notifications/events"),
             NavItem("SMS Gateway Setup", "/panel/notifications/gateway"),
             NavItem("Sent Messages", "/panel/notifications/sent"),
