@@ -265,3 +265,38 @@ async def test_expiration_notifier_page_saves_leads_and_refuses_bad_ones(
             "SELECT offset_days, before_hours FROM notify_rule WHERE kind = 'expiration' ORDER BY 1 DESC, 2"
         )
     assert [tuple(r) for r in rules] == [(3, 0), (0, 6)]
+
+
+async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, make_client, csrf_of):
+    import re
+
+    tenant = notified["tenant"]
+    client = make_client()
+    token = csrf_of((await client.get(f"/portal/{tenant.slug}/otp")).text)
+    unknown = await client.post(f"/portal/{tenant.slug}/otp", data={"_csrf_token": token, "login": "NOPE"})
+    asked = await client.post(f"/portal/{tenant.slug}/otp", data={"_csrf_token": token, "login": "C1"})
+    assert unknown.status_code == asked.status_code == 200
+    assert "a 6-digit code is on its way" in unknown.text and "a 6-digit code is on its way" in asked.text
+    async with db.tenant(tenant) as scope:
+        [message] = await scope.connection.fetch("SELECT key, body, to_address FROM outbox")
+        stored = await scope.connection.fetchval("SELECT code_hash FROM otp_code")
+    code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    assert message["key"].startswith("otp:") and message["to_address"] == "8801711000001" and code not in stored
+    wrong = "000000" if code != "000000" else "111111"
+    bad = await client.post(
+        f"/portal/{tenant.slug}/otp/verify", data={"_csrf_token": token, "login": "C1", "code": wrong}
+    )
+    assert bad.status_code == 401 and "wrong or expired" in bad.text
+    good = await client.post(
+        f"/portal/{tenant.slug}/otp/verify", data={"_csrf_token": token, "login": "C1", "code": code}
+    )
+    assert good.status_code == 303
+    assert "Hello, Rahim" in (await client.get(f"/portal/{tenant.slug}/")).text
+    again = await make_client().post(
+        f"/portal/{tenant.slug}/otp/verify", data={"_csrf_token": token, "login": "C1", "code": code}
+    )
+    assert again.status_code in (401, 403)  # used up (or no CSRF cookie on a new client: refused either way)
+    for _ in range(3):  # at most 3 codes in 15 minutes, and the answer still does not tell
+        await client.post(f"/portal/{tenant.slug}/otp", data={"_csrf_token": token, "login": "C1"})
+    async with db.tenant(tenant) as scope:
+        assert await scope.connection.fetchval("SELECT count(*) FROM otp_code") == 3

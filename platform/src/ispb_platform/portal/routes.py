@@ -4,6 +4,7 @@ A customer's session belongs to one operator: the portal of another operator ans
 to anyone asking for something that does not exist there.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -18,7 +19,10 @@ from ispb_platform.auth.roles import CUSTOMERS, Principal, SessionKind
 from ispb_platform.auth.routes import client_ip, safe_next
 from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
+from ispb_platform.auth.throttle import account_limit, address_limit, locked_for, record_failure
 from ispb_platform.billing.invoice_pdf import invoice_document, pdf_response
+from ispb_platform.jobs.soon import run_soon
+from ispb_platform.portal import otp
 from ispb_platform.runtime import Runtime
 from ispb_platform.web.tenancy import provide_portal_tenant
 from ispb_tenants import TenantRef
@@ -76,6 +80,75 @@ class PortalController(Controller):
         target = target if target.startswith(home) else home
         return Redirect(
             safe_next(target, home),
+            status_code=303,
+            cookies=[session_cookie(token, secure=runtime.settings.cookie_secure)],
+        )
+
+    @get("/otp", opt=PUBLIC)
+    async def otp_page(self, operator: Operator) -> Template:
+        return Template("portal/otp.html", context={"operator": operator, "login": "", "sent": False, "error": None})
+
+    @post("/otp", opt=PUBLIC)
+    async def otp_send(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        """Send a code; the answer is the same whether or not the account exists."""
+        runtime: Runtime = request.app.state.runtime
+        login = str((await request.form()).get("login", "")).strip()
+        limits = [account_limit(f"otp:{operator.id}", login), address_limit(client_ip(request))]
+        error = None
+        if not login:
+            error = "Enter your customer id or mobile number."
+        elif await locked_for(runtime.db, limits):
+            error = "Too many attempts. Try again in a few minutes."
+        else:
+            async with runtime.db.tenant(operator) as scope:
+                sent = await otp.send_code(
+                    scope.connection,
+                    operator,
+                    str(runtime.settings.secret_key),
+                    login,
+                    client_ip(request),
+                    datetime.now(UTC),
+                )
+            if sent:
+                await run_soon(runtime.queue, "notify.send_outbox", operator, "otp")
+        context = {"operator": operator, "login": login, "sent": error is None, "error": error}
+        return Template("portal/otp.html", context=context, status_code=400 if error else 200)
+
+    @post("/otp/verify", opt=PUBLIC)
+    async def otp_verify(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Redirect:
+        runtime: Runtime = request.app.state.runtime
+        form = await request.form()
+        login, code = str(form.get("login", "")).strip(), str(form.get("code", "")).strip()
+        if not login or not code:
+            context = {
+                "operator": operator,
+                "login": login,
+                "sent": bool(login),
+                "error": "Enter the code from the SMS.",
+            }
+            return Template("portal/otp.html", context=context, status_code=400)
+        limits = [account_limit(f"otp:{operator.id}", login), address_limit(client_ip(request))]
+        verified = None
+        if not await locked_for(runtime.db, limits):
+            async with runtime.db.tenant(operator) as scope:
+                verified = await otp.verify_code(
+                    scope.connection, str(runtime.settings.secret_key), login, code, datetime.now(UTC)
+                )
+        if verified is None:
+            await record_failure(runtime.db, limits)
+            context = {"operator": operator, "login": login, "sent": True, "error": "That code is wrong or expired."}
+            return Template("portal/otp.html", context=context, status_code=401)
+        token = await start_session(
+            runtime.db,
+            kind=SessionKind.CUSTOMER,
+            user_id=verified.customer_id,
+            tenant_id=operator.id,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+            replacing=request.scope["state"].get("session_token"),
+        )
+        return Redirect(
+            f"/portal/{operator.slug}/",
             status_code=303,
             cookies=[session_cookie(token, secure=runtime.settings.cookie_secure)],
         )

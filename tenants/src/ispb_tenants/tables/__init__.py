@@ -17,7 +17,15 @@ from ispb_tenants.tables.billing import (
     Payment,
     PaymentAllocation,
 )
-from ispb_tenants.tables.notify import NotifyEvent, NotifyGateway, NotifyRule, NotifySchedule, NotifyTemplate, Outbox
+from ispb_tenants.tables.notify import (
+    NotifyEvent,
+    NotifyGateway,
+    NotifyRule,
+    NotifySchedule,
+    NotifyTemplate,
+    OtpCode,
+    Outbox,
+)
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
@@ -47,6 +55,7 @@ TENANT_TABLES = (
     NotifyRule,
     NotifySchedule,
     Outbox,
+    OtpCode,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -74,6 +83,7 @@ __all__ = (
     "NotifyRule",
     "NotifySchedule",
     "NotifyTemplate",
+    "OtpCode",
     "Outbox",
     "Package",
     "PlatformUser",

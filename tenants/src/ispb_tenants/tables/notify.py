@@ -59,3 +59,16 @@ class Outbox(Table, tablename="outbox"):
     gateway_reply = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
+
+
+class OtpCode(Table, tablename="otp_code"):
+    """A portal sign-in code: only its hash is stored."""
+
+    id = BigInt(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id")
+    code_hash = Text(secret=True)
+    expires_at = Timestamptz()
+    attempts = Integer(default=0)
+    used_at = Timestamptz(null=True, default=None)
+    ip = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -74,3 +74,16 @@ CREATE INDEX outbox_created_idx ON outbox (id DESC);
 -- Which domain events have been turned into messages (the notify job's cursor, per event row).
 ALTER TABLE domain_event ADD COLUMN notified_at timestamptz;
 CREATE INDEX domain_event_pending_idx ON domain_event (id) WHERE notified_at IS NULL;
+
+-- One-time sign-in codes for the customer portal: stored hashed, valid 5 minutes, 5 tries, used once.
+CREATE TABLE otp_code (
+    id              bigserial PRIMARY KEY,
+    customer_id     integer NOT NULL REFERENCES customer (id) ON DELETE CASCADE,
+    code_hash       text NOT NULL,
+    expires_at      timestamptz NOT NULL,
+    attempts        integer NOT NULL DEFAULT 0,
+    used_at         timestamptz,
+    ip              text NOT NULL DEFAULT '',
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX otp_code_customer_idx ON otp_code (customer_id, id DESC);
