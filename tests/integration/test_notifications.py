@@ -300,3 +300,42 @@ async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, make_
         await client.post(f"/portal/{tenant.slug}/otp", data={"_csrf_token": token, "login": "C1"})
     async with db.tenant(tenant) as scope:
         assert await scope.connection.fetchval("SELECT count(*) FROM otp_code") == 3
+
+
+async def test_a_sender_killed_mid_send_loses_nothing_and_sends_nothing_twice(
+    db: Database, database_url: str, notified, gateway
+):
+    """A real ``ispb jobs run notify.send_outbox`` process is killed (SIGKILL) while the gateway holds both of
+    its requests; after the claim lease, the next sender delivers each message once."""
+    import asyncio
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tenant = notified["tenant"]
+    await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5)))
+    gateway.stall_next(2)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
+    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": SECRET}
+    command = [str(Path(sys.executable).parent / "ispb"), "jobs", "run", "notify.send_outbox", "--tenant", tenant.slug]
+    sender = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
+    try:
+        for _ in range(400):
+            if len(gateway.attempts) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(gateway.attempts) == 2, "the sender never reached the gateway"
+    finally:
+        sender.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(sender.wait, 10)
+    async with db.tenant(tenant) as scope:
+        stuck = await scope.connection.fetch("SELECT status FROM outbox")
+        assert {r["status"] for r in stuck} == {"sending"}
+        await scope.connection.execute("UPDATE outbox SET claimed_at = now() - interval '10 minutes'")  # lease over
+    result = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert result["sent"] == 2
+    assert len(gateway.messages) == 2 and len({m.to for m in gateway.messages}) == 2  # each customer once
+    credit = await db.pool.fetchval("SELECT sms_credit FROM platform.tenant WHERE id = $1", tenant.id)
+    assert credit == 1000 - 2  # charged once each, although the dead sender had taken credit already
