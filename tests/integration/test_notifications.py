@@ -339,3 +339,50 @@ async def test_a_sender_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     assert len(gateway.messages) == 2 and len({m.to for m in gateway.messages}) == 2  # each customer once
     credit = await db.pool.fetchval("SELECT sms_credit FROM platform.tenant WHERE id = $1", tenant.id)
     assert credit == 1000 - 2  # charged once each, although the dead sender had taken credit already
+
+
+async def test_each_event_message_and_whatsapp_delivery(db: Database, notified, gateway):
+    """Every event of the catalogue sends its message once; an event set to WhatsApp goes to the Cloud API."""
+    from peers.whatsapp import WhatsAppPeer
+
+    tenant, (rahim, karim) = notified["tenant"], notified["customers"]
+    async with WhatsAppPeer(phone_number_id="1055", access_token="wa-token") as whatsapp:
+        async with db.tenant(tenant) as scope:
+            connection = scope.connection
+            await connection.execute(
+                "INSERT INTO notify_gateway (channel, kind, config, secret_sealed) VALUES ('whatsapp',"
+                " 'whatsapp_cloud', $1::jsonb, $2)",
+                json.dumps({"phone_number_id": "1055", "base_url": f"{whatsapp.base_url}/v20.0"}),
+                seal(SECRET, "wa-token"),
+            )
+            events = {
+                "customer.created": {},
+                "payment.received": {"amount_minor": 30000},
+                "customer.suspended": {"reason": "bill overdue"},
+                "customer.activated": {},
+                "package.changed": {"from_name": "Home", "to_name": "Fiber 40"},
+            }
+            for name in events:
+                channel = "whatsapp" if name == "customer.suspended" else "sms"
+                await connection.execute(
+                    "INSERT INTO notify_event (event, enabled, channel) VALUES ($1, true, $2) ON CONFLICT (event)"
+                    " DO UPDATE SET enabled = true, channel = EXCLUDED.channel",
+                    name,
+                    channel,
+                )
+            for name, payload in events.items():
+                await connection.execute(
+                    "INSERT INTO domain_event (name, customer_id, payload) VALUES ($1, $2, $3::jsonb)",
+                    name,
+                    karim,
+                    json.dumps(payload),
+                )
+        first = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+        again = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+        assert first["from_events"] == 5 and first["sent"] == 5 and again["from_events"] == 0 and again["sent"] == 0
+        assert [m.to for m in whatsapp.messages] == ["8801711000002"]
+        assert "bill overdue" in whatsapp.messages[0].text
+    texts = [m.text for m in gateway.messages]
+    assert len(texts) == 4 and all(m.to == "8801711000002" for m in gateway.messages)
+    assert any("300.00" in t for t in texts) and any("Fiber 40" in t for t in texts)
+    assert rahim not in (None, karim)

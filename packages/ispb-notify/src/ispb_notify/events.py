@@ -69,7 +69,7 @@ DEFAULT_TEMPLATES: Mapping[str, str] = MappingProxyType(
             "Dear {{ customer_name }}, your package changed from {{ old_package }} to {{ new_package }}. "
             "{{ operator_name }}"
         ),
-        Event.OTP_REQUESTED.value: "Your {{ operator_name }} code is {{ otp }}. It expires in 10 minutes.",
+        Event.OTP_REQUESTED.value: "Your {{ operator_name }} code is {{ otp }}. It expires in 5 minutes.",
         "due_date": (
             "Dear {{ customer_name }}, your bill of {{ amount_due }} is due on {{ due_date }}. {{ operator_name }}"
         ),

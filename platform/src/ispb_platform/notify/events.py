@@ -7,11 +7,13 @@ in the same transaction, enabled or not, so switching an event on later never se
 """
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from ispb_billing import Money, format_money
 from ispb_notify import DEFAULT_TEMPLATES, Channel, Event, TemplateProblem, render
 from ispb_platform.notify.outbox import enqueue
+from ispb_platform.secrets_box import SealError, reveal
 from ispb_tenants import Database, TenantRef
 from ispb_tenants.migrations import Connection
 
@@ -24,9 +26,12 @@ async def templates(connection: Connection) -> dict[str, str]:
     return {**DEFAULT_TEMPLATES, **stored}
 
 
-async def customer_values(connection: Connection, tenant: TenantRef, customer_id: int) -> dict[str, Any] | None:
+async def customer_values(
+    connection: Connection, tenant: TenantRef, customer_id: int, secret_key: str = ""
+) -> dict[str, Any] | None:
     row = await connection.fetchrow(
-        "SELECT c.code, c.name, c.phone, c.pppoe_username, p.name AS package, coalesce(a.balance_minor, 0) AS balance,"
+        "SELECT c.code, c.name, c.phone, c.pppoe_username, c.pppoe_password_sealed, p.name AS package,"
+        " coalesce(a.balance_minor, 0) AS balance, a.billed_through,"
         " t.name AS operator_name, t.phone AS operator_phone FROM customer c"
         " LEFT JOIN package p ON p.id = c.package_id LEFT JOIN customer_account a ON a.customer_id = c.id"
         " JOIN platform.tenant t ON t.id = $2 WHERE c.id = $1",
@@ -46,8 +51,20 @@ async def customer_values(connection: Connection, tenant: TenantRef, customer_id
         "operator_phone": row["operator_phone"],
         "portal_link": f"/portal/{tenant.slug}/",
         "username": row["pppoe_username"] or row["code"],
+        "password": _password(row["pppoe_password_sealed"], secret_key),
+        "expiry_date": (row["billed_through"] + timedelta(days=1)).isoformat() if row["billed_through"] else "-",
         "phone": row["phone"],
     }
+
+
+def _password(sealed: str | None, secret_key: str) -> str:
+    """The PPPoE password for the welcome message, or a pointer to the operator when ISPB does not hold it."""
+    if not sealed or not secret_key:
+        return "ask us"
+    try:
+        return reveal(secret_key, sealed)
+    except SealError:
+        return "ask us"
 
 
 def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -64,7 +81,7 @@ def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str
     return values
 
 
-async def events_to_outbox(db: Database, tenant: TenantRef) -> int:
+async def events_to_outbox(db: Database, tenant: TenantRef, secret_key: str = "") -> int:
     """Turn pending domain events into messages; returns how many messages were queued."""
     queued = 0
     while True:
@@ -84,7 +101,7 @@ async def events_to_outbox(db: Database, tenant: TenantRef) -> int:
             for event in events:
                 setting = settings.get(event["name"])
                 if setting is not None and setting["enabled"] and event["customer_id"] is not None:
-                    values = await customer_values(connection, tenant, event["customer_id"])
+                    values = await customer_values(connection, tenant, event["customer_id"], secret_key)
                     payload = json.loads(event["payload"]) if isinstance(event["payload"], str) else event["payload"]
                     if values is not None:
                         values |= _event_values(event["name"], payload, tenant.currency)

@@ -146,7 +146,7 @@ async def send_outbox(ctx: JobContext) -> Counts:
 
     tenant = ctx.require_tenant()
     counts = {"sent": 0, "retry": 0, "failed": 0, "waiting_credit": 0, "no_gateway": 0}
-    counts["from_events"] = await events_to_outbox(ctx.db, tenant)
+    counts["from_events"] = await events_to_outbox(ctx.db, tenant, ctx.secret_key)
     async with ctx.db.tenant(tenant) as scope:
         try:
             gateways = await load_gateways(scope.connection, ctx.secret_key)
