@@ -386,3 +386,23 @@ async def test_each_event_message_and_whatsapp_delivery(db: Database, notified, 
     assert len(texts) == 4 and all(m.to == "8801711000002" for m in gateway.messages)
     assert any("300.00" in t for t in texts) and any("Fiber 40" in t for t in texts)
     assert rahim not in (None, karim)
+
+
+async def test_whatsapp_setup_and_the_low_credit_notice(db: Database, notified, make_client, make_staff, sign_in):
+    tenant = notified["tenant"]
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    saved = await client.post(
+        "/panel/notifications/gateway/whatsapp",
+        data={"_csrf_token": token, "phone_number_id": "1055", "access_token": "wa-secret", "enabled": "on"},
+    )
+    assert saved.status_code == 303
+    async with db.tenant(tenant) as scope:
+        row = await scope.connection.fetchrow(
+            "SELECT kind, config, secret_sealed FROM notify_gateway WHERE channel = 'whatsapp'"
+        )
+    assert row["kind"] == "whatsapp_cloud" and "wa-secret" not in row["secret_sealed"]
+    assert 'value="1055"' in (await client.get("/panel/notifications/gateway")).text
+    assert 'id="sms-low"' not in (await client.get("/panel/")).text
+    await db.pool.execute("UPDATE platform.tenant SET sms_credit = 3 WHERE id = $1", tenant.id)
+    assert "SMS credit is low: 3 segments left" in (await client.get("/panel/")).text

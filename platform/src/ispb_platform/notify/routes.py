@@ -326,6 +326,7 @@ class NotifyController(Controller):
     async def gateway_page(self, request: Request[Any, Any, Any], tested: FromQuery[str | None] = None) -> Template:
         async with own_tenant_scope(request) as db:
             row = await db.connection.fetchrow("SELECT * FROM notify_gateway WHERE channel = 'sms'")
+            whatsapp = await db.connection.fetchrow("SELECT * FROM notify_gateway WHERE channel = 'whatsapp'")
             credit = await db.connection.fetchrow(
                 "SELECT sms_credit, sms_low_threshold FROM platform.tenant WHERE id = $1", db.tenant.id
             )
@@ -347,6 +348,11 @@ class NotifyController(Controller):
             has_secret=bool(row and row["secret_sealed"]),
             credit=credit,
             tested=tested,
+            whatsapp={
+                "phone_number_id": json.loads(whatsapp["config"]).get("phone_number_id", "") if whatsapp else "",
+                "enabled": "on" if whatsapp is None or whatsapp["enabled"] else "",
+                "has_token": bool(whatsapp and whatsapp["secret_sealed"]),
+            },
         )
 
     @post("/gateway", opt=allow(OPERATOR_ADMINS))
@@ -386,6 +392,7 @@ class NotifyController(Controller):
                 has_secret=False,
                 credit=None,
                 tested=None,
+                whatsapp={"phone_number_id": "", "enabled": "", "has_token": False},
             )
         secret_key = str(request.app.state.runtime.settings.secret_key)
         async with own_tenant_scope(request) as db:
@@ -406,6 +413,38 @@ class NotifyController(Controller):
                 object_type="notify",
                 object_id="sms",
                 summary=f"SMS gateway set to {url.split('?')[0]}",
+                ip=client_ip(request),
+            )
+        return see_other(request, "/panel/notifications/gateway")
+
+    @post("/gateway/whatsapp", opt=allow(OPERATOR_ADMINS))
+    async def save_whatsapp(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
+        """The WhatsApp Cloud API: the phone number id and an access token (stored encrypted)."""
+        data = await form_fields(request)
+        phone_number_id = data.get("phone_number_id", "").strip()
+        if not phone_number_id.isdigit():
+            return see_other(
+                request, "/panel/notifications/gateway?tested=" + quote("Enter the WhatsApp phone number id (digits).")
+            )
+        secret_key = str(request.app.state.runtime.settings.secret_key)
+        token = data.get("access_token", "")
+        async with own_tenant_scope(request) as db:
+            await db.connection.execute(
+                "INSERT INTO notify_gateway (channel, kind, config, secret_sealed, enabled) VALUES ('whatsapp',"
+                " 'whatsapp_cloud', $1::jsonb, $2, $3) ON CONFLICT (channel) DO UPDATE SET config = EXCLUDED.config,"
+                " secret_sealed = COALESCE(EXCLUDED.secret_sealed, notify_gateway.secret_sealed),"
+                " enabled = EXCLUDED.enabled, updated_at = now()",
+                json.dumps({"phone_number_id": phone_number_id}),
+                seal(secret_key, token) if token else None,
+                data.get("enabled") == "on",
+            )
+            await record_activity(
+                db,
+                operator,
+                "notify.gateway_saved",
+                object_type="notify",
+                object_id="whatsapp",
+                summary=f"WhatsApp Cloud API number {phone_number_id}",
                 ip=client_ip(request),
             )
         return see_other(request, "/panel/notifications/gateway")

@@ -30,9 +30,19 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
     async with own_tenant_scope(request) as db:
         counts = await db.connection.fetch("SELECT status, count(*) AS n FROM customer GROUP BY status")
         packages = await db.connection.fetchval("SELECT count(*) FROM package WHERE is_active")
+        sms = await db.connection.fetchrow(
+            "SELECT sms_credit, sms_low_threshold FROM platform.tenant WHERE id = $1", db.tenant.id
+        )
+        waiting = await db.connection.fetchval("SELECT count(*) FROM outbox WHERE status = 'waiting_credit'")
     by_status = {row["status"]: row["n"] for row in counts}
     return panel_page(
-        "panel/dashboard.html", "/panel/", by_status=by_status, total=sum(by_status.values()), packages=packages
+        "panel/dashboard.html",
+        "/panel/",
+        by_status=by_status,
+        total=sum(by_status.values()),
+        packages=packages,
+        sms=sms,
+        waiting=waiting,
     )
 
 
