@@ -1,6 +1,6 @@
 """Benchmark: 100,000 due-date reminders across 100 tenants: compute and enqueue, then deliver.
 
-Run:  uv run python tests/bench/notify_reminders.py [--tenants 100] [--customers 1000] [--parallel 4]
+Run:  uv run python tests/bench/notify_reminders.py [--tenants 100] [--customers 1140] [--parallel 4]
 
 A scratch database (ISPB_BENCH_DATABASE_URL, else 127.0.0.1:5432, else an embedded PostgreSQL) gets the
 tenants with the demo customers, their bills (due on 8 November) and a due-date rule for the due day; every
@@ -148,7 +148,8 @@ async def main(tenant_count: int, customers: int, parallel: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--customers", type=int, default=1000)
+    # ~88 % of the demo customers are active and billed: 1,140 each gives about 100,000 reminders
+    parser.add_argument("--customers", type=int, default=1140)
     parser.add_argument("--parallel", type=int, default=4)
     arguments = parser.parse_args()
     asyncio.run(main(arguments.tenants, arguments.customers, arguments.parallel))

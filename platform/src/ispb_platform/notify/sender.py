@@ -23,6 +23,7 @@ from ispb_tenants import Database, TenantRef
 LEASE = timedelta(minutes=5)
 BATCH = 200
 PARALLEL = 50
+RECORD_EVERY = 50
 GIVE_UP_AFTER = timedelta(days=1)
 NO_CREDIT_RETRY = timedelta(minutes=10)
 NO_GATEWAY_RETRY = timedelta(minutes=15)
@@ -140,6 +141,35 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
                 )
 
 
+async def _send_batch(
+    ctx: JobContext,
+    tenant: TenantRef,
+    gateways: dict[Channel, Any],
+    rows: list[Any],
+    allowed: set[int],
+    gate: asyncio.Semaphore,
+) -> list[Outcome]:
+    """Send a claimed batch in parallel, recording outcomes in groups as sends finish, so a crash loses at most
+    ``RECORD_EVERY`` recorded outcomes (whose messages a de-duplicating gateway recognises by ``{ref}``)."""
+    done: list[tuple[Any, Outcome]] = []
+    every: list[Outcome] = []
+
+    async def send_one(row: Any) -> None:
+        async with gate:
+            outcome = await _deliver(ctx, gateways, row, row["id"] in allowed)
+        every.append(outcome)
+        done.append((row, outcome))
+        if len(done) >= RECORD_EVERY:
+            group = done[:]
+            done.clear()
+            await _record(ctx.db, tenant, [r for r, _ in group], [o for _, o in group])
+
+    await asyncio.gather(*(send_one(row) for row in rows))
+    if done:
+        await _record(ctx.db, tenant, [r for r, _ in done], [o for _, o in done])
+    return every
+
+
 async def send_outbox(ctx: JobContext) -> Counts:
     """The scheduled job (every minute): claim and deliver batches until nothing is due."""
     from ispb_platform.notify.events import events_to_outbox
@@ -154,10 +184,6 @@ async def send_outbox(ctx: JobContext) -> Counts:
             gateways = {}
     gate = asyncio.Semaphore(PARALLEL)
 
-    async def one(row: Any, may_send: bool) -> Outcome:
-        async with gate:
-            return await _deliver(ctx, gateways, row, may_send)
-
     try:
         while True:
             async with ctx.db.tenant(tenant) as scope:
@@ -165,9 +191,8 @@ async def send_outbox(ctx: JobContext) -> Counts:
             if not rows:
                 return counts
             allowed = await _take_credit(ctx.db, tenant, rows) if Channel.SMS in gateways else set()
-            outcomes = await asyncio.gather(*(one(row, row["id"] in allowed) for row in rows))
-            await _record(ctx.db, tenant, rows, list(outcomes))
-            for outcome in outcomes:
+            every = await _send_batch(ctx, tenant, gateways, rows, allowed, gate)
+            for outcome in every:
                 key = {"queued": "retry"}.get(outcome.status, outcome.status)
                 if outcome.error.startswith("No ") and outcome.status == "queued":
                     key = "no_gateway"
