@@ -305,7 +305,7 @@ async def test_a_connection_dropped_mid_reply_is_unreachable(peer: RouterOSPeer)
 def fx_certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, as a router's api-ssl service often has; (key, cert)."""
     if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a certificate")
+        pytest.fail("the TLS tests need the openssl command to make a certificate (apt-get install openssl)")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",

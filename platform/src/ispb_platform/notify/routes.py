@@ -83,6 +83,23 @@ def _allowed(key: str) -> frozenset[str]:
         return common
 
 
+async def _save_gateway(
+    connection: Any, channel: str, kind: str, config: dict[str, Any], sealed: str | None, *, enabled: bool
+) -> None:
+    """Store a channel's gateway; an empty secret keeps the stored one."""
+    await connection.execute(
+        "INSERT INTO notify_gateway (channel, kind, config, secret_sealed, enabled) VALUES ($1, $2, $3::jsonb, $4, $5)"
+        " ON CONFLICT (channel) DO UPDATE SET kind = EXCLUDED.kind, config = EXCLUDED.config,"
+        " secret_sealed = COALESCE(EXCLUDED.secret_sealed, notify_gateway.secret_sealed),"
+        " enabled = EXCLUDED.enabled, updated_at = now()",
+        channel,
+        kind,
+        json.dumps(config),
+        sealed,
+        enabled,
+    )
+
+
 def _lead_text(days: int, hours: int) -> str:
     return f"{days}d" if days else f"{hours}h"
 
@@ -396,15 +413,13 @@ class NotifyController(Controller):
             )
         secret_key = str(request.app.state.runtime.settings.secret_key)
         async with own_tenant_scope(request) as db:
-            await db.connection.execute(
-                "INSERT INTO notify_gateway (channel, kind, config, secret_sealed, enabled) VALUES ('sms', 'http_sms',"
-                " $1::jsonb, $2, $3) ON CONFLICT (channel) DO UPDATE SET kind = EXCLUDED.kind,"
-                " config = EXCLUDED.config,"
-                " secret_sealed = COALESCE(EXCLUDED.secret_sealed, notify_gateway.secret_sealed),"
-                " enabled = EXCLUDED.enabled, updated_at = now()",
-                json.dumps(config),
+            await _save_gateway(
+                db.connection,
+                "sms",
+                "http_sms",
+                config,
                 seal(secret_key, data["secret"]) if data.get("secret") else None,
-                data.get("enabled") == "on",
+                enabled=data.get("enabled") == "on",
             )
             await record_activity(
                 db,
@@ -429,14 +444,13 @@ class NotifyController(Controller):
         secret_key = str(request.app.state.runtime.settings.secret_key)
         token = data.get("access_token", "")
         async with own_tenant_scope(request) as db:
-            await db.connection.execute(
-                "INSERT INTO notify_gateway (channel, kind, config, secret_sealed, enabled) VALUES ('whatsapp',"
-                " 'whatsapp_cloud', $1::jsonb, $2, $3) ON CONFLICT (channel) DO UPDATE SET config = EXCLUDED.config,"
-                " secret_sealed = COALESCE(EXCLUDED.secret_sealed, notify_gateway.secret_sealed),"
-                " enabled = EXCLUDED.enabled, updated_at = now()",
-                json.dumps({"phone_number_id": phone_number_id}),
+            await _save_gateway(
+                db.connection,
+                "whatsapp",
+                "whatsapp_cloud",
+                {"phone_number_id": phone_number_id},
                 seal(secret_key, token) if token else None,
-                data.get("enabled") == "on",
+                enabled=data.get("enabled") == "on",
             )
             await record_activity(
                 db,
