@@ -98,6 +98,60 @@ async def test_generation_bills_each_billable_customer_once_and_numbers_have_no_
     await assert_ledger_reconciles(db, tenant)
 
 
+async def test_every_customer_has_an_account_row_from_the_start(db: Database, make_tenant):
+    """Migration 0007: one row, one statement or a bulk insert; the bill job and payments only update it."""
+    tenant = await _tenant_with_customers(db, make_tenant, count=25)
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "INSERT INTO customer (code, name, phone) VALUES ('ONE', 'Single', '+8801711000001')"
+        )
+        missing = await scope.connection.fetchval(
+            "SELECT count(*) FROM customer c LEFT JOIN customer_account a ON a.customer_id = c.id"
+            " WHERE a.customer_id IS NULL OR a.billed_through IS NOT NULL OR a.balance_minor <> 0"
+        )
+        accounts = await scope.connection.fetchval("SELECT count(*) FROM customer_account")
+    assert (missing, accounts) == (0, 26)
+
+
+async def test_small_chunks_and_shared_drafts_give_every_customer_its_own_bill(
+    db: Database, make_tenant, monkeypatch: pytest.MonkeyPatch
+):
+    """The writer sends each distinct draft once and maps customers to it: chunked or not, with a discount
+    making one customer's draft differ, the bills and lines are the same as one big chunk's."""
+    import ispb_platform.billing.generate as generate
+
+    made = []
+    for chunk in (7, 2_000):
+        tenant = await _tenant_with_customers(db, make_tenant)
+        async with db.tenant(tenant) as scope:
+            discounted = await scope.connection.fetchval(
+                "SELECT min(id) FROM customer WHERE status = 'active' AND package_id IS NOT NULL"
+            )
+            await scope.connection.execute(
+                "INSERT INTO customer_discount (customer_id, label, percent_bp) VALUES ($1, 'Loyal', 1000)", discounted
+            )
+        monkeypatch.setattr(generate, "CHUNK", chunk)
+        counts = await generate_bills(_ctx(db, tenant, DEC_1))
+        async with db.tenant(tenant) as scope:
+            rows = await scope.connection.fetch(
+                "SELECT c.code, b.number, b.total_minor, b.package_name, a.billed_through, a.balance_minor,"
+                " array_agg(l.kind || ':' || l.net_minor || ':' || l.description ORDER BY l.position) AS lines"
+                " FROM bill b JOIN customer c ON c.id = b.customer_id JOIN bill_line l ON l.bill_id = b.id"
+                " JOIN customer_account a ON a.customer_id = c.id GROUP BY c.code, b.id, a.customer_id ORDER BY c.code"
+            )
+            discount_lines = await scope.connection.fetchval(
+                "SELECT count(*) FROM bill_line l JOIN bill b ON b.id = l.bill_id"
+                " WHERE b.customer_id = $1 AND l.kind = 'discount'",
+                discounted,
+            )
+        assert discount_lines == 1
+        assert counts["billed"] == len(rows) > 20
+        assert all(r["billed_through"] == date(2026, 12, 31) and r["balance_minor"] == r["total_minor"] for r in rows)
+        made.append([dict(r) for r in rows])
+        await assert_ledger_reconciles(db, tenant)
+    assert made[0] == made[1]
+
+
 async def test_two_concurrent_runs_bill_once(db: Database, make_tenant):
     tenant = await _tenant_with_customers(db, make_tenant, 60)
     results = await asyncio.gather(*(generate_bills(_ctx(db, tenant, DEC_1)) for _ in range(3)))

@@ -14,9 +14,9 @@ rules and writes the results set-based, a chunk of customers per transaction:
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ispb_billing import (
     Adjustment,
@@ -52,7 +52,7 @@ SELECT c.id, c.status, c.connection_date, a.billed_through, c.package_id,
 FROM customer c
 JOIN package p ON p.id = c.package_id
 JOIN billing_profile bp ON bp.id = COALESCE(c.billing_profile_id, (SELECT id FROM billing_profile WHERE is_default))
-LEFT JOIN customer_account a ON a.customer_id = c.id
+JOIN customer_account a ON a.customer_id = c.id  -- every customer has one (migration 0007)
 WHERE c.status <> 'disabled' AND c.package_id IS NOT NULL
   AND (a.billed_through IS NULL OR a.billed_through < $1)
   AND c.connection_date <= $1
@@ -63,8 +63,7 @@ LIMIT $3
 """
 
 
-@dataclass(frozen=True)
-class PlannedBill:
+class PlannedBill(NamedTuple):
     customer_id: int
     package_id: int
     package_name: str
@@ -73,16 +72,35 @@ class PlannedBill:
     adjustment_ids: tuple[int, ...]
 
 
+_CYCLES = {cycle.value: cycle for cycle in Cycle}
+_ONE_DAY = timedelta(days=1)
+
+
 @lru_cache(maxsize=4096)
 def _monthly_period(today: date, billing_day: int) -> Period:
     return monthly_period_containing(today, billing_day)
 
 
-@lru_cache(maxsize=65536)
-def _due_period(
+def _period_inputs(row: Any, today: date) -> tuple[Cycle, date, date | None]:
+    """The cycle, service start and last billed day that decide the period due today, with what cannot change
+    the answer folded away: for a monthly customer who started (or was billed up to) before the current
+    period, only the period's first day matters, so thousands of customers share one set of inputs."""
+    cycle = _CYCLES[row["cycle"]]
+    service_start, last_end = row["connection_date"], row["billed_through"]
+    if cycle is Cycle.MONTHLY:
+        current = _monthly_period(today, row["billing_day"])
+        if service_start < current.start:
+            service_start = current.start
+        if last_end is not None and last_end < current.start:
+            last_end = current.start - _ONE_DAY
+    return cycle, service_start, last_end
+
+
+def _bill_periods(
     cycle: Cycle, today: date, billing_day: int, validity_days: int, service_start: date, last_end: date | None
-) -> Period | None:
-    return due_period(
+) -> tuple[Period, Period] | None:
+    """(period to bill, the full cycle period it belongs to), or None when nothing is due today."""
+    period = due_period(
         cycle=cycle,
         today=today,
         billing_day=billing_day,
@@ -90,32 +108,17 @@ def _due_period(
         service_start=service_start,
         last_period_end=last_end,
     )
-
-
-def _bill_period(row: Any, today: date) -> tuple[Period, Period] | None:
-    """(period to bill, the full cycle period it belongs to), or None when nothing is due today.
-
-    Pure and cached: for a monthly customer who started before the current period, the start date cannot
-    change the answer, so it is folded into the period's first day and thousands of customers share one entry.
-    """
-    cycle = Cycle(row["cycle"])
-    service_start, last_end = row["connection_date"], row["billed_through"]
-    if cycle is Cycle.MONTHLY:
-        current = _monthly_period(today, row["billing_day"])
-        service_start = max(service_start, current.start)
-        if last_end is not None and last_end < current.start:
-            last_end = current.start - timedelta(days=1)
-    period = _due_period(cycle, today, row["billing_day"], row["validity_days"], service_start, last_end)
     if period is None:
         return None
     if cycle is Cycle.DAILY:
         if period.end < today:  # the chain fell behind: do not back-bill, start again today
-            period = daily_period(today, row["validity_days"])
+            period = daily_period(today, validity_days)
         return period, period
-    return period, _monthly_period(today, row["billing_day"])
+    return period, _monthly_period(today, billing_day)
 
 
 PlanKey = tuple[Any, ...]
+_NOT_DUE = object()
 
 
 def plan_bill(
@@ -124,48 +127,54 @@ def plan_bill(
     currency: str,
     discounts: list[Discount],
     adjustments: list[tuple[int, Adjustment]],
-    memo: dict[PlanKey, BillDraft] | None = None,
+    memo: dict[PlanKey, Any] | None = None,
 ) -> PlannedBill | None:
     """The bill a candidate customer gets today (pure; raises ``ImplausibleBill``).
 
-    Customers on the same package, period and profile without discounts or adjustments get the same bill
-    draft, so ``memo`` (one per chunk) computes it once: most of an operator's customers share a handful.
+    Customers with the same period inputs, package and profile and without discounts or adjustments get the
+    same bill draft (or are equally not due), so ``memo`` (one per chunk) decides once for all of them: most of
+    an operator's customers share a handful of drafts.
     """
-    periods = _bill_period(row, today)
-    if periods is None:
-        return None
-    period, full_period = periods
+    cycle, service_start, last_end = _period_inputs(row, today)
     key: PlanKey | None = None
+    draft: Any = None
     if memo is not None and not discounts and not adjustments:
-        key = (row["package_id"], row["price_minor"], row["vat_rate_bp"], row["vat_inclusive"], row["package_name"])
-        key += (period, full_period, row["due_days"], row["prorata"])
-    draft = memo.get(key) if memo is not None and key is not None else None
+        key = (cycle, row["billing_day"], row["validity_days"], service_start, last_end, row["package_id"])
+        key += (row["price_minor"], row["vat_rate_bp"], row["vat_inclusive"], row["package_name"])
+        key += (row["due_days"], row["prorata"])
+        draft = memo.get(key)
     if draft is None:
-        package = PackageTerms(
-            name=row["package_name"],
-            price=Money(int(row["price_minor"]), currency),
-            vat_rate_bp=row["vat_rate_bp"],
-            vat_inclusive=row["vat_inclusive"],
-        )
-        draft = compute_bill(
-            package=package,
-            period=period,
-            full_period=full_period,
-            issue_date=today,
-            due_days=row["due_days"],
-            prorata=ProrataPolicy(row["prorata"]),
-            discounts=discounts,
-            adjustments=[adjustment for _, adjustment in adjustments],
-        )
+        periods = _bill_periods(cycle, today, row["billing_day"], row["validity_days"], service_start, last_end)
+        if periods is None:
+            draft = _NOT_DUE
+        else:
+            package = PackageTerms(
+                name=row["package_name"],
+                price=Money(int(row["price_minor"]), currency),
+                vat_rate_bp=row["vat_rate_bp"],
+                vat_inclusive=row["vat_inclusive"],
+            )
+            draft = compute_bill(
+                package=package,
+                period=periods[0],
+                full_period=periods[1],
+                issue_date=today,
+                due_days=row["due_days"],
+                prorata=ProrataPolicy(row["prorata"]),
+                discounts=discounts,
+                adjustments=[adjustment for _, adjustment in adjustments],
+            )
         if memo is not None and key is not None:
             memo[key] = draft
+    if draft is _NOT_DUE:
+        return None
     return PlannedBill(
-        customer_id=row["id"],
-        package_id=row["package_id"],
-        package_name=row["package_name"],
-        prorata=row["prorata"],
-        draft=draft,
-        adjustment_ids=tuple(adjustment_id for adjustment_id, _ in adjustments),
+        row["id"],
+        row["package_id"],
+        row["package_name"],
+        row["prorata"],
+        draft,
+        tuple(adjustment_id for adjustment_id, _ in adjustments),
     )
 
 
@@ -202,104 +211,90 @@ async def _adjustments(
     return found
 
 
-async def write_bills(connection: Connection, plans: list[PlannedBill], today: date, created_by: str) -> list[int]:
-    """Write bills and their lines with COPY; move cursors and balances. Returns the bill ids.
+# One statement writes a chunk's bills, their lines, the adjustments they carry and the customers' cursors and
+# balances. Python sends what differs per customer (customer, number, which draft) and each distinct draft once
+# (most customers share a handful of drafts), so little is encoded per bill and there is one round trip.
+_WRITE = """
+WITH plan AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::int[]) AS p(customer_id, number, draft)
+), draft AS (
+    SELECT * FROM unnest($4::int[], $5::date[], $6::date[], $7::date[], $8::date[], $9::text[], $10::bigint[],
+                         $11::bigint[], $12::bigint[], $13::int[], $14::text[], $15::text[])
+        AS d(draft, period_start, period_end, issue_date, due_date, currency, net_minor, vat_minor, total_minor,
+             package_id, package_name, prorata)
+), bills AS (
+    INSERT INTO bill (customer_id, number, period_start, period_end, issue_date, due_date, currency, net_minor,
+                      vat_minor, total_minor, paid_minor, status, package_id, package_name, prorata, created_by)
+    SELECT p.customer_id, p.number, d.period_start, d.period_end, d.issue_date, d.due_date, d.currency,
+           d.net_minor, d.vat_minor, d.total_minor, 0, CASE WHEN d.total_minor = 0 THEN 'paid' ELSE 'open' END,
+           d.package_id, d.package_name, d.prorata, $16
+    FROM plan p JOIN draft d USING (draft)
+    RETURNING id, customer_id
+), lines AS (
+    INSERT INTO bill_line (bill_id, position, kind, description, net_minor, vat_rate_bp, vat_minor)
+    SELECT b.id, l.position, l.kind, l.description, l.net_minor, l.vat_rate_bp, l.vat_minor
+    FROM bills b JOIN plan p USING (customer_id)
+    JOIN unnest($17::int[], $18::int[], $19::text[], $20::text[], $21::bigint[], $22::int[], $23::bigint[])
+        AS l(draft, position, kind, description, net_minor, vat_rate_bp, vat_minor) USING (draft)
+), adjusted AS (
+    UPDATE bill_adjustment j SET billed_bill_id = b.id
+    FROM unnest($24::bigint[], $25::int[]) AS u(id, customer_id) JOIN bills b USING (customer_id)
+    WHERE j.id = u.id
+)
+INSERT INTO customer_account AS a (customer_id, billed_through, balance_minor)
+SELECT p.customer_id, d.period_end, d.total_minor FROM plan p JOIN draft d USING (draft)
+ON CONFLICT (customer_id) DO UPDATE
+    SET billed_through = EXCLUDED.billed_through, balance_minor = a.balance_minor + EXCLUDED.balance_minor
+"""
 
-    Ids are taken from the sequences first so both tables can be copied in one pass each (COPY is several
-    times faster than INSERT for thousands of rows). A clash with an existing bill (only possible if something
-    bypassed the advisory lock) fails the unique index and rolls the whole chunk back: no gap, no double bill.
+
+async def write_bills(connection: Connection, plans: list[PlannedBill], today: date, created_by: str) -> None:
+    """Write the planned bills with their lines; mark adjustments billed; move cursors and balances.
+
+    A clash with an existing bill (only possible if something bypassed the advisory lock) fails the unique
+    index and rolls the whole chunk back: no gap, no double bill.
     """
     if not plans:
-        return []
+        return
     numbers = await take_numbers(connection, INVOICE, today.year, len(plans))
-    bill_ids = list(
-        await connection.fetchval("SELECT array_agg(nextval('bill_id_seq')) FROM generate_series(1, $1)", len(plans))
-    )
-    now = datetime.now(UTC)
-    sums: dict[int, tuple[int, int, int]] = {}  # per distinct draft (shared by memo): net, VAT, total
+    drafts: dict[int, int] = {}  # id(plan draft) -> its index: plans sharing a memoised draft share the index
+    shared: list[PlannedBill] = []
     for plan in plans:
-        if id(plan.draft) not in sums:
-            sums[id(plan.draft)] = (plan.draft.net.minor, plan.draft.vat.minor, plan.draft.total.minor)
-    await connection.copy_records_to_table(
-        "bill",
-        columns=_BILL_COLUMNS,
-        records=[
-            (
-                bill_id,
-                plan.customer_id,
-                number,
-                plan.draft.period.start,
-                plan.draft.period.end,
-                plan.draft.issue_date,
-                plan.draft.due_date,
-                plan.draft.currency,
-                *sums[id(plan.draft)],
-                0,
-                "open" if sums[id(plan.draft)][2] else "paid",
-                plan.package_id,
-                plan.package_name,
-                plan.prorata,
-                created_by,
-                now,
-                now,
-            )
-            for bill_id, plan, number in zip(bill_ids, plans, numbers, strict=True)
-        ],
-    )
-    await connection.copy_records_to_table(
-        "bill_line",
-        columns=("bill_id", "position", "kind", "description", "net_minor", "vat_rate_bp", "vat_minor"),
-        records=[
-            (bill_id, position, line.kind.value, line.description, line.net.minor, line.vat_rate_bp, line.vat.minor)
-            for bill_id, plan in zip(bill_ids, plans, strict=True)
-            for position, line in enumerate(plan.draft.lines, start=1)
-        ],
-    )
-    await connection.execute(
-        "INSERT INTO customer_account AS a (customer_id, billed_through, balance_minor)"
-        " SELECT * FROM unnest($1::int[], $2::date[], $3::bigint[])"
-        " ON CONFLICT (customer_id) DO UPDATE SET billed_through = EXCLUDED.billed_through,"
-        " balance_minor = a.balance_minor + EXCLUDED.balance_minor",
-        [p.customer_id for p in plans],
-        [p.draft.period.end for p in plans],
-        [sums[id(p.draft)][2] for p in plans],
-    )
-    adjusted = [
-        (adjustment_id, bill_id)
-        for bill_id, p in zip(bill_ids, plans, strict=True)
-        for adjustment_id in p.adjustment_ids
+        if id(plan.draft) not in drafts:
+            drafts[id(plan.draft)] = len(shared)
+            shared.append(plan)
+    lines = [
+        (index, position, line) for index, p in enumerate(shared) for position, line in enumerate(p.draft.lines, 1)
     ]
-    if adjusted:
-        await connection.execute(
-            "UPDATE bill_adjustment a SET billed_bill_id = u.bill_id"
-            " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, bill_id) WHERE a.id = u.id",
-            [a for a, _ in adjusted],
-            [b for _, b in adjusted],
-        )
-    return bill_ids
-
-
-_BILL_COLUMNS = (
-    "id",
-    "customer_id",
-    "number",
-    "period_start",
-    "period_end",
-    "issue_date",
-    "due_date",
-    "currency",
-    "net_minor",
-    "vat_minor",
-    "total_minor",
-    "paid_minor",
-    "status",
-    "package_id",
-    "package_name",
-    "prorata",
-    "created_by",
-    "created_at",
-    "updated_at",
-)
+    adjusted = [(adjustment_id, p.customer_id) for p in plans for adjustment_id in p.adjustment_ids]
+    await connection.execute(
+        _WRITE,
+        [p.customer_id for p in plans],
+        numbers,
+        [drafts[id(p.draft)] for p in plans],
+        list(range(len(shared))),
+        [p.draft.period.start for p in shared],
+        [p.draft.period.end for p in shared],
+        [p.draft.issue_date for p in shared],
+        [p.draft.due_date for p in shared],
+        [p.draft.currency for p in shared],
+        [p.draft.net.minor for p in shared],
+        [p.draft.vat.minor for p in shared],
+        [p.draft.total.minor for p in shared],
+        [p.package_id for p in shared],
+        [p.package_name for p in shared],
+        [p.prorata for p in shared],
+        created_by,
+        [index for index, _, _ in lines],
+        [position for _, position, _ in lines],
+        [line.kind.value for _, _, line in lines],
+        [line.description for _, _, line in lines],
+        [line.net.minor for _, _, line in lines],
+        [line.vat_rate_bp for _, _, line in lines],
+        [line.vat.minor for _, _, line in lines],
+        [adjustment_id for adjustment_id, _ in adjusted],
+        [customer_id for _, customer_id in adjusted],
+    )
 
 
 @dataclass
@@ -316,7 +311,8 @@ class GenerationCounts:
 async def generate_chunk(
     scope: TenantScope, tenant: TenantRef, today: date, after: int, counts: GenerationCounts
 ) -> int | None:
-    """Bill one chunk of candidates after customer id ``after``; returns the last id seen, or None when done."""
+    """Bill one chunk of candidates after customer id ``after``; returns the id to continue after, or None when
+    this chunk was the last (a short chunk: no second, empty transaction just to find out)."""
     connection = scope.connection
     await connection.execute(
         "SELECT pg_advisory_xact_lock(hashtext('billing.generate_bills'), hashtext($1))", tenant.schema
@@ -328,7 +324,7 @@ async def generate_chunk(
     adjustments = await _adjustments(connection, [r["id"] for r in rows if r["has_adjustment"]], tenant.currency)
     plans: list[PlannedBill] = []
     parked: list[tuple[int, date, str]] = []
-    memo: dict[PlanKey, BillDraft] = {}
+    memo: dict[PlanKey, Any] = {}
     for row in rows:
         if row["status"] == "suspended" and not row["bill_suspended"]:
             counts.skipped_suspended += 1
@@ -355,7 +351,7 @@ async def generate_chunk(
         )
     counts.billed += len(plans)
     counts.parked += len(parked)
-    return int(rows[-1]["id"])
+    return int(rows[-1]["id"]) if len(rows) == CHUNK else None
 
 
 async def generate_bills(ctx: JobContext) -> Counts:

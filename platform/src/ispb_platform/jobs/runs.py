@@ -75,8 +75,7 @@ async def execute(
     except Exception as error:
         await _finish(db, run_id, "failed", {}, f"{type(error).__name__}: {error}")
         raise
-    await _finish(db, run_id, "succeeded", counts, None)
-    return await get_run(db, run_id)
+    return await _finish(db, run_id, "succeeded", counts, None)
 
 
 async def _start(db: Database, job: ScheduledJob, ctx: JobContext, trigger: Trigger, key: str) -> int:
@@ -94,21 +93,28 @@ async def _start(db: Database, job: ScheduledJob, ctx: JobContext, trigger: Trig
     return int(run_id)
 
 
-async def _finish(db: Database, run_id: int, status: str, counts: dict[str, int], error: str | None) -> None:
+async def _finish(db: Database, run_id: int, status: str, counts: dict[str, int], error: str | None) -> RunRecord:
+    """Record the outcome and return the finished record, in one statement."""
     async with db.platform() as connection:
-        await connection.execute(
-            "UPDATE job_run SET status = $2, counts = $3::jsonb, error = $4, finished_at = clock_timestamp()"
-            " WHERE id = $1",
+        row = await connection.fetchrow(
+            _FINISH,
             run_id,
             status,
             json.dumps(counts),
             error,
         )
+    return _record(row)
 
 
-_RUN_COLUMNS = (
+_RUN_FIELDS = (
     "r.id, r.job, t.slug AS tenant_slug, r.job_key, r.today, r.trigger, r.status, r.started_at,"
-    " r.finished_at, r.counts, r.error, r.worker FROM job_run r LEFT JOIN tenant t ON t.id = r.tenant_id"
+    " r.finished_at, r.counts, r.error, r.worker"
+)
+_RUN_COLUMNS = f"{_RUN_FIELDS} FROM job_run r LEFT JOIN tenant t ON t.id = r.tenant_id"
+_FINISH = (
+    "WITH finished AS (UPDATE job_run SET status = $2, counts = $3::jsonb, error = $4,"  # noqa: S608 (constants only)
+    " finished_at = clock_timestamp() WHERE id = $1 RETURNING *)"
+    f" SELECT {_RUN_FIELDS} FROM finished r LEFT JOIN tenant t ON t.id = r.tenant_id"
 )
 
 
