@@ -180,6 +180,15 @@ async def test_a_bad_template_is_refused_at_save_with_its_position(notified, mak
     assert (await client.get("/panel/notifications/sent")).status_code == 200
     assert (await client.get("/panel/notifications/due-date")).status_code == 200
     assert (await client.get("/panel/notifications/gateway")).status_code == 200
+    # the reminder pages preview as the operator types (htmx posts the text to /preview)
+    typed = {"_csrf_token": token, "key": "due_date", "body": "Pay {{ amount_due }} by {{ due_date }"}
+    assert "line 1" in (await client.post("/panel/notifications/preview", data=typed)).text
+    typed["body"] = "Pay {{ amount_due }} by {{ due_date }}"
+    shown = await client.post("/panel/notifications/preview", data=typed)
+    assert "Pay 840.00 BDT by 2026-12-08" in shown.text and "1 SMS segment" in shown.text
+    typed |= {"key": "expiration", "body": "Ends {{ due_date }}"}  # not a variable of expiry notices
+    assert "unknown variable" in (await client.post("/panel/notifications/preview", data=typed)).text
+    assert (await client.post("/panel/notifications/preview", data=typed | {"key": "x"})).status_code == 404
 
 
 def test_backoff_grows_and_is_capped():

@@ -17,6 +17,7 @@ it tests the gateway clients rather than mirroring them. `HttpPeer` is the share
 """
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from collections.abc import Mapping
@@ -113,6 +114,8 @@ class HttpPeer:
         if self._server is not None:
             self._server.close()
             self._release.set()
+            for connection in self._connections:
+                connection.cancel()  # idle keep-alive connections wait for a next request that never comes
             await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
             self._server, self._release = None, asyncio.Event()
@@ -144,22 +147,30 @@ class HttpPeer:
     # the server
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Answer requests on one connection until the client closes it or asks to (HTTP/1.1 keep-alive, as
+        Kannel and the providers' gateways do); a stalled request ends it unanswered."""
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
         try:
-            request = await _read_request(reader)
-            if request is not None:
+            while (request := await _read_request(reader)) is not None:
                 answer = await self._answer(request)
-                if answer is not None:
-                    writer.write(_encode(answer))
-                    await writer.drain()
+                if answer is None:
+                    break
+                keep_alive = request.headers.get("connection", "").lower() != "close"
+                writer.write(_encode(answer, keep_alive))
+                await writer.drain()
+                if not keep_alive:
+                    break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away (e.g. it timed out): nothing to answer
+        except asyncio.CancelledError:
+            pass  # down(): the connection is dropped
         finally:
             self._connections.discard(task)
             writer.close()
-            await asyncio.gather(writer.wait_closed(), return_exceptions=True)
+            with contextlib.suppress(Exception, asyncio.CancelledError):  # down() may cancel this wait too
+                await writer.wait_closed()
 
     async def _answer(self, request: Request) -> Answer | None:
         found = self.message_of(request)
@@ -226,9 +237,10 @@ async def _read_request(reader: asyncio.StreamReader) -> Request | None:
     return Request(method, parts.path, dict(parse_qsl(parts.query)), headers, body)
 
 
-def _encode(answer: Answer) -> bytes:
+def _encode(answer: Answer, keep_alive: bool) -> bytes:
     body = answer.body.encode()
     kind = "application/json" if answer.body.startswith("{") else "text/plain; charset=utf-8"
     head = [f"HTTP/1.1 {answer.status} Peer", f"Content-Type: {kind}", f"Content-Length: {len(body)}"]
-    head += [f"{name}: {value}" for name, value in answer.headers.items()] + ["Connection: close"]
+    head += [f"{name}: {value}" for name, value in answer.headers.items()]
+    head.append("Connection: keep-alive" if keep_alive else "Connection: close")
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body

@@ -11,7 +11,6 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
 from ispb_notify import (
@@ -21,6 +20,7 @@ from ispb_notify import (
     GatewayRateLimited,
     GatewayRejected,
     GatewayUnavailable,
+    HttpClient,
     HttpSmsConfig,
     HttpSmsGateway,
     InvalidPhoneNumber,
@@ -246,12 +246,20 @@ async def test_bad_number_is_rejected_before_any_request() -> None:
 
 
 async def test_a_passed_in_client_is_left_open_for_its_owner() -> None:
-    async with TinyServer([Answer(200, "OK")]) as server, httpx.AsyncClient() as client:
+    async with TinyServer([Answer(200, "OK")]) as server, HttpClient() as client:
         gateway: Gateway = HttpSmsGateway(preset("generic_get", url=server.url), client)
         await gateway.send(OutgoingMessage("01711000000", "one"))
         assert isinstance(gateway, HttpSmsGateway)
         await gateway.aclose()
-        assert not client.is_closed
+        await HttpSmsGateway(preset("generic_get", url=server.url), client).send(OutgoingMessage("01711000000", "two"))
+    assert [seen.query["text"] for seen in server.seen] == ["one", "two"]
+
+
+async def test_the_reference_fills_ref_for_de_duplicating_gateways() -> None:
+    async with TinyServer([Answer(200, "OK")]) as server:
+        config = HttpSmsConfig(server.url, params={"to": "{to}", "text": "{text}", "csms_id": "{ref}"})
+        await send_sms(config, OutgoingMessage("01711000000", "a {ref} typed", reference="due:17:-3"))
+    assert server.seen[0].query == {"to": "8801711000000", "text": "a {ref} typed", "csms_id": "due:17:-3"}
 
 
 def test_preset_names_what_is_missing_and_unknown() -> None:

@@ -2,7 +2,8 @@
 
 This package is one of ISPB's independently versioned libraries: it installs and imports on its own,
 without the ISPB platform, so other projects can use it directly. The pure parts (templates, segments,
-rules, events) do no I/O; the gateways speak HTTP through httpx. See README.md for a worked example.
+rules, events) do no I/O; the gateways speak HTTP/1.1 through `HttpClient` (keep-alive, TLS, timeouts).
+See README.md for a worked example.
 """
 
 from importlib.metadata import version as _version
@@ -21,6 +22,7 @@ from ispb_notify.gateways import (
     SendResult,
     normalise_msisdn,
 )
+from ispb_notify.http_client import HttpClient, HttpProtocolError, HttpResponse, HttpTimeout, HttpTransportError
 from ispb_notify.http_sms import PRESETS, HttpSmsConfig, HttpSmsGateway, Preset, preset
 from ispb_notify.rules import (
     BillDue,
@@ -84,4 +86,10 @@ __all__ = (
     "preset",
     "WhatsAppConfig",
     "WhatsAppCloudGateway",
+    # the HTTP client they share
+    "HttpClient",
+    "HttpResponse",
+    "HttpTransportError",
+    "HttpTimeout",
+    "HttpProtocolError",
 )

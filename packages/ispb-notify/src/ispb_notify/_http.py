@@ -4,29 +4,33 @@ import email.utils
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from ispb_notify.gateways import GatewayUnavailable
+from ispb_notify.http_client import HttpClient, HttpProtocolError, HttpResponse, HttpTimeout, HttpTransportError
 
 # The gateway's answer is kept on outbox rows and in errors: enough to diagnose, never a whole HTML page.
 MAX_RAW = 2_000
 
 
-async def request(client: httpx.AsyncClient, name: str, seconds: float, **arguments: Any) -> httpx.Response:
-    """Send one request; a timeout or connection failure is `GatewayUnavailable`, so the sender retries it."""
+async def request(
+    client: HttpClient, name: str, seconds: float, method: str, url: str, **arguments: Any
+) -> HttpResponse:
+    """Send one request; a timeout, connection failure or garbled answer is `GatewayUnavailable`, so the sender
+    retries it (with the same reference)."""
     try:
-        return await client.request(timeout=seconds, **arguments)
-    except httpx.TimeoutException as error:
+        return await client.request(method, url, seconds=seconds, **arguments)
+    except HttpTimeout as error:
         raise GatewayUnavailable(f"{name} did not answer within {seconds:g} s", raw=repr(error)) from error
-    except httpx.TransportError as error:
-        raise GatewayUnavailable(f"{name} is unreachable: {error or type(error).__name__}", raw=repr(error)) from error
+    except HttpProtocolError as error:
+        raise GatewayUnavailable(f"{name} answered something unreadable: {error}", raw=repr(error)) from error
+    except HttpTransportError as error:
+        raise GatewayUnavailable(f"{name} is unreachable: {error}", raw=repr(error)) from error
 
 
-def raw_text(response: httpx.Response) -> str:
+def raw_text(response: HttpResponse) -> str:
     return response.text[:MAX_RAW]
 
 
-def retry_after(response: httpx.Response, now: datetime | None = None) -> float | None:
+def retry_after(response: HttpResponse, now: datetime | None = None) -> float | None:
     """Seconds from a Retry-After header, given as seconds or as an HTTP date; None when absent or unreadable."""
     value = response.headers.get("retry-after", "").strip()
     if not value:

@@ -36,7 +36,9 @@ class Channel(StrEnum):
 @dataclass(frozen=True)
 class OutgoingMessage:
     """A message to send. WhatsApp needs an approved template (``template_name`` with ``template_params``) to
-    start a conversation; ``text`` is what SMS sends and what WhatsApp sends inside an open conversation."""
+    start a conversation; ``text`` is what SMS sends and what WhatsApp sends inside an open conversation.
+    ``reference`` identifies the message to the gateway (the ``{ref}`` placeholder of an HTTP SMS gateway): the
+    same message sent again carries the same reference, so a de-duplicating gateway delivers it once."""
 
     to: str
     text: str
@@ -44,6 +46,7 @@ class OutgoingMessage:
     template_name: str | None = None
     template_language: str = "en"
     template_params: tuple[str, ...] = ()
+    reference: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ placeholders, filled per message in one pass (so a ``{to}`` inside the message t
 - ``{text}``: the message text
 - ``{coding}``: Kannel's coding, ``0`` for GSM-7 and ``2`` for UCS-2 (Bangla must be sent as UCS-2)
 - ``{unicode}``: ``1`` when the text needs UCS-2, else ``0`` (many providers' "type=unicode" switch)
+- ``{ref}``: the message's ``reference`` (a client reference such as ``csms_id``: a provider that de-duplicates
+  by it delivers a message sent twice, e.g. by a sender that died mid-send, once)
 
 Success is HTTP 2xx and, when ``success_pattern`` is set, the pattern found in the body. A 2xx answer without
 the pattern is a rejection (`GatewayRejected`), not a retry: providers answer "200 OK" with "ERROR: invalid
@@ -23,8 +25,6 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
-import httpx
-
 from ispb_notify import _http
 from ispb_notify.gateways import (
     GatewayRateLimited,
@@ -35,11 +35,12 @@ from ispb_notify.gateways import (
     SendResult,
     normalise_msisdn,
 )
+from ispb_notify.http_client import HttpClient, HttpResponse
 from ispb_notify.segments import count_sms
 
 __all__ = ("PRESETS", "HttpSmsConfig", "HttpSmsGateway", "Preset", "preset")
 
-_PLACEHOLDER = re.compile(r"\{(to|text|coding|unicode)\}")
+_PLACEHOLDER = re.compile(r"\{(to|text|coding|unicode|ref)\}")
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,14 @@ def preset(name: str, **values: str) -> HttpSmsConfig:
 class HttpSmsGateway:
     """Sends `OutgoingMessage` texts as configured by `HttpSmsConfig`; a `Gateway`.
 
-    It uses the given ``httpx.AsyncClient`` (then the caller closes it) or its own (closed by `aclose` or by
-    leaving ``async with``).
+    It uses the given `HttpClient` (then the caller closes it) or its own (closed by `aclose` or by leaving
+    ``async with``). One gateway object serves any number of concurrent sends.
     """
 
-    def __init__(self, config: HttpSmsConfig, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: HttpSmsConfig, client: HttpClient | None = None) -> None:
         self.config = config
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.AsyncClient(timeout=config.timeout)
+        self._client = client if client is not None else HttpClient()
 
     async def __aenter__(self) -> Self:
         return self
@@ -187,13 +188,15 @@ class HttpSmsGateway:
         except InvalidPhoneNumber as error:
             raise GatewayRejected(str(error)) from error
         response = await _http.request(
-            self._client, "the SMS gateway", self.config.timeout, **self._request(to, message.text)
+            self._client, "the SMS gateway", self.config.timeout, **self._request(to, message)
         )
         return self._result(response)
 
-    def _request(self, to: str, text: str) -> dict[str, Any]:
+    def _request(self, to: str, message: OutgoingMessage) -> dict[str, Any]:
+        text = message.text
         ucs2 = count_sms(text).encoding == "UCS-2"
         values = {"to": to, "text": text, "coding": "2" if ucs2 else "0", "unicode": "1" if ucs2 else "0"}
+        values["ref"] = message.reference
         config = self.config
         arguments: dict[str, Any] = {
             "method": config.method,
@@ -202,15 +205,15 @@ class HttpSmsGateway:
             "headers": _fill(config.headers, values),
         }
         if config.json_body is not None:
-            arguments["json"] = _fill(config.json_body, values)
+            arguments["json_body"] = _fill(config.json_body, values)
         if config.form_body is not None:
-            arguments["data"] = _fill(config.form_body, values)
+            arguments["form"] = _fill(config.form_body, values)
         if config.basic_auth is not None:
-            arguments["auth"] = httpx.BasicAuth(*config.basic_auth)
+            arguments["basic_auth"] = config.basic_auth
         return arguments
 
-    def _result(self, response: httpx.Response) -> SendResult:
-        raw, status = _http.raw_text(response), response.status_code
+    def _result(self, response: HttpResponse) -> SendResult:
+        raw, status = _http.raw_text(response), response.status
         if status == 429:
             wait = _http.retry_after(response)
             raise GatewayRateLimited(

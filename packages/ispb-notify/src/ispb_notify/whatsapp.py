@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
-
 from ispb_notify import _http
 from ispb_notify.gateways import (
     GatewayError,
@@ -28,6 +26,7 @@ from ispb_notify.gateways import (
     SendResult,
     normalise_msisdn,
 )
+from ispb_notify.http_client import HttpClient, HttpResponse
 
 __all__ = ("RATE_LIMIT_CODES", "TEMPORARY_CODES", "WhatsAppCloudGateway", "WhatsAppConfig")
 
@@ -51,10 +50,10 @@ class WhatsAppConfig:
 class WhatsAppCloudGateway:
     """Sends `OutgoingMessage` to WhatsApp; a `Gateway`. Client ownership as in `HttpSmsGateway`."""
 
-    def __init__(self, config: WhatsAppConfig, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: WhatsAppConfig, client: HttpClient | None = None) -> None:
         self.config = config
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.AsyncClient(timeout=config.timeout)
+        self._client = client if client is not None else HttpClient()
 
     async def __aenter__(self) -> Self:
         return self
@@ -80,11 +79,11 @@ class WhatsAppCloudGateway:
             self.config.timeout,
             method="POST",
             url=f"{self.config.base_url.rstrip('/')}/{self.config.phone_number_id}/messages",
-            json=message_body(message, to),
+            json_body=message_body(message, to),
             headers={"Authorization": f"Bearer {self.config.access_token}"},
         )
         raw = _http.raw_text(response)
-        if 200 <= response.status_code < 300:
+        if 200 <= response.status < 300:
             return SendResult(_message_id(response), raw)
         raise _error(response, raw)
 
@@ -105,7 +104,7 @@ def message_body(message: OutgoingMessage, to: str) -> dict[str, Any]:
     return body | {"type": "template", "template": template}
 
 
-def _message_id(response: httpx.Response) -> str | None:
+def _message_id(response: HttpResponse) -> str | None:
     try:
         identifier = response.json()["messages"][0]["id"]
     except (ValueError, KeyError, IndexError, TypeError):
@@ -113,9 +112,9 @@ def _message_id(response: httpx.Response) -> str | None:
     return identifier if isinstance(identifier, str) else None
 
 
-def _error(response: httpx.Response, raw: str) -> GatewayError:
+def _error(response: HttpResponse, raw: str) -> GatewayError:
     """The typed error for a failed answer, with Meta's own words (and details) for the operator."""
-    status = response.status_code
+    status = response.status
     code, text = _graph_error(response)
     message = f"WhatsApp refused the message (HTTP {status}, code {code}): {text}"
     if status == 429 or code in RATE_LIMIT_CODES:
@@ -125,11 +124,11 @@ def _error(response: httpx.Response, raw: str) -> GatewayError:
     return GatewayRejected(message, raw=raw)
 
 
-def _graph_error(response: httpx.Response) -> tuple[int | None, str]:
+def _graph_error(response: HttpResponse) -> tuple[int | None, str]:
     try:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):
-        return None, _http.raw_text(response)[:200] or response.reason_phrase
+        return None, _http.raw_text(response)[:200] or response.reason
     if not isinstance(error, dict):
         return None, json.dumps(error)[:200]
     code = error.get("code")

@@ -3,6 +3,7 @@ Sent Messages log. Templates are checked when saved (``ispb_notify.check_templat
 its position and never reaches the send job."""
 
 import json
+import secrets
 from datetime import time
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from ispb_notify import (
     EVENT_VARIABLES,
     Event,
     GatewayError,
+    HttpSmsGateway,
     OutgoingMessage,
     TemplateProblem,
     check_template,
@@ -28,7 +30,7 @@ from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
 from ispb_platform.notify.events import templates
-from ispb_platform.notify.gateways import SmsGatewayWithRef, http_sms_config, send
+from ispb_platform.notify.gateways import http_sms_config
 from ispb_platform.secrets_box import reveal, seal
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -194,6 +196,18 @@ class NotifyController(Controller):
                 ip=client_ip(request),
             )
         return see_other(request, "/panel/notifications/events")
+
+    @post("/preview", opt=allow(OPERATORS))
+    async def preview(self, request: Request[Any, Any, Any]) -> Template:
+        """The live preview of the Due Date and Expiration Notifier messages (htmx, as the text is typed):
+        sample text and SMS size, or the template problem with its position."""
+        data = await form_fields(request)
+        key = data.get("key", "")
+        if key not in ("due_date", "expiration"):
+            raise NotFoundException()
+        body = data.get("body", "").strip()
+        found = _preview(body, key) if body else {"ok": False, "problem": "Write the message text."}
+        return Template("notify/_preview.html", context={"preview": found}, status_code=200)
 
     @get("/due-date", opt=allow(OPERATORS))
     async def due_date_page(self, request: Request[Any, Any, Any]) -> Template:
@@ -476,13 +490,11 @@ class NotifyController(Controller):
         config = http_sms_config(
             json.loads(row["config"]), reveal(secret_key, row["secret_sealed"]) if row["secret_sealed"] else ""
         )
-        gateway = SmsGatewayWithRef(config)
+        text = f"Test message from {operator.require_tenant().name} (ISPB)"
+        gateway = HttpSmsGateway(config)  # its own client, closed below
         try:
-            result = await send(
-                gateway,
-                OutgoingMessage(to=to, text=f"Test message from {operator.require_tenant().name} (ISPB)"),
-                "test",
-            )
+            # a fresh reference each time: a de-duplicating gateway must not swallow a second test
+            result = await gateway.send(OutgoingMessage(to=to, text=text, reference=f"test-{secrets.token_hex(6)}"))
             outcome = f"Sent. The gateway answered: {result.raw[:200]}"
         except GatewayError as problem:
             outcome = f"Not sent: {type(problem).__name__}: {problem}"

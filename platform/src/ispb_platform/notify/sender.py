@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ispb_notify import Channel, GatewayError, GatewayRateLimited, OutgoingMessage
+from ispb_notify import Channel, Gateway, GatewayError, GatewayRateLimited, HttpClient, OutgoingMessage
 from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.notify.gateways import close, load_gateways, send
+from ispb_platform.notify.gateways import load_gateways
 from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, TenantRef
 
@@ -81,7 +81,7 @@ async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[
     return allowed | set(taken)
 
 
-async def _deliver(ctx: JobContext, gateways: dict[Channel, Any], row: Any, may_send: bool) -> Outcome:
+async def _deliver(ctx: JobContext, gateways: dict[Channel, Gateway], row: Any, may_send: bool) -> Outcome:
     channel = Channel(row["channel"])
     gateway = gateways.get(channel)
     if gateway is None:
@@ -97,8 +97,8 @@ async def _deliver(ctx: JobContext, gateways: dict[Channel, Any], row: Any, may_
             f"Waiting for SMS credit: this message needs {row['segments']} segment(s)",
         )
     try:
-        result = await send(
-            gateway, OutgoingMessage(to=row["to_address"], text=row["body"], channel=channel), row["key"]
+        result = await gateway.send(
+            OutgoingMessage(to=row["to_address"], text=row["body"], channel=channel, reference=row["key"])
         )
     except GatewayError as problem:
         error = f"{type(problem).__name__}: {problem}"
@@ -144,7 +144,7 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
 async def _send_batch(
     ctx: JobContext,
     tenant: TenantRef,
-    gateways: dict[Channel, Any],
+    gateways: dict[Channel, Gateway],
     rows: list[Any],
     allowed: set[int],
     gate: asyncio.Semaphore,
@@ -177,14 +177,13 @@ async def send_outbox(ctx: JobContext) -> Counts:
     tenant = ctx.require_tenant()
     counts = {"sent": 0, "retry": 0, "failed": 0, "waiting_credit": 0, "no_gateway": 0}
     counts["from_events"] = await events_to_outbox(ctx.db, tenant, ctx.secret_key)
-    async with ctx.db.tenant(tenant) as scope:
-        try:
-            gateways = await load_gateways(scope.connection, ctx.secret_key)
-        except SealError:
-            gateways = {}
-    gate = asyncio.Semaphore(PARALLEL)
-
-    try:
+    async with HttpClient(max_connections=PARALLEL) as client:
+        async with ctx.db.tenant(tenant) as scope:
+            try:
+                gateways = await load_gateways(scope.connection, ctx.secret_key, client)
+            except SealError:
+                gateways = {}
+        gate = asyncio.Semaphore(PARALLEL)
         while True:
             async with ctx.db.tenant(tenant) as scope:
                 rows = list(await scope.connection.fetch(_CLAIM, LEASE, BATCH))
@@ -197,5 +196,3 @@ async def send_outbox(ctx: JobContext) -> Counts:
                 if outcome.error.startswith("No ") and outcome.status == "queued":
                     key = "no_gateway"
                 counts[key] += 1
-    finally:
-        await close(gateways)
