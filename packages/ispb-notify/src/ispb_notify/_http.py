@@ -5,7 +5,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ispb_notify.gateways import GatewayUnavailable
-from ispb_notify.http_client import HttpClient, HttpProtocolError, HttpResponse, HttpTimeout, HttpTransportError
+from ispb_notify.http_client import (
+    Closing,
+    HttpClient,
+    HttpProtocolError,
+    HttpResponse,
+    HttpTimeout,
+    HttpTransportError,
+)
+
+
+class UsesHttpClient(Closing):
+    """A gateway's HTTP client: the given `HttpClient` (its owner closes it) or its own, closed with the gateway."""
+
+    def __init__(self, client: HttpClient | None) -> None:
+        self._owns_client = client is None
+        self._client = client if client is not None else HttpClient()
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
 
 # The gateway's answer is kept on outbox rows and in errors: enough to diagnose, never a whole HTML page.
 MAX_RAW = 2_000

@@ -95,7 +95,22 @@ class _Origin:
         self.idle: deque[_Connection] = deque()
 
 
-class HttpClient:
+class Closing:
+    """Closed by ``aclose`` or by leaving ``async with``."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class HttpClient(Closing):
     """Keep-alive HTTP/1.1 requests; ``aclose`` (or leaving ``async with``) closes the idle connections."""
 
     def __init__(
@@ -112,14 +127,6 @@ class HttpClient:
         self._ssl = ssl_context
         self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._closed = False
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         self._closed = True

@@ -21,8 +21,8 @@ pattern was merely wrong. Configure the pattern from a real successful answer.
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType, TracebackType
-from typing import Any, Literal, Self
+from types import MappingProxyType
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from ispb_notify import _http
@@ -157,7 +157,7 @@ def preset(name: str, **values: str) -> HttpSmsConfig:
     return build(values)
 
 
-class HttpSmsGateway:
+class HttpSmsGateway(_http.UsesHttpClient):
     """Sends `OutgoingMessage` texts as configured by `HttpSmsConfig`; a `Gateway`.
 
     It uses the given `HttpClient` (then the caller closes it) or its own (closed by `aclose` or by leaving
@@ -165,21 +165,8 @@ class HttpSmsGateway:
     """
 
     def __init__(self, config: HttpSmsConfig, client: HttpClient | None = None) -> None:
+        super().__init__(client)
         self.config = config
-        self._owns_client = client is None
-        self._client = client if client is not None else HttpClient()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Send one SMS; raises `GatewayRejected`, `GatewayUnavailable` or `GatewayRateLimited`."""

@@ -12,8 +12,7 @@ are mapped by code first, because Meta answers some rate limits with HTTP 400:
 
 import json
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from ispb_notify import _http
 from ispb_notify.gateways import (
@@ -47,25 +46,12 @@ class WhatsAppConfig:
         return f"WhatsAppConfig(phone_number_id={self.phone_number_id!r}, base_url={self.base_url!r}, ...)"
 
 
-class WhatsAppCloudGateway:
+class WhatsAppCloudGateway(_http.UsesHttpClient):
     """Sends `OutgoingMessage` to WhatsApp; a `Gateway`. Client ownership as in `HttpSmsGateway`."""
 
     def __init__(self, config: WhatsAppConfig, client: HttpClient | None = None) -> None:
+        super().__init__(client)
         self.config = config
-        self._owns_client = client is None
-        self._client = client if client is not None else HttpClient()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Send a template message when ``template_name`` is set, else a text message."""
