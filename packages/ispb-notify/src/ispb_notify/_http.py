@@ -4,7 +4,7 @@ import email.utils
 from datetime import UTC, datetime
 from typing import Any
 
-from ispb_notify.gateways import GatewayUnavailable
+from ispb_notify.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayUnavailable
 from ispb_notify.http_client import (
     Closing,
     HttpClient,
@@ -44,6 +44,20 @@ async def request(
         raise GatewayUnavailable(f"{name} answered something unreadable: {error}", raw=repr(error)) from error
     except HttpTransportError as error:
         raise GatewayUnavailable(f"{name} is unreachable: {error}", raw=repr(error)) from error
+
+
+def status_error(
+    response: HttpResponse, message: str, *, rate_limited: bool = False, temporary: bool = False
+) -> GatewayError:
+    """The typed error of a failed answer, the same for every gateway: HTTP 429 (or ``rate_limited``) is
+    `GatewayRateLimited` with the Retry-After wait, 408 and 5xx (or ``temporary``) `GatewayUnavailable`, any
+    other status `GatewayRejected`. ``message`` is what the operator reads."""
+    raw, status = raw_text(response), response.status
+    if status == 429 or rate_limited:
+        return GatewayRateLimited(message, raw=raw, retry_after=retry_after(response))
+    if status == 408 or status >= 500 or temporary:
+        return GatewayUnavailable(message, raw=raw)
+    return GatewayRejected(message, raw=raw)
 
 
 def raw_text(response: HttpResponse) -> str:

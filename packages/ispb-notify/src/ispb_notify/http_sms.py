@@ -27,9 +27,7 @@ from urllib.parse import urlsplit
 
 from ispb_notify import _http
 from ispb_notify.gateways import (
-    GatewayRateLimited,
     GatewayRejected,
-    GatewayUnavailable,
     InvalidPhoneNumber,
     OutgoingMessage,
     SendResult,
@@ -201,15 +199,8 @@ class HttpSmsGateway(_http.UsesHttpClient):
 
     def _result(self, response: HttpResponse) -> SendResult:
         raw, status = _http.raw_text(response), response.status
-        if status == 429:
-            wait = _http.retry_after(response)
-            raise GatewayRateLimited(
-                f"the SMS gateway is rate limiting (HTTP 429): {raw[:200]}", raw=raw, retry_after=wait
-            )
-        if status == 408 or status >= 500:
-            raise GatewayUnavailable(f"the SMS gateway failed (HTTP {status}): {raw[:200]}", raw=raw)
         if not 200 <= status < 300:
-            raise GatewayRejected(f"the SMS gateway refused the message (HTTP {status}): {raw[:200]}", raw=raw)
+            raise _http.status_error(response, f"the SMS gateway answered HTTP {status}: {raw[:200]}")
         if self.config.success_pattern and not re.search(self.config.success_pattern, raw):
             raise GatewayRejected(f"the SMS gateway did not accept the message: {raw[:200]}", raw=raw)
         found = re.search(self.config.message_id_pattern, raw) if self.config.message_id_pattern else None

@@ -17,9 +17,7 @@ from typing import Any
 from ispb_notify import _http
 from ispb_notify.gateways import (
     GatewayError,
-    GatewayRateLimited,
     GatewayRejected,
-    GatewayUnavailable,
     InvalidPhoneNumber,
     OutgoingMessage,
     SendResult,
@@ -71,7 +69,7 @@ class WhatsAppCloudGateway(_http.UsesHttpClient):
         raw = _http.raw_text(response)
         if 200 <= response.status < 300:
             return SendResult(_message_id(response), raw)
-        raise _error(response, raw)
+        raise _error(response)
 
 
 def message_body(message: OutgoingMessage, to: str) -> dict[str, Any]:
@@ -98,16 +96,16 @@ def _message_id(response: HttpResponse) -> str | None:
     return identifier if isinstance(identifier, str) else None
 
 
-def _error(response: HttpResponse, raw: str) -> GatewayError:
-    """The typed error for a failed answer, with Meta's own words (and details) for the operator."""
-    status = response.status
+def _error(response: HttpResponse) -> GatewayError:
+    """The typed error for a failed answer, with Meta's own words (and details) for the operator; Meta's
+    error codes say "rate limited" or "temporary" where its HTTP status does not."""
     code, text = _graph_error(response)
-    message = f"WhatsApp refused the message (HTTP {status}, code {code}): {text}"
-    if status == 429 or code in RATE_LIMIT_CODES:
-        return GatewayRateLimited(message, raw=raw, retry_after=_http.retry_after(response))
-    if status >= 500 or status == 408 or code in TEMPORARY_CODES:
-        return GatewayUnavailable(message, raw=raw)
-    return GatewayRejected(message, raw=raw)
+    return _http.status_error(
+        response,
+        f"WhatsApp refused the message (HTTP {response.status}, code {code}): {text}",
+        rate_limited=code in RATE_LIMIT_CODES,
+        temporary=code in TEMPORARY_CODES,
+    )
 
 
 def _graph_error(response: HttpResponse) -> tuple[int | None, str]:
