@@ -4,7 +4,15 @@ import email.utils
 from datetime import UTC, datetime
 from typing import Any
 
-from ispb_notify.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayUnavailable
+from ispb_notify.gateways import (
+    GatewayError,
+    GatewayRateLimited,
+    GatewayRejected,
+    GatewayUnavailable,
+    InvalidPhoneNumber,
+    OutgoingMessage,
+    normalise_msisdn,
+)
 from ispb_notify.http_client import (
     Closing,
     HttpClient,
@@ -44,6 +52,14 @@ async def request(
         raise GatewayUnavailable(f"{name} answered something unreadable: {error}", raw=repr(error)) from error
     except HttpTransportError as error:
         raise GatewayUnavailable(f"{name} is unreachable: {error}", raw=repr(error)) from error
+
+
+def recipient(message: OutgoingMessage) -> str:
+    """The number as international digits; a number that is not one is refused before any request."""
+    try:
+        return normalise_msisdn(message.to)
+    except InvalidPhoneNumber as error:
+        raise GatewayRejected(str(error)) from error
 
 
 def status_error(

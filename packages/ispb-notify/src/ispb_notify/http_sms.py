@@ -28,10 +28,8 @@ from urllib.parse import urlsplit
 from ispb_notify import _http
 from ispb_notify.gateways import (
     GatewayRejected,
-    InvalidPhoneNumber,
     OutgoingMessage,
     SendResult,
-    normalise_msisdn,
 )
 from ispb_notify.http_client import HttpClient, HttpResponse
 from ispb_notify.segments import count_sms
@@ -168,10 +166,7 @@ class HttpSmsGateway(_http.UsesHttpClient):
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Send one SMS; raises `GatewayRejected`, `GatewayUnavailable` or `GatewayRateLimited`."""
-        try:
-            to = normalise_msisdn(message.to)
-        except InvalidPhoneNumber as error:
-            raise GatewayRejected(str(error)) from error
+        to = _http.recipient(message)
         response = await _http.request(
             self._client, "the SMS gateway", self.config.timeout, **self._request(to, message)
         )

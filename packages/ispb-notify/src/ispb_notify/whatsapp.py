@@ -17,11 +17,8 @@ from typing import Any
 from ispb_notify import _http
 from ispb_notify.gateways import (
     GatewayError,
-    GatewayRejected,
-    InvalidPhoneNumber,
     OutgoingMessage,
     SendResult,
-    normalise_msisdn,
 )
 from ispb_notify.http_client import HttpClient, HttpResponse
 
@@ -53,10 +50,7 @@ class WhatsAppCloudGateway(_http.UsesHttpClient):
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Send a template message when ``template_name`` is set, else a text message."""
-        try:
-            to = normalise_msisdn(message.to)
-        except InvalidPhoneNumber as error:
-            raise GatewayRejected(str(error)) from error
+        to = _http.recipient(message)
         response = await _http.request(
             self._client,
             "WhatsApp",

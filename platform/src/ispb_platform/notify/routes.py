@@ -86,20 +86,42 @@ def _allowed(key: str) -> frozenset[str]:
 
 
 async def _save_gateway(
-    connection: Any, channel: str, kind: str, config: dict[str, Any], sealed: str | None, *, enabled: bool
-) -> None:
-    """Store a channel's gateway; an empty secret keeps the stored one."""
-    await connection.execute(
-        "INSERT INTO notify_gateway (channel, kind, config, secret_sealed, enabled) VALUES ($1, $2, $3::jsonb, $4, $5)"
-        " ON CONFLICT (channel) DO UPDATE SET kind = EXCLUDED.kind, config = EXCLUDED.config,"
-        " secret_sealed = COALESCE(EXCLUDED.secret_sealed, notify_gateway.secret_sealed),"
-        " enabled = EXCLUDED.enabled, updated_at = now()",
-        channel,
-        kind,
-        json.dumps(config),
-        sealed,
-        enabled,
-    )
+    request: Request[Any, Any, Any],
+    operator: Principal,
+    *,
+    channel: str,
+    kind: str,
+    config: dict[str, Any],
+    secret: str,
+    enabled: bool,
+    summary: str,
+) -> Response[Any]:
+    """Store a channel's gateway (the secret sealed; an empty one keeps the stored one), log it, and go back to
+    the setup page."""
+    sealed = seal(str(request.app.state.runtime.settings.secret_key), secret) if secret else None
+    async with own_tenant_scope(request) as db:
+        await db.connection.execute(
+            "INSERT INTO notify_gateway (channel, kind, config, secret_sealed, enabled)"
+            " VALUES ($1, $2, $3::jsonb, $4, $5)"
+            " ON CONFLICT (channel) DO UPDATE SET kind = EXCLUDED.kind, config = EXCLUDED.config,"
+            " secret_sealed = COALESCE(EXCLUDED.secret_sealed, notify_gateway.secret_sealed),"
+            " enabled = EXCLUDED.enabled, updated_at = now()",
+            channel,
+            kind,
+            json.dumps(config),
+            sealed,
+            enabled,
+        )
+        await record_activity(
+            db,
+            operator,
+            "notify.gateway_saved",
+            object_type="notify",
+            object_id=channel,
+            summary=summary,
+            ip=client_ip(request),
+        )
+    return see_other(request, "/panel/notifications/gateway")
 
 
 def _lead_text(days: int, hours: int) -> str:
@@ -425,26 +447,16 @@ class NotifyController(Controller):
                 tested=None,
                 whatsapp={"phone_number_id": "", "enabled": "", "has_token": False},
             )
-        secret_key = str(request.app.state.runtime.settings.secret_key)
-        async with own_tenant_scope(request) as db:
-            await _save_gateway(
-                db.connection,
-                "sms",
-                "http_sms",
-                config,
-                seal(secret_key, data["secret"]) if data.get("secret") else None,
-                enabled=data.get("enabled") == "on",
-            )
-            await record_activity(
-                db,
-                operator,
-                "notify.gateway_saved",
-                object_type="notify",
-                object_id="sms",
-                summary=f"SMS gateway set to {url.split('?')[0]}",
-                ip=client_ip(request),
-            )
-        return see_other(request, "/panel/notifications/gateway")
+        return await _save_gateway(
+            request,
+            operator,
+            channel="sms",
+            kind="http_sms",
+            config=config,
+            secret=data.get("secret", ""),
+            enabled=data.get("enabled") == "on",
+            summary=f"SMS gateway set to {url.split('?')[0]}",
+        )
 
     @post("/gateway/whatsapp", opt=allow(OPERATOR_ADMINS))
     async def save_whatsapp(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
@@ -455,27 +467,16 @@ class NotifyController(Controller):
             return see_other(
                 request, "/panel/notifications/gateway?tested=" + quote("Enter the WhatsApp phone number id (digits).")
             )
-        secret_key = str(request.app.state.runtime.settings.secret_key)
-        token = data.get("access_token", "")
-        async with own_tenant_scope(request) as db:
-            await _save_gateway(
-                db.connection,
-                "whatsapp",
-                "whatsapp_cloud",
-                {"phone_number_id": phone_number_id},
-                seal(secret_key, token) if token else None,
-                enabled=data.get("enabled") == "on",
-            )
-            await record_activity(
-                db,
-                operator,
-                "notify.gateway_saved",
-                object_type="notify",
-                object_id="whatsapp",
-                summary=f"WhatsApp Cloud API number {phone_number_id}",
-                ip=client_ip(request),
-            )
-        return see_other(request, "/panel/notifications/gateway")
+        return await _save_gateway(
+            request,
+            operator,
+            channel="whatsapp",
+            kind="whatsapp_cloud",
+            config={"phone_number_id": phone_number_id},
+            secret=data.get("access_token", ""),
+            enabled=data.get("enabled") == "on",
+            summary=f"WhatsApp Cloud API number {phone_number_id}",
+        )
 
     @post("/gateway/test", opt=allow(OPERATOR_ADMINS))
     async def test_gateway(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
