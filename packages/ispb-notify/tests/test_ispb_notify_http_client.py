@@ -109,6 +109,19 @@ async def test_keep_alive_reuses_one_connection_and_sends_a_proper_request() -> 
     assert json_post.endswith('{"msg": "হ্যালো"}'.encode())
 
 
+async def test_credentials_and_non_ascii_in_the_url_itself() -> None:
+    async def reply(request: bytes, number: int) -> bytes:
+        return ok()
+
+    async with ScriptedServer(reply) as server, HttpClient() as client:
+        url = server.url.replace("http://", "http://isp%40net:s3cret@") + "?sender=ঢাকা&keep=%2B1"
+        await client.request("GET", url, seconds=2)
+    (request,) = server.requests
+    assert request.startswith(b"GET /send?sender=%E0%A6%A2%E0%A6%BE%E0%A6%95%E0%A6%BE&keep=%2B1 HTTP/1.1\r\n")
+    assert b"Authorization: Basic aXNwQG5ldDpzM2NyZXQ=\r\n" in request  # isp@net:s3cret
+    assert b"s3cret" not in request.split(b"\r\n")[1]  # the Host header carries no credentials
+
+
 async def test_chunked_answers_with_trailers_and_interim_100() -> None:
     async def reply(request: bytes, number: int) -> bytes:
         chunked = (

@@ -29,11 +29,12 @@ from functools import cache
 from time import monotonic
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 __all__ = ("HttpClient", "HttpProtocolError", "HttpResponse", "HttpTimeout", "HttpTransportError")
 
 _MAX_HEAD = 64 * 1024
+_SAFE = "/%:@!$&'()*+,;=-._~"  # what stays as it is in a path or query: reserved characters and escapes
 _VERSION = "0.3.0"
 
 
@@ -154,8 +155,9 @@ class HttpClient(Closing):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-        query = "&".join(q for q in (parts.query, urlencode(params or {})) if q)
+        target = quote(parts.path or "/", safe=_SAFE)
+        # the URL's own query as typed (escapes kept, anything else non-ASCII escaped), then ``params``
+        query = "&".join(q for q in (quote(parts.query, safe=_SAFE + "?"), urlencode(params or {})) if q)
         if query:
             target += "?" + query
         body = b""
@@ -170,6 +172,8 @@ class HttpClient(Closing):
             lines.append(f"Content-Type: {content_type}")
         if body or method not in ("GET", "HEAD"):
             lines.append(f"Content-Length: {len(body)}")
+        if basic_auth is None and parts.username is not None:  # http://user:password@host/ means basic auth
+            basic_auth = (unquote(parts.username), unquote(parts.password or ""))
         if basic_auth is not None:
             lines.append("Authorization: Basic " + base64.b64encode(":".join(basic_auth).encode()).decode())
         for name, value in (headers or {}).items():
