@@ -174,7 +174,7 @@ def plan_bill(
         row["package_name"],
         row["prorata"],
         draft,
-        tuple(adjustment_id for adjustment_id, _ in adjustments),
+        tuple([adjustment_id for adjustment_id, _ in adjustments]) if adjustments else (),
     )
 
 
