@@ -1,6 +1,7 @@
 """``ispb demo`` on the embedded default: no database or Redis URL, a fresh data directory, a real server."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +48,37 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return output
 
 
+def _csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def _payment_reaches_the_demo_gateway(url: str) -> None:
+    """Issue 6 "done when": an operator records a payment; the confirmation goes through the outbox, the sender
+    job and the HTTP client to the demo's SMS sink, at once (not at the next minute's tick)."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as browser:
+        login = browser.get("/login")
+        browser.post(
+            "/login",
+            data={"_csrf_token": _csrf(login), "email": "owner@dhaka-fiber.test", "password": "demo-operator-pass"},
+        )
+        form = browser.get("/panel/customers/1/payments/new")
+        assert form.status_code == 200, form.text[:300]
+        saved = browser.post(
+            "/panel/customers/1/payments/new",
+            data={"_csrf_token": _csrf(form), "amount": "123.45", "method": "cash", "received_on": ""},
+        )
+        assert saved.status_code == 200, saved.text[:300]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sink = browser.get("/demo/sms-gateway/").text
+            if "we received" in sink and "123.45" in sink:
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the payment message did not reach the demo SMS gateway:\n{sink[:2000]}")
+
+
 def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path, loopback_port: int):
     port = loopback_port
     url = f"http://127.0.0.1:{port}/"
@@ -54,6 +86,7 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
     try:
         health = _wait_healthy(process, url)
         home = httpx.get(url, timeout=5).text
+        _payment_reaches_the_demo_gateway(url)
     finally:
         output = _stop(process)
     assert health == {
