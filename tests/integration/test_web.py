@@ -25,8 +25,15 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
+    """SIGINT, then the process must be gone within 30 s; a stuck one is killed (so it cannot leak into later
+    tests) and its output, with the stack dump of ``ispb worker``'s shutdown deadline, is the failure."""
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=30)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"the process did not stop within 30 s after SIGINT:\n{output}") from None
     assert process.returncode == 0, output
     return output
 

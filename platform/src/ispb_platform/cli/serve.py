@@ -78,6 +78,7 @@ def worker(concurrency: int | None) -> None:
                 active.queue,
                 secret_key=config.secret_key or "",
                 concurrency=concurrency or config.worker_concurrency,
+                own_process=True,
             )
             console.print(f"worker started on the {type(active.queue).__name__}; Ctrl-C stops it")
             await saq_worker.start()  # returns on SIGINT/SIGTERM after finishing or re-queueing jobs

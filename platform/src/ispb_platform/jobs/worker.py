@@ -5,7 +5,10 @@ tenant under the key ``<job>:<tenant>:<period>`` (DESIGN 3), so a second tick or
 minute adds nothing, one slow tenant does not delay the others, and each tenant is retried on its own.
 """
 
+import asyncio
+import faulthandler
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -104,9 +107,41 @@ class EmbeddedWorker(Worker[JobTaskContext]):
     SIGNALS: list[signal.Signals] = []  # noqa: RUF012 (overrides SAQ's class attribute)
 
 
+class ProcessWorker(Worker[JobTaskContext]):
+    """The worker of an ``ispb worker`` process: its shutdown has a deadline.
+
+    On SIGINT/SIGTERM SAQ cancels running jobs (they are retried or swept back) and waits for every task to
+    finish cancelling, without a bound; a task stuck in cancellation would keep the process alive until a
+    supervisor kills it, with no trace of why. So stopping arms a deadline: if the process is still alive
+    ``stop_deadline_s`` later, the pending asyncio tasks' stacks (a second before) and every thread's stack go to
+    stderr, and the process exits with status 1.
+    """
+
+    stop_deadline_s: float = 20.0
+
+    async def stop(self) -> None:
+        asyncio.get_running_loop().call_later(max(self.stop_deadline_s - 1, 0), _print_pending_tasks)
+        faulthandler.dump_traceback_later(self.stop_deadline_s, exit=True)  # never disarmed: the process is ending
+        await super().stop()
+
+
+def _print_pending_tasks() -> None:
+    print("ispb worker: shutdown is overdue; pending tasks:", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        task.print_stack(file=sys.stderr)
+
+
 def build_worker(
-    db: Database, queue: Queue, *, secret_key: str = "", concurrency: int = 10, embedded: bool = False
+    db: Database,
+    queue: Queue,
+    *,
+    secret_key: str = "",
+    concurrency: int = 10,
+    embedded: bool = False,
+    own_process: bool = False,
 ) -> Worker[JobTaskContext]:
+    """The worker with every scheduled job: ``embedded`` inside the web server's process (it owns signals),
+    ``own_process`` for ``ispb worker`` (shutdown with a deadline), else plain (tests run it in-process)."""
     cron_jobs = []
     functions: set[Any] = {(RUN_JOB, run_job)}
     for job in SCHEDULE:
@@ -119,5 +154,9 @@ def build_worker(
         ctx["ispb_db"] = db
         ctx["ispb_secret_key"] = secret_key
 
-    worker_class: type[Worker[JobTaskContext]] = EmbeddedWorker if embedded else Worker
+    worker_class: type[Worker[JobTaskContext]] = Worker
+    if embedded:
+        worker_class = EmbeddedWorker
+    elif own_process:
+        worker_class = ProcessWorker
     return worker_class(queue, functions, cron_jobs=cron_jobs, concurrency=concurrency, startup=startup)
