@@ -104,6 +104,7 @@ async def test_keep_alive_reuses_one_connection_and_sends_a_proper_request() -> 
     get, form, json_post = server.requests
     assert get.startswith(b"GET /send?user=isp&text=%E0%A6%AC%E0%A6%BF%E0%A6%B2+%E0%A7%AB%E0%A7%A6%E0%A7%A6+%26+more ")
     assert b"\r\nHost: 127.0.0.1:" in get and b"Accept-Encoding: identity" in get and b"Content-Length" not in get
+    assert b"User-Agent: ispb-notify/0." in get
     assert form.endswith(b"\r\n\r\nto=8801711000000") and b"Authorization: Basic dTpw\r\n" in form
     assert b"Content-Type: application/json" in json_post and b"X-Key: k" in json_post
     assert json_post.endswith('{"msg": "হ্যালো"}'.encode())

@@ -21,11 +21,13 @@ import asyncio
 import base64
 import json
 import ssl
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from time import monotonic
 from types import TracebackType
 from typing import Any, Self
@@ -35,7 +37,10 @@ __all__ = ("HttpClient", "HttpProtocolError", "HttpResponse", "HttpTimeout", "Ht
 
 _MAX_HEAD = 64 * 1024
 _SAFE = "/%:@!$&'()*+,;=-._~"  # what stays as it is in a path or query: reserved characters and escapes
-_VERSION = "0.3.0"
+try:  # the installed package's own version, so a gateway's logs say which client sent a request
+    _USER_AGENT = f"ispb-notify/{version('ispb-notify')}"
+except PackageNotFoundError:  # imported from a source tree that is not installed
+    _USER_AGENT = "ispb-notify"
 
 
 class HttpTransportError(Exception):
@@ -61,9 +66,10 @@ class HttpResponse:
     def text(self) -> str:
         """The body decoded with the charset the server named (UTF-8 when none), bad bytes replaced."""
         charset = "utf-8"
-        if "content-type" in self.headers:
+        kind = self.headers.get("content-type", "")
+        if "charset" in kind.lower():  # parsed only when named: this runs for every gateway answer
             header = Message()
-            header["content-type"] = self.headers["content-type"]
+            header["content-type"] = kind
             charset = header.get_content_charset() or charset
         try:
             return self.body.decode(charset, errors="replace")
@@ -96,11 +102,12 @@ class _Origin:
         self.idle: deque[_Connection] = deque()
 
 
-class Closing:
+class Closing(ABC):
     """Closed by ``aclose`` or by leaving ``async with``."""
 
+    @abstractmethod
     async def aclose(self) -> None:
-        raise NotImplementedError
+        """Release what the object holds (connections); safe to call more than once."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -167,7 +174,7 @@ class HttpClient(Closing):
         elif form is not None:
             body, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
         lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc.rpartition('@')[2]}"]
-        lines += [f"User-Agent: ispb-notify/{_VERSION}", "Accept-Encoding: identity"]
+        lines += [f"User-Agent: {_USER_AGENT}", "Accept-Encoding: identity"]
         if content_type is not None:
             lines.append(f"Content-Type: {content_type}")
         if body or method not in ("GET", "HEAD"):
