@@ -162,8 +162,8 @@ WEB_PASSWORD = "correct horse battery staple"
 @pytest.fixture(name="web_app", scope="session")
 async def fx_web_app(db: Database, database_url: str) -> AsyncIterator[Any]:
     from ispb_platform.app import create_app
-    from ispb_platform.billing.invoice_pdf import close_renderer
-    from ispb_platform.queue import make_queue
+    from ispb_platform.billing.invoices.service import close_renderer
+    from ispb_platform.jobs.queue import make_queue
     from ispb_platform.runtime import Runtime
     from ispb_platform.settings import parse_settings
 

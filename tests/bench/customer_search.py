@@ -27,7 +27,7 @@ from ispb_platform.app import create_app
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.seed import AREAS, FIRST_NAMES, ensure_packages, seed_customers
 from ispb_platform.embedded_postgres import start_embedded_postgres
-from ispb_platform.queue import make_queue
+from ispb_platform.jobs.queue import make_queue
 from ispb_platform.runtime import Runtime
 from ispb_platform.settings import parse_settings
 from ispb_tenants import Database, create_tenant, migrate_platform

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from ispb_platform.invoices import InvoiceDocument, InvoiceLine, InvoiceRenderer
-from ispb_platform.invoices.pool import StartMethod
+from ispb_platform.billing.invoices import InvoiceDocument, InvoiceLine, InvoiceRenderer
+from ispb_platform.billing.invoices.pool import StartMethod
 
 NAMES = ["Rahim Uddin", "Karim Ahmed", "Nusrat Jahan", "রহিম উদ্দিন", "ফাতেমা বেগম", "Md. Abdul Hakim Chowdhury"]
 ITEMS = ["Home 10 Mbps", "Home 20 Mbps", "Business 50 Mbps", "Static IP", "ONU rent", "Installation", "বিলম্ব ফি"]
@@ -156,7 +156,7 @@ async def bench_pool(
 
 
 def bench_in_process(documents: list[InvoiceDocument]) -> tuple[list[float], list[tuple[str, float]]]:
-    from ispb_platform.invoices.render import render_invoice_pdf, warm_up
+    from ispb_platform.billing.invoices.render import render_invoice_pdf, warm_up
 
     warm_up()
     timings: list[float] = []

@@ -12,11 +12,11 @@ import pytest
 from ispb_billing import Money
 from ispb_platform.billing.advance import settle_all
 from ispb_platform.billing.generate import generate_bills
-from ispb_platform.billing.payments import PaymentMethod, record_payment
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute
+from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_tenants import Database, TenantRef
 
 DEC_1 = date(2026, 12, 1)

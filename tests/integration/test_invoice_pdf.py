@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from ispb_platform.invoices import (
+from ispb_platform.billing.invoices import (
     InvalidLogo,
     InvoiceDocument,
     InvoiceLine,
@@ -27,7 +27,7 @@ from ispb_platform.invoices import (
     RendererClosed,
     RendererCrashed,
 )
-from ispb_platform.invoices.render import PACKAGE_DIR, BlockedURL, PackageOnlyFetcher, render_invoice_pdf
+from ispb_platform.billing.invoices.render import PACKAGE_DIR, BlockedURL, PackageOnlyFetcher, render_invoice_pdf
 
 
 def make_document(**overrides: Any) -> InvoiceDocument:
@@ -207,7 +207,7 @@ def test_document_crosses_a_process_boundary_unchanged():
 
 
 def test_importing_the_package_does_not_load_weasyprint():
-    code = "import sys, ispb_platform.invoices; print('weasyprint' in sys.modules)"
+    code = "import sys, ispb_platform.billing.invoices; print('weasyprint' in sys.modules)"
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 

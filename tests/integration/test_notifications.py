@@ -9,10 +9,10 @@ import pytest
 
 from ispb_billing import Money
 from ispb_platform.billing.generate import generate_bills
-from ispb_platform.billing.payments import PaymentMethod, record_payment
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.notify.reminders import due_date_reminders
 from ispb_platform.notify.sender import send_outbox
+from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.sms_gateway import SmsGatewayPeer

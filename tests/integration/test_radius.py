@@ -30,7 +30,7 @@ from ispb_netsync.radius import (
     send_request,
     suspended_group_rows,
 )
-from ispb_platform.radius.config import Listen, RadiusNas, RadiusTenant, generate, render
+from ispb_platform.network.radius.config import Listen, RadiusNas, RadiusTenant, generate, render
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant
 from peers.freeradius import FreeRadius, free_udp_ports, running_freeradius
 
@@ -307,7 +307,7 @@ def test_a_nas_address_claimed_by_two_tenants_is_left_out():
 
 
 async def test_cli_writes_the_configuration(db: Database, database_url: str, tmp_path: Path):
-    from ispb_platform.radius.cli import radius
+    from ispb_platform.network.radius.cli import radius
     from ispb_platform.secrets_box import seal
 
     key = "k" * 40

@@ -28,9 +28,9 @@ from ispb_netsync.radius import (
     verify_request,
 )
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.radius.config import Listen, RadiusNas, RadiusTenant, render
-from ispb_platform.radius.online_routes import PATH, online_page
-from ispb_platform.radius.sessions import STALE_CAUSE, close_stale_sessions, format_bytes, format_duration
+from ispb_platform.network.radius.config import Listen, RadiusNas, RadiusTenant, render
+from ispb_platform.network.radius.routes import PATH, online_page
+from ispb_platform.network.radius.sessions import STALE_CAUSE, close_stale_sessions, format_bytes, format_duration
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.freeradius import free_udp_ports, running_freeradius
@@ -224,7 +224,7 @@ async def fx_online_client(web_app: Any, database_url: str, db: Database) -> Asy
     app = web_app
     if not any(route.path == PATH for route in web_app.routes):
         from ispb_platform.app import create_app
-        from ispb_platform.queue import make_queue
+        from ispb_platform.jobs.queue import make_queue
         from ispb_platform.runtime import Runtime
         from ispb_platform.settings import parse_settings
 

@@ -18,14 +18,14 @@ import pytest
 from ispb_billing import Money
 from ispb_netsync.radius import AcctStatusType, Code, Packet, attr, build_response, decode, send_request
 from ispb_platform.billing.generate import generate_bills
-from ispb_platform.billing.payments import PaymentMethod, record_payment
+from ispb_platform.billing.suspension.actions import activate_if_paid
+from ispb_platform.billing.suspension.auto import auto_suspend
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.radius.config import Listen, generate
-from ispb_platform.radius.sync import sync_customer
-from ispb_platform.routers.commands import run_due_commands
+from ispb_platform.network.radius.config import Listen, generate
+from ispb_platform.network.radius.sync import sync_customer
+from ispb_platform.network.routers.commands import run_due_commands
+from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import reveal, seal
-from ispb_platform.suspension.actions import activate_if_paid
-from ispb_platform.suspension.auto import auto_suspend
 from ispb_tenants import Database, TenantRef
 from peers.freeradius import free_udp_ports, running_freeradius
 

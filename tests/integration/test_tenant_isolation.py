@@ -10,7 +10,7 @@ from litestar import Litestar, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
-from ispb_platform.queue import make_queue
+from ispb_platform.jobs.queue import make_queue
 from ispb_platform.runtime import Runtime
 from ispb_platform.settings import parse_settings
 from ispb_platform.web.tenancy import provide_portal_tenant

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ispb_platform.queue import make_queue
+from ispb_platform.jobs.queue import make_queue
 from ispb_tenants import Database
 
 ISPB = str(Path(sys.executable).parent / "ispb")

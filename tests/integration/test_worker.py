@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from saq import Queue, Worker
 
+from ispb_platform.jobs.queue import make_queue
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, get_run, recent_runs
 from ispb_platform.jobs.worker import RUN_JOB, build_worker, fan_out
-from ispb_platform.queue import make_queue
 from ispb_tenants import Database
 
 WAIT_S = 30

@@ -90,7 +90,7 @@ def _pump(process: subprocess.Popen[str], sink: list[str], ready: threading.Even
 def running_freeradius(
     files: Mapping[str, str], *, auth_port: int, acct_port: int, address: str = "127.0.0.1", debug: bool = False
 ) -> Iterator[FreeRadius]:
-    """Start FreeRADIUS with ``files`` (from ``ispb_platform.radius.config.render``) and stop it afterwards.
+    """Start FreeRADIUS with ``files`` (from ``ispb_platform.network.radius.config.render``) and stop it afterwards.
 
     ``files`` must listen on ``address``:``auth_port``/``acct_port``. ``debug`` runs with ``-X`` (every
     request's processing in `FreeRadius.log`).

@@ -15,7 +15,6 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
@@ -24,27 +23,27 @@ from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import PUBLIC, access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
-from ispb_platform.billing.bill_routes import BillController, PaymentController, shared_invoice
-from ispb_platform.billing.discount_routes import DiscountController
-from ispb_platform.billing.invoice_pdf import close_renderer
-from ispb_platform.billing.profile_routes import BillingProfileController
+from ispb_platform.billing.bills.routes import BillController, PaymentController, shared_invoice
+from ispb_platform.billing.discounts.routes import DiscountController
+from ispb_platform.billing.invoices.service import close_renderer
+from ispb_platform.billing.profiles.routes import BillingProfileController
+from ispb_platform.billing.suspension import routes as suspension_routes
+from ispb_platform.catalog.routes import PackageController
 from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs.worker import build_worker
+from ispb_platform.network.radius import routes as online_routes
+from ispb_platform.network.routers.routes import RouterController
 from ispb_platform.notify import routes as notify_routes
-from ispb_platform.packages.routes import PackageController
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.portal.routes import PortalController
-from ispb_platform.radius import online_routes
-from ispb_platform.routers.routes import RouterController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import StaffController
-from ispb_platform.suspension import routes as suspension_routes
 from ispb_platform.web.errors import http_error, server_error
-from ispb_platform.web.filters import register_filters
 from ispb_platform.web.health import healthz
 from ispb_platform.web.home import home
 from ispb_platform.web.security import SecurityHeadersMiddleware
+from ispb_platform.web.templating import page_templates
 
 WEB_DIR = Path(__file__).parent / "web"
 log = logging.getLogger(__name__)
@@ -112,9 +111,7 @@ def create_app(
             AdminController,
             PortalController,
         ],
-        template_config=TemplateConfig(
-            directory=WEB_DIR / "templates", engine=JinjaTemplateEngine, engine_callback=register_filters
-        ),
+        template_config=TemplateConfig(instance=page_templates()),
         middleware=[SecurityHeadersMiddleware(), SessionMiddleware(secure_cookies=settings.cookie_secure)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -43,7 +43,7 @@ async def open_database(settings: Settings) -> tuple[str, Database]:
 
 
 async def open_runtime(settings: Settings) -> Runtime:
-    from ispb_platform.queue import make_queue  # the queue (SAQ, psycopg, redis) only where it is used
+    from ispb_platform.jobs.queue import make_queue  # the queue (SAQ, psycopg, redis) only where it is used
 
     url, db = await open_database(settings)
     queue = make_queue(settings.redis_url, url, name=settings.queue_name)

@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from ispb_platform.activity import record_activity
+from ispb_platform.activity.service import record_activity
 from ispb_platform.admin import service
 from ispb_platform.auth.access import allow, principal_of
 from ispb_platform.auth.roles import ADMINS

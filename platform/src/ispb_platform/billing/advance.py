@@ -9,8 +9,8 @@ when received); bills' paid amounts, statuses and the allocations do. A second r
 from dataclasses import replace
 
 from ispb_billing import Money, allocate
-from ispb_platform.billing.payments import apply_allocations, lock_customer, open_bills
 from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.payments.service import apply_allocations, lock_customer, open_bills
 from ispb_tenants import TenantRef, TenantScope
 
 _CANDIDATES = """

@@ -17,7 +17,7 @@ _COMMANDS = {
     "tenants": "ispb_platform.cli.tenants:tenants",
     "jobs": "ispb_platform.cli.jobs:jobs",
     "seed": "ispb_platform.cli.seed:seed",
-    "radius": "ispb_platform.radius.cli:radius",
+    "radius": "ispb_platform.network.radius.cli:radius",
 }
 
 

@@ -9,8 +9,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from ispb_platform.radius.sync import sync_customer
-from ispb_platform.routers.commands import enqueue_command
+from ispb_platform.network.radius.sync import sync_customer
+from ispb_platform.network.routers.commands import enqueue_command
 from ispb_platform.secrets_box import seal
 from ispb_tenants.migrations import Connection
 

@@ -16,7 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from ispb_platform.activity import record_activity
+from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
@@ -26,8 +26,8 @@ from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.connection import router_choices, save_connection, validate_connection
 from ispb_platform.customers.forms import FIELDS, validate_customer
 from ispb_platform.jobs.runs import local_today
-from ispb_platform.routers.commands import kick
-from ispb_platform.routers.routes import recent_commands
+from ispb_platform.network.routers.commands import kick
+from ispb_platform.network.routers.routes import recent_commands
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import TenantScope

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
-from ispb_platform.billing.payments import PaymentMethod, record_payment
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
 from ispb_platform.demo.router import prepare_router
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, local_today
+from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_tenants import Database, TenantRef, TenantScope, ensure_tenant
 from ispb_tenants.tables.platform import UserRole
 

@@ -7,15 +7,15 @@ job that would not really run.
 
 from ispb_platform.billing.advance import advance_debit
 from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.suspension.auto import auto_suspend
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
+from ispb_platform.network.radius.sessions import close_stale_sessions
+from ispb_platform.network.routers.commands import run_due_commands
+from ispb_platform.network.routers.status import check_routers
 from ispb_platform.notify.reminders import due_date_reminders, expiration_notices, low_sms_balance
 from ispb_platform.notify.sender import send_outbox
-from ispb_platform.radius.sessions import close_stale_sessions
-from ispb_platform.routers.commands import run_due_commands
-from ispb_platform.routers.status import check_routers
-from ispb_platform.suspension.auto import auto_suspend
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(

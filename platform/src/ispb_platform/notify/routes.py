@@ -25,7 +25,7 @@ from ispb_notify import (
     count_sms,
     render,
 )
-from ispb_platform.activity import record_activity
+from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip

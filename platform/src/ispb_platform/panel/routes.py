@@ -62,7 +62,7 @@ async def activity_log(request: Request[Any, Any, Any], before: FromQuery[int | 
             ACTIVITY_PAGE,
         )
     older = rows[-1]["id"] if len(rows) == ACTIVITY_PAGE else None
-    return panel_page("logs/activity.html", "/panel/logs/activity", rows=rows, older=older)
+    return panel_page("activity/log.html", "/panel/logs/activity", rows=rows, older=older)
 
 
 @get("/panel/automation", opt=OPERATOR)

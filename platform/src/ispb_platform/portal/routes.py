@@ -20,7 +20,7 @@ from ispb_platform.auth.routes import client_ip, safe_next
 from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
 from ispb_platform.auth.throttle import account_limit, address_limit, locked_for, record_failure
-from ispb_platform.billing.invoice_pdf import invoice_document, pdf_response
+from ispb_platform.billing.invoices.service import invoice_document, pdf_response
 from ispb_platform.jobs.soon import run_soon
 from ispb_platform.portal import otp
 from ispb_platform.runtime import Runtime

@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ispb_platform.activity import record_activity
+from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, Principal
 from ispb_platform.auth.routes import client_ip

@@ -50,7 +50,7 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     if request.headers.get("hx-request") and isinstance(error, NotAuthorizedException):
         return Response("", status_code=status, headers={"HX-Redirect": _sign_in_url(request)})
     context = {"status": status, "title": TITLES.get(status, "Error"), "detail": error.detail}
-    return Template("errors/error.html", context=context, status_code=status)
+    return Template("error.html", context=context, status_code=status)
 
 
 def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -64,4 +64,4 @@ def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[
         "title": TITLES[status],
         "detail": f"The error was recorded with reference {reference}. Please try again.",
     }
-    return Template("errors/error.html", context=context, status_code=status)
+    return Template("error.html", context=context, status_code=status)

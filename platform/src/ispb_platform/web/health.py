@@ -10,7 +10,7 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from ispb_platform.auth.access import PUBLIC
-from ispb_platform.queue import ping_queue, queue_backend
+from ispb_platform.jobs.queue import ping_queue, queue_backend
 from ispb_platform.runtime import Runtime
 
 CHECK_TIMEOUT_S = 3.0

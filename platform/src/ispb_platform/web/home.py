@@ -6,7 +6,7 @@ from litestar import Request, get
 from litestar.response import Template
 
 from ispb_platform.auth.access import PUBLIC
-from ispb_platform.queue import queue_backend
+from ispb_platform.jobs.queue import queue_backend
 from ispb_platform.runtime import Runtime
 from ispb_tenants import list_tenants
 

@@ -1,0 +1,291 @@
+"""Router commands: what a suspension, reactivation or package change must do on the customer's router.
+
+A command is a row of ``router_command`` written in the business transaction (so it exists exactly when the
+status change committed), then executed after commit: at once through the job queue (``kick``), and by the
+``netsync.router_commands`` job every minute for anything due. Each action is a sequence of idempotent
+"ensure" operations, so a retry after a timeout, or a command run twice, changes nothing more. A router that
+is down never blocks billing: the command stays pending with its error and attempts visible, retried with
+exponential backoff (30 s doubling to 30 min) until the router answers. Commands of one tenant run one at a
+time, in order, so a suspension never overtakes the reactivation that followed it.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from saq import Queue
+
+from ispb_netsync.radius import RadiusError, coa, disconnect
+from ispb_netsync.routeros import RouterError, RouterSession, rate_limit
+from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.soon import run_soon
+from ispb_platform.network.routers.queries import address_of
+from ispb_platform.secrets_box import SealError, reveal
+from ispb_tenants import Database, TenantRef
+from ispb_tenants.migrations import Connection
+
+SUSPENDED_LIST = "ispb-suspended"
+"""The address list the router's redirect rule sends to the suspension portal."""
+SUSPENDED_PROFILE = "ispb-suspended"
+SUSPENDED_RATE = "256k/256k"
+BATCH = 50
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+def package_profile(package_id: int) -> str:
+    """The PPP profile ISPB keeps on API-managed routers for a package."""
+    return f"ispb-package-{package_id}"
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+async def enqueue_command(
+    connection: Connection, *, customer_id: int, action: str, payload: dict[str, Any] | None = None
+) -> int | None:
+    """Queue ``action`` for the customer's router in the caller's transaction; None when it has no router.
+
+    A pending opposite command of the same customer (a suspension not yet run when the reactivation comes)
+    is superseded: only the latest intent reaches the router.
+    """
+    router_id = await connection.fetchval("SELECT router_id FROM customer WHERE id = $1", customer_id)
+    if router_id is None:
+        return None
+    if action in ("suspend", "activate"):
+        await connection.execute(
+            "UPDATE router_command SET status = 'superseded', done_at = now() WHERE customer_id = $1"
+            " AND status = 'pending' AND action IN ('suspend', 'activate')",
+            customer_id,
+        )
+    command_id = await connection.fetchval(
+        "INSERT INTO router_command (router_id, customer_id, action, payload) VALUES ($1, $2, $3, $4::jsonb)"
+        " RETURNING id",
+        router_id,
+        customer_id,
+        action,
+        json.dumps(payload or {}),
+    )
+    return int(command_id)
+
+
+async def kick(queue: Queue, tenant: TenantRef, command_id: int) -> None:
+    """Run the tenant's due commands now, through the queue (the minute job is the backstop)."""
+    await run_soon(queue, "netsync.router_commands", tenant, f"command-{command_id}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    detail: dict[str, Any]
+    last_address: str | None = None
+
+
+async def _customer_addresses(router: RouterSession, customer: Any) -> tuple[set[str], int]:
+    addresses = {str(customer["ip_address"])} if customer["ip_address"] else set()
+    sessions = await router.active_sessions(customer["pppoe_username"]) if customer["pppoe_username"] else []
+    addresses |= {s.address for s in sessions if s.address}
+    return addresses, len(sessions)
+
+
+async def _ensure_secret(router: RouterSession, customer: Any, profile: str, secret_key: str) -> str:
+    """Point the customer's PPP secret at ``profile``; returns what happened (created/updated/unchanged/none)."""
+    name = customer["pppoe_username"]
+    if not name:
+        return "no PPPoE username"
+    if customer["pppoe_password_sealed"]:
+        password = reveal(secret_key, customer["pppoe_password_sealed"])
+    else:  # the operator created the secret on the router: keep its password, change only the profile
+        existing = await router.ppp_secrets(name)
+        if not existing:
+            return "no PPP secret on the router and no PPPoE password in ISPB"
+        password = existing[0].password
+    change = await router.ensure_ppp_secret(
+        name, password=password, profile=profile, comment=f"ispb:{customer['code']}"
+    )
+    return str(change.value)
+
+
+async def _suspend(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+    await router.ensure_ppp_profile(SUSPENDED_PROFILE, rate_limit=SUSPENDED_RATE, address_list=SUSPENDED_LIST)
+    secret = await _ensure_secret(router, customer, SUSPENDED_PROFILE, secret_key)
+    addresses, _ = await _customer_addresses(router, customer)
+    for address in sorted(addresses):
+        await router.ensure_listed(SUSPENDED_LIST, address, comment=f"ispb:{customer['code']}")
+    disconnected = await router.disconnect(customer["pppoe_username"]) if customer["pppoe_username"] else 0
+    detail = {"secret": secret, "listed": sorted(addresses), "disconnected": disconnected}
+    return Outcome(detail, sorted(addresses)[0] if addresses else None)
+
+
+async def _activate(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+    profile_change = "no package"
+    if customer["package_id"] is not None:
+        await router.ensure_ppp_profile(
+            package_profile(customer["package_id"]),
+            rate_limit=rate_limit(customer["download_kbps"], customer["upload_kbps"]),
+        )
+        profile_change = await _ensure_secret(router, customer, package_profile(customer["package_id"]), secret_key)
+    marker = f"ispb:{customer['code']}"
+    known = {str(a) for a in (customer["ip_address"], customer["last_address"]) if a}
+    unlisted = []
+    for entry in await router.address_list(SUSPENDED_LIST):
+        if entry.comment == marker or entry.address in known:
+            await router.ensure_unlisted(SUSPENDED_LIST, entry.address)
+            unlisted.append(entry.address)
+    disconnected = await router.disconnect(customer["pppoe_username"]) if customer["pppoe_username"] else 0
+    return Outcome({"secret": profile_change, "unlisted": unlisted, "disconnected": disconnected})
+
+
+async def _apply_package(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+    if customer["status"] != "active":  # a suspended customer keeps the suspended profile until reactivated
+        return Outcome({"skipped": f"customer is {customer['status']}"})
+    outcome = await _activate(router, customer, secret_key)
+    return Outcome({"package_profile": package_profile(customer["package_id"]), **outcome.detail})
+
+
+async def _disconnect(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+    return Outcome({"disconnected": await router.disconnect(customer["pppoe_username"] or "")})
+
+
+ACTIONS = {"suspend": _suspend, "activate": _activate, "apply_package": _apply_package, "disconnect": _disconnect}
+
+_LOAD = """
+SELECT k.id, k.action, k.attempts, r.id AS router_id, r.host, r.api_port, r.use_tls, r.username, r.password_sealed,
+       r.mode, r.radius_secret_sealed, host(r.nas_address) AS nas_address, r.coa_port,
+       c.id AS customer_id, c.code, c.status, c.pppoe_username, c.pppoe_password_sealed, c.ip_address,
+       c.last_address, c.package_id, p.download_kbps, p.upload_kbps
+FROM router_command k
+JOIN router r ON r.id = k.router_id
+LEFT JOIN customer c ON c.id = k.customer_id
+LEFT JOIN package p ON p.id = c.package_id
+WHERE k.id = $1 AND k.status = 'pending'
+"""
+
+
+async def _radius_command(db: Database, tenant: TenantRef, command: Any, secret_key: str) -> Outcome:
+    """RADIUS-managed router: the rows already say what is allowed; tell the live sessions.
+
+    Suspension and reactivation end the customer's open sessions (Disconnect-Request), so the next login gets
+    the new reply; a package change is applied to the live session with a CoA (falling back to a disconnect
+    when the NAS refuses it). No open session: nothing to tell. An unreachable NAS raises and is retried.
+    """
+    name = command["pppoe_username"]
+    if not name:
+        return Outcome({"skipped": "no PPPoE username"})
+    async with db.tenant(tenant) as scope:
+        sessions = await scope.connection.fetch(
+            "SELECT acctsessionid, host(framedipaddress) AS address FROM radacct WHERE username = $1"
+            " AND acctstoptime IS NULL AND nasipaddress = $2::inet",
+            name,
+            command["nas_address"],
+        )
+    secret = reveal(secret_key, command["radius_secret_sealed"])
+    nas, port = command["nas_address"], command["coa_port"]
+    detail: dict[str, Any] = {"sessions": len(sessions), "acked": 0, "nak": 0}
+    for session in sessions:
+        if command["action"] == "apply_package" and command["status"] == "active" and command["download_kbps"]:
+            limit = rate_limit(command["download_kbps"], command["upload_kbps"])
+            changed = await coa(
+                nas,
+                port,
+                secret,
+                user_name=name,
+                acct_session_id=session["acctsessionid"],
+                attributes={"Mikrotik-Rate-Limit": limit},
+            )
+            if changed.acked:
+                detail["acked"] += 1
+                continue
+        ended = await disconnect(nas, port, secret, user_name=name, acct_session_id=session["acctsessionid"])
+        detail["acked" if ended.acked else "nak"] += 1
+    addresses = [s["address"] for s in sessions if s["address"]]
+    return Outcome(detail, addresses[0] if addresses and command["action"] == "suspend" else None)
+
+
+async def run_command(db: Database, tenant: TenantRef, secret_key: str, command_id: int) -> str:
+    """Execute one pending command and record the result; returns ``done``, ``retry`` or ``gone``."""
+    async with db.tenant(tenant) as scope:
+        command = await scope.connection.fetchrow(_LOAD, command_id)
+    if command is None:
+        return "gone"
+    try:
+        if command["mode"] == "radius":
+            outcome = await _radius_command(db, tenant, command, secret_key)
+        else:
+            address = address_of(command, secret_key)
+            async with RouterSession.open(address) as router:
+                outcome = await ACTIONS[command["action"]](router, command, secret_key)
+    except (RouterError, RadiusError, SealError, OSError) as problem:
+        error = f"{type(problem).__name__}: {problem}"
+        async with db.tenant(tenant) as scope:
+            await scope.connection.execute(
+                "UPDATE router_command SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + $3"
+                " WHERE id = $1",
+                command_id,
+                error,
+                backoff(command["attempts"] + 1),
+            )
+            await scope.connection.execute(
+                "UPDATE router SET status = 'down', last_error = $2, last_checked_at = now() WHERE id = $1",
+                command["router_id"],
+                error,
+            )
+        return "retry"
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "UPDATE router_command SET status = 'done', attempts = attempts + 1, done_at = now(), last_error = '',"
+            " payload = payload || jsonb_build_object('result', $2::jsonb) WHERE id = $1",
+            command_id,
+            json.dumps(outcome.detail),
+        )
+        await scope.connection.execute(
+            "UPDATE router SET status = 'up', last_error = '', last_checked_at = now() WHERE id = $1",
+            command["router_id"],
+        )
+        if outcome.last_address:
+            await scope.connection.execute(
+                "UPDATE customer SET last_address = $2::inet WHERE id = $1",
+                command["customer_id"],
+                outcome.last_address,
+            )
+    return "done"
+
+
+async def run_due_commands(ctx: JobContext) -> Counts:
+    """``netsync.router_commands``: every due command of the tenant, oldest first, one at a time.
+
+    A session-level advisory lock on a connection held for the run makes a second worker return at once
+    instead of racing (commands must reach a router in order).
+    """
+    tenant = ctx.require_tenant()
+    counts = {"done": 0, "retry": 0, "busy": 0}
+    async with ctx.db.pool.acquire() as lock:
+        if not await lock.fetchval(
+            "SELECT pg_try_advisory_lock(hashtext('netsync.router_commands'), hashtext($1))", tenant.schema
+        ):
+            counts["busy"] = 1
+            return counts
+        try:
+            seen: set[int] = set()
+            while True:
+                async with ctx.db.tenant(tenant) as scope:
+                    due = [
+                        r["id"]
+                        for r in await scope.connection.fetch(
+                            "SELECT id FROM router_command WHERE status = 'pending' AND next_attempt_at <= now()"
+                            " ORDER BY id LIMIT $1",
+                            BATCH,
+                        )
+                        if r["id"] not in seen
+                    ]
+                if not due:
+                    return counts
+                for command_id in due:
+                    seen.add(command_id)
+                    result = await run_command(ctx.db, tenant, ctx.secret_key, command_id)
+                    if result in counts:
+                        counts[result] += 1
+        finally:
+            await lock.execute(
+                "SELECT pg_advisory_unlock(hashtext('netsync.router_commands'), hashtext($1))", tenant.schema
+            )

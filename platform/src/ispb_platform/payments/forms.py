@@ -1,0 +1,64 @@
+"""Validating the "record a payment" form (the same rules serve any later JSON API)."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ispb_billing import Money
+from ispb_platform.payments.service import PaymentMethod
+
+MAX_BACKDATE_DAYS = 366
+NEEDS_REFERENCE = {PaymentMethod.BANK, PaymentMethod.MOBILE_MONEY}
+
+
+@dataclass(frozen=True)
+class PaymentDraft:
+    amount: Money
+    method: PaymentMethod
+    reference: str
+    received_on: date
+    note: str
+
+
+def validate_payment(data: dict[str, str], currency: str, today: date) -> tuple[PaymentDraft | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    amount: Money | None = None
+    raw_amount = data.get("amount", "").strip()
+    if not raw_amount:
+        errors["amount"] = "Enter the amount received."
+    else:
+        try:
+            amount = Money.of(raw_amount, currency)
+        except (ValueError, TypeError) as problem:
+            errors["amount"] = f"Enter an amount such as 500 or 500.50 ({problem})."
+        else:
+            if not amount.is_positive:
+                errors["amount"] = "The amount must be more than zero."
+                amount = None
+    method: PaymentMethod | None = None
+    try:
+        method = PaymentMethod(data.get("method", ""))
+    except ValueError:
+        errors["method"] = "Choose cash, bank or mobile money."
+    reference = data.get("reference", "").strip()
+    if method in NEEDS_REFERENCE and not reference:
+        errors["reference"] = "Enter the transaction id or reference, so the payment cannot be recorded twice."
+    elif len(reference) > 100:
+        errors["reference"] = "Keep the reference under 100 characters."
+    received_on = today
+    raw_date = data.get("received_on", "").strip()
+    if raw_date:
+        try:
+            received_on = date.fromisoformat(raw_date)
+        except ValueError:
+            errors["received_on"] = "Enter the date as YYYY-MM-DD."
+        else:
+            if received_on > today:
+                errors["received_on"] = "A payment cannot be received in the future."
+            elif received_on < today - timedelta(days=MAX_BACKDATE_DAYS):
+                errors["received_on"] = "That is more than a year ago; check the date."
+    note = data.get("note", "").strip()
+    if len(note) > 500:
+        errors["note"] = "Keep the note under 500 characters."
+    if errors or amount is None or method is None:
+        return None, errors
+    return PaymentDraft(amount, method, reference, received_on, note), {}
