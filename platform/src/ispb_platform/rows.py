@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 

@@ -9,7 +9,7 @@ Typical use::
         await Customer.insert(Customer(code="C1", name="Rahim Uddin", phone="+8801711000000"))
 """
 
-from ispb_tenants.database import Database, TenantRef, TenantScope, current_tenant
+from ispb_tenants.database import AfterCommit, Database, TenantRef, TenantScope, current_tenant
 from ispb_tenants.errors import (
     InvalidSlug,
     MigrationError,
@@ -18,6 +18,7 @@ from ispb_tenants.errors import (
     TenantExists,
     TenantNotFound,
 )
+from ispb_tenants.migrations import Connection, search_path_for
 from ispb_tenants.provisioning import (
     MigrationResult,
     TenantInfo,
@@ -34,10 +35,13 @@ from ispb_tenants.slugs import schema_for_slug, validate_slug
 
 __all__ = (
     # connection and scopes
+    "AfterCommit",
+    "Connection",
     "Database",
     "TenantRef",
     "TenantScope",
     "current_tenant",
+    "search_path_for",
     # provisioning
     "MigrationResult",
     "TenantInfo",

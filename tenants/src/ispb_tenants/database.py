@@ -6,10 +6,11 @@ One asyncpg pool (through Piccolo's engine) serves all tenants. Tenant work happ
 another's work; a query outside any scope finds no tenant tables and fails loudly instead of guessing.
 """
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -32,15 +33,39 @@ class TenantRef:
     currency: str = "BDT"
 
 
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class TenantScope:
     """An open tenant transaction: Piccolo queries run in it implicitly, raw SQL through ``connection``."""
 
     tenant: TenantRef
     connection: asyncpg.Connection
+    _after_commit: list[AfterCommit] = field(default_factory=list, repr=False, compare=False)
+
+    def on_commit(self, action: AfterCommit) -> None:
+        """Run ``action`` once the outermost transaction has committed (never if it rolls back).
+
+        For work that must see the committed rows and must not run for a rolled-back change: "run the router
+        command now", "send the payment's message now". A failing action is logged, not raised: what it
+        follows has already committed, and the schedule's next tick repeats the work.
+        """
+        self._after_commit.append(action)
+
+
+async def _run_after_commit(actions: list[AfterCommit], tenant: TenantRef) -> None:
+    for action in actions:
+        try:
+            await action()
+        except Exception:
+            log.exception("an after-commit action for tenant %s failed; the next scheduled run repeats it", tenant.slug)
 
 
 _current_tenant: ContextVar[TenantRef | None] = ContextVar("ispb_current_tenant", default=None)
+_scope_actions: ContextVar[list[AfterCommit]] = ContextVar("ispb_scope_actions")
 
 
 def current_tenant() -> TenantRef | None:
@@ -117,17 +142,21 @@ class Database:
                     f"already working for tenant {active.slug!r}; refusing to open {tenant.slug!r} inside it"
                 )
             async with self.engine.transaction() as outer:
-                yield TenantScope(tenant, outer.connection)
+                yield TenantScope(tenant, outer.connection, _scope_actions.get())
             return
         if self.engine.current_transaction.get() is not None:
             raise TenantContextError("a tenant scope cannot start inside a platform transaction")
+        actions: list[AfterCommit] = []
         async with self.engine.transaction(allow_nested=False) as transaction:
             await transaction.connection.execute(f"SET LOCAL search_path TO {search_path_for(tenant.schema)}")
             token = _current_tenant.set(tenant)
+            actions_token = _scope_actions.set(actions)
             try:
-                yield TenantScope(tenant, transaction.connection)
+                yield TenantScope(tenant, transaction.connection, actions)
             finally:
                 _current_tenant.reset(token)
+                _scope_actions.reset(actions_token)
+        await _run_after_commit(actions, tenant)
 
     @asynccontextmanager
     async def platform(self) -> AsyncIterator[asyncpg.Connection]:

@@ -36,8 +36,7 @@ from ispb_billing import (
 )
 from ispb_platform.billing.numbers import INVOICE, take_numbers
 from ispb_platform.jobs.job import Counts, JobContext
-from ispb_tenants import TenantRef, TenantScope
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection, TenantRef, TenantScope
 
 CHUNK = 2_000
 """Customers per transaction: big enough for set-based speed, small enough to keep locks short."""

@@ -4,7 +4,7 @@ The counter row is updated inside the issuing transaction and stays locked until
 transaction gives its numbers back and two transactions never take the same number.
 """
 
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 INVOICE = "INV"
 CREDIT_NOTE = "CN"

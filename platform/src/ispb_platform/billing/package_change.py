@@ -18,7 +18,7 @@ from ispb_billing import (
     monthly_period_containing,
     package_change_adjustments,
 )
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 
 async def _terms(connection: Connection, package_id: int, currency: str) -> PackageTerms | None:

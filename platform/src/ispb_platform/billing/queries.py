@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 PAGE_SIZE = 50
 STATUSES = ("open", "paid", "void")

@@ -12,7 +12,7 @@ from typing import Any
 from ispb_platform.network.radius.sync import sync_customer
 from ispb_platform.network.routers.commands import enqueue_command
 from ispb_platform.secrets_box import seal
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 CONNECTION_FIELDS = ("router", "ip_address")
 

@@ -1,12 +1,25 @@
-"""The job queue: Redis in production, SAQ's PostgreSQL queue when no Redis is configured (DESIGN 3)."""
+"""The job queue: Redis in production, SAQ's PostgreSQL queue when no Redis is configured (DESIGN 3).
 
+Also ``run_soon``, the one way a domain asks for a scheduled job to run now: it names the job and knows
+nothing of the schedule (``jobs/registry.py`` imports the domains, never the other way round).
+"""
+
+import logging
 import zlib
+from datetime import UTC, datetime
 
 from saq import Queue
 from saq.queue.postgres import PostgresQueue
 from saq.queue.redis import RedisQueue
 
+from ispb_tenants import TenantRef
+
 QUEUE_NAME = "ispb"
+RUN_SOON = "ispb.run_soon"
+"""The worker task that turns a "run soon" request into the named job, with the schedule's options."""
+RUN_SOON_OPTIONS = {"timeout": 60, "retries": 4, "retry_delay": 1.0, "retry_backoff": True, "ttl": 3600}
+
+log = logging.getLogger(__name__)
 
 
 def make_queue(redis_url: str | None, database_url: str, *, name: str = QUEUE_NAME) -> Queue:
@@ -49,3 +62,22 @@ async def ping_queue(queue: Queue) -> None:
             await connection.execute("SELECT 1")
         return
     await queue.info()
+
+
+async def run_soon(queue: Queue, job_name: str, tenant: TenantRef, reason: str) -> None:
+    """Run a tenant's scheduled job soon, through the queue, instead of at its next tick.
+
+    Used after a commit whose effects should not wait a minute (a router command, a payment's message). The
+    worker's ``ispb.run_soon`` task enqueues the job itself, with the timeout and retries the schedule gives
+    it, so it is recorded like any run. A failure to enqueue is logged: the next scheduled tick does the work.
+    """
+    try:
+        await queue.enqueue(
+            RUN_SOON,
+            key=f"soon:{job_name}:{tenant.slug}:{reason}:{datetime.now(UTC):%Y%m%dT%H%M%S%f}",
+            job_name=job_name,
+            tenant=tenant.slug,
+            **RUN_SOON_OPTIONS,
+        )
+    except Exception:  # the queue being down must not fail what already committed
+        log.exception("could not enqueue %s for %s; its next scheduled tick will do it", job_name, tenant.slug)

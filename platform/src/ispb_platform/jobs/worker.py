@@ -17,6 +17,7 @@ from saq import CronJob, Queue, Worker
 from saq.types import Context
 
 from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.queue import RUN_SOON
 from ispb_platform.jobs.registry import SCHEDULE, get_job
 from ispb_platform.jobs.runs import Trigger, execute, job_key
 from ispb_tenants import Database, get_tenant, list_tenants
@@ -74,6 +75,14 @@ async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = No
         db, job, tenant=tenant_ref, trigger=Trigger.SCHEDULE, key=ctx["job"].key, secret_key=ctx["ispb_secret_key"]
     )
     return {"run_id": record.id, "counts": record.counts}
+
+
+async def forward_run_soon(ctx: JobTaskContext, *, job_name: str, tenant: str) -> dict[str, Any]:
+    """``ispb.run_soon``: enqueue the named job for one tenant now, with the schedule's options (jobs/queue.py)."""
+    job = get_job(job_name)
+    key = ctx["job"].key.removeprefix("soon:")
+    queued = await ctx["worker"].queue.enqueue(RUN_JOB, key=key, job_name=job.name, tenant=tenant, **job_options(job))
+    return {"enqueued": queued is not None}
 
 
 def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[str, Any]]]:
@@ -143,7 +152,7 @@ def build_worker(
     """The worker with every scheduled job: ``embedded`` inside the web server's process (it owns signals),
     ``own_process`` for ``ispb worker`` (shutdown with a deadline), else plain (tests run it in-process)."""
     cron_jobs = []
-    functions: set[Any] = {(RUN_JOB, run_job)}
+    functions: set[Any] = {(RUN_JOB, run_job), (RUN_SOON, forward_run_soon)}
     for job in SCHEDULE:
         task = _cron_task(job)
         functions.add((task.__qualname__, task))

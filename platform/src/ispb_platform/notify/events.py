@@ -14,8 +14,7 @@ from ispb_billing import Money, format_money
 from ispb_notify import DEFAULT_TEMPLATES, Channel, Event, TemplateProblem, render
 from ispb_platform.notify.outbox import enqueue
 from ispb_platform.secrets_box import SealError, reveal
-from ispb_tenants import Database, TenantRef
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection, Database, TenantRef
 
 BATCH = 500
 

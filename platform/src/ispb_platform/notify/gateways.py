@@ -21,7 +21,7 @@ from ispb_notify import (
     WhatsAppConfig,
 )
 from ispb_platform.secrets_box import reveal
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 
 def _fill(value: Any, secret: str) -> Any:

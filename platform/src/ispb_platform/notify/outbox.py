@@ -5,7 +5,7 @@ cause: a rerun of a reminder job, or the same event seen twice, adds nothing (``
 """
 
 from ispb_notify import Channel, InvalidPhoneNumber, count_sms, normalise_msisdn
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 
 async def enqueue(

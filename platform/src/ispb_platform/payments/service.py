@@ -14,7 +14,7 @@ from enum import StrEnum
 import asyncpg
 
 from ispb_billing import Money, OpenBill, Settlement, allocate
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 
 class PaymentMethod(StrEnum):

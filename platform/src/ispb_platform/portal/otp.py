@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 from ispb_notify import Channel, render
 from ispb_platform.notify.events import customer_values, templates
 from ispb_platform.notify.outbox import enqueue
-from ispb_tenants import TenantRef
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection, TenantRef
 
 VALID_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 5

@@ -21,7 +21,7 @@ from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
 from ispb_platform.auth.throttle import account_limit, address_limit, locked_for, record_failure
 from ispb_platform.billing.invoices.service import invoice_document, pdf_response
-from ispb_platform.jobs.soon import run_soon
+from ispb_platform.jobs.queue import run_soon
 from ispb_platform.portal import otp
 from ispb_platform.runtime import Runtime
 from ispb_platform.web.tenancy import provide_portal_tenant

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from ispb_platform.auth.passwords import MIN_PASSWORD, hash_password_async
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 ROLES = {"operator_admin": "Operator admin", "operator_staff": "Operator staff"}
 _COLUMNS = "id, email, name, role, is_active, created_at, last_login_at"

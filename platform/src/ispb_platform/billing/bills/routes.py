@@ -27,8 +27,8 @@ from ispb_platform.billing.invoices.service import (
 )
 from ispb_platform.billing.queries import BillFilters
 from ispb_platform.billing.suspension.actions import activate_if_paid
+from ispb_platform.jobs.queue import run_soon
 from ispb_platform.jobs.runs import local_today
-from ispb_platform.jobs.soon import run_soon
 from ispb_platform.network.routers.commands import kick
 from ispb_platform.payments.forms import validate_payment
 from ispb_platform.payments.service import (

@@ -10,7 +10,7 @@ from datetime import date
 
 from ispb_platform.billing.numbers import CREDIT_NOTE, take_numbers
 from ispb_platform.payments.service import lock_customer, move_balance
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 
 class CannotVoid(Exception):

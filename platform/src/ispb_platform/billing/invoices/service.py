@@ -18,8 +18,7 @@ from litestar import Litestar, Response
 from ispb_billing import Money, format_money, format_percent
 from ispb_platform.billing import queries
 from ispb_platform.billing.invoices import InvoiceDocument, InvoiceLine, InvoiceRenderer
-from ispb_tenants import TenantRef
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection, TenantRef
 
 LINK_DAYS = 14
 _STATUS = {"open": "Unpaid", "paid": "Paid", "void": "Void", "issued": "Issued"}

@@ -14,8 +14,7 @@ from ispb_billing import Account, Money, OpenBill, SuspensionRule, decide
 from ispb_platform.network.radius.sync import sync_customer
 from ispb_platform.network.routers.commands import enqueue_command
 from ispb_platform.payments.service import lock_customer, open_bills
-from ispb_tenants import TenantRef
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection, TenantRef
 
 
 @dataclass(frozen=True)

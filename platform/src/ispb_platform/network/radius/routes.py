@@ -8,12 +8,12 @@ Simultaneous-Use and usage see; a session whose router went silent is marked and
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import FromQuery
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
-from ispb_platform.auth.access import allow, own_tenant_scope
+from ispb_platform.auth.access import allow
 from ispb_platform.auth.roles import OPERATORS
 from ispb_platform.network.radius.sessions import (
     ONLINE_LIMIT,
@@ -24,6 +24,7 @@ from ispb_platform.network.radius.sessions import (
     online_customers,
 )
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 PATH = "/panel/customers/online"
 
@@ -40,13 +41,13 @@ def _row(session: OnlineSession, now: datetime) -> dict[str, Any]:
 
 
 @get(PATH, opt=allow(OPERATORS))
-async def online_page(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Template:
+@in_tenant_scope
+async def online_page(db: TenantScope, q: FromQuery[str] = "") -> Template:
     """The online list; the search box re-requests this page and htmx swaps in only the table."""
     q = q.strip()[:100]
     now = datetime.now(UTC)
-    async with own_tenant_scope(request) as db:
-        sessions = await online_customers(db.connection, q=q or None)
-        total = await count_online(db.connection)
+    sessions = await online_customers(db.connection, q=q or None)
+    total = await count_online(db.connection)
     context = {
         "nav": PANEL_NAV,
         "active": PATH,

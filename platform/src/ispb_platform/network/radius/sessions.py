@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from ispb_netsync.radius import PacketError, RadiusError, disconnect
 from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.secrets_box import SealError, reveal
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ or without a PPPoE username and password, have no rows. The live session is then
 from ispb_netsync.radius import customer_rows
 from ispb_netsync.routeros import rate_limit
 from ispb_platform.secrets_box import reveal
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 _CUSTOMER = """
 SELECT c.id, c.status, c.pppoe_username, c.pppoe_password_sealed, host(c.ip_address) AS ip_address, r.mode,

@@ -19,11 +19,10 @@ from saq import Queue
 from ispb_netsync.radius import RadiusError, coa, disconnect
 from ispb_netsync.routeros import RouterError, RouterSession, rate_limit
 from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.jobs.soon import run_soon
+from ispb_platform.jobs.queue import run_soon
 from ispb_platform.network.routers.queries import address_of
 from ispb_platform.secrets_box import SealError, reveal
-from ispb_tenants import Database, TenantRef
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection, Database, TenantRef
 
 SUSPENDED_LIST = "ispb-suspended"
 """The address list the router's redirect rule sends to the suspension portal."""

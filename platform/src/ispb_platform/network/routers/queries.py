@@ -12,7 +12,7 @@ import asyncpg
 
 from ispb_netsync.routeros import RouterAddress
 from ispb_platform.secrets_box import reveal, seal
-from ispb_tenants.migrations import Connection
+from ispb_tenants import Connection
 
 MODES = {"api": "API-managed (PPP secrets on the router)", "radius": "RADIUS-managed (secrets in ISPB)"}
 
