@@ -54,11 +54,14 @@ async def test_after_commit_action_never_runs_after_a_rollback(db: Database, mak
     async def note() -> None:
         ran.append("ran")
 
-    with pytest.raises(RuntimeError):
+    async def failing_use_case() -> None:
         async with db.tenant(tenant) as scope:
             await _add("C1")
             scope.on_commit(note)
             raise RuntimeError("the use case failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_use_case()
     assert ran == [] and await _committed_codes(db, tenant) == set()
 
 
