@@ -11,7 +11,7 @@ accounted session. Accounting-On/Off from a rebooted NAS is handled by FreeRADIU
 
 Example::
 
-    counts = await close_stale_sessions(ctx)   # {"closed": 3, "disconnect_acked": 1, ...}
+    counts = await close_stale(db, tenant, now, secret_key)   # {"closed": 3, "disconnect_acked": 1, ...}
     async with db.tenant(tenant) as scope:
         online = await online_customers(scope.connection, q="rahim")
 """
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ispb_netsync.radius import PacketError, RadiusError, disconnect
-from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.job import Counts
 from ispb_platform.secrets_box import SealError, reveal
-from ispb_tenants import Connection
+from ispb_tenants import Connection, Database, TenantRef
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +95,19 @@ class DisconnectSettings:
     retries: int
 
 
-async def close_stale_sessions(
-    ctx: JobContext,
+async def close_stale(
+    db: Database,
+    tenant: TenantRef,
+    now: datetime,
+    secret_key: str,
     *,
     stale_after: timedelta = STALE_AFTER,
     batch: int = BATCH,
     disconnect_timeout: float = DISCONNECT_TIMEOUT,
     disconnect_retries: int = DISCONNECT_RETRIES,
 ) -> Counts:
-    """``netsync.stale_sessions``: close the tenant's open sessions silent for ``stale_after``, then ask their
-    routers to drop them.
+    """Close ``tenant``'s open sessions silent for ``stale_after`` before ``now``, then ask their routers to
+    drop them (``netsync.stale_sessions``).
 
     Idempotent by data (a closed row is never picked again) and safe with two workers (``SKIP LOCKED``: each
     row is closed, and disconnected, by exactly one of them). Each batch commits before its Disconnects are
@@ -113,16 +116,15 @@ async def close_stale_sessions(
 
     Example::
 
-        await close_stale_sessions(ctx)
+        await close_stale(db, tenant, now, secret_key)
         # {'closed': 2, 'disconnect_acked': 1, 'disconnect_nak': 1, 'nas_unreachable': 0, 'disconnect_skipped': 0}
     """
-    tenant = ctx.require_tenant()
-    cutoff = ctx.now - stale_after
-    settings = DisconnectSettings(ctx.secret_key, disconnect_timeout, disconnect_retries)
+    cutoff = now - stale_after
+    settings = DisconnectSettings(secret_key, disconnect_timeout, disconnect_retries)
     counts: Counter[str] = Counter(dict.fromkeys(COUNT_KEYS, 0))
     down: set[str] = set()  # NAS addresses that did not answer in this run
     while True:
-        async with ctx.db.tenant(tenant) as scope:
+        async with db.tenant(tenant) as scope:
             closed = await close_batch(scope.connection, cutoff, batch)
         counts["closed"] += len(closed)
         counts.update(await disconnect_closed(closed, settings, down))

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ispb_netsync.routeros import RouterError, RouterSession
-from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.job import Counts
 from ispb_platform.network.routers.queries import address_of
 from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, TenantRef
@@ -49,12 +49,12 @@ async def check_router(
     return check
 
 
-async def check_routers(ctx: JobContext) -> Counts:
-    tenant = ctx.require_tenant()
-    async with ctx.db.tenant(tenant) as scope:
+async def check_api_routers(db: Database, tenant: TenantRef, secret_key: str) -> Counts:
+    """Check every API-managed router of ``tenant`` in turn (``netsync.router_status``)."""
+    async with db.tenant(tenant) as scope:
         ids = [r["id"] for r in await scope.connection.fetch("SELECT id FROM router WHERE mode = 'api' ORDER BY id")]
     counts = {"up": 0, "down": 0}
     for router_id in ids:
-        check = await check_router(ctx.db, tenant, ctx.secret_key, router_id)
+        check = await check_router(db, tenant, secret_key, router_id)
         counts["up" if check.ok else "down"] += 1
     return counts
