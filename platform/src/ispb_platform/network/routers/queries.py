@@ -6,16 +6,17 @@ arrive here already sealed (``service.py``). The command queue's own work (claim
 is set-based SQL in ``commands.py``.
 """
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypedDict, cast
 
+import asyncpg
 from piccolo.columns.combination import Where
 from piccolo.query.functions.aggregate import Count
 
 from ispb_netsync.routeros import RouterAddress
 from ispb_platform.secrets_box import reveal
+from ispb_tenants import TenantScope
 from ispb_tenants.tables import Customer, Router, RouterCommand
 
 COMMAND_HISTORY = 50
@@ -89,17 +90,6 @@ def _is_router(router_id: int) -> Where:
     return Router._meta.primary_key == router_id
 
 
-@asynccontextmanager
-async def savepoint() -> AsyncIterator[None]:
-    """A savepoint in the open tenant transaction: a failed statement inside it (a duplicate name) rolls back
-    only to here, so the caller's transaction stays usable to show the form again."""
-    transaction = Router._meta.db.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("a savepoint needs an open tenant scope")
-    async with transaction.connection.transaction():
-        yield
-
-
 async def get_router(router_id: int) -> RouterRow | None:
     row = await Router.select().where(_is_router(router_id)).first()
     return cast(RouterRow | None, row)
@@ -131,17 +121,30 @@ async def api_router_ids() -> list[int]:
     return [row["id"] for row in rows]
 
 
-async def insert_router(values: Mapping[str, Any]) -> int:
-    """Insert a router from column values; a duplicate name raises ``asyncpg.UniqueViolationError``."""
-    rows = await Router.insert(Router(**values)).returning(_ROUTER_ID)
+class RouterNameTaken(Exception):
+    """Another router of the operator has this name (a unique index)."""
+
+
+async def insert_router(db: TenantScope, values: Mapping[str, Any]) -> int:
+    """Insert a router from column values; raises `RouterNameTaken` from a savepoint, so the request's
+    transaction stays usable for the form shown again."""
+    try:
+        async with db.connection.transaction():  # a savepoint
+            rows = await Router.insert(Router(**values)).returning(_ROUTER_ID)
+    except asyncpg.UniqueViolationError:
+        raise RouterNameTaken(values["name"]) from None
     return int(rows[0]["id"])
 
 
-async def update_router(router_id: int, values: Mapping[str, Any]) -> None:
-    """Set the given columns (a duplicate name raises ``asyncpg.UniqueViolationError``)."""
-    await Router.update({getattr(Router, column): value for column, value in values.items()}).where(
-        _is_router(router_id)
-    )
+async def update_router(db: TenantScope, router_id: int, values: Mapping[str, Any]) -> None:
+    """Set the given columns; raises `RouterNameTaken` from a savepoint, as `insert_router`."""
+    try:
+        async with db.connection.transaction():  # a savepoint
+            await Router.update({getattr(Router, column): value for column, value in values.items()}).where(
+                _is_router(router_id)
+            )
+    except asyncpg.UniqueViolationError:
+        raise RouterNameTaken(values["name"]) from None
 
 
 async def record_check(

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import asyncpg
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
@@ -79,8 +78,8 @@ class RouterController(Controller):
             raise NotFoundException()
         if draft is not None:
             try:
-                saved = await service.save_router(_secret_key(request), draft, router_id)
-            except asyncpg.UniqueViolationError:
+                saved = await service.save_router(db, _secret_key(request), draft, router_id)
+            except queries.RouterNameTaken:
                 errors = {"name": f"A router named {draft.name!r} already exists."}
             else:
                 await record_activity(

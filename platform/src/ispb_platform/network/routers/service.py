@@ -13,14 +13,14 @@ from ispb_platform.network.routers.forms import RouterDraft
 from ispb_platform.network.routers.queries import CommandRow, RouterRow
 from ispb_platform.network.routers.status import RouterCheck, check_router
 from ispb_platform.secrets_box import seal
-from ispb_tenants import Database, TenantRef
+from ispb_tenants import Database, TenantRef, TenantScope
 
 
-async def save_router(secret_key: str, draft: RouterDraft, router_id: int | None) -> int:
+async def save_router(db: TenantScope, secret_key: str, draft: RouterDraft, router_id: int | None) -> int:
     """Insert or update in the open tenant scope; returns the router's id.
 
-    Raises ``asyncpg.UniqueViolationError`` for a duplicate name, inside a savepoint, so the caller's
-    transaction stays usable. An empty password or RADIUS secret on edit keeps the stored one.
+    Raises `RouterNameTaken` for a duplicate name (the transaction stays usable). An empty password or RADIUS
+    secret on edit keeps the stored one.
     """
     values: dict[str, Any] = {
         "name": draft.name,
@@ -36,11 +36,10 @@ async def save_router(secret_key: str, draft: RouterDraft, router_id: int | None
         values["password_sealed"] = seal(secret_key, draft.password)
     if draft.radius_secret:
         values["radius_secret_sealed"] = seal(secret_key, draft.radius_secret)
-    async with queries.savepoint():
-        if router_id is None:
-            return await queries.insert_router(values)
-        await queries.update_router(router_id, values | {"updated_at": datetime.now(UTC)})
-        return router_id
+    if router_id is None:
+        return await queries.insert_router(db, values)
+    await queries.update_router(db, router_id, values | {"updated_at": datetime.now(UTC)})
+    return router_id
 
 
 @dataclass(frozen=True)
