@@ -7,6 +7,12 @@ status change committed), then executed after commit: at once through the job qu
 is down never blocks billing: the command stays pending with its error and attempts visible, retried with
 exponential backoff (30 s doubling to 30 min) until the router answers. Commands of one tenant run one at a
 time, in order, so a suspension never overtakes the reactivation that followed it.
+
+SQL here, not Piccolo: a run holds a session-level advisory lock on its own pool connection across many short
+tenant transactions, loads each command with its router, customer and package in one join, and records the
+outcome with relative updates (``attempts + 1``, ``payload || ...``, ``now() + backoff``); ``enqueue_command``
+supersedes and inserts in the caller's business transaction, on the connection it is given. The Routers page's
+reads and writes are Piccolo queries in ``queries.py``.
 """
 
 import json
