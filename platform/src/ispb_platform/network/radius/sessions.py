@@ -7,7 +7,8 @@ an Interim-Update every 5 minutes (``Acct-Interim-Interval``), so an open sessio
 `STALE_AFTER` is closed here, at its last sign of life, and a Disconnect-Request (RFC 5176) goes to its
 router in case the session is in fact still up there: the customer then logs in again and gets a fresh,
 accounted session. Accounting-On/Off from a rebooted NAS is handled by FreeRADIUS itself (the stock
-``accounting-on`` query closes every open session of that NAS; see docs/radius.md).
+``accounting-on`` query closes every open session of that NAS; see docs/radius.md). The statements live in
+``queries.py``; the schedule calls `close_stale` through ``network/jobs.py``.
 
 Example::
 
