@@ -28,9 +28,11 @@ from ispb_netsync.radius import (
     verify_request,
 )
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.network.jobs import close_stale_sessions
 from ispb_platform.network.radius.config import Listen, RadiusNas, RadiusTenant, render
+from ispb_platform.network.radius.queries import STALE_CAUSE
 from ispb_platform.network.radius.routes import PATH, online_page
-from ispb_platform.network.radius.sessions import STALE_CAUSE, close_stale_sessions, format_bytes, format_duration
+from ispb_platform.network.radius.sessions import format_bytes, format_duration
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.freeradius import free_udp_ports, running_freeradius

@@ -13,7 +13,8 @@ import pytest
 from ispb_platform.billing.generate import generate_bills
 from ispb_platform.billing.suspension.auto import auto_suspend
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.network.routers.commands import SUSPENDED_LIST, SUSPENDED_PROFILE, package_profile, run_due_commands
+from ispb_platform.network.jobs import run_due_commands
+from ispb_platform.network.routers.commands import SUSPENDED_LIST, SUSPENDED_PROFILE, package_profile
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.routeros import Fault, RouterOSPeer

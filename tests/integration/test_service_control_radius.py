@@ -21,9 +21,9 @@ from ispb_platform.billing.generate import generate_bills
 from ispb_platform.billing.suspension.actions import activate_if_paid
 from ispb_platform.billing.suspension.auto import auto_suspend
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.network.jobs import run_due_commands
 from ispb_platform.network.radius.config import Listen, generate
 from ispb_platform.network.radius.sync import sync_customer
-from ispb_platform.network.routers.commands import run_due_commands
 from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import reveal, seal
 from ispb_tenants import Database, TenantRef

@@ -1,67 +1,64 @@
-"""Operator (tenant) administration: figures across tenants, provisioning with a first user, status changes."""
+"""Operator (tenant) administration: figures across tenants, provisioning with a first user, status and details
+changes, and the operator's users, each change written to the operator's own activity log.
 
+The admin console works on an operator named in the URL, so these use cases open that operator's scope
+themselves (``db.tenant(tenant)``) rather than the signed-in person's (a platform admin has no tenant).
+"""
+
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from ispb_platform.activity.service import record_activity
+from ispb_platform.admin import queries
+from ispb_platform.admin.forms import OperatorDraft
+from ispb_platform.admin.queries import OperatorDetails
 from ispb_platform.auth.passwords import hash_password_async
-from ispb_tenants import Database, InvalidSlug, TenantRef, create_tenant, drop_tenant, list_tenants, validate_slug
+from ispb_platform.auth.roles import Principal
+from ispb_platform.staff import queries as staff_queries
+from ispb_platform.staff import service as staff
+from ispb_platform.staff.forms import ROLES, StaffDraft
+from ispb_platform.staff.queries import StaffRow
+from ispb_tenants import Database, TenantInfo, TenantRef, create_tenant, drop_tenant, list_tenants
 
 
 @dataclass(frozen=True)
-class OperatorDraft:
-    slug: str
-    name: str
-    timezone: str
-    currency: str
+class Actor:
+    """Who acts in the console, for the activity log."""
 
-
-def validate_operator(data: dict[str, str], *, new: bool) -> tuple[OperatorDraft | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    slug = data.get("slug", "").strip()
-    if new:
-        try:
-            validate_slug(slug)
-        except InvalidSlug as error:
-            errors["slug"] = error.reason[0].upper() + error.reason[1:] + "."
-    name = data.get("name", "").strip()
-    if not name or len(name) > 120:
-        errors["name"] = "Enter the operator's name (up to 120 characters)."
-    timezone = data.get("timezone", "").strip() or "Asia/Dhaka"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = "Enter a time zone such as Asia/Dhaka."
-    currency = data.get("currency", "").strip().upper() or "BDT"
-    if len(currency) != 3 or not currency.isalpha():
-        errors["currency"] = "Enter a 3-letter currency code such as BDT."
-    if errors:
-        return None, errors
-    return OperatorDraft(slug, name, timezone, currency), {}
+    principal: Principal | None
+    ip: str
 
 
 async def operator_overview(db: Database) -> list[dict[str, Any]]:
     """Every operator with its customer counts (one small query per tenant schema)."""
     overview = []
     for info in await list_tenants(db):
-        async with db.tenant(info.ref) as scope:
-            counts = await scope.connection.fetchrow(
-                "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FROM customer"
-            )
-        total, active = (counts["total"], counts["active"]) if counts else (0, 0)
+        async with db.tenant(info.ref):
+            total, active = await queries.customer_counts()
         overview.append({"info": info, "customers": total, "active_customers": active})
     return overview
 
 
+def dashboard_figures(operators: list[dict[str, Any]]) -> dict[str, int]:
+    info: list[TenantInfo] = [o["info"] for o in operators]
+    return {
+        "operators": len(operators),
+        "active_operators": sum(i.status == "active" for i in info),
+        "customers": sum(o["customers"] for o in operators),
+        "active_customers": sum(o["active_customers"] for o in operators),
+    }
+
+
 async def provision_operator(
-    db: Database, draft: OperatorDraft, email: str, user_name: str, password: str
+    db: Database, draft: OperatorDraft, email: str, user_name: str, password: str, actor: Actor
 ) -> TenantRef:
     """Create the tenant (schema and migrations) and its first operator admin. Raises TenantExists or
     ValueError('email') when the e-mail is taken; then nothing is left behind."""
-    async with db.platform() as connection:
-        if await connection.fetchval("SELECT 1 FROM platform_user WHERE lower(email) = lower($1)", email.strip()):
+    async with db.platform():
+        if await queries.email_taken(email.strip()):
             raise ValueError("email")
     tenant = await create_tenant(db, draft.slug, draft.name, timezone=draft.timezone, currency=draft.currency)
     try:
@@ -69,49 +66,126 @@ async def provision_operator(
     except asyncpg.UniqueViolationError:  # the e-mail was taken meanwhile: leave nothing behind
         await drop_tenant(db, tenant.slug)
         raise ValueError("email") from None
+    async with db.tenant(tenant) as scope:
+        await record_activity(
+            scope,
+            actor.principal,
+            "operator.created",
+            object_type="operator",
+            object_id=tenant.slug,
+            summary=f"Operator {tenant.name} created",
+            ip=actor.ip,
+        )
     return tenant
 
 
 async def add_user(db: Database, tenant: TenantRef | None, email: str, name: str, password: str, role: str) -> int:
     password_hash = await hash_password_async(password)
-    async with db.platform() as connection:
-        user_id = await connection.fetchval(
-            "INSERT INTO platform_user (email, name, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)"
-            " RETURNING id",
-            email.strip(),
-            name.strip(),
-            password_hash,
-            role,
-            tenant.id if tenant else None,
+    async with db.platform():
+        return await queries.insert_user(
+            email.strip(), name.strip(), password_hash, role, tenant.id if tenant else None
         )
-    return int(user_id)
 
 
-MAX_LOGO_BYTES = 256 * 1024
+async def change_status(db: Database, tenant: TenantRef, status: str, actor: Actor) -> None:
+    """Suspend or reactivate an operator; a suspended operator's panel closes at once, not at next sign-in."""
+    async with db.platform():
+        changed = await queries.set_tenant_status(tenant.id, status)
+        if status == "suspended":
+            await queries.end_tenant_sessions(tenant.id)
+    if changed:
+        async with db.tenant(tenant) as scope:
+            await record_activity(
+                scope,
+                actor.principal,
+                f"operator.{status}",
+                object_type="operator",
+                object_id=tenant.slug,
+                summary=f"Operator {status} by the platform",
+                ip=actor.ip,
+            )
 
 
-def validate_contact(data: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Address, phone and e-mail printed on the operator's invoices: (clean values, errors)."""
-    values = {key: data.get(key, "").strip() for key in ("address", "phone", "email", "payment_instructions")}
-    errors: dict[str, str] = {}
-    if len(values["address"]) > 300:
-        errors["address"] = "Keep the address under 300 characters."
-    if len(values["payment_instructions"]) > 1000:
-        errors["payment_instructions"] = "Keep the payment instructions under 1,000 characters."
-    if len(values["phone"]) > 40:
-        errors["phone"] = "Keep the phone number under 40 characters."
-    if values["email"] and ("@" not in values["email"] or " " in values["email"] or len(values["email"]) > 200):
-        errors["email"] = "Enter an e-mail address such as billing@example.com, or leave it empty."
-    return values, errors
+async def operator_form(db: Database, tenant: TenantRef) -> tuple[OperatorDetails, bool]:
+    """The operator's editable details and whether it has a logo."""
+    async with db.platform():
+        details = await queries.operator_details(tenant.id)
+        logo = await queries.has_logo(tenant.id)
+    if details is None:
+        raise LookupError(tenant.slug)
+    return details, logo
 
 
-def logo_type(content: bytes) -> str | None:
-    """The mime type of a PNG, JPEG or SVG logo, judged by its bytes (never by the file name); else None."""
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    head = content[:1024].lstrip().lower()
-    if (head.startswith(b"<svg") or head.startswith(b"<?xml")) and b"<svg" in head:
-        return "image/svg+xml"
-    return None
+async def update_operator(
+    db: Database,
+    tenant: TenantRef,
+    details: OperatorDetails,
+    *,
+    logo: tuple[bytes, str] | None,
+    remove_logo: bool,
+    actor: Actor,
+) -> None:
+    """Save the operator's details (and logo: a new one, or removed), logging which fields changed."""
+    async with db.tenant(tenant) as scope:
+        before = await queries.operator_details(tenant.id)
+        if before is None:
+            raise LookupError(tenant.slug)
+        await queries.update_details(tenant.id, details)
+        old: Mapping[str, object] = before
+        new: Mapping[str, object] = details
+        changed = [k for k in new if old[k] != new[k]]
+        if logo is not None or remove_logo:
+            await queries.set_logo(tenant.id, logo)
+            changed.append("logo")
+        await record_activity(
+            scope,
+            actor.principal,
+            "operator.updated",
+            object_type="operator",
+            object_id=tenant.slug,
+            summary=f"Operator details changed by the platform ({', '.join(changed) or 'no change'})",
+            details={"changed": changed},
+            ip=actor.ip,
+        )
+
+
+async def operator_page(db: Database, tenant: TenantRef) -> tuple[str | None, list[StaffRow]]:
+    """The operator's status and its users."""
+    async with db.tenant(tenant):
+        return await queries.tenant_status(tenant.id), await staff_queries.list_staff(tenant.id)
+
+
+async def add_operator_user(db: Database, tenant: TenantRef, draft: StaffDraft, actor: Actor) -> int:
+    """Add a user to the operator; raises `staff.queries.EmailTaken`."""
+    async with db.tenant(tenant) as scope:
+        user_id = await staff.add_staff(scope, tenant.id, draft)
+        await record_activity(
+            scope,
+            actor.principal,
+            "staff.added",
+            object_type="staff",
+            object_id=user_id,
+            summary=f"Platform added {ROLES[draft.role].lower()} {draft.name} <{draft.email}>",
+            ip=actor.ip,
+        )
+    return user_id
+
+
+async def change_user_status(db: Database, tenant: TenantRef, user_id: int, active: bool, actor: Actor) -> None:
+    """Enable or disable one of the operator's users; raises LookupError for a user not of this operator and
+    `staff.service.StaffRuleBroken` when the rules refuse."""
+    acting_user_id = actor.principal.user_id if actor.principal else 0
+    async with db.tenant(tenant) as scope:
+        person = await staff_queries.get_staff(tenant.id, user_id)
+        if person is None:
+            raise LookupError(user_id)
+        if await staff.set_active(tenant.id, user_id, active, acting_user_id=acting_user_id):
+            await record_activity(
+                scope,
+                actor.principal,
+                f"staff.{'enabled' if active else 'disabled'}",
+                object_type="staff",
+                object_id=user_id,
+                summary=f"Platform {'enabled' if active else 'disabled'} {person['email']}",
+                ip=actor.ip,
+            )

@@ -62,20 +62,16 @@ async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
             status_code=401,
             context={"form": {"email": email, "next": target}, "error": result.error},
         )
-    async with runtime.db.platform() as connection:
-        tenant_id = await connection.fetchval("SELECT tenant_id FROM platform_user WHERE id = $1", result.user_id)
     token = await start_session(
         runtime.db,
         kind=SessionKind.STAFF,
         user_id=result.user_id,
-        tenant_id=tenant_id,
+        tenant_id=result.tenant_id,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
         replacing=request.scope["state"].get("session_token"),
     )
-    async with runtime.db.platform() as connection:
-        role = await connection.fetchval("SELECT role FROM platform_user WHERE id = $1", result.user_id)
-    default = "/admin/" if role in ADMINS else "/panel/"
+    default = "/admin/" if result.role in ADMINS else "/panel/"
     secure = runtime.settings.cookie_secure
     return Redirect(safe_next(target, default), status_code=303, cookies=[session_cookie(token, secure=secure)])
 

@@ -15,6 +15,10 @@ _DUMMY_HASH = hash_password("not a real password, only here to spend the same ti
 class SignInResult:
     user_id: int | None
     error: str | None = None
+    tenant_id: int | None = None
+    """A staff member's operator (None for platform and group admins, and for customers)."""
+    role: str | None = None
+    """A staff member's role (None for customers)."""
 
 
 def _locked_message(minutes: int) -> str:
@@ -40,7 +44,7 @@ async def sign_in_staff(db: Database, email: str, password: str, ip: str) -> Sig
     limits = [account_limit("staff", email), address_limit(ip)]
     async with db.platform() as connection:
         record = await connection.fetchrow(
-            "SELECT u.id, u.password_hash, t.status AS tenant_status FROM platform_user u"
+            "SELECT u.id, u.password_hash, u.tenant_id, u.role, t.status AS tenant_status FROM platform_user u"
             " LEFT JOIN tenant t ON t.id = u.tenant_id WHERE lower(u.email) = lower($1) AND u.is_active",
             email.strip(),
         )
@@ -58,7 +62,10 @@ async def sign_in_staff(db: Database, email: str, password: str, ip: str) -> Sig
             row["id"],
             rehashed,
         )
-    return SignInResult(int(str(row["id"])))
+    tenant_id = row["tenant_id"]
+    return SignInResult(
+        int(str(row["id"])), tenant_id=None if tenant_id is None else int(str(tenant_id)), role=str(row["role"])
+    )
 
 
 async def sign_in_customer(db: Database, tenant: TenantRef, login: str, password: str, ip: str) -> SignInResult:

@@ -27,7 +27,7 @@ from ispb_platform.customers.connection import router_choices, save_connection, 
 from ispb_platform.customers.forms import FIELDS, validate_customer
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.network.routers.commands import kick
-from ispb_platform.network.routers.routes import recent_commands
+from ispb_platform.network.routers.queries import recent_commands
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import TenantScope
@@ -89,7 +89,7 @@ async def customer_page(
         "discount_form": discount_form or {"kind": "percent"},
         "discount_errors": discount_errors or {},
         "currency": db.tenant.currency,
-        "commands": await recent_commands(db.connection, customer_id=customer_id),
+        "commands": await recent_commands(customer_id=customer_id),
         "messages": await db.connection.fetch(
             "SELECT created_at, channel, cause, body, status, attempts, last_error, provider_message_id FROM outbox"
             " WHERE customer_id = $1 ORDER BY id DESC LIMIT 20",

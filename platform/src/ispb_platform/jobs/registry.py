@@ -11,9 +11,7 @@ from ispb_platform.billing.suspension.auto import auto_suspend
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
-from ispb_platform.network.radius.sessions import close_stale_sessions
-from ispb_platform.network.routers.commands import run_due_commands
-from ispb_platform.network.routers.status import check_routers
+from ispb_platform.network.jobs import check_routers, close_stale_sessions, run_due_commands
 from ispb_platform.notify.reminders import due_date_reminders, expiration_notices, low_sms_balance
 from ispb_platform.notify.sender import send_outbox
 

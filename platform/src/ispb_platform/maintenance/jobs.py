@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from ispb_platform.jobs.job import Counts, JobContext
+from ispb_tenants.tables import Tenant
 
 PURGE_BATCH = 5_000
 RUN_RECORD_RETENTION_DAYS = 90
@@ -16,14 +17,18 @@ async def purge_activity_logs(ctx: JobContext) -> Counts:
     twice, or twice at once, deletes nothing more: the cut-off depends only on ``today``.
     """
     tenant = ctx.require_tenant()
-    async with ctx.db.platform() as connection:
-        retention_days = await connection.fetchval(
-            "SELECT activity_log_retention_days FROM tenant WHERE id = $1", tenant.id
+    async with ctx.db.platform():
+        row = (
+            await Tenant.select(Tenant.activity_log_retention_days).where(Tenant._meta.primary_key == tenant.id).first()
         )
-    cutoff = ctx.today - timedelta(days=int(retention_days))
+    if row is None:
+        raise LookupError(tenant.slug)
+    retention_days = int(row["activity_log_retention_days"])
+    cutoff = ctx.today - timedelta(days=retention_days)
     purged = 0
     while True:
         async with ctx.db.tenant(tenant) as scope:
+            # SQL: a batched set delete (LIMIT and SKIP LOCKED in a subquery), which the query builder cannot say
             status = await scope.connection.execute(
                 "DELETE FROM activity_log WHERE id IN (SELECT id FROM activity_log"
                 " WHERE at < $1::date::timestamp AT TIME ZONE $2 LIMIT $3 FOR UPDATE SKIP LOCKED)",
@@ -34,7 +39,7 @@ async def purge_activity_logs(ctx: JobContext) -> Counts:
         deleted = int(status.split()[-1])
         purged += deleted
         if deleted < PURGE_BATCH:
-            return {"purged": purged, "retention_days": int(retention_days)}
+            return {"purged": purged, "retention_days": retention_days}
 
 
 async def clear_app_logs(ctx: JobContext) -> Counts:
@@ -51,6 +56,7 @@ async def clear_app_logs(ctx: JobContext) -> Counts:
     return {"run_records_deleted": int(status.split()[-1])}
 
 
+# SQL: one set delete that keeps each (job, tenant)'s latest run by a correlated subquery
 _PRUNE_RUN_RECORDS = """
 DELETE FROM job_run r
 WHERE r.status <> 'running'

@@ -1,9 +1,9 @@
 """Which operator a public request is for.
 
 The customer portal names its operator in the URL (``/portal/<operator_slug>/...``); `provide_portal_tenant`
-resolves it (404 for unknown, malformed or suspended operators). Handlers then open the tenant scope
-themselves (``async with db.tenant(tenant)``): see ``auth.access.own_tenant_scope`` for why not in a
-``yield`` dependency.
+resolves it (404 for unknown, malformed or suspended operators). Handlers, or their services, then open the
+tenant scope themselves (``async with db.tenant(tenant)``): see ``web/scope.py`` for why not in a ``yield``
+dependency.
 """
 
 from typing import Any
@@ -14,6 +14,8 @@ from litestar.params import FromPath
 
 from ispb_platform.runtime import Runtime
 from ispb_tenants import InvalidSlug, TenantNotFound, TenantRef, get_tenant, validate_slug
+from ispb_tenants.tables import Tenant
+from ispb_tenants.tables.platform import TenantStatus
 
 
 async def provide_portal_tenant(request: Request[Any, Any, Any], operator_slug: FromPath[str]) -> TenantRef:
@@ -23,8 +25,10 @@ async def provide_portal_tenant(request: Request[Any, Any, Any], operator_slug: 
         tenant = await get_tenant(runtime.db, validate_slug(operator_slug))
     except (InvalidSlug, TenantNotFound):
         raise NotFoundException() from None
-    async with runtime.db.platform() as connection:
-        active = await connection.fetchval("SELECT status = 'active' FROM tenant WHERE id = $1", tenant.id)
+    async with runtime.db.platform():
+        active = await Tenant.exists().where(
+            (Tenant._meta.primary_key == tenant.id) & (Tenant.status == TenantStatus.ACTIVE.value)
+        )
     if not active:
         raise NotFoundException()
     return tenant

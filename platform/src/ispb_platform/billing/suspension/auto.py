@@ -9,7 +9,7 @@ log each customer once. The router commands then run at once in this job (the mi
 from ispb_billing import SuspensionRule, decide
 from ispb_platform.billing.suspension.actions import account_of, rule_for, suspend
 from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.network.routers.commands import run_due_commands
+from ispb_platform.network.routers.commands import run_due
 
 ACTOR = "system (billing.auto_suspend)"
 CHUNK = 200
@@ -65,6 +65,6 @@ async def auto_suspend(ctx: JobContext) -> Counts:
             break
         after = ids[-1]
     if counts["suspended"]:
-        router = await run_due_commands(ctx)
+        router = await run_due(ctx.db, tenant, ctx.secret_key)
         counts |= {f"router_{k}": v for k, v in router.items()}
     return counts

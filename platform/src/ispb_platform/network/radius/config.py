@@ -26,7 +26,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from ispb_tenants.slugs import SCHEMA_PREFIX, quote_ident
+from ispb_platform.network.radius import queries
+from ispb_tenants.slugs import SCHEMA_PREFIX
 
 CLIENTS_FILE = "clients.conf"
 MODULES_FILE = "mods-enabled/ispb_sql"
@@ -99,18 +100,14 @@ class RadiusConfig:
 async def load_tenants(conn: Connection, reveal: Reveal) -> list[RadiusTenant]:
     """Every tenant whose schema has the RADIUS tables, with its RADIUS-mode routers (secrets revealed)."""
     tenants = []
-    for row in await conn.fetch("SELECT slug, schema_name FROM platform.tenant ORDER BY id"):
-        schema = row["schema_name"]
-        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.radcheck"):
+    for slug, schema in await queries.tenant_schemas(conn):
+        if not await queries.has_radius_tables(conn, schema):
             continue  # not migrated to 0005 yet: `ispb tenants migrate` first
-        routers = await conn.fetch(
-            "SELECT id, name, host(nas_address) AS address, radius_secret_sealed"  # noqa: S608 (validated schema)
-            f" FROM {quote_ident(schema)}.router WHERE mode = 'radius' ORDER BY id"
-        )
         nas = tuple(
-            RadiusNas(r["id"], r["name"], r["address"], _reveal(reveal, r["radius_secret_sealed"])) for r in routers
+            RadiusNas(r["id"], r["name"], r["address"], _reveal(reveal, r["radius_secret_sealed"]))
+            for r in await queries.radius_routers(conn, schema)
         )
-        tenants.append(RadiusTenant(row["slug"], schema, nas))
+        tenants.append(RadiusTenant(slug, schema, nas))
     return tenants
 
 

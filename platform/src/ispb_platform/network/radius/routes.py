@@ -15,14 +15,8 @@ from litestar.types import ControllerRouterHandler
 
 from ispb_platform.auth.access import allow
 from ispb_platform.auth.roles import OPERATORS
-from ispb_platform.network.radius.sessions import (
-    ONLINE_LIMIT,
-    OnlineSession,
-    count_online,
-    format_bytes,
-    format_duration,
-    online_customers,
-)
+from ispb_platform.network.radius.queries import OnlineSession
+from ispb_platform.network.radius.sessions import ONLINE_LIMIT, format_bytes, format_duration, is_stale, who_is_online
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
@@ -36,7 +30,7 @@ def _row(session: OnlineSession, now: datetime) -> dict[str, Any]:
         "duration": format_duration(session.duration(now)),
         "download": format_bytes(session.output_octets),
         "upload": format_bytes(session.input_octets),
-        "stale": session.is_stale(now),
+        "stale": is_stale(session, now),
     }
 
 
@@ -46,8 +40,7 @@ async def online_page(db: TenantScope, q: FromQuery[str] = "") -> Template:
     """The online list; the search box re-requests this page and htmx swaps in only the table."""
     q = q.strip()[:100]
     now = datetime.now(UTC)
-    sessions = await online_customers(db.connection, q=q or None)
-    total = await count_online(db.connection)
+    sessions, total = await who_is_online(db.connection, q=q or None)
     context = {
         "nav": PANEL_NAV,
         "active": PATH,

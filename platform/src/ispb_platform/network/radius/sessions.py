@@ -7,13 +7,14 @@ an Interim-Update every 5 minutes (``Acct-Interim-Interval``), so an open sessio
 `STALE_AFTER` is closed here, at its last sign of life, and a Disconnect-Request (RFC 5176) goes to its
 router in case the session is in fact still up there: the customer then logs in again and gets a fresh,
 accounted session. Accounting-On/Off from a rebooted NAS is handled by FreeRADIUS itself (the stock
-``accounting-on`` query closes every open session of that NAS; see docs/radius.md).
+``accounting-on`` query closes every open session of that NAS; see docs/radius.md). The statements live in
+``queries.py``; the schedule calls `close_stale` through ``network/jobs.py``.
 
 Example::
 
-    counts = await close_stale_sessions(ctx)   # {"closed": 3, "disconnect_acked": 1, ...}
+    counts = await close_stale(db, tenant, now, secret_key)   # {"closed": 3, "disconnect_acked": 1, ...}
     async with db.tenant(tenant) as scope:
-        online = await online_customers(scope.connection, q="rahim")
+        online, total = await who_is_online(scope.connection, q="rahim")
 """
 
 import asyncio
@@ -24,9 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ispb_netsync.radius import PacketError, RadiusError, disconnect
-from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.job import Counts
+from ispb_platform.network.radius.queries import (
+    ClosedSession,
+    OnlineSession,
+    close_batch,
+    count_online,
+    online_customers,
+)
 from ispb_platform.secrets_box import SealError, reveal
-from ispb_tenants import Connection
+from ispb_tenants import Connection, Database, TenantRef
 
 log = logging.getLogger(__name__)
 
@@ -35,57 +43,12 @@ STALE_AFTER = timedelta(minutes=15)
 link (their next Interim-Update cannot reopen the row: the stock query only updates open rows and its insert
 fallback does nothing on the existing AcctUniqueId); longer keeps Simultaneous-Use blocking a customer whose
 router rebooted without Accounting-On. Routers must send interim updates at most every 5 minutes."""
-STALE_CAUSE = "Stale-Session"
-"""AcctTerminateCause written on sessions closed here (the NAS's own causes are RFC 2866 names)."""
 BATCH = 500
 """Sessions closed per transaction: short row locks, so FreeRADIUS's own updates never wait long."""
 DISCONNECT_TIMEOUT = 2.0
 """Seconds per Disconnect-Request attempt. A NAS that fails to answer once is not asked again in this run."""
 DISCONNECT_RETRIES = 1
 COUNT_KEYS = ("closed", "disconnect_acked", "disconnect_nak", "nas_unreachable", "disconnect_skipped")
-
-# One statement per batch: pick stale open rows nobody else holds (a second worker skips them), close them at
-# their last sign of life, and return each with its tenant's RADIUS router (if any) for the Disconnect. The
-# OR keeps both halves on radacct_stale_idx (AcctUpdateTime, partial on open rows; NULLs are indexed too).
-_CLOSE_BATCH = """
-WITH stale AS (
-    SELECT radacctid FROM radacct
-    WHERE acctstoptime IS NULL
-      AND (acctupdatetime < $1 OR (acctupdatetime IS NULL AND acctstarttime < $1))
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-), closed AS (
-    UPDATE radacct a
-    SET acctstoptime = coalesce(a.acctupdatetime, a.acctstarttime),
-        acctsessiontime = CASE WHEN a.acctstarttime IS NULL THEN a.acctsessiontime
-            ELSE greatest(0, floor(extract(epoch FROM coalesce(a.acctupdatetime, a.acctstarttime) - a.acctstarttime)))
-            END::bigint,
-        acctterminatecause = $3
-    FROM stale
-    WHERE a.radacctid = stale.radacctid AND a.acctstoptime IS NULL
-    RETURNING a.username, a.acctsessionid, a.nasipaddress
-)
-SELECT c.username, c.acctsessionid, host(c.nasipaddress) AS nas_address, r.id AS router_id, r.coa_port,
-       r.radius_secret_sealed
-FROM closed c
-LEFT JOIN LATERAL (
-    SELECT id, coa_port, radius_secret_sealed FROM router
-    WHERE mode = 'radius' AND nas_address = c.nasipaddress
-    ORDER BY id LIMIT 1
-) r ON true
-"""
-
-
-@dataclass(frozen=True)
-class ClosedSession:
-    """A session this run closed, and where its Disconnect-Request goes (no router: nowhere)."""
-
-    username: str | None
-    acct_session_id: str
-    nas_address: str
-    router_id: int | None
-    coa_port: int | None
-    secret_sealed: str | None
 
 
 @dataclass(frozen=True)
@@ -95,16 +58,19 @@ class DisconnectSettings:
     retries: int
 
 
-async def close_stale_sessions(
-    ctx: JobContext,
+async def close_stale(
+    db: Database,
+    tenant: TenantRef,
+    now: datetime,
+    secret_key: str,
     *,
     stale_after: timedelta = STALE_AFTER,
     batch: int = BATCH,
     disconnect_timeout: float = DISCONNECT_TIMEOUT,
     disconnect_retries: int = DISCONNECT_RETRIES,
 ) -> Counts:
-    """``netsync.stale_sessions``: close the tenant's open sessions silent for ``stale_after``, then ask their
-    routers to drop them.
+    """Close ``tenant``'s open sessions silent for ``stale_after`` before ``now``, then ask their routers to
+    drop them (``netsync.stale_sessions``).
 
     Idempotent by data (a closed row is never picked again) and safe with two workers (``SKIP LOCKED``: each
     row is closed, and disconnected, by exactly one of them). Each batch commits before its Disconnects are
@@ -113,37 +79,20 @@ async def close_stale_sessions(
 
     Example::
 
-        await close_stale_sessions(ctx)
+        await close_stale(db, tenant, now, secret_key)
         # {'closed': 2, 'disconnect_acked': 1, 'disconnect_nak': 1, 'nas_unreachable': 0, 'disconnect_skipped': 0}
     """
-    tenant = ctx.require_tenant()
-    cutoff = ctx.now - stale_after
-    settings = DisconnectSettings(ctx.secret_key, disconnect_timeout, disconnect_retries)
+    cutoff = now - stale_after
+    settings = DisconnectSettings(secret_key, disconnect_timeout, disconnect_retries)
     counts: Counter[str] = Counter(dict.fromkeys(COUNT_KEYS, 0))
     down: set[str] = set()  # NAS addresses that did not answer in this run
     while True:
-        async with ctx.db.tenant(tenant) as scope:
+        async with db.tenant(tenant) as scope:
             closed = await close_batch(scope.connection, cutoff, batch)
         counts["closed"] += len(closed)
         counts.update(await disconnect_closed(closed, settings, down))
         if len(closed) < batch:
             return dict(counts)
-
-
-async def close_batch(connection: Connection, cutoff: datetime, limit: int) -> list[ClosedSession]:
-    """Close up to ``limit`` open sessions whose last sign of life is before ``cutoff`` (caller's transaction)."""
-    rows = await connection.fetch(_CLOSE_BATCH, cutoff, limit, STALE_CAUSE)
-    return [
-        ClosedSession(
-            r["username"],
-            r["acctsessionid"],
-            r["nas_address"],
-            r["router_id"],
-            r["coa_port"],
-            r["radius_secret_sealed"],
-        )
-        for r in rows
-    ]
 
 
 @dataclass(frozen=True)
@@ -228,89 +177,14 @@ async def _disconnect_one(
 ONLINE_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class OnlineSession:
-    """One open session, with the customer whose PPPoE username it is (None: no such customer here).
-
-    Octets are seen from the NAS port: ``input_octets`` came from the customer (upload), ``output_octets`` went
-    to the customer (download). Counters are as of the last Interim-Update.
-    """
-
-    username: str
-    acct_session_id: str
-    customer_id: int | None
-    customer_code: str | None
-    customer_name: str | None
-    nas_address: str
-    framed_ip: str | None
-    started_at: datetime | None
-    last_seen: datetime | None
-    input_octets: int
-    output_octets: int
-
-    def duration(self, now: datetime) -> timedelta | None:
-        return max(now - self.started_at, timedelta(0)) if self.started_at else None
-
-    def is_stale(self, now: datetime, stale_after: timedelta = STALE_AFTER) -> bool:
-        """Silent long enough that the next ``netsync.stale_sessions`` run will close it."""
-        return self.last_seen is not None and now - self.last_seen > stale_after
+async def who_is_online(connection: Connection, *, q: str | None = None) -> tuple[list[OnlineSession], int]:
+    """Customers → Online: up to `ONLINE_LIMIT` open sessions (matching ``q``) and how many are open in all."""
+    return await online_customers(connection, limit=ONLINE_LIMIT, q=q), await count_online(connection)
 
 
-_ONLINE = """
-SELECT a.username, a.acctsessionid, host(a.nasipaddress) AS nas_address, host(a.framedipaddress) AS framed_ip,
-       a.acctstarttime, coalesce(a.acctupdatetime, a.acctstarttime) AS last_seen,
-       coalesce(a.acctinputoctets, 0) AS input_octets, coalesce(a.acctoutputoctets, 0) AS output_octets,
-       c.id AS customer_id, c.code, c.name
-FROM radacct a
-LEFT JOIN customer c ON c.pppoe_username = a.username
-WHERE a.acctstoptime IS NULL
-  AND ($2::text IS NULL OR a.username ILIKE $2 OR c.code ILIKE $2 OR c.name ILIKE $2
-       OR host(a.framedipaddress) LIKE $2 OR host(a.nasipaddress) LIKE $2)
-ORDER BY a.acctstarttime DESC NULLS LAST, a.radacctid DESC
-LIMIT $1
-"""
-
-
-def _contains(q: str) -> str:
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-async def online_customers(
-    connection: Connection, *, limit: int = ONLINE_LIMIT, q: str | None = None
-) -> list[OnlineSession]:
-    """Open sessions, newest first, each with its customer; ``q`` matches username, customer id or name,
-    framed IP or NAS address (substring, case-insensitive).
-
-    Reads only open rows (the partial indexes on ``AcctStopTime IS NULL``), so the cost follows how many are
-    online, not how much accounting history the tenant has.
-
-    Example::
-
-        [s.customer_code for s in await online_customers(conn, q="rahim")]  # ['C-1001']
-    """
-    rows = await connection.fetch(_ONLINE, limit, _contains(q) if q else None)
-    return [
-        OnlineSession(
-            username=r["username"] or "",
-            acct_session_id=r["acctsessionid"],
-            customer_id=r["customer_id"],
-            customer_code=r["code"],
-            customer_name=r["name"],
-            nas_address=r["nas_address"],
-            framed_ip=r["framed_ip"],
-            started_at=r["acctstarttime"],
-            last_seen=r["last_seen"],
-            input_octets=int(r["input_octets"]),
-            output_octets=int(r["output_octets"]),
-        )
-        for r in rows
-    ]
-
-
-async def count_online(connection: Connection) -> int:
-    """How many sessions are open (an index-only count on the partial online index)."""
-    return int(await connection.fetchval("SELECT count(*) FROM radacct WHERE acctstoptime IS NULL"))
+def is_stale(session: OnlineSession, now: datetime) -> bool:
+    """Silent long enough that the next ``netsync.stale_sessions`` run will close it."""
+    return session.is_stale(now, STALE_AFTER)
 
 
 def format_bytes(octets: int | None) -> str:

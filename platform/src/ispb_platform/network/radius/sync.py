@@ -9,20 +9,9 @@ or without a PPPoE username and password, have no rows. The live session is then
 
 from ispb_netsync.radius import customer_rows
 from ispb_netsync.routeros import rate_limit
+from ispb_platform.network.radius import queries
 from ispb_platform.secrets_box import reveal
 from ispb_tenants import Connection
-
-_CUSTOMER = """
-SELECT c.id, c.status, c.pppoe_username, c.pppoe_password_sealed, host(c.ip_address) AS ip_address, r.mode,
-       p.download_kbps, p.upload_kbps
-FROM customer c LEFT JOIN router r ON r.id = c.router_id LEFT JOIN package p ON p.id = c.package_id
-WHERE c.id = $1
-"""
-
-
-async def _delete(connection: Connection, username: str) -> None:
-    for table in ("radcheck", "radreply", "radusergroup"):
-        await connection.execute(f"DELETE FROM {table} WHERE username = $1", username)  # noqa: S608 (constants)
 
 
 async def sync_customer(
@@ -32,15 +21,15 @@ async def sync_customer(
 
     ``old_username`` removes the rows of a username the customer no longer has.
     """
-    customer = await connection.fetchrow(_CUSTOMER, customer_id)
+    customer = await queries.customer_radius_state(connection, customer_id)
     if customer is None:
         return False
     username = customer["pppoe_username"]
     if old_username and old_username != username:
-        await _delete(connection, old_username)
+        await queries.delete_user_rows(connection, old_username)
     if not username:
         return False
-    await _delete(connection, username)
+    await queries.delete_user_rows(connection, username)
     if customer["mode"] != "radius" or not customer["pppoe_password_sealed"] or customer["status"] == "disabled":
         return False
     rows = customer_rows(
@@ -52,27 +41,5 @@ async def sync_customer(
         suspended=customer["status"] == "suspended",
         framed_ip=customer["ip_address"],
     )
-    for row in rows.radcheck:
-        await connection.execute(
-            "INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, $2, $3, $4)",
-            row.name,
-            row.attribute,
-            row.op,
-            row.value,
-        )
-    for reply in rows.radreply:
-        await connection.execute(
-            "INSERT INTO radreply (username, attribute, op, value) VALUES ($1, $2, $3, $4)",
-            reply.name,
-            reply.attribute,
-            reply.op,
-            reply.value,
-        )
-    for group in rows.radusergroup:
-        await connection.execute(
-            "INSERT INTO radusergroup (username, groupname, priority) VALUES ($1, $2, $3)",
-            group.username,
-            group.groupname,
-            group.priority,
-        )
+    await queries.insert_user_rows(connection, rows)
     return True

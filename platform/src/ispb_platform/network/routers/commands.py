@@ -7,6 +7,12 @@ status change committed), then executed after commit: at once through the job qu
 is down never blocks billing: the command stays pending with its error and attempts visible, retried with
 exponential backoff (30 s doubling to 30 min) until the router answers. Commands of one tenant run one at a
 time, in order, so a suspension never overtakes the reactivation that followed it.
+
+SQL here, not Piccolo: a run holds a session-level advisory lock on its own pool connection across many short
+tenant transactions, loads each command with its router, customer and package in one join, and records the
+outcome with relative updates (``attempts + 1``, ``payload || ...``, ``now() + backoff``); ``enqueue_command``
+supersedes and inserts in the caller's business transaction, on the connection it is given. The Routers page's
+reads and writes are Piccolo queries in ``queries.py``.
 """
 
 import json
@@ -18,7 +24,7 @@ from saq import Queue
 
 from ispb_netsync.radius import RadiusError, coa, disconnect
 from ispb_netsync.routeros import RouterError, RouterSession, rate_limit
-from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.job import Counts
 from ispb_platform.jobs.queue import run_soon
 from ispb_platform.network.routers.queries import address_of
 from ispb_platform.secrets_box import SealError, reveal
@@ -250,15 +256,14 @@ async def run_command(db: Database, tenant: TenantRef, secret_key: str, command_
     return "done"
 
 
-async def run_due_commands(ctx: JobContext) -> Counts:
-    """``netsync.router_commands``: every due command of the tenant, oldest first, one at a time.
+async def run_due(db: Database, tenant: TenantRef, secret_key: str) -> Counts:
+    """Every due command of ``tenant``, oldest first, one at a time (``netsync.router_commands``).
 
-    A session-level advisory lock on a connection held for the run makes a second worker return at once
-    instead of racing (commands must reach a router in order).
+    SQL, not Piccolo: a session-level advisory lock on a connection held for the whole run makes a second
+    worker return at once instead of racing (commands must reach a router in order).
     """
-    tenant = ctx.require_tenant()
     counts = {"done": 0, "retry": 0, "busy": 0}
-    async with ctx.db.pool.acquire() as lock:
+    async with db.pool.acquire() as lock:
         if not await lock.fetchval(
             "SELECT pg_try_advisory_lock(hashtext('netsync.router_commands'), hashtext($1))", tenant.schema
         ):
@@ -267,7 +272,7 @@ async def run_due_commands(ctx: JobContext) -> Counts:
         try:
             seen: set[int] = set()
             while True:
-                async with ctx.db.tenant(tenant) as scope:
+                async with db.tenant(tenant) as scope:
                     due = [
                         r["id"]
                         for r in await scope.connection.fetch(
@@ -281,7 +286,7 @@ async def run_due_commands(ctx: JobContext) -> Counts:
                     return counts
                 for command_id in due:
                     seen.add(command_id)
-                    result = await run_command(ctx.db, tenant, ctx.secret_key, command_id)
+                    result = await run_command(db, tenant, secret_key, command_id)
                     if result in counts:
                         counts[result] += 1
         finally:

@@ -1,133 +1,203 @@
-"""Routers of an operator: validation, storage with sealed credentials, and the address to reach one.
+"""Routers and their command history: reads and writes through Piccolo, in the caller's tenant scope.
 
-Passwords and RADIUS secrets are sealed with ``ISPB_SECRET_KEY`` (``secrets_box``) before they reach the
-database and opened only where a connection is made; pages never show them again.
+Every function runs inside ``db.tenant(...)`` (a handler's ``@in_tenant_scope`` or a job's scope): the tables
+carry no schema and the open transaction's ``search_path`` picks the operator's. Passwords and RADIUS secrets
+arrive here already sealed (``service.py``). The command queue's own work (claiming, running, recording a run)
+is set-based SQL in ``commands.py``.
 """
 
-import ipaddress
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol, TypedDict, cast
 
 import asyncpg
+from piccolo.columns.combination import Where
+from piccolo.query.functions.aggregate import Count
 
 from ispb_netsync.routeros import RouterAddress
-from ispb_platform.secrets_box import reveal, seal
-from ispb_tenants import Connection
+from ispb_platform.secrets_box import reveal
+from ispb_tenants import TenantScope
+from ispb_tenants.tables import Customer, Router, RouterCommand
 
-MODES = {"api": "API-managed (PPP secrets on the router)", "radius": "RADIUS-managed (secrets in ISPB)"}
+COMMAND_HISTORY = 50
+"""Commands shown on a router's or a customer's page, newest first."""
 
 
-@dataclass(frozen=True)
-class RouterDraft:
+class RouterRow(TypedDict):
+    """A ``router`` row with its sealed secrets (never shown; opened only to connect)."""
+
+    id: int
     name: str
     host: str
     api_port: int
     use_tls: bool
     username: str
-    password: str  # empty on edit: keep the stored one
+    password_sealed: str
+    radius_secret_sealed: str | None
     mode: str
-    radius_secret: str  # empty on edit: keep the stored one
-    nas_address: str | None
+    nas_address: Any  # inet: ipaddress.IPv4Address / IPv6Address, or None
     coa_port: int
+    status: str
+    identity: str
+    version: str
+    last_checked_at: datetime | None
+    last_error: str
+    created_at: datetime
+    updated_at: datetime
 
 
-def _port(raw: str, default: int, field: str, errors: dict[str, str]) -> int:
-    if not raw:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        errors[field] = "Enter a port from 1 to 65535."
-        return default
-    return int(raw)
+class RouterListRow(TypedDict):
+    """A router on the Routers page: its row (without secrets) and how many customers and pending commands."""
+
+    id: int
+    name: str
+    host: str
+    api_port: int
+    use_tls: bool
+    mode: str
+    status: str
+    identity: str
+    version: str
+    last_checked_at: datetime | None
+    last_error: str
+    customers: int
+    pending: int
 
 
-def validate_router(data: dict[str, str], *, new: bool) -> tuple[RouterDraft | None, dict[str, str]]:
-    value = {key: (text or "").strip() for key, text in data.items()}
-    errors: dict[str, str] = {}
-    name, host = value.get("name", ""), value.get("host", "")
-    if not name or len(name) > 60:
-        errors["name"] = "Name the router (up to 60 characters), e.g. Mirpur core."
-    if not host or len(host) > 253 or " " in host:
-        errors["host"] = "Enter the router's address, e.g. 10.0.0.1 or core.example.net."
-    use_tls = value.get("use_tls") == "on"
-    api_port = _port(value.get("api_port", ""), 8729 if use_tls else 8728, "api_port", errors)
-    username = value.get("username", "")
-    if not username or len(username) > 64:
-        errors["username"] = "Enter the API user name."
-    password = data.get("password", "")
-    if new and not password:
-        errors["password"] = "Enter the API user's password."  # noqa: S105 (a message)
-    mode = value.get("mode", "api")
-    if mode not in MODES:
-        errors["mode"] = "Choose API-managed or RADIUS-managed."
-    radius_secret = data.get("radius_secret", "")
-    nas_address = value.get("nas_address", "") or None
-    if mode == "radius":
-        if new and len(radius_secret) < 8:
-            errors["radius_secret"] = "Enter the RADIUS shared secret (at least 8 characters)."  # noqa: S105
-        if nas_address is None:
-            errors["nas_address"] = "Enter the address the router sends RADIUS requests from."
-    if nas_address is not None:
-        try:
-            nas_address = str(ipaddress.ip_address(nas_address))
-        except ValueError:
-            errors["nas_address"] = "Enter an IP address such as 10.0.0.1."
-    coa_port = _port(value.get("coa_port", ""), 3799, "coa_port", errors)
-    if errors:
-        return None, errors
-    return RouterDraft(
-        name, host, api_port, use_tls, username, password, mode, radius_secret, nas_address, coa_port
-    ), {}
+class CommandRow(TypedDict):
+    """A router command with its customer and router names and the result its run recorded (if any)."""
+
+    id: int
+    router_id: int
+    router_name: str
+    customer_id: int | None
+    code: str | None
+    name: str | None
+    action: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    created_at: datetime
+    done_at: datetime | None
+    result: Any
 
 
-async def save_router(connection: Connection, secret_key: str, draft: RouterDraft, router_id: int | None) -> int:
-    """Insert or update; raises ``asyncpg.UniqueViolationError`` for a duplicate name (in a savepoint)."""
-    password = seal(secret_key, draft.password) if draft.password else None
-    radius = seal(secret_key, draft.radius_secret) if draft.radius_secret else None
-    async with connection.transaction():
-        if router_id is None:
-            return int(
-                await connection.fetchval(
-                    "INSERT INTO router (name, host, api_port, use_tls, username, password_sealed, mode,"
-                    " radius_secret_sealed, nas_address, coa_port) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                    " RETURNING id",
-                    draft.name,
-                    draft.host,
-                    draft.api_port,
-                    draft.use_tls,
-                    draft.username,
-                    password,
-                    draft.mode,
-                    radius,
-                    draft.nas_address,
-                    draft.coa_port,
-                )
-            )
-        await connection.execute(
-            "UPDATE router SET name = $2, host = $3, api_port = $4, use_tls = $5, username = $6,"
-            " password_sealed = COALESCE($7, password_sealed), mode = $8,"
-            " radius_secret_sealed = COALESCE($9, radius_secret_sealed), nas_address = $10, coa_port = $11,"
-            " updated_at = now() WHERE id = $1",
-            router_id,
-            draft.name,
-            draft.host,
-            draft.api_port,
-            draft.use_tls,
-            draft.username,
-            password,
-            draft.mode,
-            radius,
-            draft.nas_address,
-            draft.coa_port,
+_ROUTER_ID = Router._meta.primary_key  # ``Router.id``: added at class creation, unseen by type checkers
+
+
+def _is_router(router_id: int) -> Where:
+    return Router._meta.primary_key == router_id
+
+
+async def get_router(router_id: int) -> RouterRow | None:
+    row = await Router.select().where(_is_router(router_id)).first()
+    return cast(RouterRow | None, row)
+
+
+async def list_routers() -> list[RouterListRow]:
+    """Every router by name, with its customer count and pending commands."""
+    routers = await Router.select(exclude_secrets=True).order_by(Router.name)
+    customers = await Customer.select(Customer.router_id, Count()).group_by(Customer.router_id)
+    pending = (
+        await RouterCommand.select(RouterCommand.router.as_alias("router_id"), Count())
+        .where(RouterCommand.status == "pending")
+        .group_by(RouterCommand.router)
+    )
+    per_router = {row["router_id"]: row["count"] for row in customers}
+    pending_per_router = {row["router_id"]: row["count"] for row in pending}
+    return [
+        cast(
+            RouterListRow,
+            row | {"customers": per_router.get(row["id"], 0), "pending": pending_per_router.get(row["id"], 0)},
         )
-        return router_id
+        for row in routers
+    ]
 
 
-async def get_router(connection: Connection, router_id: int) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await connection.fetchrow("SELECT * FROM router WHERE id = $1", router_id)
-    return row
+async def api_router_ids() -> list[int]:
+    """The API-managed routers (the ones ``netsync.router_status`` checks), in id order."""
+    rows = await Router.select(_ROUTER_ID).where(Router.mode == "api").order_by(_ROUTER_ID)
+    return [row["id"] for row in rows]
 
 
-def address_of(router: Any, secret_key: str, *, timeout: float = 10.0) -> RouterAddress:
+class RouterNameTaken(Exception):
+    """Another router of the operator has this name (a unique index)."""
+
+
+async def insert_router(db: TenantScope, values: Mapping[str, Any]) -> int:
+    """Insert a router from column values; raises `RouterNameTaken` from a savepoint, so the request's
+    transaction stays usable for the form shown again."""
+    try:
+        async with db.connection.transaction():  # a savepoint
+            rows = await Router.insert(Router(**values)).returning(_ROUTER_ID)
+    except asyncpg.UniqueViolationError:
+        raise RouterNameTaken(values["name"]) from None
+    return int(rows[0]["id"])
+
+
+async def update_router(db: TenantScope, router_id: int, values: Mapping[str, Any]) -> None:
+    """Set the given columns; raises `RouterNameTaken` from a savepoint, as `insert_router`."""
+    try:
+        async with db.connection.transaction():  # a savepoint
+            await Router.update({getattr(Router, column): value for column, value in values.items()}).where(
+                _is_router(router_id)
+            )
+    except asyncpg.UniqueViolationError:
+        raise RouterNameTaken(values["name"]) from None
+
+
+async def record_check(
+    router_id: int, *, ok: bool, identity: str, version: str, error: str, checked_at: datetime
+) -> None:
+    """Store what a check found; identity and version only when the router told them (else keep the last)."""
+    values: dict[Any, Any] = {
+        Router.status: "up" if ok else "down",
+        Router.last_error: error,
+        Router.last_checked_at: checked_at,
+    }
+    if identity:
+        values[Router.identity] = identity
+    if version:
+        values[Router.version] = version
+    await Router.update(values).where(_is_router(router_id))
+
+
+async def recent_commands(*, router_id: int | None = None, customer_id: int | None = None) -> list[CommandRow]:
+    """The latest router commands of a router or a customer (or of all), with each one's recorded result."""
+    query = RouterCommand.select(
+        RouterCommand.id,
+        RouterCommand.router.as_alias("router_id"),
+        RouterCommand.router.name.as_alias("router_name"),
+        RouterCommand.customer.as_alias("customer_id"),
+        RouterCommand.customer.code.as_alias("code"),
+        RouterCommand.customer.name.as_alias("name"),
+        RouterCommand.action,
+        RouterCommand.status,
+        RouterCommand.attempts,
+        RouterCommand.next_attempt_at,
+        RouterCommand.last_error,
+        RouterCommand.created_at,
+        RouterCommand.done_at,
+        RouterCommand.payload,
+    )
+    if router_id is not None:
+        query = query.where(RouterCommand.router == router_id)
+    if customer_id is not None:
+        query = query.where(RouterCommand.customer == customer_id)
+    rows = await query.order_by(RouterCommand.id, ascending=False).limit(COMMAND_HISTORY).output(load_json=True)
+    commands = []
+    for row in rows:
+        payload = row.pop("payload") or {}
+        commands.append(cast(CommandRow, row | {"result": payload.get("result")}))
+    return commands
+
+
+class _Fields(Protocol):
+    def __getitem__(self, key: str) -> Any: ...
+
+
+def address_of(router: _Fields, secret_key: str, *, timeout: float = 10.0) -> RouterAddress:
     """How to reach a router's API, with its password opened from the sealed column."""
     return RouterAddress(
         host=router["host"],
@@ -137,10 +207,3 @@ def address_of(router: Any, secret_key: str, *, timeout: float = 10.0) -> Router
         tls=router["use_tls"],
         timeout=timeout,
     )
-
-
-def form_values(router: Any) -> dict[str, str]:
-    values = {k: str(router[k] or "") for k in ("name", "host", "api_port", "username", "mode", "coa_port")}
-    values["nas_address"] = str(router["nas_address"] or "")
-    values["use_tls"] = "on" if router["use_tls"] else ""
-    return values

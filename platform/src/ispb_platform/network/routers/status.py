@@ -1,11 +1,12 @@
-"""Checking a router's API: ``netsync.router_status`` (daily) and the Routers page's "Test connection"."""
+"""Checking a router's API: ``netsync.router_status`` (daily, entry point in network/jobs.py) and the Routers
+page's "Test connection"."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ispb_netsync.routeros import RouterError, RouterSession
-from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.network.routers.queries import address_of
+from ispb_platform.jobs.job import Counts
+from ispb_platform.network.routers import queries
 from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, TenantRef
 
@@ -22,39 +23,39 @@ class RouterCheck:
 async def check_router(
     db: Database, tenant: TenantRef, secret_key: str, router_id: int, *, answer_within: float = 10.0
 ) -> RouterCheck:
-    """Ask the router who it is and record the answer (or the error, in the router's own words)."""
-    async with db.tenant(tenant) as scope:
-        router = await scope.connection.fetchrow("SELECT * FROM router WHERE id = $1", router_id)
+    """Ask the router who it is and record the answer (or the error, in the router's own words).
+
+    The router is read and the answer written in two short scopes: no transaction waits on the router.
+    """
+    async with db.tenant(tenant):
+        router = await queries.get_router(router_id)
     if router is None:
         raise LookupError(router_id)
     try:
-        async with RouterSession.open(address_of(router, secret_key, timeout=answer_within)) as session:
+        async with RouterSession.open(queries.address_of(router, secret_key, timeout=answer_within)) as session:
             identity = await session.identity()
             resource = await session.resource()
         check = RouterCheck(True, identity, resource.version, resource.uptime)
     except (RouterError, SealError, OSError) as problem:
         check = RouterCheck(False, error=f"{type(problem).__name__}: {problem}")
-    async with db.tenant(tenant) as scope:
-        await scope.connection.execute(
-            "UPDATE router SET status = $2, identity = CASE WHEN $3 = '' THEN identity ELSE $3 END,"
-            " version = CASE WHEN $4 = '' THEN version ELSE $4 END, last_error = $5, last_checked_at = $6"
-            " WHERE id = $1",
+    async with db.tenant(tenant):
+        await queries.record_check(
             router_id,
-            "up" if check.ok else "down",
-            check.identity,
-            check.version,
-            check.error,
-            datetime.now(UTC),
+            ok=check.ok,
+            identity=check.identity,
+            version=check.version,
+            error=check.error,
+            checked_at=datetime.now(UTC),
         )
     return check
 
 
-async def check_routers(ctx: JobContext) -> Counts:
-    tenant = ctx.require_tenant()
-    async with ctx.db.tenant(tenant) as scope:
-        ids = [r["id"] for r in await scope.connection.fetch("SELECT id FROM router WHERE mode = 'api' ORDER BY id")]
+async def check_api_routers(db: Database, tenant: TenantRef, secret_key: str) -> Counts:
+    """Check every API-managed router of ``tenant`` in turn (``netsync.router_status``)."""
+    async with db.tenant(tenant):
+        ids = await queries.api_router_ids()
     counts = {"up": 0, "down": 0}
     for router_id in ids:
-        check = await check_router(ctx.db, tenant, ctx.secret_key, router_id)
+        check = await check_router(db, tenant, secret_key, router_id)
         counts["up" if check.ok else "down"] += 1
     return counts

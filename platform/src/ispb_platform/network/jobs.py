@@ -1,0 +1,45 @@
+"""The network domain's scheduled jobs: the entry points ``jobs/registry.py`` names (DESIGN 3).
+
+Each takes the job context, picks out what the work needs and calls it with explicit arguments: the work
+itself lives beside its domain code (``routers/commands.py``, ``routers/status.py``, ``radius/sessions.py``),
+where the web pages and other jobs call it too.
+"""
+
+from datetime import timedelta
+
+from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.network.radius import sessions
+from ispb_platform.network.routers.commands import run_due
+from ispb_platform.network.routers.status import check_api_routers
+
+
+async def run_due_commands(ctx: JobContext) -> Counts:
+    """``netsync.router_commands``: every due router command of the tenant, oldest first, one at a time."""
+    return await run_due(ctx.db, ctx.require_tenant(), ctx.secret_key)
+
+
+async def check_routers(ctx: JobContext) -> Counts:
+    """``netsync.router_status``: ask every API-managed router who it is and record whether it answered."""
+    return await check_api_routers(ctx.db, ctx.require_tenant(), ctx.secret_key)
+
+
+async def close_stale_sessions(
+    ctx: JobContext,
+    *,
+    stale_after: timedelta = sessions.STALE_AFTER,
+    batch: int = sessions.BATCH,
+    disconnect_timeout: float = sessions.DISCONNECT_TIMEOUT,
+    disconnect_retries: int = sessions.DISCONNECT_RETRIES,
+) -> Counts:
+    """``netsync.stale_sessions``: close RADIUS sessions silent for ``stale_after`` and ask their routers to
+    drop them (see ``radius/sessions.py``). The keyword options let tests use short timeouts and batches."""
+    return await sessions.close_stale(
+        ctx.db,
+        ctx.require_tenant(),
+        ctx.now,
+        ctx.secret_key,
+        stale_after=stale_after,
+        batch=batch,
+        disconnect_timeout=disconnect_timeout,
+        disconnect_retries=disconnect_retries,
+    )

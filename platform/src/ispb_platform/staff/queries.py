@@ -1,0 +1,108 @@
+"""Operator staff accounts: reads and writes of ``platform.platform_user`` through Piccolo.
+
+Users live in the platform schema (sign-in is platform-wide by e-mail) but every query here is bounded by the
+operator's ``tenant_id``, so one operator's admin can neither see nor touch another operator's people. The
+queries run in the caller's open tenant scope (``PlatformUser`` names its schema), so a change and its
+activity-log line commit together.
+"""
+
+from datetime import datetime
+from typing import Any, TypedDict, cast
+
+import asyncpg
+from piccolo.columns import Column
+from piccolo.columns.combination import And
+from piccolo.query.functions.string import Lower
+
+from ispb_tenants import TenantScope
+from ispb_tenants.tables import PlatformUser, WebSession
+
+# Piccolo adds ``id`` to each table class at run time; type checkers see it as ``_meta.primary_key``
+_USER_ID = PlatformUser._meta.primary_key
+_COLUMNS = (
+    _USER_ID,
+    PlatformUser.email,
+    PlatformUser.name,
+    PlatformUser.role,
+    PlatformUser.is_active,
+    PlatformUser.created_at,
+    PlatformUser.last_login_at,
+)
+
+
+class StaffRow(TypedDict):
+    id: int
+    email: str
+    name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class EmailTaken(Exception):
+    """Another user (of any operator, or of the platform) signs in with this e-mail (unique, case-insensitive)."""
+
+
+def _of_tenant(tenant_id: int, user_id: int) -> And:
+    return (PlatformUser.tenant == tenant_id) & (PlatformUser._meta.primary_key == user_id)
+
+
+async def list_staff(tenant_id: int) -> list[StaffRow]:
+    """The operator's people: active first, then by role and name."""
+    rows = (
+        await PlatformUser.select(*_COLUMNS)
+        .where(PlatformUser.tenant == tenant_id)
+        .order_by(PlatformUser.is_active, ascending=False)
+        .order_by(PlatformUser.role)
+        .order_by(Lower(PlatformUser.name))
+    )
+    return cast(list[StaffRow], rows)
+
+
+async def get_staff(tenant_id: int, user_id: int) -> StaffRow | None:
+    return cast(StaffRow | None, await PlatformUser.select(*_COLUMNS).where(_of_tenant(tenant_id, user_id)).first())
+
+
+async def insert_staff(db: TenantScope, tenant_id: int, name: str, email: str, role: str, password_hash: str) -> int:
+    """Raises `EmailTaken` from a savepoint: the caller's transaction stays usable to show the form again."""
+    user = PlatformUser(email=email, name=name, password_hash=password_hash, role=role, tenant=tenant_id)
+    try:
+        async with db.connection.transaction():  # a savepoint
+            rows = await PlatformUser.insert(user).returning(_USER_ID)
+    except asyncpg.UniqueViolationError:
+        raise EmailTaken(email) from None
+    return int(rows[0]["id"])
+
+
+async def count_other_active_admins(tenant_id: int, user_id: int) -> int:
+    """Active operator admins of the tenant other than ``user_id``, their rows locked until commit, so two
+    admins demoting each other at once cannot both succeed."""
+    rows = (
+        await PlatformUser.select(_USER_ID)
+        .where(
+            (PlatformUser.tenant == tenant_id)
+            & (PlatformUser.role == "operator_admin")
+            & (PlatformUser.is_active == True)  # noqa: E712 (a Piccolo condition, not a comparison)
+            & (PlatformUser._meta.primary_key != user_id)
+        )
+        .lock_rows()
+    )
+    return len(rows)
+
+
+async def update_staff(tenant_id: int, user_id: int, *, name: str, role: str, password_hash: str | None) -> None:
+    """Set name and role, and the password hash when given (else keep the current one)."""
+    values: dict[Column | str, Any] = {PlatformUser.name: name, PlatformUser.role: role}
+    if password_hash is not None:
+        values[PlatformUser.password_hash] = password_hash
+    await PlatformUser.update(values).where(_of_tenant(tenant_id, user_id))
+
+
+async def set_active(tenant_id: int, user_id: int, active: bool) -> None:
+    await PlatformUser.update({PlatformUser.is_active: active}).where(_of_tenant(tenant_id, user_id))
+
+
+async def end_staff_sessions(user_id: int) -> None:
+    """Sign the person out everywhere (their ``web_session`` rows go)."""
+    await WebSession.delete().where((WebSession.kind == "staff") & (WebSession.user_id == user_id))
