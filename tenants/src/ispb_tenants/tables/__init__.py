@@ -17,6 +17,7 @@ from ispb_tenants.tables.billing import (
     Payment,
     PaymentAllocation,
 )
+from ispb_tenants.tables.columns import Inet
 from ispb_tenants.tables.notify import (
     NotifyEvent,
     NotifyGateway,
@@ -27,6 +28,16 @@ from ispb_tenants.tables.notify import (
     Outbox,
 )
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
+from ispb_tenants.tables.radius import (
+    NasReload,
+    RadAcct,
+    RadCheck,
+    RadGroupCheck,
+    RadGroupReply,
+    RadPostAuth,
+    RadReply,
+    RadUserGroup,
+)
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
@@ -49,6 +60,14 @@ TENANT_TABLES = (
     Router,
     SuspensionLog,
     RouterCommand,
+    RadAcct,
+    RadCheck,
+    RadGroupCheck,
+    RadGroupReply,
+    RadReply,
+    RadUserGroup,
+    RadPostAuth,
+    NasReload,
     NotifyGateway,
     NotifyTemplate,
     NotifyEvent,
@@ -63,6 +82,7 @@ __all__ = (
     "ALL_TABLES",
     "PLATFORM_TABLES",
     "TENANT_TABLES",
+    "Inet",
     "ActivityLog",
     "Bill",
     "BillAdjustment",
@@ -87,6 +107,14 @@ __all__ = (
     "Outbox",
     "Package",
     "PlatformUser",
+    "NasReload",
+    "RadAcct",
+    "RadCheck",
+    "RadGroupCheck",
+    "RadGroupReply",
+    "RadPostAuth",
+    "RadReply",
+    "RadUserGroup",
     "Router",
     "RouterCommand",
     "SuspensionLog",
