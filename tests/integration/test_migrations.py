@@ -46,7 +46,7 @@ from ispb_tenants import (
     migrate_tenants,
 )
 from ispb_tenants.migrations import Scope, apply_pending, load_migrations
-from ispb_tenants.tables import PLATFORM_TABLES, TENANT_TABLES, Inet
+from ispb_tenants.tables import PLATFORM_TABLES, TENANT_TABLES, DomainEvent, Inet, Router
 
 LATEST = len(load_migrations(Scope.TENANT))
 
@@ -261,3 +261,15 @@ async def test_every_migrated_table_has_a_piccolo_class(db: Database, make_tenan
         described = {t._meta.tablename for t in tables}
         assert sorted(migrated - described) == [], f"{schema}: migrated tables without a Piccolo class"
         assert sorted(described - migrated) == [], f"{schema}: Piccolo classes without a migrated table"
+
+
+async def test_piccolo_inserts_leave_keys_to_the_sequences_and_read_inet_back(db: Database, make_tenant):
+    tenant = await make_tenant("ins")
+    async with db.tenant(tenant):
+        await DomainEvent.insert(*(DomainEvent(name=f"piccolo.insert.{n}") for n in range(2)))
+        router = Router(name="Edge", host="10.0.0.1", username="ispb", password_sealed="x", nas_address="10.0.0.1")
+        await Router.insert(router)
+        rows = await DomainEvent.select(DomainEvent.id)
+        nas = await Router.select(Router.nas_address).first()
+    assert len({r["id"] for r in rows}) == 2 and all(r["id"] > 0 for r in rows)
+    assert nas is not None and str(nas["nas_address"]) == "10.0.0.1"

@@ -3,6 +3,10 @@
 Platform tables name their schema. Tenant tables name none: the tenant transaction's ``SET LOCAL
 search_path`` picks the operator's schema (DESIGN 9), so one class serves every tenant and foreign-key joins
 stay inside the same schema.
+
+Every table of the migrated schemas has a class here, with the same columns, types and nullability:
+tests/integration/test_migrations.py compares them (the few tables deliberately left out are listed there).
+Keys the database numbers are `Serial`/`BigSerial`, so a Piccolo insert leaves them to the sequence.
 """
 
 from ispb_tenants.tables.billing import (
