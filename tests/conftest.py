@@ -27,6 +27,7 @@ import pytest
 
 from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant, migrate_platform
+from peers.certificates import self_signed_certificate
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = ("127.0.0.1", 6379)
@@ -146,6 +147,15 @@ def fx_redis_url() -> Iterator[str]:
     process.terminate()
     process.wait(timeout=10)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(name="certificate")
+def fx_certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, as a router's api-ssl service often has; (key, cert)."""
+    try:
+        return self_signed_certificate(tmp_path)
+    except RuntimeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(name="loopback_port")

@@ -6,11 +6,12 @@ import re
 import shutil
 import subprocess
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from factories import make_customer, make_package
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, local_today
@@ -23,15 +24,18 @@ PORTAL_PASSWORD = "nasima-portal-2026"
 async def _tenant_with_a_bill(db: Database, make_tenant: Callable[..., Awaitable[TenantRef]]) -> TenantRef:
     tenant = await make_tenant("bills")
     async with db.tenant(tenant) as scope:
-        package_id = await scope.connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, vat_rate_bp)"
-            " VALUES ('Fiber 30', 100000, 30000, 30000, 500) RETURNING id"
+        package_id = await make_package(
+            scope, name="Fiber 30", price_minor=100000, download_kbps=30000, upload_kbps=30000, vat_rate_bp=500
         )
-        await scope.connection.execute(
-            "INSERT INTO customer (code, name, phone, area, package_id, connection_date, password_hash)"
-            " VALUES ('C7001', 'Nasima Khatun', '+8801811000777', 'Uttara', $1, '2025-06-01', $2)",
-            package_id,
-            hash_password(PORTAL_PASSWORD),
+        await make_customer(
+            scope,
+            code="C7001",
+            name="Nasima Khatun",
+            phone="+8801811000777",
+            area="Uttara",
+            package_id=package_id,
+            connection_date=date(2025, 6, 1),
+            password_hash=hash_password(PORTAL_PASSWORD),
         )
     run = await execute(db, get_job("billing.generate_bills"), tenant=tenant, trigger=Trigger.MANUAL, key="e2e")
     assert run.counts["billed"] == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_customer, make_discount, make_package
 from ispb_billing import Money
 from ispb_platform.billing.advance import settle_all
 from ispb_platform.billing.generate import generate_bills
@@ -102,9 +103,7 @@ async def test_every_customer_has_an_account_row_from_the_start(db: Database, ma
     """Migration 0007: one row, one statement or a bulk insert; the bill job and payments only update it."""
     tenant = await _tenant_with_customers(db, make_tenant, count=25)
     async with db.tenant(tenant) as scope:
-        await scope.connection.execute(
-            "INSERT INTO customer (code, name, phone) VALUES ('ONE', 'Single', '+8801711000001')"
-        )
+        await make_customer(scope, code="ONE", name="Single", phone="+8801711000001")
         missing = await scope.connection.fetchval(
             "SELECT count(*) FROM customer c LEFT JOIN customer_account a ON a.customer_id = c.id"
             " WHERE a.customer_id IS NULL OR a.billed_through IS NOT NULL OR a.balance_minor <> 0"
@@ -127,9 +126,7 @@ async def test_small_chunks_and_shared_drafts_give_every_customer_its_own_bill(
             discounted = await scope.connection.fetchval(
                 "SELECT min(id) FROM customer WHERE status = 'active' AND package_id IS NOT NULL"
             )
-            await scope.connection.execute(
-                "INSERT INTO customer_discount (customer_id, label, percent_bp) VALUES ($1, 'Loyal', 1000)", discounted
-            )
+            await make_discount(scope, customer_id=discounted, label="Loyal", percent_bp=1000)
         monkeypatch.setattr(generate, "CHUNK", chunk)
         counts = await generate_bills(_ctx(db, tenant, DEC_1))
         async with db.tenant(tenant) as scope:
@@ -187,16 +184,16 @@ async def test_two_worker_processes_at_once_bill_once(db: Database, database_url
 async def test_next_month_bills_again_and_a_new_customer_gets_a_prorated_first_bill(db: Database, make_tenant):
     tenant = await make_tenant("prorata")
     async with db.tenant(tenant) as scope:
-        package_id = await scope.connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, vat_rate_bp)"
-            " VALUES ('Fiber 30', 90000, 30000, 30000, 500) RETURNING id"
+        package_id = await make_package(
+            scope, name="Fiber 30", price_minor=90000, download_kbps=30000, upload_kbps=30000, vat_rate_bp=500
         )
-        await scope.connection.execute(
-            "INSERT INTO customer (code, name, phone, package_id, connection_date) VALUES"
-            " ('OLD', 'Old Customer', '+8801711000001', $1, '2026-01-10'),"
-            " ('NEW', 'New Customer', '+8801711000002', $1, '2026-12-16')",
-            package_id,
-        )
+        for code, name, phone, connected in (
+            ("OLD", "Old Customer", "+8801711000001", date(2026, 1, 10)),
+            ("NEW", "New Customer", "+8801711000002", date(2026, 12, 16)),
+        ):
+            await make_customer(
+                scope, code=code, name=name, phone=phone, package_id=package_id, connection_date=connected
+            )
     for day in (date(2026, 12, 1), date(2026, 12, 16), date(2027, 1, 1)):
         await generate_bills(_ctx(db, tenant, day))
     async with db.tenant(tenant) as scope:
@@ -217,14 +214,14 @@ async def test_next_month_bills_again_and_a_new_customer_gets_a_prorated_first_b
 async def test_advance_credit_settles_next_months_bill_on_the_first(db: Database, make_tenant):
     tenant = await make_tenant("advance")
     async with db.tenant(tenant) as scope:
-        package_id = await scope.connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Home', 50000, 1, 1)"
-            " RETURNING id"
-        )
-        customer_id = await scope.connection.fetchval(
-            "INSERT INTO customer (code, name, phone, package_id, connection_date)"
-            " VALUES ('ADV', 'Advance Payer', '+8801711000003', $1, '2026-01-01') RETURNING id",
-            package_id,
+        package_id = await make_package(scope, name="Home", price_minor=50000)
+        customer_id = await make_customer(
+            scope,
+            code="ADV",
+            name="Advance Payer",
+            phone="+8801711000003",
+            package_id=package_id,
+            connection_date=date(2026, 1, 1),
         )
     await generate_bills(_ctx(db, tenant, DEC_1))
     async with db.tenant(tenant) as scope:  # pays December and three more months in advance
@@ -260,18 +257,16 @@ async def test_mid_cycle_package_change_is_prorated_on_the_next_bill(db: Databas
     tenant = await make_tenant("change")
     async with db.tenant(tenant) as scope:
         small, big = [
-            await scope.connection.fetchval(
-                "INSERT INTO package (name, price_minor, download_kbps, upload_kbps)"
-                " VALUES ($1, $2, 1, 1) RETURNING id",
-                name,
-                price,
-            )
+            await make_package(scope, name=name, price_minor=price)
             for name, price in (("Fiber 20", 80000), ("Fiber 40", 110000))
         ]
-        customer_id = await scope.connection.fetchval(
-            "INSERT INTO customer (code, name, phone, package_id, connection_date)"
-            " VALUES ('UP', 'Upgrader', '+8801711000009', $1, '2026-01-01') RETURNING id",
-            small,
+        customer_id = await make_customer(
+            scope,
+            code="UP",
+            name="Upgrader",
+            phone="+8801711000009",
+            package_id=small,
+            connection_date=date(2026, 1, 1),
         )
     await generate_bills(_ctx(db, tenant, date(2026, 11, 1)))
     async with db.tenant(tenant) as scope:
@@ -313,14 +308,14 @@ async def test_the_bill_day_follows_the_operators_time_zone(db: Database, make_t
     for zone in ("Asia/Dhaka", "America/New_York"):
         tenant = await make_tenant("zone", timezone=zone)
         async with db.tenant(tenant) as scope:
-            package_id = await scope.connection.fetchval(
-                "INSERT INTO package (name, price_minor, download_kbps, upload_kbps)"
-                " VALUES ('P', 100, 1, 1) RETURNING id"
-            )
-            await scope.connection.execute(
-                "INSERT INTO customer (code, name, phone, package_id, connection_date)"
-                " VALUES ('Z', 'Zoned', '+8801711000010', $1, '2026-01-01')",
-                package_id,
+            package_id = await make_package(scope, name="P", price_minor=100)
+            await make_customer(
+                scope,
+                code="Z",
+                name="Zoned",
+                phone="+8801711000010",
+                package_id=package_id,
+                connection_date=date(2026, 1, 1),
             )
         run = await execute(
             db, get_job("billing.generate_bills"), tenant=tenant, trigger=Trigger.MANUAL, key="tz", now=instant

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 import pytest
 
+from factories import make_customer, make_package
 from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.runs import local_today
@@ -17,18 +18,18 @@ async def fx_billed(db: Database, make_tenant, make_staff, make_client, sign_in)
     """A tenant with two customers billed this month and a signed-in operator admin."""
     tenant = await make_tenant("bills")
     async with db.tenant(tenant) as scope:
-        package_id = await scope.connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, vat_rate_bp)"
-            " VALUES ('Fiber 20', 80000, 20000, 20000, 500) RETURNING id"
+        package_id = await make_package(
+            scope, name="Fiber 20", price_minor=80000, download_kbps=20000, upload_kbps=20000, vat_rate_bp=500
         )
         ids = [
-            await scope.connection.fetchval(
-                "INSERT INTO customer (code, name, phone, area, package_id, connection_date)"
-                " VALUES ($1, $2, $3, 'Mirpur', $4, '2025-01-01') RETURNING id",
-                code,
-                name,
-                phone,
-                package_id,
+            await make_customer(
+                scope,
+                code=code,
+                name=name,
+                phone=phone,
+                area="Mirpur",
+                package_id=package_id,
+                connection_date=date(2025, 1, 1),
             )
             for code, name, phone in (("C1", "Rahim Uddin", "+8801711000001"), ("C2", "Karim Mia", "+8801711000002"))
         ]
@@ -148,7 +149,8 @@ async def test_issued_bills_lines_and_ledger_cannot_be_changed(billed, db: Datab
         with pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):  # the ledger is a view over the documents
             async with scope.connection.transaction():
                 await scope.connection.execute("DELETE FROM ledger_entry WHERE bill_id = $1", bill["id"])
-        with pytest.raises(asyncpg.UniqueViolationError):  # a second bill for the same period
+        # a second bill for the same period: raw SQL on purpose, the factories only build valid rows
+        with pytest.raises(asyncpg.UniqueViolationError):
             async with scope.connection.transaction():
                 await scope.connection.execute(
                     "INSERT INTO bill (customer_id, number, period_start, period_end, issue_date, due_date, currency,"

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from factories import make_customer
 from ispb_platform.demo.seed import AREAS, DEMO_PACKAGES, ensure_packages, seed_customers
 from ispb_platform.demo.setup import DEMO_OPERATORS, prepare_demo
 from ispb_tenants import Database, drop_tenant, get_tenant
@@ -59,9 +60,7 @@ async def test_codes_keep_growing_past_six_digits(db: Database, make_tenant):
     tenant = await make_tenant("wide")
     async with db.tenant(tenant) as scope:
         await ensure_packages(scope)
-        await scope.connection.execute(
-            "INSERT INTO customer (code, name, phone) VALUES ('C999998', 'Last Six', '+8801700000001')"
-        )
+        await make_customer(scope, code="C999998", name="Last Six", phone="+8801700000001")
         assert await seed_customers(scope, 3) == 3
         codes = [r["code"] for r in await scope.connection.fetch("SELECT code FROM customer ORDER BY id")]
     assert codes == ["C999998", "C999999", "C1000000", "C1000001"]

@@ -6,10 +6,11 @@ Another customer's or another operator's invoice is a 404, and so is a forged or
 
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
+from factories import make_customer, make_package
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.billing.generate import generate_bills
 from ispb_platform.billing.invoices.service import read_link, sign_link
@@ -36,22 +37,21 @@ async def fx_invoiced(db: Database, make_tenant):
         tenant.id,
     )
     async with db.tenant(tenant) as scope:
-        package_id = await scope.connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, vat_rate_bp)"
-            " VALUES ('Fiber 20', 80000, 20000, 20000, 500) RETURNING id"
+        package_id = await make_package(
+            scope, name="Fiber 20", price_minor=80000, download_kbps=20000, upload_kbps=20000, vat_rate_bp=500
         )
-        ids = []
-        for code, name in (("C100", "রহিম উদ্দিন"), ("C200", "Karim Mia")):
-            ids.append(
-                await scope.connection.fetchval(
-                    "INSERT INTO customer (code, name, phone, package_id, connection_date, password_hash)"
-                    " VALUES ($1, $2, '+8801711000100', $3, '2025-01-01', $4) RETURNING id",
-                    code,
-                    name,
-                    package_id,
-                    hash_password(PORTAL_PASSWORD),
-                )
+        ids = [
+            await make_customer(
+                scope,
+                code=code,
+                name=name,
+                phone="+8801711000100",
+                package_id=package_id,
+                connection_date=date(2025, 1, 1),
+                password_hash=hash_password(PORTAL_PASSWORD),
             )
+            for code, name in (("C100", "রহিম উদ্দিন"), ("C200", "Karim Mia"))
+        ]
     today = local_today(datetime.now(UTC), tenant)
     await generate_bills(JobContext(db=db, today=today, now=datetime.now(UTC), tenant=tenant))
     async with db.tenant(tenant) as scope:

@@ -3,7 +3,33 @@
 import asyncio
 from dataclasses import replace
 
+import asyncpg
 import pytest
+from piccolo.columns import (
+    JSON,
+    JSONB,
+    UUID,
+    BigInt,
+    BigSerial,
+    Boolean,
+    Bytea,
+    Column,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Interval,
+    Numeric,
+    Real,
+    Serial,
+    SmallInt,
+    Text,
+    Time,
+    Timestamp,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
 
 from ispb_tenants import (
     Database,
@@ -20,10 +46,9 @@ from ispb_tenants import (
     migrate_tenants,
 )
 from ispb_tenants.migrations import Scope, apply_pending, load_migrations
-from ispb_tenants.tables import PLATFORM_TABLES, TENANT_TABLES
+from ispb_tenants.tables import PLATFORM_TABLES, TENANT_TABLES, DomainEvent, Inet, Router
 
 LATEST = len(load_migrations(Scope.TENANT))
-GENERATED_COLUMNS = {"customer": {"search"}}  # written by PostgreSQL, never by Piccolo
 
 
 async def _schema_exists(db: Database, schema: str) -> bool:
@@ -130,15 +155,121 @@ async def test_failed_provisioning_leaves_nothing_behind(db: Database):
     assert await db.fetchval("SELECT count(*) FROM platform.tenant WHERE slug = 'bad-cur'") == 0
 
 
-async def test_piccolo_tables_match_the_migrated_columns(db: Database, make_tenant):
+# --- Piccolo tables against the migrated schemas ------------------------------------------------------------------
+
+# Columns PostgreSQL computes itself: Piccolo would try to write them, so the classes leave them out.
+GENERATED_COLUMNS = {"customer": {"search"}}
+
+# Relations in the migrated schemas that deliberately have no Piccolo class.
+WITHOUT_CLASS = {
+    "schema_migration",  # the migration runner's own record (ispb_tenants.migrations), in every schema
+    "ledger_entry",  # a view the database derives from bill and payment; read with SQL (billing/queries.py)
+}
+
+# Piccolo column class -> PostgreSQL type as information_schema names it. Serial columns are integers with a
+# sequence default: the check names them serial/bigserial so a BigInt(primary_key=True) on a bigserial column
+# (which Piccolo would insert as 0) fails. A foreign key has the type of the primary key it references.
+PICCOLO_TYPES: dict[type[Column], str] = {
+    Text: "text",
+    Inet: "inet",  # ispb_tenants' own column class: Piccolo has none for inet
+    Integer: "integer",
+    BigInt: "bigint",
+    SmallInt: "smallint",
+    Serial: "serial",
+    BigSerial: "bigserial",
+    Boolean: "boolean",
+    Date: "date",
+    Time: "time without time zone",
+    Timestamp: "timestamp without time zone",
+    Timestamptz: "timestamp with time zone",
+    Interval: "interval",
+    JSON: "json",
+    JSONB: "jsonb",
+    Numeric: "numeric",
+    Real: "real",
+    DoublePrecision: "double precision",
+    Bytea: "bytea",
+    UUID: "uuid",
+}
+SERIALS = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
+UNSERIAL = {"serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}
+
+
+def _piccolo_type(column: Column) -> str:
+    if isinstance(column, ForeignKey):
+        referenced = _piccolo_type(column._foreign_key_meta.resolved_references._meta.primary_key)
+        return UNSERIAL.get(referenced, referenced)  # the referencing column is a plain integer
+    if isinstance(column, Varchar):
+        return f"character varying({column.length})" if column.length else "character varying"
+    kind = type(column)
+    assert kind in PICCOLO_TYPES, f"{column._meta.table._meta.tablename}.{column._meta.name}: map {kind.__name__}"
+    return PICCOLO_TYPES[kind]
+
+
+def _database_type(row: asyncpg.Record) -> str:
+    kind = str(row["data_type"])
+    if kind == "character varying" and row["character_maximum_length"] is not None:
+        return f"character varying({row['character_maximum_length']})"
+    if kind == "USER-DEFINED":
+        return str(row["udt_name"])
+    default = row["column_default"] or ""
+    return SERIALS.get(kind, kind) if default.startswith("nextval(") else kind
+
+
+async def _columns(db: Database, schema: str, table: str) -> dict[str, tuple[str, bool]]:
+    rows = await db.pool.fetch(
+        "SELECT column_name, data_type, udt_name, character_maximum_length, column_default, is_nullable"
+        " FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+        schema,
+        table,
+    )
+    skip = GENERATED_COLUMNS.get(table, set())
+    return {
+        r["column_name"]: (_database_type(r), r["is_nullable"] == "YES") for r in rows if r["column_name"] not in skip
+    }
+
+
+def _declared(table: type[Table]) -> dict[str, tuple[str, bool]]:
+    return {c._meta.db_column_name: (_piccolo_type(c), bool(c._meta.null)) for c in table._meta.columns}
+
+
+async def test_piccolo_tables_match_the_migrated_columns_types_and_nullability(db: Database, make_tenant):
     tenant = await make_tenant("cols")
+    problems: dict[str, object] = {}
     for tables, schema in ((PLATFORM_TABLES, "platform"), (TENANT_TABLES, tenant.schema)):
         for table in tables:
-            rows = await db.pool.fetch(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
-                schema,
-                table._meta.tablename,
-            )
-            actual = {r["column_name"] for r in rows} - GENERATED_COLUMNS.get(table._meta.tablename, set())
-            declared = {c._meta.db_column_name for c in table._meta.columns}
-            assert declared == actual, f"{table._meta.tablename}: Piccolo and SQL migrations differ"
+            name = table._meta.tablename
+            actual, declared = await _columns(db, schema, name), _declared(table)
+            if not actual:
+                problems[name] = "the migrations create no such table"
+                continue
+            differences = {
+                column: {"piccolo": declared.get(column), "sql": actual.get(column)}
+                for column in sorted(declared.keys() | actual.keys())
+                if declared.get(column) != actual.get(column)
+            }
+            if differences:
+                problems[name] = differences
+    assert not problems, f"Piccolo classes and SQL migrations differ, as (type, nullable): {problems}"
+
+
+async def test_every_migrated_table_has_a_piccolo_class(db: Database, make_tenant):
+    tenant = await make_tenant("classes")
+    for tables, schema in ((PLATFORM_TABLES, "platform"), (TENANT_TABLES, tenant.schema)):
+        rows = await db.pool.fetch("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema)
+        migrated = {r["table_name"] for r in rows} - WITHOUT_CLASS
+        described = {t._meta.tablename for t in tables}
+        assert sorted(migrated - described) == [], f"{schema}: migrated tables without a Piccolo class"
+        assert sorted(described - migrated) == [], f"{schema}: Piccolo classes without a migrated table"
+
+
+async def test_piccolo_inserts_leave_keys_to_the_sequences_and_read_inet_back(db: Database, make_tenant):
+    tenant = await make_tenant("ins")
+    async with db.tenant(tenant):
+        await DomainEvent.insert(*(DomainEvent(name=f"piccolo.insert.{n}") for n in range(2)))
+        router = Router(name="Edge", host="10.0.0.1", username="ispb", password_sealed="x", nas_address="10.0.0.1")
+        await Router.insert(router)
+        rows = await DomainEvent.select(DomainEvent.id)
+        nas = await Router.select(Router.nas_address).first()
+    assert len({r["id"] for r in rows}) == 2 and all(r["id"] > 0 for r in rows)
+    assert nas is not None and str(nas["nas_address"]) == "10.0.0.1"

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from factories import make_customer, make_package
 from ispb_billing import Money
 from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.job import JobContext
@@ -37,18 +38,10 @@ async def fx_notified(db: Database, make_tenant, gateway: SmsGatewayPeer):
     tenant = await make_tenant("sms")
     async with db.tenant(tenant) as scope:
         connection = scope.connection
-        package_id = await connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Home', 50000, 1, 1)"
-            " RETURNING id"
-        )
+        package_id = await make_package(scope, name="Home", price_minor=50000)
         ids = [
-            await connection.fetchval(
-                "INSERT INTO customer (code, name, phone, package_id, connection_date) VALUES ($1, $2, $3, $4,"
-                " '2026-01-01') RETURNING id",
-                code,
-                name,
-                phone,
-                package_id,
+            await make_customer(
+                scope, code=code, name=name, phone=phone, package_id=package_id, connection_date=date(2026, 1, 1)
             )
             for code, name, phone in (("C1", "Rahim", "01711000001"), ("C2", "Karim", "01711000002"))
         ]
@@ -205,14 +198,14 @@ async def test_expiration_notices_come_once_before_prepaid_time_runs_out(db: Dat
     async with db.tenant(tenant) as scope:
         connection = scope.connection
         await connection.execute("UPDATE billing_profile SET cycle = 'daily' WHERE is_default")
-        package_id = await connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, validity_days)"
-            " VALUES ('Hotspot 30', 30000, 1, 1, 30) RETURNING id"
-        )
-        await connection.execute(
-            "INSERT INTO customer (code, name, phone, package_id, connection_date)"
-            " VALUES ('P1', 'Prepaid', '01711000007', $1, '2026-11-01')",
-            package_id,
+        package_id = await make_package(scope, name="Hotspot 30", price_minor=30000, validity_days=30)
+        await make_customer(
+            scope,
+            code="P1",
+            name="Prepaid",
+            phone="01711000007",
+            package_id=package_id,
+            connection_date=date(2026, 11, 1),
         )
         await connection.execute("INSERT INTO notify_rule (kind, offset_days) VALUES ('expiration', 3)")
     await generate_bills(_ctx(db, tenant, date(2026, 11, 1)))  # paid time: 1–30 November

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from click.testing import CliRunner
 
+from factories import make_router
 from ispb_netsync.radius import (
     AcctStatusType,
     Attr,
@@ -73,20 +74,25 @@ async def _put_group(conn: asyncpg.Connection, schema: str, rows: GroupRows) -> 
         )
 
 
-async def _add_router(conn: asyncpg.Connection, schema: str, nas: str, secret: str) -> None:
+async def _add_router(db: Database, tenant: TenantRef, nas: str, secret: str) -> None:
     # Tests store the secret in plain text and reveal with the identity function.
-    await conn.execute(
-        f"INSERT INTO {schema}.router (name, host, username, password_sealed, mode, nas_address,"
-        " radius_secret_sealed) VALUES ('core', $1::text, 'api', 'x', 'radius', $1::text::inet, $2)",
-        nas,
-        secret,
-    )
+    async with db.tenant(tenant) as scope:
+        await make_router(
+            scope,
+            name="core",
+            host=nas,
+            username="api",
+            password_sealed="x",
+            mode="radius",
+            nas_address=nas,
+            radius_secret_sealed=secret,
+        )
 
 
 async def _seed(db: Database, alpha: TenantRef, beta: TenantRef) -> None:
-    async with db.pool.acquire() as conn:
-        await _add_router(conn, alpha.schema, ALPHA_NAS, ALPHA_SECRET)
-        await _add_router(conn, beta.schema, BETA_NAS, BETA_SECRET)
+    await _add_router(db, alpha, ALPHA_NAS, ALPHA_SECRET)
+    await _add_router(db, beta, BETA_NAS, BETA_SECRET)
+    async with db.pool.acquire() as conn:  # FreeRADIUS's rows, as ispb_netsync computes them (raw SQL)
         await _put_customer(
             conn, alpha.schema, customer_rows("rahim", "rahim-pw", rate_limit="10M/10M", suspended=False)
         )
@@ -314,8 +320,7 @@ async def test_cli_writes_the_configuration(db: Database, database_url: str, tmp
     suffix = secrets.token_hex(3)
     tenant = await create_tenant(db, f"cli-{suffix}", "CLI ISP")
     try:
-        async with db.pool.acquire() as conn:
-            await _add_router(conn, tenant.schema, "192.0.2.7", seal(key, "sealed-secret"))
+        await _add_router(db, tenant, "192.0.2.7", seal(key, "sealed-secret"))
         env = {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": key}
         result = await asyncio.to_thread(
             CliRunner().invoke,

@@ -16,6 +16,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from factories import make_customer, make_router
 from ispb_netsync.radius import (
     AcctStatusType,
     Code,
@@ -91,15 +92,16 @@ def _ctx(db: Database, tenant: TenantRef, now: datetime = NOW) -> JobContext:
 
 async def _router(db: Database, tenant: TenantRef, name: str, mode: str, nas: str, coa_port: int = 3799) -> None:
     async with db.tenant(tenant) as scope:
-        await scope.connection.execute(
-            "INSERT INTO router (name, host, username, password_sealed, mode, radius_secret_sealed, nas_address,"
-            " coa_port) VALUES ($1, $2::text, 'api', $3, $4, $5, $2::text::inet, $6)",
-            name,
-            nas,
-            seal(KEY, "api-pass"),
-            mode,
-            seal(KEY, NAS_SECRET) if mode == "radius" else None,
-            coa_port,
+        await make_router(
+            scope,
+            name=name,
+            host=nas,
+            username="api",
+            password_sealed=seal(KEY, "api-pass"),
+            mode=mode,
+            radius_secret_sealed=seal(KEY, NAS_SECRET) if mode == "radius" else None,
+            nas_address=nas,
+            coa_port=coa_port,
         )
 
 
@@ -116,7 +118,8 @@ async def _session(
     octets: tuple[int, int] = (0, 0),
     now: datetime = NOW,
 ) -> None:
-    """An accounting row as FreeRADIUS writes it; times are how long before ``now``."""
+    """An accounting row as FreeRADIUS writes it (raw SQL: FreeRADIUS's row, not one the app writes); times are
+    how long before ``now``."""
     async with db.tenant(tenant) as scope:
         await scope.connection.execute(
             "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, acctstarttime, acctupdatetime,"
@@ -240,15 +243,7 @@ async def fx_online_client(web_app: Any, database_url: str, db: Database) -> Asy
 
 async def _customer(db: Database, tenant: TenantRef, code: str, name: str, username: str) -> int:
     async with db.tenant(tenant) as scope:
-        return int(
-            await scope.connection.fetchval(
-                "INSERT INTO customer (code, name, phone, pppoe_username) VALUES ($1, $2, '+8801711000001', $3)"
-                " RETURNING id",
-                code,
-                name,
-                username,
-            )
-        )
+        return await make_customer(scope, code=code, name=name, phone="+8801711000001", pppoe_username=username)
 
 
 async def test_online_page_lists_open_sessions_of_the_operators_tenant_only(

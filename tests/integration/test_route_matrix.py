@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar.routes import HTTPRoute
 
+from factories import make_billing_profile, make_discount, make_package, make_router
 from ispb_platform.auth.access import ACCESS, PUBLIC_ACCESS
 from ispb_platform.auth.roles import Role, SessionKind
 from ispb_platform.auth.sessions import cookie_name, start_session
@@ -73,14 +74,10 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
             customers[role] = (await scope.connection.fetchval("SELECT min(id) FROM customer"), tenant)
     async with db.tenant(tenant_a) as scope:
         customer_id = await scope.connection.fetchval("SELECT max(id) FROM customer")
-        package_id = await scope.connection.fetchval(  # an id tenant B (6 demo packages) does not have
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Matrix', 1, 1, 1)"
-            " RETURNING id"
-        )
+        # an id tenant B (6 demo packages) does not have
+        package_id = await make_package(scope, name="Matrix", price_minor=1, download_kbps=1, upload_kbps=1)
         # tenant B has only its default profile (id 1): A's second profile is an id B does not have
-        profile_id = await scope.connection.fetchval(
-            "INSERT INTO billing_profile (name) VALUES ('Matrix profile') RETURNING id"
-        )
+        profile_id = await make_billing_profile(scope, name="Matrix profile")
     from datetime import UTC, date, datetime
 
     from ispb_platform.billing.generate import generate_bills
@@ -90,14 +87,15 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
     await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant_a))
     async with db.tenant(tenant_a) as scope:
         bill_id = await scope.connection.fetchval("SELECT max(id) FROM bill")
-        router_id = await scope.connection.fetchval(  # refuses connections at once: "test" answers quickly
-            "INSERT INTO router (name, host, api_port, username, password_sealed) VALUES ('Matrix', '127.0.0.1', 1,"
-            " 'admin', 'v1.not.sealed.value') RETURNING id"
+        router_id = await make_router(  # port 1 refuses connections at once: "test" answers quickly
+            scope,
+            name="Matrix",
+            host="127.0.0.1",
+            api_port=1,
+            username="admin",
+            password_sealed="v1.not.sealed.value",
         )
-        discount_id = await scope.connection.fetchval(
-            "INSERT INTO customer_discount (customer_id, label, percent_bp) VALUES ($1, 'Matrix', 500) RETURNING id",
-            customer_id,
-        )
+        discount_id = await make_discount(scope, customer_id=customer_id, label="Matrix", percent_bp=500)
     users = {
         "platform_admin": (await make_staff("platform_admin"), None),
         "group_admin": (await make_staff("group_admin"), None),

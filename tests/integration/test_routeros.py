@@ -5,9 +5,7 @@ router would, and answers as RouterOS does, so these tests check the bytes as we
 """
 
 import asyncio
-import shutil
 import ssl
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -299,20 +297,6 @@ async def test_a_connection_dropped_mid_reply_is_unreachable(peer: RouterOSPeer)
 
 
 # --- TLS (api-ssl) ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(name="certificate")
-def fx_certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, as a router's api-ssl service often has; (key, cert)."""
-    if shutil.which("openssl") is None:
-        pytest.fail("the TLS tests need the openssl command to make a certificate (apt-get install openssl)")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return key, cert
 
 
 async def test_tls_with_the_routers_own_certificate(certificate: tuple[Path, Path]) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from factories import make_customer, make_package, make_router
 from ispb_platform.billing.generate import generate_bills
 from ispb_platform.billing.suspension.auto import auto_suspend
 from ispb_platform.jobs.job import JobContext
@@ -38,24 +39,27 @@ async def fx_wired(db: Database, make_tenant, router_peer: RouterOSPeer):
     """A tenant whose customer Rahim is online through the peer router, billed on 1 November."""
     tenant = await make_tenant("svc")
     async with db.tenant(tenant) as scope:
-        package_id = await scope.connection.fetchval(
-            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Fiber 20', 80000, 20000,"
-            " 10000) RETURNING id"
+        package_id = await make_package(
+            scope, name="Fiber 20", price_minor=80000, download_kbps=20000, upload_kbps=10000
         )
-        router_id = await scope.connection.fetchval(
-            "INSERT INTO router (name, host, api_port, username, password_sealed) VALUES ('Core', $1, $2, 'ispb', $3)"
-            " RETURNING id",
-            router_peer.host,
-            router_peer.port,
-            seal(SECRET, "router-pass"),
+        router_id = await make_router(
+            scope,
+            name="Core",
+            host=router_peer.host,
+            api_port=router_peer.port,
+            username="ispb",
+            password_sealed=seal(SECRET, "router-pass"),
         )
-        customer_id = await scope.connection.fetchval(
-            "INSERT INTO customer (code, name, phone, package_id, connection_date, router_id, pppoe_username,"
-            " pppoe_password_sealed) VALUES ('C1', 'Rahim', '+8801711000001', $1, '2026-01-01', $2, 'rahim', $3)"
-            " RETURNING id",
-            package_id,
-            router_id,
-            seal(SECRET, "dial-in-pass"),
+        customer_id = await make_customer(
+            scope,
+            code="C1",
+            name="Rahim",
+            phone="+8801711000001",
+            package_id=package_id,
+            connection_date=date(2026, 1, 1),
+            router_id=router_id,
+            pppoe_username="rahim",
+            pppoe_password_sealed=seal(SECRET, "dial-in-pass"),
         )
     router_peer.connect_ppp("rahim", "10.20.0.15")
     router_peer.connect_ppp("karim", "10.20.0.16")  # another customer, who must stay online

@@ -15,6 +15,7 @@ from typing import cast
 
 import pytest
 
+from factories import make_customer, make_package, make_router
 from ispb_billing import Money
 from ispb_netsync.radius import AcctStatusType, Code, Packet, attr, build_response, decode, send_request
 from ispb_platform.billing.generate import generate_bills
@@ -76,26 +77,30 @@ async def test_radius_customer_is_suspended_and_reactivated_through_freeradius(
     tenant = await make_tenant("radsvc")
     async with nas_listener() as (coa_port, nas):
         async with db.tenant(tenant) as scope:
-            package_id = await scope.connection.fetchval(
-                "INSERT INTO package (name, price_minor, download_kbps, upload_kbps) VALUES ('Fiber 10', 60000,"
-                " 10000, 5000) RETURNING id"
+            package_id = await make_package(
+                scope, name="Fiber 10", price_minor=60000, download_kbps=10000, upload_kbps=5000
             )
-            router_id = await scope.connection.fetchval(
-                "INSERT INTO router (name, host, username, password_sealed, mode, radius_secret_sealed, nas_address,"
-                " coa_port) VALUES ('Edge', $1, 'ispb', $2, 'radius', $3, $5::inet, $4) RETURNING id",
-                NAS,
-                seal(SECRET_KEY, "api-pass"),
-                seal(SECRET_KEY, NAS_SECRET),
-                coa_port,
-                NAS,
+            router_id = await make_router(
+                scope,
+                name="Edge",
+                host=NAS,
+                username="ispb",
+                password_sealed=seal(SECRET_KEY, "api-pass"),
+                mode="radius",
+                radius_secret_sealed=seal(SECRET_KEY, NAS_SECRET),
+                nas_address=NAS,
+                coa_port=coa_port,
             )
-            customer_id = await scope.connection.fetchval(
-                "INSERT INTO customer (code, name, phone, package_id, connection_date, router_id, pppoe_username,"
-                " pppoe_password_sealed) VALUES ('R1', 'Rahim', '+8801711000001', $1, '2026-01-01', $2, 'rahim-r', $3)"
-                " RETURNING id",
-                package_id,
-                router_id,
-                seal(SECRET_KEY, "dial-in-pass"),
+            customer_id = await make_customer(
+                scope,
+                code="R1",
+                name="Rahim",
+                phone="+8801711000001",
+                package_id=package_id,
+                connection_date=date(2026, 1, 1),
+                router_id=router_id,
+                pppoe_username="rahim-r",
+                pppoe_password_sealed=seal(SECRET_KEY, "dial-in-pass"),
             )
             assert await sync_customer(scope.connection, SECRET_KEY, customer_id)
         auth_port, acct_port = free_udp_ports(2, NAS)

@@ -132,7 +132,7 @@ async def test_run_job_task_retries_a_failing_tenant_and_records_each_attempt(db
 
 async def test_purge_activity_logs_keeps_the_retention_window_and_is_idempotent(db: Database, make_tenant):
     tenant = await make_tenant("purge")
-    async with db.tenant(tenant) as scope:
+    async with db.tenant(tenant) as scope:  # 400 back-dated entries in one set-based statement (no factory)
         await scope.connection.execute(
             "INSERT INTO activity_log (at, actor, action) SELECT now() - make_interval(days => d), 'test', 'x'"
             " FROM generate_series(0, 399) AS d"
@@ -169,7 +169,7 @@ async def test_postgres_queues_with_different_names_keep_separate_keys(database_
 async def test_clear_app_logs_prunes_old_run_records_but_keeps_each_jobs_latest(db: Database, make_tenant):
     tenant = await make_tenant("runs")
     job = get_job("maintenance.clear_app_logs")
-    async with db.platform() as conn:
+    async with db.platform() as conn:  # back-dated run records, set-based (no factory)
         await conn.execute(
             "INSERT INTO job_run (job, tenant_id, job_key, today, trigger, status, started_at) SELECT $1, $2,"
             " 'k' || d, current_date, 'schedule', 'succeeded', now() - make_interval(days => d)"

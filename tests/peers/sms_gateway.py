@@ -19,6 +19,7 @@ it tests the gateway clients rather than mirroring them. `HttpPeer` is the share
 import asyncio
 import contextlib
 import json
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class HttpPeer:
+class HttpPeer(ABC):
     """A loopback HTTP/1.1 server with scripted faults; subclasses decide what a request means."""
 
     def __init__(self, port: int = 0) -> None:
@@ -131,12 +132,13 @@ class HttpPeer:
 
     # what subclasses define
 
+    @abstractmethod
     def message_of(self, request: Request) -> ReceivedMessage | Answer:
         """The message a request asks to send (status still 0), or the answer refusing it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def accept(self, message: ReceivedMessage, number: int) -> Answer:
-        raise NotImplementedError
+        """The answer to an accepted message, the ``number``-th accepted so far (for provider message ids)."""
 
     def failure(self, status: int) -> Answer:
         return Answer(status, f"Error {status}")

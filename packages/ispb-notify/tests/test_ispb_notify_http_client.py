@@ -252,6 +252,7 @@ async def test_requests_that_cannot_be_written_are_refused_before_connecting() -
         await client.request("GET", "http://127.0.0.1:9/", seconds=1)
 
 
+# A copy of tests/peers/certificates.py: these tests also run alone, without the repository (test_library_isolation).
 @pytest.fixture(name="certificate")
 def fx_certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, as a gateway on an operator's LAN may have; (key, cert)."""

@@ -3,6 +3,10 @@
 Platform tables name their schema. Tenant tables name none: the tenant transaction's ``SET LOCAL
 search_path`` picks the operator's schema (DESIGN 9), so one class serves every tenant and foreign-key joins
 stay inside the same schema.
+
+Every table of the migrated schemas has a class here, with the same columns, types and nullability:
+tests/integration/test_migrations.py compares them (the few tables deliberately left out are listed there).
+Keys the database numbers are `Serial`/`BigSerial`, so a Piccolo insert leaves them to the sequence.
 """
 
 from ispb_tenants.tables.billing import (
@@ -17,6 +21,7 @@ from ispb_tenants.tables.billing import (
     Payment,
     PaymentAllocation,
 )
+from ispb_tenants.tables.columns import Inet
 from ispb_tenants.tables.notify import (
     NotifyEvent,
     NotifyGateway,
@@ -27,6 +32,16 @@ from ispb_tenants.tables.notify import (
     Outbox,
 )
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
+from ispb_tenants.tables.radius import (
+    NasReload,
+    RadAcct,
+    RadCheck,
+    RadGroupCheck,
+    RadGroupReply,
+    RadPostAuth,
+    RadReply,
+    RadUserGroup,
+)
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
@@ -49,6 +64,14 @@ TENANT_TABLES = (
     Router,
     SuspensionLog,
     RouterCommand,
+    RadAcct,
+    RadCheck,
+    RadGroupCheck,
+    RadGroupReply,
+    RadReply,
+    RadUserGroup,
+    RadPostAuth,
+    NasReload,
     NotifyGateway,
     NotifyTemplate,
     NotifyEvent,
@@ -63,6 +86,7 @@ __all__ = (
     "ALL_TABLES",
     "PLATFORM_TABLES",
     "TENANT_TABLES",
+    "Inet",
     "ActivityLog",
     "Bill",
     "BillAdjustment",
@@ -87,6 +111,14 @@ __all__ = (
     "Outbox",
     "Package",
     "PlatformUser",
+    "NasReload",
+    "RadAcct",
+    "RadCheck",
+    "RadGroupCheck",
+    "RadGroupReply",
+    "RadPostAuth",
+    "RadReply",
+    "RadUserGroup",
     "Router",
     "RouterCommand",
     "SuspensionLog",

@@ -4,7 +4,7 @@ Money columns are ``*_minor`` integers in the tenant's currency. The database en
 (an edited issued bill, a second bill for a period, a changed ledger entry); see the migration.
 """
 
-from piccolo.columns import JSONB, BigInt, Date, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, BigInt, BigSerial, Date, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -14,7 +14,7 @@ from ispb_tenants.tables.tenant import Customer, Package
 class CustomerAccount(Table, tablename="customer_account"):
     """A customer's billing state: the bill job's cursor and the ledger balance cache (narrow, updated often)."""
 
-    customer = ForeignKey(Customer, db_column_name="customer_id", primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id", primary_key=True, null=False)
     billed_through = Date(null=True, default=None)
     balance_minor = BigInt(default=0)
     """Debits − credits: positive means the customer owes, negative is advance credit."""
@@ -31,8 +31,8 @@ class InvoiceCounter(Table, tablename="invoice_counter"):
 class Bill(Table, tablename="bill"):
     """An invoice or a credit note. Immutable once issued, except its paid amount and status."""
 
-    id = BigInt(primary_key=True)
-    customer = ForeignKey(Customer, db_column_name="customer_id")
+    id = BigSerial(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=False)
     kind = Text(default="invoice")
     number = Text(unique=True)
     period_start = Date()
@@ -68,8 +68,8 @@ class BillLine(Table, tablename="bill_line"):
 
 
 class Payment(Table, tablename="payment"):
-    id = BigInt(primary_key=True)
-    customer = ForeignKey(Customer, db_column_name="customer_id")
+    id = BigSerial(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=False)
     received_on = Date()
     amount_minor = BigInt()
     currency = Text()
@@ -83,7 +83,7 @@ class Payment(Table, tablename="payment"):
 
 
 class PaymentAllocation(Table, tablename="payment_allocation"):
-    id = BigInt(primary_key=True)
+    id = BigSerial(primary_key=True)
     bill_id = BigInt()
     payment_id = BigInt(null=True, default=None)
     credit_note_id = BigInt(null=True, default=None)
@@ -94,7 +94,7 @@ class PaymentAllocation(Table, tablename="payment_allocation"):
 
 
 class CustomerDiscount(Table, tablename="customer_discount"):
-    customer = ForeignKey(Customer, db_column_name="customer_id")
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=False)
     label = Text()
     percent_bp = Integer(null=True, default=None)
     amount_minor = BigInt(null=True, default=None)
@@ -104,8 +104,8 @@ class CustomerDiscount(Table, tablename="customer_discount"):
 
 
 class BillAdjustment(Table, tablename="bill_adjustment"):
-    id = BigInt(primary_key=True)
-    customer = ForeignKey(Customer, db_column_name="customer_id")
+    id = BigSerial(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=False)
     description = Text()
     amount_minor = BigInt()
     vat_rate_bp = Integer(default=0)
@@ -116,8 +116,8 @@ class BillAdjustment(Table, tablename="bill_adjustment"):
 
 
 class BillingParked(Table, tablename="billing_parked"):
-    id = BigInt(primary_key=True)
-    customer = ForeignKey(Customer, db_column_name="customer_id")
+    id = BigSerial(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=False)
     period_start = Date()
     reason = Text()
     parked_at = Timestamptz(default=TimestamptzNow())
@@ -125,7 +125,7 @@ class BillingParked(Table, tablename="billing_parked"):
 
 
 class DomainEvent(Table, tablename="domain_event"):
-    id = BigInt(primary_key=True)
+    id = BigSerial(primary_key=True)
     name = Text()
     customer = ForeignKey(Customer, db_column_name="customer_id", null=True)
     payload = JSONB(default="{}")

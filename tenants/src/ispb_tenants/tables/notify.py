@@ -1,6 +1,6 @@
 """Notification tables of every tenant schema (migration 0006): gateway, templates, events, rules, outbox."""
 
-from piccolo.columns import JSONB, BigInt, Boolean, ForeignKey, Integer, Text, Time, Timestamptz
+from piccolo.columns import JSONB, BigSerial, Boolean, ForeignKey, Integer, Text, Time, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -36,12 +36,15 @@ class NotifyRule(Table, tablename="notify_rule"):
 
 
 class NotifySchedule(Table, tablename="notify_schedule"):
+    """One row (``id`` 1): when reminders go out, in the operator's time zone."""
+
+    id = Integer(primary_key=True, default=1)
     send_time = Time()
     channel = Text(default="sms")
 
 
 class Outbox(Table, tablename="outbox"):
-    id = BigInt(primary_key=True)
+    id = BigSerial(primary_key=True)
     key = Text(unique=True)
     customer = ForeignKey(Customer, db_column_name="customer_id", null=True)
     channel = Text()
@@ -64,8 +67,8 @@ class Outbox(Table, tablename="outbox"):
 class OtpCode(Table, tablename="otp_code"):
     """A portal sign-in code: only its hash is stored."""
 
-    id = BigInt(primary_key=True)
-    customer = ForeignKey(Customer, db_column_name="customer_id")
+    id = BigSerial(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=False)
     code_hash = Text(secret=True)
     expires_at = Timestamptz()
     attempts = Integer(default=0)

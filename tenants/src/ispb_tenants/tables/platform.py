@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, BigSerial, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -65,6 +65,8 @@ class PlatformUser(Table, tablename="platform_user", schema=SCHEMA):
 
 class JobRun(Table, tablename="job_run", schema=SCHEMA):
     """A run record: one execution of a job, for one tenant or for the platform."""
+
+    id = BigSerial(primary_key=True)
 
     job = Text()
     tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=True)

@@ -1,9 +1,10 @@
 """Service-control tables of every tenant schema (migration 0004): routers, suspension log, router commands."""
 
-from piccolo.columns import JSONB, BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from ispb_tenants.tables.columns import Inet
 from ispb_tenants.tables.tenant import Customer
 
 
@@ -18,7 +19,7 @@ class Router(Table, tablename="router"):
     password_sealed = Text(secret=True)
     radius_secret_sealed = Text(null=True, default=None, secret=True)
     mode = Text(default="api")
-    nas_address = Text(null=True, default=None)
+    nas_address = Inet(null=True, default=None)
     coa_port = Integer(default=3799)
     status = Text(default="unknown")
     identity = Text(default="")
@@ -30,8 +31,8 @@ class Router(Table, tablename="router"):
 
 
 class SuspensionLog(Table, tablename="suspension_log"):
-    id = BigInt(primary_key=True)
-    customer = ForeignKey(Customer, db_column_name="customer_id")
+    id = BigSerial(primary_key=True)
+    customer = ForeignKey(Customer, db_column_name="customer_id", null=False)
     action = Text()
     bill_id = BigInt(null=True, default=None)
     amount_due_minor = BigInt(null=True, default=None)
@@ -42,8 +43,8 @@ class SuspensionLog(Table, tablename="suspension_log"):
 
 
 class RouterCommand(Table, tablename="router_command"):
-    id = BigInt(primary_key=True)
-    router = ForeignKey(Router, db_column_name="router_id")
+    id = BigSerial(primary_key=True)
+    router = ForeignKey(Router, db_column_name="router_id", null=False)
     customer = ForeignKey(Customer, db_column_name="customer_id", null=True)
     action = Text()
     payload = JSONB(default="{}")

@@ -2,10 +2,12 @@
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, BigInt, Boolean, Date, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, Date, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.date import DateNow
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+from ispb_tenants.tables.columns import Inet
 
 
 class ServiceType(StrEnum):
@@ -81,14 +83,15 @@ class Customer(Table, tablename="customer"):
     password_hash = Text(null=True, default=None, secret=True)
     router_id = Integer(null=True, default=None)
     """The router serving this customer (migration 0004)."""
-    ip_address = Text(null=True, default=None)
+    ip_address = Inet(null=True, default=None)
     """A static address (inet), if any."""
     pppoe_password_sealed = Text(null=True, default=None, secret=True)
-    last_address = Text(null=True, default=None)
+    last_address = Inet(null=True, default=None)
     # ``search`` (a generated tsvector) is left out on purpose: Piccolo would try to write it.
 
 
 class ActivityLog(Table, tablename="activity_log"):
+    id = BigSerial(primary_key=True)
     at = Timestamptz(default=TimestamptzNow())
     actor = Text()
     actor_user_id = Integer(null=True, default=None)
