@@ -10,8 +10,7 @@ import pytest
 from ispb_billing import Money
 from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.notify.reminders import due_date_reminders
-from ispb_platform.notify.sender import send_outbox
+from ispb_platform.notify.jobs import due_date_reminders, send_outbox
 from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
@@ -199,7 +198,7 @@ def test_backoff_grows_and_is_capped():
 
 
 async def test_expiration_notices_come_once_before_prepaid_time_runs_out(db: Database, make_tenant):
-    from ispb_platform.notify.reminders import expiration_notices
+    from ispb_platform.notify.jobs import expiration_notices
 
     tenant = await make_tenant("prepaid")
     async with db.tenant(tenant) as scope:
@@ -228,7 +227,7 @@ async def test_expiration_notices_come_once_before_prepaid_time_runs_out(db: Dat
 
 
 async def test_low_sms_credit_alerts_the_operator_once_a_day(db: Database, notified):
-    from ispb_platform.notify.reminders import low_sms_balance
+    from ispb_platform.notify.jobs import low_sms_balance
 
     tenant = notified["tenant"]
     await db.pool.execute(

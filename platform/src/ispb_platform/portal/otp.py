@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ispb_notify import Channel, render
-from ispb_platform.notify.events import customer_values, templates
+from ispb_platform.notify import queries
+from ispb_platform.notify.events import customer_values
 from ispb_platform.notify.outbox import enqueue
 from ispb_tenants import Connection, TenantRef
 
@@ -61,7 +62,7 @@ async def send_code(
     values = await customer_values(connection, tenant, customer_id)
     if values is None:
         return False
-    body = render((await templates(connection))["otp.requested"], values | {"otp": code})
+    body = render((await queries.templates())["otp.requested"], values | {"otp": code})
     await enqueue(
         connection,
         key=f"otp:{otp_id}",
