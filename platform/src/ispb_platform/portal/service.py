@@ -72,8 +72,8 @@ async def verify_code(runtime: Runtime, tenant: TenantRef, login: str, code: str
     limits = _limits(tenant, login, ip)
     verified = None
     if not await locked_for(runtime.db, limits):
-        async with runtime.db.tenant(tenant) as db:
-            verified = await otp.verify_code(db.connection, str(runtime.settings.secret_key), login, code, now)
+        async with runtime.db.tenant(tenant):
+            verified = await otp.verify_code(str(runtime.settings.secret_key), login, code, now)
     if verified is None:
         await record_failure(runtime.db, limits)
         return None
