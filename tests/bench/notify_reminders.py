@@ -34,8 +34,7 @@ from ispb_platform.billing.generate import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.notify.reminders import due_date_reminders
-from ispb_platform.notify.sender import send_outbox
+from ispb_platform.notify.jobs import due_date_reminders, send_outbox
 from ispb_tenants import Database, TenantRef, create_tenant, migrate_platform
 
 DUE = date(2026, 11, 8)

@@ -11,8 +11,7 @@ from factories import make_customer, make_package
 from ispb_billing import Money
 from ispb_platform.billing.generate import generate_bills
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.notify.reminders import due_date_reminders
-from ispb_platform.notify.sender import send_outbox
+from ispb_platform.notify.jobs import due_date_reminders, send_outbox
 from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
@@ -192,7 +191,7 @@ def test_backoff_grows_and_is_capped():
 
 
 async def test_expiration_notices_come_once_before_prepaid_time_runs_out(db: Database, make_tenant):
-    from ispb_platform.notify.reminders import expiration_notices
+    from ispb_platform.notify.jobs import expiration_notices
 
     tenant = await make_tenant("prepaid")
     async with db.tenant(tenant) as scope:
@@ -221,7 +220,7 @@ async def test_expiration_notices_come_once_before_prepaid_time_runs_out(db: Dat
 
 
 async def test_low_sms_credit_alerts_the_operator_once_a_day(db: Database, notified):
-    from ispb_platform.notify.reminders import low_sms_balance
+    from ispb_platform.notify.jobs import low_sms_balance
 
     tenant = notified["tenant"]
     await db.pool.execute(
@@ -408,3 +407,89 @@ async def test_whatsapp_setup_and_the_low_credit_notice(db: Database, notified, 
     assert 'id="sms-low"' not in (await client.get("/panel/")).text
     await db.pool.execute("UPDATE platform.tenant SET sms_credit = 3 WHERE id = $1", tenant.id)
     assert "SMS credit is low: 3 segments left" in (await client.get("/panel/")).text
+
+
+async def test_sms_gateway_setup_keeps_the_stored_secret_and_sends_a_test_message(
+    db: Database, notified, gateway, make_client, make_staff, sign_in
+):
+    tenant = notified["tenant"]
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    page = await client.get("/panel/notifications/gateway")
+    assert f'value="{gateway.url}"' in page.text and "Leave empty to keep the stored one" in page.text
+    assert "1,000" in page.text  # the SMS credit
+    form = {
+        "_csrf_token": token,
+        "url": gateway.url,
+        "method": "GET",
+        "params": "username=ispb\npassword={secret}\nto={to}\ntext={text}\nref={ref}",
+        "success_pattern": "Accepted",
+        "message_id_pattern": "Accepted: (\\S+)",
+        "secret": "",
+        "enabled": "on",
+    }
+    refused = await client.post("/panel/notifications/gateway", data=form | {"url": "ftp://x", "params": "to"})
+    assert refused.status_code == 422 and "starting with http://" in refused.text and "name=value" in refused.text
+    assert (await client.post("/panel/notifications/gateway", data=form)).status_code == 303
+    async with db.tenant(tenant) as scope:
+        row = await scope.connection.fetchrow("SELECT config, secret_sealed, enabled FROM notify_gateway")
+    assert json.loads(row["config"])["params"]["password"] == "{secret}" and row["secret_sealed"] and row["enabled"]
+    tested = await client.post("/panel/notifications/gateway/test", data={"_csrf_token": token, "to": "01711000005"})
+    assert tested.status_code == 303 and "Sent" in tested.headers["location"]
+    assert "Sent. The gateway answered: Accepted" in (await client.get(tested.headers["location"])).text
+    assert [m.to for m in gateway.messages] == ["8801711000005"]  # the stored password still opens the gateway
+    bad = await client.post(
+        "/panel/notifications/gateway/whatsapp", data={"_csrf_token": token, "phone_number_id": "x"}
+    )
+    assert bad.status_code == 303 and "phone%20number%20id" in bad.headers["location"]
+
+
+async def test_due_date_notifier_saves_rules_send_time_and_text(
+    db: Database, notified, make_client, make_staff, sign_in
+):
+    tenant = notified["tenant"]
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    page = await client.get("/panel/notifications/due-date")
+    assert 'value="-3, 0, +2"' in page.text and 'value="10:00"' in page.text
+    body = "Pay {{ amount_due }} by {{ due_date }}"
+    bad = await client.post(
+        "/panel/notifications/due-date",
+        data={"_csrf_token": token, "offsets": "-3, x, 90", "send_time": "9", "body": body},
+    )
+    assert bad.status_code == 422 and "Use days from -60 to 60." in bad.text and "Enter a time" in bad.text
+    good = await client.post(
+        "/panel/notifications/due-date",
+        data={"_csrf_token": token, "offsets": "2, -5, 2", "send_time": "08:15", "body": body},
+    )
+    assert good.status_code == 303
+    async with db.tenant(tenant) as scope:
+        rules = await scope.connection.fetch("SELECT offset_days FROM notify_rule WHERE kind = 'due_date' ORDER BY 1")
+        send_time = await scope.connection.fetchval("SELECT send_time FROM notify_schedule")
+        stored = await scope.connection.fetchval("SELECT body FROM notify_template WHERE key = 'due_date'")
+    assert [r["offset_days"] for r in rules] == [-5, 2] and send_time == time(8, 15) and stored == body
+    page = await client.get("/panel/notifications/due-date")
+    assert 'value="-5, +2"' in page.text and 'value="08:15"' in page.text and "Pay {{ amount_due }}" in page.text
+
+
+async def test_sent_messages_are_listed_newest_first_and_filtered_by_status(
+    db: Database, notified, gateway, make_client, make_staff, sign_in
+):
+    tenant = notified["tenant"]
+    await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5)))
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "UPDATE outbox SET status = 'failed', last_error = 'Refused: bad number' WHERE to_address = '8801711000002'"
+        )
+        newest_first = await scope.connection.fetch(
+            "SELECT c.code FROM outbox o JOIN customer c ON c.id = o.customer_id ORDER BY o.id DESC"
+        )
+    client = make_client()
+    await sign_in(client, await make_staff("operator_staff", tenant))
+    everything = (await client.get("/panel/notifications/sent")).text
+    assert "queued: 1" in everything and "failed: 1" in everything and "sent: 0" in everything
+    first, second = (f">{r['code']}<" for r in newest_first)
+    assert everything.index(first) < everything.index(second)
+    failed = (await client.get("/panel/notifications/sent?status=failed")).text
+    assert ">C2<" in failed and ">C1<" not in failed and "Refused: bad number" in failed
+    assert "No messages yet." in (await client.get("/panel/notifications/sent?status=sending")).text

@@ -12,8 +12,7 @@ from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
 from ispb_platform.network.jobs import check_routers, close_stale_sessions, run_due_commands
-from ispb_platform.notify.reminders import due_date_reminders, expiration_notices, low_sms_balance
-from ispb_platform.notify.sender import send_outbox
+from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(

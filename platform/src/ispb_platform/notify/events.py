@@ -4,6 +4,9 @@ Billing and service control write ``domain_event`` rows in their own transaction
 ``customer.suspended``, ...). Here each pending event is turned into a message when the operator enabled that
 event, with its template and the customer's values, under the key ``event:<id>``; the event is marked notified
 in the same transaction, enabled or not, so switching an event on later never sends old news.
+
+Set-based: pending events are claimed in batches (``FOR UPDATE SKIP LOCKED``, so two senders never turn the
+same event into two messages) with SQL; the settings and texts come from ``notify.queries``.
 """
 
 import json
@@ -11,18 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 from ispb_billing import Money, format_money
-from ispb_notify import DEFAULT_TEMPLATES, Channel, Event, TemplateProblem, render
+from ispb_notify import Channel, Event, TemplateProblem, render
+from ispb_platform.notify import queries
 from ispb_platform.notify.outbox import enqueue
 from ispb_platform.secrets_box import SealError, reveal
 from ispb_tenants import Connection, Database, TenantRef
 
 BATCH = 500
-
-
-async def templates(connection: Connection) -> dict[str, str]:
-    """The operator's templates over the defaults."""
-    stored = {r["key"]: r["body"] for r in await connection.fetch("SELECT key, body FROM notify_template")}
-    return {**DEFAULT_TEMPLATES, **stored}
 
 
 async def customer_values(
@@ -93,13 +91,11 @@ async def events_to_outbox(db: Database, tenant: TenantRef, secret_key: str = ""
             )
             if not events:
                 return queued
-            settings = {
-                r["event"]: r for r in await connection.fetch("SELECT event, enabled, channel FROM notify_event")
-            }
-            texts = await templates(connection)
+            settings = await queries.event_settings()
+            texts = await queries.templates()
             for event in events:
                 setting = settings.get(event["name"])
-                if setting is not None and setting["enabled"] and event["customer_id"] is not None:
+                if setting is not None and setting.enabled and event["customer_id"] is not None:
                     values = await customer_values(connection, tenant, event["customer_id"], secret_key)
                     payload = json.loads(event["payload"]) if isinstance(event["payload"], str) else event["payload"]
                     if values is not None:
@@ -119,7 +115,7 @@ async def events_to_outbox(db: Database, tenant: TenantRef, secret_key: str = ""
                                 connection,
                                 key=f"event:{event['id']}",
                                 customer_id=event["customer_id"],
-                                channel=Channel(setting["channel"]),
+                                channel=Channel(setting.channel),
                                 to=values["phone"],
                                 body=body,
                                 cause=event["name"],

@@ -7,7 +7,6 @@ placeholder): gateways that de-duplicate by a client reference (e.g. ``csms_id``
 message twice, even if a sender died mid-send. The gateways of one sender run share one `HttpClient`.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,8 +19,8 @@ from ispb_notify import (
     WhatsAppCloudGateway,
     WhatsAppConfig,
 )
+from ispb_platform.notify import queries
 from ispb_platform.secrets_box import reveal
-from ispb_tenants import Connection
 
 
 def _fill(value: Any, secret: str) -> Any:
@@ -51,15 +50,15 @@ def http_sms_config(config: Mapping[str, Any], secret: str) -> HttpSmsConfig:
     )
 
 
-async def load_gateways(connection: Connection, secret_key: str, client: HttpClient) -> dict[Channel, Gateway]:
+async def load_gateways(secret_key: str, client: HttpClient) -> dict[Channel, Gateway]:
     """The enabled gateways of the tenant in scope, by channel, sending through ``client``."""
     found: dict[Channel, Gateway] = {}
-    for row in await connection.fetch("SELECT * FROM notify_gateway WHERE enabled"):
-        config = json.loads(row["config"]) if isinstance(row["config"], str) else dict(row["config"])
-        secret = reveal(secret_key, row["secret_sealed"]) if row["secret_sealed"] else ""
-        if row["kind"] == "http_sms":
+    for stored in await queries.enabled_gateways():
+        config = stored.config
+        secret = reveal(secret_key, stored.secret_sealed) if stored.secret_sealed else ""
+        if stored.kind == "http_sms":
             found[Channel.SMS] = HttpSmsGateway(http_sms_config(config, secret), client=client)
-        elif row["kind"] == "whatsapp_cloud":
+        elif stored.kind == "whatsapp_cloud":
             found[Channel.WHATSAPP] = WhatsAppCloudGateway(
                 WhatsAppConfig(
                     phone_number_id=config["phone_number_id"],

@@ -1,4 +1,5 @@
-"""``notify.send_outbox``: deliver queued messages, once each, with retries and backoff.
+"""Delivering queued messages, once each, with retries and backoff (the ``notify.send_outbox`` job, in
+``notify.jobs``, runs it after turning pending events into messages).
 
 A batch is claimed in one short transaction (``FOR UPDATE SKIP LOCKED``; status ``sending`` with a claim time),
 so two senders never take the same row. A claim older than the lease belonged to a sender that died mid-send:
@@ -7,15 +8,18 @@ deliver it twice. SMS credit is taken once per message (``credit_taken``) and gi
 fails; with no credit the message waits (``waiting_credit``) instead of being dropped. Gateway errors that can
 pass (down, timeout, 5xx, rate limit) are retried with exponential backoff for a day; refusals (bad number,
 bad credentials) fail at once with the gateway's reason.
+
+SQL, not Piccolo: the claim (``FOR UPDATE SKIP LOCKED`` with a lease), the credit taken under the tenant row's
+lock, and the outcomes written for a whole group in one ``UPDATE ... FROM unnest(...)`` are set-based and
+concurrency-sensitive statements the query builder does not express.
 """
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ispb_notify import Channel, Gateway, GatewayError, GatewayRateLimited, HttpClient, OutgoingMessage
-from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.notify.gateways import load_gateways
 from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, TenantRef
@@ -81,7 +85,7 @@ async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[
     return allowed | set(taken)
 
 
-async def _deliver(ctx: JobContext, gateways: dict[Channel, Gateway], row: Any, may_send: bool) -> Outcome:
+async def _deliver(now: datetime, gateways: dict[Channel, Gateway], row: Any, may_send: bool) -> Outcome:
     channel = Channel(row["channel"])
     gateway = gateways.get(channel)
     if gateway is None:
@@ -102,7 +106,7 @@ async def _deliver(ctx: JobContext, gateways: dict[Channel, Gateway], row: Any, 
         )
     except GatewayError as problem:
         error = f"{type(problem).__name__}: {problem}"
-        if problem.retryable and row["created_at"] + GIVE_UP_AFTER > ctx.now:
+        if problem.retryable and row["created_at"] + GIVE_UP_AFTER > now:
             delay = backoff(row["attempts"])
             if isinstance(problem, GatewayRateLimited) and problem.retry_after:
                 delay = max(delay, timedelta(seconds=problem.retry_after))
@@ -141,14 +145,17 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
                 )
 
 
-async def _send_batch(
-    ctx: JobContext,
-    tenant: TenantRef,
-    gateways: dict[Channel, Gateway],
-    rows: list[Any],
-    allowed: set[int],
-    gate: asyncio.Semaphore,
-) -> list[Outcome]:
+@dataclass(frozen=True)
+class _Run:
+    """One sender run: the tenant, its gateways, and the run's clock (messages older than a day are given up)."""
+
+    db: Database
+    tenant: TenantRef
+    gateways: dict[Channel, Gateway]
+    now: datetime
+
+
+async def _send_batch(run: _Run, rows: list[Any], allowed: set[int], gate: asyncio.Semaphore) -> list[Outcome]:
     """Send a claimed batch in parallel, recording outcomes in groups as sends finish, so a crash loses at most
     ``RECORD_EVERY`` recorded outcomes (whose messages a de-duplicating gateway recognises by ``{ref}``)."""
     done: list[tuple[Any, Outcome]] = []
@@ -156,42 +163,39 @@ async def _send_batch(
 
     async def send_one(row: Any) -> None:
         async with gate:
-            outcome = await _deliver(ctx, gateways, row, row["id"] in allowed)
+            outcome = await _deliver(run.now, run.gateways, row, row["id"] in allowed)
         every.append(outcome)
         done.append((row, outcome))
         if len(done) >= RECORD_EVERY:
             group = done[:]
             done.clear()
-            await _record(ctx.db, tenant, [r for r, _ in group], [o for _, o in group])
+            await _record(run.db, run.tenant, [r for r, _ in group], [o for _, o in group])
 
     await asyncio.gather(*(send_one(row) for row in rows))
     if done:
-        await _record(ctx.db, tenant, [r for r, _ in done], [o for _, o in done])
+        await _record(run.db, run.tenant, [r for r, _ in done], [o for _, o in done])
     return every
 
 
-async def send_outbox(ctx: JobContext) -> Counts:
-    """The scheduled job (every minute): claim and deliver batches until nothing is due."""
-    from ispb_platform.notify.events import events_to_outbox
-
-    tenant = ctx.require_tenant()
+async def deliver_outbox(db: Database, tenant: TenantRef, *, secret_key: str, now: datetime) -> dict[str, int]:
+    """Claim and deliver ``tenant``'s due messages, batch after batch, until nothing is due; returns the
+    outcomes counted (``sent``, ``retry``, ``failed``, ``waiting_credit``, ``no_gateway``)."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "waiting_credit": 0, "no_gateway": 0}
-    counts["from_events"] = await events_to_outbox(ctx.db, tenant, ctx.secret_key)
     async with HttpClient(max_connections=PARALLEL) as client:
-        async with ctx.db.tenant(tenant) as scope:
+        async with db.tenant(tenant):
             try:
-                gateways = await load_gateways(scope.connection, ctx.secret_key, client)
+                gateways = await load_gateways(secret_key, client)
             except SealError:
                 gateways = {}
+        run = _Run(db, tenant, gateways, now)
         gate = asyncio.Semaphore(PARALLEL)
         while True:
-            async with ctx.db.tenant(tenant) as scope:
+            async with db.tenant(tenant) as scope:
                 rows = list(await scope.connection.fetch(_CLAIM, LEASE, BATCH))
             if not rows:
                 return counts
-            allowed = await _take_credit(ctx.db, tenant, rows) if Channel.SMS in gateways else set()
-            every = await _send_batch(ctx, tenant, gateways, rows, allowed, gate)
-            for outcome in every:
+            allowed = await _take_credit(db, tenant, rows) if Channel.SMS in gateways else set()
+            for outcome in await _send_batch(run, rows, allowed, gate):
                 key = {"queued": "retry"}.get(outcome.status, outcome.status)
                 if outcome.error.startswith("No ") and outcome.status == "queued":
                     key = "no_gateway"

@@ -1,7 +1,9 @@
-"""Customer portal: sign-in by customer id or mobile number, dashboard, profile.
+"""Customer portal: sign-in by customer id or mobile number (password or one-time code), dashboard, profile,
+invoice PDFs. HTTP only: the work is in ``portal.service``.
 
 A customer's session belongs to one operator: the portal of another operator answers 404 to it, as it would
-to anyone asking for something that does not exist there.
+to anyone asking for something that does not exist there. Signed-in pages run in the customer's own tenant
+scope (``@in_tenant_scope``); the sign-in pages' operator comes from the URL.
 """
 
 from datetime import UTC, datetime
@@ -19,11 +21,10 @@ from ispb_platform.auth.roles import CUSTOMERS, Principal, SessionKind
 from ispb_platform.auth.routes import client_ip, safe_next
 from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
-from ispb_platform.auth.throttle import account_limit, address_limit, locked_for, record_failure
-from ispb_platform.billing.invoices.service import invoice_document, pdf_response
-from ispb_platform.jobs.queue import run_soon
-from ispb_platform.portal import otp
+from ispb_platform.billing.invoices.service import pdf_response
+from ispb_platform.portal import queries, service
 from ispb_platform.runtime import Runtime
+from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_platform.web.tenancy import provide_portal_tenant
 from ispb_tenants import TenantRef
 
@@ -93,24 +94,7 @@ class PortalController(Controller):
         """Send a code; the answer is the same whether or not the account exists."""
         runtime: Runtime = request.app.state.runtime
         login = str((await request.form()).get("login", "")).strip()
-        limits = [account_limit(f"otp:{operator.id}", login), address_limit(client_ip(request))]
-        error = None
-        if not login:
-            error = "Enter your customer id or mobile number."
-        elif await locked_for(runtime.db, limits):
-            error = "Too many attempts. Try again in a few minutes."
-        else:
-            async with runtime.db.tenant(operator) as scope:
-                sent = await otp.send_code(
-                    scope.connection,
-                    operator,
-                    str(runtime.settings.secret_key),
-                    login,
-                    client_ip(request),
-                    datetime.now(UTC),
-                )
-            if sent:
-                await run_soon(runtime.queue, "notify.send_outbox", operator, "otp")
+        error = await service.request_code(runtime, operator, login, client_ip(request), datetime.now(UTC))
         context = {"operator": operator, "login": login, "sent": error is None, "error": error}
         return Template("portal/otp.html", context=context, status_code=400 if error else 200)
 
@@ -127,21 +111,14 @@ class PortalController(Controller):
                 "error": "Enter the code from the SMS.",
             }
             return Template("portal/otp.html", context=context, status_code=400)
-        limits = [account_limit(f"otp:{operator.id}", login), address_limit(client_ip(request))]
-        verified = None
-        if not await locked_for(runtime.db, limits):
-            async with runtime.db.tenant(operator) as scope:
-                verified = await otp.verify_code(
-                    scope.connection, str(runtime.settings.secret_key), login, code, datetime.now(UTC)
-                )
-        if verified is None:
-            await record_failure(runtime.db, limits)
+        customer_id = await service.verify_code(runtime, operator, login, code, client_ip(request), datetime.now(UTC))
+        if customer_id is None:
             context = {"operator": operator, "login": login, "sent": True, "error": "That code is wrong or expired."}
             return Template("portal/otp.html", context=context, status_code=401)
         token = await start_session(
             runtime.db,
             kind=SessionKind.CUSTOMER,
-            user_id=verified.customer_id,
+            user_id=customer_id,
             tenant_id=operator.id,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
@@ -154,54 +131,37 @@ class PortalController(Controller):
         )
 
     @get("/", opt=allow(CUSTOMERS))
-    async def dashboard(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+    @in_tenant_scope
+    async def dashboard(self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator) -> Template:
         principal = _own(request, operator)
-        customer = await self._customer(request, operator, principal)
-        async with request.app.state.runtime.db.tenant(operator) as scope:
-            bills = await scope.connection.fetch(
-                "SELECT id, kind, number, period_start, period_end, issue_date, due_date, total_minor, paid_minor,"
-                " status, currency FROM bill WHERE customer_id = $1 ORDER BY issue_date DESC, id DESC LIMIT 24",
-                principal.user_id,
-            )
-            paying = await scope.connection.fetchval(
-                "SELECT payment_instructions FROM platform.tenant WHERE id = $1", operator.id
-            )
-        context = {"operator": operator, "customer": customer, "bills": bills, "payment_instructions": paying}
+        home = await service.home(operator, principal.user_id)
+        if home is None:
+            raise NotFoundException()
+        context = {
+            "operator": operator,
+            "customer": home.customer,
+            "bills": home.bills,
+            "payment_instructions": home.payment_instructions,
+        }
         return Template("portal/dashboard.html", context=context)
 
     @get("/bills/{bill_id:int}/pdf", opt=allow(CUSTOMERS))
     async def bill_pdf(
         self, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]
     ) -> Response[bytes]:
-        """The customer's own invoice or credit note; any other id is a 404, as if it did not exist."""
+        """The customer's own invoice or credit note; any other id is a 404, as if it did not exist. Not
+        tenant-scoped: the service reads in its own short transaction, and the PDF is rendered after it."""
         principal = _own(request, operator)
-        async with request.app.state.runtime.db.tenant(operator) as scope:
-            owner = await scope.connection.fetchval("SELECT customer_id FROM bill WHERE id = $1", bill_id)
-            if owner != principal.user_id:
-                raise NotFoundException()
-            document = await invoice_document(scope.connection, operator, bill_id)
+        document = await service.own_invoice(request.app.state.runtime.db, operator, principal.user_id, bill_id)
         if document is None:
             raise NotFoundException()
         return await pdf_response(request.app, document)
 
     @get("/profile", opt=allow(CUSTOMERS))
-    async def profile(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+    @in_tenant_scope
+    async def profile(self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator) -> Template:
         principal = _own(request, operator)
-        customer = await self._customer(request, operator, principal)
-        return Template("portal/profile.html", context={"operator": operator, "customer": customer})
-
-    async def _customer(
-        self, request: Request[Any, Any, Any], operator: TenantRef, principal: Principal
-    ) -> dict[str, Any]:
-        async with request.app.state.runtime.db.tenant(operator) as scope:
-            row = await scope.connection.fetchrow(
-                "SELECT c.code, c.name, c.phone, c.email, c.address, c.area, c.status, c.connection_date,"
-                " p.name AS package, p.download_kbps, p.upload_kbps, p.price_minor,"
-                " coalesce(a.balance_minor, 0) AS balance_minor"
-                " FROM customer c LEFT JOIN package p ON p.id = c.package_id"
-                " LEFT JOIN customer_account a ON a.customer_id = c.id WHERE c.id = $1",
-                principal.user_id,
-            )
-        if row is None:
+        customer = await queries.customer(principal.user_id)
+        if customer is None:
             raise NotFoundException()
-        return dict(row)
+        return Template("portal/profile.html", context={"operator": operator, "customer": customer})
