@@ -11,7 +11,7 @@ import pytest
 
 from ispb_billing import Money
 from ispb_platform.billing.advance import settle_all
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.registry import get_job

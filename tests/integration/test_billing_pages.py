@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 import pytest
 
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.runs import local_today
 from ispb_tenants import Database, TenantRef

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ispb_billing import Money
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.notify.reminders import due_date_reminders
 from ispb_platform.notify.sender import send_outbox

@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ispb_platform.billing.generate import generate_bills
-from ispb_platform.billing.suspension.auto import auto_suspend
+from ispb_platform.billing.jobs import auto_suspend, generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.routers.commands import SUSPENDED_LIST, SUSPENDED_PROFILE, package_profile, run_due_commands
 from ispb_platform.secrets_box import seal

@@ -46,14 +46,6 @@ async def settle_from_credit(scope: TenantScope, tenant: TenantRef, customer_id:
     return applied
 
 
-async def advance_debit(ctx: JobContext) -> Counts:
-    """The scheduled job. Runs on the 1st of the tenant's month; on other days it records that it did nothing."""
-    tenant = ctx.require_tenant()
-    if ctx.today.day != 1:
-        return {"customers_settled": 0, "minor_units_applied": 0, "not_the_first": 1}
-    return await settle_all(ctx, tenant)
-
-
 async def settle_all(ctx: JobContext, tenant: TenantRef) -> Counts:
     settled = applied = 0
     after = 0

@@ -35,7 +35,6 @@ from ispb_billing import (
     monthly_period_containing,
 )
 from ispb_platform.billing.numbers import INVOICE, take_numbers
-from ispb_platform.jobs.job import Counts, JobContext
 from ispb_tenants import Connection, TenantRef, TenantScope
 
 CHUNK = 2_000
@@ -351,16 +350,3 @@ async def generate_chunk(
     counts.billed += len(plans)
     counts.parked += len(parked)
     return int(rows[-1]["id"]) if len(rows) == CHUNK else None
-
-
-async def generate_bills(ctx: JobContext) -> Counts:
-    """The scheduled job: every chunk of the tenant's candidates, each in its own transaction."""
-    tenant = ctx.require_tenant()
-    counts = GenerationCounts()
-    after = 0
-    while True:
-        async with ctx.db.tenant(tenant) as scope:
-            last = await generate_chunk(scope, tenant, ctx.today, after, counts)
-        if last is None:
-            return counts.as_counts()
-        after = last
