@@ -1,16 +1,23 @@
-"""Voiding an invoice: issue a credit note for its total; issued bills themselves are never edited (DESIGN 4).
+"""Use cases of Customer Bills: the list page's data, sharing a bill's PDF link, and voiding an invoice.
 
-Under the customer's row lock, in one transaction: payments allocated to the invoice are released (their money
-returns to the customer's advance credit), a credit note with a ``CN-`` number and reversal lines is issued and
-allocated to the invoice (the credit note is the ledger's credit), and the invoice turns ``void``.
+Voiding issues a credit note for the invoice's total; issued bills themselves are never edited (DESIGN 4).
+Under the customer's row lock, taken before the bill is read (DESIGN 10), in one transaction: payments allocated
+to the invoice are released (their money returns to the customer's advance credit), a credit note with a ``CN-``
+number and reversal lines is issued and allocated to the invoice (the credit note is the ledger's credit), and
+the invoice turns ``void``. The writes are SQL in ``billing/queries.py`` (see there why).
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from ispb_platform.activity.service import record_activity
+from ispb_platform.auth.roles import Principal
+from ispb_platform.billing import queries
+from ispb_platform.billing.invoices.service import LINK_DAYS, link_expiry, sign_link
 from ispb_platform.billing.numbers import CREDIT_NOTE, take_numbers
-from ispb_platform.payments.service import lock_customer, move_balance
-from ispb_tenants import Connection
+from ispb_platform.billing.queries import BillDetail, BillFilters, BillPage
+from ispb_platform.payments.queries import lock_customer, move_balance
+from ispb_tenants import Connection, TenantScope
 
 
 class CannotVoid(Exception):
@@ -24,69 +31,78 @@ class VoidResult:
     released_minor: int
 
 
+@dataclass(frozen=True)
+class BillList:
+    page: BillPage
+    areas: list[str]
+
+
+@dataclass(frozen=True)
+class SharedLink:
+    token: str
+    expires: datetime
+
+
+async def bill_list(filters: BillFilters, page: int, *, with_areas: bool) -> BillList:
+    """The list page's rows and totals; the area choices only when the whole page is drawn."""
+    return BillList(await queries.list_bills(filters, page), await queries.customer_areas() if with_areas else [])
+
+
+async def share_link(db: TenantScope, operator: Principal, bill: BillDetail, *, secret_key: str, ip: str) -> SharedLink:
+    """A signed link that opens this bill's PDF without signing in for ``LINK_DAYS`` days; the activity log
+    records who made it."""
+    token = sign_link(secret_key, db.tenant.id, bill.id)
+    await record_activity(
+        db,
+        operator,
+        "bill.link_shared",
+        object_type="customer",
+        object_id=bill.customer_id,
+        summary=f"Made a {LINK_DAYS}-day link to {bill.number}",
+        ip=ip,
+    )
+    return SharedLink(token, link_expiry(token))
+
+
+async def void_bill(
+    db: TenantScope, operator: Principal, bill: BillDetail, *, reason: str, today: date, ip: str
+) -> VoidResult:
+    """Void the bill with a credit note and log it. Raises ``CannotVoid``."""
+    result = await void_invoice(
+        db.connection, bill.id, today=today, reason=reason[:500], by=f"{operator.name} <{operator.login}>"
+    )
+    await record_activity(
+        db,
+        operator,
+        "bill.voided",
+        object_type="customer",
+        object_id=bill.customer_id,
+        summary=f"Voided {bill.number} with credit note {result.credit_note_number}: {reason}",
+        details={"bill_id": bill.id, "released_minor": result.released_minor},
+        ip=ip,
+    )
+    return result
+
+
 async def void_invoice(connection: Connection, bill_id: int, *, today: date, reason: str, by: str) -> VoidResult:
     """Raises ``LookupError`` for an unknown bill and ``CannotVoid`` when it cannot be voided."""
-    bill = await connection.fetchrow("SELECT customer_id FROM bill WHERE id = $1", bill_id)
-    if bill is None:
+    customer_id = await queries.bill_customer(connection, bill_id)
+    if customer_id is None:
         raise LookupError(bill_id)
-    await lock_customer(connection, bill["customer_id"])
-    invoice = await connection.fetchrow("SELECT * FROM bill WHERE id = $1 FOR UPDATE", bill_id)
+    await lock_customer(connection, customer_id)
+    invoice = await queries.lock_bill(connection, bill_id)
     assert invoice is not None  # the customer's lock is held and bills are never deleted
     if invoice["kind"] != "invoice":
         raise CannotVoid("A credit note cannot be voided.")
     if invoice["status"] == "void":
         raise CannotVoid(f"{invoice['number']} is already void.")
-    released = await connection.fetch(
-        "UPDATE payment_allocation SET released_at = now() WHERE bill_id = $1 AND released_at IS NULL"
-        " AND payment_id IS NOT NULL RETURNING payment_id, amount_minor",
-        bill_id,
-    )
-    for row in released:
-        await connection.execute(
-            "UPDATE payment SET unapplied_minor = unapplied_minor + $2 WHERE id = $1",
-            row["payment_id"],
-            row["amount_minor"],
-        )
+    released = await queries.release_allocations(connection, bill_id)
     [number] = await take_numbers(connection, CREDIT_NOTE, today.year, 1)
-    credit_note_id = await connection.fetchval(
-        "INSERT INTO bill (customer_id, kind, number, period_start, period_end, issue_date, due_date, currency,"
-        " net_minor, vat_minor, total_minor, status, package_id, package_name, prorata, reverses_bill_id, note,"
-        " created_by) VALUES ($1, 'credit_note', $2, $3, $4, $5, $5, $6, $7, $8, $9, 'issued', $10, $11, $12,"
-        " $13, $14, $15) RETURNING id",
-        invoice["customer_id"],
-        number,
-        invoice["period_start"],
-        invoice["period_end"],
-        today,
-        invoice["currency"],
-        invoice["net_minor"],
-        invoice["vat_minor"],
-        invoice["total_minor"],
-        invoice["package_id"],
-        invoice["package_name"],
-        invoice["prorata"],
-        bill_id,
-        reason.strip(),
-        by,
-    )
-    await connection.execute(
-        "INSERT INTO bill_line (bill_id, position, kind, description, net_minor, vat_rate_bp, vat_minor)"
-        " SELECT $1, position, 'reversal', 'Reverses ' || $2 || ': ' || description, net_minor, vat_rate_bp,"
-        " vat_minor FROM bill_line WHERE bill_id = $3",
-        credit_note_id,
-        invoice["number"],
-        bill_id,
+    credit_note_id = await queries.insert_credit_note(
+        connection, invoice, number=number, today=today, reason=reason.strip(), by=by
     )
     if invoice["total_minor"] > 0:
-        await connection.execute(
-            "INSERT INTO payment_allocation (bill_id, credit_note_id, amount_minor, source)"
-            " VALUES ($1, $2, $3, 'credit_note')",
-            bill_id,
-            credit_note_id,
-            invoice["total_minor"],
-        )
+        await queries.allocate_credit_note(connection, bill_id, credit_note_id, invoice["total_minor"])
         await move_balance(connection, invoice["customer_id"], -invoice["total_minor"])
-    await connection.execute(
-        "UPDATE bill SET status = 'void', paid_minor = total_minor, updated_at = now() WHERE id = $1", bill_id
-    )
-    return VoidResult(int(credit_note_id), number, sum(int(r["amount_minor"]) for r in released))
+    await queries.mark_void(connection, bill_id)
+    return VoidResult(credit_note_id, number, released)
