@@ -176,7 +176,7 @@ async def test_staff_cannot_void_and_other_operators_get_404(billed, db, make_te
 
 
 def test_month_filter_parsing():
-    from ispb_platform.billing.queries import parse_month
+    from ispb_platform.billing.bills.queries import parse_month
 
     assert parse_month("2026-02") == date(2026, 2, 1)
     assert parse_month("2026-13") is None and parse_month("") is None and parse_month("x'; --") is None

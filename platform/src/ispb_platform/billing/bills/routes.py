@@ -13,11 +13,10 @@ from litestar.response import Template
 from ispb_platform.auth.access import PUBLIC, allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
-from ispb_platform.billing import queries
-from ispb_platform.billing.bills import service
+from ispb_platform.billing.bills import queries, service
+from ispb_platform.billing.bills.queries import BillDetail, BillFilters
 from ispb_platform.billing.bills.service import CannotVoid
 from ispb_platform.billing.invoices.service import invoice_pdf, shared_invoice_pdf
-from ispb_platform.billing.queries import BillDetail, BillFilters
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.forms import METHOD_LABELS
 from ispb_platform.web.forms import form_fields, is_htmx, see_other

@@ -4,7 +4,7 @@ Voiding issues a credit note for the invoice's total; issued bills themselves ar
 Under the customer's row lock, taken before the bill is read (DESIGN 10), in one transaction: payments allocated
 to the invoice are released (their money returns to the customer's advance credit), a credit note with a ``CN-``
 number and reversal lines is issued and allocated to the invoice (the credit note is the ledger's credit), and
-the invoice turns ``void``. The writes are SQL in ``billing/queries.py`` (see there why).
+the invoice turns ``void``. The writes are SQL in ``queries.py`` (see there why).
 """
 
 from dataclasses import dataclass
@@ -12,10 +12,10 @@ from datetime import date, datetime
 
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.roles import Principal
-from ispb_platform.billing import queries
+from ispb_platform.billing.bills import queries
+from ispb_platform.billing.bills.queries import BillDetail, BillFilters, BillPage
 from ispb_platform.billing.invoices.service import LINK_DAYS, link_expiry, sign_link
 from ispb_platform.billing.numbers import CREDIT_NOTE, take_numbers
-from ispb_platform.billing.queries import BillDetail, BillFilters, BillPage
 from ispb_platform.payments.queries import lock_customer, move_balance
 from ispb_tenants import Connection, TenantScope
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from litestar import Litestar, Response
 
 from ispb_billing import Money, format_money, format_percent
-from ispb_platform.billing import queries
+from ispb_platform.billing.bills import queries
 from ispb_platform.billing.invoices import InvoiceDocument, InvoiceLine, InvoiceRenderer
 from ispb_tenants import Connection, TenantRef, get_tenant
 from ispb_tenants.tables import Tenant

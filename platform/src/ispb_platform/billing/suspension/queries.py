@@ -11,7 +11,7 @@ describes those columns as text).
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ispb_platform.billing.queries import bill_numbers
+from ispb_platform.billing.bills.queries import bill_numbers
 from ispb_tenants import Connection
 from ispb_tenants.tables import Bill, SuspensionLog, Tenant
 
