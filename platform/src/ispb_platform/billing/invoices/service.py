@@ -22,6 +22,7 @@ from litestar import Litestar, Response
 from ispb_billing import Money, format_money, format_percent
 from ispb_platform.billing.bills import queries
 from ispb_platform.billing.invoices import InvoiceDocument, InvoiceLine, InvoiceRenderer
+from ispb_platform.billing.invoices import queries as invoice_queries
 from ispb_tenants import Connection, TenantRef, get_tenant
 from ispb_tenants.tables import Tenant
 from ispb_tenants.tables.platform import TenantStatus
@@ -71,10 +72,7 @@ async def invoice_document(
     bill = await queries.get_bill(bill_id)
     if bill is None or (customer_id is not None and bill.customer_id != customer_id):
         return None
-    operator = await connection.fetchrow(
-        "SELECT name, address, phone, email, logo, logo_type FROM platform.tenant WHERE id = $1", tenant.id
-    )
-    assert operator is not None, "a tenant scope always has its tenant row"
+    operator = await invoice_queries.issuer(connection, tenant.id)
     lines = await queries.bill_lines(bill_id)
     currency = bill.currency
 
@@ -87,12 +85,12 @@ async def invoice_document(
         status = "Partly paid"
     due = 0 if credit_note else bill.total_minor - bill.paid_minor
     return InvoiceDocument(
-        operator_name=operator["name"],
-        operator_address=operator["address"],
-        operator_phone=operator["phone"],
-        operator_email=operator["email"],
-        logo=bytes(operator["logo"]) if operator["logo"] is not None else None,
-        logo_type=operator["logo_type"] or "",
+        operator_name=operator.name,
+        operator_address=operator.address,
+        operator_phone=operator.phone,
+        operator_email=operator.email,
+        logo=operator.logo,
+        logo_type=operator.logo_type,
         invoice_number=bill.number,
         kind="Credit note" if credit_note else "Invoice",
         issue_date=bill.issue_date.isoformat(),
