@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_platform.jobs.job import JobContext

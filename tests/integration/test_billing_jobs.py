@@ -12,7 +12,7 @@ import pytest
 from factories import make_customer, make_discount, make_package
 from ispb_billing import Money
 from ispb_platform.billing.advance import settle_all
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.registry import get_job
@@ -236,9 +236,9 @@ async def test_advance_credit_settles_next_months_bill_on_the_first(db: Database
         )
     assert paid.settlement.applied.minor == 50000 and paid.balance.minor == -150000
     await generate_bills(_ctx(db, tenant, date(2027, 1, 1)))
-    counts = await settle_all(_ctx(db, tenant, date(2027, 1, 1)), tenant)
+    counts = await settle_all(db, tenant)
     assert counts["customers_settled"] == 1 and counts["minor_units_applied"] == 50000
-    again = await settle_all(_ctx(db, tenant, date(2027, 1, 1)), tenant)
+    again = await settle_all(db, tenant)
     assert again["customers_settled"] == 0
     async with db.tenant(tenant) as scope:
         statuses = await scope.connection.fetch("SELECT status FROM bill ORDER BY id")

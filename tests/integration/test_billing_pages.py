@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from factories import make_customer, make_package
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.runs import local_today
 from ispb_tenants import Database, TenantRef
@@ -178,7 +178,7 @@ async def test_staff_cannot_void_and_other_operators_get_404(billed, db, make_te
 
 
 def test_month_filter_parsing():
-    from ispb_platform.billing.queries import parse_month
+    from ispb_platform.billing.bills.queries import parse_month
 
     assert parse_month("2026-02") == date(2026, 2, 1)
     assert parse_month("2026-13") is None and parse_month("") is None and parse_month("x'; --") is None
@@ -225,3 +225,69 @@ async def test_discounts_are_added_validated_and_applied_to_the_next_bill(billed
     ]
     removed = await client.post(f"{url}{discount_id}/remove", data={"_csrf_token": token})
     assert removed.status_code == 303 and "No discounts." in (await client.get(f"/panel/customers/{customer_id}")).text
+
+
+async def test_bills_list_filters_by_area_and_shows_fifty_a_page(billed, db: Database):
+    client, tenant = billed["client"], billed["tenant"]
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "INSERT INTO customer (code, name, phone, area, package_id, connection_date)"
+            " SELECT 'G' || n, 'Gulshan customer ' || n, '+88017120000' || lpad(n::text, 2, '0'), 'Gulshan',"
+            " (SELECT id FROM package), '2025-01-01' FROM generate_series(1, 49) AS n"
+        )
+    await generate_bills(JobContext(db=db, today=billed["today"], now=datetime.now(UTC), tenant=tenant))
+    first = await client.get("/panel/bills")
+    assert "Page 1 of 2" in first.text and first.text.count('href="/panel/bills/') == 50
+    assert "42,840.00" in first.text  # the totals count all 51 bills of 840.00, not only the page
+    second = await client.get("/panel/bills", params={"page": "2"}, headers={"HX-Request": "true"})
+    assert second.text.count('href="/panel/bills/') == 1
+    mirpur = await client.get("/panel/bills", params={"area": "Mirpur"})
+    assert mirpur.text.count('href="/panel/bills/') == 2 and "Gulshan customer" not in mirpur.text
+    by_code = await client.get("/panel/bills", params={"q": "g4"})  # code prefix, any case: G4 and G40–G49
+    assert by_code.text.count('href="/panel/bills/') == 11
+
+
+async def test_a_voided_invoice_names_its_credit_note_and_released_payment(billed, db: Database):
+    client, token, tenant = billed["client"], billed["token"], billed["tenant"]
+    customer_id = billed["customers"][0]
+    await client.post(
+        f"/panel/customers/{customer_id}/payments/new",
+        data={"_csrf_token": token, "amount": "100", "method": "bank", "reference": "TX-1"},
+    )
+    bill = await _bill_of(db, tenant, customer_id)
+    paid_page = await client.get(f"/panel/bills/{bill['id']}")
+    assert "Bank payment TX-1, received" in paid_page.text and "100.00" in paid_page.text
+    await client.post(f"/panel/bills/{bill['id']}/void", data={"_csrf_token": token, "reason": "Duplicate"})
+    page = await client.get(f"/panel/bills/{bill['id']}")
+    credit_note = re.search(r"Voided by</dt><dd><a href=\"/panel/bills/(\d+)\">(CN-[\d-]+)</a>", page.text)
+    assert credit_note is not None and "released to advance credit" in page.text
+    assert f"Credit note {credit_note.group(2)}" in page.text  # the credit note's own allocation
+    note = await client.get(f"/panel/bills/{credit_note.group(1)}")
+    assert f'Reverses</dt><dd><a href="/panel/bills/{bill["id"]}">{bill["number"]}</a>' in note.text
+
+
+async def test_suspension_log_shows_a_hundred_entries_a_page(billed, db: Database):
+    client, tenant = billed["client"], billed["tenant"]
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "INSERT INTO suspension_log (customer_id, action, reason, actor)"
+            " SELECT $1, 'activated', 'entry ' || n, 'test' FROM generate_series(1, 101) AS n",
+            billed["customers"][0],
+        )
+    first = await client.get("/panel/logs/suspension")
+    older = re.search(r'href="/panel/logs/suspension\?before=(\d+)"', first.text)
+    assert older is not None and first.text.count("<tr><td><time>") == 100 and "entry 101" in first.text
+    second = await client.get("/panel/logs/suspension", params={"before": older.group(1)})
+    assert second.text.count("<tr><td><time>") == 1 and ">entry 1<" in second.text and "before=" not in second.text
+
+
+async def test_suspension_portal_shows_the_suspended_customer_at_its_address(billed, db: Database, make_client):
+    tenant, customer_id = billed["tenant"], billed["customers"][0]
+    bill = await _bill_of(db, tenant, customer_id)
+    async with db.tenant(tenant) as scope:  # the test client's address, see conftest
+        await scope.connection.execute(
+            "UPDATE customer SET status = 'suspended', ip_address = '203.0.113.7' WHERE id = $1", customer_id
+        )
+    page = await make_client().get(f"/suspended/{tenant.slug}/")
+    assert page.status_code == 200 and "Rahim Uddin" in page.text and bill["number"] in page.text
+    assert "840.00" in page.text and "Karim" not in page.text

@@ -12,8 +12,8 @@ import pytest
 
 from factories import make_customer, make_package
 from ispb_platform.auth.passwords import hash_password
-from ispb_platform.billing.generate import generate_bills
 from ispb_platform.billing.invoices.service import read_link, sign_link
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.runs import local_today
 from ispb_tenants import Database

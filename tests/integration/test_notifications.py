@@ -9,7 +9,7 @@ import pytest
 
 from factories import make_customer, make_package
 from ispb_billing import Money
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.notify.jobs import due_date_reminders, send_outbox
 from ispb_platform.payments.service import PaymentMethod, record_payment

@@ -80,7 +80,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         profile_id = await make_billing_profile(scope, name="Matrix profile")
     from datetime import UTC, date, datetime
 
-    from ispb_platform.billing.generate import generate_bills
+    from ispb_platform.billing.jobs import generate_bills
     from ispb_platform.jobs.job import JobContext
 
     # bills of tenant A (tenant B has none with these ids)

@@ -6,16 +6,18 @@ A router that is down gets the command later, once; two workers log one suspensi
 """
 
 import asyncio
+import contextvars
 from datetime import UTC, date, datetime
 
 import pytest
 
 from factories import make_customer, make_package, make_router
-from ispb_platform.billing.generate import generate_bills
-from ispb_platform.billing.suspension.auto import auto_suspend
+from ispb_billing import Money
+from ispb_platform.billing.jobs import auto_suspend, generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import run_due_commands
 from ispb_platform.network.routers.commands import SUSPENDED_LIST, SUSPENDED_PROFILE, package_profile
+from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.routeros import Fault, RouterOSPeer
@@ -187,3 +189,27 @@ async def test_reactivation_before_the_router_got_the_suspension_supersedes_it(
     assert not [w for w in router_peer.writes() if w.attributes.get("list") == SUSPENDED_LIST]  # never listed
     # the operator's reactivation is not overruled by the next run for the same bill
     assert (await auto_suspend(_ctx(db, tenant, date(2026, 11, 13))))["suspended"] == 0
+
+
+async def test_auto_suspend_decides_after_a_payment_that_holds_the_customer_commits(db: Database, wired):
+    """DESIGN 10: the job reads the account under the customer's row lock, so a payment being recorded while the
+    job runs is seen, and the customer who paid is not suspended."""
+    tenant, customer_id = wired["tenant"], wired["customer_id"]
+    async with db.tenant(tenant) as scope:
+        await record_payment(
+            scope.connection,
+            customer_id=customer_id,
+            amount=Money(80000, "BDT"),
+            method=PaymentMethod.CASH,
+            reference="",
+            received_on=NOV_12,
+            received_by="test",
+        )
+        # the job runs in its own context (its own transaction), like a worker's
+        job = asyncio.create_task(auto_suspend(_ctx(db, tenant, NOV_12)), context=contextvars.Context())
+        await asyncio.sleep(1)
+        assert not job.done()  # waiting for the customer's lock, which the payment holds
+    counts = await job
+    assert (counts["suspended"], counts["not_due"]) == (0, 1)
+    [status] = await _fetch(db, tenant, "SELECT status FROM customer WHERE id = $1", customer_id)
+    assert status["status"] == "active"

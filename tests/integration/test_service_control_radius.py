@@ -18,9 +18,8 @@ import pytest
 from factories import make_customer, make_package, make_router
 from ispb_billing import Money
 from ispb_netsync.radius import AcctStatusType, Code, Packet, attr, build_response, decode, send_request
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import auto_suspend, generate_bills
 from ispb_platform.billing.suspension.actions import activate_if_paid
-from ispb_platform.billing.suspension.auto import auto_suspend
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import run_due_commands
 from ispb_platform.network.radius.config import Listen, generate

@@ -23,7 +23,7 @@ from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import PUBLIC, access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
-from ispb_platform.billing.bills.routes import BillController, PaymentController, shared_invoice
+from ispb_platform.billing.bills.routes import BillController, shared_invoice
 from ispb_platform.billing.discounts.routes import DiscountController
 from ispb_platform.billing.invoices.service import close_renderer
 from ispb_platform.billing.profiles.routes import BillingProfileController
@@ -35,6 +35,7 @@ from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
 from ispb_platform.notify import routes as notify_routes
 from ispb_platform.panel import routes as panel_routes
+from ispb_platform.payments.routes import PaymentController
 from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings

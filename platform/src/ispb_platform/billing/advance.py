@@ -4,14 +4,18 @@ Advance credit is the unallocated part of earlier payments (``payment.unapplied_
 with both credit and open bills, the credit is allocated to the bills oldest first (``ispb_billing.allocate``),
 oldest payment first, under the customer's row lock. The ledger does not change (the payments were credited
 when received); bills' paid amounts, statuses and the allocations do. A second run finds nothing to settle.
+
+The job's entry point is ``billing/jobs.py``. Why SQL for the candidates: a set-based scan over payments with
+credit left and an open invoice, by customer id chunks; the money writes are the payments' queries, under the
+customer's row lock.
 """
 
 from dataclasses import replace
 
 from ispb_billing import Money, allocate
-from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.payments.service import apply_allocations, lock_customer, open_bills
-from ispb_tenants import TenantRef, TenantScope
+from ispb_platform.jobs.job import Counts
+from ispb_platform.payments.queries import apply_allocations, lock_customer, open_bills, payments_with_credit
+from ispb_tenants import Database, TenantRef, TenantScope
 
 _CANDIDATES = """
 SELECT DISTINCT p.customer_id FROM payment p
@@ -29,15 +33,11 @@ async def settle_from_credit(scope: TenantScope, tenant: TenantRef, customer_id:
     await lock_customer(connection, customer_id)
     bills = await open_bills(connection, customer_id, tenant.currency)
     applied = 0
-    for payment in await connection.fetch(
-        "SELECT id, unapplied_minor FROM payment WHERE customer_id = $1 AND unapplied_minor > 0"
-        " ORDER BY received_on, id",
-        customer_id,
-    ):
+    for payment in await payments_with_credit(connection, customer_id):
         if not bills:
             break
-        settlement = allocate(Money(int(payment["unapplied_minor"]), tenant.currency), bills)
-        await apply_allocations(connection, payment["id"], settlement, "advance_debit")
+        settlement = allocate(Money(payment.unapplied_minor, tenant.currency), bills)
+        await apply_allocations(connection, payment.id, settlement, "advance_debit")
         applied += settlement.applied.minor
         paid = {a.bill_id: a.amount for a in settlement.allocations}
         zero = Money.zero(tenant.currency)
@@ -46,19 +46,12 @@ async def settle_from_credit(scope: TenantScope, tenant: TenantRef, customer_id:
     return applied
 
 
-async def advance_debit(ctx: JobContext) -> Counts:
-    """The scheduled job. Runs on the 1st of the tenant's month; on other days it records that it did nothing."""
-    tenant = ctx.require_tenant()
-    if ctx.today.day != 1:
-        return {"customers_settled": 0, "minor_units_applied": 0, "not_the_first": 1}
-    return await settle_all(ctx, tenant)
-
-
-async def settle_all(ctx: JobContext, tenant: TenantRef) -> Counts:
+async def settle_all(db: Database, tenant: TenantRef) -> Counts:
+    """Every customer with advance credit and open bills, a chunk per transaction."""
     settled = applied = 0
     after = 0
     while True:
-        async with ctx.db.tenant(tenant) as scope:
+        async with db.tenant(tenant) as scope:
             ids = [r["customer_id"] for r in await scope.connection.fetch(_CANDIDATES, after, BATCH)]
             for customer_id in ids:
                 amount = await settle_from_credit(scope, tenant, customer_id)

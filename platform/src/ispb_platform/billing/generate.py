@@ -10,6 +10,11 @@ rules and writes the results set-based, a chunk of customers per transaction:
   under a profile that does not bill suspended customers, or no worker ran) is not back-billed. Daily-cycle
   chains that fell behind restart today.
 - A result that looks wrong (``ImplausibleBill``) parks the customer with a visible reason instead of billing.
+
+The job's entry point is ``billing/jobs.py``.
+
+Why SQL: this is the set-based hot path (see docs/architecture.md, Billing, for the bench): candidates, drafts
+and one data-modifying statement per chunk; a query builder would mean a round trip per customer.
 """
 
 from collections import defaultdict
@@ -35,8 +40,8 @@ from ispb_billing import (
     monthly_period_containing,
 )
 from ispb_platform.billing.numbers import INVOICE, take_numbers
-from ispb_platform.jobs.job import Counts, JobContext
-from ispb_tenants import Connection, TenantRef, TenantScope
+from ispb_platform.jobs.job import Counts
+from ispb_tenants import Connection, Database, TenantRef, TenantScope
 
 CHUNK = 2_000
 """Customers per transaction: big enough for set-based speed, small enough to keep locks short."""
@@ -353,14 +358,13 @@ async def generate_chunk(
     return int(rows[-1]["id"]) if len(rows) == CHUNK else None
 
 
-async def generate_bills(ctx: JobContext) -> Counts:
-    """The scheduled job: every chunk of the tenant's candidates, each in its own transaction."""
-    tenant = ctx.require_tenant()
+async def bill_customers(db: Database, tenant: TenantRef, today: date) -> Counts:
+    """Every chunk of the tenant's candidates, each in its own transaction."""
     counts = GenerationCounts()
     after = 0
     while True:
-        async with ctx.db.tenant(tenant) as scope:
-            last = await generate_chunk(scope, tenant, ctx.today, after, counts)
+        async with db.tenant(tenant) as scope:
+            last = await generate_chunk(scope, tenant, today, after, counts)
         if last is None:
             return counts.as_counts()
         after = last

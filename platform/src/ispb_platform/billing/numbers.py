@@ -1,7 +1,8 @@
 """Gap-free bill numbers per tenant, series and year: ``INV-2026-000123``, ``CN-2026-000001`` (DESIGN 10).
 
 The counter row is updated inside the issuing transaction and stays locked until it commits, so a rolled-back
-transaction gives its numbers back and two transactions never take the same number.
+transaction gives its numbers back and two transactions never take the same number. SQL on purpose: one
+``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` takes a block of numbers and the row lock in one round trip.
 """
 
 from ispb_tenants import Connection

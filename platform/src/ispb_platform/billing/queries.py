@@ -1,124 +1,43 @@
-"""Reading bills for the panel: the filtered, paged Customer Bills list with its totals, one bill, a ledger."""
+"""Reads and writes of the billing domain outside the bill pages, in the caller's tenant scope: a customer's
+ledger and advance credit (the customer page), and what a package change needs (``package_change.py``).
+
+The ledger stays SQL: a window sum over the ``ledger_entry`` view, which has no table class. So do the package
+change's billed period (the customer's profile or the default one: a ``COALESCE`` over a subquery) and its
+adjustments (``bill_adjustment``'s Piccolo class declares its ``bigserial`` key as a plain ``BigInt``, so a
+Piccolo insert would send a key of its own). The package's price and the customer check go through Piccolo.
+"""
 
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import asyncpg
-
+from ispb_billing import Adjustment
+from ispb_platform.payments import queries as payments_queries
 from ispb_tenants import Connection
-
-PAGE_SIZE = 50
-STATUSES = ("open", "paid", "void")
+from ispb_tenants.tables import Customer, Package
 
 
 @dataclass(frozen=True)
-class BillFilters:
-    month: date | None = None
-    """First day of the month whose periods start in it."""
-    status: str = ""
-    area: str = ""
-    q: str = ""
-    customer_id: int | None = None
+class BilledPeriod:
+    """The period of a customer's current invoice and its billing profile's cycle and pro-rata policy."""
+
+    period_start: date
+    period_end: date
+    cycle: str
+    billing_day: int
+    prorata: str
 
 
 @dataclass(frozen=True)
-class BillPage:
-    rows: list[asyncpg.Record]
-    total: int
-    page: int
-    pages: int
-    billed_minor: int
-    paid_minor: int
-    outstanding_minor: int
+class PackagePrice:
+    name: str
+    price_minor: int
+    vat_rate_bp: int
+    vat_inclusive: bool
 
 
-def parse_month(raw: str) -> date | None:
-    """``2026-11`` → 2026-11-01; anything else → None (the filter is then off)."""
-    try:
-        year, month = (int(part) for part in raw.split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return None
-
-
-def _where(filters: BillFilters) -> tuple[str, list[Any]]:
-    clauses = ["b.kind = 'invoice'"]
-    args: list[Any] = []
-    if filters.month is not None:
-        args.append(filters.month)
-        clauses.append(f"b.period_start >= ${len(args)} AND b.period_start < (${len(args)}::date + interval '1 month')")
-    if filters.status in STATUSES:
-        args.append(filters.status)
-        clauses.append(f"b.status = ${len(args)}")
-    if filters.area:
-        args.append(filters.area)
-        clauses.append(f"c.area = ${len(args)}")
-    if filters.customer_id is not None:
-        args.append(filters.customer_id)
-        clauses.append(f"b.customer_id = ${len(args)}")
-    if filters.q:
-        args.append(filters.q.strip())
-        n = len(args)
-        clauses.append(f"(b.number ILIKE ${n} || '%' OR c.code ILIKE ${n} || '%' OR c.name ILIKE '%' || ${n} || '%')")
-    return " AND ".join(clauses), args
-
-
-async def list_bills(connection: Connection, filters: BillFilters, page: int) -> BillPage:
-    where, args = _where(filters)
-    # the clauses are constants of _where; every value travels as a $n parameter
-    totals_sql = (
-        "SELECT count(*) AS n, coalesce(sum(b.total_minor) FILTER (WHERE b.status <> 'void'), 0) AS billed,"
-        " coalesce(sum(b.paid_minor) FILTER (WHERE b.status <> 'void'), 0) AS paid"
-        " FROM bill b JOIN customer c ON c.id = b.customer_id WHERE "
-    )
-    summary = await connection.fetchrow(totals_sql + where, *args)
-    total = int(summary["n"]) if summary else 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows_sql = (
-        "SELECT b.id, b.number, b.period_start, b.period_end, b.issue_date, b.due_date, b.total_minor,"
-        " b.paid_minor, b.status, b.currency, c.id AS customer_id, c.code, c.name, c.area"
-        " FROM bill b JOIN customer c ON c.id = b.customer_id WHERE "
-    )
-    order = f" ORDER BY b.issue_date DESC, b.id DESC LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}"
-    rows = await connection.fetch(rows_sql + where + order, *args)
-    billed = int(summary["billed"]) if summary else 0
-    paid = int(summary["paid"]) if summary else 0
-    return BillPage(list(rows), total, page, pages, billed, paid, billed - paid)
-
-
-async def get_bill(connection: Connection, bill_id: int) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await connection.fetchrow(
-        "SELECT b.*, c.code, c.name AS customer_name, c.phone, c.address, c.area,"
-        " r.number AS reverses_number, cn.id AS credit_note_id, cn.number AS credit_note_number"
-        " FROM bill b JOIN customer c ON c.id = b.customer_id"
-        " LEFT JOIN bill r ON r.id = b.reverses_bill_id LEFT JOIN bill cn ON cn.reverses_bill_id = b.id"
-        " WHERE b.id = $1",
-        bill_id,
-    )
-    return row
-
-
-async def bill_lines(connection: Connection, bill_id: int) -> list[asyncpg.Record]:
-    return list(
-        await connection.fetch(
-            "SELECT *, net_minor + vat_minor AS total_minor FROM bill_line WHERE bill_id = $1 ORDER BY position",
-            bill_id,
-        )
-    )
-
-
-async def bill_allocations(connection: Connection, bill_id: int) -> list[asyncpg.Record]:
-    return list(
-        await connection.fetch(
-            "SELECT a.amount_minor, a.source, a.created_at, a.released_at, p.id AS payment_id, p.received_on,"
-            " p.method, p.reference, cn.number AS credit_note_number"
-            " FROM payment_allocation a LEFT JOIN payment p ON p.id = a.payment_id"
-            " LEFT JOIN bill cn ON cn.id = a.credit_note_id WHERE a.bill_id = $1 ORDER BY a.id",
-            bill_id,
-        )
-    )
+async def customer_exists(customer_id: int) -> bool:
+    return bool(await Customer.exists().where(Customer._meta.primary_key == customer_id))
 
 
 async def ledger(connection: Connection, customer_id: int, limit: int = 100) -> list[dict[str, Any]]:
@@ -133,8 +52,46 @@ async def ledger(connection: Connection, customer_id: int, limit: int = 100) -> 
 
 
 async def advance_credit(connection: Connection, customer_id: int) -> int:
-    return int(
-        await connection.fetchval(
-            "SELECT coalesce(sum(unapplied_minor), 0) FROM payment WHERE customer_id = $1", customer_id
-        )
+    """The customer's advance credit in minor units (the payments' unallocated parts)."""
+    return await payments_queries.advance_credit(connection, customer_id)
+
+
+# A package change (package_change.py): the billed period it falls in, the prices, the pending adjustments.
+
+
+async def billed_period_on(connection: Connection, customer_id: int, day: date) -> BilledPeriod | None:
+    """The customer's latest invoice (not void) whose period contains ``day``, with its profile's policy."""
+    row = await connection.fetchrow(
+        "SELECT b.period_start, b.period_end, bp.cycle, bp.billing_day, bp.prorata FROM bill b"
+        " JOIN customer c ON c.id = b.customer_id"
+        " JOIN billing_profile bp ON bp.id = COALESCE(c.billing_profile_id,"
+        " (SELECT id FROM billing_profile WHERE is_default))"
+        " WHERE b.customer_id = $1 AND b.kind = 'invoice' AND b.status <> 'void'"
+        " AND b.period_start <= $2 AND b.period_end >= $2 ORDER BY b.id DESC LIMIT 1",
+        customer_id,
+        day,
+    )
+    return None if row is None else BilledPeriod(**dict(row))
+
+
+async def package_price(package_id: int) -> PackagePrice | None:
+    row = await (
+        Package.select(Package.name, Package.price_minor, Package.vat_rate_bp, Package.vat_inclusive)
+        .where(Package._meta.primary_key == package_id)
+        .first()
+    )
+    return None if row is None else PackagePrice(**row)
+
+
+async def add_adjustment(connection: Connection, customer_id: int, adjustment: Adjustment, by: str) -> None:
+    """A pending line for the customer's next bill."""
+    await connection.execute(
+        "INSERT INTO bill_adjustment (customer_id, description, amount_minor, vat_rate_bp, kind, created_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        customer_id,
+        adjustment.description,
+        adjustment.amount.minor,
+        adjustment.vat_rate_bp,
+        adjustment.kind.value,
+        by,
     )

@@ -5,9 +5,7 @@ the Automation page and the run records use. Only implemented jobs are listed: t
 job that would not really run.
 """
 
-from ispb_platform.billing.advance import advance_debit
-from ispb_platform.billing.generate import generate_bills
-from ispb_platform.billing.suspension.auto import auto_suspend
+from ispb_platform.billing.jobs import advance_debit, auto_suspend, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ispb_billing import Money
-from ispb_platform.payments.service import PaymentMethod
+from ispb_platform.payments.queries import PaymentMethod
 
 MAX_BACKDATE_DAYS = 366
+METHOD_LABELS = {PaymentMethod.CASH: "Cash", PaymentMethod.BANK: "Bank", PaymentMethod.MOBILE_MONEY: "Mobile money"}
 NEEDS_REFERENCE = {PaymentMethod.BANK, PaymentMethod.MOBILE_MONEY}
 
 

@@ -3,35 +3,29 @@
 Everything for one customer happens under that customer's row lock, in one transaction: the payment (which is
 the ledger credit), its allocations, the bills' paid amounts and statuses, the balance cache and the
 ``payment.received`` domain event (the outbox the notifications work consumes). A bank or mobile-money
-reference can be recorded once only.
+reference can be recorded once only. The lock is taken before anything the payment decides on is read
+(DESIGN 10), so a concurrent payment or void of the same customer waits instead of slipping in between.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
-import asyncpg
+from saq import Queue
 
-from ispb_billing import Money, OpenBill, Settlement, allocate
-from ispb_tenants import Connection
-
-
-class PaymentMethod(StrEnum):
-    CASH = "cash"
-    BANK = "bank"
-    MOBILE_MONEY = "mobile_money"
-
-
-METHOD_LABELS = {PaymentMethod.CASH: "Cash", PaymentMethod.BANK: "Bank", PaymentMethod.MOBILE_MONEY: "Mobile money"}
+from ispb_billing import Money, Settlement, allocate, format_money
+from ispb_platform.activity.service import record_activity
+from ispb_platform.auth.roles import Principal
+from ispb_platform.billing.suspension.actions import activate_if_paid
+from ispb_platform.jobs.queue import run_soon
+from ispb_platform.network.routers.commands import kick
+from ispb_platform.payments import queries
+from ispb_platform.payments.forms import METHOD_LABELS, PaymentDraft
+from ispb_platform.payments.queries import CustomerBalance, CustomerNotFound, PaymentMethod
+from ispb_tenants import Connection, TenantScope
 
 
 class DuplicatePayment(Exception):
     """The same bank or mobile-money reference was already recorded."""
-
-
-class CustomerNotFound(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -39,65 +33,6 @@ class RecordedPayment:
     payment_id: int
     settlement: Settlement
     balance: Money
-
-
-async def lock_customer(connection: Connection, customer_id: int) -> asyncpg.Record:
-    """Take the customer's row lock: every money change of one customer runs one at a time."""
-    row: asyncpg.Record | None = await connection.fetchrow(
-        "SELECT c.id, c.code, c.name, c.phone, c.status, coalesce(a.balance_minor, 0) AS balance_minor"
-        " FROM customer c LEFT JOIN customer_account a ON a.customer_id = c.id WHERE c.id = $1 FOR UPDATE OF c",
-        customer_id,
-    )
-    if row is None:
-        raise CustomerNotFound(customer_id)
-    return row
-
-
-async def move_balance(connection: Connection, customer_id: int, delta_minor: int) -> int:
-    """Add ``delta_minor`` to the customer's balance cache (creating its account row); returns the new balance.
-    Call it in the transaction that writes the matching ledger entry, under the customer's lock."""
-    balance = await connection.fetchval(
-        "INSERT INTO customer_account AS a (customer_id, balance_minor) VALUES ($1, $2) ON CONFLICT (customer_id)"
-        " DO UPDATE SET balance_minor = a.balance_minor + EXCLUDED.balance_minor RETURNING balance_minor",
-        customer_id,
-        delta_minor,
-    )
-    return int(balance)
-
-
-async def open_bills(connection: Connection, customer_id: int, currency: str) -> list[OpenBill]:
-    rows = await connection.fetch(
-        "SELECT id, due_date, issue_date, total_minor - paid_minor AS outstanding FROM bill"
-        " WHERE customer_id = $1 AND kind = 'invoice' AND status = 'open' ORDER BY due_date, issue_date, id",
-        customer_id,
-    )
-    return [OpenBill(r["id"], r["due_date"], r["issue_date"], Money(int(r["outstanding"]), currency)) for r in rows]
-
-
-async def apply_allocations(connection: Connection, payment_id: int, settlement: Settlement, source: str) -> None:
-    """Write allocations of one payment and move the bills' paid amounts (and status when fully paid)."""
-    if not settlement.allocations:
-        return
-    bill_ids = [a.bill_id for a in settlement.allocations]
-    amounts = [a.amount.minor for a in settlement.allocations]
-    await connection.execute(
-        "INSERT INTO payment_allocation (bill_id, payment_id, amount_minor, source)"
-        " SELECT u.bill_id, $3, u.amount, $4 FROM unnest($1::bigint[], $2::bigint[]) AS u(bill_id, amount)",
-        bill_ids,
-        amounts,
-        payment_id,
-        source,
-    )
-    await connection.execute(
-        "UPDATE bill b SET paid_minor = b.paid_minor + u.amount,"
-        " status = CASE WHEN b.paid_minor + u.amount = b.total_minor THEN 'paid' ELSE b.status END, updated_at = now()"
-        " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount) WHERE b.id = u.id",
-        bill_ids,
-        amounts,
-    )
-    await connection.execute(
-        "UPDATE payment SET unapplied_minor = unapplied_minor - $2 WHERE id = $1", payment_id, sum(amounts)
-    )
 
 
 async def record_payment(
@@ -114,41 +49,103 @@ async def record_payment(
     """Record a payment in the caller's tenant transaction. Raises ``DuplicatePayment``, ``CustomerNotFound``."""
     if not amount.is_positive:
         raise ValueError("a payment amount must be positive")
-    customer = await lock_customer(connection, customer_id)
-    try:
-        async with connection.transaction():  # a savepoint: a duplicate leaves the caller's transaction usable
-            payment_id = await connection.fetchval(
-                "INSERT INTO payment (customer_id, received_on, amount_minor, currency, method, reference, note,"
-                " received_by, unapplied_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3) RETURNING id",
-                customer_id,
-                received_on,
-                amount.minor,
-                amount.currency,
-                method.value,
-                reference.strip(),
-                note.strip(),
-                received_by,
-            )
-    except asyncpg.UniqueViolationError:
+    customer = await queries.lock_customer(connection, customer_id)
+    payment_id = await queries.insert_payment(
+        connection,
+        customer_id=customer_id,
+        amount=amount,
+        method=method,
+        reference=reference.strip(),
+        received_on=received_on,
+        received_by=received_by,
+        note=note.strip(),
+    )
+    if payment_id is None:
         raise DuplicatePayment(
             f"A {METHOD_LABELS[method].lower()} payment with reference {reference.strip()!r} is already recorded."
-        ) from None
-    settlement = allocate(amount, await open_bills(connection, customer_id, amount.currency))
-    await apply_allocations(connection, payment_id, settlement, "payment")
-    balance = int(customer["balance_minor"]) - amount.minor
-    await move_balance(connection, customer_id, -amount.minor)
-    await connection.execute(
-        "INSERT INTO domain_event (name, customer_id, payload) VALUES ('payment.received', $1, $2::jsonb)",
+        )
+    settlement = allocate(amount, await queries.open_bills(connection, customer_id, amount.currency))
+    await queries.apply_allocations(connection, payment_id, settlement, "payment")
+    balance = customer.balance_minor - amount.minor
+    await queries.move_balance(connection, customer_id, -amount.minor)
+    await queries.add_event(
+        connection,
+        "payment.received",
         customer_id,
-        json.dumps(
-            {
-                "payment_id": payment_id,
-                "amount_minor": amount.minor,
-                "currency": amount.currency,
-                "method": method.value,
-                "balance_minor": balance,
-                "bills_paid": [a.bill_id for a in settlement.allocations],
-            }
-        ),
+        {
+            "payment_id": payment_id,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "method": method.value,
+            "balance_minor": balance,
+            "bills_paid": [a.bill_id for a in settlement.allocations],
+        },
     )
-    return RecordedPayment(int(payment_id), settlement, Money(balance, amount.currency))
+    return RecordedPayment(payment_id, settlement, Money(balance, amount.currency))
+
+
+async def record_from_panel(
+    db: TenantScope,
+    operator: Principal,
+    customer: CustomerBalance,
+    draft: PaymentDraft,
+    *,
+    today: date,
+    secret_key: str,
+    queue: Queue,
+    ip: str,
+) -> RecordedPayment:
+    """An operator records a payment: the payment, a reactivation when the customer's profile auto-activates
+    and nothing is overdue any more, and the activity row, in the handler's transaction. After commit the
+    router learns of the reactivation at once and the payment's message goes out now, not at the next tick.
+    Raises ``DuplicatePayment`` and ``CustomerNotFound``."""
+    recorded = await record_payment(
+        db.connection,
+        customer_id=customer.id,
+        amount=draft.amount,
+        method=draft.method,
+        reference=draft.reference,
+        received_on=draft.received_on,
+        received_by=f"{operator.name} <{operator.login}>",
+        note=draft.note,
+    )
+    reactivated = await activate_if_paid(
+        db.connection,
+        db.tenant,
+        customer.id,
+        today,
+        secret_key=secret_key,
+        actor=f"system (payment recorded by {operator.login})",
+    )
+    await record_activity(
+        db,
+        operator,
+        "payment.recorded",
+        object_type="customer",
+        object_id=customer.id,
+        summary=f"Recorded {METHOD_LABELS[draft.method].lower()} payment of"
+        f" {format_money(draft.amount, symbol=False)} {draft.amount.currency} from {customer.code}",
+        details={
+            "payment_id": recorded.payment_id,
+            "bills_paid": [a.bill_id for a in recorded.settlement.allocations],
+            "advance_credit_minor": recorded.settlement.unapplied.minor,
+        },
+        ip=ip,
+    )
+    tenant = db.tenant
+    if reactivated is not None and reactivated.command_id is not None:
+        command_id = reactivated.command_id
+        db.on_commit(lambda: kick(queue, tenant, command_id))
+    db.on_commit(lambda: run_soon(queue, "notify.send_outbox", tenant, "payment"))
+    return recorded
+
+
+__all__ = (
+    "METHOD_LABELS",
+    "CustomerNotFound",
+    "DuplicatePayment",
+    "PaymentMethod",
+    "RecordedPayment",
+    "record_from_panel",
+    "record_payment",
+)

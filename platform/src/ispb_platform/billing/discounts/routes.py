@@ -4,9 +4,6 @@ The bill job applies them to periods starting within their dates (``ispb_billing
 changes future bills, since issued bills are never edited.
 """
 
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar import Controller, Request, Response, post
@@ -15,79 +12,17 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ispb_billing import Money, format_money, format_percent
-from ispb_platform.activity.service import record_activity
-from ispb_platform.auth.access import allow, own_tenant_scope, provide_principal
+from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, Principal
 from ispb_platform.auth.routes import client_ip
+from ispb_platform.billing.discounts import service
+from ispb_platform.billing.discounts.forms import validate_discount
+from ispb_platform.billing.queries import customer_exists
 from ispb_platform.customers.routes import customer_page
 from ispb_platform.web.forms import form_fields, see_other
+from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 Operator = NamedDependency[Principal]
-
-
-@dataclass(frozen=True)
-class DiscountDraft:
-    label: str
-    percent_bp: int | None
-    amount: Money | None
-    starts: date | None
-    ends: date | None
-
-    def describe(self) -> str:
-        value = (
-            format_percent(self.percent_bp)
-            if self.percent_bp
-            else format_money(self.amount, symbol=False)
-            if self.amount
-            else ""
-        )
-        return f"{self.label} ({value})"
-
-
-def _date(raw: str, field: str, errors: dict[str, str]) -> date | None:
-    if not raw.strip():
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        errors[field] = "Enter the date as YYYY-MM-DD."
-        return None
-
-
-def validate_discount(data: dict[str, str], currency: str) -> tuple[DiscountDraft | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    label = data.get("label", "").strip()
-    if not label or len(label) > 80:
-        errors["label"] = "Name the discount (up to 80 characters), e.g. Loyalty."
-    kind, raw = data.get("kind", ""), data.get("value", "").strip()
-    percent_bp: int | None = None
-    amount: Money | None = None
-    if kind == "percent":
-        try:
-            percent = Decimal(raw)
-        except InvalidOperation:
-            percent = Decimal(-1)
-        if not (Decimal(0) < percent <= Decimal(100)) or percent * 100 != int(percent * 100):
-            errors["value"] = "Enter a percentage from 0.01 to 100, e.g. 10 or 7.5."
-        else:
-            percent_bp = int(percent * 100)
-    elif kind == "amount":
-        try:
-            amount = Money.of(raw, currency)
-        except (ValueError, TypeError) as problem:
-            errors["value"] = f"Enter an amount such as 100 or 99.50 ({problem})."
-        else:
-            if not amount.is_positive:
-                errors["value"] = "The amount must be more than zero."
-    else:
-        errors["kind"] = "Choose a percentage or a fixed amount."
-    starts, ends = _date(data.get("starts", ""), "starts", errors), _date(data.get("ends", ""), "ends", errors)
-    if starts and ends and ends < starts:
-        errors["ends"] = "The end date is before the start date."
-    if errors:
-        return None, errors
-    return DiscountDraft(label, percent_bp, amount, starts, ends), {}
 
 
 class DiscountController(Controller):
@@ -96,64 +31,31 @@ class DiscountController(Controller):
     opt = allow(OPERATOR_ADMINS)
 
     @post("/")
+    @in_tenant_scope
     async def add_discount(
-        self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
+        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
     ) -> Template | Response[Any]:
-        tenant = operator.require_tenant()
         data = await form_fields(request)
-        draft, errors = validate_discount(data, tenant.currency)
-        async with own_tenant_scope(request) as db:
-            if not await db.connection.fetchval("SELECT 1 FROM customer WHERE id = $1", customer_id):
-                raise NotFoundException()
-            if draft is None:
-                return await customer_page(
-                    request, db, customer_id, discount_form=data, discount_errors=errors, status_code=422
-                )
-            discount_id = await db.connection.fetchval(
-                "INSERT INTO customer_discount (customer_id, label, percent_bp, amount_minor, starts, ends)"
-                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                customer_id,
-                draft.label,
-                draft.percent_bp,
-                draft.amount.minor if draft.amount else None,
-                draft.starts,
-                draft.ends,
+        draft, errors = validate_discount(data, db.tenant.currency)
+        if not await customer_exists(customer_id):
+            raise NotFoundException()
+        if draft is None:
+            return await customer_page(
+                request, db, customer_id, discount_form=data, discount_errors=errors, status_code=422
             )
-            await record_activity(
-                db,
-                operator,
-                "discount.added",
-                object_type="customer",
-                object_id=customer_id,
-                summary=f"Added discount {draft.describe()}",
-                details={"discount_id": discount_id},
-                ip=client_ip(request),
-            )
+        await service.add_discount(db, operator, customer_id, draft, client_ip(request))
         return see_other(request, f"/panel/customers/{customer_id}#discounts")
 
     @post("/{discount_id:int}/remove")
+    @in_tenant_scope
     async def remove_discount(
         self,
+        db: TenantScope,
         request: Request[Any, Any, Any],
         operator: Operator,
         customer_id: FromPath[int],
         discount_id: FromPath[int],
     ) -> Response[Any]:
-        async with own_tenant_scope(request) as db:
-            label = await db.connection.fetchval(
-                "DELETE FROM customer_discount WHERE id = $1 AND customer_id = $2 RETURNING label",
-                discount_id,
-                customer_id,
-            )
-            if label is None:
-                raise NotFoundException()
-            await record_activity(
-                db,
-                operator,
-                "discount.removed",
-                object_type="customer",
-                object_id=customer_id,
-                summary=f"Removed discount {label} (issued bills keep it)",
-                ip=client_ip(request),
-            )
+        if not await service.remove_discount(db, operator, customer_id, discount_id, client_ip(request)):
+            raise NotFoundException()
         return see_other(request, f"/panel/customers/{customer_id}#discounts")

@@ -5,15 +5,14 @@ row, the ``customer.suspended``/``customer.activated`` event and the router comm
 together; the router work itself runs after commit (``routers.commands``).
 """
 
-import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from ispb_billing import Account, Money, OpenBill, SuspensionRule, decide
+from ispb_billing import Account, Money, SuspensionRule, decide
+from ispb_platform.billing.suspension import queries
 from ispb_platform.network.radius.sync import sync_customer
 from ispb_platform.network.routers.commands import enqueue_command
-from ispb_platform.payments.service import lock_customer, open_bills
+from ispb_platform.payments.queries import add_event, advance_credit, lock_customer, open_bills
 from ispb_tenants import Connection, TenantRef
 
 
@@ -21,15 +20,6 @@ from ispb_tenants import Connection, TenantRef
 class StatusChange:
     customer_id: int
     command_id: int | None
-
-
-async def _event(connection: Connection, name: str, customer_id: int, payload: dict[str, Any]) -> None:
-    await connection.execute(
-        "INSERT INTO domain_event (name, customer_id, payload) VALUES ($1, $2, $3::jsonb)",
-        name,
-        customer_id,
-        json.dumps(payload, default=str),
-    )
 
 
 async def suspend(
@@ -46,24 +36,23 @@ async def suspend(
     """Suspend an active customer; None when it is not active, or when this bill already suspended it once
     (an operator who reactivated a customer by hand is not overruled by the next run of the job)."""
     customer = await lock_customer(connection, customer_id)
-    if customer["status"] != "active":
+    if customer.status != "active":
         return None
-    logged = await connection.fetchval(
-        "INSERT INTO suspension_log (customer_id, action, bill_id, amount_due_minor, rule, reason, actor)"
-        " VALUES ($1, 'suspended', $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+    logged = await queries.log_suspension(
+        connection,
         customer_id,
-        bill_id,
-        amount_due_minor,
-        rule,
-        reason,
-        actor,
+        bill_id=bill_id,
+        amount_due_minor=amount_due_minor,
+        rule=rule,
+        reason=reason,
+        actor=actor,
     )
-    if logged is None:
+    if not logged:
         return None
-    await connection.execute("UPDATE customer SET status = 'suspended', updated_at = now() WHERE id = $1", customer_id)
+    await queries.set_status(connection, customer_id, "suspended")
     await sync_customer(connection, secret_key, customer_id)
     command_id = await enqueue_command(connection, customer_id=customer_id, action="suspend")
-    await _event(
+    await add_event(
         connection,
         "customer.suspended",
         customer_id,
@@ -77,43 +66,32 @@ async def activate(
 ) -> StatusChange | None:
     """Reactivate a suspended customer; None when it is not suspended."""
     customer = await lock_customer(connection, customer_id)
-    if customer["status"] != "suspended":
+    if customer.status != "suspended":
         return None
-    await connection.execute("UPDATE customer SET status = 'active', updated_at = now() WHERE id = $1", customer_id)
+    await queries.set_status(connection, customer_id, "active")
     await sync_customer(connection, secret_key, customer_id)
-    await connection.execute(
-        "INSERT INTO suspension_log (customer_id, action, reason, actor) VALUES ($1, 'activated', $2, $3)",
-        customer_id,
-        reason,
-        actor,
-    )
+    await queries.log_activation(connection, customer_id, reason=reason, actor=actor)
     command_id = await enqueue_command(connection, customer_id=customer_id, action="activate")
-    await _event(connection, "customer.activated", customer_id, {"reason": reason, "actor": actor})
+    await add_event(connection, "customer.activated", customer_id, {"reason": reason, "actor": actor})
     return StatusChange(customer_id, command_id)
 
 
 async def rule_for(connection: Connection, customer_id: int) -> tuple[SuspensionRule, bool]:
     """The customer's billing profile as a suspension rule, and whether it reactivates on payment."""
-    profile = await connection.fetchrow(
-        "SELECT bp.grace_days, bp.suspend_day, bp.auto_suspend, bp.auto_activate FROM customer c"
-        " JOIN billing_profile bp ON bp.id = COALESCE(c.billing_profile_id,"
-        " (SELECT id FROM billing_profile WHERE is_default)) WHERE c.id = $1",
-        customer_id,
-    )
+    profile = await queries.profile_rule(connection, customer_id)
     if profile is None:
         return SuspensionRule(), False
     rule = SuspensionRule(
-        grace_days=profile["grace_days"], fixed_day=profile["suspend_day"], auto_suspend=profile["auto_suspend"]
+        grace_days=profile.grace_days, fixed_day=profile.suspend_day, auto_suspend=profile.auto_suspend
     )
-    return rule, bool(profile["auto_activate"])
+    return rule, profile.auto_activate
 
 
 async def account_of(connection: Connection, customer_id: int, status: str, currency: str) -> Account:
-    bills: list[OpenBill] = await open_bills(connection, customer_id, currency)
-    credit = await connection.fetchval(
-        "SELECT coalesce(sum(unapplied_minor), 0) FROM payment WHERE customer_id = $1", customer_id
-    )
-    return Account(customer_id, status, tuple(bills), Money(int(credit), currency))
+    """What the dunning rule decides on; read under the customer's row lock by callers that act on it."""
+    bills = await open_bills(connection, customer_id, currency)
+    credit = await advance_credit(connection, customer_id)
+    return Account(customer_id, status, tuple(bills), Money(credit, currency))
 
 
 async def activate_if_paid(
@@ -122,7 +100,7 @@ async def activate_if_paid(
     """After a payment: reactivate a suspended customer whose profile auto-activates and who owes nothing
     overdue any more (the same dunning rule that suspended them says they would not be suspended now)."""
     customer = await lock_customer(connection, customer_id)
-    if customer["status"] != "suspended":
+    if customer.status != "suspended":
         return None
     rule, auto_activate = await rule_for(connection, customer_id)
     if not auto_activate:

@@ -1,7 +1,6 @@
 """Suspension pages: Logs → Suspension Log, suspend/reactivate buttons on the customer page, and the public
 suspension portal a suspended customer's browser is redirected to by the router."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -11,40 +10,34 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
-from ispb_platform.activity.service import record_activity
-from ispb_platform.auth.access import PUBLIC, allow, own_tenant_scope, provide_principal
+from ispb_platform.auth.access import PUBLIC, allow, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.auth.routes import client_ip
-from ispb_platform.billing.suspension.actions import activate, suspend
-from ispb_platform.jobs.runs import local_today
-from ispb_platform.network.routers.commands import kick
+from ispb_platform.billing.queries import customer_exists
+from ispb_platform.billing.suspension import queries, service
+from ispb_platform.billing.suspension.service import Action
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_platform.web.tenancy import provide_portal_tenant
 from ispb_tenants import TenantRef
 
 Operator = NamedDependency[Principal]
-PAGE = 100
+PAGE = queries.LOG_PAGE
 
 
 @get("/panel/logs/suspension", opt=allow(OPERATORS))
-async def suspension_log(request: Request[Any, Any, Any], before: FromQuery[int | None] = None) -> Template:
-    async with own_tenant_scope(request) as db:
-        rows = await db.connection.fetch(
-            "SELECT l.*, c.code, c.name, b.number AS bill_number FROM suspension_log l"
-            " JOIN customer c ON c.id = l.customer_id LEFT JOIN bill b ON b.id = l.bill_id"
-            " WHERE ($1::bigint IS NULL OR l.id < $1) ORDER BY l.id DESC LIMIT $2",
-            before,
-            PAGE,
-        )
+@in_tenant_scope
+async def suspension_log(db: TenantScope, before: FromQuery[int | None] = None) -> Template:
+    rows = await queries.log_page(before, PAGE)
     return Template(
         "billing/suspension/log.html",
         context={
             "nav": PANEL_NAV,
             "active": "/panel/logs/suspension",
             "rows": rows,
-            "older": rows[-1]["id"] if len(rows) == PAGE else None,
-            "currency": request.scope["state"]["principal"].tenant.currency,
+            "older": rows[-1].id if len(rows) == PAGE else None,
+            "currency": db.tenant.currency,
         },
     )
 
@@ -57,90 +50,55 @@ class CustomerStatusController(Controller):
     opt = allow(OPERATORS)
 
     @post("/suspend")
+    @in_tenant_scope
     async def suspend_now(
-        self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
+        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
     ) -> Response[Any]:
-        return await self._change(request, operator, customer_id, "suspend")
+        return await _change(db, request, operator, customer_id, "suspend")
 
     @post("/activate")
+    @in_tenant_scope
     async def activate_now(
-        self, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
+        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
     ) -> Response[Any]:
-        return await self._change(request, operator, customer_id, "activate")
+        return await _change(db, request, operator, customer_id, "activate")
 
-    async def _change(
-        self, request: Request[Any, Any, Any], operator: Principal, customer_id: int, action: str
-    ) -> Response[Any]:
-        reason = (await form_fields(request)).get("reason", "").strip()[:300] or "by hand"
-        actor = f"{operator.name} <{operator.login}>"
-        async with own_tenant_scope(request) as db:
-            if not await db.connection.fetchval("SELECT 1 FROM customer WHERE id = $1", customer_id):
-                raise NotFoundException()
-            secret_key = str(request.app.state.runtime.settings.secret_key)
-            if action == "suspend":
-                change = await suspend(
-                    db.connection, customer_id, secret_key=secret_key, actor=actor, reason=reason, rule="manual"
-                )
-            else:
-                change = await activate(db.connection, customer_id, secret_key=secret_key, actor=actor, reason=reason)
-            if change is not None:
-                await record_activity(
-                    db,
-                    operator,
-                    f"customer.{'suspended' if action == 'suspend' else 'activated'}",
-                    object_type="customer",
-                    object_id=customer_id,
-                    summary=f"{'Suspended' if action == 'suspend' else 'Reactivated'} by hand: {reason}",
-                    ip=client_ip(request),
-                )
-        if change is not None and change.command_id is not None:
-            await kick(request.app.state.runtime.queue, operator.require_tenant(), change.command_id)
-        return see_other(request, f"/panel/customers/{customer_id}")
+
+async def _change(
+    db: TenantScope, request: Request[Any, Any, Any], operator: Principal, customer_id: int, action: Action
+) -> Response[Any]:
+    reason = (await form_fields(request)).get("reason", "").strip()[:300] or "by hand"
+    if not await customer_exists(customer_id):
+        raise NotFoundException()
+    runtime = request.app.state.runtime
+    await service.change_status(
+        db,
+        operator,
+        customer_id,
+        action,
+        reason=reason,
+        secret_key=str(runtime.settings.secret_key),
+        queue=runtime.queue,
+        ip=client_ip(request),
+    )
+    return see_other(request, f"/panel/customers/{customer_id}")
 
 
 @get("/suspended/{operator_slug:str}/", opt=PUBLIC, dependencies={"operator": Provide(provide_portal_tenant)})
 async def suspension_portal(request: Request[Any, Any, Any], operator: NamedDependency[TenantRef]) -> Template:
     """Where the router sends a suspended customer's web traffic: who they are (by their address), what is
     due and how to pay. Nothing personal is shown to an address that is not a suspended customer's."""
-    address = client_ip(request)
-    runtime = request.app.state.runtime
-    async with runtime.db.tenant(operator) as scope:
-        customer = await scope.connection.fetchrow(
-            "SELECT c.id, c.code, c.name, coalesce(a.balance_minor, 0) AS balance_minor FROM customer c"
-            " LEFT JOIN customer_account a ON a.customer_id = c.id WHERE c.status = 'suspended'"
-            " AND (c.ip_address = $1::inet OR c.last_address = $1::inet) ORDER BY c.id LIMIT 1",
-            address if _is_ip(address) else None,
-        )
-        bills = []
-        if customer is not None:
-            bills = await scope.connection.fetch(
-                "SELECT number, period_start, period_end, due_date, total_minor - paid_minor AS due_minor FROM bill"
-                " WHERE customer_id = $1 AND kind = 'invoice' AND status = 'open' ORDER BY due_date",
-                customer["id"],
-            )
-        details = await scope.connection.fetchrow(
-            "SELECT phone, payment_instructions FROM platform.tenant WHERE id = $1", operator.id
-        )
+    view = await service.portal_view(request.app.state.runtime.db, operator, client_ip(request))
     return Template(
         "billing/suspension/portal.html",
         context={
             "operator": operator,
-            "customer": customer,
-            "bills": bills,
-            "contact": details,
-            "today": local_today(datetime.now(UTC), operator),
+            "customer": view.customer,
+            "bills": view.bills,
+            "contact": view.contact,
+            "today": view.today,
         },
     )
-
-
-def _is_ip(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 ROUTES: list[ControllerRouterHandler] = [suspension_log, suspension_portal, CustomerStatusController]

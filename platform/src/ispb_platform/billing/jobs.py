@@ -1,0 +1,36 @@
+"""The billing domain's scheduled jobs (``jobs/registry.py`` names them): bills, advance debit, suspension.
+
+Each entry point takes the job's context and returns its counts; the set-based work stays beside its rules
+(``generate.py``, ``advance.py``, ``suspension/auto.py``).
+"""
+
+from ispb_platform.billing.advance import settle_all
+from ispb_platform.billing.generate import bill_customers
+from ispb_platform.billing.suspension.auto import suspend_overdue
+from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.network.routers.commands import run_due
+
+
+async def generate_bills(ctx: JobContext) -> Counts:
+    """``billing.generate_bills``: bill every customer whose period containing today is not billed yet."""
+    return await bill_customers(ctx.db, ctx.require_tenant(), ctx.today)
+
+
+async def advance_debit(ctx: JobContext) -> Counts:
+    """``billing.advance_debit``: runs on the 1st of the tenant's month; on other days it records that it did
+    nothing."""
+    tenant = ctx.require_tenant()
+    if ctx.today.day != 1:
+        return {"customers_settled": 0, "minor_units_applied": 0, "not_the_first": 1}
+    return await settle_all(ctx.db, tenant)
+
+
+async def auto_suspend(ctx: JobContext) -> Counts:
+    """``billing.auto_suspend``: suspend overdue customers, then send the router commands at once (the minute
+    job ``netsync.router_commands`` is the backstop)."""
+    tenant = ctx.require_tenant()
+    counts = await suspend_overdue(ctx.db, tenant, ctx.today, ctx.secret_key)
+    if counts["suspended"]:
+        router = await run_due(ctx.db, tenant, ctx.secret_key)
+        counts |= {f"router_{k}": v for k, v in router.items()}
+    return counts
