@@ -23,7 +23,8 @@ from typing import Any
 
 from ispb_billing import Money
 from ispb_platform.billing.numbers import INVOICE, take_numbers
-from ispb_platform.payments.service import PaymentMethod, move_balance, record_payment
+from ispb_platform.payments.queries import move_balance
+from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Connection, TenantScope
 

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 
 from factories import Line, make_bill, make_customer, make_package, make_payment
-from ispb_platform.billing.generate import generate_bills
+from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_tenants import Database
 
