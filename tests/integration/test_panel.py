@@ -203,7 +203,9 @@ async def test_package_and_profile_edits_show_stored_values_and_404_for_unknown_
     )
     assert renamed.status_code == 303
     async with db.tenant(tenant) as scope:
-        stored = await scope.connection.fetchrow("SELECT name, billing_day FROM billing_profile WHERE id = $1", profile_id)
+        stored = await scope.connection.fetchrow(
+            "SELECT name, billing_day FROM billing_profile WHERE id = $1", profile_id
+        )
     assert tuple(stored) == ("Renamed", 5)
 
 
