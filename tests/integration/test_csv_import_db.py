@@ -3,8 +3,9 @@
 import asyncio
 import contextvars
 
-from ispb_platform.customers.csv_import import import_customers, parse_customer_csv
-from ispb_platform.customers.service import package_lookup
+from ispb_platform.customers.csv_import import parse_customer_csv
+from ispb_platform.customers.queries import package_lookup
+from ispb_platform.customers.service import import_customers
 from ispb_platform.demo.seed import ensure_packages
 from ispb_tenants import Database, TenantRef
 
@@ -13,7 +14,7 @@ HEADER = "code,name,phone,package,pppoe_username\n"
 
 async def _import(db: Database, tenant: TenantRef, text: str, actor: str = "Test Admin <admin@isp.test>"):
     async with db.tenant(tenant) as scope:
-        parsed = parse_customer_csv(text.encode(), await package_lookup(scope))
+        parsed = parse_customer_csv(text.encode(), await package_lookup())
         return await import_customers(scope, parsed, actor=actor)
 
 

@@ -172,6 +172,43 @@ async def test_only_one_billing_profile_is_the_default(operator, db: Database):
     assert [(r["name"], r["auto_activate"]) for r in defaults] == [("Corporate", False)]
 
 
+async def test_a_default_profile_refused_for_its_name_leaves_the_default_alone(operator, db: Database):
+    client, token, tenant = operator
+    fields = {"_csrf_token": token, "cycle": "monthly", "billing_day": "1", "due_days": "7", "grace_days": "3"}
+    assert (await client.post("/panel/billing-profiles/new", data=fields | {"name": "Home"})).status_code == 303
+    async with db.tenant(tenant) as scope:
+        before = await scope.connection.fetch("SELECT name FROM billing_profile WHERE is_default")
+    clash = await client.post("/panel/billing-profiles/new", data=fields | {"name": "Home", "is_default": "on"})
+    assert clash.status_code == 422 and "already exists" in clash.text and 'value="Home"' in clash.text
+    async with db.tenant(tenant) as scope:
+        after = await scope.connection.fetch("SELECT name FROM billing_profile WHERE is_default")
+    assert len(before) == 1 and after == before
+
+
+async def test_package_and_profile_edits_show_stored_values_and_404_for_unknown_ids(operator, db: Database):
+    client, token, tenant = operator
+    async with db.tenant(tenant) as scope:
+        package_id = await scope.connection.fetchval("SELECT id FROM package ORDER BY id LIMIT 1")
+        profile_id = await scope.connection.fetchval("SELECT id FROM billing_profile WHERE is_default")
+    package = await client.get(f"/panel/packages/{package_id}/edit")
+    assert package.status_code == 200 and 'name="price"' in package.text
+    profile = await client.get(f"/panel/billing-profiles/{profile_id}/edit")
+    assert profile.status_code == 200 and 'name="billing_day"' in profile.text
+    for url in ("/panel/packages/999999/edit", "/panel/billing-profiles/999999/edit"):
+        assert (await client.get(url)).status_code == 404
+        assert (await client.post(url, data={"_csrf_token": token, "name": "X"})).status_code == 404
+    renamed = await client.post(
+        f"/panel/billing-profiles/{profile_id}/edit",
+        data={"_csrf_token": token, "name": "Renamed", "billing_day": "5", "due_days": "7", "grace_days": "3"},
+    )
+    assert renamed.status_code == 303
+    async with db.tenant(tenant) as scope:
+        stored = await scope.connection.fetchrow(
+            "SELECT name, billing_day FROM billing_profile WHERE id = $1", profile_id
+        )
+    assert tuple(stored) == ("Renamed", 5)
+
+
 async def test_duplicate_package_name_is_reported_beside_the_field(operator):
     client, token, _ = operator
     answer = await client.post(

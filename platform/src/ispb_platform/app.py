@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from ispb_platform.activity import routes as activity_routes
 from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import PUBLIC, access_guard
@@ -96,6 +97,7 @@ def create_app(
             static,
             *auth_routes.ROUTES,
             *panel_routes.ROUTES,
+            *activity_routes.ROUTES,
             CustomerController,
             PackageController,
             BillingProfileController,

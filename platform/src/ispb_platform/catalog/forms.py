@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 from ispb_billing import MAX_PERIOD_DAYS
 from ispb_tenants.tables.tenant import ServiceType
 
+NEW_PACKAGE = {"service_type": "pppoe", "vat_rate": "0", "validity_days": "30", "is_active": "on"}
+"""What the New package form starts with."""
 _NUMBER = re.compile(r"^\d{1,9}(\.\d+)?$")
 MAX_PRICE_MINOR = 10**11  # 1 billion in a 2-decimal currency: far above any package
 

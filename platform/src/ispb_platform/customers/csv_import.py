@@ -1,23 +1,20 @@
-"""Customer import from a CSV file an operator uploads: check every row first, then insert in one statement.
+"""Customer import from a CSV file an operator uploads: reading and checking the file, and the report.
 
 Operators bring lists out of Excel, Google Sheets or another billing system, so the parser forgives what those
 tools vary (BOM, delimiter, header spelling) and refuses what would be wrong in the database, with the form's
 own messages (`validate_customer`) and the line number a spreadsheet shows, since that is where it gets fixed.
-One ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`` stores any number of rows in one round trip;
-a row that clashes with a stored (or concurrently inserted) customer is reported and the others are kept.
+Nothing here touches the database: ``service.import_customers`` stores the checked rows with one
+``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`` (``queries.insert_many``), and a row that clashes
+with a stored (or concurrently inserted) customer is reported (`clash_errors`) while the others are kept.
 """
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import asyncpg
-
 from ispb_platform.customers.forms import FIELDS, CustomerDraft, validate_customer
-from ispb_tenants import TenantScope
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -198,58 +195,14 @@ def _repeats(
     return found
 
 
-_COLUMNS = tuple("package_id" if field == "package" else field for field in FIELDS)  # CustomerDraft, in _INSERT order
-_INSERT = """
-INSERT INTO customer (code, name, phone, email, address, area, package_id, status, pppoe_username,
-                      connection_date, billing_profile_id)
-SELECT code, name, phone, email, address, area, package_id, status, pppoe_username,
-       coalesce(connection_date, current_date), (SELECT id FROM billing_profile WHERE is_default)
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[],
-            $9::text[], $10::date[]) WITH ORDINALITY
-     AS t(code, name, phone, email, address, area, package_id, status, pppoe_username, connection_date, n)
-ORDER BY n
-ON CONFLICT DO NOTHING
-RETURNING code
-"""
+def skipped_rows(rows: list[tuple[int, CustomerDraft]], inserted: set[str]) -> list[tuple[int, CustomerDraft]]:
+    """The rows the insert skipped as conflicts, given the codes that went in.
 
-
-async def import_customers(
-    scope: TenantScope, parsed: ParsedImport, *, actor: str, actor_user_id: int | None = None, ip: str | None = None
-) -> ImportReport:
-    """Insert the valid rows in the caller's transaction; rows that clash with stored customers become errors.
-
-    ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same code and then skips the row, and every
-    skipped row is looked up and reported, so a row that loses a race is never dropped silently. A file with
-    file-level errors inserts and logs nothing.
+    A code given twice went in from its first row (the insert keeps file order); its later rows are skipped.
     """
-    if parsed.file_errors:
-        return ImportReport(0, list(parsed.errors), list(parsed.file_errors), list(parsed.ignored_columns))
-    skipped = await _insert(scope.connection, parsed.rows) if parsed.rows else []
-    errors = parsed.errors + await _clashes(scope.connection, skipped)
-    report = ImportReport(len(parsed.rows) - len(skipped), errors, [], list(parsed.ignored_columns))
-    rejected = f"{report.rejected} row{'' if report.rejected == 1 else 's'} rejected"
-    await scope.connection.execute(
-        "INSERT INTO activity_log (actor, actor_user_id, action, object_type, summary, details, ip)"
-        " VALUES ($1, $2, 'customer.imported', 'customer', $3, $4::jsonb, $5)",
-        actor,
-        actor_user_id,
-        f"Imported {report.inserted} customer{'' if report.inserted == 1 else 's'}, {rejected}",
-        json.dumps({"inserted": report.inserted, "rejected": report.rejected, "ignored": report.ignored_columns}),
-        ip or None,
-    )
-    return report
-
-
-async def _insert(
-    connection: asyncpg.Connection, rows: list[tuple[int, CustomerDraft]]
-) -> list[tuple[int, CustomerDraft]]:
-    """Insert in file order in one statement; return the rows that were skipped as conflicts."""
-    drafts = [draft for _, draft in rows]
-    arrays = [[getattr(draft, column) for draft in drafts] for column in _COLUMNS]
-    arrays[_COLUMNS.index("status")] = [draft.status.value for draft in drafts]
-    unclaimed = {record["code"] for record in await connection.fetch(_INSERT, *arrays)}
+    unclaimed = set(inserted)
     skipped: list[tuple[int, CustomerDraft]] = []
-    for line, draft in rows:  # a code given twice went in from its first row (ORDER BY n); later ones are skipped
+    for line, draft in rows:
         if draft.code in unclaimed:
             unclaimed.discard(draft.code)
         else:
@@ -257,16 +210,9 @@ async def _insert(
     return skipped
 
 
-async def _clashes(connection: asyncpg.Connection, skipped: list[tuple[int, CustomerDraft]]) -> list[RowError]:
-    """Say which unique value each skipped row collided with (READ COMMITTED: concurrent winners are visible)."""
-    if not skipped:
-        return []
-    stored = await connection.fetch(
-        "SELECT code, pppoe_username FROM customer WHERE code = ANY($1::text[]) OR pppoe_username = ANY($2::text[])",
-        [draft.code for _, draft in skipped],
-        [draft.pppoe_username for _, draft in skipped if draft.pppoe_username],
-    )
-    taken = {("code", r["code"]) for r in stored} | {("pppoe_username", r["pppoe_username"]) for r in stored}
+def clash_errors(skipped: list[tuple[int, CustomerDraft]], taken: set[tuple[str, str]]) -> list[RowError]:
+    """Say which unique value each skipped row collided with; ``taken`` holds the (field, value) pairs stored
+    customers have (read after the insert, READ COMMITTED: concurrent winners are visible)."""
     errors: list[RowError] = []
     for line, draft in skipped:
         values = [("code", draft.code)] + ([("pppoe_username", draft.pppoe_username)] if draft.pppoe_username else [])

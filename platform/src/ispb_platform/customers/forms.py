@@ -2,8 +2,12 @@
 
 One function decides what a valid customer is, so a row that the form would refuse is refused by the import
 with the same message. Errors are per field and written for the operator who typed the value.
+
+Also here: the connection fields of the form (router, static address, PPPoE password: service settings, which
+the CSV import does not carry), the portal password, and the list page's filters.
 """
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -151,3 +155,69 @@ def _date(raw: str, errors: dict[str, str]) -> date | None:
     except ValueError:
         errors["connection_date"] = "Enter the date as YYYY-MM-DD or DD/MM/YYYY, for example 2026-01-31."
         return None
+
+
+@dataclass(frozen=True)
+class ConnectionDraft:
+    """A customer's connection: which router serves them, a static address, the PPPoE password."""
+
+    router_id: int | None
+    ip_address: str | None
+    pppoe_password: str  # empty: keep the stored one
+
+
+def validate_connection(
+    data: Mapping[str, str], routers: list[tuple[str, str]]
+) -> tuple[ConnectionDraft | None, dict[str, str]]:
+    """Check the connection fields; ``routers`` are the operator's (id as text, name) choices."""
+    errors: dict[str, str] = {}
+    router = data.get("router", "").strip()
+    if router and router not in {value for value, _ in routers}:
+        errors["router"] = "Choose one of the operator's routers."
+    address = data.get("ip_address", "").strip() or None
+    if address is not None:
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError:
+            errors["ip_address"] = "Enter an IP address such as 10.20.0.15, or leave it empty."
+    password = data.get("pppoe_password", "")
+    if password and not 4 <= len(password) <= 64:
+        errors["pppoe_password"] = "Use 4 to 64 characters, or leave it empty."  # noqa: S105 (a message)
+    if errors:
+        return None, errors
+    return ConnectionDraft(int(router) if router else None, address, password), {}
+
+
+MIN_PORTAL_PASSWORD = 8
+
+
+def check_portal_password(password: str) -> str | None:
+    """The error for a new portal password, or None. Empty means "leave it as it is"."""
+    if password and len(password) < MIN_PORTAL_PASSWORD:
+        return f"Use at least {MIN_PORTAL_PASSWORD} characters, or leave it empty."
+    return None
+
+
+STATUSES = tuple(status.value for status in CustomerStatus)
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    """The customer list's search box, filters and page, as the query string gives them."""
+
+    q: str = ""
+    status: str = ""
+    package_id: int | None = None
+    area: str = ""
+    page: int = 1
+
+
+def parse_filters(q: str, status: str, package: str, area: str, page: int) -> CustomerFilters:
+    """Keep what makes sense and drop the rest: an unknown status or package means "any", never an error."""
+    return CustomerFilters(
+        q=q[:100],
+        status=status if status in STATUSES else "",
+        package_id=int(package) if package.isdigit() else None,
+        area=area[:80],
+        page=page,
+    )

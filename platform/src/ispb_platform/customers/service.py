@@ -1,215 +1,269 @@
-"""Customer queries and changes inside an operator's scope. Controllers call these; SQL stays here."""
+"""Customers: the use cases behind the panel's pages (find, create, edit, disable, import, the customer page).
 
-import re
+Each runs in the caller's open tenant scope (the handler's ``@in_tenant_scope`` transaction) and does
+everything a change implies in that one transaction: the connection settings and the router command they need,
+the RADIUS rows, a package change's pro-rata lines, the domain event, the activity record. Running the router
+command now waits for the commit (``db.on_commit``); the minute job is the backstop.
+"""
+
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
+import anyio.to_thread
+from saq import Queue
 
+from ispb_platform.activity import queries as activity_queries
+from ispb_platform.activity.service import actor_label, record_activity
 from ispb_platform.auth.passwords import hash_password_async
-from ispb_platform.customers.forms import CustomerDraft
+from ispb_platform.auth.roles import Principal
+from ispb_platform.billing import queries as billing_queries
+from ispb_platform.billing.package_change import record_package_change
+from ispb_platform.customers import csv_import, queries
+from ispb_platform.customers.csv_import import ImportReport, ParsedImport
+from ispb_platform.customers.forms import (
+    FIELDS,
+    ConnectionDraft,
+    CustomerDraft,
+    CustomerFilters,
+    check_portal_password,
+    validate_connection,
+    validate_customer,
+)
+from ispb_platform.customers.queries import CustomerPage, CustomerRecord, DuplicateCustomer
+from ispb_platform.jobs.runs import local_today
+from ispb_platform.network.radius.sync import sync_customer
+from ispb_platform.network.routers.commands import enqueue_command, kick
+from ispb_platform.network.routers.queries import recent_commands
+from ispb_platform.secrets_box import seal
 from ispb_tenants import TenantScope
 
-PAGE_SIZE = 50
-_DIGITS_ONLY = re.compile(r"^[\d\s()+-]+$")
+
+@dataclass(frozen=True)
+class Saved:
+    """What a create or edit came to: the customer's id, or the errors to show beside the fields."""
+
+    customer_id: int | None
+    errors: dict[str, str]
 
 
 @dataclass(frozen=True)
-class CustomerFilters:
-    q: str = ""
-    status: str = ""
-    package_id: int | None = None
-    area: str = ""
-    page: int = 1
+class Effects:
+    """What a saved change needs beyond its own transaction: the secret that seals PPPoE passwords, and the
+    queue that runs a router command as soon as the change has committed."""
+
+    secret_key: str
+    queue: Queue
 
 
-@dataclass(frozen=True)
-class CustomerPage:
-    rows: list[dict[str, Any]]
-    total: int
-    page: int
-    pages: int
+async def find_customers(filters: CustomerFilters) -> CustomerPage:
+    return await queries.find_customers(filters)
 
 
-class DuplicateCustomer(ValueError):
-    """Another customer already has this customer id or PPPoE username."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def search_query(text: str) -> str | None:
-    """Turn what an operator types into a prefix ``tsquery``: every word must start some field.
-
-    Phone-like input (digits, spaces, dashes) is one term, so ``01711-000`` finds ``01711000123``.
-
-    >>> search_query("rahim udd")
-    'rahim:* & udd:*'
-    >>> search_query("01711-000")
-    '01711000:*'
-    """
-    text = text.strip().lower()
-    if not text:
-        return None
-    if _DIGITS_ONLY.match(text):
-        digits = re.sub(r"\D", "", text)
-        return f"{digits}:*" if digits else None
-    terms = re.findall(r"\w+", text)
-    return " & ".join(f"{term}:*" for term in terms[:8]) or None
-
-
-def _where(filters: CustomerFilters) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    args: list[Any] = []
-    if (query := search_query(filters.q)) is not None:
-        args.append(query)
-        clauses.append(f"c.search @@ to_tsquery('simple', ${len(args)})")
-    if filters.status:
-        args.append(filters.status)
-        clauses.append(f"c.status = ${len(args)}")
-    if filters.package_id is not None:
-        args.append(filters.package_id)
-        clauses.append(f"c.package_id = ${len(args)}")
-    if filters.area:
-        args.append(filters.area)
-        clauses.append(f"c.area = ${len(args)}")
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
-
-async def find_customers(scope: TenantScope, filters: CustomerFilters) -> CustomerPage:
-    """One page of customers, newest first, with the total for the pager."""
-    where, args = _where(filters)
-    total = int(await scope.connection.fetchval(f"SELECT count(*) FROM customer c{where}", *args))  # noqa: S608
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, filters.page), pages)
-    # the WHERE clauses are fixed strings chosen above; every value travels as a $n parameter
-    sql = (
-        "SELECT c.id, c.code, c.name, c.phone, c.area, c.status, p.name AS package FROM customer c"  # noqa: S608
-        f" LEFT JOIN package p ON p.id = c.package_id{where}"
-        f" ORDER BY c.id DESC LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}"
-    )
-    rows = await scope.connection.fetch(sql, *args)
-    return CustomerPage([dict(r) for r in rows], total, page, pages)
-
-
-async def filter_choices(scope: TenantScope) -> dict[str, Any]:
-    packages = await scope.connection.fetch("SELECT id, name FROM package ORDER BY price_minor, name")
-    # a loose index scan over customer_area_idx: one index probe per distinct area, not a pass over every row
-    areas = await scope.connection.fetch(
-        """
-        WITH RECURSIVE areas AS (
-            (SELECT area FROM customer WHERE area > '' ORDER BY area LIMIT 1)
-            UNION ALL
-            SELECT (SELECT c.area FROM customer c WHERE c.area > a.area ORDER BY c.area LIMIT 1) FROM areas a
-            WHERE a.area IS NOT NULL
-        )
-        SELECT area FROM areas WHERE area IS NOT NULL
-        """
-    )
+async def filter_choices(db: TenantScope) -> dict[str, Any]:
+    """The list's filter choices and the form's package and area choices."""
+    packages = await queries.package_choices()
     return {
-        "packages": [dict(p) for p in packages],
-        "package_options": [(str(p["id"]), p["name"]) for p in packages],
-        "areas": [a["area"] for a in areas],
+        "packages": [{"id": int(value), "name": name} for value, name in packages],
+        "package_options": packages,
+        "areas": await queries.areas(db.connection),
     }
 
 
-async def package_lookup(scope: TenantScope) -> dict[str, int]:
-    """Package names and ids (as text) to ids: what forms and imports accept."""
-    rows = await scope.connection.fetch("SELECT id, name FROM package")
-    lookup = {row["name"]: row["id"] for row in rows}
-    lookup.update({str(row["id"]): row["id"] for row in rows})
-    return lookup
+async def form_choices(db: TenantScope) -> dict[str, Any]:
+    """Everything the customer form offers to choose from."""
+    return {"routers": await queries.router_choices(), **await filter_choices(db)}
 
 
-async def get_customer(scope: TenantScope, customer_id: int) -> dict[str, Any] | None:
-    row = await scope.connection.fetchrow(
-        "SELECT c.*, p.name AS package_name, coalesce(a.balance_minor, 0) AS balance_minor FROM customer c"
-        " LEFT JOIN package p ON p.id = c.package_id LEFT JOIN customer_account a ON a.customer_id = c.id"
-        " WHERE c.id = $1",
-        customer_id,
-    )
-    if row is None:
+async def get_customer(customer_id: int) -> CustomerRecord | None:
+    return await queries.get_customer(customer_id)
+
+
+async def customer_page(db: TenantScope, customer_id: int) -> dict[str, Any] | None:
+    """The customer page's content: details, ledger, discounts, router commands, messages and activity."""
+    customer = await queries.get_customer(customer_id)
+    if customer is None:
         return None
-    customer = dict(row)
-    customer.pop("search", None)
-    customer.pop("password_hash", None)
-    return customer
+    return {
+        "customer": customer,
+        "activity": await activity_queries.latest_for("customer", customer_id, limit=20),
+        "ledger": await billing_queries.ledger(db.connection, customer_id),
+        "advance_credit": await billing_queries.advance_credit(db.connection, customer_id),
+        "discounts": await queries.discounts_of(customer_id),
+        "currency": db.tenant.currency,
+        "commands": await recent_commands(customer_id=customer_id),
+        "messages": await queries.messages_to(customer_id),
+        "router_name": await queries.router_name_of(customer["router_id"]),
+    }
 
 
-_COLUMNS = (
-    "code",
-    "name",
-    "phone",
-    "email",
-    "address",
-    "area",
-    "package_id",
-    "status",
-    "pppoe_username",
-    "connection_date",
-)
+def _check(
+    data: dict[str, str], password: str, packages: dict[str, int], routers: list[tuple[str, str]]
+) -> tuple[CustomerDraft | None, ConnectionDraft | None, dict[str, str]]:
+    """The customer draft, the connection draft and every error of the form, at once."""
+    checked = validate_customer(data, packages)
+    link, link_errors = validate_connection(data, routers)
+    problem = check_portal_password(password)
+    errors = checked.errors | ({"portal_password": problem} if problem else {}) | link_errors
+    return checked.draft, link, errors
 
 
-def _values(draft: CustomerDraft) -> list[Any]:
-    values = [getattr(draft, column) for column in _COLUMNS]
-    values[_COLUMNS.index("status")] = draft.status.value
-    return values
-
-
-async def create_customer(scope: TenantScope, draft: CustomerDraft) -> int:
+async def create_customer(
+    db: TenantScope, operator: Principal, data: dict[str, str], password: str, effects: Effects, *, ip: str
+) -> Saved:
+    """Create a customer from the form (``password``: the portal password typed, if any)."""
+    draft, link, errors = _check(data, password, await queries.package_lookup(), await queries.router_choices())
+    if draft is None or link is None or errors:
+        return Saved(None, errors)
     try:
-        async with scope.connection.transaction():  # a savepoint: a duplicate leaves the request usable
-            customer_id = await scope.connection.fetchval(
-                "INSERT INTO customer (code, name, phone, email, address, area, package_id, status, pppoe_username,"
-                " connection_date, billing_profile_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-                " coalesce($10, current_date), (SELECT id FROM billing_profile WHERE is_default)) RETURNING id",
-                *_values(draft),
-            )
-    except asyncpg.UniqueViolationError as error:
-        raise _duplicate(error, draft) from None
-    return int(customer_id)
-
-
-async def update_customer(scope: TenantScope, customer_id: int, draft: CustomerDraft) -> bool:
-    # every column but connection_date ($11), which keeps its value when the form leaves it empty
-    assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(_COLUMNS[:-1], start=2))
-    try:
-        async with scope.connection.transaction():  # a savepoint, as in create_customer
-            status = await scope.connection.execute(
-                f"UPDATE customer SET {assignments}, connection_date = coalesce($11, connection_date),"  # noqa: S608
-                " updated_at = now() WHERE id = $1",
-                customer_id,
-                *_values(draft),
-            )
-    except asyncpg.UniqueViolationError as error:
-        raise _duplicate(error, draft) from None
-    return status.endswith(" 1")
-
-
-MIN_PORTAL_PASSWORD = 8
-
-
-def check_portal_password(password: str) -> str | None:
-    """The error for a new portal password, or None. Empty means "leave it as it is"."""
-    if password and len(password) < MIN_PORTAL_PASSWORD:
-        return f"Use at least {MIN_PORTAL_PASSWORD} characters, or leave it empty."
-    return None
-
-
-async def set_portal_password(scope: TenantScope, customer_id: int, password: str) -> None:
-    password_hash = await hash_password_async(password)
-    await scope.connection.execute("UPDATE customer SET password_hash = $2 WHERE id = $1", customer_id, password_hash)
-
-
-async def set_status(scope: TenantScope, customer_id: int, status: str) -> bool:
-    result = await scope.connection.execute(
-        "UPDATE customer SET status = $2, updated_at = now() WHERE id = $1 AND status <> $2", customer_id, status
+        customer_id = await queries.insert_customer(db, draft)
+    except DuplicateCustomer as duplicate:
+        return Saved(None, {duplicate.field: str(duplicate)})
+    if password:
+        await set_portal_password(customer_id, password)
+    await _save_connection(db, effects, customer_id, link, before=None)
+    await queries.record_event(db.connection, "customer.created", customer_id, {})  # the welcome message, if on
+    await record_activity(
+        db,
+        operator,
+        "customer.created",
+        object_type="customer",
+        object_id=customer_id,
+        summary=f"Created {draft.code} {draft.name}",
+        ip=ip,
     )
-    return result.endswith(" 1")
+    return Saved(customer_id, {})
 
 
-def _duplicate(error: asyncpg.UniqueViolationError, draft: CustomerDraft) -> DuplicateCustomer:
-    if "pppoe_username" in (error.constraint_name or ""):
-        return DuplicateCustomer("pppoe_username", f"Another customer already uses {draft.pppoe_username}.")
-    return DuplicateCustomer("code", f"Customer id {draft.code} is already taken.")
+async def update_customer(
+    db: TenantScope,
+    operator: Principal,
+    customer: CustomerRecord,
+    data: dict[str, str],
+    password: str,
+    effects: Effects,
+    *,
+    ip: str,
+) -> Saved:
+    """Save the edit form; a package change is pro-rated on the next bill and announced (``package.changed``)."""
+    customer_id = customer["id"]
+    draft, link, errors = _check(data, password, await queries.package_lookup(), await queries.router_choices())
+    if draft is None or link is None or errors:
+        return Saved(None, errors)
+    try:
+        await queries.update_customer(db, customer_id, draft)
+    except DuplicateCustomer as duplicate:
+        return Saved(None, {duplicate.field: str(duplicate)})
+    if password:
+        await set_portal_password(customer_id, password)
+    tenant = operator.require_tenant()
+    adjustments = await record_package_change(
+        db.connection,
+        customer_id=customer_id,
+        old_package_id=customer["package_id"],
+        new_package_id=draft.package_id,
+        today=local_today(datetime.now(UTC), tenant),
+        currency=tenant.currency,
+        by=actor_label(operator),
+    )
+    await _save_connection(db, effects, customer_id, link, before=customer)
+    if customer["package_id"] != draft.package_id:
+        change = {"from": customer["package_id"], "to": draft.package_id}
+        await queries.record_event(db.connection, "package.changed", customer_id, change)
+    stored: dict[str, Any] = dict(customer)
+    changed = sorted(f for f in FIELDS if str(stored.get(f) or "") != data.get(f, ""))
+    await record_activity(
+        db,
+        operator,
+        "customer.updated",
+        object_type="customer",
+        object_id=customer_id,
+        summary=f"Edited {draft.code}"
+        + (f"; package change pro-rated on the next bill ({adjustments} lines)" if adjustments else ""),
+        details={"changed": changed, "adjustments": adjustments},
+        ip=ip,
+    )
+    return Saved(customer_id, {})
+
+
+async def _save_connection(
+    db: TenantScope, effects: Effects, customer_id: int, link: ConnectionDraft, *, before: CustomerRecord | None
+) -> None:
+    """Store the connection settings, bring the RADIUS rows in line, and queue ``apply_package`` when the router
+    must learn something (run once the change commits)."""
+    sealed = seal(effects.secret_key, link.pppoe_password) if link.pppoe_password else None
+    await queries.set_connection(
+        customer_id, router_id=link.router_id, ip_address=link.ip_address, sealed_password=sealed
+    )
+    old_username = before["pppoe_username"] if before else None
+    await sync_customer(db.connection, effects.secret_key, customer_id, old_username=old_username)
+    after = await queries.service_settings(customer_id)
+    if after is None or after["router_id"] is None or after["status"] != "active":
+        return
+    if before is not None and not link.pppoe_password:  # an edit: only when something the router knows changed
+        old: dict[str, Any] = dict(before)
+        new: dict[str, Any] = dict(after)
+        if all(str(old.get(k)) == str(new[k]) for k in ("router_id", "ip_address", "package_id", "pppoe_username")):
+            return
+    command_id = await enqueue_command(db.connection, customer_id=customer_id, action="apply_package")
+    if command_id is not None:
+        queue, tenant = effects.queue, db.tenant
+        db.on_commit(lambda: kick(queue, tenant, command_id))
+
+
+async def set_portal_password(customer_id: int, password: str) -> None:
+    await queries.set_password_hash(customer_id, await hash_password_async(password))
+
+
+async def disable_customer(db: TenantScope, operator: Principal, customer: CustomerRecord, *, ip: str) -> None:
+    if await queries.set_status(customer["id"], "disabled"):
+        await record_activity(
+            db,
+            operator,
+            "customer.disabled",
+            object_type="customer",
+            object_id=customer["id"],
+            summary=f"Disabled {customer['code']}",
+            ip=ip,
+        )
+
+
+async def import_file(db: TenantScope, operator: Principal, content: bytes, *, ip: str) -> ImportReport:
+    """Check the uploaded CSV (in a worker thread: a 5 MB file takes a moment) and import its good rows."""
+    packages = await queries.package_lookup()
+    parsed = await anyio.to_thread.run_sync(csv_import.parse_customer_csv, content, packages)
+    return await import_customers(db, parsed, actor=actor_label(operator), actor_user_id=operator.user_id, ip=ip)
+
+
+async def import_customers(
+    scope: TenantScope, parsed: ParsedImport, *, actor: str, actor_user_id: int | None = None, ip: str | None = None
+) -> ImportReport:
+    """Insert the valid rows in the caller's transaction; rows that clash with stored customers become errors.
+
+    ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same code and then skips the row, and every
+    skipped row is looked up and reported, so a row that loses a race is never dropped silently. A file with
+    file-level errors inserts and logs nothing.
+    """
+    if parsed.file_errors:
+        return ImportReport(0, list(parsed.errors), list(parsed.file_errors), list(parsed.ignored_columns))
+    skipped: list[tuple[int, CustomerDraft]] = []
+    if parsed.rows:
+        inserted = await queries.insert_many(scope.connection, [draft for _, draft in parsed.rows])
+        skipped = csv_import.skipped_rows(parsed.rows, inserted)
+    taken = await queries.stored_unique_values(
+        [draft.code for _, draft in skipped], [draft.pppoe_username for _, draft in skipped if draft.pppoe_username]
+    )
+    errors = parsed.errors + csv_import.clash_errors(skipped, taken)
+    report = ImportReport(len(parsed.rows) - len(skipped), errors, [], list(parsed.ignored_columns))
+    rejected = f"{report.rejected} row{'' if report.rejected == 1 else 's'} rejected"
+    await activity_queries.insert_activity(
+        actor=actor,
+        actor_user_id=actor_user_id,
+        action="customer.imported",
+        object_type="customer",
+        object_id="",
+        summary=f"Imported {report.inserted} customer{'' if report.inserted == 1 else 's'}, {rejected}",
+        details={"inserted": report.inserted, "rejected": report.rejected, "ignored": report.ignored_columns},
+        ip=ip or None,
+    )
+    return report

@@ -1,1 +1,2 @@
-"""The operator panel's frame: dashboard, logs, automation overview and the sections not configured yet."""
+"""The operator panel's frame: Overview, Automation and the sections not configured yet (the Activity Log is
+``activity/``)."""

@@ -1,9 +1,21 @@
 """Validation of billing profiles: how and when a group of customers is billed, reminded and suspended."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 from ispb_tenants.tables.tenant import BillingCycle
+
+NEW_PROFILE = {
+    "cycle": "monthly",
+    "billing_day": "1",
+    "due_days": "7",
+    "grace_days": "3",
+    "auto_suspend": "on",
+    "auto_activate": "on",
+    "prorata": "daily",
+}
+"""What the New billing profile form starts with."""
 
 
 @dataclass(frozen=True)
@@ -77,3 +89,14 @@ def validate_profile(data: Mapping[str, str]) -> tuple[ProfileDraft | None, dict
         suspend_day=suspend_day,
         bill_suspended=value.get("bill_suspended") == "on",
     ), {}
+
+
+def profile_form_values(row: Mapping[str, Any]) -> dict[str, str]:
+    """A stored profile as the text of its edit form (ticked boxes ``on``, empty for none)."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "on" if value else ""
+        return "" if value is None else str(value)
+
+    return {field.name: text(row[field.name]) for field in fields(ProfileDraft)}
