@@ -50,7 +50,7 @@ async def automation(request: Request[Any, Any, Any], queued: FromQuery[str | No
     """The schedule with this operator's last run of each job (platform jobs: the platform's)."""
     principal = request.scope["state"]["principal"]
     jobs = await service.schedule_with_last_runs(request.app.state.runtime.db, principal.require_tenant())
-    return panel_page("panel/automation.html", "/panel/automation", jobs=jobs, queued=queued)
+    return panel_page("jobs/automation.html", "/panel/automation", jobs=jobs, queued=queued)
 
 
 @post("/panel/automation/run", opt=allow(OPERATOR_ADMINS))
