@@ -31,6 +31,7 @@ from ispb_platform.billing.profiles.routes import BillingProfileController
 from ispb_platform.billing.suspension import routes as suspension_routes
 from ispb_platform.catalog.routes import PackageController
 from ispb_platform.customers.routes import CustomerController
+from ispb_platform.jobs import routes as automation_routes
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
@@ -97,6 +98,7 @@ def create_app(
             static,
             *auth_routes.ROUTES,
             *panel_routes.ROUTES,
+            *automation_routes.ROUTES,
             *activity_routes.ROUTES,
             CustomerController,
             PackageController,

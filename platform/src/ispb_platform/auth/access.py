@@ -6,7 +6,6 @@ Operator routes never take a tenant from the URL: they work in the signed-in ope
 object of another tenant is simply not found (404).
 """
 
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from litestar import Request
@@ -15,7 +14,6 @@ from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedExce
 from litestar.handlers.base import BaseRouteHandler
 
 from ispb_platform.auth.roles import Principal, Role
-from ispb_tenants import TenantScope
 
 ACCESS = "access"
 PUBLIC_ACCESS = "public"
@@ -50,16 +48,3 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     if principal is None:  # the guard runs first; this only protects handlers used without it
         raise NotAuthorizedException("Please sign in.")
     return principal
-
-
-def own_tenant_scope(request: Request[Any, Any, Any]) -> AbstractAsyncContextManager[TenantScope]:
-    """A transaction in the signed-in operator's (or customer's) own schema: ``async with own_tenant_scope(r)``.
-
-    Opened inside the handler on purpose, not in a ``yield`` dependency: Litestar resolves sibling
-    dependencies concurrently, each in its own copy of the context, so a transaction opened in a dependency is
-    invisible to the handler's Piccolo queries and cannot be closed from the handler's context.
-    """
-    principal = principal_of(request)
-    if principal is None:
-        raise NotAuthorizedException("Please sign in.")
-    return request.app.state.runtime.db.tenant(principal.require_tenant())  # type: ignore[no-any-return]

@@ -1,0 +1,51 @@
+"""Automation: the schedule with each job's last run for an operator, and "Run now".
+
+This page sits at the top with the schedule it shows: it imports ``jobs.registry`` and ``jobs.worker`` (which
+import the domains' jobs); no domain imports it.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from saq import Queue
+
+from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.registry import SCHEDULE
+from ispb_platform.jobs.runs import RunRecord, job_key, last_runs_for
+from ispb_platform.jobs.worker import RUN_JOB, job_options
+from ispb_tenants import Database, TenantRef
+
+
+@dataclass(frozen=True)
+class JobLine:
+    job: ScheduledJob
+    last: RunRecord | None
+    per_tenant: bool
+
+
+async def schedule_with_last_runs(db: Database, tenant: TenantRef) -> list[JobLine]:
+    """The schedule with this operator's last run of each job (platform jobs: the platform's)."""
+    last = await last_runs_for(db, tenant.id)
+    return [JobLine(job, last.get(job.name), job.scope is JobScope.TENANT) for job in SCHEDULE]
+
+
+class UnknownJob(LookupError):
+    """No per-tenant job of that name: "Run now" only runs the operator's own jobs."""
+
+
+async def run_now(queue: Queue, tenant: TenantRef, name: str, now: datetime | None = None) -> ScheduledJob:
+    """Queue one of the operator's jobs now; the worker runs it exactly as on schedule, and records it."""
+    job = next((j for j in SCHEDULE if j.name == name and j.scope is JobScope.TENANT), None)
+    if job is None:
+        raise UnknownJob(name)
+    moment = now or datetime.now(UTC)
+    options: dict[str, Any] = job_options(job)
+    await queue.enqueue(
+        RUN_JOB,
+        key=job_key(job, tenant, f"now-{moment:%Y-%m-%dT%H:%M:%S}"),
+        job_name=job.name,
+        tenant=tenant.slug,
+        **options,
+    )
+    return job
