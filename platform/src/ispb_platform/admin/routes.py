@@ -19,12 +19,12 @@ from ispb_platform.admin.forms import (
 from ispb_platform.admin.queries import OperatorDetails
 from ispb_platform.auth.access import allow, principal_of
 from ispb_platform.auth.roles import ADMINS
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.runtime import Runtime
 from ispb_platform.staff.forms import ROLES, validate_staff
 from ispb_platform.staff.queries import EmailTaken
 from ispb_platform.staff.service import StaffRuleBroken
 from ispb_platform.web.forms import form_fields
+from ispb_platform.web.requests import client_ip
 from ispb_tenants import Database, InvalidSlug, TenantExists, TenantNotFound, TenantRef, get_tenant, validate_slug
 
 ADMIN = allow(ADMINS)

@@ -12,6 +12,7 @@ from ispb_platform.auth.roles import ADMINS, CUSTOMERS, OPERATORS, Principal, Se
 from ispb_platform.auth.sessions import end_all_sessions, end_session, start_session
 from ispb_platform.auth.signin import sign_in_staff
 from ispb_platform.runtime import Runtime
+from ispb_platform.web.requests import client_ip, safe_next
 
 EVERYONE_SIGNED_IN = ADMINS | OPERATORS | CUSTOMERS
 
@@ -22,17 +23,6 @@ def home_for(principal: Principal) -> str:
     if principal.role in OPERATORS:
         return "/panel/"
     return f"/portal/{principal.require_tenant().slug}/"
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only local paths: a sign-in link must not send people to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
-def client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else ""
 
 
 @get("/login", opt=PUBLIC)

@@ -10,11 +10,11 @@ from litestar.response import Redirect, Template
 
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.catalog import queries, service
 from ispb_platform.catalog.forms import NEW_PACKAGE, package_form_values
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 

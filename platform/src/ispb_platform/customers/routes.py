@@ -16,12 +16,12 @@ from litestar.response import Redirect, Template
 
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, parse_filters
 from ispb_platform.customers.queries import CustomerRecord
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 Operator = NamedDependency[Principal]

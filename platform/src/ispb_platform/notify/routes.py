@@ -15,11 +15,11 @@ from litestar.response import Template
 from ispb_notify import Event
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.notify import forms, service
 from ispb_platform.notify.service import Actor, GatewayChange
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 Operator = NamedDependency[Principal]

@@ -13,7 +13,6 @@ from litestar.response import Template
 from ispb_billing import Money, format_money
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments import queries
 from ispb_platform.payments.forms import METHOD_LABELS, validate_payment
@@ -21,6 +20,7 @@ from ispb_platform.payments.queries import CustomerBalance, CustomerNotFound
 from ispb_platform.payments.service import DuplicatePayment, record_from_panel
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_tenants import TenantRef
 

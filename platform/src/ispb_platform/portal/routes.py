@@ -18,12 +18,12 @@ from litestar.response import Redirect, Template
 from ispb_platform.auth.access import PUBLIC, allow, principal_of
 from ispb_platform.auth.middleware import session_cookie
 from ispb_platform.auth.roles import CUSTOMERS, Principal, SessionKind
-from ispb_platform.auth.routes import client_ip, safe_next
 from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
 from ispb_platform.billing.invoices.service import pdf_response
 from ispb_platform.portal import queries, service
 from ispb_platform.runtime import Runtime
+from ispb_platform.web.requests import client_ip, safe_next
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_platform.web.tenancy import provide_portal_tenant
 from ispb_tenants import TenantRef

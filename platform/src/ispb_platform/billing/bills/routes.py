@@ -12,7 +12,6 @@ from litestar.response import Template
 
 from ispb_platform.auth.access import PUBLIC, allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.billing.bills import queries, service
 from ispb_platform.billing.bills.queries import BillDetail, BillFilters
 from ispb_platform.billing.bills.service import CannotVoid
@@ -21,6 +20,7 @@ from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.forms import METHOD_LABELS
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_tenants import TenantRef
 

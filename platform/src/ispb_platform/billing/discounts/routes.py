@@ -14,12 +14,12 @@ from litestar.response import Template
 
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.billing.discounts import service
 from ispb_platform.billing.discounts.forms import validate_discount
 from ispb_platform.billing.queries import customer_exists
 from ispb_platform.customers.routes import customer_page
 from ispb_platform.web.forms import form_fields, see_other
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 Operator = NamedDependency[Principal]

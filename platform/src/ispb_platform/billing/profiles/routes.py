@@ -11,11 +11,11 @@ from litestar.response import Redirect, Template
 
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.billing.profiles import queries, service
 from ispb_platform.billing.profiles.forms import NEW_PROFILE, profile_form_values
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 

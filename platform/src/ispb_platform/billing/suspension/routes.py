@@ -12,12 +12,12 @@ from litestar.types import ControllerRouterHandler
 
 from ispb_platform.auth.access import PUBLIC, allow, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.billing.queries import customer_exists
 from ispb_platform.billing.suspension import queries, service
 from ispb_platform.billing.suspension.service import Action
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_platform.web.tenancy import provide_portal_tenant
 from ispb_tenants import TenantRef

@@ -11,11 +11,11 @@ from litestar.response import Template
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
-from ispb_platform.auth.routes import client_ip
 from ispb_platform.network.routers import queries, service
 from ispb_platform.network.routers.forms import MODES, NEW_ROUTER, form_values, validate_router, without_secrets
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 Operator = NamedDependency[Principal]
