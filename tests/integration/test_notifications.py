@@ -359,7 +359,8 @@ async def test_each_event_message_and_whatsapp_delivery(db: Database, notified, 
             events = {
                 "customer.created": {},
                 "payment.received": {"amount_minor": 30000},
-                "customer.suspended": {"reason": "bill overdue"},
+                # as billing/suspension/actions.py writes it: the decision's internal wording is not for the customer
+                "customer.suspended": {"bill_id": 7, "amount_due_minor": 50000, "reason": "Suspend: bill 7: ..."},
                 "customer.activated": {},
                 "package.changed": {"from_name": "Home", "to_name": "Fiber 40"},
             }
@@ -382,7 +383,9 @@ async def test_each_event_message_and_whatsapp_delivery(db: Database, notified, 
         again = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
         assert first["from_events"] == 5 and first["sent"] == 5 and again["from_events"] == 0 and again["sent"] == 0
         assert [m.to for m in whatsapp.messages] == ["8801711000002"]
-        assert "bill overdue" in whatsapp.messages[0].text
+        suspended = whatsapp.messages[0].text
+        assert "your service is suspended: 500.00 BDT is overdue. Call" in suspended
+        assert "Suspend:" not in suspended and "bill 7" not in suspended
     texts = [m.text for m in gateway.messages]
     assert len(texts) == 4 and all(m.to == "8801711000002" for m in gateway.messages)
     assert any("300.00" in t for t in texts) and any("Fiber 40" in t for t in texts)

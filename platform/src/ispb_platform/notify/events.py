@@ -71,11 +71,22 @@ def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str
             format_money(Money(int(payload["amount_minor"]), currency), symbol=False) + f" {currency}"
         )
     if name == Event.CUSTOMER_SUSPENDED.value:
-        values["reason"] = payload.get("reason", "")
+        values["reason"] = _suspension_reason(payload, currency)
     if name == Event.PACKAGE_CHANGED.value:
         values["old_package"] = str(payload.get("from_name", payload.get("from", "")))
         values["new_package"] = str(payload.get("to_name", payload.get("to", "")))
     return values
+
+
+def _suspension_reason(payload: dict[str, Any], currency: str) -> str:
+    """What the customer reads after "your service is suspended:": the overdue amount, never the decision's own
+    wording (internal bill ids, rule text: it stays in the Suspension Log) nor an operator's private note:
+    "Dear Karim, your service is suspended: 500.00 BDT is overdue. Call 09610-100200. Dhaka Fiber Net".
+    """
+    amount = int(payload.get("amount_due_minor") or 0)
+    if amount > 0:
+        return f"{format_money(Money(amount, currency), symbol=False)} {currency} is overdue"
+    return "your account is on hold"
 
 
 async def events_to_outbox(db: Database, tenant: TenantRef, secret_key: str = "") -> int:
