@@ -41,7 +41,7 @@ async def customer_values(
         "customer_name": row["name"],
         "customer_id": row["code"],
         "package": row["package"] or "",
-        "balance": format_money(Money(int(row["balance"]), tenant.currency), symbol=False) + f" {tenant.currency}",
+        "balance": balance_text(int(row["balance"]), tenant.currency),
         "amount_due": format_money(Money(max(int(row["balance"]), 0), tenant.currency), symbol=False)
         + f" {tenant.currency}",
         "operator_name": row["operator_name"],
@@ -76,6 +76,17 @@ def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str
         values["old_package"] = str(payload.get("from_name", payload.get("from", "")))
         values["new_package"] = str(payload.get("to_name", payload.get("to", "")))
     return values
+
+
+def balance_text(balance_minor: int, currency: str) -> str:
+    """A balance as a customer reads it: "1,000.00 BDT due", "4,000.00 BDT in advance" (never a minus sign, which
+    reads as a debt when it is credit), "0.00 BDT"."""
+    amount = format_money(Money(abs(balance_minor), currency), symbol=False) + f" {currency}"
+    if balance_minor > 0:
+        return f"{amount} due"
+    if balance_minor < 0:
+        return f"{amount} in advance"
+    return amount
 
 
 def _suspension_reason(payload: dict[str, Any], currency: str) -> str:
