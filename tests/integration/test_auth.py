@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ispb_platform.auth.sessions import load_principal
-from ispb_platform.auth.throttle import account_limit
+from ispb_platform.auth.throttle import account_limit, address_limit, pair_limit
 from ispb_tenants import Database
 
 GENERIC_ERROR = "The sign-in details are not correct."
@@ -135,6 +135,13 @@ def test_the_account_slow_down_doubles_and_stops_at_a_minute():
         wait = limit.wait_after(failures)
         hour += wait.total_seconds() if wait else 0
     assert failures < 100
+
+
+def test_an_ipv6_address_counts_by_its_64_and_a_mapped_ipv4_as_itself():
+    same = {address_limit(ip).key for ip in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9")}
+    assert same == {"address:2001:db8:1:2::/64"}
+    assert address_limit("2001:db8:1:3::1").key != address_limit("2001:db8:1:2::1").key
+    assert pair_limit("staff", " Admin@ISPB.test", "::ffff:203.0.113.9").key == "pair:staff:admin@ispb.test:203.0.113.9"
 
 
 async def test_a_spray_across_accounts_from_one_address_is_limited(make_client, make_staff):

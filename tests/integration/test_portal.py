@@ -89,6 +89,20 @@ async def test_portal_sign_in_failures_are_generic_and_rate_limited(
     assert "Too many sign-in attempts" in locked.text
 
 
+async def test_portal_guessing_from_one_address_does_not_lock_the_customer_out(
+    db: Database, make_tenant, make_staff, make_client, sign_in, csrf_of
+):
+    tenant, staff, token = await _operator_with_customers(db, make_tenant, make_staff, make_client, sign_in, "pgl")
+    await _set_password(staff, token, 2, "portal pass 2")
+    attacker = make_client(ip="198.51.100.66")
+    for _ in range(6):
+        await _portal_sign_in(attacker, csrf_of, tenant.slug, "C000002", "guess")
+    refused = await _portal_sign_in(attacker, csrf_of, tenant.slug, "C000002", "portal pass 2")
+    assert refused.status_code == 401 and "Too many sign-in attempts. Try again in 15 minutes." in refused.text
+    owner = await _portal_sign_in(make_client(ip="198.51.100.67"), csrf_of, tenant.slug, "C000002", "portal pass 2")
+    assert owner.status_code == 303
+
+
 async def test_short_portal_password_is_refused_beside_the_field(
     db: Database, make_tenant, make_staff, make_client, sign_in
 ):

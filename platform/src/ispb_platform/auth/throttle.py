@@ -11,12 +11,13 @@ Three counters per attempt, failures only, each in its own window (``platform.au
   from anywhere (refused with "try again in N seconds" meanwhile). A guesser spread over many addresses gets
   at most about 70 tries an hour; the owner waits at most a minute.
 - **the source address** (whatever accounts): 30 failures in 15 minutes lock the address for 15 minutes
-  (credential stuffing and password spraying).
+  (credential stuffing and password spraying). An IPv6 address counts by its /64, as one subscriber's network.
 
 A successful sign-in clears its pair and its account (not the address). Keys are built from the login as typed,
 so an unknown account is counted and refused exactly like a real one and the limits reveal nothing.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -49,10 +50,23 @@ def _login(login: str) -> str:
     return login.strip().lower()
 
 
+def _source(ip: str) -> str:
+    """The address as counted: an IPv6 address by its /64 (one subscriber's network hands out many)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def pair_limit(scope: str, login: str, ip: str) -> Limit:
     """5 failures for one account from one address within 15 minutes lock that pair for 15 minutes."""
     lock = timedelta(minutes=15)
-    return Limit(f"pair:{scope}:{_login(login)}:{ip}", timedelta(minutes=15), 4, lock, lock)
+    return Limit(f"pair:{scope}:{_login(login)}:{_source(ip)}", timedelta(minutes=15), 4, lock, lock)
 
 
 def account_limit(scope: str, login: str) -> Limit:
@@ -63,7 +77,7 @@ def account_limit(scope: str, login: str) -> Limit:
 def address_limit(ip: str) -> Limit:
     """30 failures from one address within 15 minutes, whatever accounts it tries, lock it for 15 minutes."""
     lock = timedelta(minutes=15)
-    return Limit(f"address:{ip}", timedelta(minutes=15), 29, lock, lock)
+    return Limit(f"address:{_source(ip)}", timedelta(minutes=15), 29, lock, lock)
 
 
 def limits_for(scope: str, login: str, ip: str) -> list[Limit]:

@@ -9,7 +9,7 @@ the invoice PDF, which reads in a short transaction and is rendered after it (re
 from dataclasses import dataclass
 from datetime import datetime
 
-from ispb_platform.auth.throttle import Limit, clear, limits_for, locked_for, record_failure
+from ispb_platform.auth.throttle import Limit, clear, limits_for, locked_for, record_failure, wait_message
 from ispb_platform.billing.invoices.document import InvoiceDocument
 from ispb_platform.billing.invoices.service import invoice_document
 from ispb_platform.jobs.queue import run_soon
@@ -59,8 +59,8 @@ async def request_code(runtime: Runtime, tenant: TenantRef, login: str, ip: str,
     """
     if not login:
         return "Enter your customer id or mobile number."
-    if await locked_for(runtime.db, _limits(tenant, login, ip)):
-        return "Too many attempts. Try again in a few minutes."
+    if wait := await locked_for(runtime.db, _limits(tenant, login, ip)):
+        return wait_message(wait)
     async with runtime.db.tenant(tenant) as db:
         if await otp.send_code(db.connection, tenant, str(runtime.settings.secret_key), login, ip, now):
             db.on_commit(lambda: run_soon(runtime.queue, SEND_OUTBOX, tenant, "otp"))
