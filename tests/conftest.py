@@ -184,13 +184,14 @@ async def fx_web_app(db: Database, database_url: str) -> AsyncIterator[Any]:
 
 
 @pytest.fixture(name="make_client")
-async def fx_make_client(web_app: Any) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:
-    """New browser-like clients (own cookie jar) speaking to the app over ASGI, as https."""
+async def fx_make_client(web_app: Any) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+    """New browser-like clients (own cookie jar) speaking to the app over ASGI, as https; ``ip`` is the address
+    the app sees (sign-in throttling counts per address)."""
     clients: list[httpx.AsyncClient] = []
 
-    def make() -> httpx.AsyncClient:
+    def make(ip: str = "203.0.113.7") -> httpx.AsyncClient:
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=web_app, client=("203.0.113.7", 4711)), base_url="https://isp.test"
+            transport=httpx.ASGITransport(app=web_app, client=(ip, 4711)), base_url="https://isp.test"
         )
         clients.append(client)
         return client

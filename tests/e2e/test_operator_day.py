@@ -103,9 +103,9 @@ async def _add_staff(page: Page) -> None:
     form = page.locator("#add-staff")
     await _field(page, "Name").fill("Nasrin Sultana")
     await _field(page, "E-mail").fill("nasrin@web.test")
-    await _field(page, "Password").fill("a staff password 2026")
-    await form.get_by_role("button", name="Add person").click()
-    await expect(page.get_by_role("cell", name="nasrin@web.test")).to_be_visible()
+    await form.get_by_role("button", name="Invite person").click()
+    await expect(page.locator("#invitation-link")).to_contain_text("Invitation for nasrin@web.test created")
+    await expect(page.locator("#invitations").get_by_role("cell", name="nasrin@web.test")).to_be_visible()
 
 
 async def test_operator_creates_package_and_customer_imports_and_customer_signs_in(

@@ -66,6 +66,46 @@ async def test_creating_a_customer_with_errors_keeps_what_was_typed(operator):
     assert 'value="NEW-1"' in answer.text and 'value="House 9, Road 2"' in answer.text and 'value="12"' in answer.text
 
 
+async def test_a_taken_customer_id_and_username_come_back_with_the_other_field_errors(operator, db: Database):
+    client, token, tenant = operator
+    async with db.tenant(tenant) as scope:
+        first, second = await scope.connection.fetch(
+            "SELECT id, code, pppoe_username FROM customer WHERE pppoe_username IS NOT NULL ORDER BY id LIMIT 2"
+        )
+    clash = {"_csrf_token": token, "code": first["code"], "pppoe_username": first["pppoe_username"]}
+    for url in ("/panel/customers/new", f"/panel/customers/{second['id']}/edit"):
+        answer = await client.post(url, data=clash | {"name": "", "phone": "12", "status": "active"})
+        assert answer.status_code == 422, url
+        html = answer.text.replace("&#39;", "'")
+        for message in (
+            f"Customer id {first['code']} is already taken.",
+            f"Another customer already uses {first['pppoe_username']}.",
+            "Enter the customer's name.",
+            "Enter a mobile number such as",
+        ):
+            assert message in html, (url, message)
+    own = await client.post(  # a customer's own id and username are not a clash on edit
+        f"/panel/customers/{first['id']}/edit", data=clash | {"name": "", "phone": "12", "status": "active"}
+    )
+    assert own.status_code == 422 and "already" not in own.text
+
+
+async def test_a_taken_package_or_profile_name_comes_back_with_the_other_field_errors(operator):
+    client, token, _ = operator
+    package = await client.post(
+        "/panel/packages/new",
+        data={"_csrf_token": token, "name": "Home 10 Mbps", "price": "-5", "download_mbps": "10", "upload_mbps": "10"},
+    )
+    assert package.status_code == 422
+    assert "already exists" in package.text and 'name="price"' in package.text and "-5" in package.text
+    assert package.text.count('<small class="error"') >= 2  # the name and the price, in one answer
+    fields = {"_csrf_token": token, "cycle": "monthly", "billing_day": "1", "due_days": "7", "grace_days": "3"}
+    assert (await client.post("/panel/billing-profiles/new", data=fields | {"name": "Twice"})).status_code == 303
+    profile = await client.post("/panel/billing-profiles/new", data=fields | {"name": "Twice", "billing_day": "99"})
+    assert profile.status_code == 422 and "already exists" in profile.text
+    assert profile.text.count('<small class="error"') >= 2  # the name and the billing day
+
+
 async def test_create_edit_disable_and_the_activity_log(operator, db: Database):
     client, token, tenant = operator
     created = await client.post(

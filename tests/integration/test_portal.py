@@ -1,5 +1,7 @@
 """The customer portal: sign-in by customer id or mobile, own operator only, rate limits, password set by staff."""
 
+from urllib.parse import quote
+
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_tenants import Database
 
@@ -61,7 +63,14 @@ async def test_a_customer_is_a_stranger_in_another_operators_portal(
     await _set_password(staff, token, 1, "portal pass 1")
     customer = make_client()
     assert (await _portal_sign_in(customer, csrf_of, home.slug, "C000001", "portal pass 1")).status_code == 303
-    assert (await customer.get(f"/portal/{other.slug}/")).status_code == 404
+    for page in ("/", "/profile", "/bills/1/pdf"):  # another operator's portal asks them to sign in there
+        answer = await customer.get(f"/portal/{other.slug}{page}")
+        assert answer.status_code == 303, page
+        target = quote(f"/portal/{other.slug}{page}".rstrip("/"), safe="")
+        assert answer.headers["location"] == f"/portal/{other.slug}/login?next={target}"
+    door = await customer.get(f"/portal/{other.slug}/login")
+    assert door.status_code == 200 and 'name="password"' in door.text
+    assert (await customer.get(f"/portal/{home.slug}/")).status_code == 200  # still signed in at home
     wrong_door = await _portal_sign_in(make_client(), csrf_of, other.slug, "C000001", "portal pass 1")
     assert wrong_door.status_code == 401  # the same id at another operator is another (password-less) person
 
@@ -78,6 +87,20 @@ async def test_portal_sign_in_failures_are_generic_and_rate_limited(
         assert 'value="C000003"' in wrong.text
     locked = await _portal_sign_in(client, csrf_of, tenant.slug, "C000003", "portal pass 3")
     assert "Too many sign-in attempts" in locked.text
+
+
+async def test_portal_guessing_from_one_address_does_not_lock_the_customer_out(
+    db: Database, make_tenant, make_staff, make_client, sign_in, csrf_of
+):
+    tenant, staff, token = await _operator_with_customers(db, make_tenant, make_staff, make_client, sign_in, "pgl")
+    await _set_password(staff, token, 2, "portal pass 2")
+    attacker = make_client(ip="198.51.100.66")
+    for _ in range(6):
+        await _portal_sign_in(attacker, csrf_of, tenant.slug, "C000002", "guess")
+    refused = await _portal_sign_in(attacker, csrf_of, tenant.slug, "C000002", "portal pass 2")
+    assert refused.status_code == 401 and "Too many sign-in attempts. Try again in 15 minutes." in refused.text
+    owner = await _portal_sign_in(make_client(ip="198.51.100.67"), csrf_of, tenant.slug, "C000002", "portal pass 2")
+    assert owner.status_code == 303
 
 
 async def test_short_portal_password_is_refused_beside_the_field(

@@ -64,6 +64,15 @@ async def test_a_duplicate_name_comes_back_beside_the_field_without_the_secrets(
         assert await scope.connection.fetchval("SELECT count(*) FROM router") == 1
 
 
+async def test_a_duplicate_name_comes_back_with_the_other_field_errors(admin):
+    client, token, _ = admin
+    assert (await client.post("/panel/routers/new", data=_form(token))).status_code == 303
+    again = await client.post("/panel/routers/new", data=_form(token, host="10.0.0.2", api_port="99999", username=""))
+    assert again.status_code == 422
+    assert "A router named &#39;Mirpur core&#39; already exists." in again.text
+    assert again.text.count('<small class="error"') >= 3  # the name, the port and the user name, in one answer
+
+
 async def test_editing_without_a_password_keeps_the_stored_one(admin, db: Database):
     client, token, tenant = admin
     added = await client.post(

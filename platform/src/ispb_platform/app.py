@@ -41,7 +41,7 @@ from ispb_platform.payments.routes import PaymentController
 from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
-from ispb_platform.staff.routes import StaffController
+from ispb_platform.staff.routes import InvitationController, StaffController
 from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.health import healthz
 from ispb_platform.web.home import home
@@ -108,6 +108,7 @@ def create_app(
             DiscountController,
             shared_invoice,
             StaffController,
+            InvitationController,
             RouterController,
             *suspension_routes.ROUTES,
             *online_routes.ROUTES,

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from ispb_platform.auth.passwords import hash_password, hash_password_async, needs_rehash, verify_password_async
-from ispb_platform.auth.throttle import Limit, account_limit, address_limit, clear, locked_for, record_failure
+from ispb_platform.auth.throttle import Limit, clear, limits_for, locked_for, record_failure, wait_message
 from ispb_tenants import Database, TenantRef
 
 WRONG_CREDENTIALS = "The sign-in details are not correct."
@@ -21,27 +21,23 @@ class SignInResult:
     """A staff member's role (None for customers)."""
 
 
-def _locked_message(minutes: int) -> str:
-    return f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-
-
 async def _check(
     db: Database, limits: list[Limit], row: dict[str, object] | None, password: str
 ) -> SignInResult | None:
     """Rate limit and password check shared by staff and customers; None means the password is right."""
     wait = await locked_for(db, limits)
     if wait is not None:
-        return SignInResult(None, _locked_message(max(1, round(wait.total_seconds() / 60))))
+        return SignInResult(None, wait_message(wait))
     stored = str(row["password_hash"]) if row and row.get("password_hash") else _DUMMY_HASH
     if not await verify_password_async(stored, password) or row is None or not row.get("password_hash"):
         await record_failure(db, limits)
         return SignInResult(None, WRONG_CREDENTIALS)
-    await clear(db, limits[0])
+    await clear(db, limits)
     return None
 
 
 async def sign_in_staff(db: Database, email: str, password: str, ip: str) -> SignInResult:
-    limits = [account_limit("staff", email), address_limit(ip)]
+    limits = limits_for("staff", email, ip)
     async with db.platform() as connection:
         record = await connection.fetchrow(
             "SELECT u.id, u.password_hash, u.tenant_id, u.role, t.status AS tenant_status FROM platform_user u"
@@ -70,7 +66,7 @@ async def sign_in_staff(db: Database, email: str, password: str, ip: str) -> Sig
 
 async def sign_in_customer(db: Database, tenant: TenantRef, login: str, password: str, ip: str) -> SignInResult:
     """Customers sign in to their operator's portal with their customer id or mobile number."""
-    limits = [account_limit(f"portal:{tenant.id}", login), address_limit(ip)]
+    limits = limits_for(f"portal:{tenant.id}", login, ip)
     async with db.tenant(tenant) as scope:
         record = await scope.connection.fetchrow(
             "SELECT id, password_hash FROM customer WHERE status <> 'disabled'"

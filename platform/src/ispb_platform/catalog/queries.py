@@ -65,6 +65,15 @@ async def package_exists(package_id: int) -> bool:
     return bool(await Package.exists().where(_package_pk == package_id))
 
 
+async def name_taken(name: str, except_id: int | None) -> bool:
+    """Whether another package (not ``except_id``) has this name: checked with the form's other fields, so one
+    answer lists every problem; the unique index still catches a concurrent clash (`PackageNameTaken`)."""
+    query = Package.exists().where(Package.name == name)
+    if except_id is not None:
+        query = query.where(_package_pk != except_id)
+    return bool(await query)
+
+
 def _values(draft: PackageDraft) -> dict[str, Any]:
     return dataclasses.asdict(draft) | {"service_type": draft.service_type.value}
 

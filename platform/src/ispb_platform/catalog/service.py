@@ -24,7 +24,10 @@ async def save_package(
     draft, errors = validate_package(data)
     if package_id is not None and not await queries.package_exists(package_id):
         raise PackageNotFound(package_id)
-    if draft is None:
+    name = (data.get("name") or "").strip()
+    if "name" not in errors and await queries.name_taken(name, package_id):
+        errors = errors | {"name": f"A package named {name!r} already exists."}
+    if draft is None or errors:
         return errors
     try:
         if package_id is None:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypedDict, cast
 
 import asyncpg
-from piccolo.columns.combination import WhereRaw
+from piccolo.columns.combination import Or, Where, WhereRaw
 
 from ispb_platform.customers.forms import CustomerDraft, CustomerFilters
 from ispb_tenants import Connection, TenantScope
@@ -257,6 +257,24 @@ async def update_customer(db: TenantScope, customer_id: int, draft: CustomerDraf
     except asyncpg.UniqueViolationError as error:
         raise _duplicate(error, draft) from None
     return bool(rows)
+
+
+async def clashes(code: str, pppoe_username: str | None, except_id: int | None) -> dict[str, str]:
+    """The unique fields another customer (not ``except_id``) already holds, with their messages. Checked with
+    the other fields so a form answers everything at once; the unique indexes still catch a concurrent clash."""
+    other: Where | Or = Customer.code == code
+    if pppoe_username:
+        other = other | (Customer.pppoe_username == pppoe_username)
+    query = Customer.select(Customer.code, Customer.pppoe_username).where(other)
+    if except_id is not None:
+        query = query.where(_customer_pk != except_id)
+    errors: dict[str, str] = {}
+    for row in await query:
+        if row["code"] == code:
+            errors["code"] = f"Customer id {code} is already taken."
+        if pppoe_username and row["pppoe_username"] == pppoe_username:
+            errors["pppoe_username"] = f"Another customer already uses {pppoe_username}."
+    return errors
 
 
 def _duplicate(error: asyncpg.UniqueViolationError, draft: CustomerDraft) -> DuplicateCustomer:

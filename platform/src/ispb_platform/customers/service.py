@@ -97,14 +97,18 @@ async def customer_page(db: TenantScope, customer_id: int) -> dict[str, Any] | N
     }
 
 
-def _check(
-    data: dict[str, str], password: str, packages: dict[str, int], routers: list[tuple[str, str]]
+async def _check(
+    data: dict[str, str], password: str, except_id: int | None
 ) -> tuple[CustomerDraft | None, ConnectionDraft | None, dict[str, str]]:
-    """The customer draft, the connection draft and every error of the form, at once."""
-    checked = validate_customer(data, packages)
-    link, link_errors = validate_connection(data, routers)
+    """The customer draft, the connection draft and every error of the form, at once: a customer id or PPPoE
+    username another customer holds is reported with the other fields' errors, not in a second round."""
+    checked = validate_customer(data, await queries.package_lookup())
+    link, link_errors = validate_connection(data, await queries.router_choices())
     problem = check_portal_password(password)
-    errors = checked.errors | ({"portal_password": problem} if problem else {}) | link_errors
+    code, username = (data.get(field, "").strip() for field in ("code", "pppoe_username"))
+    taken = await queries.clashes(code, username or None, except_id) if code or username else {}
+    taken = {field: message for field, message in taken.items() if field not in checked.errors}
+    errors = checked.errors | taken | ({"portal_password": problem} if problem else {}) | link_errors
     return checked.draft, link, errors
 
 
@@ -112,7 +116,7 @@ async def create_customer(
     db: TenantScope, operator: Principal, data: dict[str, str], password: str, effects: Effects, *, ip: str
 ) -> Saved:
     """Create a customer from the form (``password``: the portal password typed, if any)."""
-    draft, link, errors = _check(data, password, await queries.package_lookup(), await queries.router_choices())
+    draft, link, errors = await _check(data, password, None)
     if draft is None or link is None or errors:
         return Saved(None, errors)
     try:
@@ -147,7 +151,7 @@ async def update_customer(
 ) -> Saved:
     """Save the edit form; a package change is pro-rated on the next bill and announced (``package.changed``)."""
     customer_id = customer["id"]
-    draft, link, errors = _check(data, password, await queries.package_lookup(), await queries.router_choices())
+    draft, link, errors = await _check(data, password, customer_id)
     if draft is None or link is None or errors:
         return Saved(None, errors)
     try:

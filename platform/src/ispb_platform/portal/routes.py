@@ -1,9 +1,10 @@
 """Customer portal: sign-in by customer id or mobile number (password or one-time code), dashboard, profile,
 invoice PDFs. HTTP only: the work is in ``portal.service``.
 
-A customer's session belongs to one operator: the portal of another operator answers 404 to it, as it would
-to anyone asking for something that does not exist there. Signed-in pages run in the customer's own tenant
-scope (``@in_tenant_scope``); the sign-in pages' operator comes from the URL.
+A customer's session belongs to one operator: in another operator's portal that customer is a visitor who has
+not signed in, so every page there leads to that portal's sign-in page (as it would for anyone), never to a
+bare 404 and never to anything of the first operator. Signed-in pages run in the customer's own tenant scope
+(``@in_tenant_scope``); the sign-in pages' operator comes from the URL.
 """
 
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -32,10 +33,11 @@ Operator = NamedDependency[TenantRef]
 
 
 def _own(request: Request[Any, Any, Any], operator: TenantRef) -> Principal:
-    """The signed-in customer, if they belong to this operator; 404 otherwise."""
+    """The signed-in customer, if they belong to this operator; otherwise "please sign in" (to this operator's
+    portal: ``web/errors.py`` sends a GET to its sign-in page and back)."""
     principal = principal_of(request)
     if principal is None or principal.tenant is None or principal.tenant.id != operator.id:
-        raise NotFoundException()
+        raise NotAuthorizedException("Please sign in.")
     return principal
 
 

@@ -9,7 +9,7 @@ the invoice PDF, which reads in a short transaction and is rendered after it (re
 from dataclasses import dataclass
 from datetime import datetime
 
-from ispb_platform.auth.throttle import Limit, account_limit, address_limit, locked_for, record_failure
+from ispb_platform.auth.throttle import Limit, clear, limits_for, locked_for, record_failure, wait_message
 from ispb_platform.billing.invoices.document import InvoiceDocument
 from ispb_platform.billing.invoices.service import invoice_document
 from ispb_platform.jobs.queue import run_soon
@@ -49,7 +49,7 @@ async def own_invoice(database: Database, tenant: TenantRef, customer_id: int, b
 
 
 def _limits(tenant: TenantRef, login: str, ip: str) -> list[Limit]:
-    return [account_limit(f"otp:{tenant.id}", login), address_limit(ip)]
+    return limits_for(f"otp:{tenant.id}", login, ip)
 
 
 async def request_code(runtime: Runtime, tenant: TenantRef, login: str, ip: str, now: datetime) -> str | None:
@@ -59,8 +59,8 @@ async def request_code(runtime: Runtime, tenant: TenantRef, login: str, ip: str,
     """
     if not login:
         return "Enter your customer id or mobile number."
-    if await locked_for(runtime.db, _limits(tenant, login, ip)):
-        return "Too many attempts. Try again in a few minutes."
+    if wait := await locked_for(runtime.db, _limits(tenant, login, ip)):
+        return wait_message(wait)
     async with runtime.db.tenant(tenant) as db:
         if await otp.send_code(db.connection, tenant, str(runtime.settings.secret_key), login, ip, now):
             db.on_commit(lambda: run_soon(runtime.queue, SEND_OUTBOX, tenant, "otp"))
@@ -77,4 +77,5 @@ async def verify_code(runtime: Runtime, tenant: TenantRef, login: str, code: str
     if verified is None:
         await record_failure(runtime.db, limits)
         return None
+    await clear(runtime.db, limits)
     return verified.customer_id

@@ -14,7 +14,7 @@ from piccolo.columns import Column
 from piccolo.columns.combination import And
 from piccolo.query.functions.string import Lower
 
-from ispb_tenants import TenantScope
+from ispb_tenants import Connection, TenantScope
 from ispb_tenants.tables import PlatformUser, WebSession
 
 # Piccolo adds ``id`` to each table class at run time; type checkers see it as ``_meta.primary_key``
@@ -106,3 +106,108 @@ async def set_active(tenant_id: int, user_id: int, active: bool) -> None:
 async def end_staff_sessions(user_id: int) -> None:
     """Sign the person out everywhere (their ``web_session`` rows go)."""
     await WebSession.delete().where((WebSession.kind == "staff") & (WebSession.user_id == user_id))
+
+
+# --- invitations ------------------------------------------------------------------------------------------
+# SQL: ``platform.staff_invitation`` has no Piccolo class yet (the table classes are another change's); the
+# statements are fixed, with parameters. The panel's run in the operator's tenant scope (``platform`` is on its
+# search path); the invitation page's run in a platform transaction (no operator is signed in there).
+
+
+class InvitationRow(TypedDict):
+    id: int
+    email: str
+    name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class OpenInvitation(TypedDict):
+    """A usable invitation as its link shows it, and whether its e-mail already has an account."""
+
+    id: int
+    tenant_id: int
+    operator_slug: str
+    operator: str
+    email: str
+    name: str
+    role: str
+    expires_at: datetime
+    email_taken: bool
+
+
+async def insert_invitation(
+    connection: Connection,
+    tenant_id: int,
+    *,
+    name: str,
+    email: str,
+    role: str,
+    token_hash: str,
+    invited_by: int,
+    created_at: datetime,
+    expires_at: datetime,
+) -> int:
+    invitation_id = await connection.fetchval(
+        "INSERT INTO staff_invitation (tenant_id, email, name, role, token_hash, invited_by, created_at, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        tenant_id,
+        email,
+        name,
+        role,
+        token_hash,
+        invited_by,
+        created_at,
+        expires_at,
+    )
+    return int(invitation_id)
+
+
+async def pending_invitations(connection: Connection, tenant_id: int, now: datetime) -> list[InvitationRow]:
+    """The operator's invitations not yet accepted and not expired, newest first."""
+    rows = await connection.fetch(
+        "SELECT id, email, name, role, created_at, expires_at FROM staff_invitation"
+        " WHERE tenant_id = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
+        tenant_id,
+        now,
+    )
+    return [cast(InvitationRow, dict(row)) for row in rows]
+
+
+_OPEN_INVITATION = """
+SELECT i.id, i.tenant_id, t.slug AS operator_slug, t.name AS operator, i.email, i.name, i.role, i.expires_at,
+       EXISTS (SELECT 1 FROM platform_user u WHERE lower(u.email) = lower(i.email)) AS email_taken
+FROM staff_invitation i JOIN tenant t ON t.id = i.tenant_id
+WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.expires_at > $2 AND t.status = 'active'
+"""
+_OPEN_INVITATION_LOCKED = _OPEN_INVITATION + "FOR UPDATE OF i"
+
+
+async def open_invitation(
+    connection: Connection, token_hash: str, now: datetime, *, lock: bool = False
+) -> OpenInvitation | None:
+    """The invitation with this token if it can still be accepted (unused, unexpired, its operator active);
+    ``lock`` holds its row until the transaction ends, so two submissions cannot both use it."""
+    row = await connection.fetchrow(_OPEN_INVITATION_LOCKED if lock else _OPEN_INVITATION, token_hash, now)
+    return cast(OpenInvitation, dict(row)) if row else None
+
+
+async def create_invited_user(connection: Connection, invitation: OpenInvitation, password_hash: str) -> int | None:
+    """The invited person's account, and the invitation marked used; None (nothing written) when the e-mail
+    has an account by now."""
+    user_id = await connection.fetchval(
+        "INSERT INTO platform_user (email, name, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
+        invitation["email"],
+        invitation["name"],
+        password_hash,
+        invitation["role"],
+        invitation["tenant_id"],
+    )
+    if user_id is None:
+        return None
+    await connection.execute(
+        "UPDATE staff_invitation SET accepted_at = now(), user_id = $2 WHERE id = $1", invitation["id"], user_id
+    )
+    return int(user_id)

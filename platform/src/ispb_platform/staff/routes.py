@@ -1,23 +1,29 @@
-"""Settings → Staff Users (operator admins only): list, add, edit (name, role, password reset), disable/enable.
+"""Settings → Staff Users (operator admins only): list, invite, edit (name, role, password reset),
+disable/enable; and the public invitation page where an invited person chooses their password.
 
 Every change is written to the operator's activity log in the same transaction. Accounts are never deleted:
-the activity log keeps pointing at the person who did things.
+the activity log keeps pointing at the person who did things. Adding a person is an invitation whose answer
+is the same whatever the e-mail address (``service.py`` says why and what the link shows).
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from ispb_platform.activity.service import record_activity
-from ispb_platform.auth.access import allow, provide_principal
-from ispb_platform.auth.roles import OPERATOR_ADMINS, Principal
+from ispb_platform.auth.access import PUBLIC, allow, provide_principal
+from ispb_platform.auth.middleware import session_cookie
+from ispb_platform.auth.roles import OPERATOR_ADMINS, Principal, SessionKind
+from ispb_platform.auth.sessions import start_session
+from ispb_platform.runtime import Runtime
 from ispb_platform.staff import queries, service
-from ispb_platform.staff.forms import NEW_STAFF, ROLES, validate_staff
-from ispb_platform.staff.queries import EmailTaken, StaffRow
+from ispb_platform.staff.forms import NEW_STAFF, ROLES, check_new_password, validate_invitation, validate_staff
+from ispb_platform.staff.queries import OpenInvitation, StaffRow
 from ispb_platform.staff.service import StaffRuleBroken
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -35,10 +41,14 @@ def _page(template: str, status_code: int = 200, **context: Any) -> Template:
     )
 
 
-async def _list_page(operator: Principal, status_code: int = 200, **context: Any) -> Template:
-    people = await queries.list_staff(operator.require_tenant().id)
-    context = {"form": NEW_STAFF, "errors": {}, "problem": "", **context}
-    return _page("staff/list.html", status_code, people=people, my_id=operator.user_id, **context)
+async def _list_page(db: TenantScope, operator: Principal, status_code: int = 200, **context: Any) -> Template:
+    tenant_id = operator.require_tenant().id
+    people = await queries.list_staff(tenant_id)
+    invitations = await service.pending_invitations(db, tenant_id, datetime.now(UTC))
+    context = {"form": NEW_STAFF, "errors": {}, "problem": "", "invited": None, **context}
+    return _page(
+        "staff/list.html", status_code, people=people, invitations=invitations, my_id=operator.user_id, **context
+    )
 
 
 async def _person(operator: Principal, user_id: int) -> StaffRow:
@@ -56,32 +66,21 @@ class StaffController(Controller):
     @get("/")
     @in_tenant_scope
     async def list_people(self, db: TenantScope, operator: Operator) -> Template:
-        return await _list_page(operator)
+        return await _list_page(db, operator)
 
     @post("/")
     @in_tenant_scope
-    async def add_person(
-        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator
-    ) -> Template | Response[Any]:
+    async def add_person(self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        """Invite a person. The answer (the link, shown once) is the same whether or not the address has an
+        account anywhere: nothing here looks it up."""
         data = await form_fields(request)
-        draft, errors = validate_staff(data, new=True)
-        if draft is not None:
-            try:
-                user_id = await service.add_staff(db, operator.require_tenant().id, draft)
-            except EmailTaken:
-                errors = {"email": "Another user already has this e-mail address."}
-            else:
-                await record_activity(
-                    db,
-                    operator,
-                    "staff.added",
-                    object_type="staff",
-                    object_id=user_id,
-                    summary=f"Added {ROLES[draft.role].lower()} {draft.name} <{draft.email}>",
-                    ip=client_ip(request),
-                )
-                return see_other(request, "/panel/staff")
-        return await _list_page(operator, 422, form=data, errors=errors)
+        draft, errors = validate_invitation(data)
+        if draft is None:
+            return await _list_page(db, operator, 422, form=data, errors=errors)
+        now = datetime.now(UTC)
+        invitation = await service.invite_staff(db, operator, draft, now=now, ip=client_ip(request))
+        link = f"{str(request.base_url).rstrip('/')}/invite/{invitation.token}"
+        return await _list_page(db, operator, invited={"email": invitation.email, "link": link})
 
     @get("/{user_id:int}/edit")
     @in_tenant_scope
@@ -135,7 +134,7 @@ class StaffController(Controller):
                 operator.require_tenant().id, user_id, wanted == "active", acting_user_id=operator.user_id
             )
         except StaffRuleBroken as broken:
-            return await _list_page(operator, 409, problem=str(broken))
+            return await _list_page(db, operator, 409, problem=str(broken))
         if changed:
             verb = "Enabled" if wanted == "active" else "Disabled"
             await record_activity(
@@ -148,3 +147,50 @@ class StaffController(Controller):
                 ip=client_ip(request),
             )
         return see_other(request, "/panel/staff")
+
+
+def _invitation_page(
+    invitation: OpenInvitation | None, token: str, errors: dict[str, str] | None = None, status_code: int = 200
+) -> Template:
+    context = {"invitation": invitation, "token": token, "errors": errors or {}, "roles": ROLES}
+    return Template("staff/invitation.html", context=context, status_code=404 if invitation is None else status_code)
+
+
+class InvitationController(Controller):
+    """The link an invited person opens: choose a password, get an account of the inviting operator, signed
+    in. Opening the link changes nothing (chat apps fetch links to preview them); only the form does."""
+
+    path = "/invite"
+    opt = PUBLIC
+
+    @get("/{token:str}")
+    async def invitation_page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        runtime: Runtime = request.app.state.runtime
+        return _invitation_page(await service.open_invitation(runtime.db, token, datetime.now(UTC)), token)
+
+    @post("/{token:str}")
+    async def accept(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template | Redirect:
+        runtime: Runtime = request.app.state.runtime
+        data = await form_fields(request)
+        invitation = await service.open_invitation(runtime.db, token, datetime.now(UTC))
+        if invitation is None or invitation["email_taken"]:
+            return _invitation_page(invitation, token)
+        password = data.get("password", "")
+        errors = check_new_password(password, data.get("password_again", ""))
+        if errors:
+            return _invitation_page(invitation, token, errors, 422)
+        accepted = await service.accept_invitation(runtime.db, token, password, datetime.now(UTC))
+        if accepted is None or accepted.user_id is None:  # used meanwhile, or the address has an account now
+            again = await service.open_invitation(runtime.db, token, datetime.now(UTC))
+            return _invitation_page(again, token)
+        session = await start_session(
+            runtime.db,
+            kind=SessionKind.STAFF,
+            user_id=accepted.user_id,
+            tenant_id=accepted.invitation["tenant_id"],
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+            replacing=request.scope["state"].get("session_token"),
+        )
+        secure = runtime.settings.cookie_secure
+        return Redirect("/panel/", status_code=303, cookies=[session_cookie(session, secure=secure)])

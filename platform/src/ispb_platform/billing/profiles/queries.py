@@ -65,6 +65,15 @@ async def profile_exists(profile_id: int) -> bool:
     return bool(await BillingProfile.exists().where(_billing_profile_pk == profile_id))
 
 
+async def name_taken(name: str, except_id: int | None) -> bool:
+    """Whether another profile (not ``except_id``) has this name: checked with the form's other fields, so one
+    answer lists every problem; the unique index still catches a concurrent clash (`ProfileNameTaken`)."""
+    query = BillingProfile.exists().where(BillingProfile.name == name)
+    if except_id is not None:
+        query = query.where(_billing_profile_pk != except_id)
+    return bool(await query)
+
+
 def _values(draft: ProfileDraft) -> dict[str, Any]:
     return dataclasses.asdict(draft) | {"cycle": draft.cycle.value}
 

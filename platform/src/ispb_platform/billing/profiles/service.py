@@ -27,7 +27,10 @@ async def save_profile(
     draft, errors = validate_profile(data)
     if profile_id is not None and not await queries.profile_exists(profile_id):
         raise ProfileNotFound(profile_id)
-    if draft is None:
+    name = (data.get("name") or "").strip()
+    if "name" not in errors and await queries.name_taken(name, profile_id):
+        errors = errors | {"name": f"A billing profile named {name!r} already exists."}
+    if draft is None or errors:
         return errors
     try:
         if profile_id is None:

@@ -121,6 +121,15 @@ async def api_router_ids() -> list[int]:
     return [row["id"] for row in rows]
 
 
+async def name_taken(name: str, except_id: int | None) -> bool:
+    """Whether another router (not ``except_id``) has this name: checked with the form's other fields, so one
+    answer lists every problem; the unique index still catches a concurrent clash (`RouterNameTaken`)."""
+    query = Router.exists().where(Router.name == name)
+    if except_id is not None:
+        query = query.where(Router._meta.primary_key != except_id)
+    return bool(await query)
+
+
 class RouterNameTaken(Exception):
     """Another router of the operator has this name (a unique index)."""
 

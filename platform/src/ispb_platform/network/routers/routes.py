@@ -76,7 +76,8 @@ class RouterController(Controller):
         draft, errors = validate_router(data, new=router_id is None)
         if router_id is not None and await queries.get_router(router_id) is None:
             raise NotFoundException()
-        if draft is not None:
+        errors = errors | await service.name_clash(data, errors, router_id)
+        if draft is not None and not errors:
             try:
                 saved = await service.save_router(db, _secret_key(request), draft, router_id)
             except queries.RouterNameTaken:

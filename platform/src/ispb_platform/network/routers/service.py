@@ -42,6 +42,14 @@ async def save_router(db: TenantScope, secret_key: str, draft: RouterDraft, rout
     return router_id
 
 
+async def name_clash(data: dict[str, str], errors: dict[str, str], router_id: int | None) -> dict[str, str]:
+    """The name error when another router has the typed name, to answer with the form's other errors."""
+    name = (data.get("name") or "").strip()
+    if "name" in errors or not name or not await queries.name_taken(name, router_id):
+        return {}
+    return {"name": f"A router named {name!r} already exists."}
+
+
 @dataclass(frozen=True)
 class TestedRouter:
     router: RouterRow
