@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ispb_notify import OutboundPolicy
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.embedded_postgres import start_embedded_postgres
@@ -68,7 +69,9 @@ def _server() -> str:
 
 def _ctx(db: Database, tenant: TenantRef, day: date) -> JobContext:
     now = datetime.combine(day, datetime.min.time().replace(hour=10, minute=30), ZoneInfo(tenant.timezone))
-    return JobContext(db=db, today=day, now=now.astimezone(UTC), tenant=tenant, secret_key="b" * 40)
+    # the gateway peer is on loopback, which the platform allows only when ISPB_OUTBOUND_ALLOW says so
+    outbound = OutboundPolicy.parse("127.0.0.1")
+    return JobContext(db=db, today=day, now=now.astimezone(UTC), tenant=tenant, secret_key="b" * 40, outbound=outbound)
 
 
 async def _each(tenants: list[TenantRef], parallel: int, work) -> float:  # type: ignore[no-untyped-def]

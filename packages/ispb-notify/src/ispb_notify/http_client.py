@@ -10,6 +10,8 @@ and nothing more, at a tenth of the CPU (``tests/bench/notify_reminders.py``):
   connection the server has closed or one whose answer was not read to its end;
 - answers with Content-Length, chunked, or read to the end of the connection, up to ``max_body`` bytes;
 - one deadline for the whole exchange (connect, send, answer): `HttpTimeout`;
+- only the addresses an `OutboundPolicy` allows (public ones by default), checked after DNS resolution for
+  every new connection, which then goes to the checked address itself: `OutboundRefused` otherwise;
 - no redirects (a gateway URL that redirects is a configuration to fix, and following one could resend an
   SMS elsewhere), no proxies, no compression (it asks for ``identity``), no cookies.
 
@@ -32,6 +34,8 @@ from time import monotonic
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, unquote, urlencode, urlsplit
+
+from ispb_notify.outbound import OutboundPolicy
 
 __all__ = ("HttpClient", "HttpProtocolError", "HttpResponse", "HttpTimeout", "HttpTransportError")
 
@@ -128,11 +132,13 @@ class HttpClient(Closing):
         keepalive_expiry: float = 5.0,
         max_body: int = 1024 * 1024,
         ssl_context: ssl.SSLContext | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
         self.max_body = max_body
         self._ssl = ssl_context
+        self.policy = policy if policy is not None else OutboundPolicy()
         self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._closed = False
 
@@ -154,8 +160,9 @@ class HttpClient(Closing):
         form: Mapping[str, str] | None = None,
         basic_auth: tuple[str, str] | None = None,
     ) -> HttpResponse:
-        """One request and its whole answer within ``seconds``; raises `HttpTimeout`, `HttpTransportError`,
-        `HttpProtocolError`, or ``ValueError`` for a request that cannot be written (bad URL, CR/LF in a header)."""
+        """One request and its whole answer within ``seconds``; raises `OutboundRefused` (the policy refuses every
+        address of the host: nothing was sent), `HttpTimeout`, `HttpTransportError`, `HttpProtocolError`, or
+        ``ValueError`` for a request that cannot be written (bad URL, CR/LF in a header)."""
         if self._closed:
             raise RuntimeError("this HttpClient is closed")
         parts = urlsplit(url)
@@ -238,14 +245,23 @@ class HttpClient(Closing):
         if scheme == "https":
             context = self._ssl or _default_ssl()
         try:
-            reader, writer = await asyncio.open_connection(
-                host, port, ssl=context, server_hostname=host if context else None, limit=_MAX_HEAD
-            )
-        except ssl.SSLError as error:
-            raise HttpTransportError(f"TLS with {host}:{port} failed: {error.reason or error}") from error
+            addresses = await self.policy.resolve(host, port)  # raises OutboundRefused
         except OSError as error:
-            raise HttpTransportError(f"cannot connect to {host}:{port}: {error.strerror or error}") from error
-        return _Connection(reader, writer)
+            raise HttpTransportError(f"cannot find {host}: {error.strerror or error}") from error
+        failure: OSError | None = None
+        for address in addresses:  # the checked addresses themselves: a second lookup could answer otherwise
+            try:
+                reader, writer = await asyncio.open_connection(
+                    address, port, ssl=context, server_hostname=host if context else None, limit=_MAX_HEAD
+                )
+            except ssl.SSLError as error:
+                raise HttpTransportError(f"TLS with {host}:{port} failed: {error.reason or error}") from error
+            except OSError as error:
+                failure = error
+                continue
+            return _Connection(reader, writer)
+        assert failure is not None  # resolve() returns at least one address
+        raise HttpTransportError(f"cannot connect to {host}:{port}: {failure.strerror or failure}") from failure
 
     async def _read_response(self, reader: asyncio.StreamReader, head: bool) -> tuple[HttpResponse, bool]:
         while True:
