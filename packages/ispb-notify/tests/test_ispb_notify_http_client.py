@@ -14,8 +14,10 @@ from types import TracebackType
 from typing import Self
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ispb_notify import HttpClient, HttpProtocolError, HttpTimeout, HttpTransportError, OutboundPolicy
+from ispb_notify import HttpClient, HttpProtocolError, HttpResponse, HttpTimeout, HttpTransportError, OutboundPolicy
 
 LOCAL = OutboundPolicy.parse("127.0.0.1")  # the scripted servers listen on loopback
 
@@ -188,6 +190,17 @@ async def test_limits_garbage_and_silence_are_typed_errors() -> None:
         "garbage": b"SMTP ready\r\n\r\n",
         "bad length": b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n",
         "no header colon": b"HTTP/1.1 200 OK\r\nBroken header\r\n\r\n",
+        # lengths two parsers could read differently (response smuggling): refused, never guessed
+        "two lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokay",
+        "a list of lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",
+        "signed length": b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok",
+        "length and chunked": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "gzip last": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nok",
+        "0x chunk size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nok\r\n0\r\n\r\n",
+        "folded header": b"HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nok",
+        "space before colon": b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok",
+        "signed status": b"HTTP/1.1 +20 OK\r\nContent-Length: 2\r\n\r\nok",
+        "too many headers": b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 101 + b"Content-Length: 2\r\n\r\nok",
     }
     for name, answer in answers.items():
 
@@ -250,6 +263,9 @@ async def test_requests_that_cannot_be_written_are_refused_before_connecting() -
             await client.request("GET", "http://127.0.0.1:9/", seconds=1, headers={"X": "a\r\nInjected: 1"})
         with pytest.raises(ValueError, match="http"):
             await client.request("GET", "ftp://127.0.0.1/", seconds=1)
+        for method in ("GET /admin HTTP/1.1\r\nX:", "GET ", "", "PO ST"):
+            with pytest.raises(ValueError, match="method"):
+                await client.request(method, "http://127.0.0.1:9/", seconds=1)
     with pytest.raises(RuntimeError, match="closed"):
         await client.request("GET", "http://127.0.0.1:9/", seconds=1)
 
@@ -285,3 +301,59 @@ async def test_https_verifies_the_certificate(certificate: tuple[Path, Path]) ->
             answers = [await client.request("GET", server.url, seconds=5) for _ in range(2)]
     assert [a.text for a in answers] == ["secure", "secure"]
     assert server.connections == 1  # both over one kept-alive TLS connection (the refused handshake never opened one)
+
+
+# Whatever a server answers: a response or a typed error, and never a response for an ambiguous length.
+
+_LINES = st.sampled_from(
+    [
+        b"Content-Length: 2\r\n",
+        b"Content-Length: 3\r\n",
+        b"Content-Length: -1\r\n",
+        b"Content-Length: 2, 3\r\n",
+        b"Transfer-Encoding: chunked\r\n",
+        b"Transfer-Encoding: gzip, chunked\r\n",
+        b"Connection: close\r\n",
+        b"X-A: \x00\x7f\xff\r\n",
+        b" folded\r\n",
+        b"Bad Header\r\n",
+    ]
+)
+_ANSWERS = st.one_of(
+    st.binary(max_size=200),
+    st.builds(
+        lambda status, lines, body: b"HTTP/1.1 " + status + b"\r\n" + b"".join(lines) + b"\r\n" + body,
+        st.sampled_from([b"200 OK", b"204 No Content", b"100 Continue", b"999 X", b"20 OK", b"200"]),
+        st.lists(_LINES, max_size=4),
+        st.sampled_from([b"", b"ok", b"2\r\nok\r\n0\r\n\r\n", b"zz\r\n", b"okay"]),
+    ),
+)
+
+
+async def _answered(answer: bytes) -> HttpResponse | HttpTransportError:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()  # an answer without an end is ended by the connection
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, HttpClient(policy=LOCAL) as client:
+        try:
+            return await client.request("GET", f"http://127.0.0.1:{port}/", seconds=2)
+        except HttpTransportError as error:  # HttpTimeout and HttpProtocolError are transport errors too
+            return error
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ANSWERS)
+def test_any_answer_is_a_response_or_a_typed_error(answer: bytes) -> None:
+    outcome = asyncio.run(_answered(answer))
+    assert not isinstance(outcome, HttpTimeout)  # the server closed the connection: no waiting for the deadline
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    if isinstance(outcome, HttpResponse):
+        assert 100 <= outcome.status <= 999
+        lengths = {line for line in head.split(b"\r\n") if line.startswith(b"content-length")}
+        assert len(lengths) <= 1 and b"," not in b"".join(lengths), "an ambiguous length was taken as an answer"
+        assert not (lengths and b"transfer-encoding" in head), "Content-Length with Transfer-Encoding was accepted"
