@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import asyncpg
 import httpx
 import pytest
 
+from ispb_notify import OutboundPolicy
 from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant, migrate_platform
 from peers.certificates import self_signed_certificate
@@ -173,14 +175,30 @@ WEB_PASSWORD = "correct horse battery staple"
 async def fx_web_app(db: Database, database_url: str) -> AsyncIterator[Any]:
     from ispb_platform.app import create_app
     from ispb_platform.billing.invoices.service import close_renderer
+    from ispb_platform.demo import sms_sink
     from ispb_platform.jobs.queue import make_queue
     from ispb_platform.runtime import Runtime
     from ispb_platform.settings import parse_settings
 
     settings = parse_settings({"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "t" * 40})
-    app = create_app(settings, runtime=Runtime(settings, database_url, db, make_queue(None, database_url)))
+    runtime = Runtime(settings, database_url, db, make_queue(None, database_url))
+    # with the demo's SMS sink, which only ``ispb demo`` serves: the route matrix checks who may read it
+    app = create_app(settings, runtime=runtime, extra_routes=sms_sink.ROUTES)
     yield app
     await close_renderer(app)  # the invoice PDF worker, if a test started it
+
+
+@pytest.fixture(name="allow_outbound")
+def fx_allow_outbound(web_app: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """``allow_outbound("127.0.0.1:4711")``: the web app may send there (a peer on loopback) for this test, as
+    ``ISPB_OUTBOUND_ALLOW`` would allow it; by default it sends to public addresses only."""
+    runtime = web_app.state.runtime
+
+    def allow(entries: str) -> None:
+        outbound = OutboundPolicy((*runtime.settings.outbound.allow, *OutboundPolicy.parse(entries).allow))
+        monkeypatch.setattr(runtime, "settings", replace(runtime.settings, outbound=outbound))
+
+    return allow
 
 
 @pytest.fixture(name="make_client")

@@ -1,6 +1,8 @@
 """Benchmark: 100,000 due-date reminders across 100 tenants: compute and enqueue, then deliver.
 
 Run:  uv run python tests/bench/notify_reminders.py [--tenants 100] [--customers 1140] [--parallel 4]
+      [--client own|aiohttp]   (aiohttp: ``uv run --with aiohttp``; the sender's `HttpClient` replaced by
+      ``notify_http_clients.AiohttpClient``, one aiohttp session behind the same ``request``, for issue 11)
 
 A scratch database (ISPB_BENCH_DATABASE_URL, else 127.0.0.1:5432, else an embedded PostgreSQL) gets the
 tenants with the demo customers, their bills (due on 8 November) and a due-date rule for the due day; every
@@ -30,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ispb_notify import OutboundPolicy
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.embedded_postgres import start_embedded_postgres
@@ -68,7 +71,9 @@ def _server() -> str:
 
 def _ctx(db: Database, tenant: TenantRef, day: date) -> JobContext:
     now = datetime.combine(day, datetime.min.time().replace(hour=10, minute=30), ZoneInfo(tenant.timezone))
-    return JobContext(db=db, today=day, now=now.astimezone(UTC), tenant=tenant, secret_key="b" * 40)
+    # the gateway peer is on loopback, which the platform allows only when ISPB_OUTBOUND_ALLOW says so
+    outbound = OutboundPolicy.parse("127.0.0.1")
+    return JobContext(db=db, today=day, now=now.astimezone(UTC), tenant=tenant, secret_key="b" * 40, outbound=outbound)
 
 
 async def _each(tenants: list[TenantRef], parallel: int, work) -> float:  # type: ignore[no-untyped-def]
@@ -154,5 +159,12 @@ if __name__ == "__main__":
     # ~88 % of the demo customers are active and billed: 1,140 each gives about 100,000 reminders
     parser.add_argument("--customers", type=int, default=1140)
     parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--client", choices=("own", "aiohttp"), default="own")
     arguments = parser.parse_args()
+    if arguments.client == "aiohttp":
+        import notify_http_clients
+
+        import ispb_platform.notify.sender
+
+        ispb_platform.notify.sender.HttpClient = notify_http_clients.AiohttpClient  # type: ignore[misc,assignment]
     asyncio.run(main(arguments.tenants, arguments.customers, arguments.parallel))

@@ -9,6 +9,7 @@ import pytest
 
 from factories import make_customer, make_package
 from ispb_billing import Money
+from ispb_notify import OutboundPolicy
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.notify.jobs import due_date_reminders, send_outbox
@@ -18,12 +19,13 @@ from ispb_tenants import Database, TenantRef
 from peers.sms_gateway import SmsGatewayPeer
 
 SECRET = "t" * 40
+PEERS = OutboundPolicy.parse("127.0.0.1")  # the gateway peers listen on loopback
 DHAKA = ZoneInfo("Asia/Dhaka")
 
 
 def _ctx(db: Database, tenant: TenantRef, day: date, at: time = time(10, 30)) -> JobContext:
     now = datetime.combine(day, at, DHAKA).astimezone(UTC)
-    return JobContext(db=db, today=day, now=now, tenant=tenant, secret_key=SECRET)
+    return JobContext(db=db, today=day, now=now, tenant=tenant, secret_key=SECRET, outbound=PEERS)
 
 
 @pytest.fixture(name="gateway")
@@ -319,7 +321,7 @@ async def test_a_sender_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5)))
     gateway.stall_next(2)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": SECRET}
+    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": SECRET, "ISPB_OUTBOUND_ALLOW": "127.0.0.1"}
     command = [str(Path(sys.executable).parent / "ispb"), "jobs", "run", "notify.send_outbox", "--tenant", tenant.slug]
     sender = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
     try:
@@ -413,9 +415,10 @@ async def test_whatsapp_setup_and_the_low_credit_notice(db: Database, notified, 
 
 
 async def test_sms_gateway_setup_keeps_the_stored_secret_and_sends_a_test_message(
-    db: Database, notified, gateway, make_client, make_staff, sign_in
+    db: Database, notified, gateway, make_client, make_staff, sign_in, allow_outbound
 ):
     tenant = notified["tenant"]
+    allow_outbound(f"127.0.0.1:{gateway.port}")
     client = make_client()
     token = await sign_in(client, await make_staff("operator_admin", tenant))
     page = await client.get("/panel/notifications/gateway")

@@ -15,6 +15,14 @@ def test_defaults_mean_embedded_database_and_postgres_queue(tmp_path: Path):
     assert (settings.host, settings.port, settings.data_dir) == ("127.0.0.1", 8000, tmp_path.resolve())
 
 
+def test_outbound_requests_go_to_public_addresses_unless_the_administrator_allows_more():
+    assert parse_settings({}).outbound.refusal("127.0.0.1", "127.0.0.1", 6379) is not None
+    outbound = parse_settings({"ISPB_OUTBOUND_ALLOW": "10.20.0.0/16, kannel.lan:13013"}).outbound
+    assert [str(entry) for entry in outbound.allow] == ["10.20.0.0/16", "kannel.lan:13013"]
+    assert outbound.refusal("10.20.0.9", "10.20.0.9", 80) is None
+    assert outbound.refusal("127.0.0.1", "127.0.0.1", 6379) is not None
+
+
 def test_full_configuration_is_read():
     settings = parse_settings(
         {
@@ -45,6 +53,9 @@ def test_full_configuration_is_read():
         ({"ISPB_QUEUE_NAME": "my queue"}, "ISPB_QUEUE_NAME", "letters, digits"),
         ({"ISPB_SECRET_KEY": "short"}, "ISPB_SECRET_KEY", "at least 32 characters"),
         ({"ISPB_DATABASE_URL": "postgresql://db/ispb"}, "ISPB_SECRET_KEY", "required when ISPB_DATABASE_URL"),
+        ({"ISPB_OUTBOUND_ALLOW": "10.0.0.0/8, 10.0.0.1/24"}, "ISPB_OUTBOUND_ALLOW", "'10.0.0.1/24': 10.0.0.1/24 has"),
+        ({"ISPB_OUTBOUND_ALLOW": "http://kannel.lan"}, "ISPB_OUTBOUND_ALLOW", "without a scheme"),
+        ({"ISPB_OUTBOUND_ALLOW": "kannel.lan:0"}, "ISPB_OUTBOUND_ALLOW", "bad port"),
     ],
 )
 def test_each_bad_variable_gets_its_own_clear_message(env: dict[str, str], variable: str, says: str):

@@ -24,6 +24,7 @@ from ispb_notify import (
     HttpSmsConfig,
     HttpSmsGateway,
     InvalidPhoneNumber,
+    OutboundPolicy,
     OutgoingMessage,
     SendResult,
     WhatsAppCloudGateway,
@@ -32,6 +33,7 @@ from ispb_notify import (
     preset,
 )
 
+LOCAL = OutboundPolicy.parse("127.0.0.1")  # the tiny servers listen on loopback
 BANGLA = "প্রিয় গ্রাহক, আপনার বিল ৫০০ টাকা"
 
 
@@ -128,7 +130,7 @@ def closed_port() -> int:
 
 
 async def send_sms(config: HttpSmsConfig, message: OutgoingMessage) -> SendResult:
-    async with HttpSmsGateway(config) as gateway:
+    async with HttpSmsGateway(config, policy=LOCAL) as gateway:
         return await gateway.send(message)
 
 
@@ -246,7 +248,7 @@ async def test_bad_number_is_rejected_before_any_request() -> None:
 
 
 async def test_a_passed_in_client_is_left_open_for_its_owner() -> None:
-    async with TinyServer([Answer(200, "OK")]) as server, HttpClient() as client:
+    async with TinyServer([Answer(200, "OK")]) as server, HttpClient(policy=LOCAL) as client:
         gateway: Gateway = HttpSmsGateway(preset("generic_get", url=server.url), client)
         await gateway.send(OutgoingMessage("01711000000", "one"))
         assert isinstance(gateway, HttpSmsGateway)
@@ -316,7 +318,7 @@ def graph_error(code: int, message: str) -> str:
 async def test_whatsapp_text_message() -> None:
     async with (
         TinyServer([Answer(200, '{"messages": [{"id": "wamid.HBg1"}]}')]) as server,
-        WhatsAppCloudGateway(whatsapp_config(server.url)) as gateway,
+        WhatsAppCloudGateway(whatsapp_config(server.url), policy=LOCAL) as gateway,
     ):
         result = await gateway.send(OutgoingMessage("01711000000", BANGLA, channel=Channel.WHATSAPP))
     assert result.provider_message_id == "wamid.HBg1"
@@ -335,7 +337,7 @@ async def test_whatsapp_text_message() -> None:
 async def test_whatsapp_template_message() -> None:
     async with (
         TinyServer([Answer(200, '{"messages": [{"id": "wamid.T"}]}')]) as server,
-        WhatsAppCloudGateway(whatsapp_config(server.url)) as gateway,
+        WhatsAppCloudGateway(whatsapp_config(server.url), policy=LOCAL) as gateway,
     ):
         message = OutgoingMessage(
             "01711000000",
@@ -381,7 +383,10 @@ async def test_whatsapp_template_message() -> None:
     ],
 )
 async def test_whatsapp_graph_errors_map_to_typed_errors(answer: Answer, error: type[Exception], words: str) -> None:
-    async with TinyServer([answer]) as server, WhatsAppCloudGateway(whatsapp_config(server.url)) as gateway:
+    async with (
+        TinyServer([answer]) as server,
+        WhatsAppCloudGateway(whatsapp_config(server.url), policy=LOCAL) as gateway,
+    ):
         with pytest.raises(error, match=words) as caught:
             await gateway.send(OutgoingMessage("01711000000", "Hi", Channel.WHATSAPP))
     if answer.status == 429:
@@ -392,7 +397,7 @@ async def test_whatsapp_graph_errors_map_to_typed_errors(answer: Answer, error: 
 async def test_whatsapp_timeout_is_unavailable() -> None:
     async with TinyServer([Answer(stall=True)]) as server:
         config = WhatsAppConfig("1055", "t", base_url=server.url, timeout=0.2)
-        async with WhatsAppCloudGateway(config) as gateway:
+        async with WhatsAppCloudGateway(config, policy=LOCAL) as gateway:
             with pytest.raises(GatewayUnavailable, match="WhatsApp did not answer"):
                 await gateway.send(OutgoingMessage("01711000000", "Hi"))
 

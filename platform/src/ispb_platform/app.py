@@ -74,6 +74,7 @@ def create_app(
                 active.db,
                 active.queue,
                 secret_key=settings.secret_key or "",
+                outbound=settings.outbound,
                 concurrency=settings.worker_concurrency,
                 embedded=True,
             )

@@ -9,9 +9,11 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
+
+from ispb_notify import OutboundPolicy
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 MIN_SECRET_KEY_LENGTH = 32
@@ -45,6 +47,9 @@ class Settings:
     """Separates deployments (staging, production) that share one Redis."""
     cookie_secure: bool = True
     """Session and CSRF cookies only over HTTPS. Turn off only for plain-HTTP loopback use (``ispb demo``)."""
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """Where URLs that operators type (SMS and WhatsApp gateways) may lead: public addresses, plus the
+    addresses, networks and host names of ``ISPB_OUTBOUND_ALLOW`` (``ispb_notify.OutboundPolicy``)."""
 
     @property
     def embedded_database(self) -> bool:
@@ -126,7 +131,19 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         log_level=_choice(env, "ISPB_LOG_LEVEL", "info", _LOG_LEVELS),
         queue_name=_queue_name(env),
         cookie_secure=_bool(env, "ISPB_COOKIE_SECURE", default=True),
+        outbound=_outbound(env),
     )
+
+
+def _outbound(env: Mapping[str, str]) -> OutboundPolicy:
+    try:
+        return OutboundPolicy.parse(env.get("ISPB_OUTBOUND_ALLOW", ""))
+    except ValueError as error:
+        raise SettingsError(
+            "ISPB_OUTBOUND_ALLOW",
+            f"must list addresses, networks or host names, each optionally with :port, separated by commas "
+            f"(such as 10.0.0.0/8, kannel.lan:13013); {error}",
+        ) from None
 
 
 def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:

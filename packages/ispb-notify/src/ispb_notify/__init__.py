@@ -2,7 +2,8 @@
 
 This package is one of ISPB's independently versioned libraries: it installs and imports on its own,
 without the ISPB platform, so other projects can use it directly. The pure parts (templates, segments,
-rules, events) do no I/O; the gateways speak HTTP/1.1 through `HttpClient` (keep-alive, TLS, timeouts).
+rules, events) do no I/O; the gateways speak HTTP/1.1 through `HttpClient` (keep-alive, TLS, timeouts),
+which connects only where its `OutboundPolicy` allows (public addresses unless more are allowed).
 See README.md for a worked example.
 """
 
@@ -24,6 +25,7 @@ from ispb_notify.gateways import (
 )
 from ispb_notify.http_client import HttpClient, HttpProtocolError, HttpResponse, HttpTimeout, HttpTransportError
 from ispb_notify.http_sms import PRESETS, HttpSmsConfig, HttpSmsGateway, Preset, preset
+from ispb_notify.outbound import Allowance, OutboundPolicy, OutboundRefused
 from ispb_notify.rules import (
     BillDue,
     DueDateRule,
@@ -92,4 +94,8 @@ __all__ = (
     "HttpTransportError",
     "HttpTimeout",
     "HttpProtocolError",
+    # where it may connect
+    "OutboundPolicy",
+    "Allowance",
+    "OutboundRefused",
 )

@@ -21,14 +21,18 @@ from ispb_notify.http_client import (
     HttpTimeout,
     HttpTransportError,
 )
+from ispb_notify.outbound import OutboundPolicy, OutboundRefused
 
 
 class UsesHttpClient(Closing):
-    """A gateway's HTTP client: the given `HttpClient` (its owner closes it) or its own, closed with the gateway."""
+    """A gateway's HTTP client: the given `HttpClient` (its owner closes it) or its own, closed with the gateway,
+    which connects where ``policy`` allows (public addresses when None)."""
 
-    def __init__(self, client: HttpClient | None) -> None:
+    def __init__(self, client: HttpClient | None, policy: OutboundPolicy | None = None) -> None:
+        if client is not None and policy is not None:
+            raise ValueError("give a client or a policy for the gateway's own client, not both")
         self._owns_client = client is None
-        self._client = client if client is not None else HttpClient()
+        self._client = client if client is not None else HttpClient(policy=policy)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -43,9 +47,12 @@ async def request(
     client: HttpClient, name: str, seconds: float, method: str, url: str, **arguments: Any
 ) -> HttpResponse:
     """Send one request; a timeout, connection failure or garbled answer is `GatewayUnavailable`, so the sender
-    retries it (with the same reference)."""
+    retries it (with the same reference). An address the client's policy refuses is `GatewayRejected`: sending
+    again cannot help until the settings change."""
     try:
         return await client.request(method, url, seconds=seconds, **arguments)
+    except OutboundRefused as error:
+        raise GatewayRejected(f"{name}'s address is not allowed: {error}", raw=repr(error)) from error
     except HttpTimeout as error:
         raise GatewayUnavailable(f"{name} did not answer within {seconds:g} s", raw=repr(error)) from error
     except HttpProtocolError as error:

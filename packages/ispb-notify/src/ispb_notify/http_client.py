@@ -1,5 +1,8 @@
 """A small HTTP/1.1 client for gateway APIs: keep-alive connections, TLS, timeouts, bounded answers.
 
+Kept after measuring aiohttp against it (issue 11, figures in README.md): on ``tests/bench/notify_reminders.py``
+the same sender delivered about half as many messages a second through aiohttp, at twice the CPU per message.
+
 Why not httpx: the sender pushes thousands of short requests a second to one or two gateways, and httpx costs
 about 1 ms of CPU per request here, its connection pool scanning every pooled connection for every request
 (quadratic with the 50 keep-alive connections a busy sender holds). This client does what gateway calls need
@@ -8,8 +11,13 @@ and nothing more, at a tenth of the CPU (``tests/bench/notify_reminders.py``):
 - HTTP/1.1 over TCP or TLS (certificates verified with the system's CA store, or a given ``ssl.SSLContext``);
 - keep-alive: up to ``max_connections`` per origin, idle ones reused for ``keepalive_expiry`` seconds, never a
   connection the server has closed or one whose answer was not read to its end;
-- answers with Content-Length, chunked, or read to the end of the connection, up to ``max_body`` bytes;
+- answers with Content-Length, chunked, or read to the end of the connection, up to ``max_body`` bytes; an
+  answer whose length is ambiguous (Content-Length repeated or a list, Content-Length with Transfer-Encoding, a
+  coding other than chunked last) is refused, as are more than ``_MAX_HEADERS`` headers or ``_MAX_HEAD`` bytes
+  of them (the parser is fuzzed with hypothesis: ``tests/test_ispb_notify_http_client.py``);
 - one deadline for the whole exchange (connect, send, answer): `HttpTimeout`;
+- only the addresses an `OutboundPolicy` allows (public ones by default), checked after DNS resolution for
+  every new connection, which then goes to the checked address itself: `OutboundRefused` otherwise;
 - no redirects (a gateway URL that redirects is a configuration to fix, and following one could resend an
   SMS elsewhere), no proxies, no compression (it asks for ``identity``), no cookies.
 
@@ -20,6 +28,7 @@ retry policy (the outbox, with its de-duplicating reference) decides.
 import asyncio
 import base64
 import json
+import re
 import ssl
 from abc import ABC, abstractmethod
 from collections import deque
@@ -31,11 +40,16 @@ from importlib.metadata import PackageNotFoundError, version
 from time import monotonic
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit
+
+from ispb_notify.outbound import OutboundPolicy
 
 __all__ = ("HttpClient", "HttpProtocolError", "HttpResponse", "HttpTimeout", "HttpTransportError")
 
 _MAX_HEAD = 64 * 1024
+_MAX_HEADERS = 100
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP method or header name (RFC 9110 5.6.2)
+_HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
 _SAFE = "/%:@!$&'()*+,;=-._~"  # what stays as it is in a path or query: reserved characters and escapes
 try:  # the installed package's own version, so a gateway's logs say which client sent a request
     _USER_AGENT = f"ispb-notify/{version('ispb-notify')}"
@@ -128,11 +142,13 @@ class HttpClient(Closing):
         keepalive_expiry: float = 5.0,
         max_body: int = 1024 * 1024,
         ssl_context: ssl.SSLContext | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
         self.max_body = max_body
         self._ssl = ssl_context
+        self.policy = policy if policy is not None else OutboundPolicy()
         self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._closed = False
 
@@ -154,42 +170,18 @@ class HttpClient(Closing):
         form: Mapping[str, str] | None = None,
         basic_auth: tuple[str, str] | None = None,
     ) -> HttpResponse:
-        """One request and its whole answer within ``seconds``; raises `HttpTimeout`, `HttpTransportError`,
-        `HttpProtocolError`, or ``ValueError`` for a request that cannot be written (bad URL, CR/LF in a header)."""
+        """One request and its whole answer within ``seconds``; raises `OutboundRefused` (the policy refuses every
+        address of the host: nothing was sent), `HttpTimeout`, `HttpTransportError`, `HttpProtocolError`, or
+        ``ValueError`` for a request that cannot be written (bad URL or method, CR/LF in a header)."""
         if self._closed:
             raise RuntimeError("this HttpClient is closed")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
+        if not _TOKEN.fullmatch(method):
+            raise ValueError(f"the method {method!r} cannot be sent (letters and digits only)")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        target = quote(parts.path or "/", safe=_SAFE)
-        # the URL's own query as typed (escapes kept, anything else non-ASCII escaped), then ``params``
-        query = "&".join(q for q in (quote(parts.query, safe=_SAFE + "?"), urlencode(params or {})) if q)
-        if query:
-            target += "?" + query
-        body = b""
-        content_type = None
-        if json_body is not None:
-            body, content_type = json.dumps(json_body, ensure_ascii=False).encode(), "application/json"
-        elif form is not None:
-            body, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc.rpartition('@')[2]}"]
-        lines += [f"User-Agent: {_USER_AGENT}", "Accept-Encoding: identity"]
-        if content_type is not None:
-            lines.append(f"Content-Type: {content_type}")
-        if body or method not in ("GET", "HEAD"):
-            lines.append(f"Content-Length: {len(body)}")
-        if basic_auth is None and parts.username is not None:  # http://user:password@host/ means basic auth
-            basic_auth = (unquote(parts.username), unquote(parts.password or ""))
-        if basic_auth is not None:
-            lines.append("Authorization: Basic " + base64.b64encode(":".join(basic_auth).encode()).decode())
-        for name, value in (headers or {}).items():
-            if any(c in name + value for c in "\r\n") or not name or ":" in name:
-                raise ValueError(f"the header {name!r} cannot be sent (empty name, colon or line break)")
-            lines.append(f"{name}: {value}")
-        if any(c in target for c in "\r\n "):
-            raise ValueError(f"the URL {url!r} has spaces or line breaks")
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        request = _request_bytes(method, parts, params, headers, json_body, form, basic_auth)
 
         key = (parts.scheme, parts.hostname, port)
         origin = self._origins.get(key)
@@ -238,14 +230,23 @@ class HttpClient(Closing):
         if scheme == "https":
             context = self._ssl or _default_ssl()
         try:
-            reader, writer = await asyncio.open_connection(
-                host, port, ssl=context, server_hostname=host if context else None, limit=_MAX_HEAD
-            )
-        except ssl.SSLError as error:
-            raise HttpTransportError(f"TLS with {host}:{port} failed: {error.reason or error}") from error
+            addresses = await self.policy.resolve(host, port)  # raises OutboundRefused
         except OSError as error:
-            raise HttpTransportError(f"cannot connect to {host}:{port}: {error.strerror or error}") from error
-        return _Connection(reader, writer)
+            raise HttpTransportError(f"cannot find {host}: {error.strerror or error}") from error
+        failure: OSError | None = None
+        for address in addresses:  # the checked addresses themselves: a second lookup could answer otherwise
+            try:
+                reader, writer = await asyncio.open_connection(
+                    address, port, ssl=context, server_hostname=host if context else None, limit=_MAX_HEAD
+                )
+            except ssl.SSLError as error:
+                raise HttpTransportError(f"TLS with {host}:{port} failed: {error.reason or error}") from error
+            except OSError as error:
+                failure = error
+                continue
+            return _Connection(reader, writer)
+        assert failure is not None  # resolve() returns at least one address
+        raise HttpTransportError(f"cannot connect to {host}:{port}: {failure.strerror or failure}") from failure
 
     async def _read_response(self, reader: asyncio.StreamReader, head: bool) -> tuple[HttpResponse, bool]:
         while True:
@@ -257,16 +258,14 @@ class HttpClient(Closing):
             if not 100 <= status < 200 or status == 101:
                 break  # 1xx interim answers (100 Continue, 103 Early Hints) come before the real one
         keep_alive = _keep_alive(version, headers)
+        framing = _framing(headers)
         if head or status in (204, 304) or 100 <= status < 200:
             body = b""
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
+        elif framing == "chunked":
             body = await self._chunked(reader)
-        elif "content-length" in headers:
-            try:
-                length = int(headers["content-length"].split(",")[0])
-            except ValueError as error:
-                raise HttpProtocolError(f"bad Content-Length {headers['content-length']!r}") from error
-            if not 0 <= length <= self.max_body:
+        elif isinstance(framing, int):
+            length = framing
+            if length > self.max_body:
                 raise HttpProtocolError(f"an answer of {length} bytes is over the {self.max_body} byte limit")
             body = await reader.readexactly(length)
         else:  # delimited by the end of the connection
@@ -282,10 +281,10 @@ class HttpClient(Closing):
         body = bytearray()
         while True:
             size_line = await reader.readline()
-            try:
-                size = int(size_line.split(b";")[0].strip(), 16)
-            except ValueError as error:
-                raise HttpProtocolError(f"bad chunk size {size_line[:40]!r}") from error
+            digits = size_line.split(b";")[0].strip().decode("latin-1")
+            if not _HEX.fullmatch(digits):  # int(x, 16) would also take "0x1f", "+1f" and "1_f"
+                raise HttpProtocolError(f"bad chunk size {size_line[:40]!r}")
+            size = int(digits, 16)
             if size == 0:
                 await _headers(reader)  # trailers, then the blank line
                 return bytes(body)
@@ -294,6 +293,46 @@ class HttpClient(Closing):
             body += await reader.readexactly(size)
             if await reader.readexactly(2) != b"\r\n":
                 raise HttpProtocolError("a chunk does not end with CRLF")
+
+
+def _request_bytes(
+    method: str,
+    parts: SplitResult,
+    params: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    json_body: object,
+    form: Mapping[str, str] | None,
+    basic_auth: tuple[str, str] | None,
+) -> bytes:
+    """The request as it goes on the wire; ``ValueError`` for what cannot be sent."""
+    target = quote(parts.path or "/", safe=_SAFE)
+    # the URL's own query as typed (escapes kept, anything else non-ASCII escaped), then ``params``
+    query = "&".join(q for q in (quote(parts.query, safe=_SAFE + "?"), urlencode(params or {})) if q)
+    if query:
+        target += "?" + query
+    body = b""
+    content_type = None
+    if json_body is not None:
+        body, content_type = json.dumps(json_body, ensure_ascii=False).encode(), "application/json"
+    elif form is not None:
+        body, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc.rpartition('@')[2]}"]
+    lines += [f"User-Agent: {_USER_AGENT}", "Accept-Encoding: identity"]
+    if content_type is not None:
+        lines.append(f"Content-Type: {content_type}")
+    if body or method not in ("GET", "HEAD"):
+        lines.append(f"Content-Length: {len(body)}")
+    if basic_auth is None and parts.username is not None:  # http://user:password@host/ means basic auth
+        basic_auth = (unquote(parts.username), unquote(parts.password or ""))
+    if basic_auth is not None:
+        lines.append("Authorization: Basic " + base64.b64encode(":".join(basic_auth).encode()).decode())
+    for name, value in (headers or {}).items():
+        if any(c in value for c in "\r\n\0") or not _TOKEN.fullmatch(name):
+            raise ValueError(f"the header {name!r} cannot be sent (a name of letters and digits, one line)")
+        lines.append(f"{name}: {value}")
+    if any(c in target for c in "\r\n "):
+        raise ValueError(f"the URL {parts.geturl()!r} has spaces or line breaks")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 @cache
@@ -305,7 +344,7 @@ def _default_ssl() -> ssl.SSLContext:
 def _status(line: bytes) -> tuple[str, int, str]:
     try:
         version, status, *reason = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
-        if not version.startswith("HTTP/1.") or len(status) != 3:
+        if version not in ("HTTP/1.0", "HTTP/1.1") or not (len(status) == 3 and status.isascii() and status.isdigit()):
             raise ValueError(version)
         return version, int(status), reason[0] if reason else ""
     except ValueError as error:
@@ -314,19 +353,42 @@ def _status(line: bytes) -> tuple[str, int, str]:
 
 async def _headers(reader: asyncio.StreamReader) -> dict[str, str]:
     headers: dict[str, str] = {}
-    size = 0
+    size = count = 0
     while (line := await reader.readline()) not in (b"\r\n", b"\n"):
         if not line:
             raise HttpTransportError("the server closed the connection in the middle of its answer")
-        size += len(line)
-        if size > _MAX_HEAD:
-            raise HttpProtocolError(f"the answer's headers are over {_MAX_HEAD} bytes")
+        size, count = size + len(line), count + 1
+        if size > _MAX_HEAD or count > _MAX_HEADERS:
+            raise HttpProtocolError(f"the answer has over {_MAX_HEADERS} headers or {_MAX_HEAD} bytes of them")
         name, colon, value = line.decode("latin-1").partition(":")
-        if not colon:
+        if not colon or not _TOKEN.fullmatch(name):  # also a folded line (leading space) or a space before ":"
             raise HttpProtocolError(f"bad header line {line[:60]!r}")
-        name, value = name.strip().lower(), value.strip()
+        name, value = name.lower(), value.strip()
+        if name == "content-length" and name in headers:
+            raise HttpProtocolError("the answer has Content-Length twice")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
+
+
+def _framing(headers: Mapping[str, str]) -> int | str | None:
+    """How the body ends: ``"chunked"``, a Content-Length, or None (at the end of the connection).
+
+    Anything two parsers could read differently (the shapes of response smuggling) is refused: Content-Length
+    with Transfer-Encoding, a Content-Length that is a list or not plain digits, a last coding other than
+    chunked (this client asks for ``identity``)."""
+    length = headers.get("content-length")
+    coding = headers.get("transfer-encoding")
+    if coding is not None:
+        if length is not None:
+            raise HttpProtocolError("the answer has both Content-Length and Transfer-Encoding")
+        if coding.rsplit(",", 1)[-1].strip().lower() != "chunked":
+            raise HttpProtocolError(f"the answer's Transfer-Encoding {coding[:40]!r} does not end with chunked")
+        return "chunked"
+    if length is None:
+        return None
+    if not (length.isascii() and length.isdigit() and len(length) <= 18):  # int() would take "+5", "5_0", "٥"
+        raise HttpProtocolError(f"bad Content-Length {length[:40]!r}")
+    return int(length)
 
 
 def _keep_alive(version: str, headers: Mapping[str, str]) -> bool:

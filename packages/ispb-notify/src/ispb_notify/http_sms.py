@@ -32,6 +32,7 @@ from ispb_notify.gateways import (
     SendResult,
 )
 from ispb_notify.http_client import HttpClient, HttpResponse
+from ispb_notify.outbound import OutboundPolicy
 from ispb_notify.segments import count_sms
 
 __all__ = ("PRESETS", "HttpSmsConfig", "HttpSmsGateway", "Preset", "preset")
@@ -157,11 +158,14 @@ class HttpSmsGateway(_http.UsesHttpClient):
     """Sends `OutgoingMessage` texts as configured by `HttpSmsConfig`; a `Gateway`.
 
     It uses the given `HttpClient` (then the caller closes it) or its own (closed by `aclose` or by leaving
-    ``async with``). One gateway object serves any number of concurrent sends.
+    ``async with``), which connects where ``policy`` allows: public addresses only, unless the policy allows
+    more (a Kannel on the operator's LAN). One gateway object serves any number of concurrent sends.
     """
 
-    def __init__(self, config: HttpSmsConfig, client: HttpClient | None = None) -> None:
-        super().__init__(client)
+    def __init__(
+        self, config: HttpSmsConfig, client: HttpClient | None = None, *, policy: OutboundPolicy | None = None
+    ) -> None:
+        super().__init__(client, policy)
         self.config = config
 
     async def send(self, message: OutgoingMessage) -> SendResult:

@@ -21,6 +21,7 @@ from ispb_notify.gateways import (
     SendResult,
 )
 from ispb_notify.http_client import HttpClient, HttpResponse
+from ispb_notify.outbound import OutboundPolicy
 
 __all__ = ("RATE_LIMIT_CODES", "TEMPORARY_CODES", "WhatsAppCloudGateway", "WhatsAppConfig")
 
@@ -44,8 +45,10 @@ class WhatsAppConfig:
 class WhatsAppCloudGateway(_http.UsesHttpClient):
     """Sends `OutgoingMessage` to WhatsApp; a `Gateway`. Client ownership as in `HttpSmsGateway`."""
 
-    def __init__(self, config: WhatsAppConfig, client: HttpClient | None = None) -> None:
-        super().__init__(client)
+    def __init__(
+        self, config: WhatsAppConfig, client: HttpClient | None = None, *, policy: OutboundPolicy | None = None
+    ) -> None:
+        super().__init__(client, policy)
         self.config = config
 
     async def send(self, message: OutgoingMessage) -> SendResult:

@@ -10,6 +10,7 @@ from ispb_platform.cli.common import Failed, console, database, run, settings
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.jobs.registry import SCHEDULE, UnknownJob, get_job
 from ispb_platform.jobs.runs import RunRecord, Trigger, execute, job_key, last_runs
+from ispb_platform.settings import Settings
 from ispb_tenants import Database, TenantRef, get_tenant, list_tenants
 
 
@@ -69,7 +70,7 @@ def run_(name: str, slug: str | None, today: datetime | None) -> None:
     async def main() -> list[RunRecord | str]:
         async with database(config) as db:
             targets = await _targets(db, job, slug)
-            return [await _run_one(db, job, tenant, day, config.secret_key or "") for tenant in targets]
+            return [await _run_one(db, job, tenant, day, config) for tenant in targets]
 
     outcomes = run(main)
     for outcome in outcomes:
@@ -89,7 +90,7 @@ async def _targets(db: Database, job: ScheduledJob, slug: str | None) -> list[Te
 
 
 async def _run_one(
-    db: Database, job: ScheduledJob, tenant: TenantRef | None, day: date | None, secret_key: str
+    db: Database, job: ScheduledJob, tenant: TenantRef | None, day: date | None, config: Settings
 ) -> RunRecord | str:
     """Run for one target; a failure is reported and the other tenants still run."""
     period = f"manual-{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
@@ -101,7 +102,8 @@ async def _run_one(
             trigger=Trigger.MANUAL,
             key=job_key(job, tenant, period),
             today=day,
-            secret_key=secret_key,
+            secret_key=config.secret_key or "",
+            outbound=config.outbound,
         )
     except Exception as error:  # recorded as a failed run by execute(); shown, and the next tenant runs
         return f"{job.name} failed for {tenant.slug if tenant else 'platform'}: {type(error).__name__}: {error}"

@@ -77,6 +77,7 @@ def worker(concurrency: int | None) -> None:
                 active.db,
                 active.queue,
                 secret_key=config.secret_key or "",
+                outbound=config.outbound,
                 concurrency=concurrency or config.worker_concurrency,
                 own_process=True,
             )
@@ -98,6 +99,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
     if "ISPB_COOKIE_SECURE" not in os.environ and host in LOOPBACK:
         # the demo serves plain HTTP on this machine only; browsers drop Secure cookies over HTTP
         config = replace(config, cookie_secure=False)
+    config = replace(config, outbound=sms_sink.allow_sink(config.outbound, host, port))
 
     async def main() -> list[DemoLogin]:
         async with runtime(config) as active:
@@ -105,7 +107,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
                 active.db,
                 secret_key=config.secret_key or "",
                 customers_per_operator=customers,
-                sms_gateway_url=f"http://{host}:{port}{sms_sink.PATH}/send",
+                sms_gateway_url=sms_sink.gateway_url(host, port),
             )
 
     logins = run(main)
@@ -125,7 +127,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         + ("Redis" if config.redis_url else "PostgreSQL")
         + ". Ctrl-C stops.\n"
     )
-    console.print(f"Demo SMS gateway (what customers would receive): {url}demo/sms-gateway/")
+    console.print(f"Demo SMS gateway (what customers would receive; platform admin): {url}demo/sms-gateway/")
     _serve(
         config,
         host,

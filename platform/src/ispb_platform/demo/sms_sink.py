@@ -1,8 +1,11 @@
 """The demo's SMS gateway: a sink inside the demo process that accepts messages like Kannel and lists them.
 
 The demo operators' SMS gateway points here (``/demo/sms-gateway/send``), so reminders and event messages go
-through the real outbox, sender job and HTTP client, and anyone can see at ``/demo/sms-gateway/`` what would
-have reached the customers' phones. Only ``ispb demo`` registers these routes; nothing is kept on disk.
+through the real outbox, sender job and HTTP client, and the platform administrator sees at
+``/demo/sms-gateway/`` what would have reached the customers' phones (one-time sign-in codes of every operator's
+customers among them: no one else may read it). Only ``ispb demo`` registers these routes; nothing is kept on
+disk. The sink is on the demo's own loopback address, which the outbound policy refuses like any other: the
+demo allows that one origin (`allow_sink`), not the machine's other services.
 """
 
 from collections import deque
@@ -14,8 +17,9 @@ from litestar import Request, Response, get, route
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
-from ispb_notify import count_sms
-from ispb_platform.auth.access import PUBLIC
+from ispb_notify import OutboundPolicy, count_sms
+from ispb_platform.auth.access import PUBLIC, allow
+from ispb_platform.auth.roles import ADMINS
 
 PATH = "/demo/sms-gateway"
 
@@ -55,7 +59,18 @@ async def receive(request: Request[Any, Any, Any]) -> Response[str]:
     return Response(f"Accepted: demo-{number}", status_code=202, media_type="text/plain")
 
 
-@get(f"{PATH}/", opt=PUBLIC)
+def gateway_url(host: str, port: int) -> str:
+    """The sink's address for the demo operators' gateway settings."""
+    return f"http://{host}:{port}{PATH}/send"
+
+
+def allow_sink(policy: OutboundPolicy, host: str, port: int) -> OutboundPolicy:
+    """``policy`` plus the demo's own address on its own port only: the senders reach the sink, not the Redis or
+    PostgreSQL on the same machine."""
+    return policy.allowing(host, port)
+
+
+@get(f"{PATH}/", opt=allow(ADMINS))
 async def sent_page(request: Request[Any, Any, Any]) -> Template:
     return Template("demo/sms_sink.html", context={"messages": list(reversed(_sink(request)))})
 

@@ -1,10 +1,11 @@
 """What a job is: a named async function, its schedule and scope, and the context it runs with."""
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from ispb_notify import OutboundPolicy
 from ispb_tenants import Database, TenantRef
 
 
@@ -25,6 +26,9 @@ class JobContext:
     tenant: TenantRef | None = None
     secret_key: str = ""
     """``ISPB_SECRET_KEY``, for jobs that open sealed secrets (router passwords)."""
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """Where jobs may send requests to URLs operators typed (``ISPB_OUTBOUND_ALLOW``): public addresses only by
+    default."""
 
     def require_tenant(self) -> TenantRef:
         if self.tenant is None:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ispb_notify import OutboundPolicy
 from ispb_platform.jobs.job import JobContext, JobScope, ScheduledJob
 from ispb_tenants import Database, TenantRef
 
@@ -61,6 +62,7 @@ async def execute(
     today: date | None = None,
     now: datetime | None = None,
     secret_key: str = "",
+    outbound: OutboundPolicy | None = None,
 ) -> RunRecord:
     """Run ``job`` once and record it. Re-raises the job's exception after recording it, so the queue retries."""
     if (job.scope is JobScope.TENANT) != (tenant is not None):
@@ -68,7 +70,14 @@ async def execute(
             f"{job.name} is a {job.scope} job: {'a tenant is required' if tenant is None else 'no tenant applies'}"
         )
     now = now or datetime.now(UTC)
-    ctx = JobContext(db=db, today=today or local_today(now, tenant), now=now, tenant=tenant, secret_key=secret_key)
+    ctx = JobContext(
+        db=db,
+        today=today or local_today(now, tenant),
+        now=now,
+        tenant=tenant,
+        secret_key=secret_key,
+        outbound=outbound or OutboundPolicy(),
+    )
     run_id = await _start(db, job, ctx, trigger, key)
     try:
         counts = dict(await job.run(ctx))

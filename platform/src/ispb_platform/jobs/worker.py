@@ -16,6 +16,7 @@ from typing import Any
 from saq import CronJob, Queue, Worker
 from saq.types import Context
 
+from ispb_notify import OutboundPolicy
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.jobs.queue import RUN_SOON
 from ispb_platform.jobs.registry import SCHEDULE, get_job
@@ -30,6 +31,7 @@ class JobTaskContext(Context, total=False):
 
     ispb_db: Database
     ispb_secret_key: str
+    ispb_outbound: OutboundPolicy
 
 
 def job_options(job: ScheduledJob) -> dict[str, Any]:
@@ -72,7 +74,13 @@ async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = No
     job = get_job(job_name)
     tenant_ref = await get_tenant(db, tenant) if tenant else None
     record = await execute(
-        db, job, tenant=tenant_ref, trigger=Trigger.SCHEDULE, key=ctx["job"].key, secret_key=ctx["ispb_secret_key"]
+        db,
+        job,
+        tenant=tenant_ref,
+        trigger=Trigger.SCHEDULE,
+        key=ctx["job"].key,
+        secret_key=ctx["ispb_secret_key"],
+        outbound=ctx["ispb_outbound"],
     )
     return {"run_id": record.id, "counts": record.counts}
 
@@ -98,6 +106,7 @@ def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[s
             trigger=Trigger.SCHEDULE,
             key=job_key(job, None, period),
             secret_key=ctx["ispb_secret_key"],
+            outbound=ctx["ispb_outbound"],
         )
         return {"run_id": record.id, "counts": record.counts}
 
@@ -177,6 +186,7 @@ def build_worker(
     queue: Queue,
     *,
     secret_key: str = "",
+    outbound: OutboundPolicy | None = None,
     concurrency: int = 10,
     embedded: bool = False,
     own_process: bool = False,
@@ -194,6 +204,7 @@ def build_worker(
     async def startup(ctx: JobTaskContext) -> None:
         ctx["ispb_db"] = db
         ctx["ispb_secret_key"] = secret_key
+        ctx["ispb_outbound"] = outbound or OutboundPolicy()
 
     worker_class: type[IspbWorker] = IspbWorker
     if embedded:

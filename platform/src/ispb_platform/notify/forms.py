@@ -166,8 +166,12 @@ class GatewayDraft:
     enabled: bool
 
     @property
+    def url(self) -> str:
+        return str(self.config["url"])
+
+    @property
     def summary(self) -> str:
-        return f"SMS gateway set to {str(self.config['url']).split('?')[0]}"
+        return f"SMS gateway set to {self.url.split('?')[0]}"
 
 
 def sms_gateway_form(data: Mapping[str, str]) -> tuple[GatewayDraft, dict[str, str]]:

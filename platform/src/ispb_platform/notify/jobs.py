@@ -30,5 +30,5 @@ async def send_outbox(ctx: JobContext) -> Counts:
     events into messages, then claim and deliver batches until nothing is due."""
     tenant = ctx.require_tenant()
     from_events = await events_to_outbox(ctx.db, tenant, ctx.secret_key)
-    counts = await deliver_outbox(ctx.db, tenant, secret_key=ctx.secret_key, now=ctx.now)
+    counts = await deliver_outbox(ctx.db, tenant, secret_key=ctx.secret_key, now=ctx.now, outbound=ctx.outbound)
     return {**counts, "from_events": from_events}

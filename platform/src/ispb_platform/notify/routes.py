@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from ispb_notify import Event
+from ispb_notify import Event, OutboundPolicy
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.notify import forms, service
@@ -32,6 +32,12 @@ def _page(template: str, active: str, status_code: int = 200, **context: Any) ->
 
 def _secret_key(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.runtime.settings.secret_key)
+
+
+def _outbound(request: Request[Any, Any, Any]) -> OutboundPolicy:
+    """``ISPB_OUTBOUND_ALLOW``: where gateway URLs may lead."""
+    policy: OutboundPolicy = request.app.state.runtime.settings.outbound
+    return policy
 
 
 def _actor(request: Request[Any, Any, Any], operator: Principal) -> Actor:
@@ -184,6 +190,8 @@ class NotifyController(Controller):
     ) -> Template | Response[Any]:
         data = await form_fields(request)
         draft, errors = forms.sms_gateway_form(data)
+        if "url" not in errors and (problem := await service.gateway_url_problem(_outbound(request), draft.url)):
+            errors["url"] = problem
         if errors:
             return _page(
                 "notify/gateway.html",
@@ -228,7 +236,9 @@ class NotifyController(Controller):
         to = (await form_fields(request)).get("to", "").strip()
         runtime = request.app.state.runtime
         outcome = (
-            await service.send_test_message(runtime.db, operator.require_tenant(), _secret_key(request), to)
+            await service.send_test_message(
+                runtime.db, operator.require_tenant(), _secret_key(request), to, _outbound(request)
+            )
             if to
             else None
         )

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ispb_notify import Channel, Gateway, GatewayError, GatewayRateLimited, HttpClient, OutgoingMessage
+from ispb_notify import (
+    Channel,
+    Gateway,
+    GatewayError,
+    GatewayRateLimited,
+    HttpClient,
+    OutboundPolicy,
+    OutgoingMessage,
+)
 from ispb_platform.notify.gateways import load_gateways
 from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, TenantRef
@@ -177,11 +185,14 @@ async def _send_batch(run: _Run, rows: list[Any], allowed: set[int], gate: async
     return every
 
 
-async def deliver_outbox(db: Database, tenant: TenantRef, *, secret_key: str, now: datetime) -> dict[str, int]:
+async def deliver_outbox(
+    db: Database, tenant: TenantRef, *, secret_key: str, now: datetime, outbound: OutboundPolicy
+) -> dict[str, int]:
     """Claim and deliver ``tenant``'s due messages, batch after batch, until nothing is due; returns the
-    outcomes counted (``sent``, ``retry``, ``failed``, ``waiting_credit``, ``no_gateway``)."""
+    outcomes counted (``sent``, ``retry``, ``failed``, ``waiting_credit``, ``no_gateway``). Requests go only
+    where ``outbound`` allows (``ISPB_OUTBOUND_ALLOW``): a gateway URL to a refused address fails its messages."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "waiting_credit": 0, "no_gateway": 0}
-    async with HttpClient(max_connections=PARALLEL) as client:
+    async with HttpClient(max_connections=PARALLEL, policy=outbound) as client:
         async with db.tenant(tenant):
             try:
                 gateways = await load_gateways(secret_key, client)

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from ispb_notify import Event, GatewayError, HttpSmsGateway, OutgoingMessage
+from ispb_notify import Event, GatewayError, HttpSmsGateway, OutboundPolicy, OutboundRefused, OutgoingMessage
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.roles import Principal
 from ispb_platform.notify import queries
@@ -172,16 +172,29 @@ async def save_gateway(db: TenantScope, actor: Actor, secret_key: str, change: G
     )
 
 
-async def send_test_message(database: Database, tenant: TenantRef, secret_key: str, to: str) -> str | None:
-    """Send one SMS now, outside the outbox; returns what to tell the operator, or None when there is no
-    gateway to test. The gateway is read in its own short transaction and the message sent after it: a slow
-    gateway must not hold a transaction open."""
+async def gateway_url_problem(outbound: OutboundPolicy, url: str) -> str | None:
+    """Why the platform may not send to ``url`` (a private, loopback or link-local address the administrator
+    has not allowed), in the operator's words; None when it may. The client checks again on every connection:
+    a name may resolve elsewhere later."""
+    try:
+        await outbound.check_url(url)
+    except OutboundRefused as refused:
+        return str(refused)
+    return None
+
+
+async def send_test_message(
+    database: Database, tenant: TenantRef, secret_key: str, to: str, outbound: OutboundPolicy
+) -> str | None:
+    """Send one SMS now, outside the outbox, only where ``outbound`` allows; returns what to tell the operator,
+    or None when there is no gateway to test. The gateway is read in its own short transaction and the message
+    sent after it: a slow gateway must not hold a transaction open."""
     async with database.tenant(tenant):
         stored = await queries.gateway("sms")
     if stored is None:
         return None
     secret = reveal(secret_key, stored.secret_sealed) if stored.secret_sealed else ""
-    gateway = HttpSmsGateway(http_sms_config(stored.config, secret))  # its own client, closed below
+    gateway = HttpSmsGateway(http_sms_config(stored.config, secret), policy=outbound)  # its own client, closed below
     text = f"Test message from {tenant.name} (ISPB)"
     try:
         # a fresh reference each time: a de-duplicating gateway must not swallow a second test
