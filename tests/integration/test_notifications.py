@@ -11,6 +11,7 @@ from factories import make_customer, make_package
 from ispb_billing import Money
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.notify.gateways import gateway_binding
 from ispb_platform.notify.jobs import due_date_reminders, send_outbox
 from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
@@ -56,7 +57,7 @@ async def fx_notified(db: Database, make_tenant, gateway: SmsGatewayPeer):
             "INSERT INTO notify_gateway (channel, kind, config, secret_sealed)"
             " VALUES ('sms', 'http_sms', $1::jsonb, $2)",
             json.dumps(config),
-            seal(SECRET, "gw-pass"),
+            seal(SECRET, "gw-pass", gateway_binding(tenant.id, "sms")),
         )
         for offset in (-3, 0, 2):
             await connection.execute("INSERT INTO notify_rule (kind, offset_days) VALUES ('due_date', $1)", offset)
@@ -268,7 +269,7 @@ async def test_expiration_notifier_page_saves_leads_and_refuses_bad_ones(
     assert [tuple(r) for r in rules] == [(3, 0), (0, 6)]
 
 
-async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, make_client, csrf_of):
+async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, gateway, make_client, csrf_of):
     import re
 
     tenant = notified["tenant"]
@@ -281,7 +282,10 @@ async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, make_
     async with db.tenant(tenant) as scope:
         [message] = await scope.connection.fetch("SELECT key, body, to_address FROM outbox")
         stored = await scope.connection.fetchval("SELECT code_hash FROM otp_code")
-    code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    assert "••••••" in message["body"] and not re.search(r"\d{6}", message["body"])  # the code is never stored
+    await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    [sms] = gateway.messages  # only the gateway gets it
+    code = re.search(r"\b(\d{6})\b", sms.text).group(1)
     assert message["key"].startswith("otp:") and message["to_address"] == "8801711000001" and code not in stored
     wrong = "000000" if code != "000000" else "111111"
     bad = await client.post(
@@ -354,7 +358,7 @@ async def test_each_event_message_and_whatsapp_delivery(db: Database, notified, 
                 "INSERT INTO notify_gateway (channel, kind, config, secret_sealed) VALUES ('whatsapp',"
                 " 'whatsapp_cloud', $1::jsonb, $2)",
                 json.dumps({"phone_number_id": "1055", "base_url": f"{whatsapp.base_url}/v20.0"}),
-                seal(SECRET, "wa-token"),
+                seal(SECRET, "wa-token", gateway_binding(tenant.id, "whatsapp")),
             )
             events = {
                 "customer.created": {},
