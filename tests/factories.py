@@ -14,7 +14,10 @@ the app's own code where a row has bookkeeping around it (a payment's allocation
 Tests that insert something the database must refuse keep their raw SQL: a factory only builds valid rows.
 """
 
+import base64
 import calendar
+import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ __all__ = (
     "make_discount",
     "make_package",
     "make_payment",
+    "legacy_seal",
     "make_router",
 )
 
@@ -338,3 +342,23 @@ async def make_payment(
         received_by=received_by,
     )
     return recorded.payment_id
+
+
+def legacy_seal(secret_key: str, plaintext: str) -> str:
+    """The first scheme's seal, as released before v2 (HMAC-SHA256 counter mode + HMAC tag), kept verbatim here
+    so the tests prove that values stored by it still open."""
+
+    def key(purpose: str) -> bytes:
+        return hmac.new(secret_key.encode(), f"ispb:secrets_box:{purpose}".encode(), hashlib.sha256).digest()
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    nonce = secrets.token_bytes(16)
+    data = plaintext.encode()
+    blocks = (
+        hmac.new(key("enc"), nonce + n.to_bytes(8, "big"), hashlib.sha256).digest() for n in range(len(data) // 32 + 1)
+    )
+    cipher = bytes(a ^ b for a, b in zip(data, b"".join(blocks)[: len(data)], strict=True))
+    tag = hmac.new(key("mac"), b"v1" + nonce + cipher, hashlib.sha256).digest()
+    return ".".join(("v1", b64(nonce), b64(cipher), b64(tag)))

@@ -2,39 +2,17 @@
 the first scheme (v1) still readable."""
 
 import base64
-import hashlib
-import hmac
 import re
-import secrets
 
 import pytest
 
+from factories import legacy_seal
 from ispb_platform.secrets_box import Binding, Purpose, SealError, is_current, key_id, reveal, seal, sealed_key_id
 from ispb_platform.settings import SettingsError, parse_settings
 
 KEY = "k" * 40
 OTHER = "o" * 40
 ROUTER_7 = Binding(3, Purpose.ROUTER_API_PASSWORD, 7)
-
-
-def legacy_seal(secret_key: str, plaintext: str) -> str:
-    """The first scheme's seal, as released before v2 (HMAC-SHA256 counter mode + HMAC tag), kept verbatim here
-    so the tests prove that values stored by it still open."""
-
-    def key(purpose: str) -> bytes:
-        return hmac.new(secret_key.encode(), f"ispb:secrets_box:{purpose}".encode(), hashlib.sha256).digest()
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-    nonce = secrets.token_bytes(16)
-    data = plaintext.encode()
-    blocks = (
-        hmac.new(key("enc"), nonce + n.to_bytes(8, "big"), hashlib.sha256).digest() for n in range(len(data) // 32 + 1)
-    )
-    cipher = bytes(a ^ b for a, b in zip(data, b"".join(blocks)[: len(data)], strict=True))
-    tag = hmac.new(key("mac"), b"v1" + nonce + cipher, hashlib.sha256).digest()
-    return ".".join(("v1", b64(nonce), b64(cipher), b64(tag)))
 
 
 def test_a_sealed_value_opens_with_its_key_and_binding_and_names_its_key():

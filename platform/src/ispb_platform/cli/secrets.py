@@ -17,8 +17,12 @@ def secrets() -> None:
     """Sealed secrets: re-seal after an upgrade, rotate the key."""
 
 
+_ONLY = click.option("--tenant", "only", multiple=True, metavar="SLUG", help="Only this operator (repeatable).")
+
+
 @secrets.command()
-def reseal() -> None:
+@_ONLY
+def reseal(only: tuple[str, ...]) -> None:
     """Seal every stored secret again under ISPB_SECRET_KEY: values of the first format (before v2) and values
     under a key listed in ISPB_OLD_SECRET_KEYS. Idempotent; run it after an upgrade and after a rotation."""
     config = settings()
@@ -28,7 +32,7 @@ def reseal() -> None:
 
     async def main() -> ResealReport:
         async with database(config) as db:
-            return await reseal_all(db, target_key=current, open_with=config.old_secret_keys)
+            return await reseal_all(db, target_key=current, open_with=config.old_secret_keys, only=only)
 
     _print(run(main))
 
@@ -40,7 +44,8 @@ def reseal() -> None:
     metavar="VAR",
     help="The environment variable that holds the new key (a key is never a command-line argument).",
 )
-def rotate(new_key_env: str) -> None:
+@_ONLY
+def rotate(new_key_env: str, only: tuple[str, ...]) -> None:
     """Seal every stored secret under the key in $VAR, opening them with ISPB_SECRET_KEY or
     ISPB_OLD_SECRET_KEYS. Stop the web and worker processes first, then set ISPB_SECRET_KEY to the new key."""
     config = settings()
@@ -53,7 +58,7 @@ def rotate(new_key_env: str) -> None:
 
     async def main() -> ResealReport:
         async with database(config) as db:
-            return await reseal_all(db, target_key=new_key, open_with=open_with)
+            return await reseal_all(db, target_key=new_key, open_with=open_with, only=only)
 
     _print(run(main))
     console.print(

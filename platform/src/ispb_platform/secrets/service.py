@@ -48,11 +48,18 @@ class ResealReport:
     unreadable: list[Unreadable] = field(default_factory=list)
 
 
-async def reseal_all(db: Database, *, target_key: str, open_with: tuple[str, ...]) -> ResealReport:
-    """Seal every value of every tenant under ``target_key``, opening them with ``target_key`` or ``open_with``."""
+async def reseal_all(
+    db: Database, *, target_key: str, open_with: tuple[str, ...], only: tuple[str, ...] = ()
+) -> ResealReport:
+    """Seal every value of every tenant (or of the tenants whose slugs are in ``only``) under ``target_key``,
+    opening them with ``target_key`` or ``open_with``."""
     report = ResealReport(key_id(target_key))
-    for info in await list_tenants(db):
-        await _reseal_tenant(db, info.ref, target_key, open_with, report)
+    tenants = [info.ref for info in await list_tenants(db) if not only or info.ref.slug in only]
+    missing = set(only) - {t.slug for t in tenants}
+    if missing:
+        raise ValueError(f"no such operator: {', '.join(sorted(missing))}")
+    for tenant in tenants:
+        await _reseal_tenant(db, tenant, target_key, open_with, report)
     return report
 
 
