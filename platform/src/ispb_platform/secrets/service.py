@@ -16,8 +16,9 @@ Key rotation, without downtime::
     3. remove ISPB_OLD_SECRET_KEYS; restart. The old key can no longer open anything stored.
 
 Or, with every process stopped: ``NEW=<new> ispb secrets rotate --new-key-env NEW`` (with the old key still in
-``ISPB_SECRET_KEY``), then set ``ISPB_SECRET_KEY=<new>`` and start again. Rotating the key also ends sessions
-and signed invoice links made with the old one (they are signed with ``ISPB_SECRET_KEY``).
+``ISPB_SECRET_KEY``), then set ``ISPB_SECRET_KEY=<new>`` and start again. ``ISPB_SECRET_KEY`` also signs
+shared invoice links, CSRF tokens and portal sign-in codes: those made with the old key stop working (sessions
+do not: they are random tokens).
 """
 
 from collections import Counter
