@@ -90,14 +90,26 @@ async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[
     return allowed | set(taken)
 
 
-def _text(run: "_Run", row: Any) -> str:
+@dataclass(frozen=True)
+class _Run:
+    """One sender run: the tenant, its gateways, the run's clock (messages older than a day are given up) and the
+    key that opens the texts of messages that carry a secret."""
+
+    db: Database
+    tenant: TenantRef
+    gateways: dict[Channel, Gateway]
+    now: datetime
+    secret_key: str
+
+
+def _text(run: _Run, row: Any) -> str:
     """What the gateway gets: the stored body, or the text it masks, opened from ``text_sealed``."""
     if row["text_sealed"] is None:
         return str(row["body"])
     return reveal(run.secret_key, row["text_sealed"], outbox_binding(run.tenant.id, row["key"]))
 
 
-async def _deliver(run: "_Run", row: Any, may_send: bool) -> Outcome:
+async def _deliver(run: _Run, row: Any, may_send: bool) -> Outcome:
     now, gateways = run.now, run.gateways
     channel = Channel(row["channel"])
     gateway = gateways.get(channel)
@@ -161,17 +173,6 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
                 await scope.connection.execute(
                     "UPDATE platform.tenant SET sms_credit = sms_credit + $2 WHERE id = $1", tenant.id, returned
                 )
-
-
-@dataclass(frozen=True)
-class _Run:
-    """One sender run: the tenant, its gateways, and the run's clock (messages older than a day are given up)."""
-
-    db: Database
-    tenant: TenantRef
-    gateways: dict[Channel, Gateway]
-    now: datetime
-    secret_key: str
 
 
 async def _send_batch(run: _Run, rows: list[Any], allowed: set[int], gate: asyncio.Semaphore) -> list[Outcome]:
