@@ -14,7 +14,10 @@ the app's own code where a row has bookkeeping around it (a payment's allocation
 Tests that insert something the database must refuse keep their raw SQL: a factory only builds valid rows.
 """
 
+import base64
 import calendar
+import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,8 +28,8 @@ from ispb_billing import Money
 from ispb_platform.billing.numbers import INVOICE, take_numbers
 from ispb_platform.payments.queries import move_balance
 from ispb_platform.payments.service import PaymentMethod, record_payment
-from ispb_platform.secrets_box import seal
-from ispb_tenants import Connection, TenantScope
+from ispb_platform.secrets_box import Binding, Purpose, seal
+from ispb_tenants import Connection, TenantScope, current_tenant
 
 __all__ = (
     "TEST_SECRET_KEY",
@@ -38,6 +41,7 @@ __all__ = (
     "make_discount",
     "make_package",
     "make_payment",
+    "legacy_seal",
     "make_router",
 )
 
@@ -56,6 +60,13 @@ async def _insert(db: Scope, table: str, values: dict[str, Any]) -> int:
     placeholders = ", ".join(f"${n}" for n in range(1, len(values) + 1))
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id"
     return int(await _connection(db).fetchval(sql, *values.values()))
+
+
+def _sealed(db: Scope, secret_key: str, plain: str, purpose: Purpose, row: int) -> str:
+    """``plain`` sealed as the app seals it: for the scope's tenant, the purpose and the row."""
+    tenant = db.tenant if isinstance(db, TenantScope) else current_tenant()
+    assert tenant is not None, "factories run inside a tenant scope"
+    return seal(secret_key, plain, Binding(tenant.id, purpose, row))
 
 
 def _unique(prefix: str) -> str:
@@ -129,12 +140,16 @@ async def make_customer(
     password_hash: str | None = None,
     router_id: int | None = None,
     pppoe_username: str | None = None,
+    pppoe_password: str | None = None,
     pppoe_password_sealed: str | None = None,
     status: str = "active",
+    secret_key: str = TEST_SECRET_KEY,
 ) -> int:
     """An active customer (unique code unless given); ``connection_date`` defaults to the database's today.
 
     Its customer_account row comes from the migration's trigger, as for every customer the app adds.
+    ``pppoe_password`` is sealed with ``secret_key`` for the new row (as the app does, after the insert);
+    ``pppoe_password_sealed`` stores a value as given.
     """
     values: dict[str, Any] = {
         "code": code or _unique("C"),
@@ -151,7 +166,13 @@ async def make_customer(
     }
     if connection_date is not None:
         values["connection_date"] = connection_date
-    return await _insert(db, "customer", values)
+    customer_id = await _insert(db, "customer", values)
+    if pppoe_password is not None:
+        sealed = _sealed(db, secret_key, pppoe_password, Purpose.CUSTOMER_PPPOE_PASSWORD, customer_id)
+        await _connection(db).execute(
+            "UPDATE customer SET pppoe_password_sealed = $2 WHERE id = $1", customer_id, sealed
+        )
+    return customer_id
 
 
 async def make_router(
@@ -161,25 +182,36 @@ async def make_router(
     host: str = "127.0.0.1",
     api_port: int = 8728,
     username: str = "ispb",
+    password: str = "router-pass",
     password_sealed: str | None = None,
     mode: str = "api",
+    radius_secret: str | None = None,
     radius_secret_sealed: str | None = None,
     nas_address: str | None = None,
     coa_port: int = 3799,
+    secret_key: str = TEST_SECRET_KEY,
 ) -> int:
-    """An API-managed router; ``password_sealed`` defaults to "router-pass" sealed with `TEST_SECRET_KEY`.
+    """An API-managed router whose API password ``password`` is sealed with ``secret_key`` for its row (its id is
+    taken from the sequence first, as the app does); ``password_sealed`` stores a value as given instead.
 
-    A RADIUS router (``mode="radius"``) needs ``radius_secret_sealed`` and ``nas_address`` (the table's check).
+    A RADIUS router (``mode="radius"``) needs ``radius_secret`` (or ``radius_secret_sealed``, as given) and
+    ``nas_address`` (the table's check).
     """
+    router_id = int(await _connection(db).fetchval("SELECT nextval(pg_get_serial_sequence('router', 'id'))"))
+    if password_sealed is None:
+        password_sealed = _sealed(db, secret_key, password, Purpose.ROUTER_API_PASSWORD, router_id)
+    if radius_secret is not None:
+        radius_secret_sealed = _sealed(db, secret_key, radius_secret, Purpose.ROUTER_RADIUS_SECRET, router_id)
     return await _insert(
         db,
         "router",
         {
+            "id": router_id,
             "name": name or _unique("Router"),
             "host": host,
             "api_port": api_port,
             "username": username,
-            "password_sealed": password_sealed or seal(TEST_SECRET_KEY, "router-pass"),
+            "password_sealed": password_sealed,
             "mode": mode,
             "radius_secret_sealed": radius_secret_sealed,
             "nas_address": nas_address,
@@ -310,3 +342,23 @@ async def make_payment(
         received_by=received_by,
     )
     return recorded.payment_id
+
+
+def legacy_seal(secret_key: str, plaintext: str) -> str:
+    """The first scheme's seal, as released before v2 (HMAC-SHA256 counter mode + HMAC tag), kept verbatim here
+    so the tests prove that values stored by it still open."""
+
+    def key(purpose: str) -> bytes:
+        return hmac.new(secret_key.encode(), f"ispb:secrets_box:{purpose}".encode(), hashlib.sha256).digest()
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    nonce = secrets.token_bytes(16)
+    data = plaintext.encode()
+    blocks = (
+        hmac.new(key("enc"), nonce + n.to_bytes(8, "big"), hashlib.sha256).digest() for n in range(len(data) // 32 + 1)
+    )
+    cipher = bytes(a ^ b for a, b in zip(data, b"".join(blocks)[: len(data)], strict=True))
+    tag = hmac.new(key("mac"), b"v1" + nonce + cipher, hashlib.sha256).digest()
+    return ".".join(("v1", b64(nonce), b64(cipher), b64(tag)))

@@ -9,10 +9,13 @@ import pytest
 
 from factories import make_customer, make_package
 from ispb_billing import Money
-from ispb_notify import OutboundPolicy
+from ispb_notify import Channel, OutboundPolicy
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.notify.events import events_to_outbox
+from ispb_platform.notify.gateways import gateway_binding
 from ispb_platform.notify.jobs import due_date_reminders, send_outbox
+from ispb_platform.notify.outbox import PrivateText, enqueue
 from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
@@ -58,7 +61,7 @@ async def fx_notified(db: Database, make_tenant, gateway: SmsGatewayPeer):
             "INSERT INTO notify_gateway (channel, kind, config, secret_sealed)"
             " VALUES ('sms', 'http_sms', $1::jsonb, $2)",
             json.dumps(config),
-            seal(SECRET, "gw-pass"),
+            seal(SECRET, "gw-pass", gateway_binding(tenant.id, "sms")),
         )
         for offset in (-3, 0, 2):
             await connection.execute("INSERT INTO notify_rule (kind, offset_days) VALUES ('due_date', $1)", offset)
@@ -270,7 +273,7 @@ async def test_expiration_notifier_page_saves_leads_and_refuses_bad_ones(
     assert [tuple(r) for r in rules] == [(3, 0), (0, 6)]
 
 
-async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, make_client, csrf_of):
+async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, gateway, make_client, csrf_of):
     import re
 
     tenant = notified["tenant"]
@@ -283,7 +286,10 @@ async def test_portal_sign_in_with_a_one_time_code(db: Database, notified, make_
     async with db.tenant(tenant) as scope:
         [message] = await scope.connection.fetch("SELECT key, body, to_address FROM outbox")
         stored = await scope.connection.fetchval("SELECT code_hash FROM otp_code")
-    code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    assert "••••••" in message["body"] and not re.search(r"\d{6}", message["body"])  # the code is never stored
+    await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    [sms] = gateway.messages  # only the gateway gets it
+    code = re.search(r"\b(\d{6})\b", sms.text).group(1)
     assert message["key"].startswith("otp:") and message["to_address"] == "8801711000001" and code not in stored
     wrong = "000000" if code != "000000" else "111111"
     bad = await client.post(
@@ -356,7 +362,7 @@ async def test_each_event_message_and_whatsapp_delivery(db: Database, notified, 
                 "INSERT INTO notify_gateway (channel, kind, config, secret_sealed) VALUES ('whatsapp',"
                 " 'whatsapp_cloud', $1::jsonb, $2)",
                 json.dumps({"phone_number_id": "1055", "base_url": f"{whatsapp.base_url}/v20.0"}),
-                seal(SECRET, "wa-token"),
+                seal(SECRET, "wa-token", gateway_binding(tenant.id, "whatsapp")),
             )
             events = {
                 "customer.created": {},
@@ -499,3 +505,79 @@ async def test_sent_messages_are_listed_newest_first_and_filtered_by_status(
     failed = (await client.get("/panel/notifications/sent?status=failed")).text
     assert ">C2<" in failed and ">C1<" not in failed and "Refused: bad number" in failed
     assert "No messages yet." in (await client.get("/panel/notifications/sent?status=sending")).text
+
+
+async def test_the_welcome_sms_password_reaches_only_the_gateway(
+    db: Database, notified, gateway, make_client, make_staff, sign_in
+):
+    """Secrets are never shown back: the welcome message's PPPoE password is masked in the stored message, in
+    Sent Messages and on the customer page; the gateway gets the real text."""
+    tenant, password = notified["tenant"], "Kp7-wq2-dial"
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "INSERT INTO notify_event (event, enabled, channel) VALUES ('customer.created', true, 'sms')"
+        )
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    created = await client.post(
+        "/panel/customers/new",
+        data={
+            "_csrf_token": token,
+            "code": "W1",
+            "name": "Welcome Rahman",
+            "phone": "01711000077",
+            "pppoe_username": "w1",
+            "pppoe_password": password,
+        },
+    )
+    assert created.status_code == 303, created.text[:500]
+    customer_url = created.headers["location"]
+    await events_to_outbox(db, tenant, SECRET)
+    async with db.tenant(tenant) as scope:
+        queued = await scope.connection.fetchrow(
+            "SELECT body, text_sealed FROM outbox WHERE cause = 'customer.created'"
+        )
+    assert password not in queued["body"] and "password: ••••••" in queued["body"]
+    assert password not in queued["text_sealed"]
+    await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    [welcome] = [m for m in gateway.messages if m.to == "8801711000077"]
+    assert f"User: w1, password: {password}." in welcome.text
+    sent_page = (await client.get("/panel/notifications/sent")).text
+    customer_page = (await client.get(customer_url)).text
+    assert "password: ••••••" in sent_page and "password: ••••••" in customer_page
+    assert password not in sent_page and password not in customer_page
+    async with db.tenant(tenant) as scope:
+        sent = await scope.connection.fetchrow(
+            "SELECT status, text_sealed FROM outbox WHERE cause = 'customer.created'"
+        )
+    assert sent["status"] == "sent" and sent["text_sealed"] is None  # the real text is not kept once delivered
+
+
+async def test_a_message_text_that_no_longer_opens_fails_alone_with_the_reason(db: Database, notified, gateway):
+    """A sealed text copied to another message (or sealed with a key this process lacks) fails that message with
+    a clear reason and gives its credit back; the others go out."""
+    tenant = notified["tenant"]
+    async with db.tenant(tenant) as scope:
+        for key in ("manual:1", "manual:2"):
+            await enqueue(
+                scope.connection,
+                key=key,
+                customer_id=None,
+                channel=Channel.SMS,
+                to="01711000009",
+                body=f"{key} code ••••••",
+                cause="test",
+                private=PrivateText(f"{key} code 123456", SECRET, tenant.id),
+            )
+        await scope.connection.execute(
+            "UPDATE outbox SET text_sealed = (SELECT text_sealed FROM outbox WHERE key = 'manual:1')"
+            " WHERE key = 'manual:2'"
+        )
+    result = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert result["sent"] == 1 and result["failed"] == 1
+    assert [m.text for m in gateway.messages] == ["manual:1 code 123456"]
+    async with db.tenant(tenant) as scope:
+        failed = await scope.connection.fetchrow(
+            "SELECT status, last_error, credit_taken FROM outbox WHERE key = 'manual:2'"
+        )
+    assert failed["status"] == "failed" and "does not open" in failed["last_error"] and not failed["credit_taken"]

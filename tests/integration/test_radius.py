@@ -74,8 +74,8 @@ async def _put_group(conn: asyncpg.Connection, schema: str, rows: GroupRows) -> 
         )
 
 
-async def _add_router(db: Database, tenant: TenantRef, nas: str, secret: str) -> None:
-    # Tests store the secret in plain text and reveal with the identity function.
+async def _add_router(db: Database, tenant: TenantRef, nas: str, secret: str, key: str | None = None) -> None:
+    # Tests store the secret in plain text and reveal with the identity function, unless a key seals it.
     async with db.tenant(tenant) as scope:
         await make_router(
             scope,
@@ -85,7 +85,9 @@ async def _add_router(db: Database, tenant: TenantRef, nas: str, secret: str) ->
             password_sealed="x",
             mode="radius",
             nas_address=nas,
-            radius_secret_sealed=secret,
+            radius_secret=secret if key else None,
+            radius_secret_sealed=None if key else secret,
+            secret_key=key or "",
         )
 
 
@@ -119,7 +121,11 @@ async def fx_world(db: Database, database_url: str, tmp_path_factory: pytest.Tem
         out = tmp_path_factory.mktemp("raddb")
         async with db.pool.acquire() as conn:
             config = await generate(
-                conn, out, database_url=database_url, reveal=lambda s: s, listen=Listen(ALPHA_NAS, auth_port, acct_port)
+                conn,
+                out,
+                database_url=database_url,
+                reveal=lambda s, _binding: s,
+                listen=Listen(ALPHA_NAS, auth_port, acct_port),
             )
         files = {name: (out / name).read_text() for name in config.files}
         with running_freeradius(files, auth_port=auth_port, acct_port=acct_port) as radius:
@@ -314,13 +320,12 @@ def test_a_nas_address_claimed_by_two_tenants_is_left_out():
 
 async def test_cli_writes_the_configuration(db: Database, database_url: str, tmp_path: Path):
     from ispb_platform.network.radius.cli import radius
-    from ispb_platform.secrets_box import seal
 
     key = "k" * 40
     suffix = secrets.token_hex(3)
     tenant = await create_tenant(db, f"cli-{suffix}", "CLI ISP")
     try:
-        await _add_router(db, tenant, "192.0.2.7", seal(key, "sealed-secret"))
+        await _add_router(db, tenant, "192.0.2.7", "sealed-secret", key)
         env = {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": key}
         result = await asyncio.to_thread(
             CliRunner().invoke,

@@ -34,7 +34,6 @@ from ispb_platform.network.radius.config import Listen, RadiusNas, RadiusTenant,
 from ispb_platform.network.radius.queries import STALE_CAUSE
 from ispb_platform.network.radius.routes import PATH, online_page
 from ispb_platform.network.radius.sessions import format_bytes, format_duration
-from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.freeradius import free_udp_ports, running_freeradius
 
@@ -97,9 +96,10 @@ async def _router(db: Database, tenant: TenantRef, name: str, mode: str, nas: st
             name=name,
             host=nas,
             username="api",
-            password_sealed=seal(KEY, "api-pass"),
+            password="api-pass",
             mode=mode,
-            radius_secret_sealed=seal(KEY, NAS_SECRET) if mode == "radius" else None,
+            radius_secret=NAS_SECRET if mode == "radius" else None,
+            secret_key=KEY,
             nas_address=nas,
             coa_port=coa_port,
         )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ispb_platform.secrets_box import reveal
+from ispb_platform.secrets_box import Binding, Purpose, reveal
 from ispb_tenants import Database, TenantRef
 from peers.routeros import RouterOSPeer
 
@@ -47,7 +47,8 @@ async def test_admin_adds_a_router_with_its_password_sealed(admin, db: Database)
     assert (stored["name"], stored["host"], stored["api_port"]) == ("Mirpur core", "10.0.0.1", 8728)
     assert stored["mode"] == "api"
     assert stored["status"] == "unknown" and stored["radius_secret_sealed"] is None
-    assert reveal(SECRET, stored["password_sealed"]) == "api-pass"
+    binding = Binding(tenant.id, Purpose.ROUTER_API_PASSWORD, router_id)
+    assert reveal(SECRET, stored["password_sealed"], binding) == "api-pass"
     assert await _activity(db, tenant) == ["Saved router Mirpur core (10.0.0.1:8728, api)"]
     listing = await client.get("/panel/routers/")
     assert listing.status_code == 200 and "Mirpur core" in listing.text and "api-pass" not in listing.text

@@ -18,7 +18,6 @@ from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import run_due_commands
 from ispb_platform.network.routers.commands import SUSPENDED_LIST, SUSPENDED_PROFILE, package_profile
 from ispb_platform.payments.service import PaymentMethod, record_payment
-from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.routeros import Fault, RouterOSPeer
 
@@ -50,7 +49,8 @@ async def fx_wired(db: Database, make_tenant, router_peer: RouterOSPeer):
             host=router_peer.host,
             api_port=router_peer.port,
             username="ispb",
-            password_sealed=seal(SECRET, "router-pass"),
+            password="router-pass",
+            secret_key=SECRET,
         )
         customer_id = await make_customer(
             scope,
@@ -61,7 +61,8 @@ async def fx_wired(db: Database, make_tenant, router_peer: RouterOSPeer):
             connection_date=date(2026, 1, 1),
             router_id=router_id,
             pppoe_username="rahim",
-            pppoe_password_sealed=seal(SECRET, "dial-in-pass"),
+            pppoe_password="dial-in-pass",
+            secret_key=SECRET,
         )
     router_peer.connect_ppp("rahim", "10.20.0.15")
     router_peer.connect_ppp("karim", "10.20.0.16")  # another customer, who must stay online

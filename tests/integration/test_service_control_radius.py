@@ -25,7 +25,7 @@ from ispb_platform.network.jobs import run_due_commands
 from ispb_platform.network.radius.config import Listen, generate
 from ispb_platform.network.radius.sync import sync_customer
 from ispb_platform.payments.service import PaymentMethod, record_payment
-from ispb_platform.secrets_box import reveal, seal
+from ispb_platform.secrets_box import reveal
 from ispb_tenants import Database, TenantRef
 from peers.freeradius import free_udp_ports, running_freeradius
 
@@ -84,9 +84,10 @@ async def test_radius_customer_is_suspended_and_reactivated_through_freeradius(
                 name="Edge",
                 host=NAS,
                 username="ispb",
-                password_sealed=seal(SECRET_KEY, "api-pass"),
+                password="api-pass",
                 mode="radius",
-                radius_secret_sealed=seal(SECRET_KEY, NAS_SECRET),
+                radius_secret=NAS_SECRET,
+                secret_key=SECRET_KEY,
                 nas_address=NAS,
                 coa_port=coa_port,
             )
@@ -99,7 +100,8 @@ async def test_radius_customer_is_suspended_and_reactivated_through_freeradius(
                 connection_date=date(2026, 1, 1),
                 router_id=router_id,
                 pppoe_username="rahim-r",
-                pppoe_password_sealed=seal(SECRET_KEY, "dial-in-pass"),
+                pppoe_password="dial-in-pass",
+                secret_key=SECRET_KEY,
             )
             assert await sync_customer(scope.connection, SECRET_KEY, customer_id)
         auth_port, acct_port = free_udp_ports(2, NAS)
@@ -108,7 +110,7 @@ async def test_radius_customer_is_suspended_and_reactivated_through_freeradius(
                 connection,
                 tmp_path,
                 database_url=database_url,
-                reveal=lambda sealed: reveal(SECRET_KEY, sealed),
+                reveal=lambda sealed, binding: reveal(SECRET_KEY, sealed, binding),
                 listen=Listen(NAS, auth_port, acct_port),
             )
         files = {name: (tmp_path / name).read_text() for name in config.files}

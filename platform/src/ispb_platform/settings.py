@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ispb_notify import OutboundPolicy
+from ispb_platform.secrets_box import accept_old_keys
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 MIN_SECRET_KEY_LENGTH = 32
@@ -50,6 +51,9 @@ class Settings:
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where URLs that operators type (SMS and WhatsApp gateways) may lead: public addresses, plus the
     addresses, networks and host names of ``ISPB_OUTBOUND_ALLOW`` (``ispb_notify.OutboundPolicy``)."""
+    old_secret_keys: tuple[str, ...] = ()
+    """``ISPB_OLD_SECRET_KEYS`` (comma-separated): earlier secret keys, during a rotation only. Values sealed
+    with them still open (never seal); ``ispb secrets reseal`` moves them to ``secret_key``, then remove them."""
 
     @property
     def embedded_database(self) -> bool:
@@ -109,6 +113,16 @@ def _secret(env: Mapping[str, str], database_url: str | None) -> str | None:
     return raw or None
 
 
+def _old_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in env.get("ISPB_OLD_SECRET_KEYS", "").split(",") if k.strip())
+    if any(len(k) < MIN_SECRET_KEY_LENGTH for k in keys):
+        raise SettingsError(
+            "ISPB_OLD_SECRET_KEYS",
+            f"must list earlier ISPB_SECRET_KEY values (each {MIN_SECRET_KEY_LENGTH}+ characters)",
+        )
+    return keys
+
+
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Build `Settings` from a mapping of environment variables, or raise `SettingsError`."""
     database_url = _url(env, "ISPB_DATABASE_URL", ("postgresql", "postgres"), "postgresql://user@127.0.0.1/ispb")
@@ -132,6 +146,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         queue_name=_queue_name(env),
         cookie_secure=_bool(env, "ISPB_COOKIE_SECURE", default=True),
         outbound=_outbound(env),
+        old_secret_keys=_old_secrets(env),
     )
 
 
@@ -168,8 +183,10 @@ def load_settings(
     env: Mapping[str, str] | None = None, *, token: Callable[[], str] = lambda: secrets.token_urlsafe(48)
 ) -> Settings:
     """Settings for this process. With the embedded database and no ISPB_SECRET_KEY, a key is generated
-    once and kept in ``<data_dir>/secret_key`` (mode 600) so sessions survive restarts."""
+    once and kept in ``<data_dir>/secret_key`` (mode 600) so sessions survive restarts. The old secret keys
+    are handed to ``secrets_box`` for the whole process (they only ever open values)."""
     settings = parse_settings(os.environ if env is None else env)
+    accept_old_keys(settings.old_secret_keys)
     if settings.secret_key is not None:
         return settings
     _prepare_data_dir(settings.data_dir)

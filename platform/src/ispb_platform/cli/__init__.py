@@ -1,4 +1,4 @@
-"""The ``ispb`` command line: serve, run jobs, manage tenants, seed data.
+"""The ``ispb`` command line: serve, run jobs, manage tenants, seed data, re-seal secrets.
 
 Every command loads the settings first; a bad setting or an unreachable database ends the command with one
 clear line on stderr and exit status 2, not a traceback. Command modules load only when their command runs,
@@ -18,6 +18,7 @@ _COMMANDS = {
     "jobs": "ispb_platform.cli.jobs:jobs",
     "seed": "ispb_platform.cli.seed:seed",
     "radius": "ispb_platform.network.radius.cli:radius",
+    "secrets": "ispb_platform.cli.secrets:secrets",
 }
 
 

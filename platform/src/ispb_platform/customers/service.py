@@ -35,7 +35,7 @@ from ispb_platform.jobs.runs import local_today
 from ispb_platform.network.radius.sync import sync_customer
 from ispb_platform.network.routers.commands import enqueue_command, kick
 from ispb_platform.network.routers.queries import recent_commands
-from ispb_platform.secrets_box import seal
+from ispb_platform.secrets_box import Binding, Purpose, seal
 from ispb_tenants import TenantScope
 
 
@@ -194,8 +194,10 @@ async def _save_connection(
     db: TenantScope, effects: Effects, customer_id: int, link: ConnectionDraft, *, before: CustomerRecord | None
 ) -> None:
     """Store the connection settings, bring the RADIUS rows in line, and queue ``apply_package`` when the router
-    must learn something (run once the change commits)."""
-    sealed = seal(effects.secret_key, link.pppoe_password) if link.pppoe_password else None
+    must learn something (run once the change commits). The PPPoE password is sealed for the customer's row,
+    which exists by now (a new customer was inserted earlier in this transaction)."""
+    binding = Binding(db.tenant.id, Purpose.CUSTOMER_PPPOE_PASSWORD, customer_id)
+    sealed = seal(effects.secret_key, link.pppoe_password, binding) if link.pppoe_password else None
     await queries.set_connection(
         customer_id, router_id=link.router_id, ip_address=link.ip_address, sealed_password=sealed
     )

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from litestar import Litestar
 
 from ispb_netsync.routeros.simulator import RouterOSPeer
-from ispb_platform.secrets_box import seal
+from ispb_platform.secrets_box import Binding, Purpose, seal
 from ispb_tenants import Database, TenantRef, get_tenant
 
 ROUTER_NAME = "Demo core (simulated MikroTik)"
@@ -25,13 +25,15 @@ async def prepare_router(db: Database, tenant: TenantRef, secret_key: str) -> No
     """The router row and the wiring of the first customers (idempotent; the port is set at start)."""
     async with db.tenant(tenant) as scope:
         router_id = await scope.connection.fetchval("SELECT id FROM router WHERE name = $1", ROUTER_NAME)
-        if router_id is None:
-            router_id = await scope.connection.fetchval(
-                "INSERT INTO router (name, host, api_port, username, password_sealed) VALUES ($1, '127.0.0.1',"
-                " 8728, $2, $3) RETURNING id",
+        if router_id is None:  # its id first: the password is sealed for the row (secrets_box.Binding)
+            router_id = await scope.connection.fetchval("SELECT nextval(pg_get_serial_sequence('router', 'id'))")
+            await scope.connection.execute(
+                "INSERT INTO router (id, name, host, api_port, username, password_sealed) VALUES ($1, $2,"
+                " '127.0.0.1', 8728, $3, $4)",
+                router_id,
                 ROUTER_NAME,
                 ROUTER_USER,
-                seal(secret_key, ROUTER_PASSWORD),
+                seal(secret_key, ROUTER_PASSWORD, Binding(tenant.id, Purpose.ROUTER_API_PASSWORD, router_id)),
             )
         for customer in await scope.connection.fetch(
             "SELECT id, code FROM customer WHERE router_id IS NULL AND id <= $1 ORDER BY id", WIRED_CUSTOMERS
@@ -41,7 +43,11 @@ async def prepare_router(db: Database, tenant: TenantRef, secret_key: str) -> No
                 " pppoe_password_sealed = $3 WHERE id = $1",
                 customer["id"],
                 router_id,
-                seal(secret_key, f"dial-{customer['code'].lower()}"),
+                seal(
+                    secret_key,
+                    f"dial-{customer['code'].lower()}",
+                    Binding(tenant.id, Purpose.CUSTOMER_PPPOE_PASSWORD, customer["id"]),
+                ),
             )
 
 

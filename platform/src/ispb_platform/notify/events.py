@@ -16,11 +16,12 @@ from typing import Any
 from ispb_billing import Money, format_money
 from ispb_notify import Channel, Event, TemplateProblem, render
 from ispb_platform.notify import queries
-from ispb_platform.notify.outbox import enqueue
-from ispb_platform.secrets_box import SealError, reveal
+from ispb_platform.notify.outbox import MASK, PrivateText, enqueue
+from ispb_platform.secrets_box import Binding, Purpose, SealError, reveal
 from ispb_tenants import Connection, Database, TenantRef
 
 BATCH = 500
+NO_PASSWORD = "ask us"  # noqa: S105 (what the welcome SMS says when ISPB does not hold the password)
 
 
 async def customer_values(
@@ -48,20 +49,33 @@ async def customer_values(
         "operator_phone": row["operator_phone"],
         "portal_link": f"/portal/{tenant.slug}/",
         "username": row["pppoe_username"] or row["code"],
-        "password": _password(row["pppoe_password_sealed"], secret_key),
+        "password": _password(row["pppoe_password_sealed"], secret_key, tenant.id, customer_id),
         "expiry_date": (row["billed_through"] + timedelta(days=1)).isoformat() if row["billed_through"] else "-",
         "phone": row["phone"],
     }
 
 
-def _password(sealed: str | None, secret_key: str) -> str:
+def _password(sealed: str | None, secret_key: str, tenant_id: int, customer_id: int) -> str:
     """The PPPoE password for the welcome message, or a pointer to the operator when ISPB does not hold it."""
     if not sealed or not secret_key:
-        return "ask us"
+        return NO_PASSWORD
     try:
-        return reveal(secret_key, sealed)
+        return reveal(secret_key, sealed, Binding(tenant_id, Purpose.CUSTOMER_PPPOE_PASSWORD, customer_id))
     except SealError:
-        return "ask us"
+        return NO_PASSWORD
+
+
+def masked(template: str, values: dict[str, Any], secrets: dict[str, str]) -> tuple[str, str]:
+    """The message as shown (each of ``secrets`` replaced by `MASK`) and as sent (``values | secrets``).
+
+    Rendered twice rather than searched and replaced: a password that is also a common word must not mask
+    that word elsewhere in the text, and a secret the template does not use leaves the two equal."""
+    return render(template, values | dict.fromkeys(secrets, MASK)), render(template, values | secrets)
+
+
+def private_text(shown: str, sent: str, secret_key: str, tenant: TenantRef) -> PrivateText | None:
+    """What `enqueue` seals for the gateway when the shown text masks something, else None."""
+    return PrivateText(sent, secret_key, tenant.id) if sent != shown else None
 
 
 def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -122,10 +136,12 @@ async def events_to_outbox(db: Database, tenant: TenantRef, secret_key: str = ""
                     payload = json.loads(event["payload"]) if isinstance(event["payload"], str) else event["payload"]
                     if values is not None:
                         values |= _event_values(event["name"], payload, tenant.currency)
+                        password = values["password"]
+                        secret = {"password": password} if password != NO_PASSWORD else {}
                         try:
-                            body = render(texts.get(event["name"], ""), values)
+                            body, sent = masked(texts.get(event["name"], ""), values, secret)
                         except TemplateProblem as problem:  # checked at save time; a stored default changed
-                            body = ""
+                            body = sent = ""
                             await connection.execute(
                                 "UPDATE domain_event SET payload = payload"
                                 " || jsonb_build_object('notify_error', $2::text) WHERE id = $1",
@@ -141,6 +157,7 @@ async def events_to_outbox(db: Database, tenant: TenantRef, secret_key: str = ""
                                 to=values["phone"],
                                 body=body,
                                 cause=event["name"],
+                                private=private_text(body, sent, secret_key, tenant),
                             )
                             queued += added is not None
                 await connection.execute("UPDATE domain_event SET notified_at = now() WHERE id = $1", event["id"])

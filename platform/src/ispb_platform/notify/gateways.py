@@ -20,7 +20,7 @@ from ispb_notify import (
     WhatsAppConfig,
 )
 from ispb_platform.notify import queries
-from ispb_platform.secrets_box import reveal
+from ispb_platform.secrets_box import Binding, Purpose, reveal
 
 
 def _fill(value: Any, secret: str) -> Any:
@@ -50,12 +50,18 @@ def http_sms_config(config: Mapping[str, Any], secret: str) -> HttpSmsConfig:
     )
 
 
-async def load_gateways(secret_key: str, client: HttpClient) -> dict[Channel, Gateway]:
+def gateway_binding(tenant_id: int, channel: str) -> Binding:
+    """A gateway's secret belongs to its tenant and channel (``notify_gateway``'s key)."""
+    return Binding(tenant_id, Purpose.NOTIFY_GATEWAY_SECRET, channel)
+
+
+async def load_gateways(secret_key: str, tenant_id: int, client: HttpClient) -> dict[Channel, Gateway]:
     """The enabled gateways of the tenant in scope, by channel, sending through ``client``."""
     found: dict[Channel, Gateway] = {}
     for stored in await queries.enabled_gateways():
         config = stored.config
-        secret = reveal(secret_key, stored.secret_sealed) if stored.secret_sealed else ""
+        binding = gateway_binding(tenant_id, stored.channel)
+        secret = reveal(secret_key, stored.secret_sealed, binding) if stored.secret_sealed else ""
         if stored.kind == "http_sms":
             found[Channel.SMS] = HttpSmsGateway(http_sms_config(config, secret), client=client)
         elif stored.kind == "whatsapp_cloud":

@@ -9,6 +9,10 @@ fails; with no credit the message waits (``waiting_credit``) instead of being dr
 pass (down, timeout, 5xx, rate limit) are retried with exponential backoff for a day; refusals (bad number,
 bad credentials) fail at once with the gateway's reason.
 
+A message whose stored ``body`` masks a secret (``notify/outbox.py``) is sent with the text opened from
+``text_sealed`` at send time, so only the gateway ever gets it; the sealed text is dropped once the message is
+sent. A text that no longer opens (another ``ISPB_SECRET_KEY``) fails that message with the reason, not the run.
+
 SQL, not Piccolo: the claim (``FOR UPDATE SKIP LOCKED`` with a lease), the credit taken under the tenant row's
 lock, and the outcomes written for a whole group in one ``UPDATE ... FROM unnest(...)`` are set-based and
 concurrency-sensitive statements the query builder does not express.
@@ -29,7 +33,8 @@ from ispb_notify import (
     OutgoingMessage,
 )
 from ispb_platform.notify.gateways import load_gateways
-from ispb_platform.secrets_box import SealError
+from ispb_platform.notify.outbox import outbox_binding
+from ispb_platform.secrets_box import SealError, reveal
 from ispb_tenants import Database, TenantRef
 
 LEASE = timedelta(minutes=5)
@@ -48,7 +53,7 @@ WHERE id IN (
        OR (status = 'sending' AND claimed_at < now() - $1::interval)
     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
 )
-RETURNING id, key, channel, to_address, body, segments, attempts, credit_taken, created_at
+RETURNING id, key, channel, to_address, body, text_sealed, segments, attempts, credit_taken, created_at
 """
 
 
@@ -93,7 +98,27 @@ async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[
     return allowed | set(taken)
 
 
-async def _deliver(now: datetime, gateways: dict[Channel, Gateway], row: Any, may_send: bool) -> Outcome:
+@dataclass(frozen=True)
+class _Run:
+    """One sender run: the tenant, its gateways, the run's clock (messages older than a day are given up) and the
+    key that opens the texts of messages that carry a secret."""
+
+    db: Database
+    tenant: TenantRef
+    gateways: dict[Channel, Gateway]
+    now: datetime
+    secret_key: str
+
+
+def _text(run: _Run, row: Any) -> str:
+    """What the gateway gets: the stored body, or the text it masks, opened from ``text_sealed``."""
+    if row["text_sealed"] is None:
+        return str(row["body"])
+    return reveal(run.secret_key, row["text_sealed"], outbox_binding(run.tenant.id, row["key"]))
+
+
+async def _deliver(run: _Run, row: Any, may_send: bool) -> Outcome:
+    now, gateways = run.now, run.gateways
     channel = Channel(row["channel"])
     gateway = gateways.get(channel)
     if gateway is None:
@@ -109,8 +134,12 @@ async def _deliver(now: datetime, gateways: dict[Channel, Gateway], row: Any, ma
             f"Waiting for SMS credit: this message needs {row['segments']} segment(s)",
         )
     try:
+        text = _text(run, row)
+    except SealError as problem:
+        return Outcome("failed", error=f"The message's text cannot be opened: {problem}", give_back=True)
+    try:
         result = await gateway.send(
-            OutgoingMessage(to=row["to_address"], text=row["body"], channel=channel, reference=row["key"])
+            OutgoingMessage(to=row["to_address"], text=text, channel=channel, reference=row["key"])
         )
     except GatewayError as problem:
         error = f"{type(problem).__name__}: {problem}"
@@ -130,7 +159,8 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
             "UPDATE outbox o SET status = u.status, next_attempt_at = now() + u.delay, last_error = u.error,"
             " provider_message_id = coalesce(u.message_id, o.provider_message_id),"
             " gateway_reply = coalesce(u.reply, o.gateway_reply),"
-            " sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE o.sent_at END"
+            " sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE o.sent_at END,"
+            " text_sealed = CASE WHEN u.status = 'sent' THEN NULL ELSE o.text_sealed END"
             " FROM unnest($1::bigint[], $2::text[], $3::interval[], $4::text[], $5::text[], $6::text[])"
             " AS u(id, status, delay, error, message_id, reply) WHERE o.id = u.id",
             [r["id"] for r in rows],
@@ -153,16 +183,6 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
                 )
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One sender run: the tenant, its gateways, and the run's clock (messages older than a day are given up)."""
-
-    db: Database
-    tenant: TenantRef
-    gateways: dict[Channel, Gateway]
-    now: datetime
-
-
 async def _send_batch(run: _Run, rows: list[Any], allowed: set[int], gate: asyncio.Semaphore) -> list[Outcome]:
     """Send a claimed batch in parallel, recording outcomes in groups as sends finish, so a crash loses at most
     ``RECORD_EVERY`` recorded outcomes (whose messages a de-duplicating gateway recognises by ``{ref}``)."""
@@ -171,7 +191,7 @@ async def _send_batch(run: _Run, rows: list[Any], allowed: set[int], gate: async
 
     async def send_one(row: Any) -> None:
         async with gate:
-            outcome = await _deliver(run.now, run.gateways, row, row["id"] in allowed)
+            outcome = await _deliver(run, row, row["id"] in allowed)
         every.append(outcome)
         done.append((row, outcome))
         if len(done) >= RECORD_EVERY:
@@ -195,10 +215,10 @@ async def deliver_outbox(
     async with HttpClient(max_connections=PARALLEL, policy=outbound) as client:
         async with db.tenant(tenant):
             try:
-                gateways = await load_gateways(secret_key, client)
+                gateways = await load_gateways(secret_key, tenant.id, client)
             except SealError:
                 gateways = {}
-        run = _Run(db, tenant, gateways, now)
+        run = _Run(db, tenant, gateways, now, secret_key)
         gate = asyncio.Semaphore(PARALLEL)
         while True:
             async with db.tenant(tenant) as scope:

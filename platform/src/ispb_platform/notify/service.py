@@ -22,9 +22,9 @@ from ispb_platform.notify.forms import (
     offsets_text,
     preview,
 )
-from ispb_platform.notify.gateways import http_sms_config
+from ispb_platform.notify.gateways import gateway_binding, http_sms_config
 from ispb_platform.notify.queries import GatewaySettings, Schedule, SentMessage, SmsCredit
-from ispb_platform.secrets_box import reveal, seal
+from ispb_platform.secrets_box import SealError, reveal, seal
 from ispb_tenants import Database, TenantRef, TenantScope
 
 
@@ -156,8 +156,10 @@ class GatewayChange:
 
 
 async def save_gateway(db: TenantScope, actor: Actor, secret_key: str, change: GatewayChange) -> None:
-    """Store a channel's gateway (the secret sealed with ``ISPB_SECRET_KEY``) and log it."""
-    sealed = seal(secret_key, change.secret) if change.secret else None
+    """Store a channel's gateway (the secret sealed with ``ISPB_SECRET_KEY`` for the tenant and channel) and
+    log it."""
+    binding = gateway_binding(db.tenant.id, change.channel)
+    sealed = seal(secret_key, change.secret, binding) if change.secret else None
     await queries.save_gateway(
         change.channel, kind=change.kind, config=change.config, secret_sealed=sealed, enabled=change.enabled
     )
@@ -193,7 +195,12 @@ async def send_test_message(
         stored = await queries.gateway("sms")
     if stored is None:
         return None
-    secret = reveal(secret_key, stored.secret_sealed) if stored.secret_sealed else ""
+    try:
+        secret = (
+            reveal(secret_key, stored.secret_sealed, gateway_binding(tenant.id, "sms")) if stored.secret_sealed else ""
+        )
+    except SealError as problem:
+        return f"Not sent: the stored password or token cannot be opened ({problem}). Enter it again and save."
     gateway = HttpSmsGateway(http_sms_config(stored.config, secret), policy=outbound)  # its own client, closed below
     text = f"Test message from {tenant.name} (ISPB)"
     try:

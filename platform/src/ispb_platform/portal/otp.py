@@ -3,8 +3,8 @@
 A code is 6 random digits, stored only as an HMAC with the platform secret, valid for 5 minutes, good for 5
 tries and one use. At most 3 codes per customer in 15 minutes; the answer never says whether the account
 exists ("if the number is ours, a code is on its way"). The code goes out through the outbox like every message
-(``otp:<id>``), with the sender asked to run at once. Codes are stored by ``portal.queries``, in the
-operator's open tenant scope.
+(``otp:<id>``), with the sender asked to run at once; the stored text shows the code masked, only the gateway
+gets it. Codes are stored by ``portal.queries``, in the operator's open tenant scope.
 """
 
 import hashlib
@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ispb_notify import Channel, render
-from ispb_platform.notify.events import customer_values
+from ispb_notify import Channel
+from ispb_platform.notify.events import customer_values, masked, private_text
 from ispb_platform.notify.outbox import enqueue
 from ispb_platform.notify.queries import templates
 from ispb_platform.portal import queries
@@ -45,7 +45,8 @@ async def send_code(
     values = await customer_values(connection, tenant, customer_id)
     if values is None:
         return False
-    body = render((await templates())["otp.requested"], values | {"otp": code})
+    # The code is a secret like a password: Sent Messages shows it masked, only the gateway gets it.
+    body, sent = masked((await templates())["otp.requested"], values, {"otp": code})
     await enqueue(
         connection,
         key=f"otp:{otp_id}",
@@ -54,6 +55,7 @@ async def send_code(
         to=values["phone"],
         body=body,
         cause="otp.requested",
+        private=private_text(body, sent, secret_key, tenant),
     )
     return True
 

@@ -50,6 +50,7 @@ class Outbox(Table, tablename="outbox"):
     channel = Text()
     to_address = Text()
     body = Text()
+    text_sealed = Text(null=True, default=None, secret=True)
     segments = Integer()
     cause = Text()
     status = Text(default="queued")

@@ -27,6 +27,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from ispb_platform.network.radius import queries
+from ispb_platform.secrets_box import Binding, Purpose
 from ispb_tenants.slugs import SCHEMA_PREFIX
 
 CLIENTS_FILE = "clients.conf"
@@ -37,7 +38,7 @@ SITES_FILE = "sites-enabled/ispb"
 STOCK_SITES = ("sites-enabled/default", "sites-enabled/inner-tunnel")
 
 Connection = asyncpg.Connection | PoolConnectionProxy
-Reveal = Callable[[str], str]
+Reveal = Callable[[str, Binding], str]  # secrets_box.reveal with the key applied
 
 
 class RadiusConfigError(ValueError):
@@ -100,20 +101,20 @@ class RadiusConfig:
 async def load_tenants(conn: Connection, reveal: Reveal) -> list[RadiusTenant]:
     """Every tenant whose schema has the RADIUS tables, with its RADIUS-mode routers (secrets revealed)."""
     tenants = []
-    for slug, schema in await queries.tenant_schemas(conn):
+    for tenant_id, slug, schema in await queries.tenant_schemas(conn):
         if not await queries.has_radius_tables(conn, schema):
             continue  # not migrated to 0005 yet: `ispb tenants migrate` first
         nas = tuple(
-            RadiusNas(r["id"], r["name"], r["address"], _reveal(reveal, r["radius_secret_sealed"]))
+            RadiusNas(r["id"], r["name"], r["address"], _reveal(reveal, r["radius_secret_sealed"], tenant_id, r["id"]))
             for r in await queries.radius_routers(conn, schema)
         )
         tenants.append(RadiusTenant(slug, schema, nas))
     return tenants
 
 
-def _reveal(reveal: Reveal, sealed: str) -> str | None:
+def _reveal(reveal: Reveal, sealed: str, tenant_id: int, router_id: int) -> str | None:
     try:
-        return reveal(sealed)
+        return reveal(sealed, Binding(tenant_id, Purpose.ROUTER_RADIUS_SECRET, router_id))
     except ValueError:  # secrets_box.SealError: sealed with another key, or damaged
         return None
 

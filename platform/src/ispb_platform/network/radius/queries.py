@@ -221,10 +221,10 @@ async def insert_user_rows(connection: AnyConnection, rows: CustomerRows) -> Non
 # --- the configuration's view of every tenant ---------------------------------------------------------------
 
 
-async def tenant_schemas(connection: AnyConnection) -> list[tuple[str, str]]:
-    """(slug, schema) of every tenant, in id order."""
-    rows = await connection.fetch("SELECT slug, schema_name FROM platform.tenant ORDER BY id")
-    return [(row["slug"], row["schema_name"]) for row in rows]
+async def tenant_schemas(connection: AnyConnection) -> list[tuple[int, str, str]]:
+    """(id, slug, schema) of every tenant, in id order."""
+    rows = await connection.fetch("SELECT id, slug, schema_name FROM platform.tenant ORDER BY id")
+    return [(row["id"], row["slug"], row["schema_name"]) for row in rows]
 
 
 async def has_radius_tables(connection: AnyConnection, schema: str) -> bool:

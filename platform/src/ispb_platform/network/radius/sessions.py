@@ -33,7 +33,7 @@ from ispb_platform.network.radius.queries import (
     count_online,
     online_customers,
 )
-from ispb_platform.secrets_box import SealError, reveal
+from ispb_platform.secrets_box import Binding, Purpose, SealError, reveal
 from ispb_tenants import Connection, Database, TenantRef
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ COUNT_KEYS = ("closed", "disconnect_acked", "disconnect_nak", "nas_unreachable",
 @dataclass(frozen=True)
 class DisconnectSettings:
     secret_key: str
+    tenant_id: int
     timeout: float
     retries: int
 
@@ -83,7 +84,7 @@ async def close_stale(
         # {'closed': 2, 'disconnect_acked': 1, 'disconnect_nak': 1, 'nas_unreachable': 0, 'disconnect_skipped': 0}
     """
     cutoff = now - stale_after
-    settings = DisconnectSettings(secret_key, disconnect_timeout, disconnect_retries)
+    settings = DisconnectSettings(secret_key, tenant.id, disconnect_timeout, disconnect_retries)
     counts: Counter[str] = Counter(dict.fromkeys(COUNT_KEYS, 0))
     down: set[str] = set()  # NAS addresses that did not answer in this run
     while True:
@@ -125,9 +126,10 @@ async def _disconnect_at(
     router: _Router, sessions: list[ClosedSession], settings: DisconnectSettings, down: set[str]
 ) -> Counts:
     try:
-        secret = reveal(settings.secret_key, router.secret_sealed)
-    except SealError:
-        log.warning("router %s: its RADIUS secret cannot be revealed (another ISPB_SECRET_KEY?)", router.id)
+        binding = Binding(settings.tenant_id, Purpose.ROUTER_RADIUS_SECRET, router.id)
+        secret = reveal(settings.secret_key, router.secret_sealed, binding)
+    except SealError as problem:
+        log.warning("router %s: its RADIUS secret cannot be revealed: %s", router.id, problem)
         return {"disconnect_skipped": len(sessions)}
     counts: Counter[str] = Counter()
     for session in sessions:

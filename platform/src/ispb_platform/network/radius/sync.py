@@ -10,8 +10,15 @@ or without a PPPoE username and password, have no rows. The live session is then
 from ispb_netsync.radius import customer_rows
 from ispb_netsync.routeros import rate_limit
 from ispb_platform.network.radius import queries
-from ispb_platform.secrets_box import reveal
-from ispb_tenants import Connection
+from ispb_platform.secrets_box import Binding, Purpose, reveal
+from ispb_tenants import Connection, current_tenant
+
+
+def _pppoe_binding(customer_id: int) -> Binding:
+    tenant = current_tenant()
+    if tenant is None:
+        raise RuntimeError("sync_customer runs inside a tenant scope")
+    return Binding(tenant.id, Purpose.CUSTOMER_PPPOE_PASSWORD, customer_id)
 
 
 async def sync_customer(
@@ -19,7 +26,8 @@ async def sync_customer(
 ) -> bool:
     """Rewrite the customer's radcheck/radreply/radusergroup rows; returns whether the customer has rows now.
 
-    ``old_username`` removes the rows of a username the customer no longer has.
+    ``old_username`` removes the rows of a username the customer no longer has. Runs in a tenant scope (its
+    ``connection``), whose tenant the sealed password is bound to.
     """
     customer = await queries.customer_radius_state(connection, customer_id)
     if customer is None:
@@ -34,7 +42,7 @@ async def sync_customer(
         return False
     rows = customer_rows(
         username,
-        reveal(secret_key, customer["pppoe_password_sealed"]),
+        reveal(secret_key, customer["pppoe_password_sealed"], _pppoe_binding(customer_id)),
         rate_limit=rate_limit(customer["download_kbps"], customer["upload_kbps"])
         if customer["download_kbps"]
         else None,

@@ -16,8 +16,10 @@ reads and writes are Piccolo queries in ``queries.py``.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from saq import Queue
@@ -27,7 +29,7 @@ from ispb_netsync.routeros import RouterError, RouterSession, rate_limit
 from ispb_platform.jobs.job import Counts
 from ispb_platform.jobs.queue import run_soon
 from ispb_platform.network.routers.queries import address_of
-from ispb_platform.secrets_box import SealError, reveal
+from ispb_platform.secrets_box import Binding, Purpose, SealError, reveal
 from ispb_tenants import Connection, Database, TenantRef
 
 SUSPENDED_LIST = "ispb-suspended"
@@ -93,14 +95,25 @@ async def _customer_addresses(router: RouterSession, customer: Any) -> tuple[set
     return addresses, len(sessions)
 
 
-async def _ensure_secret(router: RouterSession, customer: Any, profile: str, secret_key: str) -> str:
+_Password = Callable[[], str | None]
+
+
+def _pppoe_password(secret_key: str, tenant: TenantRef, customer: Any) -> str | None:
+    """The customer's PPPoE password opened from its sealed column (None when ISPB does not hold one): opened
+    only by the actions that set the router's PPP secret."""
+    if not customer["pppoe_password_sealed"]:
+        return None
+    binding = Binding(tenant.id, Purpose.CUSTOMER_PPPOE_PASSWORD, customer["customer_id"])
+    return reveal(secret_key, customer["pppoe_password_sealed"], binding)
+
+
+async def _ensure_secret(router: RouterSession, customer: Any, profile: str, pppoe_password: _Password) -> str:
     """Point the customer's PPP secret at ``profile``; returns what happened (created/updated/unchanged/none)."""
     name = customer["pppoe_username"]
     if not name:
         return "no PPPoE username"
-    if customer["pppoe_password_sealed"]:
-        password = reveal(secret_key, customer["pppoe_password_sealed"])
-    else:  # the operator created the secret on the router: keep its password, change only the profile
+    password = pppoe_password()
+    if password is None:  # the operator created the secret on the router: keep its password, change only the profile
         existing = await router.ppp_secrets(name)
         if not existing:
             return "no PPP secret on the router and no PPPoE password in ISPB"
@@ -111,9 +124,9 @@ async def _ensure_secret(router: RouterSession, customer: Any, profile: str, sec
     return str(change.value)
 
 
-async def _suspend(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+async def _suspend(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
     await router.ensure_ppp_profile(SUSPENDED_PROFILE, rate_limit=SUSPENDED_RATE, address_list=SUSPENDED_LIST)
-    secret = await _ensure_secret(router, customer, SUSPENDED_PROFILE, secret_key)
+    secret = await _ensure_secret(router, customer, SUSPENDED_PROFILE, pppoe_password)
     addresses, _ = await _customer_addresses(router, customer)
     for address in sorted(addresses):
         await router.ensure_listed(SUSPENDED_LIST, address, comment=f"ispb:{customer['code']}")
@@ -122,14 +135,15 @@ async def _suspend(router: RouterSession, customer: Any, secret_key: str) -> Out
     return Outcome(detail, sorted(addresses)[0] if addresses else None)
 
 
-async def _activate(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+async def _activate(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
     profile_change = "no package"
     if customer["package_id"] is not None:
         await router.ensure_ppp_profile(
             package_profile(customer["package_id"]),
             rate_limit=rate_limit(customer["download_kbps"], customer["upload_kbps"]),
         )
-        profile_change = await _ensure_secret(router, customer, package_profile(customer["package_id"]), secret_key)
+        profile = package_profile(customer["package_id"])
+        profile_change = await _ensure_secret(router, customer, profile, pppoe_password)
     marker = f"ispb:{customer['code']}"
     known = {str(a) for a in (customer["ip_address"], customer["last_address"]) if a}
     unlisted = []
@@ -141,14 +155,14 @@ async def _activate(router: RouterSession, customer: Any, secret_key: str) -> Ou
     return Outcome({"secret": profile_change, "unlisted": unlisted, "disconnected": disconnected})
 
 
-async def _apply_package(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+async def _apply_package(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
     if customer["status"] != "active":  # a suspended customer keeps the suspended profile until reactivated
         return Outcome({"skipped": f"customer is {customer['status']}"})
-    outcome = await _activate(router, customer, secret_key)
+    outcome = await _activate(router, customer, pppoe_password)
     return Outcome({"package_profile": package_profile(customer["package_id"]), **outcome.detail})
 
 
-async def _disconnect(router: RouterSession, customer: Any, secret_key: str) -> Outcome:
+async def _disconnect(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
     return Outcome({"disconnected": await router.disconnect(customer["pppoe_username"] or "")})
 
 
@@ -184,7 +198,8 @@ async def _radius_command(db: Database, tenant: TenantRef, command: Any, secret_
             name,
             command["nas_address"],
         )
-    secret = reveal(secret_key, command["radius_secret_sealed"])
+    binding = Binding(tenant.id, Purpose.ROUTER_RADIUS_SECRET, command["router_id"])
+    secret = reveal(secret_key, command["radius_secret_sealed"], binding)
     nas, port = command["nas_address"], command["coa_port"]
     detail: dict[str, Any] = {"sessions": len(sessions), "acked": 0, "nak": 0}
     for session in sessions:
@@ -217,9 +232,11 @@ async def run_command(db: Database, tenant: TenantRef, secret_key: str, command_
         if command["mode"] == "radius":
             outcome = await _radius_command(db, tenant, command, secret_key)
         else:
-            address = address_of(command, secret_key)
+            address = address_of(command, secret_key, tenant.id, command["router_id"])
             async with RouterSession.open(address) as router:
-                outcome = await ACTIONS[command["action"]](router, command, secret_key)
+                outcome = await ACTIONS[command["action"]](
+                    router, command, partial(_pppoe_password, secret_key, tenant, command)
+                )
     except (RouterError, RadiusError, SealError, OSError) as problem:
         error = f"{type(problem).__name__}: {problem}"
         async with db.tenant(tenant) as scope:

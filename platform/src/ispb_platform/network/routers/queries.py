@@ -15,7 +15,7 @@ from piccolo.columns.combination import Where
 from piccolo.query.functions.aggregate import Count
 
 from ispb_netsync.routeros import RouterAddress
-from ispb_platform.secrets_box import reveal
+from ispb_platform.secrets_box import Binding, Purpose, reveal
 from ispb_tenants import TenantScope
 from ispb_tenants.tables import Customer, Router, RouterCommand
 
@@ -134,6 +134,12 @@ class RouterNameTaken(Exception):
     """Another router of the operator has this name (a unique index)."""
 
 
+async def next_router_id(db: TenantScope) -> int:
+    """Take the next router id from the table's sequence, so a new router's secrets are sealed for its row
+    before the insert. SQL: Piccolo has no query for a column's sequence."""
+    return int(await db.connection.fetchval("SELECT nextval(pg_get_serial_sequence('router', 'id'))"))
+
+
 async def insert_router(db: TenantScope, values: Mapping[str, Any]) -> int:
     """Insert a router from column values; raises `RouterNameTaken` from a savepoint, so the request's
     transaction stays usable for the form shown again."""
@@ -206,12 +212,15 @@ class _Fields(Protocol):
     def __getitem__(self, key: str) -> Any: ...
 
 
-def address_of(router: _Fields, secret_key: str, *, timeout: float = 10.0) -> RouterAddress:
+def address_of(
+    router: _Fields, secret_key: str, tenant_id: int, router_id: int, *, timeout: float = 10.0
+) -> RouterAddress:
     """How to reach a router's API, with its password opened from the sealed column."""
+    binding = Binding(tenant_id, Purpose.ROUTER_API_PASSWORD, router_id)
     return RouterAddress(
         host=router["host"],
         username=router["username"],
-        password=reveal(secret_key, router["password_sealed"]),
+        password=reveal(secret_key, router["password_sealed"], binding),
         port=router["api_port"],
         tls=router["use_tls"],
         timeout=timeout,

@@ -12,15 +12,18 @@ from ispb_platform.network.routers import queries
 from ispb_platform.network.routers.forms import RouterDraft
 from ispb_platform.network.routers.queries import CommandRow, RouterRow
 from ispb_platform.network.routers.status import RouterCheck, check_router
-from ispb_platform.secrets_box import seal
+from ispb_platform.secrets_box import Binding, Purpose, seal
 from ispb_tenants import Database, TenantRef, TenantScope
+
+API_PASSWORD = Purpose.ROUTER_API_PASSWORD
 
 
 async def save_router(db: TenantScope, secret_key: str, draft: RouterDraft, router_id: int | None) -> int:
     """Insert or update in the open tenant scope; returns the router's id.
 
     Raises `RouterNameTaken` for a duplicate name (the transaction stays usable). An empty password or RADIUS
-    secret on edit keeps the stored one.
+    secret on edit keeps the stored one. A new router takes its id from the sequence first: its secrets are
+    sealed for that id (``secrets_box.Binding``) and the row is written once, complete.
     """
     values: dict[str, Any] = {
         "name": draft.name,
@@ -32,14 +35,17 @@ async def save_router(db: TenantScope, secret_key: str, draft: RouterDraft, rout
         "nas_address": draft.nas_address,
         "coa_port": draft.coa_port,
     }
+    new = router_id is None
+    row_id = await queries.next_router_id(db) if router_id is None else router_id
     if draft.password:
-        values["password_sealed"] = seal(secret_key, draft.password)
+        values["password_sealed"] = seal(secret_key, draft.password, Binding(db.tenant.id, API_PASSWORD, row_id))
     if draft.radius_secret:
-        values["radius_secret_sealed"] = seal(secret_key, draft.radius_secret)
-    if router_id is None:
-        return await queries.insert_router(db, values)
-    await queries.update_router(db, router_id, values | {"updated_at": datetime.now(UTC)})
-    return router_id
+        secret = Binding(db.tenant.id, Purpose.ROUTER_RADIUS_SECRET, row_id)
+        values["radius_secret_sealed"] = seal(secret_key, draft.radius_secret, secret)
+    if new:
+        return await queries.insert_router(db, values | {"id": row_id})
+    await queries.update_router(db, row_id, values | {"updated_at": datetime.now(UTC)})
+    return row_id
 
 
 async def name_clash(data: dict[str, str], errors: dict[str, str], router_id: int | None) -> dict[str, str]:

@@ -32,7 +32,9 @@ async def check_router(
     if router is None:
         raise LookupError(router_id)
     try:
-        async with RouterSession.open(queries.address_of(router, secret_key, timeout=answer_within)) as session:
+        async with RouterSession.open(
+            queries.address_of(router, secret_key, tenant.id, router_id, timeout=answer_within)
+        ) as session:
             identity = await session.identity()
             resource = await session.resource()
         check = RouterCheck(True, identity, resource.version, resource.uptime)
