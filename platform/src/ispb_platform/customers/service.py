@@ -19,6 +19,7 @@ from ispb_platform.auth.passwords import hash_password_async
 from ispb_platform.auth.roles import Principal
 from ispb_platform.billing import queries as billing_queries
 from ispb_platform.billing.package_change import record_package_change
+from ispb_platform.billing.validity import mismatch_reason
 from ispb_platform.customers import csv_import, queries
 from ispb_platform.customers.csv_import import ImportReport, ParsedImport
 from ispb_platform.customers.forms import (
@@ -72,7 +73,8 @@ async def filter_choices(db: TenantScope) -> dict[str, Any]:
 
 async def form_choices(db: TenantScope) -> dict[str, Any]:
     """Everything the customer form offers to choose from."""
-    return {"routers": await queries.router_choices(), **await filter_choices(db)}
+    profiles = [(str(p.id), f"{p.name} ({p.cycle})") for p in await queries.profile_choices()]
+    return {"routers": await queries.router_choices(), "profile_options": profiles, **await filter_choices(db)}
 
 
 async def get_customer(customer_id: int) -> CustomerRecord | None:
@@ -88,6 +90,7 @@ async def customer_page(db: TenantScope, customer_id: int) -> dict[str, Any] | N
         "customer": customer,
         "activity": await activity_queries.latest_for("customer", customer_id, limit=20),
         "ledger": await billing_queries.ledger(db.connection, customer_id),
+        "parked": await billing_queries.parked(customer_id),
         "advance_credit": await billing_queries.advance_credit(db.connection, customer_id),
         "discounts": await queries.discounts_of(customer_id),
         "currency": db.tenant.currency,
@@ -108,15 +111,36 @@ def _check(
     return checked.draft, link, errors
 
 
+async def _billing_profile(data: dict[str, str], draft: CustomerDraft | None) -> tuple[int | None, dict[str, str]]:
+    """The chosen billing profile's id (None: the default) and its error: an unknown profile, or one whose cycle
+    cannot bill the chosen package (a 1-day package on a monthly profile; ``billing/validity.py``)."""
+    profiles = await queries.profile_choices()
+    raw = (data.get("billing_profile") or "").strip()
+    chosen = next((p for p in profiles if str(p.id) == raw), None) if raw else None
+    if raw and chosen is None:
+        return None, {"billing_profile": "Choose one of the billing profiles."}
+    effective = chosen or next((p for p in profiles if p.is_default), None)
+    package = await queries.package_validity(draft.package_id) if draft and draft.package_id else None
+    if effective is not None and package is not None:
+        reason = mismatch_reason(
+            package=package[0], validity_days=package[1], profile=effective.name, cycle=effective.cycle
+        )
+        if reason is not None:
+            return None, {"billing_profile": reason}
+    return (chosen.id if chosen else None), {}
+
+
 async def create_customer(
     db: TenantScope, operator: Principal, data: dict[str, str], password: str, effects: Effects, *, ip: str
 ) -> Saved:
     """Create a customer from the form (``password``: the portal password typed, if any)."""
     draft, link, errors = _check(data, password, await queries.package_lookup(), await queries.router_choices())
+    profile_id, profile_errors = await _billing_profile(data, draft)
+    errors |= profile_errors
     if draft is None or link is None or errors:
         return Saved(None, errors)
     try:
-        customer_id = await queries.insert_customer(db, draft)
+        customer_id = await queries.insert_customer(db, draft, profile_id)
     except DuplicateCustomer as duplicate:
         return Saved(None, {duplicate.field: str(duplicate)})
     if password:
@@ -148,14 +172,17 @@ async def update_customer(
     """Save the edit form; a package change is pro-rated on the next bill and announced (``package.changed``)."""
     customer_id = customer["id"]
     draft, link, errors = _check(data, password, await queries.package_lookup(), await queries.router_choices())
+    profile_id, profile_errors = await _billing_profile(data, draft)
+    errors |= profile_errors
     if draft is None or link is None or errors:
         return Saved(None, errors)
     try:
-        await queries.update_customer(db, customer_id, draft)
+        await queries.update_customer(db, customer_id, draft, profile_id)
     except DuplicateCustomer as duplicate:
         return Saved(None, {duplicate.field: str(duplicate)})
     if password:
         await set_portal_password(customer_id, password)
+    await billing_queries.resolve_parked([customer_id])  # changed by the operator: the next bill run checks again
     tenant = operator.require_tenant()
     adjustments = await record_package_change(
         db.connection,
