@@ -195,7 +195,13 @@ async def update_customer(
     )
     await _save_connection(db, effects, customer_id, link, before=customer)
     if customer["package_id"] != draft.package_id:
-        change = {"from": customer["package_id"], "to": draft.package_id}
+        new = await queries.package_validity(draft.package_id) if draft.package_id else None
+        change = {
+            "from": customer["package_id"],
+            "to": draft.package_id,
+            "from_name": customer["package_name"],  # the message names packages, never their ids
+            "to_name": new[0] if new else None,
+        }
         await queries.record_event(db.connection, "package.changed", customer_id, change)
     stored: dict[str, Any] = dict(customer)
     changed = sorted(f for f in FIELDS if str(stored.get(f) or "") != data.get(f, ""))
