@@ -344,3 +344,23 @@ async def test_a_parked_customer_shows_why_and_is_billed_after_the_operator_fixe
     async with db.tenant(tenant) as scope:
         bills = await scope.connection.fetch("SELECT period_start, period_end FROM bill WHERE customer_id = $1", wrong)
     assert [tuple(b) for b in bills] == [(date(2026, 12, 2), date(2026, 12, 2))]
+
+
+async def test_csv_import_refuses_a_validity_package_the_default_monthly_profile_cannot_bill(operator, db: Database):
+    """Imported customers go on the default profile; a monthly one would bill the 1-day hotspot a month."""
+    client, token, tenant = operator
+    csv = (
+        "Customer ID,Name,Mobile,Package\n"
+        "IMP-H1,Karim Uddin,01711-555101,Home 10 Mbps\n"
+        "IMP-H2,Sadia Islam,01711-555102,Daily Hotspot 1 Day\n"
+    ).encode()
+    answer = await client.post(
+        "/panel/customers/import", data={"_csrf_token": token}, files={"file": ("customers.csv", csv, "text/csv")}
+    )
+    assert answer.status_code == 200 and "Imported 1 customer;" in answer.text and "1 row rejected." in answer.text
+    errors = answer.text.split('class="row-errors"')[1].replace("&#39;", "'")
+    assert '<td class="num">3</td><td>package</td>' in errors
+    assert "Daily Hotspot 1 Day is valid for 1 day" in errors and "add this customer in the panel" in errors
+    async with db.tenant(tenant) as scope:
+        codes = await scope.connection.fetch("SELECT code FROM customer WHERE code LIKE 'IMP-H%'")
+    assert [r["code"] for r in codes] == ["IMP-H1"]

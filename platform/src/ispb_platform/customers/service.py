@@ -6,6 +6,7 @@ the RADIUS rows, a package change's pro-rata lines, the domain event, the activi
 command now waits for the commit (``db.on_commit``); the minute job is the backstop.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from ispb_platform.billing import queries as billing_queries
 from ispb_platform.billing.package_change import record_package_change
 from ispb_platform.billing.validity import mismatch_reason
 from ispb_platform.customers import csv_import, queries
-from ispb_platform.customers.csv_import import ImportReport, ParsedImport
+from ispb_platform.customers.csv_import import ImportReport, ParsedImport, RowError
 from ispb_platform.customers.forms import (
     FIELDS,
     ConnectionDraft,
@@ -265,7 +266,41 @@ async def import_file(db: TenantScope, operator: Principal, content: bytes, *, i
     """Check the uploaded CSV (in a worker thread: a 5 MB file takes a moment) and import its good rows."""
     packages = await queries.package_lookup()
     parsed = await anyio.to_thread.run_sync(csv_import.parse_customer_csv, content, packages)
+    parsed = await _refuse_validity_packages(parsed)
     return await import_customers(db, parsed, actor=actor_label(operator), actor_user_id=operator.user_id, ip=ip)
+
+
+async def _refuse_validity_packages(parsed: ParsedImport) -> ParsedImport:
+    """Imported customers go on the default billing profile: when it is monthly, rows with a validity package
+    (billed a month at a day's price there; ``billing/validity.py``) become row errors instead."""
+    default = next((p for p in await queries.profile_choices() if p.is_default), None)
+    if default is None or parsed.file_errors:
+        return parsed
+    refused: dict[int, tuple[str, str]] = {}  # package id -> (name, reason)
+    for package_id in {draft.package_id for _, draft in parsed.rows if draft.package_id is not None}:
+        package = await queries.package_validity(package_id)
+        if package is None:
+            continue
+        reason = mismatch_reason(
+            package=package[0], validity_days=package[1], profile=default.name, cycle=default.cycle
+        )
+        if reason is not None:
+            days = "1 day" if package[1] == 1 else f"{package[1]} days"
+            refused[package_id] = (
+                package[0],
+                f"{package[0]} is valid for {days}, but imported customers go on the default billing profile "
+                f"{default.name}, which bills a month at a time: add this customer in the panel with a daily "
+                "billing profile.",
+            )
+    if not refused:
+        return parsed
+    keep = [(line, draft) for line, draft in parsed.rows if draft.package_id not in refused]
+    errors = [
+        RowError(line, "package", refused[draft.package_id][1], refused[draft.package_id][0])
+        for line, draft in parsed.rows
+        if draft.package_id in refused
+    ]
+    return dataclasses.replace(parsed, rows=keep, errors=parsed.errors + errors)
 
 
 async def import_customers(
