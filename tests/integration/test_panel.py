@@ -350,10 +350,10 @@ async def test_csv_import_refuses_a_validity_package_the_default_monthly_profile
     """Imported customers go on the default profile; a monthly one would bill the 1-day hotspot a month."""
     client, token, tenant = operator
     csv = (
-        "Customer ID,Name,Mobile,Package\n"
-        "IMP-H1,Karim Uddin,01711-555101,Home 10 Mbps\n"
-        "IMP-H2,Sadia Islam,01711-555102,Daily Hotspot 1 Day\n"
-    ).encode()
+        b"Customer ID,Name,Mobile,Package\n"
+        b"IMP-H1,Karim Uddin,01711-555101,Home 10 Mbps\n"
+        b"IMP-H2,Sadia Islam,01711-555102,Daily Hotspot 1 Day\n"
+    )
     answer = await client.post(
         "/panel/customers/import", data={"_csrf_token": token}, files={"file": ("customers.csv", csv, "text/csv")}
     )
@@ -364,3 +364,29 @@ async def test_csv_import_refuses_a_validity_package_the_default_monthly_profile
     async with db.tenant(tenant) as scope:
         codes = await scope.connection.fetch("SELECT code FROM customer WHERE code LIKE 'IMP-H%'")
     assert [r["code"] for r in codes] == ["IMP-H1"]
+
+
+async def test_turning_a_profile_daily_releases_its_parked_validity_customers(operator, db: Database):
+    from datetime import UTC, date, datetime
+
+    from factories import make_billing_profile, make_customer
+    from ispb_platform.billing.jobs import generate_bills
+    from ispb_platform.jobs.job import JobContext
+
+    client, token, tenant = operator
+    async with db.tenant(tenant) as scope:
+        hotspot = await scope.connection.fetchval("SELECT id FROM package WHERE name = 'Daily Hotspot 1 Day'")
+        hotspots = await make_billing_profile(scope, name="Hotspot users", cycle="monthly")
+        parked = await make_customer(
+            scope, code="HS-1", package_id=hotspot, billing_profile_id=hotspots, connection_date=date(2026, 11, 1)
+        )
+    await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant))
+    daily = {"_csrf_token": token, "name": "Hotspot users", "cycle": "daily", "due_days": "0", "grace_days": "1"}
+    assert (await client.post(f"/panel/billing-profiles/{hotspots}/edit", data=daily)).status_code == 303
+    await generate_bills(JobContext(db=db, today=date(2026, 12, 2), now=datetime.now(UTC), tenant=tenant))
+    async with db.tenant(tenant) as scope:
+        open_parks = await scope.connection.fetchval(
+            "SELECT count(*) FROM billing_parked WHERE customer_id = $1 AND resolved_at IS NULL", parked
+        )
+        bills = await scope.connection.fetch("SELECT period_start, period_end FROM bill WHERE customer_id = $1", parked)
+    assert open_parks == 0 and [tuple(b) for b in bills] == [(date(2026, 12, 2), date(2026, 12, 2))]

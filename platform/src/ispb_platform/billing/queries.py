@@ -124,6 +124,17 @@ async def resolve_parked(customer_ids: list[int]) -> None:
         )
 
 
+async def resolve_parked_on_profile(connection: Connection, profile_id: int, *, with_unassigned: bool) -> None:
+    """A profile changed: its customers' parks are resolved (and, ``with_unassigned``, those of customers without
+    a profile, who follow the default). SQL: one set-based update over a join, however many customers."""
+    await connection.execute(
+        "UPDATE billing_parked k SET resolved_at = now() FROM customer c WHERE c.id = k.customer_id"
+        " AND k.resolved_at IS NULL AND (c.billing_profile_id = $1 OR (c.billing_profile_id IS NULL AND $2))",
+        profile_id,
+        with_unassigned,
+    )
+
+
 # Validity packages on monthly profiles (billing/validity.py). SQL: a customer's profile is its own or the
 # default one (the bill job's ``COALESCE`` over a subquery), which Piccolo's joins cannot say.
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict, cast
 
 import asyncpg
-from piccolo.columns.combination import Or, Where
 from piccolo.query.functions.aggregate import Count
 
 from ispb_platform.billing.profiles.forms import ProfileDraft
@@ -64,14 +63,6 @@ async def get_profile(profile_id: int) -> ProfileRow | None:
 
 async def profile_exists(profile_id: int) -> bool:
     return bool(await BillingProfile.exists().where(_billing_profile_pk == profile_id))
-
-
-async def customers_on(profile_id: int, *, default: bool) -> list[int]:
-    """Ids of the customers a profile bills: its own, and (``default``) those without a profile."""
-    where: Where | Or = Customer.billing_profile == profile_id
-    if default:
-        where = Or(where, Customer.billing_profile.is_null())
-    return [row["id"] for row in await Customer.select(Customer._meta.primary_key).where(where)]
 
 
 def _values(draft: ProfileDraft) -> dict[str, Any]:

@@ -43,7 +43,7 @@ async def save_profile(
             saved = profile_id
     except queries.ProfileNameTaken:
         return {"name": f"A billing profile named {draft.name!r} already exists."}
-    await billing_queries.resolve_parked(await queries.customers_on(saved, default=draft.is_default))
+    await billing_queries.resolve_parked_on_profile(db.connection, saved, with_unassigned=draft.is_default)
     await record_activity(
         db,
         operator,
