@@ -206,6 +206,8 @@ async def update_customer(
         await queries.record_event(db.connection, "package.changed", customer_id, change)
     stored: dict[str, Any] = dict(customer)
     changed = sorted(f for f in FIELDS if str(stored.get(f) or "") != data.get(f, ""))
+    if customer["billing_profile_id"] != profile_id:
+        changed = sorted([*changed, "billing_profile"])
     await record_activity(
         db,
         operator,
