@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from factories import make_customer, make_discount, make_package
+from factories import make_billing_profile, make_customer, make_discount, make_package
 from ispb_billing import Money
 from ispb_platform.billing.advance import settle_all
 from ispb_platform.billing.jobs import generate_bills
@@ -143,7 +143,11 @@ async def test_small_chunks_and_shared_drafts_give_every_customer_its_own_bill(
             )
         assert discount_lines == 1
         assert counts["billed"] == len(rows) > 20
-        assert all(r["billed_through"] == date(2026, 12, 31) and r["balance_minor"] == r["total_minor"] for r in rows)
+        assert all(r["balance_minor"] == r["total_minor"] for r in rows)
+        # monthly packages through the month's end; the 1-day hotspot (on the prepaid daily profile) for the day
+        through = {r["billed_through"] for r in rows if r["package_name"] != "Daily Hotspot 1 Day"}
+        assert through == {date(2026, 12, 31)}
+        assert {r["billed_through"] for r in rows if r["package_name"] == "Daily Hotspot 1 Day"} <= {DEC_1}
         made.append([dict(r) for r in rows])
         await assert_ledger_reconciles(db, tenant)
     assert made[0] == made[1]
@@ -324,3 +328,42 @@ async def test_the_bill_day_follows_the_operators_time_zone(db: Database, make_t
             periods[zone] = (run.today, await scope.connection.fetchval("SELECT period_start FROM bill"))
     assert periods["Asia/Dhaka"] == (date(2026, 12, 1), date(2026, 12, 1))
     assert periods["America/New_York"] == (date(2026, 11, 30), date(2026, 11, 1))
+
+
+async def test_a_validity_package_on_a_monthly_profile_is_parked_with_a_reason_not_billed_a_month(
+    db: Database, make_tenant
+):
+    """Seen in the demo: "Daily Hotspot 1 Day" (30.00, valid 1 day) on the monthly default profile was billed
+    2026-12-01 – 2026-12-31 at 30.00. A validity package is prepaid per validity on a daily profile: there each
+    bill covers its validity at its price; on a monthly profile the customer is parked with the reason instead."""
+    tenant = await make_tenant("validity")
+    async with db.tenant(tenant) as scope:
+        hotspot = await make_package(scope, name="Daily Hotspot 1 Day", price_minor=3000, validity_days=1)
+        weekly = await make_package(scope, name="Weekly 7 Days", price_minor=15000, validity_days=7)
+        daily = await make_billing_profile(scope, name="Prepaid daily", cycle="daily", due_days=0, grace_days=0)
+        wrong = await make_customer(scope, code="W1", package_id=hotspot, connection_date=date(2026, 11, 20))
+        right = await make_customer(
+            scope, code="R1", package_id=hotspot, billing_profile_id=daily, connection_date=date(2026, 11, 20)
+        )
+        week = await make_customer(
+            scope, code="R7", package_id=weekly, billing_profile_id=daily, connection_date=date(2026, 11, 20)
+        )
+    counts = await generate_bills(_ctx(db, tenant, DEC_1))
+    assert counts["billed"] == 2 and counts["parked"] == 1
+    again = await generate_bills(_ctx(db, tenant, date(2026, 12, 2)))
+    assert again["billed"] == 1 and again["parked"] == 0  # the 1-day package's next day; the week runs on
+    async with db.tenant(tenant) as scope:
+        bills = await scope.connection.fetch(
+            "SELECT customer_id, period_start, period_end, total_minor FROM bill ORDER BY customer_id, period_start"
+        )
+        parked = await scope.connection.fetch(
+            "SELECT customer_id, reason FROM billing_parked WHERE resolved_at IS NULL"
+        )
+    assert [tuple(b) for b in bills] == [
+        (right, DEC_1, DEC_1, 3000),
+        (right, date(2026, 12, 2), date(2026, 12, 2), 3000),
+        (week, DEC_1, date(2026, 12, 7), 15000),
+    ]
+    assert [p["customer_id"] for p in parked] == [wrong]
+    reason = parked[0]["reason"]
+    assert "Daily Hotspot 1 Day" in reason and "Standard monthly" in reason and "daily" in reason, reason

@@ -97,9 +97,33 @@ async def test_prepare_demo_is_idempotent(db: Database):
                 tenant.id,
             )
             assert runs == 3  # last month once, this month once per prepare_demo (the second billed nothing)
+            async with db.tenant(tenant) as scope:
+                # the hotspot's customers are on the prepaid daily profile: each bill covers the package's validity
+                too_long = await scope.connection.fetchval(
+                    "SELECT count(*) FROM bill b JOIN package p ON p.id = b.package_id"
+                    " WHERE p.validity_days < 28 AND b.period_end - b.period_start + 1 > p.validity_days"
+                )
+                parked = await scope.connection.fetchval("SELECT count(*) FROM billing_parked")
+            assert (too_long, parked) == (0, 0)
         hashes = await db.pool.fetch("SELECT password_hash FROM platform.platform_user")
         assert hashes and all(r["password_hash"].startswith("$argon2id$") for r in hashes)
     finally:
         for operator in DEMO_OPERATORS:
             await drop_tenant(db, operator.slug)
         await db.pool.execute("DELETE FROM platform.platform_user WHERE email = 'admin@ispb.test'")
+
+
+async def test_validity_package_customers_are_seeded_on_a_daily_prepaid_profile(db: Database, make_tenant):
+    """Seen in the demo: a "Daily Hotspot 1 Day" customer on the monthly default profile, billed a month."""
+    tenant = await make_tenant("prepaid-seed")
+    async with db.tenant(tenant) as scope:
+        await ensure_packages(scope)
+        await seed_customers(scope, 200, seed=3)
+        rows = await scope.connection.fetch(
+            "SELECT p.validity_days, bp.name, bp.cycle FROM customer c JOIN package p ON p.id = c.package_id"
+            " JOIN billing_profile bp ON bp.id = COALESCE(c.billing_profile_id,"
+            " (SELECT id FROM billing_profile WHERE is_default))"
+        )
+    hotspot = [r for r in rows if r["validity_days"] == 1]
+    assert hotspot and {(r["name"], r["cycle"]) for r in hotspot} == {("Prepaid daily", "daily")}
+    assert {r["cycle"] for r in rows if r["validity_days"] == 30} == {"monthly"}

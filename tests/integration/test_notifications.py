@@ -220,7 +220,7 @@ async def test_expiration_notices_come_once_before_prepaid_time_runs_out(db: Dat
     assert (await expiration_notices(_ctx(db, tenant, date(2026, 11, 29))))["queued"] == 0
     async with db.tenant(tenant) as scope:
         [message] = await scope.connection.fetch("SELECT key, body, to_address FROM outbox")
-    assert message["key"].startswith("expiry:") and "2026-12-01" in message["body"]
+    assert message["key"].startswith("expiry:") and "expires on 30 Nov 2026" in message["body"]  # the last paid day
     assert message["to_address"] == "8801711000007"
 
 

@@ -291,3 +291,142 @@ async def test_csv_import_without_a_file_or_with_a_broken_file_says_why(operator
         files={"file": ("x.csv", b"name,phone\nA,1\n", "text/csv")},
     )
     assert broken.status_code == 422 and "code" in broken.text
+
+
+async def test_a_validity_package_needs_a_daily_billing_profile_and_the_panel_says_why(operator, db: Database):
+    """A 1-day package on a monthly profile would be billed a month at a day's price: the customer form, the
+    profile form and the package form refuse to make that pairing, each with the reason beside the field."""
+    client, token, tenant = operator
+    async with db.tenant(tenant) as scope:
+        hotspot = await scope.connection.fetchval("SELECT id FROM package WHERE name = 'Daily Hotspot 1 Day'")
+        home = await scope.connection.fetchval("SELECT id FROM package WHERE name = 'Home 10 Mbps'")
+        daily, monthly = (
+            await scope.connection.fetchval("SELECT id FROM billing_profile WHERE cycle = 'daily'"),
+            await scope.connection.fetchval("SELECT id FROM billing_profile WHERE is_default"),
+        )
+    customer = {"_csrf_token": token, "code": "HOT-1", "name": "Sadia Islam", "phone": "01911-000111"}
+    refused = await client.post("/panel/customers/new", data=customer | {"package": str(hotspot)})
+    assert refused.status_code == 422
+    text = refused.text.replace("&#39;", "'")
+    assert "Daily Hotspot 1 Day is valid for 1 day, but the billing profile Standard monthly" in text
+    assert "Choose a daily billing profile for the customer, or a monthly package." in text
+    assert 'value="HOT-1"' in text and 'name="billing_profile"' in text
+    explicit = await client.post(
+        "/panel/customers/new", data=customer | {"package": str(hotspot), "billing_profile": str(monthly)}
+    )
+    assert explicit.status_code == 422
+    created = await client.post(
+        "/panel/customers/new", data=customer | {"package": str(hotspot), "billing_profile": str(daily)}
+    )
+    assert created.status_code == 303
+    async with db.tenant(tenant) as scope:
+        stored = await scope.connection.fetchrow(
+            "SELECT package_id, billing_profile_id FROM customer WHERE code = 'HOT-1'"
+        )
+    assert tuple(stored) == (hotspot, daily)
+    edit = await client.get(created.headers["location"] + "/edit")
+    assert f'<option value="{daily}" selected>' in edit.text
+
+    profile = {"_csrf_token": token, "name": "Prepaid daily", "billing_day": "1", "due_days": "0", "grace_days": "1"}
+    to_monthly = await client.post(f"/panel/billing-profiles/{daily}/edit", data=profile | {"cycle": "monthly"})
+    assert to_monthly.status_code == 422 and "with a validity package (Daily Hotspot 1 Day" in to_monthly.text
+    async with db.tenant(tenant) as scope:
+        assert await scope.connection.fetchval("SELECT cycle FROM billing_profile WHERE id = $1", daily) == "daily"
+
+    package = {
+        "_csrf_token": token,
+        "name": "Home 10 Mbps",
+        "price": "500",
+        "download_mbps": "10",
+        "upload_mbps": "10",
+        "is_active": "on",
+    }
+    weekly = await client.post(f"/panel/packages/{home}/edit", data=package | {"validity_days": "7"})
+    assert weekly.status_code == 422 and "billed monthly (billing profile Standard monthly)" in weekly.text
+    assert (
+        await client.post(f"/panel/packages/{home}/edit", data=package | {"validity_days": "31"})
+    ).status_code == 303
+
+
+async def test_a_parked_customer_shows_why_and_is_billed_after_the_operator_fixes_it(operator, db: Database):
+    from datetime import UTC, date, datetime
+
+    from factories import make_customer
+    from ispb_platform.billing.jobs import generate_bills
+    from ispb_platform.jobs.job import JobContext
+
+    client, token, tenant = operator
+    async with db.tenant(tenant) as scope:
+        hotspot = await scope.connection.fetchval("SELECT id FROM package WHERE name = 'Daily Hotspot 1 Day'")
+        daily = await scope.connection.fetchval("SELECT id FROM billing_profile WHERE cycle = 'daily'")
+        # from before the rule (or an import): the hotspot on the monthly default profile
+        wrong = await make_customer(scope, code="OLD-HOT", package_id=hotspot, connection_date=date(2026, 11, 1))
+    ctx = JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant)
+    assert (await generate_bills(ctx))["parked"] >= 1
+    page = await client.get(f"/panel/customers/{wrong}")
+    assert "Not billed since 2026-12-01: Daily Hotspot 1 Day is valid for 1 day" in page.text.replace("&#39;", "'")
+    fixed = await client.post(
+        f"/panel/customers/{wrong}/edit",
+        data={
+            "_csrf_token": token,
+            "code": "OLD-HOT",
+            "name": "Rahim Uddin",
+            "phone": "+8801711000001",
+            "status": "active",
+            "package": str(hotspot),
+            "billing_profile": str(daily),
+        },
+    )
+    assert fixed.status_code == 303
+    assert "Not billed since" not in (await client.get(f"/panel/customers/{wrong}")).text
+    again = JobContext(db=db, today=date(2026, 12, 2), now=datetime.now(UTC), tenant=tenant)
+    await generate_bills(again)
+    async with db.tenant(tenant) as scope:
+        bills = await scope.connection.fetch("SELECT period_start, period_end FROM bill WHERE customer_id = $1", wrong)
+    assert [tuple(b) for b in bills] == [(date(2026, 12, 2), date(2026, 12, 2))]
+
+
+async def test_csv_import_refuses_a_validity_package_the_default_monthly_profile_cannot_bill(operator, db: Database):
+    """Imported customers go on the default profile; a monthly one would bill the 1-day hotspot a month."""
+    client, token, tenant = operator
+    csv = (
+        b"Customer ID,Name,Mobile,Package\n"
+        b"IMP-H1,Karim Uddin,01711-555101,Home 10 Mbps\n"
+        b"IMP-H2,Sadia Islam,01711-555102,Daily Hotspot 1 Day\n"
+    )
+    answer = await client.post(
+        "/panel/customers/import", data={"_csrf_token": token}, files={"file": ("customers.csv", csv, "text/csv")}
+    )
+    assert answer.status_code == 200 and "Imported 1 customer;" in answer.text and "1 row rejected." in answer.text
+    errors = answer.text.split('class="row-errors"')[1].replace("&#39;", "'")
+    assert '<td class="num">3</td><td>package</td>' in errors
+    assert "Daily Hotspot 1 Day is valid for 1 day" in errors and "add this customer in the panel" in errors
+    async with db.tenant(tenant) as scope:
+        codes = await scope.connection.fetch("SELECT code FROM customer WHERE code LIKE 'IMP-H%'")
+    assert [r["code"] for r in codes] == ["IMP-H1"]
+
+
+async def test_turning_a_profile_daily_releases_its_parked_validity_customers(operator, db: Database):
+    from datetime import UTC, date, datetime
+
+    from factories import make_billing_profile, make_customer
+    from ispb_platform.billing.jobs import generate_bills
+    from ispb_platform.jobs.job import JobContext
+
+    client, token, tenant = operator
+    async with db.tenant(tenant) as scope:
+        hotspot = await scope.connection.fetchval("SELECT id FROM package WHERE name = 'Daily Hotspot 1 Day'")
+        hotspots = await make_billing_profile(scope, name="Hotspot users", cycle="monthly")
+        parked = await make_customer(
+            scope, code="HS-1", package_id=hotspot, billing_profile_id=hotspots, connection_date=date(2026, 11, 1)
+        )
+    await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant))
+    daily = {"_csrf_token": token, "name": "Hotspot users", "cycle": "daily", "due_days": "0", "grace_days": "1"}
+    assert (await client.post(f"/panel/billing-profiles/{hotspots}/edit", data=daily)).status_code == 303
+    await generate_bills(JobContext(db=db, today=date(2026, 12, 2), now=datetime.now(UTC), tenant=tenant))
+    async with db.tenant(tenant) as scope:
+        open_parks = await scope.connection.fetchval(
+            "SELECT count(*) FROM billing_parked WHERE customer_id = $1 AND resolved_at IS NULL", parked
+        )
+        bills = await scope.connection.fetch("SELECT period_start, period_end FROM bill WHERE customer_id = $1", parked)
+    assert open_parks == 0 and [tuple(b) for b in bills] == [(date(2026, 12, 2), date(2026, 12, 2))]

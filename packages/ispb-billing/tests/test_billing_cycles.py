@@ -288,3 +288,57 @@ def test_daily_catch_up_tiles_from_the_service_start_whatever_days_the_job_runs(
     assert [period.start for period in billed] == [start + timedelta(days=validity * i) for i in range(len(billed))]
     if run_days:
         assert billed[-1].contains(run_days[-1])  # caught up to the last run day
+
+
+# --- a package's validity and the cycle that bills it ---------------------------------------------------------
+
+
+def test_a_validity_package_on_a_monthly_cycle_is_a_mismatch_with_a_reason() -> None:
+    from ispb_billing import validity_mismatch
+
+    reason = validity_mismatch(Cycle.MONTHLY, 1)
+    assert reason is not None
+    assert "valid for 1 day" in reason and "daily billing cycle" in reason and "whole month" in reason
+    assert "valid for 7 days" in (validity_mismatch(Cycle.MONTHLY, 7) or "")
+    assert validity_mismatch(Cycle.MONTHLY, 90) is not None
+    for month in (28, 29, 30, 31):
+        assert validity_mismatch(Cycle.MONTHLY, month) is None
+    assert validity_mismatch(Cycle.DAILY, 1) is None and validity_mismatch(Cycle.DAILY, 30) is None
+
+
+@given(
+    validity=st.integers(1, 366),
+    cycle=st.sampled_from(Cycle),
+    start=st.dates(date(2020, 1, 1), date(2030, 12, 31)),
+    price=st.integers(0, 10_000_000),
+)
+@settings(max_examples=300)
+def test_a_package_is_billed_only_on_a_cycle_that_fits_its_validity_and_a_daily_bill_covers_it_at_its_price(
+    validity: int, cycle: Cycle, start: date, price: int
+) -> None:
+    """A monthly cycle fits exactly the month-long packages; on the daily cycle every package fits, and each bill
+    covers the package's validity at the package's price (no pro-rata: the bill period is the whole cycle)."""
+    from ispb_billing import (
+        MONTH_VALIDITY_DAYS,
+        Money,
+        PackageTerms,
+        ProrataPolicy,
+        compute_bill,
+        is_validity_package,
+        validity_mismatch,
+    )
+
+    fits = validity_mismatch(cycle, validity) is None
+    assert fits == (cycle is Cycle.DAILY or validity in MONTH_VALIDITY_DAYS)
+    assert is_validity_package(validity) == (validity not in MONTH_VALIDITY_DAYS)
+    if cycle is not Cycle.DAILY:
+        return
+    period = due_period(
+        cycle=cycle, today=start, billing_day=1, validity_days=validity, service_start=start, last_period_end=None
+    )
+    assert period is not None and period.start == start and period.days == validity
+    package = PackageTerms("Hotspot", Money(price, "BDT"), vat_rate_bp=0, vat_inclusive=False)
+    bill = compute_bill(
+        package=package, period=period, full_period=period, issue_date=start, due_days=0, prorata=ProrataPolicy.DAILY
+    )
+    assert bill.total == Money(price, "BDT") and bill.period.days == validity

@@ -21,13 +21,16 @@ from ispb_billing.bills import (
     package_change_adjustments,
 )
 from ispb_billing.cycles import (
+    MONTH_VALIDITY_DAYS,
     Cycle,
     Period,
     daily_period,
     due_period,
+    is_validity_package,
     monthly_bill_date,
     monthly_period_containing,
     next_daily_period,
+    validity_mismatch,
 )
 from ispb_billing.dunning import (
     Account,
@@ -87,13 +90,16 @@ __all__ = (
     "vat_exclusive",
     "vat_inclusive",
     # billing cycles
+    "MONTH_VALIDITY_DAYS",
     "Cycle",
     "Period",
     "daily_period",
     "due_period",
+    "is_validity_package",
     "monthly_bill_date",
     "monthly_period_containing",
     "next_daily_period",
+    "validity_mismatch",
     # bills
     "MAX_PERIOD_DAYS",
     "Adjustment",

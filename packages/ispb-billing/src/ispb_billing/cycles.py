@@ -7,6 +7,11 @@ Feb 28 - Mar 30, Mar 31 - Apr 29, Apr 30 - May 30, May 31 - Jun 29, ...
 
 Daily cycles bill a package's validity (e.g. 30 days) back to back from the service start.
 
+A package and a cycle must agree (`validity_mismatch`): a monthly cycle bills a month at the package's price,
+which is right only for a package valid for a month (28 to 31 days, `MONTH_VALIDITY_DAYS`). A package valid
+for 1, 7 or 90 days is a *validity package*: it is prepaid per validity period on a daily cycle, where each
+bill covers `validity_days` days at the package's price. Any package fits a daily cycle.
+
 Everything here is a pure function of its arguments (time comes in as `today`), so the platform can call
 `due_period` again and again to catch up after an outage and always gets the same answer.
 """
@@ -22,6 +27,43 @@ _ONE_DAY = timedelta(days=1)
 class Cycle(StrEnum):
     MONTHLY = "monthly"
     DAILY = "daily"
+
+
+MONTH_VALIDITY_DAYS = range(28, 32)
+"""Validities (in days) of a monthly package: a month is 28 to 31 days long. Any other is a validity package."""
+
+
+def is_validity_package(validity_days: int) -> bool:
+    """True for a package valid for anything other than a month (1, 7, 15, 90 days): prepaid, daily cycle only.
+
+    >>> is_validity_package(1), is_validity_package(7), is_validity_package(30), is_validity_package(31)
+    (True, True, False, False)
+    """
+    _check_validity(validity_days)
+    return validity_days not in MONTH_VALIDITY_DAYS
+
+
+def validity_mismatch(cycle: Cycle, validity_days: int) -> str | None:
+    """Why a package valid for `validity_days` cannot be billed on `cycle`, in words; None when they agree.
+
+    A monthly cycle bills a month at the package's price, so a 1-day package would be sold for a month at a
+    day's price (and a 90-day package for a month at three months' price). Such a package is billed on a daily
+    cycle, each bill covering its validity.
+
+    >>> validity_mismatch(Cycle.MONTHLY, 30) is None, validity_mismatch(Cycle.DAILY, 1) is None
+    (True, True)
+    >>> for part in validity_mismatch(Cycle.MONTHLY, 1).split("; "):
+    ...     print(part)
+    a package valid for 1 day is prepaid per validity period on a daily billing cycle
+    a monthly cycle would bill a whole month at the price of 1 day
+    """
+    if Cycle(cycle) is Cycle.DAILY or not is_validity_package(validity_days):
+        return None
+    days = f"{validity_days} day" if validity_days == 1 else f"{validity_days} days"
+    return (
+        f"a package valid for {days} is prepaid per validity period on a daily billing cycle; "
+        f"a monthly cycle would bill a whole month at the price of {days}"
+    )
 
 
 @dataclass(frozen=True, order=True)

@@ -9,7 +9,10 @@ rules and writes the results set-based, a chunk of customers per transaction:
 - Only the period that contains ``today`` is billed: a period that ended unbilled (the customer was suspended
   under a profile that does not bill suspended customers, or no worker ran) is not back-billed. Daily-cycle
   chains that fell behind restart today.
-- A result that looks wrong (``ImplausibleBill``) parks the customer with a visible reason instead of billing.
+- A result that looks wrong (``ImplausibleBill``) parks the customer with a visible reason instead of billing,
+  and so does a package whose validity the customer's cycle cannot bill (a 1-day package on a monthly profile
+  would be billed a month at a day's price; ``billing/validity.py``). Parked customers wait until the operator
+  changes them (``resolve_parked``).
 
 The job's entry point is ``billing/jobs.py``.
 
@@ -40,6 +43,7 @@ from ispb_billing import (
     monthly_period_containing,
 )
 from ispb_platform.billing.numbers import INVOICE, take_numbers
+from ispb_platform.billing.validity import mismatch_reason
 from ispb_platform.jobs.job import Counts
 from ispb_tenants import Connection, Database, TenantRef, TenantScope
 
@@ -49,7 +53,7 @@ CHUNK = 2_000
 _CANDIDATES = """
 SELECT c.id, c.status, c.connection_date, a.billed_through, c.package_id,
        p.name AS package_name, p.price_minor, p.vat_rate_bp, p.vat_inclusive, p.validity_days,
-       bp.cycle, bp.billing_day, bp.due_days, bp.prorata, bp.bill_suspended,
+       bp.name AS profile_name, bp.cycle, bp.billing_day, bp.due_days, bp.prorata, bp.bill_suspended,
        EXISTS (SELECT 1 FROM customer_discount d WHERE d.customer_id = c.id) AS has_discount,
        EXISTS (SELECT 1 FROM bill_adjustment j WHERE j.customer_id = c.id AND j.billed_bill_id IS NULL)
            AS has_adjustment
@@ -332,6 +336,15 @@ async def generate_chunk(
     for row in rows:
         if row["status"] == "suspended" and not row["bill_suspended"]:
             counts.skipped_suspended += 1
+            continue
+        mismatch = mismatch_reason(
+            package=row["package_name"],
+            validity_days=row["validity_days"],
+            profile=row["profile_name"],
+            cycle=row["cycle"],
+        )
+        if mismatch is not None:
+            parked.append((row["id"], today, mismatch))
             continue
         try:
             plan = plan_bill(

@@ -8,13 +8,13 @@ Piccolo insert would send a key of its own). The package's price and the custome
 """
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypedDict, cast
 
-from ispb_billing import Adjustment
+from ispb_billing import MONTH_VALIDITY_DAYS, Adjustment
 from ispb_platform.payments import queries as payments_queries
 from ispb_tenants import Connection
-from ispb_tenants.tables import Customer, Package
+from ispb_tenants.tables import BillingParked, Customer, Package
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,89 @@ async def add_adjustment(connection: Connection, customer_id: int, adjustment: A
         adjustment.kind.value,
         by,
     )
+
+
+# Parked customers (DESIGN 10): the bill job refused to bill them; the reason shows on the customer page.
+
+
+class ParkedBilling(TypedDict):
+    period_start: date
+    reason: str
+    parked_at: datetime
+
+
+async def parked(customer_id: int) -> list[ParkedBilling]:
+    """The customer's unresolved parks, oldest first: why the bill job does not bill them."""
+    rows = (
+        await BillingParked.select(BillingParked.period_start, BillingParked.reason, BillingParked.parked_at)
+        .where((BillingParked.customer == customer_id) & BillingParked.resolved_at.is_null())
+        .order_by(BillingParked.parked_at)
+    )
+    return cast(list[ParkedBilling], rows)
+
+
+async def resolve_parked(customer_ids: list[int]) -> None:
+    """The operator changed these customers (or their profile): the next bill run checks them again."""
+    if customer_ids:
+        await BillingParked.update({BillingParked.resolved_at: datetime.now(UTC)}).where(
+            BillingParked.customer.is_in(customer_ids) & BillingParked.resolved_at.is_null()
+        )
+
+
+async def resolve_parked_on_profile(connection: Connection, profile_id: int, *, with_unassigned: bool) -> None:
+    """A profile changed: its customers' parks are resolved (and, ``with_unassigned``, those of customers without
+    a profile, who follow the default). SQL: one set-based update over a join, however many customers."""
+    await connection.execute(
+        "UPDATE billing_parked k SET resolved_at = now() FROM customer c WHERE c.id = k.customer_id"
+        " AND k.resolved_at IS NULL AND (c.billing_profile_id = $1 OR (c.billing_profile_id IS NULL AND $2))",
+        profile_id,
+        with_unassigned,
+    )
+
+
+# Validity packages on monthly profiles (billing/validity.py). SQL: a customer's profile is its own or the
+# default one (the bill job's ``COALESCE`` over a subquery), which Piccolo's joins cannot say.
+
+
+@dataclass(frozen=True)
+class ValidityCustomers:
+    """Customers with a validity package whose billing would follow a profile: how many, and one package."""
+
+    count: int
+    package: str
+    validity_days: int
+
+
+_VALIDITY_CUSTOMERS = """
+SELECT count(*) AS count, min(p.name) AS package, min(p.validity_days) AS validity_days
+FROM customer c JOIN package p ON p.id = c.package_id
+WHERE c.status <> 'disabled' AND NOT (p.validity_days BETWEEN $1 AND $2)
+  AND (c.billing_profile_id = $3 OR (c.billing_profile_id IS NULL AND $4))
+"""
+
+
+async def validity_customers(
+    connection: Connection, profile_id: int | None, *, with_unassigned: bool
+) -> ValidityCustomers | None:
+    """Customers with a validity package on profile ``profile_id`` (and, ``with_unassigned``, those without a
+    profile, who follow the default); None when there are none."""
+    row = await connection.fetchrow(
+        _VALIDITY_CUSTOMERS, MONTH_VALIDITY_DAYS[0], MONTH_VALIDITY_DAYS[-1], profile_id, with_unassigned
+    )
+    if row is None or not row["count"]:
+        return None
+    return ValidityCustomers(int(row["count"]), row["package"], int(row["validity_days"]))
+
+
+_MONTHLY_CUSTOMERS_OF_PACKAGE = """
+SELECT count(*) AS count, min(bp.name) AS profile
+FROM customer c
+JOIN billing_profile bp ON bp.id = COALESCE(c.billing_profile_id, (SELECT id FROM billing_profile WHERE is_default))
+WHERE c.package_id = $1 AND c.status <> 'disabled' AND bp.cycle = 'monthly'
+"""
+
+
+async def monthly_customers_of_package(connection: Connection, package_id: int) -> tuple[int, str]:
+    """How many customers of the package a monthly profile bills, and one such profile's name."""
+    row = await connection.fetchrow(_MONTHLY_CUSTOMERS_OF_PACKAGE, package_id)
+    return (int(row["count"]), row["profile"] or "") if row is not None else (0, "")

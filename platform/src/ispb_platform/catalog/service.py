@@ -1,10 +1,13 @@
 """Master packages: saving one (create or edit) with its activity record. Retire with "active" off, never
-delete: customers and bills keep pointing at a package."""
+delete: customers and bills keep pointing at a package. A package's validity is not changed to other than a
+month while monthly billing profiles bill its customers (``billing/validity.py``)."""
 
 from collections.abc import Mapping
 
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.roles import Principal
+from ispb_platform.billing import queries as billing_queries
+from ispb_platform.billing.validity import mismatch_reason
 from ispb_platform.catalog import queries
 from ispb_platform.catalog.forms import validate_package
 from ispb_tenants import TenantScope
@@ -29,6 +32,17 @@ async def save_package(
         errors = errors | {"name": f"A package named {name!r} already exists."}
     if draft is None or errors:
         return errors
+    if package_id is not None:
+        count, profile = await billing_queries.monthly_customers_of_package(db.connection, package_id)
+        if count and mismatch_reason(
+            package=draft.name, validity_days=draft.validity_days, profile=profile, cycle="monthly"
+        ):
+            who = "1 customer of this package is" if count == 1 else f"{count} customers of this package are"
+            return {
+                "validity_days": f"{who} billed monthly (billing profile {profile}): a package "
+                "valid for other than a month is prepaid per validity on a daily billing profile. Move them to a "
+                "daily billing profile first, or keep a validity of 28 to 31 days."
+            }
     try:
         if package_id is None:
             saved = await queries.insert_package(db, draft)

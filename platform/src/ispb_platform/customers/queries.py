@@ -190,6 +190,34 @@ async def package_lookup() -> dict[str, int]:
     return lookup
 
 
+@dataclass(frozen=True)
+class ProfileChoice:
+    """A billing profile as the customer form offers it: its cycle decides which packages it can bill."""
+
+    id: int
+    name: str
+    cycle: str
+    is_default: bool
+
+
+async def profile_choices() -> list[ProfileChoice]:
+    """Every billing profile, the default first, then by name."""
+    rows = (
+        await BillingProfile.select(
+            _billing_profile_pk, BillingProfile.name, BillingProfile.cycle, BillingProfile.is_default
+        )
+        .order_by(BillingProfile.is_default, ascending=False)
+        .order_by(BillingProfile.name)
+    )
+    return [ProfileChoice(**row) for row in rows]
+
+
+async def package_validity(package_id: int) -> tuple[str, int] | None:
+    """A package's name and validity in days."""
+    row = await Package.select(Package.name, Package.validity_days).where(_package_pk == package_id).first()
+    return None if row is None else (row["name"], row["validity_days"])
+
+
 async def router_choices() -> list[tuple[str, str]]:
     """(id as text, name) of the operator's routers, by name."""
     rows = await Router.select(_router_pk, Router.name).order_by(Router.name)
@@ -232,10 +260,13 @@ def _columns(draft: CustomerDraft) -> dict[str, Any]:
     }
 
 
-async def insert_customer(db: TenantScope, draft: CustomerDraft) -> int:
-    """A new customer on the default billing profile; connected today unless the draft says when."""
-    default = await BillingProfile.select(_billing_profile_pk).where(BillingProfile.is_default.eq(True)).first()
-    values = _columns(draft) | {"billing_profile": default["id"] if default else None}
+async def insert_customer(db: TenantScope, draft: CustomerDraft, billing_profile_id: int | None = None) -> int:
+    """A new customer on ``billing_profile_id`` (None: the default billing profile); connected today unless the
+    draft says when."""
+    if billing_profile_id is None:
+        default = await BillingProfile.select(_billing_profile_pk).where(BillingProfile.is_default.eq(True)).first()
+        billing_profile_id = default["id"] if default else None
+    values = _columns(draft) | {"billing_profile": billing_profile_id}
     if draft.connection_date is not None:  # otherwise the column's default: today
         values["connection_date"] = draft.connection_date
     try:
@@ -246,9 +277,12 @@ async def insert_customer(db: TenantScope, draft: CustomerDraft) -> int:
     return int(rows[0]["id"])
 
 
-async def update_customer(db: TenantScope, customer_id: int, draft: CustomerDraft) -> bool:
-    """Store the draft; an empty connection date keeps the stored one. False when there is no such customer."""
-    values = _columns(draft) | {"updated_at": datetime.now(UTC)}
+async def update_customer(
+    db: TenantScope, customer_id: int, draft: CustomerDraft, billing_profile_id: int | None = None
+) -> bool:
+    """Store the draft and the billing profile (None: follow the default); an empty connection date keeps the
+    stored one. False when there is no such customer."""
+    values = _columns(draft) | {"updated_at": datetime.now(UTC), "billing_profile": billing_profile_id}
     if draft.connection_date is not None:
         values["connection_date"] = draft.connection_date
     try:

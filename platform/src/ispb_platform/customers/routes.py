@@ -80,6 +80,7 @@ def _edit_form(customer: CustomerRecord) -> dict[str, Any]:
     form = {field: stored.get(field) or "" for field in FIELDS}
     form["package"] = str(customer["package_id"] or "")
     form["router"] = str(customer["router_id"] or "")
+    form["billing_profile"] = str(customer["billing_profile_id"] or "")
     form["ip_address"] = str(customer["ip_address"] or "")
     return form
 

@@ -6,6 +6,7 @@ the RADIUS rows, a package change's pro-rata lines, the domain event, the activi
 command now waits for the commit (``db.on_commit``); the minute job is the backstop.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +20,9 @@ from ispb_platform.auth.passwords import hash_password_async
 from ispb_platform.auth.roles import Principal
 from ispb_platform.billing import queries as billing_queries
 from ispb_platform.billing.package_change import record_package_change
+from ispb_platform.billing.validity import mismatch_reason
 from ispb_platform.customers import csv_import, queries
-from ispb_platform.customers.csv_import import ImportReport, ParsedImport
+from ispb_platform.customers.csv_import import ImportReport, ParsedImport, RowError
 from ispb_platform.customers.forms import (
     FIELDS,
     ConnectionDraft,
@@ -72,7 +74,8 @@ async def filter_choices(db: TenantScope) -> dict[str, Any]:
 
 async def form_choices(db: TenantScope) -> dict[str, Any]:
     """Everything the customer form offers to choose from."""
-    return {"routers": await queries.router_choices(), **await filter_choices(db)}
+    profiles = [(str(p.id), f"{p.name} ({p.cycle})") for p in await queries.profile_choices()]
+    return {"routers": await queries.router_choices(), "profile_options": profiles, **await filter_choices(db)}
 
 
 async def get_customer(customer_id: int) -> CustomerRecord | None:
@@ -88,6 +91,7 @@ async def customer_page(db: TenantScope, customer_id: int) -> dict[str, Any] | N
         "customer": customer,
         "activity": await activity_queries.latest_for("customer", customer_id, limit=20),
         "ledger": await billing_queries.ledger(db.connection, customer_id),
+        "parked": await billing_queries.parked(customer_id),
         "advance_credit": await billing_queries.advance_credit(db.connection, customer_id),
         "discounts": await queries.discounts_of(customer_id),
         "currency": db.tenant.currency,
@@ -112,15 +116,36 @@ async def _check(
     return checked.draft, link, errors
 
 
+async def _billing_profile(data: dict[str, str], draft: CustomerDraft | None) -> tuple[int | None, dict[str, str]]:
+    """The chosen billing profile's id (None: the default) and its error: an unknown profile, or one whose cycle
+    cannot bill the chosen package (a 1-day package on a monthly profile; ``billing/validity.py``)."""
+    profiles = await queries.profile_choices()
+    raw = (data.get("billing_profile") or "").strip()
+    chosen = next((p for p in profiles if str(p.id) == raw), None) if raw else None
+    if raw and chosen is None:
+        return None, {"billing_profile": "Choose one of the billing profiles."}
+    effective = chosen or next((p for p in profiles if p.is_default), None)
+    package = await queries.package_validity(draft.package_id) if draft and draft.package_id else None
+    if effective is not None and package is not None:
+        reason = mismatch_reason(
+            package=package[0], validity_days=package[1], profile=effective.name, cycle=effective.cycle
+        )
+        if reason is not None:
+            return None, {"billing_profile": reason}
+    return (chosen.id if chosen else None), {}
+
+
 async def create_customer(
     db: TenantScope, operator: Principal, data: dict[str, str], password: str, effects: Effects, *, ip: str
 ) -> Saved:
     """Create a customer from the form (``password``: the portal password typed, if any)."""
     draft, link, errors = await _check(data, password, None)
+    profile_id, profile_errors = await _billing_profile(data, draft)
+    errors |= profile_errors
     if draft is None or link is None or errors:
         return Saved(None, errors)
     try:
-        customer_id = await queries.insert_customer(db, draft)
+        customer_id = await queries.insert_customer(db, draft, profile_id)
     except DuplicateCustomer as duplicate:
         return Saved(None, {duplicate.field: str(duplicate)})
     if password:
@@ -152,14 +177,17 @@ async def update_customer(
     """Save the edit form; a package change is pro-rated on the next bill and announced (``package.changed``)."""
     customer_id = customer["id"]
     draft, link, errors = await _check(data, password, customer_id)
+    profile_id, profile_errors = await _billing_profile(data, draft)
+    errors |= profile_errors
     if draft is None or link is None or errors:
         return Saved(None, errors)
     try:
-        await queries.update_customer(db, customer_id, draft)
+        await queries.update_customer(db, customer_id, draft, profile_id)
     except DuplicateCustomer as duplicate:
         return Saved(None, {duplicate.field: str(duplicate)})
     if password:
         await set_portal_password(customer_id, password)
+    await billing_queries.resolve_parked([customer_id])  # changed by the operator: the next bill run checks again
     tenant = operator.require_tenant()
     adjustments = await record_package_change(
         db.connection,
@@ -172,10 +200,18 @@ async def update_customer(
     )
     await _save_connection(db, effects, customer_id, link, before=customer)
     if customer["package_id"] != draft.package_id:
-        change = {"from": customer["package_id"], "to": draft.package_id}
+        new = await queries.package_validity(draft.package_id) if draft.package_id else None
+        change = {
+            "from": customer["package_id"],
+            "to": draft.package_id,
+            "from_name": customer["package_name"],  # the message names packages, never their ids
+            "to_name": new[0] if new else None,
+        }
         await queries.record_event(db.connection, "package.changed", customer_id, change)
     stored: dict[str, Any] = dict(customer)
     changed = sorted(f for f in FIELDS if str(stored.get(f) or "") != data.get(f, ""))
+    if customer["billing_profile_id"] != profile_id:
+        changed = sorted([*changed, "billing_profile"])
     await record_activity(
         db,
         operator,
@@ -238,7 +274,41 @@ async def import_file(db: TenantScope, operator: Principal, content: bytes, *, i
     """Check the uploaded CSV (in a worker thread: a 5 MB file takes a moment) and import its good rows."""
     packages = await queries.package_lookup()
     parsed = await anyio.to_thread.run_sync(csv_import.parse_customer_csv, content, packages)
+    parsed = await _refuse_validity_packages(parsed)
     return await import_customers(db, parsed, actor=actor_label(operator), actor_user_id=operator.user_id, ip=ip)
+
+
+async def _refuse_validity_packages(parsed: ParsedImport) -> ParsedImport:
+    """Imported customers go on the default billing profile: when it is monthly, rows with a validity package
+    (billed a month at a day's price there; ``billing/validity.py``) become row errors instead."""
+    default = next((p for p in await queries.profile_choices() if p.is_default), None)
+    if default is None or parsed.file_errors:
+        return parsed
+    refused: dict[int, tuple[str, str]] = {}  # package id -> (name, reason)
+    for package_id in {draft.package_id for _, draft in parsed.rows if draft.package_id is not None}:
+        package = await queries.package_validity(package_id)
+        if package is None:
+            continue
+        reason = mismatch_reason(
+            package=package[0], validity_days=package[1], profile=default.name, cycle=default.cycle
+        )
+        if reason is not None:
+            days = "1 day" if package[1] == 1 else f"{package[1]} days"
+            refused[package_id] = (
+                package[0],
+                f"{package[0]} is valid for {days}, but imported customers go on the default billing profile "
+                f"{default.name}, which bills a month at a time: add this customer in the panel with a daily "
+                "billing profile.",
+            )
+    if not refused:
+        return parsed
+    keep = [(line, draft) for line, draft in parsed.rows if draft.package_id not in refused]
+    errors = [
+        RowError(line, "package", refused[draft.package_id][1], refused[draft.package_id][0])
+        for line, draft in parsed.rows
+        if draft.package_id in refused
+    ]
+    return dataclasses.replace(parsed, rows=keep, errors=parsed.errors + errors)
 
 
 async def import_customers(

@@ -3,10 +3,13 @@
 Set-based on purpose: one ``INSERT ... SELECT FROM generate_series`` per call, with every field derived from
 the row number by hashing, so 100,000 customers take seconds and the same seed always gives the same people.
 The data looks like a Dhaka ISP's: Bangladeshi names, Dhaka areas, ``+8801`` mobile numbers, BDT prices.
+Customers of a validity package (the 1-day hotspot) are on a daily prepaid billing profile, where each bill
+covers the package's validity at its price (``billing/validity.py``: a monthly profile cannot bill them).
 """
 
 from dataclasses import dataclass
 
+from ispb_billing import MONTH_VALIDITY_DAYS
 from ispb_tenants import TenantScope
 
 
@@ -184,11 +187,52 @@ async def ensure_packages(scope: TenantScope) -> list[int]:
     return [row["id"] for row in rows]
 
 
+PREPAID_PROFILE = "Prepaid daily"
+"""The demo's billing profile for validity packages: daily cycle, due the day it is issued, one grace day."""
+
+# Customers of a validity package who follow the default (monthly) profile move to the prepaid one.
+_ASSIGN_PREPAID = """
+UPDATE customer c SET billing_profile_id = $1
+FROM package p
+WHERE p.id = c.package_id AND NOT (p.validity_days BETWEEN $2 AND $3)
+  AND (c.billing_profile_id IS NULL OR c.billing_profile_id IN (SELECT id FROM billing_profile WHERE cycle = 'monthly'))
+"""
+
+
+async def assign_prepaid_profile(scope: TenantScope) -> int:
+    """Put every customer of a validity package on the prepaid daily profile (made when first needed); returns
+    how many moved. Idempotent: the demo runs it on every start, so data seeded before the rule is fixed too."""
+    connection = scope.connection
+    low, high = MONTH_VALIDITY_DAYS[0], MONTH_VALIDITY_DAYS[-1]
+    needed = await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM customer c JOIN package p ON p.id = c.package_id"
+        " LEFT JOIN billing_profile bp ON bp.id = c.billing_profile_id"
+        " WHERE NOT (p.validity_days BETWEEN $1 AND $2) AND coalesce(bp.cycle, 'monthly') = 'monthly')",
+        low,
+        high,
+    )
+    if not needed:
+        return 0
+    await connection.execute(
+        "INSERT INTO billing_profile (name, cycle, due_days, grace_days, prorata) VALUES ($1, 'daily', 0, 1, 'none')"
+        " ON CONFLICT (name) DO NOTHING",
+        PREPAID_PROFILE,
+    )
+    profile_id = await connection.fetchval(
+        "SELECT id FROM billing_profile WHERE name = $1 AND cycle = 'daily'", PREPAID_PROFILE
+    )
+    if profile_id is None:  # an operator renamed another profile to it and made it monthly: leave theirs alone
+        return 0
+    status = await connection.execute(_ASSIGN_PREPAID, profile_id, low, high)
+    return int(status.split()[-1])
+
+
 async def seed_customers(scope: TenantScope, count: int, *, seed: int = 1) -> int:
     """Add ``count`` customers after the tenant's existing ones (codes continue from the highest ``C<n>``).
 
     Needs at least one active package (see `ensure_packages`). Returns the number of customers inserted.
-    Connection dates count back from today, so they shift from one day to the next.
+    Connection dates count back from today, so they shift from one day to the next. Customers of a validity
+    package go on the prepaid daily profile (`assign_prepaid_profile`).
     """
     if count <= 0:
         return 0
@@ -197,4 +241,5 @@ async def seed_customers(scope: TenantScope, count: int, *, seed: int = 1) -> in
     status = await scope.connection.execute(
         _INSERT_CUSTOMERS, count, str(seed), list(FIRST_NAMES), list(SURNAMES), list(AREAS)
     )
+    await assign_prepaid_profile(scope)
     return int(status.split()[-1])

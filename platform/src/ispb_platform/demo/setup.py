@@ -11,7 +11,7 @@ from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
 from ispb_platform.demo.router import prepare_router
-from ispb_platform.demo.seed import ensure_packages, seed_customers
+from ispb_platform.demo.seed import assign_prepaid_profile, ensure_packages, seed_customers
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, local_today
 from ispb_platform.payments.service import PaymentMethod, record_payment
@@ -75,6 +75,7 @@ async def prepare_demo(
                     "customer",
                     f"Demo data: {customers_per_operator} customers",
                 )
+            await assign_prepaid_profile(scope)  # also fixes a demo seeded before validity packages went daily
             await _enable_portal(scope)
         await _contact_details(db, tenant)
         await prepare_router(db, tenant, secret_key)

@@ -10,7 +10,7 @@ same event into two messages) with SQL; the settings and texts come from ``notif
 """
 
 import json
-from datetime import timedelta
+from datetime import date
 from typing import Any
 
 from ispb_billing import Money, format_money
@@ -46,13 +46,30 @@ async def customer_values(
         "amount_due": format_money(Money(max(int(row["balance"]), 0), tenant.currency), symbol=False)
         + f" {tenant.currency}",
         "operator_name": row["operator_name"],
-        "operator_phone": row["operator_phone"],
+        "operator_phone": operator_phone(row["operator_phone"]),
         "portal_link": f"/portal/{tenant.slug}/",
         "username": row["pppoe_username"] or row["code"],
         "password": _password(row["pppoe_password_sealed"], secret_key, tenant.id, customer_id),
-        "expiry_date": (row["billed_through"] + timedelta(days=1)).isoformat() if row["billed_through"] else "-",
+        "expiry_date": expiry_text(row["billed_through"]),
         "phone": row["phone"],
     }
+
+
+def date_text(day: date) -> str:
+    """A date as a customer reads it: "8 Dec 2026" (day first, as in Bangladesh; never "2026-12-08")."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def expiry_text(billed_through: date | None) -> str:
+    """The last day the customer has paid for (service runs to its end): a validity package's expiry is the end
+    of its paid validity, a monthly customer's the end of the billed month. The expiration notices say the
+    same (``reminders.py``). Before the first bill there is no date yet, and the text says so in words."""
+    return date_text(billed_through) if billed_through else "the end of your first billing period"
+
+
+def operator_phone(phone: str | None) -> str:
+    """The operator's support phone; "us" when it has none, so "Call {{ operator_phone }}." still reads."""
+    return phone or "us"
 
 
 def _password(sealed: str | None, secret_key: str, tenant_id: int, customer_id: int) -> str:
@@ -86,10 +103,19 @@ def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str
         )
     if name == Event.CUSTOMER_SUSPENDED.value:
         values["reason"] = _suspension_reason(payload, currency)
-    if name == Event.PACKAGE_CHANGED.value:
-        values["old_package"] = str(payload.get("from_name", payload.get("from", "")))
-        values["new_package"] = str(payload.get("to_name", payload.get("to", "")))
     return values
+
+
+async def _package_names(connection: Connection, payload: dict[str, Any]) -> dict[str, str]:
+    """A package change's old and new package by name: the panel's event carries the ids (older events only
+    the ids), which a customer must never read ("your package changed from 3 to 5")."""
+    names: dict[str, str] = {}
+    for key, field in (("old_package", "from"), ("new_package", "to")):
+        name = payload.get(f"{field}_name")
+        if not name and isinstance(payload.get(field), int):
+            name = await connection.fetchval("SELECT name FROM package WHERE id = $1", payload[field])
+        names[key] = str(name or "no package")
+    return names
 
 
 def balance_text(balance_minor: int, currency: str) -> str:
@@ -138,6 +164,8 @@ async def events_to_outbox(db: Database, tenant: TenantRef, secret_key: str = ""
                         values |= _event_values(event["name"], payload, tenant.currency)
                         password = values["password"]
                         secret = {"password": password} if password != NO_PASSWORD else {}
+                        if event["name"] == Event.PACKAGE_CHANGED.value:
+                            values |= await _package_names(connection, payload)
                         try:
                             body, sent = masked(texts.get(event["name"], ""), values, secret)
                         except TemplateProblem as problem:  # checked at save time; a stored default changed

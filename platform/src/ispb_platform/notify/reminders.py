@@ -28,6 +28,7 @@ from ispb_notify import (
 )
 from ispb_platform.jobs.job import Counts
 from ispb_platform.notify import queries
+from ispb_platform.notify.events import date_text, expiry_text, operator_phone
 from ispb_platform.notify.outbox import enqueue
 from ispb_tenants import Database, TenantRef
 
@@ -60,7 +61,7 @@ class _Sender:
             values
             | {
                 "operator_name": self.operator.name if self.operator else self.tenant.name,
-                "operator_phone": self.operator.phone if self.operator else "",
+                "operator_phone": operator_phone(self.operator.phone if self.operator else ""),
                 "portal_link": f"/portal/{self.tenant.slug}/",
             },
         )
@@ -99,7 +100,7 @@ async def queue_due_date_reminders(db: Database, tenant: TenantRef, *, today: da
                 "customer_id": bill["code"],
                 "package": bill["package"] or "",
                 "amount_due": f"{amount} {tenant.currency}",
-                "due_date": bill["due_date"].isoformat(),
+                "due_date": date_text(bill["due_date"]),
             }
             body = sender.render(message.rule.template_key, values)
             keys.append(message.key)
@@ -156,7 +157,7 @@ async def queue_expiration_notices(db: Database, tenant: TenantRef, *, today: da
                 "customer_name": row["name"],
                 "customer_id": row["code"],
                 "package": row["package"] or "",
-                "expiry_date": ends[message.customer_id].strftime("%Y-%m-%d %H:%M"),
+                "expiry_date": expiry_text(row["billed_through"]),  # as every other message names it
             }
             added = await enqueue(
                 scope.connection,
