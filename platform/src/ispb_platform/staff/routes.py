@@ -19,6 +19,7 @@ from ispb_platform.staff import queries, service
 from ispb_platform.staff.forms import NEW_STAFF, ROLES, validate_staff
 from ispb_platform.staff.queries import EmailTaken, StaffRow
 from ispb_platform.staff.service import StaffRuleBroken
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -80,6 +81,7 @@ class StaffController(Controller):
                     summary=f"Added {ROLES[draft.role].lower()} {draft.name} <{draft.email}>",
                     ip=client_ip(request),
                 )
+                flash(request, f"{draft.name} added")
                 return see_other(request, "/panel/staff")
         return await _list_page(operator, 422, form=data, errors=errors)
 
@@ -118,6 +120,7 @@ class StaffController(Controller):
                     details=change,
                     ip=client_ip(request),
                 )
+                flash(request, f"{draft.name} saved")
                 return see_other(request, "/panel/staff")
         return _page("staff/form.html", 422, person=person, form=data, errors=errors, problem=problem)
 
@@ -147,4 +150,5 @@ class StaffController(Controller):
                 summary=f"{verb} {person['name']} <{person['email']}>",
                 ip=client_ip(request),
             )
+        flash(request, f"{person['name']} {'enabled' if wanted == 'active' else 'disabled'}")
         return see_other(request, "/panel/staff")
