@@ -92,7 +92,7 @@ def translate(error: BaseException, where: str, timeout: float) -> RouterError:
         case socket.gaierror():
             return RouterUnknownHost(f"{where}: unknown host ({error.strerror})")
         case ssl.SSLError():
-            return RouterTLSFailed(f"{where}: TLS handshake failed: {getattr(error, 'reason', None) or error}")
+            return RouterTLSFailed(f"{where}: TLS handshake failed: {_tls_reason(error)}")
         case ConnectionRefusedError():
             return RouterRefused(f"{where}: {error.strerror or error}")
         case OSError():
@@ -100,3 +100,11 @@ def translate(error: BaseException, where: str, timeout: float) -> RouterError:
         case LibRouterosError():
             return RouterError(f"{where}: garbled reply: {error}")
     return RouterError(f"{where}: {error!r}")
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    """The handshake's reason in words (``certificate verify failed: self-signed certificate``)."""
+    verify = getattr(error, "verify_message", None)  # set on SSLCertVerificationError by the ssl module
+    if verify:
+        return f"certificate verify failed: {verify}"
+    return str(error.strerror or error)
