@@ -8,14 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from ispb_tenants import Database
+
 ISPB = str(Path(sys.executable).parent / "ispb")
 
 
-def ispb(database_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def ispb(
+    database_url: str, *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
     environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "c" * 40, "COLUMNS": "200"}
     environment |= env or {}
-    return subprocess.run([ISPB, *args], capture_output=True, text=True, env=environment, timeout=120, check=False)
+    return subprocess.run(
+        [ISPB, *args], capture_output=True, text=True, env=environment, timeout=120, check=False, input=stdin
+    )
 
 
 def test_tenants_create_list_migrate_drop(database_url: str):
@@ -104,3 +110,78 @@ def test_seed_creates_tenants_with_customers(database_url: str):
     assert f"{prefix}-0001" in listed and f"{prefix}-0002" in listed
     for number in (1, 2):
         ispb(database_url, "tenants", "drop", f"{prefix}-{number:04d}", "--yes")
+
+
+FIRST_PASSWORD = "a long first passphrase"
+
+
+async def _signs_in(make_client, csrf_of, email: str, password: str) -> str:
+    """Sign in through the real web form; returns where the app sends the person."""
+    client = make_client()
+    token = csrf_of((await client.get("/login")).text)
+    answer = await client.post("/login", data={"email": email, "password": password, "_csrf_token": token})
+    assert answer.status_code == 303, answer.text[:300]
+    return answer.headers["location"]
+
+
+async def test_admin_create_makes_a_platform_admin_who_signs_in(database_url: str, db: Database, make_client, csrf_of):
+    email = f"first.admin.{secrets.token_hex(3)}@isp.test"
+    try:
+        created = ispb(database_url, "admin", "create", email, "--name", "First Admin", stdin=FIRST_PASSWORD + "\n")
+        assert created.returncode == 0, created.stderr
+        assert f"created platform admin {email}" in created.stdout
+        stored = await db.fetchval("SELECT password_hash FROM platform.platform_user WHERE email = $1", email)
+        assert stored.startswith("$argon2id$") and FIRST_PASSWORD not in stored
+        assert await _signs_in(make_client, csrf_of, email, FIRST_PASSWORD) == "/admin/"
+
+        again = ispb(database_url, "admin", "create", email.upper(), "--password-stdin", stdin="another passphrase\n")
+        assert again.returncode == 2
+        assert again.stderr == f"ispb: a user with the e-mail {email.upper()} already exists; nothing was changed\n"
+        assert (
+            await _signs_in(make_client, csrf_of, email, FIRST_PASSWORD) == "/admin/"
+        )  # the first password still holds
+    finally:
+        await db.pool.execute("DELETE FROM platform.platform_user WHERE email = $1", email)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("not-an-email",), "a long first passphrase\n", "Enter an e-mail address"),
+        (("short@isp.test",), "short\n", "Use at least 10 characters."),
+        (("empty@isp.test",), "", "no password on standard input"),
+        (("pass@isp.test", "--password", "a long first passphrase"), "", "No such option '--password'"),
+    ],
+)
+def test_admin_create_refuses_bad_input_and_a_password_argument(
+    database_url: str, args: tuple[str, ...], stdin: str, message: str
+):
+    result = ispb(database_url, "admin", "create", *args, stdin=stdin)
+    assert result.returncode == 2 and message in result.stderr
+
+
+async def test_tenants_create_with_owner_makes_an_operator_admin_who_signs_in(
+    database_url: str, db: Database, make_client, csrf_of
+):
+    slug, email = f"own-{secrets.token_hex(3)}", f"owner.{secrets.token_hex(3)}@isp.test"
+    try:
+        created = ispb(
+            database_url, "tenants", "create", slug, "--name", "Owner Net", "--owner", email, stdin=FIRST_PASSWORD
+        )
+        assert created.returncode == 0, created.stderr
+        assert f"created tenant {slug}" in created.stdout and f"created operator admin {email}" in created.stdout
+        row = await db.pool.fetchrow(
+            "SELECT u.role, u.name, t.slug FROM platform.platform_user u JOIN platform.tenant t ON t.id = u.tenant_id"
+            " WHERE u.email = $1",
+            email,
+        )
+        assert dict(row) == {"role": "operator_admin", "name": email.split("@")[0], "slug": slug}
+        assert await _signs_in(make_client, csrf_of, email, FIRST_PASSWORD) == "/panel/"
+
+        other = f"taken-{secrets.token_hex(3)}"
+        taken = ispb(database_url, "tenants", "create", other, "--name", "Taken", "--owner", email, stdin="x" * 12)
+        assert taken.returncode == 2 and f"a user with the e-mail {email} already exists" in taken.stderr
+        assert other not in ispb(database_url, "tenants", "list").stdout  # both or neither
+    finally:
+        ispb(database_url, "tenants", "drop", slug, "--yes")
+        await db.pool.execute("DELETE FROM platform.platform_user WHERE email = $1", email)

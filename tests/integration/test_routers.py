@@ -1,6 +1,7 @@
 """Routers and Packages → Routers: an operator admin adds, edits and tests routers; the pages show their state."""
 
 import json
+import socket
 
 import pytest
 
@@ -150,6 +151,26 @@ async def test_a_router_that_does_not_answer_is_marked_down_with_its_error(admin
         )
         router_id = int(added.headers["location"].rsplit("/", 1)[1])
         answer = await client.post(f"/panel/routers/{router_id}/test", data={"_csrf_token": token})
-    assert "The router did not answer" in answer.text
+    assert "The router refused the user &#39;ispb&#39; or its password. Check the API user on the router" in answer.text
+    assert "<small>RouterLoginFailed: " in answer.text  # the technical detail, in the small line
     stored = await _router(db, tenant, router_id)
     assert stored["status"] == "down" and stored["last_error"] and stored["identity"] == ""
+
+
+async def test_a_closed_api_port_is_explained_in_words_an_operator_acts_on(admin, db: Database):
+    client, token, tenant = admin
+    with socket.socket() as probe:  # a free port: bound here, released before the test connects
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    added = await client.post("/panel/routers/new", data=_form(token, host="127.0.0.1", api_port=str(port)))
+    router_id = int(added.headers["location"].rsplit("/", 1)[1])
+    answer = await client.post(f"/panel/routers/{router_id}/test", data={"_csrf_token": token})
+    assert answer.status_code == 200
+    check = answer.text.split('id="router-check">')[1].split("</div>")[0]
+    advice, detail = check.split("<small>")
+    assert f"Nothing answered at 127.0.0.1:{port}: the router refused the connection." in advice
+    assert "API service is enabled" in advice and "firewall allows ISPB" in advice
+    assert "RouterRefused" not in advice and "Connect call failed" not in advice and "Errno" not in advice
+    assert detail.startswith(f"RouterRefused: 127.0.0.1:{port}: ")
+    stored = await _router(db, tenant, router_id)
+    assert stored["status"] == "down" and stored["last_error"].startswith("RouterRefused: ")

@@ -83,7 +83,7 @@ def test_healthz_reports_a_queue_that_is_down(web: str):
     assert "Connect" in body["checks"]["queue"]["error"]
 
 
-def test_front_page_lists_active_operators(web: str, database_url: str):
+def test_front_page_is_the_sign_in_page_and_names_no_operator(web: str, database_url: str):
     slug = f"front-{secrets.token_hex(3)}"
     subprocess.run(
         [ISPB, "tenants", "create", slug, "--name", "Front Page Net"],
@@ -93,7 +93,9 @@ def test_front_page_lists_active_operators(web: str, database_url: str):
     )
     try:
         page = httpx.get(web + "/")
-        assert page.status_code == 200 and "Front Page Net" in page.text and f"<code>{slug}</code>" in page.text
+        assert page.status_code == 200 and 'action="/login"' in page.text and 'action="/portal"' in page.text
+        assert "Front Page Net" not in page.text and slug not in page.text
+        assert "PostgreSQL" not in page.text and "Redis" not in page.text
         assert httpx.get(web + "/static/ispb.css").status_code == 200
     finally:
         subprocess.run(

@@ -93,6 +93,10 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
     try:
         health = _wait_healthy(process, url)
         home = httpx.get(url, timeout=5).text
+        portals = [
+            httpx.get(url + "portal", params={"provider": slug}, timeout=5).headers.get("location")
+            for slug in ("dhaka-fiber", "padma-link")
+        ]
         _payment_reaches_the_demo_gateway(url)
     finally:
         output = _stop(process)
@@ -101,7 +105,8 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
         "checks": {"database": health["checks"]["database"], "queue": health["checks"]["queue"]},
     }  # type: ignore[index]
     assert health["checks"]["queue"]["backend"] == "postgres"  # type: ignore[index]
-    assert "Dhaka Fiber Net" in home and "Padma Link Broadband" in home
+    assert 'action="/login"' in home and "Dhaka Fiber Net" not in home  # the front door lists no operator
+    assert portals == ["/portal/dhaka-fiber/login", "/portal/padma-link/login"]  # the demo's two operators
     assert f"ISPB demo is ready: {url}" in output
     assert "admin@ispb.test" in output and "owner@dhaka-fiber.test" in output
     assert "Traceback" not in output

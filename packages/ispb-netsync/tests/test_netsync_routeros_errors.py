@@ -11,7 +11,11 @@ from ispb_netsync.routeros import (
     RouterAddress,
     RouterError,
     RouterLoginFailed,
+    RouterRefused,
+    RouterTimedOut,
+    RouterTLSFailed,
     RouterTrap,
+    RouterUnknownHost,
     RouterUnreachable,
     connect,
 )
@@ -29,23 +33,34 @@ def test_traps_keep_the_routers_message_and_category() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error", "words"),
+    ("error", "kind", "words"),
     [
-        (ConnectionRefusedError(111, "Connection refused"), "Connection refused"),
-        (ConnectionResetError(104, "Connection reset by peer"), "Connection reset by peer"),
-        (TimeoutError(), "no answer within 0.5 s"),
-        (socket.gaierror(-2, "Name or service not known"), "unknown host (Name or service not known)"),
-        (ConnectionClosed("Connection unexpectedly closed."), "the connection was dropped"),
+        (ConnectionRefusedError(111, "Connection refused"), RouterRefused, "Connection refused"),
+        (ConnectionResetError(104, "Connection reset by peer"), RouterUnreachable, "Connection reset by peer"),
+        (TimeoutError(), RouterTimedOut, "no answer within 0.5 s"),
+        (
+            socket.gaierror(-2, "Name or service not known"),
+            RouterUnknownHost,
+            "unknown host (Name or service not known)",
+        ),
+        (ConnectionClosed("Connection unexpectedly closed."), RouterUnreachable, "the connection was dropped"),
         (
             FatalError("session terminated on request"),
+            RouterUnreachable,
             "the router closed the connection: session terminated on request",
         ),
-        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "certificate verify failed"),
+        (
+            ssl.SSLCertVerificationError(1, "certificate verify failed"),
+            RouterTLSFailed,
+            "TLS handshake failed: certificate verify failed",
+        ),
     ],
 )
-def test_network_failures_are_unreachable_and_name_the_router(error: Exception, words: str) -> None:
+def test_network_failures_are_unreachable_say_why_and_name_the_router(
+    error: Exception, kind: type[RouterUnreachable], words: str
+) -> None:
     translated = translate(error, WHERE, 0.5)
-    assert type(translated) is RouterUnreachable
+    assert type(translated) is kind and isinstance(translated, RouterUnreachable)
     assert translated.message == f"{WHERE}: {words}"
 
 
@@ -62,7 +77,7 @@ def test_a_port_nobody_listens_on_is_unreachable_not_an_oserror() -> None:
         port = probe.getsockname()[1]
     loop = asyncio.new_event_loop()
     try:
-        with pytest.raises(RouterUnreachable, match=f"127.0.0.1:{port}"):
+        with pytest.raises(RouterRefused, match=f"127.0.0.1:{port}"):
             loop.run_until_complete(connect(RouterAddress("127.0.0.1", "u", "p", port=port, timeout=2)))
     finally:
         loop.close()

@@ -42,9 +42,9 @@ from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import InvitationController, StaffController
+from ispb_platform.web import home as front_door
 from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.health import healthz
-from ispb_platform.web.home import home
 from ispb_platform.web.security import SecurityHeadersMiddleware
 from ispb_platform.web.templating import page_templates
 
@@ -94,7 +94,7 @@ def create_app(
     assert settings.secret_key, "settings.load_settings() provides the secret key"
     app = Litestar(
         route_handlers=[
-            home,
+            *front_door.ROUTES,
             healthz,
             static,
             *auth_routes.ROUTES,

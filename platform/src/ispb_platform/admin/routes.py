@@ -23,6 +23,7 @@ from ispb_platform.runtime import Runtime
 from ispb_platform.staff.forms import ROLES, validate_staff
 from ispb_platform.staff.queries import EmailTaken
 from ispb_platform.staff.service import StaffRuleBroken
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.requests import client_ip
 from ispb_tenants import Database, InvalidSlug, TenantExists, TenantNotFound, TenantRef, get_tenant, validate_slug
@@ -75,6 +76,7 @@ class AdminController(Controller):
             except ValueError:
                 errors["email"] = "Another user already has this e-mail address."
             else:
+                flash(request, f"Operator {draft.name} created")
                 return Redirect("/admin/", status_code=303)
         data.pop("password", None)  # never echo a password back into the page
         return Template(
@@ -88,6 +90,7 @@ class AdminController(Controller):
         if status not in ("active", "suspended"):
             raise NotFoundException()
         await service.change_status(_db(request), tenant, status, _actor(request))
+        flash(request, "Operator suspended" if status == "suspended" else "Operator reactivated")
         return Redirect(f"/admin/operators/{slug}", status_code=303)
 
     @get("/operators/{slug:str}")
@@ -135,6 +138,7 @@ class AdminController(Controller):
         await service.update_operator(
             _db(request), tenant, details, logo=logo, remove_logo=remove_logo, actor=_actor(request)
         )
+        flash(request, "Operator saved")
         return Redirect(f"/admin/operators/{slug}", status_code=303)
 
     @post("/operators/{slug:str}/users")
@@ -148,6 +152,7 @@ class AdminController(Controller):
             except EmailTaken:  # shown beside the field
                 errors = {"email": "Another user already has this e-mail address."}
             else:
+                flash(request, f"User {draft.name} added")
                 return Redirect(f"/admin/operators/{slug}", status_code=303)
         return await _operator_page(request, tenant, form=data, errors=errors, status_code=422)
 
@@ -166,6 +171,7 @@ class AdminController(Controller):
         except StaffRuleBroken as broken:
             problem = f"{broken} Suspend the operator instead to close its panel."
             return await _operator_page(request, tenant, problem=problem, status_code=409)
+        flash(request, "User enabled" if wanted == "active" else "User disabled")
         return Redirect(f"/admin/operators/{slug}", status_code=303)
 
 

@@ -19,7 +19,7 @@ from ispb_platform.auth.passwords import hash_password_async
 from ispb_platform.auth.roles import Principal
 from ispb_platform.staff import queries as staff_queries
 from ispb_platform.staff import service as staff
-from ispb_platform.staff.forms import ROLES, StaffDraft
+from ispb_platform.staff.forms import ROLES, StaffDraft, validate_staff
 from ispb_platform.staff.queries import StaffRow
 from ispb_tenants import Database, TenantInfo, TenantRef, create_tenant, drop_tenant, list_tenants
 
@@ -30,6 +30,46 @@ class Actor:
 
     principal: Principal | None
     ip: str
+
+
+class AccountRefused(ValueError):
+    """A first account the command line cannot create; the message says why and what to do."""
+
+
+def checked_account(email: str, name: str, password: str) -> StaffDraft:
+    """The same rules as the console's user form (name, e-mail shape, password length), as one message."""
+    data = {"email": email, "user_name": name, "password": password, "role": "operator_admin"}
+    draft, errors = validate_staff(data, new=True)
+    if draft is None:
+        raise AccountRefused(" ".join(errors.values()))
+    return draft
+
+
+async def create_platform_admin(db: Database, email: str, name: str, password: str) -> int:
+    """The first (or another) platform administrator, for ``ispb admin create`` on a fresh installation.
+
+    The password is hashed with argon2id like every other; an e-mail already in use is refused."""
+    draft = checked_account(email, name, password)
+    async with db.platform():
+        if await queries.email_taken(draft.email):
+            raise AccountRefused(f"a user with the e-mail {draft.email} already exists; nothing was changed")
+    try:
+        return await add_user(db, None, draft.email, draft.name, draft.password, "platform_admin")
+    except asyncpg.UniqueViolationError:  # created meanwhile
+        raise AccountRefused(f"a user with the e-mail {draft.email} already exists; nothing was changed") from None
+
+
+async def provision_operator_with_owner(
+    db: Database, draft: OperatorDraft, email: str, owner_name: str, password: str
+) -> TenantRef:
+    """``ispb tenants create --owner``: the operator and its first operator admin, both or neither."""
+    owner = checked_account(email, owner_name, password)
+    try:
+        return await provision_operator(db, draft, owner.email, owner.name, owner.password, Actor(None, ""))
+    except ValueError as error:
+        if str(error) != "email":
+            raise
+        raise AccountRefused(f"a user with the e-mail {owner.email} already exists; nothing was created") from None
 
 
 async def operator_overview(db: Database) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from ispb_platform.auth.roles import Principal, Role
+from ispb_platform.auth.roles import ADMINS, OPERATORS, Principal, Role
 
 ACCESS = "access"
 PUBLIC_ACCESS = "public"
@@ -28,6 +28,15 @@ def allow(roles: frozenset[Role]) -> dict[str, Any]:
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     principal: Principal | None = connection.scope.get("state", {}).get("principal")
     return principal
+
+
+def home_for(principal: Principal) -> str:
+    """Where a signed-in person starts: the admin console, the operator panel or their portal."""
+    if principal.role in ADMINS:
+        return "/admin/"
+    if principal.role in OPERATORS:
+        return "/panel/"
+    return f"/portal/{principal.require_tenant().slug}/"
 
 
 def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

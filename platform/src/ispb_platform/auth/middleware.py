@@ -5,9 +5,11 @@ from typing import Any
 from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ispb_platform.auth.sessions import cookie_name, load_principal
+from ispb_platform.auth.roles import Principal
+from ispb_platform.auth.sessions import add_flash, cookie_name, load_principal, take_flash
+from ispb_platform.web.flash import PENDING, SHOWN
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -18,6 +20,12 @@ def _cookies(scope: Scope) -> dict[str, str]:
         if name and name not in jar:
             jar[name] = value
     return jar
+
+
+def _is_page_view(scope: Scope) -> bool:
+    """A full page load (where the layout shows the messages), not an htmx fragment or a form post."""
+    headers = dict(scope.get("headers", []))
+    return scope.get("method") == "GET" and b"hx-request" not in headers
 
 
 class SessionMiddleware(ASGIMiddleware):
@@ -33,11 +41,27 @@ class SessionMiddleware(ASGIMiddleware):
         state: dict[str, Any] = scope.setdefault("state", {})
         state["principal"] = None
         state["session_token"] = None
+        state[SHOWN] = []
+        db = scope["app"].state.runtime.db
+        principal: Principal | None = None
         if token:
-            principal = await load_principal(scope["app"].state.runtime.db, token)
+            principal = await load_principal(db, token)
             state["principal"] = principal
             state["session_token"] = token if principal else None
-        await next_app(scope, receive, send)
+        if principal is None:
+            await next_app(scope, receive, send)
+            return
+        if _is_page_view(scope):
+            state[SHOWN] = await take_flash(db, principal.session_id)
+
+        async def send_keeping_flash(message: Message) -> None:
+            # store the handler's messages before the redirect reaches the browser, which follows it at once
+            pending = state.pop(PENDING, None)
+            if pending and message["type"] == "http.response.start" and message["status"] < 400:
+                await add_flash(db, principal.session_id, pending)
+            await send(message)
+
+        await next_app(scope, receive, send_keeping_flash)
 
 
 def session_cookie(token: str, *, secure: bool) -> Cookie:

@@ -6,23 +6,15 @@ from litestar import Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from ispb_platform.auth.access import PUBLIC, allow, principal_of
+from ispb_platform.auth.access import PUBLIC, allow, home_for, principal_of
 from ispb_platform.auth.middleware import expired_session_cookie, session_cookie
-from ispb_platform.auth.roles import ADMINS, CUSTOMERS, OPERATORS, Principal, SessionKind
+from ispb_platform.auth.roles import ADMINS, CUSTOMERS, OPERATORS, SessionKind
 from ispb_platform.auth.sessions import end_all_sessions, end_session, start_session
 from ispb_platform.auth.signin import sign_in_staff
 from ispb_platform.runtime import Runtime
 from ispb_platform.web.requests import client_ip, safe_next
 
 EVERYONE_SIGNED_IN = ADMINS | OPERATORS | CUSTOMERS
-
-
-def home_for(principal: Principal) -> str:
-    if principal.role in ADMINS:
-        return "/admin/"
-    if principal.role in OPERATORS:
-        return "/panel/"
-    return f"/portal/{principal.require_tenant().slug}/"
 
 
 @get("/login", opt=PUBLIC)

@@ -7,6 +7,7 @@ or an absolute lifetime, whichever comes first; signing in always starts a new s
 """
 
 import hashlib
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -118,6 +119,36 @@ def _tenant(row: object) -> TenantRef | None:
         timezone=values["timezone"],
         currency=values["currency"],
     )
+
+
+FLASH_KEEP = 5  # messages waiting for the next page; older ones give way (someone posting without looking)
+FLASH_LENGTH = 300
+
+
+async def add_flash(db: Database, session_id: str, messages: list[dict[str, str]]) -> None:
+    """Queue messages (``{"kind": "notice" | "alert", "text": ...}``) for the session's next full page
+    (``web/flash.py``)."""
+    texts = [{"kind": m["kind"], "text": m["text"][:FLASH_LENGTH]} for m in messages][-FLASH_KEEP:]
+    async with db.platform() as connection:
+        await connection.execute(
+            "UPDATE web_session SET flash = CASE WHEN jsonb_array_length(flash) + $3 > $4 THEN $2::jsonb"
+            " ELSE flash || $2::jsonb END WHERE id = $1",
+            session_id,
+            json.dumps(texts),
+            len(texts),
+            FLASH_KEEP,
+        )
+
+
+async def take_flash(db: Database, session_id: str) -> list[dict[str, str]]:
+    """The session's waiting messages, emptied in the same statement so each shows once."""
+    async with db.platform() as connection:
+        taken = await connection.fetchval(
+            "UPDATE web_session s SET flash = '[]' FROM web_session old"
+            " WHERE s.id = $1 AND old.id = s.id AND s.flash <> '[]' RETURNING old.flash",
+            session_id,
+        )
+    return [{"kind": str(m["kind"]), "text": str(m["text"])} for m in json.loads(taken)] if taken else []
 
 
 async def end_session(db: Database, session_id: str) -> None:

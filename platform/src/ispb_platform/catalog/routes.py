@@ -12,6 +12,7 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.catalog import queries, service
 from ispb_platform.catalog.forms import NEW_PACKAGE, package_form_values
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -60,5 +61,6 @@ class PackageController(Controller):
         except service.PackageNotFound:
             raise NotFoundException() from None
         if not errors:
+            flash(request, "Package saved")
             return Redirect("/panel/packages", status_code=303)
         return _page("catalog/form.html", 422, form=data, errors=errors, package_id=package_id)

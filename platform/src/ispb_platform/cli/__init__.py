@@ -14,6 +14,7 @@ _COMMANDS = {
     "demo": "ispb_platform.cli.serve:demo",
     "web": "ispb_platform.cli.serve:web",
     "worker": "ispb_platform.cli.serve:worker",
+    "admin": "ispb_platform.cli.admin:admin",
     "tenants": "ispb_platform.cli.tenants:tenants",
     "jobs": "ispb_platform.cli.jobs:jobs",
     "seed": "ispb_platform.cli.seed:seed",

@@ -30,6 +30,19 @@ class Failed(click.ClickException):
         click.echo(f"ispb: {self.message}", err=True)
 
 
+def read_new_password(from_stdin: bool) -> str:
+    """A new account's password: typed twice at a terminal (not echoed), or the first line of standard input
+    with ``--password-stdin`` or when input is piped. Never a command-line argument, which ``ps`` and shell
+    history would show."""
+    if from_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise Failed("no password on standard input: pipe it in as the first line")
+        return password
+    typed: str = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    return typed
+
+
 def settings() -> Settings:
     try:
         return load_settings()

@@ -4,7 +4,9 @@ import click
 from rich.progress import Progress
 from rich.table import Table
 
-from ispb_platform.cli.common import Failed, console, database, run, settings
+from ispb_platform.admin.forms import OperatorDraft
+from ispb_platform.admin.service import checked_account, provision_operator_with_owner
+from ispb_platform.cli.common import Failed, console, database, read_new_password, run, settings
 from ispb_tenants import (
     MigrationResult,
     create_tenant,
@@ -28,17 +30,45 @@ def tenants() -> None:
 @click.option("--name", required=True, help="The operator's display name.")
 @click.option("--timezone", default="Asia/Dhaka", show_default=True)
 @click.option("--currency", default="BDT", show_default=True)
-def create(slug: str, name: str, timezone: str, currency: str) -> None:
-    """Create an operator: its row, its schema and every migration, in one transaction."""
+@click.option("--owner", default="", metavar="EMAIL", help="Also create the operator's first operator admin.")
+@click.option("--owner-name", default="", help="The owner's name (default: the part of the e-mail before @).")
+@click.option("--password-stdin", is_flag=True, help="Read the owner's password from standard input.")
+def create(
+    slug: str, name: str, timezone: str, currency: str, owner: str, owner_name: str, password_stdin: bool
+) -> None:
+    """Create an operator: its row, its schema and every migration, in one transaction; with ``--owner``,
+    also its first operator admin (the password is prompted twice, or read from standard input)."""
     _valid(slug)
+    password = _owner_password(owner, owner_name, password_stdin)
     config = settings()
 
     async def main() -> None:
         async with database(config) as db:
-            tenant = await create_tenant(db, slug, name, timezone=timezone, currency=currency)
+            if owner:
+                draft = OperatorDraft(slug, name, timezone, currency)
+                tenant = await provision_operator_with_owner(db, draft, owner, owner_name or _local(owner), password)
+            else:
+                tenant = await create_tenant(db, slug, name, timezone=timezone, currency=currency)
         console.print(f"created tenant [bold]{tenant.slug}[/] ({tenant.name}) in schema {tenant.schema}")
+        if owner:
+            console.print(f"created operator admin [bold]{owner.strip()}[/]: sign in at /login")
 
     run(main)
+
+
+def _local(email: str) -> str:
+    return email.strip().split("@")[0]
+
+
+def _owner_password(owner: str, owner_name: str, from_stdin: bool) -> str:
+    """The owner's password, asked only after the owner's e-mail and name pass the console's rules."""
+    if not owner:
+        return ""
+    try:
+        checked_account(owner, owner_name or _local(owner), "x" * 64)
+    except ValueError as error:
+        raise Failed(str(error)) from None
+    return read_new_password(from_stdin)
 
 
 def _valid(slug: str) -> bool:

@@ -19,6 +19,7 @@ from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, parse_filters
 from ispb_platform.customers.queries import CustomerRecord
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -124,6 +125,7 @@ class CustomerController(Controller):
         saved = await service.create_customer(db, operator, data, password, _effects(request), ip=client_ip(request))
         if saved.customer_id is None:
             return await _form(db, data, saved.errors, None, 422)
+        flash(request, "Customer saved")
         return see_other(request, f"/panel/customers/{saved.customer_id}")
 
     @get("/import")
@@ -168,6 +170,7 @@ class CustomerController(Controller):
         saved = await service.update_customer(db, operator, customer, data, password, effects, ip=client_ip(request))
         if saved.customer_id is None:
             return await _form(db, data, saved.errors, customer, 422)
+        flash(request, "Customer saved")
         return see_other(request, f"/panel/customers/{customer_id}")
 
     @post("/{customer_id:int}/disable")
@@ -177,4 +180,5 @@ class CustomerController(Controller):
     ) -> Redirect:
         customer = await _customer(customer_id)
         await service.disable_customer(db, operator, customer, ip=client_ip(request))
+        flash(request, "Customer disabled")
         return Redirect(f"/panel/customers/{customer_id}", status_code=303)

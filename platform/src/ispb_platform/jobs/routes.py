@@ -4,22 +4,22 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from ispb_platform.auth.access import allow
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS
 from ispb_platform.jobs import service
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.navigation import PANEL_NAV
 
 
 @get("/panel/automation", opt=allow(OPERATORS))
-async def automation(request: Request[Any, Any, Any], queued: FromQuery[str | None] = None) -> Template:
+async def automation(request: Request[Any, Any, Any]) -> Template:
     """The schedule with this operator's last run of each job (platform jobs: the platform's)."""
     principal = request.scope["state"]["principal"]
     jobs = await service.schedule_with_last_runs(request.app.state.runtime.db, principal.require_tenant())
-    context = {"nav": PANEL_NAV, "active": "/panel/automation", "jobs": jobs, "queued": queued}
+    context = {"nav": PANEL_NAV, "active": "/panel/automation", "jobs": jobs}
     return Template("jobs/automation.html", context=context)
 
 
@@ -32,7 +32,10 @@ async def run_now(request: Request[Any, Any, Any]) -> Redirect:
         job = await service.run_now(request.app.state.runtime.queue, principal.require_tenant(), name)
     except service.UnknownJob:
         raise NotFoundException() from None
-    return Redirect(f"/panel/automation?queued={job.name}", status_code=303)
+    flash(
+        request, f"{job.name} is queued for {principal.require_tenant().name}; its run appears below when it finishes."
+    )
+    return Redirect("/panel/automation", status_code=303)
 
 
 ROUTES = [automation, run_now]

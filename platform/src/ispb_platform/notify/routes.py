@@ -4,7 +4,6 @@ when saved, so a bad one is refused with its position and never reaches the send
 ``notify.service``."""
 
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -17,6 +16,7 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.notify import forms, service
 from ispb_platform.notify.service import Actor, GatewayChange
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -122,6 +122,7 @@ class NotifyController(Controller):
             status = 200 if row["preview"]["ok"] else 422
             return Template("notify/_event_form.html", context={"row": row}, status_code=status)
         await service.save_event(db, _actor(request, operator), known, enabled=enabled, channel=channel, body=body)
+        flash(request, "Message saved")
         return see_other(request, f"{BASE}/events")
 
     @post("/preview", opt=allow(OPERATORS))
@@ -149,6 +150,7 @@ class NotifyController(Controller):
         if errors:
             return await _due_page(errors, draft.body, 422)
         await service.save_due_date(db, _actor(request, operator), draft)
+        flash(request, "Due date notices saved")
         return see_other(request, f"{BASE}/due-date")
 
     @get("/expiration", opt=allow(OPERATORS))
@@ -166,11 +168,12 @@ class NotifyController(Controller):
         if errors:
             return await _expiry_page(errors, data.get("leads", ""), draft.body, 422)
         await service.save_expiration(db, _actor(request, operator), draft)
+        flash(request, "Expiry notices saved")
         return see_other(request, f"{BASE}/expiration")
 
     @get("/gateway", opt=allow(OPERATORS))
     @in_tenant_scope
-    async def gateway_page(self, db: TenantScope, tested: FromQuery[str | None] = None) -> Template:
+    async def gateway_page(self, db: TenantScope) -> Template:
         setup = await service.gateway_setup(db.tenant)
         return _page(
             "notify/gateway.html",
@@ -179,7 +182,6 @@ class NotifyController(Controller):
             errors={},
             has_secret=bool(setup.sms and setup.sms.secret_sealed),
             credit=setup.credit,
-            tested=tested,
             whatsapp=_whatsapp_form(setup),
         )
 
@@ -201,11 +203,11 @@ class NotifyController(Controller):
                 errors=errors,
                 has_secret=False,
                 credit=None,
-                tested=None,
                 whatsapp={"phone_number_id": "", "enabled": "", "has_token": False},
             )
         change = GatewayChange("sms", "http_sms", draft.config, draft.secret, draft.enabled, draft.summary)
         await service.save_gateway(db, _actor(request, operator), _secret_key(request), change)
+        flash(request, "SMS gateway saved")
         return see_other(request, f"{BASE}/gateway")
 
     @post("/gateway/whatsapp", opt=allow(OPERATOR_ADMINS))
@@ -217,7 +219,8 @@ class NotifyController(Controller):
         data = await form_fields(request)
         phone_number_id = data.get("phone_number_id", "").strip()
         if not phone_number_id.isdigit():
-            return see_other(request, f"{BASE}/gateway?tested=" + quote("Enter the WhatsApp phone number id (digits)."))
+            flash(request, "Enter the WhatsApp phone number id (digits).", alert=True)
+            return see_other(request, f"{BASE}/gateway")
         change = GatewayChange(
             channel="whatsapp",
             kind="whatsapp_cloud",
@@ -227,6 +230,7 @@ class NotifyController(Controller):
             summary=f"WhatsApp Cloud API number {phone_number_id}",
         )
         await service.save_gateway(db, _actor(request, operator), _secret_key(request), change)
+        flash(request, "WhatsApp settings saved")
         return see_other(request, f"{BASE}/gateway")
 
     @post("/gateway/test", opt=allow(OPERATOR_ADMINS))
@@ -243,8 +247,10 @@ class NotifyController(Controller):
             else None
         )
         if outcome is None:
-            return see_other(request, f"{BASE}/gateway?tested=Set+up+the+gateway+and+enter+a+number+first")
-        return see_other(request, f"{BASE}/gateway?tested={quote(outcome)}")
+            flash(request, "Set up the gateway and enter a number first.", alert=True)
+        else:
+            flash(request, outcome, alert=not outcome.startswith("Sent."))
+        return see_other(request, f"{BASE}/gateway")
 
     @get("/sent", opt=allow(OPERATORS))
     @in_tenant_scope

@@ -18,6 +18,7 @@ from ispb_platform.payments import queries
 from ispb_platform.payments.forms import METHOD_LABELS, validate_payment
 from ispb_platform.payments.queries import CustomerBalance, CustomerNotFound
 from ispb_platform.payments.service import DuplicatePayment, record_from_panel
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -75,6 +76,7 @@ class PaymentController(Controller):
             except CustomerNotFound:
                 raise NotFoundException() from None
             else:
+                flash(request, "Payment recorded")
                 return see_other(request, f"/panel/customers/{customer_id}?paid={recorded.payment_id}")
         return _payment_page(customer, tenant, data, errors, 422)
 

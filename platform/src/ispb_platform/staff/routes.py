@@ -25,6 +25,7 @@ from ispb_platform.staff import queries, service
 from ispb_platform.staff.forms import NEW_STAFF, ROLES, check_new_password, validate_invitation, validate_staff
 from ispb_platform.staff.queries import OpenInvitation, StaffRow
 from ispb_platform.staff.service import StaffRuleBroken
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -117,6 +118,7 @@ class StaffController(Controller):
                     details=change,
                     ip=client_ip(request),
                 )
+                flash(request, f"{draft.name} saved")
                 return see_other(request, "/panel/staff")
         return _page("staff/form.html", 422, person=person, form=data, errors=errors, problem=problem)
 
@@ -146,6 +148,7 @@ class StaffController(Controller):
                 summary=f"{verb} {person['name']} <{person['email']}>",
                 ip=client_ip(request),
             )
+        flash(request, f"{person['name']} {'enabled' if wanted == 'active' else 'disabled'}")
         return see_other(request, "/panel/staff")
 
 

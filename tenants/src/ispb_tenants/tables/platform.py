@@ -93,6 +93,7 @@ class WebSession(Table, tablename="web_session", schema=SCHEMA):
     expires_at = Timestamptz()
     ip = Text(default="")
     user_agent = Text(default="")
+    flash = JSONB(default="[]")  # messages for the next page, shown once (auth/sessions.py)
 
 
 class AuthThrottle(Table, tablename="auth_throttle", schema=SCHEMA):

@@ -3,10 +3,13 @@
 Callers handle three situations differently, so there are three errors under one base:
 ``RouterUnreachable`` (retry later: refused, timed out, dropped, unknown host), ``RouterLoginFailed`` (fix the
 stored credentials; retrying will not help) and ``RouterTrap`` (the router understood and refused the command;
-its own words are in ``.message``).
+its own words are in ``.message``). ``RouterUnreachable`` has subclasses for the causes a person fixes
+differently (``RouterRefused``, ``RouterTimedOut``, ``RouterUnknownHost``, ``RouterTLSFailed``), so a page can
+say what to check without parsing messages; code that retries catches ``RouterUnreachable`` as before.
 """
 
 import socket
+import ssl
 
 from librouteros.exceptions import ConnectionClosed, FatalError, LibRouterosError, MultiTrapError, TrapError
 
@@ -21,6 +24,22 @@ class RouterError(Exception):
 
 class RouterUnreachable(RouterError):
     """No usable connection: refused, timed out, dropped mid-reply, unknown host, or closed by the router."""
+
+
+class RouterRefused(RouterUnreachable):
+    """Nothing listens on that port: the API service is disabled or on another port, or a firewall rejects."""
+
+
+class RouterTimedOut(RouterUnreachable):
+    """No answer in time: a wrong address, a firewall that drops, or a router too busy to answer."""
+
+
+class RouterUnknownHost(RouterUnreachable):
+    """The host name does not resolve."""
+
+
+class RouterTLSFailed(RouterUnreachable):
+    """The TLS handshake failed (``api-ssl``): an untrusted or mismatched certificate, or no TLS on that port."""
 
 
 class RouterLoginFailed(RouterError):
@@ -55,7 +74,7 @@ def translate(error: BaseException, where: str, timeout: float) -> RouterError:
     >>> translate(ConnectionRefusedError(111, "Connection refused"), "10.0.0.1:8728", 10.0).message
     '10.0.0.1:8728: Connection refused'
     >>> type(translate(TimeoutError(), "10.0.0.1:8728", 0.5)).__name__
-    'RouterUnreachable'
+    'RouterTimedOut'
     """
     match error:
         case RouterError():
@@ -69,11 +88,23 @@ def translate(error: BaseException, where: str, timeout: float) -> RouterError:
         case ConnectionClosed():
             return RouterUnreachable(f"{where}: the connection was dropped")
         case TimeoutError():
-            return RouterUnreachable(f"{where}: no answer within {timeout:g} s")
+            return RouterTimedOut(f"{where}: no answer within {timeout:g} s")
         case socket.gaierror():
-            return RouterUnreachable(f"{where}: unknown host ({error.strerror})")
+            return RouterUnknownHost(f"{where}: unknown host ({error.strerror})")
+        case ssl.SSLError():
+            return RouterTLSFailed(f"{where}: TLS handshake failed: {_tls_reason(error)}")
+        case ConnectionRefusedError():
+            return RouterRefused(f"{where}: {error.strerror or error}")
         case OSError():
             return RouterUnreachable(f"{where}: {error.strerror or error}")
         case LibRouterosError():
             return RouterError(f"{where}: garbled reply: {error}")
     return RouterError(f"{where}: {error!r}")
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    """The handshake's reason in words (``certificate verify failed: self-signed certificate``)."""
+    verify = getattr(error, "verify_message", None)  # set on SSLCertVerificationError by the ssl module
+    if verify:
+        return f"certificate verify failed: {verify}"
+    return str(error.strerror or error)

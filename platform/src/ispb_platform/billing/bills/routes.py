@@ -18,6 +18,7 @@ from ispb_platform.billing.bills.service import CannotVoid
 from ispb_platform.billing.invoices.service import invoice_pdf, shared_invoice_pdf
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.forms import METHOD_LABELS
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -129,6 +130,7 @@ class BillController(Controller):
             )
         except CannotVoid as refused:
             return await _detail(bill, 422, str(refused))
+        flash(request, "Bill voided; this is its credit note")
         return see_other(request, f"/panel/bills/{result.credit_note_id}")
 
 

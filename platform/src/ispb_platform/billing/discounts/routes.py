@@ -18,6 +18,7 @@ from ispb_platform.billing.discounts import service
 from ispb_platform.billing.discounts.forms import validate_discount
 from ispb_platform.billing.queries import customer_exists
 from ispb_platform.customers.routes import customer_page
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
@@ -44,6 +45,7 @@ class DiscountController(Controller):
                 request, db, customer_id, discount_form=data, discount_errors=errors, status_code=422
             )
         await service.add_discount(db, operator, customer_id, draft, client_ip(request))
+        flash(request, "Discount added")
         return see_other(request, f"/panel/customers/{customer_id}#discounts")
 
     @post("/{discount_id:int}/remove")
@@ -58,4 +60,5 @@ class DiscountController(Controller):
     ) -> Response[Any]:
         if not await service.remove_discount(db, operator, customer_id, discount_id, client_ip(request)):
             raise NotFoundException()
+        flash(request, "Discount removed")
         return see_other(request, f"/panel/customers/{customer_id}#discounts")

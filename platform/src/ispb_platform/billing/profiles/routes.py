@@ -13,6 +13,7 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.billing.profiles import queries, service
 from ispb_platform.billing.profiles.forms import NEW_PROFILE, profile_form_values
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -61,5 +62,6 @@ class BillingProfileController(Controller):
         except service.ProfileNotFound:
             raise NotFoundException() from None
         if not errors:
+            flash(request, "Billing profile saved")
             return Redirect("/panel/billing-profiles", status_code=303)
         return _page("billing/profiles/form.html", 422, form=data, errors=errors, profile_id=profile_id)

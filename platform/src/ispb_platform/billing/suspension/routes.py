@@ -15,6 +15,7 @@ from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.billing.queries import customer_exists
 from ispb_platform.billing.suspension import queries, service
 from ispb_platform.billing.suspension.service import Action
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -81,6 +82,7 @@ async def _change(
         queue=runtime.queue,
         ip=client_ip(request),
     )
+    flash(request, "Customer suspended" if action == "suspend" else "Customer activated")
     return see_other(request, f"/panel/customers/{customer_id}")
 
 

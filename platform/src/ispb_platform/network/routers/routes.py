@@ -13,6 +13,7 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.network.routers import queries, service
 from ispb_platform.network.routers.forms import MODES, NEW_ROUTER, form_values, validate_router, without_secrets
+from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
@@ -92,6 +93,7 @@ class RouterController(Controller):
                     summary=f"Saved router {draft.name} ({draft.host}:{draft.api_port}, {draft.mode})",
                     ip=client_ip(request),
                 )
+                flash(request, "Router saved")
                 return see_other(request, f"/panel/routers/{saved}")
         form = without_secrets(data)
         return _page("network/routers/form.html", 422, form=form, errors=errors, router_id=router_id)

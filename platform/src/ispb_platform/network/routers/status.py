@@ -4,20 +4,25 @@ page's "Test connection"."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ispb_netsync.routeros import RouterError, RouterSession
+from ispb_netsync.routeros import RouterAddress, RouterError, RouterSession
 from ispb_platform.jobs.job import Counts
 from ispb_platform.network.routers import queries
+from ispb_platform.network.routers.explain import plain_words
 from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, TenantRef
 
 
 @dataclass(frozen=True)
 class RouterCheck:
+    """A router's answer, or why there was none: ``advice`` in plain words for the operator, ``error`` the
+    technical line (``RouterRefused: 10.0.0.1:8728: Connect call failed``) recorded on the router."""
+
     ok: bool
     identity: str = ""
     version: str = ""
     uptime: str = ""
     error: str = ""
+    advice: str = ""
 
 
 async def check_router(
@@ -39,7 +44,9 @@ async def check_router(
             resource = await session.resource()
         check = RouterCheck(True, identity, resource.version, resource.uptime)
     except (RouterError, SealError, OSError) as problem:
-        check = RouterCheck(False, error=f"{type(problem).__name__}: {problem}")
+        where = RouterAddress(router["host"], router["username"], "", router["api_port"], router["use_tls"]).where
+        advice = plain_words(problem, where, router["username"])
+        check = RouterCheck(False, error=f"{type(problem).__name__}: {problem}", advice=advice)
     async with db.tenant(tenant):
         await queries.record_check(
             router_id,
