@@ -20,6 +20,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=heartbeat,
         description="Proves a worker is alive and reaches the database",
         timeout_s=60,
+        observed_counts=frozenset({"active_tenants"}),
     ),
     ScheduledJob(
         name="billing.generate_bills",
@@ -36,6 +37,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=advance_debit,
         description="On the 1st of the month, settles open bills from customers' advance credit",
         timeout_s=3600,
+        observed_counts=frozenset({"not_the_first"}),
     ),
     ScheduledJob(
         name="billing.auto_suspend",
@@ -108,6 +110,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=purge_activity_logs,
         description="Deletes activity log rows older than the operator's retention period",
         timeout_s=1800,
+        observed_counts=frozenset({"retention_days"}),
     ),
     ScheduledJob(
         name="maintenance.clear_app_logs",
