@@ -1,7 +1,6 @@
 """``ispb web`` and ``ispb worker`` as real processes: health, the front page, and jobs run by the worker."""
 
 import asyncio
-import os
 import secrets
 import signal
 import subprocess
@@ -15,13 +14,13 @@ import pytest
 
 from ispb_platform.jobs.queue import make_queue
 from ispb_tenants import Database
+from processes import ispb_environment
 
 ISPB = str(Path(sys.executable).parent / "ispb")
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    return env | {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "w" * 40} | extra
+    return ispb_environment(database_url, ISPB_SECRET_KEY="w" * 40, **extra)
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
