@@ -264,5 +264,6 @@ async def test_at_info_a_quiet_minute_logs_nothing_and_a_run_that_did_something_
     broken = ScheduledJob("test.broken", "* * * * *", JobScope.PLATFORM, _broke, "fails")
     with pytest.raises(RuntimeError):
         await execute(db, broken, tenant=None, trigger=Trigger.MANUAL, key=f"broken-{secrets.token_hex(4)}")
-    warnings = [line for line in log_setup.lines(below=logging.CRITICAL) if line.startswith("WARNING")]
-    assert len(warnings) == 1 and "test.broken failed" in warnings[0] and "gateway down" in warnings[0]
+    runs = [line for line in log_setup.lines(below=logging.CRITICAL) if " ispb_platform.jobs.runs: " in line]
+    assert len(runs) == 2 and runs[1].startswith("WARNING ispb_platform.jobs.runs: test.broken failed (run ")
+    assert runs[1].endswith("): RuntimeError: gateway down")
