@@ -29,6 +29,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=generate_bills,
         description="Bills every customer whose monthly or daily billing period starts (or started unbilled) today",
         timeout_s=3600,
+        observed_counts=frozenset({"not_due", "skipped_suspended"}),
     ),
     ScheduledJob(
         name="billing.advance_debit",
@@ -46,6 +47,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=auto_suspend,
         description="Suspends customers with bills overdue past their billing profile's grace period or day",
         timeout_s=1800,
+        observed_counts=frozenset({"not_due", "already_handled", "rule_off"}),
     ),
     ScheduledJob(
         name="netsync.router_commands",
@@ -78,6 +80,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=due_date_reminders,
         description="Queues due-date reminders (e.g. 3 days before, on the day, 2 days after) at the send time",
         timeout_s=1800,
+        observed_counts=frozenset({"no_rules"}),
     ),
     ScheduledJob(
         name="notify.expiration",
@@ -86,6 +89,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=expiration_notices,
         description="Queues notices before prepaid (daily-cycle) customers' paid time runs out",
         timeout_s=1800,
+        observed_counts=frozenset({"no_rules"}),
     ),
     ScheduledJob(
         name="notify.low_sms_balance",
