@@ -6,6 +6,9 @@ installed. Each session gets a fresh database, dropped at the end.
 
 Redis: ``ISPB_TEST_REDIS_URL`` if set, else 127.0.0.1:6379 if it answers, else a ``redis-server`` started on
 a free loopback port for the session. Tests use their own queue names, so a shared Redis is not disturbed.
+
+``ispb`` processes started by tests get this session's data directory, queue name, database and ports, never
+a running demo's (``tests/processes.py``).
 """
 
 import contextlib
@@ -30,6 +33,9 @@ from ispb_notify import OutboundPolicy
 from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant, migrate_platform
 from peers.certificates import self_signed_certificate
+from processes import isolate_this_process
+
+isolate_this_process()  # a demo's ISPB_ settings in this shell must not reach the tests (tests/processes.py)
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = ("127.0.0.1", 6379)

@@ -20,6 +20,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from ispb_tenants import Database
+from processes import ispb_environment
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 ISPB = str(Path(sys.executable).parent / "ispb")
@@ -69,13 +70,9 @@ def fx_live_server(db: Database, database_url: str) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    environment |= {
-        "ISPB_DATABASE_URL": database_url,
-        "ISPB_SECRET_KEY": "e" * 40,
-        "ISPB_COOKIE_SECURE": "false",
-        "ISPB_LOG_LEVEL": "warning",
-    }
+    environment = ispb_environment(
+        database_url, ISPB_SECRET_KEY="e" * 40, ISPB_COOKIE_SECURE="false", ISPB_LOG_LEVEL="warning"
+    )
     log = ARTIFACTS / "live-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:

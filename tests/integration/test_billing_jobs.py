@@ -1,7 +1,6 @@
 """Bill generation and advance auto-debit on a real tenant schema: idempotent, concurrent-safe, reconciled."""
 
 import asyncio
-import os
 import subprocess
 import sys
 from datetime import date
@@ -19,6 +18,7 @@ from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute
 from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_tenants import Database, TenantRef
+from processes import ispb_environment
 
 DEC_1 = date(2026, 12, 1)
 ISPB = str(Path(sys.executable).parent / "ispb")
@@ -166,8 +166,7 @@ async def test_two_concurrent_runs_bill_once(db: Database, make_tenant):
 @pytest.mark.slow
 async def test_two_worker_processes_at_once_bill_once(db: Database, database_url: str, make_tenant):
     tenant = await _tenant_with_customers(db, make_tenant, 300)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "w" * 40}
+    environment = ispb_environment(database_url, ISPB_SECRET_KEY="w" * 40)
     command = [ISPB, "jobs", "run", "billing.generate_bills", "--tenant", tenant.slug, "--today", "2026-12-01"]
 
     def run_both() -> list[subprocess.CompletedProcess[str]]:

@@ -1,6 +1,5 @@
 """The ``ispb`` command line, run as a real process against the test database."""
 
-import os
 import secrets
 import subprocess
 import sys
@@ -9,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ispb_tenants import Database
+from processes import ispb_environment
 
 ISPB = str(Path(sys.executable).parent / "ispb")
 
@@ -16,9 +16,7 @@ ISPB = str(Path(sys.executable).parent / "ispb")
 def ispb(
     database_url: str, *args: str, env: dict[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "c" * 40, "COLUMNS": "200"}
-    environment |= env or {}
+    environment = ispb_environment(database_url, ISPB_SECRET_KEY="c" * 40, COLUMNS="200") | (env or {})
     return subprocess.run(
         [ISPB, *args], capture_output=True, text=True, env=environment, timeout=120, check=False, input=stdin
     )

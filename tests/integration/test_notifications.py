@@ -20,6 +20,7 @@ from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_platform.secrets_box import seal
 from ispb_tenants import Database, TenantRef
 from peers.sms_gateway import SmsGatewayPeer
+from processes import ispb_environment
 
 SECRET = "t" * 40
 PEERS = OutboundPolicy.parse("127.0.0.1")  # the gateway peers listen on loopback
@@ -317,7 +318,6 @@ async def test_a_sender_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     """A real ``ispb jobs run notify.send_outbox`` process is killed (SIGKILL) while the gateway holds both of
     its requests; after the claim lease, the next sender delivers each message once."""
     import asyncio
-    import os
     import signal
     import subprocess
     import sys
@@ -326,8 +326,7 @@ async def test_a_sender_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     tenant = notified["tenant"]
     await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5)))
     gateway.stall_next(2)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    environment |= {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": SECRET, "ISPB_OUTBOUND_ALLOW": "127.0.0.1"}
+    environment = ispb_environment(database_url, ISPB_SECRET_KEY=SECRET, ISPB_OUTBOUND_ALLOW="127.0.0.1")
     command = [str(Path(sys.executable).parent / "ispb"), "jobs", "run", "notify.send_outbox", "--tenant", tenant.slug]
     sender = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
     try:

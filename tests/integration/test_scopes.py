@@ -1,6 +1,8 @@
 """Tenant scopes: after-commit actions (``TenantScope.on_commit``) and the handler decorator (``@in_tenant_scope``)."""
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -169,3 +171,58 @@ async def test_the_scope_connection_is_the_transaction(db: Database, make_tenant
         await _add("C1")
         assert await scope.connection.fetchval("SELECT count(*) FROM customer") == 1
         assert isinstance(scope.connection, asyncpg.Connection | asyncpg.pool.PoolConnectionProxy)
+
+
+async def test_queries_gathered_in_one_scope_fail_and_the_scope_still_rolls_back_and_gives_its_connection_back(
+    db: Database, database_url: str, make_tenant
+):
+    """Misuse: one scope is one connection, so two queries at once are refused ("another operation is in
+    progress"). The scope must still end its transaction and return the connection, and closing the database
+    must not wait for ever (it did: the connection stayed "idle in transaction", holding the row)."""
+    tenant = await make_tenant("gather")
+    own = await Database.connect(database_url, min_size=1, max_size=2)  # its close is under test
+    pids: list[int] = []
+    try:
+
+        async def misuse() -> None:
+            async with own.tenant(tenant) as scope:
+                pids.append(scope.connection.get_server_pid())
+                await _add("G1")
+                await asyncio.gather(Customer.select(), Customer.select())
+
+        with pytest.raises(asyncpg.InterfaceError, match="another operation is in progress"):
+            await misuse()
+        await asyncio.sleep(0.2)  # the query that did run finishes on the server
+        states = await db.fetchval("SELECT array_agg(state) FROM pg_stat_activity WHERE pid = $1", pids[0])
+        assert not any(state.startswith("idle in transaction") for state in states or []), states
+        async with own.tenant(tenant) as scope:  # the row is gone: adding it again neither waits nor clashes
+            await scope.connection.execute("SET LOCAL lock_timeout = '2s'")
+            await _add("G1")
+        assert await _committed_codes(db, tenant) == {"G1"}
+    finally:
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(own.close(), 15)
+        finally:
+            if own.engine.pool is not None:  # before the fix: close hung; end it so the session goes on
+                own.engine.pool.terminate()
+        assert time.monotonic() - started < 5
+
+
+async def test_closing_the_database_does_not_wait_for_ever_for_a_connection_never_given_back(
+    db: Database, database_url: str
+):
+    own = await Database.connect(database_url, min_size=1, max_size=2)
+    own.close_timeout_s = 1.0
+    kept = await own.pool.acquire()  # a task that never releases it
+    await kept.execute("BEGIN")
+    pid = kept.get_server_pid()
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(own.close(), 15)  # before the fix: asyncpg's pool close waits for it for ever
+    finally:
+        if own.engine.pool is not None:
+            own.engine.pool.terminate()
+    assert time.monotonic() - started < 5
+    await asyncio.sleep(0.2)
+    assert await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid) == 0

@@ -1,7 +1,6 @@
 """``ispb web`` and ``ispb worker`` as real processes: health, the front page, and jobs run by the worker."""
 
 import asyncio
-import os
 import secrets
 import signal
 import subprocess
@@ -15,13 +14,13 @@ import pytest
 
 from ispb_platform.jobs.queue import make_queue
 from ispb_tenants import Database
+from processes import ispb_environment
 
 ISPB = str(Path(sys.executable).parent / "ispb")
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    return env | {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "w" * 40} | extra
+    return ispb_environment(database_url, ISPB_SECRET_KEY="w" * 40, **extra)
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
@@ -121,10 +120,9 @@ async def test_worker_process_runs_queued_heartbeat_and_stops_cleanly(
     await queue.connect()
     try:
         key = f"process-{secrets.token_hex(4)}"
-        # With attempts to spare, as every ISPB job is enqueued: SAQ's Redis sweeper can catch a job between its
-        # move to the active list and its status update, and aborts it as "swept" when it has no retry left
-        # (tobymao/saq#277, #124; seen here under load). Our jobs survive that by retrying, idempotently.
-        job = await queue.enqueue("cron.system.heartbeat", key=key, timeout=60, retries=4, retry_delay=0.1)
+        # One attempt only: the worker's start-up sweep must not abort a job it is dequeuing (SAQ's Redis sweeper
+        # did, tobymao/saq#277: "aborted, swept, progress 1.0" here under load; jobs/queue.py SafeSweepRedisQueue).
+        job = await queue.enqueue("cron.system.heartbeat", key=key, timeout=60, retries=1)
         assert job is not None
         for _ in range(600):
             await job.refresh()
@@ -132,6 +130,7 @@ async def test_worker_process_runs_queued_heartbeat_and_stops_cleanly(
                 break
             await asyncio.sleep(0.05)
         assert job.completed and job.error is None, job.error
+        assert (job.status, job.attempts) == ("complete", 1)
         status = await db.fetchval("SELECT status FROM platform.job_run WHERE id = $1", job.result["run_id"])
         assert status == "succeeded"
     finally:

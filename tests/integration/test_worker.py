@@ -1,17 +1,23 @@
 """The worker on the real queues (PostgreSQL and Redis, one suite for both) and the schedule's fan-out."""
 
 import asyncio
+import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 
 import pytest
 from saq import Queue, Worker
 
+from ispb_platform.app import create_app
+from ispb_platform.cli.common import configure_logging
+from ispb_platform.jobs.job import Counts, JobContext, JobScope, ScheduledJob
 from ispb_platform.jobs.queue import make_queue
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, get_run, recent_runs
 from ispb_platform.jobs.worker import RUN_JOB, build_worker, fan_out
+from ispb_platform.runtime import Runtime
+from ispb_platform.settings import parse_settings
 from ispb_tenants import Database
 
 WAIT_S = 30
@@ -51,8 +57,8 @@ async def test_worker_schedules_and_runs_the_heartbeat_and_records_the_run(db: D
     try:
         # the worker put the registry's cron tick on the queue under SAQ's cron key
         assert await queue.job("cron:cron.system.heartbeat") is not None
-        job = await queue.enqueue(  # attempts to spare, as every ISPB job (see test_web: SAQ sweep race)
-            "cron.system.heartbeat", key=f"now-{secrets.token_hex(4)}", timeout=60, retries=4, retry_delay=0.1
+        job = await queue.enqueue(  # one attempt: the start-up sweep must leave it alone (see test_queue_sweep)
+            "cron.system.heartbeat", key=f"now-{secrets.token_hex(4)}", timeout=60, retries=1
         )
         assert job is not None
 
@@ -62,6 +68,7 @@ async def test_worker_schedules_and_runs_the_heartbeat_and_records_the_run(db: D
 
         await _wait_for(done, "the heartbeat job")
         assert job.error is None, job.error
+        assert (job.status, job.attempts) == ("complete", 1)
         record = await get_run(db, job.result["run_id"])
         assert (record.job, record.status, record.trigger) == ("system.heartbeat", "succeeded", "schedule")
         assert record.counts["active_tenants"] == await db.fetchval(
@@ -191,3 +198,72 @@ async def test_clear_app_logs_prunes_old_run_records_but_keeps_each_jobs_latest(
     assert [r["job_key"] for r in heartbeats] == ["hb6", "hb7"]  # before today: 7 whole days of heartbeats
     assert first.counts["run_records_deleted"] >= 13  # 10 tenant-job runs and 3 heartbeats
     assert second.counts == {"run_records_deleted": 0}
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self, below: int = logging.WARNING) -> list[str]:
+        return [f"{r.levelname} {r.name}: {r.getMessage()}" for r in self.records if r.levelno < below]
+
+
+async def _did(ctx: JobContext) -> Counts:
+    return {"messages_sent": 2, "failed": 0}
+
+
+async def _broke(ctx: JobContext) -> Counts:
+    raise RuntimeError("gateway down")
+
+
+@pytest.fixture(name="log_setup", params=["ispb worker", "ispb demo"])
+def fx_log_setup(request: pytest.FixtureRequest, database_url: str, db: Database) -> Iterator[_Collect]:
+    """Logging at the default level as each command sets it up, with a handler that collects every record."""
+    root, saq_logger = logging.getLogger(), logging.getLogger("saq")
+    saved = (root.level, list(root.handlers), saq_logger.level)
+    if request.param == "ispb worker":
+        configure_logging("info")
+    else:  # the demo's web app (with its worker) configures logging through Litestar
+        config = parse_settings({"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "k" * 40})
+        create_app(config, runtime=Runtime(config, database_url, db, make_queue(None, database_url)))
+    collect = _Collect()
+    root.addHandler(collect)
+    yield collect
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+    saq_logger.setLevel(saved[2])
+
+
+async def test_at_info_a_quiet_minute_logs_nothing_and_a_run_that_did_something_one_line(
+    db: Database, queue: Queue, log_setup: _Collect
+):
+    worker = build_worker(db, queue, embedded=True)
+    task = await _running(worker)
+    try:
+        job = await queue.enqueue("cron.system.heartbeat", key=f"quiet-{secrets.token_hex(4)}", timeout=60)
+        assert job is not None
+
+        async def done() -> bool:
+            await job.refresh()
+            return bool(job.completed)
+
+        await _wait_for(done, "the heartbeat job")
+    finally:
+        await _stop(worker, task)
+    assert job.error is None, job.error
+    assert log_setup.lines() == []  # before: SAQ's "Worker starting", "Enqueuing", "Processing", "Finished", ...
+
+    work = ScheduledJob("test.work", "* * * * *", JobScope.PLATFORM, _did, "sends messages")
+    await execute(db, work, tenant=None, trigger=Trigger.MANUAL, key=f"work-{secrets.token_hex(4)}")
+    assert log_setup.lines() == ["INFO ispb_platform.jobs.runs: test.work: messages_sent 2, failed 0"]
+
+    broken = ScheduledJob("test.broken", "* * * * *", JobScope.PLATFORM, _broke, "fails")
+    with pytest.raises(RuntimeError):
+        await execute(db, broken, tenant=None, trigger=Trigger.MANUAL, key=f"broken-{secrets.token_hex(4)}")
+    runs = [line for line in log_setup.lines(below=logging.CRITICAL) if " ispb_platform.jobs.runs: " in line]
+    assert len(runs) == 2 and runs[1].startswith("WARNING ispb_platform.jobs.runs: test.broken failed (run ")
+    assert runs[1].endswith("): RuntimeError: gateway down")

@@ -1,6 +1,5 @@
 """``ispb demo`` on the embedded default: no database or Redis URL, a fresh data directory, a real server."""
 
-import os
 import re
 import signal
 import subprocess
@@ -11,13 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from processes import ispb_environment
+
 ISPB = str(Path(sys.executable).parent / "ispb")
 pytestmark = pytest.mark.slow
 
 
 def _start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")}
-    env["ISPB_DATA_DIR"] = str(data_dir)
+    env = ispb_environment(ISPB_DATA_DIR=str(data_dir))
     return subprocess.Popen(
         [ISPB, "demo", "--port", str(port), "--customers", "120"],
         env=env,
@@ -118,6 +118,6 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
         _wait_healthy(again, url)
     finally:
         _stop(again)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")} | {"ISPB_DATA_DIR": str(tmp_path)}
+    env = ispb_environment(ISPB_DATA_DIR=str(tmp_path))
     listed = subprocess.run([ISPB, "tenants", "list"], env=env, text=True, capture_output=True, check=True)
     assert listed.stdout.count("dhaka-fiber") == 1 and listed.stdout.count("padma-link") == 1

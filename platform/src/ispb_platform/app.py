@@ -15,6 +15,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
+from litestar.logging.config import LoggingConfig
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
@@ -33,6 +34,7 @@ from ispb_platform.catalog.routes import PackageController
 from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs import routes as automation_routes
 from ispb_platform.jobs.worker import build_worker
+from ispb_platform.logs import logger_levels
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
 from ispb_platform.notify import routes as notify_routes
@@ -132,6 +134,10 @@ def create_app(
         openapi_config=None,  # no public API yet; when there is one, its schema route declares its access too
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=[lifespan, *lifespans],
+        logging_config=LoggingConfig(  # Litestar's default, at ISPB_LOG_LEVEL; SAQ's chatter only at debug
+            root={"handlers": ["queue_listener"], "level": settings.log_level.upper()},
+            loggers={name: {"level": level} for name, level in logger_levels(settings.log_level).items()},
+        ),
         debug=False,
     )
     if runtime is not None:  # usable at once, also by ASGI test transports that send no lifespan events

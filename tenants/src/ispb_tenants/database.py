@@ -6,6 +6,7 @@ One asyncpg pool (through Piccolo's engine) serves all tenants. Tenant work happ
 another's work; a query outside any scope finds no tenant tables and fails loudly instead of guessing.
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from ispb_tenants.errors import TenancyError, TenantContextError
 from ispb_tenants.migrations import PLATFORM_SCHEMA, search_path_for
@@ -76,15 +77,71 @@ def current_tenant() -> TenantRef | None:
 MIN_SERVER_VERSION = 130000  # PostgreSQL 13: gen_random_uuid, hashtextextended, DROP DATABASE ... FORCE
 
 
+RELEASE_TIMEOUT_S = 5.0
+"""How long giving a connection back to the pool (asyncpg resets it) may take before the connection is dropped."""
+
+
+class _Transaction(PostgresTransaction):
+    """Piccolo's transaction, ending with the connection back in the pool whatever happened in it.
+
+    Piccolo's ``__aexit__`` rolls back (or commits) and only then releases the connection; when that statement
+    fails, the connection is never released and stays "idle in transaction" holding its rows' locks, and the
+    pool's close waits for it for ever. Seen with two queries gathered in one scope: the second is refused
+    ("another operation is in progress"), and so is the rollback, while the first still runs. Here a
+    connection whose transaction cannot end is terminated (the server rolls its transaction back), and the
+    connection is always released and the context variable reset. The body's error, if any, is what
+    propagates; a failed commit raises its own error.
+    """
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self._end(self.rollback, raise_error=False)
+            elif not self._committed and not self._rolled_back:
+                await self._end(self.commit, raise_error=True)
+        finally:
+            await self._release()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+    async def _end(self, statement: Callable[[], Awaitable[None]], *, raise_error: bool) -> None:
+        try:
+            await statement()
+        except BaseException:
+            log.warning(
+                "a transaction could not end (%s); its connection is dropped", statement.__name__, exc_info=True
+            )
+            self.connection.terminate()
+            if raise_error:
+                raise
+
+    async def _release(self) -> None:
+        pool = self.engine.pool
+        if pool is None:
+            await self.connection.close(timeout=RELEASE_TIMEOUT_S)
+            return
+        try:
+            await pool.release(self.connection, timeout=RELEASE_TIMEOUT_S)
+        except BaseException:  # asyncpg has terminated the connection; the pool opens another when needed
+            log.warning("a connection could not be returned to the pool; it was dropped", exc_info=True)
+
+
 class _Engine(PostgresEngine):
     """Piccolo's engine without its constructor-time probes: they open a throwaway connection in a thread
-    (blocking the event loop) and only warn when it fails. `Database.connect` checks the server on the pool."""
+    (blocking the event loop) and only warn when it fails. `Database.connect` checks the server on the pool.
+    Its transactions always give their connection back (`_Transaction`)."""
 
     async def check_version(self) -> None:
         return None
 
     async def prep_database(self) -> None:
         return None
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _Transaction(engine=self, allow_nested=allow_nested)
 
 
 def _bind(engine: Any) -> None:
@@ -113,13 +170,29 @@ class Database:
         _bind(engine)
         return cls(engine, previous)
 
+    close_timeout_s: float = 10.0
+    """How long `close` waits for connections in use to come back before it terminates them."""
+
     async def close(self) -> None:
         """Close the pool; tables bound to it go back to the engine they had before (a second ``Database`` in
-        one process, e.g. a command run in-process by a test, must not leave the first one's queries orphaned)."""
+        one process, e.g. a command run in-process by a test, must not leave the first one's queries orphaned).
+
+        asyncpg's ``Pool.close`` waits, without a bound, for every acquired connection to be released; a
+        connection a task never gives back would keep the process from ending. After ``close_timeout_s`` the
+        pool is terminated: the server rolls back whatever those connections had not committed.
+        """
         if ALL_TABLES[0]._meta._db is self.engine and self._previous is not None:
             _bind(self._previous)
-        if self.engine.pool is not None:
-            await self.engine.close_connection_pool()
+        pool = self.engine.pool
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), self.close_timeout_s)
+        except TimeoutError:
+            log.warning("connections still in use after %.0f s; the pool is terminated", self.close_timeout_s)
+            pool.terminate()
+        finally:
+            self.engine.pool = None
 
     @property
     def pool(self) -> asyncpg.Pool:

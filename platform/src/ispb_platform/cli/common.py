@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from ispb_platform.embedded_postgres import EmbeddedPostgresError
+from ispb_platform.logs import apply_log_level
 from ispb_platform.runtime import Runtime, open_database, open_runtime
 from ispb_platform.settings import Settings, SettingsError, load_settings
 from ispb_tenants import Database, TenancyError
@@ -51,7 +52,9 @@ def settings() -> Settings:
 
 
 def configure_logging(level: str) -> None:
+    """The root logger at ``level``; SAQ's per-job lines only at debug (``ispb_platform.logs``)."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    apply_log_level(level)
 
 
 def run(main: Callable[[], Awaitable[T]]) -> T:

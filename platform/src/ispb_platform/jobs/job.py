@@ -55,3 +55,6 @@ class ScheduledJob:
     retries: int = 4
     """Attempts in all; retried with exponential backoff. Correctness comes from the data, not the queue."""
     retry_delay_s: float = 5.0
+    observed_counts: frozenset[str] = frozenset()
+    """Counts that describe rather than tell work done (the heartbeat's active tenants, a retention setting):
+    a run whose other counts are all zero did nothing, and is not logged (``jobs/runs.py``)."""

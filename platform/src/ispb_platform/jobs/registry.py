@@ -20,6 +20,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=heartbeat,
         description="Proves a worker is alive and reaches the database",
         timeout_s=60,
+        observed_counts=frozenset({"active_tenants"}),
     ),
     ScheduledJob(
         name="billing.generate_bills",
@@ -28,6 +29,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=generate_bills,
         description="Bills every customer whose monthly or daily billing period starts (or started unbilled) today",
         timeout_s=3600,
+        observed_counts=frozenset({"not_due", "skipped_suspended"}),
     ),
     ScheduledJob(
         name="billing.advance_debit",
@@ -36,6 +38,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=advance_debit,
         description="On the 1st of the month, settles open bills from customers' advance credit",
         timeout_s=3600,
+        observed_counts=frozenset({"not_the_first"}),
     ),
     ScheduledJob(
         name="billing.auto_suspend",
@@ -44,6 +47,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=auto_suspend,
         description="Suspends customers with bills overdue past their billing profile's grace period or day",
         timeout_s=1800,
+        observed_counts=frozenset({"not_due", "already_handled", "rule_off"}),
     ),
     ScheduledJob(
         name="netsync.router_commands",
@@ -76,6 +80,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=due_date_reminders,
         description="Queues due-date reminders (e.g. 3 days before, on the day, 2 days after) at the send time",
         timeout_s=1800,
+        observed_counts=frozenset({"no_rules"}),
     ),
     ScheduledJob(
         name="notify.expiration",
@@ -84,6 +89,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=expiration_notices,
         description="Queues notices before prepaid (daily-cycle) customers' paid time runs out",
         timeout_s=1800,
+        observed_counts=frozenset({"no_rules"}),
     ),
     ScheduledJob(
         name="notify.low_sms_balance",
@@ -108,6 +114,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=purge_activity_logs,
         description="Deletes activity log rows older than the operator's retention period",
         timeout_s=1800,
+        observed_counts=frozenset({"retention_days"}),
     ),
     ScheduledJob(
         name="maintenance.clear_app_logs",

@@ -2,9 +2,14 @@
 
 The row is committed as ``running`` before the job starts, so a crashed worker leaves visible evidence, and
 updated with the outcome and counts when it ends. The worker and ``ispb jobs run`` both go through `execute`.
+
+The log gets one line per run that did something (a non-zero count other than the job's ``observed_counts``)
+and one warning per failed attempt; a quiet minute logs nothing (SAQ's own per-job lines show only at
+``ISPB_LOG_LEVEL=debug``, see ``ispb_platform/logs.py``).
 """
 
 import json
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -18,6 +23,8 @@ from ispb_platform.jobs.job import JobContext, JobScope, ScheduledJob
 from ispb_tenants import Database, TenantRef
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+log = logging.getLogger(__name__)
 
 
 class Trigger(StrEnum):
@@ -83,8 +90,16 @@ async def execute(
         counts = dict(await job.run(ctx))
     except Exception as error:
         await _finish(db, run_id, "failed", {}, f"{type(error).__name__}: {error}")
+        log.warning("%s%s failed (run %d): %s: %s", job.name, _for(tenant), run_id, type(error).__name__, error)
         raise
-    return await _finish(db, run_id, "succeeded", counts, None)
+    record = await _finish(db, run_id, "succeeded", counts, None)
+    if any(value for name, value in counts.items() if name not in job.observed_counts):
+        log.info("%s%s: %s", job.name, _for(tenant), ", ".join(f"{name} {value}" for name, value in counts.items()))
+    return record
+
+
+def _for(tenant: TenantRef | None) -> str:
+    return f" for {tenant.slug}" if tenant is not None else ""
 
 
 async def _start(db: Database, job: ScheduledJob, ctx: JobContext, trigger: Trigger, key: str) -> int:
