@@ -70,6 +70,8 @@ async def test_recording_payments_settles_the_bill_and_keeps_the_rest_as_credit(
     bad = await client.post(url, data={"_csrf_token": token, "amount": "12.345", "method": "bkash"})
     assert bad.status_code == 422 and "more than 2 decimals" in bad.text and "Choose cash, bank" in bad.text
     assert 'value="12.345"' in bad.text
+    huge = await client.post(url, data={"_csrf_token": token, "amount": "99999999999999999999", "method": "cash"})
+    assert huge.status_code == 422 and "too large" in huge.text and 'value="99999999999999999999"' in huge.text
     no_ref = await client.post(url, data={"_csrf_token": token, "amount": "100", "method": "mobile_money"})
     assert no_ref.status_code == 422 and "transaction id" in no_ref.text
 

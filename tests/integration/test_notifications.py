@@ -168,6 +168,14 @@ async def test_a_bad_template_is_refused_at_save_with_its_position(notified, mak
         data={"_csrf_token": token, "body": "Paid {{ amout }}", "enabled": "on"},
     )
     assert unknown.status_code == 422 and "amout" in unknown.text
+    for page_url, extra in (
+        ("/panel/notifications/events/payment.received", {"enabled": "on"}),
+        ("/panel/notifications/due-date", {"offsets": "-3, 0", "send_time": "10:00"}),
+        ("/panel/notifications/expiration", {"leads": "1d", "send_time": "10:00"}),
+    ):  # the database refuses texts over 1,000 characters: the form says so first, and keeps the text
+        long = "Dear {{ customer_name }} " + "x" * 2_000
+        too_long = await client.post(page_url, data={"_csrf_token": token, "body": long, **extra})
+        assert too_long.status_code == 422 and "1,000 characters" in too_long.text, page_url
     good = await client.post(
         "/panel/notifications/events/payment.received",
         data={"_csrf_token": token, "body": "Thanks {{ customer_name }}: {{ payment_amount }}", "enabled": "on"},

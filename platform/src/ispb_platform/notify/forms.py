@@ -46,6 +46,8 @@ _COMMON = frozenset(
     }
 )
 _NO_TEXT = "Write the message text."
+MAX_TEXT = 1_000
+"""Characters of a message text: the database's CHECK on ``notify_template.body`` (tenant migration 0006)."""
 CHANNELS = ("sms", "whatsapp")
 
 
@@ -65,6 +67,8 @@ def preview(body: str, key: str) -> dict[str, Any]:
     """Rendered sample text and SMS size, or the problem with its position; an empty text is a problem too."""
     if not body:
         return {"ok": False, "problem": _NO_TEXT}
+    if len(body) > MAX_TEXT:
+        return {"ok": False, "problem": f"Keep the text to {MAX_TEXT:,} characters; it has {len(body):,}."}
     try:
         check_template(body, allowed_variables(key))
         text = render(body, SAMPLE)

@@ -7,6 +7,8 @@ from ispb_billing import Money
 from ispb_platform.payments.queries import PaymentMethod
 
 MAX_BACKDATE_DAYS = 366
+MAX_AMOUNT_MINOR = 10**13
+"""100 billion in a 2-decimal currency: far above any payment, far below the database's bigint."""
 METHOD_LABELS = {PaymentMethod.CASH: "Cash", PaymentMethod.BANK: "Bank", PaymentMethod.MOBILE_MONEY: "Mobile money"}
 NEEDS_REFERENCE = {PaymentMethod.BANK, PaymentMethod.MOBILE_MONEY}
 
@@ -20,21 +22,26 @@ class PaymentDraft:
     note: str
 
 
+def _amount(raw: str, currency: str) -> tuple[Money | None, str]:
+    """The amount received, or the message to show beside the field."""
+    if not raw:
+        return None, "Enter the amount received."
+    try:
+        amount = Money.of(raw, currency)
+    except (ValueError, TypeError) as problem:
+        return None, f"Enter an amount such as 500 or 500.50 ({problem})."
+    if not amount.is_positive:
+        return None, "The amount must be more than zero."
+    if amount.minor > MAX_AMOUNT_MINOR:
+        return None, "That amount is too large; check the number."
+    return amount, ""
+
+
 def validate_payment(data: dict[str, str], currency: str, today: date) -> tuple[PaymentDraft | None, dict[str, str]]:
     errors: dict[str, str] = {}
-    amount: Money | None = None
-    raw_amount = data.get("amount", "").strip()
-    if not raw_amount:
-        errors["amount"] = "Enter the amount received."
-    else:
-        try:
-            amount = Money.of(raw_amount, currency)
-        except (ValueError, TypeError) as problem:
-            errors["amount"] = f"Enter an amount such as 500 or 500.50 ({problem})."
-        else:
-            if not amount.is_positive:
-                errors["amount"] = "The amount must be more than zero."
-                amount = None
+    amount, problem = _amount(data.get("amount", "").strip(), currency)
+    if problem:
+        errors["amount"] = problem
     method: PaymentMethod | None = None
     try:
         method = PaymentMethod(data.get("method", ""))
