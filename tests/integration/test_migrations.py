@@ -164,7 +164,6 @@ GENERATED_COLUMNS = {"customer": {"search"}}
 WITHOUT_CLASS = {
     "schema_migration",  # the migration runner's own record (ispb_tenants.migrations), in every schema
     "ledger_entry",  # a view the database derives from bill and payment; read with SQL (billing/queries.py)
-    "staff_invitation",  # read and written with SQL in staff/queries.py until its Piccolo class is added
 }
 
 # Piccolo column class -> PostgreSQL type as information_schema names it. Serial columns are integers with a

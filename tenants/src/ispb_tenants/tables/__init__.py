@@ -31,7 +31,7 @@ from ispb_tenants.tables.notify import (
     OtpCode,
     Outbox,
 )
-from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, Tenant, WebSession
+from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
 from ispb_tenants.tables.radius import (
     NasReload,
     RadAcct,
@@ -45,7 +45,7 @@ from ispb_tenants.tables.radius import (
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
-PLATFORM_TABLES = (Tenant, PlatformUser, JobRun, WebSession, AuthThrottle)
+PLATFORM_TABLES = (Tenant, PlatformUser, StaffInvitation, JobRun, WebSession, AuthThrottle)
 TENANT_TABLES = (
     Package,
     BillingProfile,
@@ -121,6 +121,7 @@ __all__ = (
     "RadUserGroup",
     "Router",
     "RouterCommand",
+    "StaffInvitation",
     "SuspensionLog",
     "Tenant",
     "WebSession",

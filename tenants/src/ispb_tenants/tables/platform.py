@@ -63,6 +63,22 @@ class PlatformUser(Table, tablename="platform_user", schema=SCHEMA):
     last_login_at = Timestamptz(null=True, default=None)
 
 
+class StaffInvitation(Table, tablename="staff_invitation", schema=SCHEMA):
+    """An invitation to an operator's staff: only the SHA-256 of the link's token is kept (platform migration 0006)."""
+
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=False)
+    email = Text()
+    name = Text()
+    role = Text()
+    token_hash = Text(unique=True, secret=True)
+    invited_by = ForeignKey(PlatformUser, db_column_name="invited_by", null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    user = ForeignKey(PlatformUser, db_column_name="user_id", null=True)
+    """The account the invitation created."""
+
+
 class JobRun(Table, tablename="job_run", schema=SCHEMA):
     """A run record: one execution of a job, for one tenant or for the platform."""
 
