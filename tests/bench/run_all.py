@@ -43,6 +43,7 @@ BENCHES = (
     Bench("bill_generation", ("--parallel", "2"), ("--tenants", "10", "--parallel", "2", "--months", "2")),
     Bench("invoice_pdf", ("--invoices", "200"), ("--invoices", "60")),
     Bench("notify_reminders", (), ("--tenants", "10")),
+    Bench("reactivation", ("--payments", "100"), ("--payments", "30")),
     Bench("notify_http_clients", ("--client", "all"), ("--client", "all", "--messages", "5000"), needs="aiohttp"),
 )
 
