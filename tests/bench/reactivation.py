@@ -42,6 +42,7 @@ from ispb_platform.runtime import Runtime
 from ispb_platform.settings import parse_settings
 from ispb_tenants import Database, TenantRef, create_tenant, migrate_platform
 from peers.routeros import RouterOSPeer
+from processes import ispb_environment
 
 SECRET = "r" * 40
 PASSWORD = "benchmark password"
@@ -97,16 +98,11 @@ async def _suspended_customers(db: Database, peer: RouterOSPeer, count: int) -> 
 
 
 def _start_worker(url: str, redis_url: str | None, queue_name: str) -> subprocess.Popen[bytes]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISPB_")} | {
-        "ISPB_DATABASE_URL": url,
-        "ISPB_SECRET_KEY": SECRET,
-        "ISPB_QUEUE_NAME": queue_name,
-        "ISPB_LOG_LEVEL": "warning",
-    }
+    settings = {"ISPB_SECRET_KEY": SECRET, "ISPB_QUEUE_NAME": queue_name, "ISPB_LOG_LEVEL": "warning"}
     if redis_url:
-        environment["ISPB_REDIS_URL"] = redis_url
+        settings["ISPB_REDIS_URL"] = redis_url
     ispb = Path(sys.executable).with_name("ispb")
-    return subprocess.Popen([str(ispb), "worker"], env=environment, stdout=subprocess.DEVNULL)
+    return subprocess.Popen([str(ispb), "worker"], env=ispb_environment(url, **settings), stdout=subprocess.DEVNULL)
 
 
 async def _back_online(peer: RouterOSPeer, address: str, limit: float = 30.0) -> float:
