@@ -69,6 +69,35 @@ async def test_bad_operator_form_keeps_input_and_names_each_problem(make_client,
     assert 'value="Bad ISP"' in answer.text
 
 
+async def test_slug_and_email_clashes_come_with_the_other_field_errors_in_one_round(
+    db: Database, make_client, make_staff, make_tenant, sign_in
+):
+    taken = await make_tenant("clash")
+    someone = await make_staff("operator_staff", taken)
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("platform_admin"))
+    form = {
+        "_csrf_token": token,
+        "name": "Clash ISP",
+        "slug": taken.slug,
+        "timezone": "Mars/Olympus",
+        "currency": "BDT",
+        "user_name": "Owner",
+        "email": someone.upper(),  # the unique index compares lower(email)
+        "password": "a long enough password",
+    }
+    answer = await admin.post("/admin/operators/new", data=form)
+    assert answer.status_code == 422
+    for message in ("already taken", "Another user already has this e-mail address", "time zone such as"):
+        assert message in answer.text, message
+    assert 'value="Clash ISP"' in answer.text and f'value="{someone.upper()}"' in answer.text
+    assert await db.fetchval("SELECT count(*) FROM platform.tenant WHERE name = 'Clash ISP'") == 0
+    # with the other fields right, both clashes are still named together and nothing is created
+    again = await admin.post("/admin/operators/new", data=form | {"timezone": "Asia/Dhaka"})
+    assert again.status_code == 422
+    assert "already taken" in again.text and "Another user already has this e-mail address" in again.text
+
+
 async def test_suspending_an_operator_closes_its_panel_at_once(make_client, make_staff, make_tenant, sign_in):
     tenant = await make_tenant("close")
     admin, operator = make_client(), make_client()

@@ -66,6 +66,11 @@ class AdminController(Controller):
         data = await form_fields(request)
         draft, errors = validate_operator(data, new=True)
         errors |= validate_staff(data | {"role": "operator_admin"}, new=True)[1]
+        errors |= await service.operator_clashes(  # in the same round as the other fields
+            _db(request),
+            slug=None if "slug" in errors else data.get("slug", "").strip(),
+            email=None if "email" in errors else data.get("email", "").strip(),
+        )
         if draft is not None and not errors:
             try:
                 await service.provision_operator(
