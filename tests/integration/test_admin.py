@@ -105,7 +105,8 @@ async def test_suspending_an_operator_closes_its_panel_at_once(make_client, make
     await sign_in(operator, await make_staff("operator_admin", tenant))
     assert (await operator.get("/panel/")).status_code == 200
     status_url = f"/admin/operators/{tenant.slug}/status"
-    assert (await admin.post(status_url, data={"_csrf_token": admin_token, "status": "suspended"})).status_code == 303
+    suspend = {"_csrf_token": admin_token, "status": "suspended", "reason": "Unpaid platform fee"}
+    assert (await admin.post(status_url, data=suspend)).status_code == 303
     assert (await operator.get("/panel/")).status_code == 303  # back to sign-in
     page = await admin.get(f"/admin/operators/{tenant.slug}")
     assert 'class="badge suspended"' in page.text
@@ -163,13 +164,12 @@ async def test_admin_edits_an_operator_and_disables_its_user(make_client, make_s
     await sign_in(staff, staff_email)
     staff_id = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", staff_email)
     status_url = f"/admin/operators/{tenant.slug}/users/{staff_id}/status"
-    assert (await admin.post(status_url, data={"_csrf_token": token, "status": "disabled"})).status_code == 303
+    disable = {"_csrf_token": token, "status": "disabled", "reason": "Left the company"}
+    assert (await admin.post(status_url, data=disable)).status_code == 303
     assert (await staff.get("/panel/")).status_code == 303  # signed out at once
 
     only_admin = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", operator_email)
-    refused = await admin.post(
-        f"/admin/operators/{tenant.slug}/users/{only_admin}/status", data={"_csrf_token": token, "status": "disabled"}
-    )
+    refused = await admin.post(f"/admin/operators/{tenant.slug}/users/{only_admin}/status", data=disable)
     assert refused.status_code == 409 and "Suspend the operator instead" in refused.text
     async with db.tenant(tenant) as scope:
         actions = await scope.connection.fetch("SELECT action FROM activity_log ORDER BY id")
