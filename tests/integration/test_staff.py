@@ -99,6 +99,49 @@ async def test_admin_invites_a_person_who_chooses_a_password_and_can_then_sign_i
     assert 'href="/panel/staff"' not in (await newcomer.get("/panel/")).text  # nor see the link
 
 
+async def test_a_pending_invitation_can_be_withdrawn_and_its_link_then_says_so(
+    admin, db: Database, make_client, make_tenant, make_staff, sign_in, csrf_of
+):
+    client, token, tenant, _ = admin
+    email = f"withdrawn.{tenant.slug}@isp.test"
+    path = _link(await _invite(client, token, email))
+    invitation_id, expires_at = await db.pool.fetchrow(
+        "SELECT id, expires_at FROM platform.staff_invitation WHERE email = $1", email
+    )
+    listed = (await client.get("/panel/staff")).text.split('id="invitations"')[1].split("</table>")[0]
+    assert email in listed and expires_at.strftime("%Y-%m-%d %H:%M") in listed  # pending, with its expiry
+    revoke = f"/panel/staff/invitations/{invitation_id}/revoke"
+    assert f'href="{revoke}"' in listed
+
+    page = await client.get(revoke)
+    assert page.status_code == 200 and 'id="confirm-form"' in page.text and email in page.text
+    blank = await client.post(revoke, data={"_csrf_token": token, "reason": " "})
+    assert blank.status_code == 422 and 'id="reason-message">Say why' in blank.text
+    assert (await make_client().get(path)).status_code == 200  # still works: nothing changed
+    other_admin = make_client()  # another operator's admin cannot see or withdraw it
+    other_token = await sign_in(other_admin, await make_staff("operator_admin", await make_tenant("other")))
+    assert (await other_admin.get(revoke)).status_code == 404
+    assert (await other_admin.post(revoke, data={"_csrf_token": other_token, "reason": "x"})).status_code == 404
+
+    done = await client.post(revoke, data={"_csrf_token": token, "reason": "Sent to the wrong address"})
+    assert done.status_code == 303 and done.headers["location"] == "/panel/staff"
+    staff_page = (await client.get("/panel/staff")).text
+    assert f"Invitation of {email} withdrawn" in staff_page and 'id="invitations"' not in staff_page
+    opened = await make_client().get(path)
+    assert opened.status_code == 410 and "This invitation was withdrawn" in opened.text
+    assert 'name="password"' not in opened.text
+    accepted = await _accept(make_client(), csrf_of, path)
+    assert accepted.status_code == 410 and "This invitation was withdrawn" in accepted.text
+    assert await db.fetchval("SELECT count(*) FROM platform.platform_user WHERE email = $1", email) == 0
+    async with db.tenant(tenant) as scope:
+        logged = await scope.connection.fetchval(
+            "SELECT summary FROM activity_log WHERE action = 'staff.invitation_revoked'"
+        )
+    assert logged == f"Withdrew the invitation of Nasrin Sultana <{email}>: Sent to the wrong address"
+    assert logged in (await client.get("/panel/logs/activity")).text.replace("&lt;", "<").replace("&gt;", ">")
+    assert (await client.post(revoke, data={"_csrf_token": token, "reason": "again"})).status_code == 404
+
+
 async def test_bad_input_is_shown_beside_the_field_and_kept(admin):
     client, token, _, _ = admin
     answer = await client.post(
