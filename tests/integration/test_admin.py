@@ -96,6 +96,12 @@ async def test_slug_and_email_clashes_come_with_the_other_field_errors_in_one_ro
     again = await admin.post("/admin/operators/new", data=form | {"timezone": "Asia/Dhaka"})
     assert again.status_code == 422
     assert "already taken" in again.text and "Another user already has this e-mail address" in again.text
+    # adding a user to an operator: the taken address comes with the short password, not after it
+    user = {"_csrf_token": token, "user_name": "", "email": someone, "password": "short", "role": "operator_staff"}
+    added = await admin.post(f"/admin/operators/{taken.slug}/users", data=user)
+    assert added.status_code == 422
+    for message in ("Another user already has this e-mail address", "at least 10 characters", "person&#39;s name"):
+        assert message in added.text, message
 
 
 async def test_suspending_an_operator_closes_its_panel_at_once(make_client, make_staff, make_tenant, sign_in):

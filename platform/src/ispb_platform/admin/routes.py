@@ -163,7 +163,9 @@ class AdminController(Controller):
         tenant = await _operator(request, slug)
         data = await form_fields(request)
         draft, errors = validate_staff(data, new=True)
-        if draft is not None:
+        if "email" not in errors:  # a taken address in the same round as the other fields
+            errors |= await service.operator_clashes(_db(request), slug=None, email=data.get("email", "").strip())
+        if draft is not None and not errors:
             try:
                 await service.add_operator_user(_db(request), tenant, draft, _actor(request))
             except EmailTaken:  # shown beside the field
