@@ -121,6 +121,10 @@ async def test_suspending_a_customer_asks_why_and_the_suspension_log_keeps_it(db
     assert await _fetchval(db, tenant, "SELECT reason FROM suspension_log") == "Asked to pause while abroad"
     assert "Asked to pause while abroad" in (await client.get("/panel/logs/suspension")).text
     assert "Asked to pause while abroad" in (await client.get("/panel/logs/activity")).text
+    again = {"_csrf_token": operator["token"], "reason": "double submit"}
+    twice = await client.post(f"/panel/customers/{customer_id}/suspend", data=again)
+    assert "Nothing changed: the customer was not active" in (await client.get(twice.headers["location"])).text
+    assert await _fetchval(db, tenant, "SELECT count(*) FROM suspension_log") == 1
 
 
 async def test_disabling_a_customer_asks_why_and_logs_it(db: Database, operator):

@@ -110,7 +110,7 @@ async def _change(
     reason: str,
 ) -> Response[Any]:
     runtime = request.app.state.runtime
-    await service.change_status(
+    change = await service.change_status(
         db,
         operator,
         customer_id,
@@ -120,7 +120,10 @@ async def _change(
         queue=runtime.queue,
         ip=client_ip(request),
     )
-    flash(request, "Customer suspended" if action == "suspend" else "Customer activated")
+    if change is None:  # already so (a second tab, a double submit): nothing was logged either
+        flash(request, "Nothing changed: the customer was not " + ("active" if action == "suspend" else "suspended"))
+    else:
+        flash(request, "Customer suspended" if action == "suspend" else "Customer activated")
     return see_other(request, f"/panel/customers/{customer_id}")
 
 
