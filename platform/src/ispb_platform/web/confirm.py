@@ -60,13 +60,21 @@ def read_reason(fields: Mapping[str, str]) -> tuple[str, dict[str, str]]:
     empty, oversize or control-character one; the text comes back either way so the page can show it again."""
     typed = fields.get("reason", "")
     reason = " ".join(typed.split())
-    if any(unicodedata.category(c) == "Cc" for c in reason):
-        return reason[:MAX_REASON], {"reason": "Write the reason as plain text."}
+    if any(unicodedata.category(c) == "Cc" for c in reason):  # NUL and the like: shown again without them
+        shown = "".join(c for c in reason if unicodedata.category(c) != "Cc")
+        return shown[:MAX_REASON], {"reason": "Write the reason as plain text."}
     if not reason:
         return "", {"reason": "Say why. The reason is required and is kept with your name."}
     if len(reason) > MAX_REASON:
         return reason[:MAX_REASON], {"reason": f"Keep the reason under {MAX_REASON} characters."}
     return reason, {}
+
+
+def optional_reason(fields: Mapping[str, str], default: str) -> str:
+    """A reason an action takes but does not require (reactivating): one line, control characters dropped,
+    cut to `MAX_REASON`; ``default`` when none was given."""
+    typed = "".join(c for c in fields.get("reason", "") if c.isspace() or unicodedata.category(c) != "Cc")
+    return " ".join(typed.split())[:MAX_REASON] or default
 
 
 def confirm_page(

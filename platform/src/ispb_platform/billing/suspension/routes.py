@@ -15,7 +15,7 @@ from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.billing.queries import CustomerLabel, customer_label
 from ispb_platform.billing.suspension import queries, service
 from ispb_platform.billing.suspension.service import Action
-from ispb_platform.web.confirm import MAX_REASON, Confirmation, confirm_page, panel_layout, read_reason
+from ispb_platform.web.confirm import Confirmation, confirm_page, optional_reason, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -74,7 +74,7 @@ class CustomerStatusController(Controller):
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
     ) -> Response[Any]:
         await _customer(customer_id)
-        reason = " ".join((await form_fields(request)).get("reason", "").split())[:MAX_REASON] or "by hand"
+        reason = optional_reason(await form_fields(request), "by hand")
         return await _change(db, request, operator, customer_id, "activate", reason)
 
 
