@@ -69,6 +69,41 @@ async def test_bad_operator_form_keeps_input_and_names_each_problem(make_client,
     assert 'value="Bad ISP"' in answer.text
 
 
+async def test_slug_and_email_clashes_come_with_the_other_field_errors_in_one_round(
+    db: Database, make_client, make_staff, make_tenant, sign_in
+):
+    taken = await make_tenant("clash")
+    someone = await make_staff("operator_staff", taken)
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("platform_admin"))
+    form = {
+        "_csrf_token": token,
+        "name": "Clash ISP",
+        "slug": taken.slug,
+        "timezone": "Mars/Olympus",
+        "currency": "BDT",
+        "user_name": "Owner",
+        "email": someone.upper(),  # the unique index compares lower(email)
+        "password": "a long enough password",
+    }
+    answer = await admin.post("/admin/operators/new", data=form)
+    assert answer.status_code == 422
+    for message in ("already taken", "Another user already has this e-mail address", "time zone such as"):
+        assert message in answer.text, message
+    assert 'value="Clash ISP"' in answer.text and f'value="{someone.upper()}"' in answer.text
+    assert await db.fetchval("SELECT count(*) FROM platform.tenant WHERE name = 'Clash ISP'") == 0
+    # with the other fields right, both clashes are still named together and nothing is created
+    again = await admin.post("/admin/operators/new", data=form | {"timezone": "Asia/Dhaka"})
+    assert again.status_code == 422
+    assert "already taken" in again.text and "Another user already has this e-mail address" in again.text
+    # adding a user to an operator: the taken address comes with the short password, not after it
+    user = {"_csrf_token": token, "user_name": "", "email": someone, "password": "short", "role": "operator_staff"}
+    added = await admin.post(f"/admin/operators/{taken.slug}/users", data=user)
+    assert added.status_code == 422
+    for message in ("Another user already has this e-mail address", "at least 10 characters", "person&#39;s name"):
+        assert message in added.text, message
+
+
 async def test_suspending_an_operator_closes_its_panel_at_once(make_client, make_staff, make_tenant, sign_in):
     tenant = await make_tenant("close")
     admin, operator = make_client(), make_client()
@@ -76,7 +111,8 @@ async def test_suspending_an_operator_closes_its_panel_at_once(make_client, make
     await sign_in(operator, await make_staff("operator_admin", tenant))
     assert (await operator.get("/panel/")).status_code == 200
     status_url = f"/admin/operators/{tenant.slug}/status"
-    assert (await admin.post(status_url, data={"_csrf_token": admin_token, "status": "suspended"})).status_code == 303
+    suspend = {"_csrf_token": admin_token, "status": "suspended", "reason": "Unpaid platform fee"}
+    assert (await admin.post(status_url, data=suspend)).status_code == 303
     assert (await operator.get("/panel/")).status_code == 303  # back to sign-in
     page = await admin.get(f"/admin/operators/{tenant.slug}")
     assert 'class="badge suspended"' in page.text
@@ -134,13 +170,12 @@ async def test_admin_edits_an_operator_and_disables_its_user(make_client, make_s
     await sign_in(staff, staff_email)
     staff_id = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", staff_email)
     status_url = f"/admin/operators/{tenant.slug}/users/{staff_id}/status"
-    assert (await admin.post(status_url, data={"_csrf_token": token, "status": "disabled"})).status_code == 303
+    disable = {"_csrf_token": token, "status": "disabled", "reason": "Left the company"}
+    assert (await admin.post(status_url, data=disable)).status_code == 303
     assert (await staff.get("/panel/")).status_code == 303  # signed out at once
 
     only_admin = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", operator_email)
-    refused = await admin.post(
-        f"/admin/operators/{tenant.slug}/users/{only_admin}/status", data={"_csrf_token": token, "status": "disabled"}
-    )
+    refused = await admin.post(f"/admin/operators/{tenant.slug}/users/{only_admin}/status", data=disable)
     assert refused.status_code == 409 and "Suspend the operator instead" in refused.text
     async with db.tenant(tenant) as scope:
         actions = await scope.connection.fetch("SELECT action FROM activity_log ORDER BY id")

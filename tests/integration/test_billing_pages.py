@@ -112,7 +112,7 @@ async def test_void_issues_a_credit_note_and_returns_payments_to_credit(billed, 
     )
     bill = await _bill_of(db, tenant, customer_id)
     no_reason = await client.post(f"/panel/bills/{bill['id']}/void", data={"_csrf_token": token})
-    assert no_reason.status_code == 422 and "Say why" in no_reason.text
+    assert no_reason.status_code == 422 and "Say why" in no_reason.text and 'id="reason-message"' in no_reason.text
     voided = await client.post(
         f"/panel/bills/{bill['id']}/void", data={"_csrf_token": token, "reason": "Wrong package"}
     )
@@ -225,7 +225,7 @@ async def test_discounts_are_added_validated_and_applied_to_the_next_bill(billed
         ("package", 80000, 4000),
         ("discount", -8000, -400),
     ]
-    removed = await client.post(f"{url}{discount_id}/remove", data={"_csrf_token": token})
+    removed = await client.post(f"{url}{discount_id}/remove", data={"_csrf_token": token, "reason": "Promo ended"})
     assert removed.status_code == 303 and "No discounts." in (await client.get(f"/panel/customers/{customer_id}")).text
 
 

@@ -59,7 +59,10 @@ async def test_an_htmx_fragment_does_not_take_the_message_meant_for_the_next_pag
 
 async def test_a_refused_gateway_test_is_an_alert_not_a_notice(operator):
     client, token, _ = operator
-    tested = await client.post("/panel/notifications/gateway/test", data={"_csrf_token": token, "to": ""})
+    tested = await client.post("/panel/notifications/gateway/test", data={"_csrf_token": token, "to": "01711000005"})
     assert tested.status_code == 303 and tested.headers["location"] == "/panel/notifications/gateway"
     page = await client.get(tested.headers["location"])
-    assert '<p class="alert" role="alert" data-flash>Set up the gateway and enter a number first.</p>' in page.text
+    assert (
+        '<p class="alert" role="alert" data-flash>Save the SMS gateway first, then send a test message.</p>'
+        in page.text
+    )

@@ -458,11 +458,70 @@ async def test_sms_gateway_setup_keeps_the_stored_secret_and_sends_a_test_messag
     assert tested.status_code == 303 and tested.headers["location"] == "/panel/notifications/gateway"
     assert "Sent. The gateway answered: Accepted" in (await client.get(tested.headers["location"])).text
     assert [m.to for m in gateway.messages] == ["8801711000005"]  # the stored password still opens the gateway
-    bad = await client.post(
-        "/panel/notifications/gateway/whatsapp", data={"_csrf_token": token, "phone_number_id": "x"}
+
+
+async def test_every_gateway_setting_mistake_is_a_field_error_and_nothing_is_saved(
+    db: Database, notified, gateway, make_client, make_staff, sign_in, allow_outbound
+):
+    """A wrong WhatsApp phone number id was a redirect with an alert banner, and a success pattern that is no
+    regular expression was saved (the sender failed on it later): each is a 422 beside its field now."""
+    tenant = notified["tenant"]
+    allow_outbound(f"127.0.0.1:{gateway.port}")
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+
+    async def stored() -> list[tuple[str, str]]:
+        async with db.tenant(tenant) as scope:
+            rows = await scope.connection.fetch("SELECT channel, config::text FROM notify_gateway ORDER BY 1")
+        return [tuple(r) for r in rows]
+
+    before = await stored()
+    for phone_number_id in ("x", "12 34", "١٢٣", "9" * 31, ""):
+        bad = await client.post(
+            "/panel/notifications/gateway/whatsapp",
+            data={"_csrf_token": token, "phone_number_id": phone_number_id, "access_token": "t", "enabled": "on"},
+        )
+        assert bad.status_code == 422, phone_number_id
+        assert 'aria-describedby="phone_number_id-message"' in bad.text
+        assert 'id="phone_number_id-message">Enter the phone number id from Meta' in bad.text
+        assert f'value="{phone_number_id}"' in bad.text  # kept as typed
+        assert f'value="{gateway.url}"' in bad.text  # the SMS form still shows what is stored
+    no_token = await client.post(
+        "/panel/notifications/gateway/whatsapp", data={"_csrf_token": token, "phone_number_id": "1055", "enabled": "on"}
     )
-    assert bad.status_code == 303 and bad.headers["location"] == "/panel/notifications/gateway"
-    assert "Enter the WhatsApp phone number id (digits)." in (await client.get(bad.headers["location"])).text
+    assert no_token.status_code == 422 and "Enter the access token" in no_token.text
+    spaced = {"_csrf_token": token, "phone_number_id": "1055", "access_token": "two words"}
+    assert (await client.post("/panel/notifications/gateway/whatsapp", data=spaced)).status_code == 422
+
+    form = {
+        "_csrf_token": token,
+        "url": gateway.url,
+        "method": "GET",
+        "params": "to={to}\ntext={text}",
+        "success_pattern": "Accepted",
+        "message_id_pattern": "",
+        "enabled": "on",
+    }
+    for field, value, message in (
+        ("success_pattern", "Accepted(", "not a regular expression"),
+        ("message_id_pattern", "[", "not a regular expression"),
+        ("url", "http://[::1/send?to={to}", "cannot be read"),
+        ("url", "http://sms.example:99999/?to={to}", "cannot be read"),
+        ("url", "http:///send", "host name"),
+        ("url", "http://sms.example/\x00", "without spaces"),
+        ("params", "to={to}\ntext={text}\x00", "name=value per line"),
+        ("params", "to={to}\ntext={text}\n" + "x" * 5000, "name=value per line"),
+        ("secret", "s" * 501, "one line"),
+    ):
+        bad = await client.post("/panel/notifications/gateway", data=form | {field: value})
+        assert bad.status_code == 422, (field, value)
+        assert f'aria-describedby="{field}-message"' in bad.text and message in bad.text, (field, value)
+    assert await stored() == before
+
+    for to, message in (("", "Enter the number"), ("call me", "Enter a mobile number"), ("1" * 50, "mobile number")):
+        tested = await client.post("/panel/notifications/gateway/test", data={"_csrf_token": token, "to": to})
+        assert tested.status_code == 422 and 'id="test-to-message"' in tested.text and message in tested.text
+    assert gateway.messages == []
 
 
 async def test_due_date_notifier_saves_rules_send_time_and_text(

@@ -131,7 +131,7 @@ async def test_create_edit_disable_and_the_activity_log(operator, db: Database):
         },
     )
     assert edited.status_code == 303
-    assert (await client.post(url + "/disable", data={"_csrf_token": token})).status_code == 303
+    assert (await client.post(url + "/disable", data={"_csrf_token": token, "reason": "Moved away"})).status_code == 303
     detail = await client.get(url)
     assert "Nusrat Jahan Chowdhury" in detail.text and 'class="badge disabled"' in detail.text
     async with db.tenant(tenant) as scope:

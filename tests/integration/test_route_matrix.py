@@ -105,7 +105,15 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
     }
     # a person of tenant A used only as an object (disabling them must not sign out a role under test)
     subject = await make_staff("operator_staff", tenant_a)
+    # a pending invitation of tenant A (withdrawing it is a route of its own)
+    invitation_id = await db.fetchval(
+        "INSERT INTO platform.staff_invitation (tenant_id, email, name, role, token_hash, expires_at)"
+        " VALUES ($1, 'invited@isp.test', 'Invited', 'operator_staff', repeat('ab', 32), now() + interval '1 day')"
+        " RETURNING id",
+        tenant_a.id,
+    )
     ids = {
+        "invitation_id": str(invitation_id),
         "user_id": str(await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject)),
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),

@@ -89,7 +89,7 @@ async def test_admin_invites_a_person_who_chooses_a_password_and_can_then_sign_i
     assert stored_hash.startswith("$argon2id$")
     assert await _activity(db, tenant) == ["staff.added"]
     used = await make_client().get(path)  # single use
-    assert used.status_code == 404 and "does not work" in used.text
+    assert used.status_code == 410 and "This invitation has been used" in used.text
     assert 'id="invitations"' not in (await client.get("/panel/staff")).text  # no longer pending
 
     newcomer = make_client()
@@ -97,6 +97,49 @@ async def test_admin_invites_a_person_who_chooses_a_password_and_can_then_sign_i
     assert (await newcomer.get("/panel/customers")).status_code == 200
     assert (await newcomer.get("/panel/staff")).status_code == 403  # staff do not manage staff
     assert 'href="/panel/staff"' not in (await newcomer.get("/panel/")).text  # nor see the link
+
+
+async def test_a_pending_invitation_can_be_withdrawn_and_its_link_then_says_so(
+    admin, db: Database, make_client, make_tenant, make_staff, sign_in, csrf_of
+):
+    client, token, tenant, _ = admin
+    email = f"withdrawn.{tenant.slug}@isp.test"
+    path = _link(await _invite(client, token, email))
+    invitation_id, expires_at = await db.pool.fetchrow(
+        "SELECT id, expires_at FROM platform.staff_invitation WHERE email = $1", email
+    )
+    listed = (await client.get("/panel/staff")).text.split('id="invitations"')[1].split("</table>")[0]
+    assert email in listed and expires_at.strftime("%Y-%m-%d %H:%M") in listed  # pending, with its expiry
+    revoke = f"/panel/staff/invitations/{invitation_id}/revoke"
+    assert f'href="{revoke}"' in listed
+
+    page = await client.get(revoke)
+    assert page.status_code == 200 and 'id="confirm-form"' in page.text and email in page.text
+    blank = await client.post(revoke, data={"_csrf_token": token, "reason": " "})
+    assert blank.status_code == 422 and 'id="reason-message">Say why' in blank.text
+    assert (await make_client().get(path)).status_code == 200  # still works: nothing changed
+    other_admin = make_client()  # another operator's admin cannot see or withdraw it
+    other_token = await sign_in(other_admin, await make_staff("operator_admin", await make_tenant("other")))
+    assert (await other_admin.get(revoke)).status_code == 404
+    assert (await other_admin.post(revoke, data={"_csrf_token": other_token, "reason": "x"})).status_code == 404
+
+    done = await client.post(revoke, data={"_csrf_token": token, "reason": "Sent to the wrong address"})
+    assert done.status_code == 303 and done.headers["location"] == "/panel/staff"
+    staff_page = (await client.get("/panel/staff")).text
+    assert f"Invitation of {email} withdrawn" in staff_page and 'id="invitations"' not in staff_page
+    opened = await make_client().get(path)
+    assert opened.status_code == 410 and "This invitation was withdrawn" in opened.text
+    assert 'name="password"' not in opened.text
+    accepted = await _accept(make_client(), csrf_of, path)
+    assert accepted.status_code == 410 and "This invitation was withdrawn" in accepted.text
+    assert await db.fetchval("SELECT count(*) FROM platform.platform_user WHERE email = $1", email) == 0
+    async with db.tenant(tenant) as scope:
+        logged = await scope.connection.fetchval(
+            "SELECT summary FROM activity_log WHERE action = 'staff.invitation_revoked'"
+        )
+    assert logged == f"Withdrew the invitation of Nasrin Sultana <{email}>: Sent to the wrong address"
+    assert logged in (await client.get("/panel/logs/activity")).text.replace("&lt;", "<").replace("&gt;", ">")
+    assert (await client.post(revoke, data={"_csrf_token": token, "reason": "again"})).status_code == 404
 
 
 async def test_bad_input_is_shown_beside_the_field_and_kept(admin):
@@ -114,7 +157,8 @@ def _normalised(answer: httpx.Response, replacements: dict[str, str]) -> str:
     for value, placeholder in replacements.items():
         text = text.replace(value, placeholder)
     text = re.sub(r'(name="csrf-token" content=|name="_csrf_token" value=)"[^"]+"', r"\1CSRF", text)
-    text = re.sub(r"/panel/staff/\d+/", "/panel/staff/ID/", text)  # the signed-in admin's own row
+    # the signed-in admin's own row, and the invitation's (its id counts invitations, never looks at the address)
+    text = re.sub(r"/panel/staff/(invitations/)?\d+/", r"/panel/staff/\1ID/", text)
     return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "TIME", text)
 
 
@@ -170,9 +214,9 @@ async def test_an_expired_invitation_link_does_not_work(admin, db: Database, mak
     await db.pool.execute(
         "UPDATE platform.staff_invitation SET expires_at = now() - interval '1 second' WHERE email = $1", email
     )
-    assert (await make_client().get(path)).status_code == 404
+    assert (await make_client().get(path)).status_code == 410
     late = await _accept(make_client(), csrf_of, path)
-    assert late.status_code == 404 and "does not work" in late.text
+    assert late.status_code == 410 and "This invitation has expired" in late.text
     assert await db.fetchval("SELECT count(*) FROM platform.platform_user WHERE email = $1", email) == 0
     assert (await make_client().get("/invite/not-a-token")).status_code == 404
 
@@ -185,7 +229,8 @@ async def test_disabling_ends_sessions_and_enabling_lets_them_back(admin, db, ma
     await sign_in(person, email, NEW_PASSWORD)
     user_id = await _user_id(db, email)
 
-    disabled = await client.post(f"/panel/staff/{user_id}/status", data={"_csrf_token": token, "status": "disabled"})
+    disable = {"_csrf_token": token, "status": "disabled", "reason": "On leave"}
+    disabled = await client.post(f"/panel/staff/{user_id}/status", data=disable)
     assert disabled.status_code == 303
     assert (await person.get("/panel/customers")).status_code == 303  # signed out at once, sent to /login
     refused = await make_client().post("/login", data={"email": email, "password": NEW_PASSWORD})
@@ -219,7 +264,9 @@ async def test_password_reset_and_role_change(admin, db, make_client, sign_in, c
 async def test_an_operator_cannot_lock_itself_out(admin, db, make_client, csrf_of):
     client, token, tenant, admin_email = admin
     me = await _user_id(db, admin_email)
-    own = await client.post(f"/panel/staff/{me}/status", data={"_csrf_token": token, "status": "disabled"})
+    own = await client.post(
+        f"/panel/staff/{me}/status", data={"_csrf_token": token, "status": "disabled", "reason": "x"}
+    )
     assert own.status_code == 409 and "cannot disable your own account" in own.text
     demote = await client.post(
         f"/panel/staff/{me}/edit", data={"_csrf_token": token, "user_name": "Me", "role": "operator_staff"}
@@ -241,6 +288,8 @@ async def test_another_operators_people_are_not_found(admin, make_tenant, make_s
     client, token, _, _ = admin
     stranger = await _user_id(db, await make_staff("operator_staff", await make_tenant("other")))
     assert (await client.get(f"/panel/staff/{stranger}/edit")).status_code == 404
-    answer = await client.post(f"/panel/staff/{stranger}/status", data={"_csrf_token": token, "status": "disabled"})
+    disable = {"_csrf_token": token, "status": "disabled", "reason": "x"}
+    assert (await client.get(f"/panel/staff/{stranger}/disable")).status_code == 404
+    answer = await client.post(f"/panel/staff/{stranger}/status", data=disable)
     assert answer.status_code == 404
     assert await db.fetchval("SELECT is_active FROM platform.platform_user WHERE id = $1", stranger) is True

@@ -81,3 +81,15 @@ async def latest_for(object_type: str, object_id: object, *, limit: int) -> list
         .limit(limit)
     )
     return cast(list[ActivityEntry], await query)
+
+
+async def latest_about(object_types: tuple[str, ...], *, limit: int) -> list[ActivityEntry]:
+    """The newest entries about any object of these types, e.g. the operator and its staff for the admin
+    console's operator page."""
+    query = (
+        ActivityLog.select(*_ENTRY)
+        .where(ActivityLog.object_type.is_in(list(object_types)))
+        .order_by(_activity_log_pk, ascending=False)
+        .limit(limit)
+    )
+    return cast(list[ActivityEntry], await query)

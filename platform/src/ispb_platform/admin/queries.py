@@ -47,6 +47,11 @@ async def email_taken(email: str) -> bool:
     return bool(await PlatformUser.exists().where(Lower(PlatformUser.email) == Lower(QueryString("{}", email))))
 
 
+async def slug_taken(slug: str) -> bool:
+    """Whether an operator (of any status) already has ``slug``."""
+    return bool(await Tenant.exists().where(Tenant.slug == slug))
+
+
 async def insert_user(email: str, name: str, password_hash: str, role: str, tenant_id: int | None) -> int:
     """A new platform or operator user; a taken e-mail raises ``asyncpg.UniqueViolationError``."""
     user = PlatformUser(email=email, name=name, password_hash=password_hash, role=role, tenant=tenant_id)

@@ -23,6 +23,7 @@ from ispb_platform.runtime import Runtime
 from ispb_platform.staff.forms import ROLES, validate_staff
 from ispb_platform.staff.queries import EmailTaken
 from ispb_platform.staff.service import StaffRuleBroken
+from ispb_platform.web.confirm import ADMIN_LAYOUT, Confirmation, confirm_page, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.requests import client_ip
@@ -66,6 +67,11 @@ class AdminController(Controller):
         data = await form_fields(request)
         draft, errors = validate_operator(data, new=True)
         errors |= validate_staff(data | {"role": "operator_admin"}, new=True)[1]
+        errors |= await service.operator_clashes(  # in the same round as the other fields
+            _db(request),
+            slug=None if "slug" in errors else data.get("slug", "").strip(),
+            email=None if "email" in errors else data.get("email", "").strip(),
+        )
         if draft is not None and not errors:
             try:
                 await service.provision_operator(
@@ -83,13 +89,24 @@ class AdminController(Controller):
             "admin/operator_form.html", context={"form": data, "errors": errors, "operator": None}, status_code=422
         )
 
+    @get("/operators/{slug:str}/suspend")
+    async def confirm_suspend(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
+        return confirm_page(_suspend_confirmation(await _operator(request, slug)), ADMIN_LAYOUT)
+
     @post("/operators/{slug:str}/status")
-    async def change_status(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Redirect:
+    async def change_status(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template | Redirect:
+        """Reactivate, or suspend with a reason (asked on the confirmation page, kept in the operator's log)."""
         tenant = await _operator(request, slug)
-        status = (await form_fields(request)).get("status", "")
+        fields = await form_fields(request)
+        status = fields.get("status", "")
         if status not in ("active", "suspended"):
             raise NotFoundException()
-        await service.change_status(_db(request), tenant, status, _actor(request))
+        reason = ""
+        if status == "suspended":
+            reason, errors = read_reason(fields)
+            if errors:
+                return confirm_page(_suspend_confirmation(tenant), ADMIN_LAYOUT, reason=reason, errors=errors)
+        await service.change_status(_db(request), tenant, status, _actor(request), reason=reason)
         flash(request, "Operator suspended" if status == "suspended" else "Operator reactivated")
         return Redirect(f"/admin/operators/{slug}", status_code=303)
 
@@ -146,7 +163,9 @@ class AdminController(Controller):
         tenant = await _operator(request, slug)
         data = await form_fields(request)
         draft, errors = validate_staff(data, new=True)
-        if draft is not None:
+        if "email" not in errors:  # a taken address in the same round as the other fields
+            errors |= await service.operator_clashes(_db(request), slug=None, email=data.get("email", "").strip())
+        if draft is not None and not errors:
             try:
                 await service.add_operator_user(_db(request), tenant, draft, _actor(request))
             except EmailTaken:  # shown beside the field
@@ -156,16 +175,32 @@ class AdminController(Controller):
                 return Redirect(f"/admin/operators/{slug}", status_code=303)
         return await _operator_page(request, tenant, form=data, errors=errors, status_code=422)
 
+    @get("/operators/{slug:str}/users/{user_id:int}/disable")
+    async def confirm_disable_user(
+        self, request: Request[Any, Any, Any], slug: FromPath[str], user_id: FromPath[int]
+    ) -> Template:
+        tenant = await _operator(request, slug)
+        return confirm_page(await _disable_user_confirmation(request, tenant, user_id), ADMIN_LAYOUT)
+
     @post("/operators/{slug:str}/users/{user_id:int}/status")
     async def change_user_status(
         self, request: Request[Any, Any, Any], slug: FromPath[str], user_id: FromPath[int]
     ) -> Template | Redirect:
         tenant = await _operator(request, slug)
-        wanted = (await form_fields(request)).get("status", "")
+        fields = await form_fields(request)
+        wanted = fields.get("status", "")
         if wanted not in ("active", "disabled"):
             raise NotFoundException()
+        reason = ""
+        if wanted == "disabled":
+            confirmation = await _disable_user_confirmation(request, tenant, user_id)
+            reason, errors = read_reason(fields)
+            if errors:
+                return confirm_page(confirmation, ADMIN_LAYOUT, reason=reason, errors=errors)
         try:
-            await service.change_user_status(_db(request), tenant, user_id, wanted == "active", _actor(request))
+            await service.change_user_status(
+                _db(request), tenant, user_id, wanted == "active", _actor(request), reason=reason
+            )
         except LookupError:
             raise NotFoundException() from None
         except StaffRuleBroken as broken:
@@ -173,6 +208,35 @@ class AdminController(Controller):
             return await _operator_page(request, tenant, problem=problem, status_code=409)
         flash(request, "User enabled" if wanted == "active" else "User disabled")
         return Redirect(f"/admin/operators/{slug}", status_code=303)
+
+
+def _suspend_confirmation(tenant: TenantRef) -> Confirmation:
+    return Confirmation(
+        title=f"Suspend {tenant.name} ({tenant.slug})?",
+        consequence="Its panel and customer portal close at once and everyone of it is signed out; its jobs"
+        " stop. Nothing is deleted, and reactivating opens everything again.",
+        action=f"/admin/operators/{tenant.slug}/status",
+        button="Suspend operator",
+        back=f"/admin/operators/{tenant.slug}",
+        hidden={"status": "suspended"},
+        kept_in="the operator's activity log (its admins see it) and on this console's operator page",
+    )
+
+
+async def _disable_user_confirmation(request: Request[Any, Any, Any], tenant: TenantRef, user_id: int) -> Confirmation:
+    person = await service.operator_user(_db(request), tenant, user_id)
+    if person is None:
+        raise NotFoundException()
+    return Confirmation(
+        title=f"Disable {person['name']} <{person['email']}> of {tenant.name}?",
+        consequence="They are signed out everywhere at once and cannot sign in until the account is enabled"
+        " again. Nothing they did is removed.",
+        action=f"/admin/operators/{tenant.slug}/users/{user_id}/status",
+        button="Disable user",
+        back=f"/admin/operators/{tenant.slug}",
+        hidden={"status": "disabled"},
+        kept_in="the operator's activity log and on this console's operator page",
+    )
 
 
 async def _operator_page(
@@ -184,11 +248,12 @@ async def _operator_page(
     problem: str = "",
     status_code: int = 200,
 ) -> Template:
-    status, users = await service.operator_page(_db(request), tenant)
+    page = await service.operator_page(_db(request), tenant)
     context = {
         "operator": tenant,
-        "status": status,
-        "users": users,
+        "status": page.status,
+        "users": page.users,
+        "history": page.history,
         "roles": ROLES,
         "form": form or {"role": "operator_staff"},
         "errors": errors or {},

@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 
+from ispb_platform.activity import queries as activity_queries
+from ispb_platform.activity.queries import ActivityEntry
 from ispb_platform.activity.service import record_activity
 from ispb_platform.admin import queries
 from ispb_platform.admin.forms import OperatorDraft
@@ -92,6 +94,22 @@ def dashboard_figures(operators: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+async def operator_clashes(db: Database, *, slug: str | None, email: str | None) -> dict[str, str]:
+    """A slug another operator has and an e-mail another user signs in with, as field errors.
+
+    Asked together with the form's own checks, so one answer names every problem (a clash used to come in a
+    second round, after the other fields passed). ``None`` skips a value the form already refused. Creating
+    still catches a clash made meanwhile (``TenantExists``, ``ValueError('email')``).
+    """
+    errors: dict[str, str] = {}
+    async with db.platform():
+        if slug and await queries.slug_taken(slug):
+            errors["slug"] = f"The slug {slug!r} is already taken."
+        if email and await queries.email_taken(email):
+            errors["email"] = "Another user already has this e-mail address."
+    return errors
+
+
 async def provision_operator(
     db: Database, draft: OperatorDraft, email: str, user_name: str, password: str, actor: Actor
 ) -> TenantRef:
@@ -127,21 +145,23 @@ async def add_user(db: Database, tenant: TenantRef | None, email: str, name: str
         )
 
 
-async def change_status(db: Database, tenant: TenantRef, status: str, actor: Actor) -> None:
-    """Suspend or reactivate an operator; a suspended operator's panel closes at once, not at next sign-in."""
-    async with db.platform():
+async def change_status(db: Database, tenant: TenantRef, status: str, actor: Actor, *, reason: str = "") -> None:
+    """Suspend or reactivate an operator; a suspended operator's panel closes at once, not at next sign-in.
+    The reason (required to suspend, asked on the confirmation page) goes into the operator's activity log,
+    which its admins read when they are back and the console's operator page shows."""
+    async with db.tenant(tenant) as scope:
         changed = await queries.set_tenant_status(tenant.id, status)
         if status == "suspended":
             await queries.end_tenant_sessions(tenant.id)
-    if changed:
-        async with db.tenant(tenant) as scope:
+        if changed:
             await record_activity(
                 scope,
                 actor.principal,
                 f"operator.{status}",
                 object_type="operator",
                 object_id=tenant.slug,
-                summary=f"Operator {status} by the platform",
+                summary=f"Operator {status} by the platform" + (f": {reason}" if reason else ""),
+                details={"reason": reason} if reason else None,
                 ip=actor.ip,
             )
 
@@ -189,10 +209,31 @@ async def update_operator(
         )
 
 
-async def operator_page(db: Database, tenant: TenantRef) -> tuple[str | None, list[StaffRow]]:
-    """The operator's status and its users."""
+@dataclass(frozen=True)
+class OperatorPage:
+    status: str | None
+    users: list[StaffRow]
+    history: list[ActivityEntry]
+    """The newest activity about the operator and its people (suspensions with their reasons among them)."""
+
+
+HISTORY_LENGTH = 20
+
+
+async def operator_page(db: Database, tenant: TenantRef) -> OperatorPage:
+    """The operator's status, its users and the latest changes to either."""
     async with db.tenant(tenant):
-        return await queries.tenant_status(tenant.id), await staff_queries.list_staff(tenant.id)
+        return OperatorPage(
+            await queries.tenant_status(tenant.id),
+            await staff_queries.list_staff(tenant.id),
+            await activity_queries.latest_about(("operator", "staff"), limit=HISTORY_LENGTH),
+        )
+
+
+async def operator_user(db: Database, tenant: TenantRef, user_id: int) -> StaffRow | None:
+    """One of the operator's users; None for anyone else."""
+    async with db.tenant(tenant):
+        return await staff_queries.get_staff(tenant.id, user_id)
 
 
 async def add_operator_user(db: Database, tenant: TenantRef, draft: StaffDraft, actor: Actor) -> int:
@@ -211,9 +252,11 @@ async def add_operator_user(db: Database, tenant: TenantRef, draft: StaffDraft, 
     return user_id
 
 
-async def change_user_status(db: Database, tenant: TenantRef, user_id: int, active: bool, actor: Actor) -> None:
-    """Enable or disable one of the operator's users; raises LookupError for a user not of this operator and
-    `staff.service.StaffRuleBroken` when the rules refuse."""
+async def change_user_status(
+    db: Database, tenant: TenantRef, user_id: int, active: bool, actor: Actor, *, reason: str = ""
+) -> None:
+    """Enable or disable (with a reason, for the operator's activity log) one of the operator's users; raises
+    LookupError for a user not of this operator and `staff.service.StaffRuleBroken` when the rules refuse."""
     acting_user_id = actor.principal.user_id if actor.principal else 0
     async with db.tenant(tenant) as scope:
         person = await staff_queries.get_staff(tenant.id, user_id)
@@ -226,6 +269,8 @@ async def change_user_status(db: Database, tenant: TenantRef, user_id: int, acti
                 f"staff.{'enabled' if active else 'disabled'}",
                 object_type="staff",
                 object_id=user_id,
-                summary=f"Platform {'enabled' if active else 'disabled'} {person['email']}",
+                summary=f"Platform {'enabled' if active else 'disabled'} {person['email']}"
+                + (f": {reason}" if reason else ""),
+                details={"reason": reason} if reason else None,
                 ip=actor.ip,
             )

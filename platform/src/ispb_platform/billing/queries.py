@@ -40,6 +40,25 @@ async def customer_exists(customer_id: int) -> bool:
     return bool(await Customer.exists().where(Customer._meta.primary_key == customer_id))
 
 
+class CustomerLabel(TypedDict):
+    """How a page names a customer: ``C00012 Rahima Akter`` and their status."""
+
+    id: int
+    code: str
+    name: str
+    status: str
+
+
+async def customer_label(customer_id: int) -> CustomerLabel | None:
+    """The customer's code, name and status; None when the open tenant has no such customer."""
+    row = (
+        await Customer.select(Customer._meta.primary_key, Customer.code, Customer.name, Customer.status)
+        .where(Customer._meta.primary_key == customer_id)
+        .first()
+    )
+    return cast(CustomerLabel | None, row)
+
+
 async def ledger(connection: Connection, customer_id: int, limit: int = 100) -> list[dict[str, Any]]:
     """The customer's latest ledger entries, newest first, each with the balance after it."""
     rows = await connection.fetch(

@@ -12,13 +12,14 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, parse_filters
 from ispb_platform.customers.queries import CustomerRecord
+from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -39,6 +40,20 @@ async def _customer(customer_id: int) -> CustomerRecord:
     if customer is None:
         raise NotFoundException()
     return customer
+
+
+CUSTOMERS = panel_layout("/panel/customers")
+
+
+def _disable_confirmation(customer: CustomerRecord) -> Confirmation:
+    return Confirmation(
+        title=f"Disable {customer['code']} {customer['name']}?",
+        consequence="They get no more bills or reminders. Nothing is deleted: their bills, payments and history"
+        " stay on their page.",
+        action=f"/panel/customers/{customer['id']}/disable",
+        button="Disable customer",
+        back=f"/panel/customers/{customer['id']}",
+    )
 
 
 def _effects(request: Request[Any, Any, Any]) -> service.Effects:
@@ -173,12 +188,21 @@ class CustomerController(Controller):
         flash(request, "Customer saved")
         return see_other(request, f"/panel/customers/{customer_id}")
 
+    @get("/{customer_id:int}/disable")
+    @in_tenant_scope
+    async def confirm_disable(self, db: TenantScope, customer_id: FromPath[int]) -> Template:
+        return confirm_page(_disable_confirmation(await _customer(customer_id)), CUSTOMERS)
+
     @post("/{customer_id:int}/disable")
     @in_tenant_scope
     async def disable_customer(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
-    ) -> Redirect:
+    ) -> Template | Response[Any]:
+        """Disabling is how a customer leaves (nothing is deleted); it asks first, with a logged reason."""
         customer = await _customer(customer_id)
-        await service.disable_customer(db, operator, customer, ip=client_ip(request))
+        reason, errors = read_reason(await form_fields(request))
+        if errors:
+            return confirm_page(_disable_confirmation(customer), CUSTOMERS, reason=reason, errors=errors)
+        await service.disable_customer(db, operator, customer, reason=reason, ip=client_ip(request))
         flash(request, "Customer disabled")
-        return Redirect(f"/panel/customers/{customer_id}", status_code=303)
+        return see_other(request, f"/panel/customers/{customer_id}")

@@ -257,7 +257,10 @@ async def set_portal_password(customer_id: int, password: str) -> None:
     await queries.set_password_hash(customer_id, await hash_password_async(password))
 
 
-async def disable_customer(db: TenantScope, operator: Principal, customer: CustomerRecord, *, ip: str) -> None:
+async def disable_customer(
+    db: TenantScope, operator: Principal, customer: CustomerRecord, *, reason: str, ip: str
+) -> None:
+    """Disable the customer; the operator's reason goes into the activity log with the change."""
     if await queries.set_status(customer["id"], "disabled"):
         await record_activity(
             db,
@@ -265,7 +268,8 @@ async def disable_customer(db: TenantScope, operator: Principal, customer: Custo
             "customer.disabled",
             object_type="customer",
             object_id=customer["id"],
-            summary=f"Disabled {customer['code']}",
+            summary=f"Disabled {customer['code']}: {reason}",
+            details={"reason": reason},
             ip=ip,
         )
 

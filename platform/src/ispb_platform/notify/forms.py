@@ -5,12 +5,23 @@ message offers), so a bad one is refused with its line and column and never reac
 becomes a typed draft and a dict of per-field errors.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
+from urllib.parse import urlsplit
 
-from ispb_notify import EVENT_VARIABLES, Event, TemplateProblem, check_template, count_sms, render
+from ispb_notify import (
+    EVENT_VARIABLES,
+    Event,
+    InvalidPhoneNumber,
+    TemplateProblem,
+    check_template,
+    count_sms,
+    normalise_msisdn,
+    render,
+)
 
 SAMPLE = {
     "customer_name": "Rahima Akter",
@@ -178,27 +189,117 @@ class GatewayDraft:
         return f"SMS gateway set to {self.url.split('?')[0]}"
 
 
-def sms_gateway_form(data: Mapping[str, str]) -> tuple[GatewayDraft, dict[str, str]]:
-    errors: dict[str, str] = {}
-    url = data.get("url", "").strip()
+# Limits of the gateway forms: far above any real gateway's values, and they keep a pasted page (or a NUL,
+# which PostgreSQL's jsonb cannot store) out of the stored settings, answered beside the field.
+MAX_URL = 2000
+MAX_PARAMS = 4000
+MAX_SECRET = 500
+MAX_PATTERN = 200
+MAX_TOKEN = 1000
+
+
+def _has_control(text: str, allowed: str = "") -> bool:
+    return any((ord(c) < 32 or ord(c) == 127) and c not in allowed for c in text)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a gateway address, in the operator's words; None when it can."""
     if not url.startswith(("http://", "https://")):
-        errors["url"] = "Enter the gateway's address, starting with http:// or https://"
+        return "Enter the gateway's address, starting with http:// or https://"
+    if len(url) > MAX_URL or _has_control(url) or any(c.isspace() for c in url):
+        return f"Enter one address without spaces, up to {MAX_URL:,} characters."
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it checks the port: a ValueError when out of range)
+    except ValueError:
+        return "This address cannot be read; check the host name and the port."
+    if not parts.hostname:
+        return "Put the gateway's host name after http://, e.g. http://sms.example:13013/cgi-bin/sendsms"
+    return None
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    if len(pattern) > MAX_PATTERN or _has_control(pattern):
+        return f"Use one line of up to {MAX_PATTERN} characters."
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        return f"This is not a regular expression the sender can use ({error})."
+    return None
+
+
+def _gateway_params(raw: str, errors: dict[str, str]) -> dict[str, str]:
     params: dict[str, str] = {}
-    for line in data.get("params", "").splitlines():
+    if len(raw) > MAX_PARAMS or _has_control(raw, "\r\n\t"):
+        errors["params"] = f"Write one name=value per line, up to {MAX_PARAMS:,} characters in all."
+        return params
+    for line in raw.splitlines():
         if line.strip():
             name, sep, value = line.strip().partition("=")
             if not sep or not name:
-                errors["params"] = f"Write each parameter as name=value ({line.strip()!r})."
+                shown = line.strip() if len(line.strip()) <= 40 else line.strip()[:40] + "…"
+                errors["params"] = f"Write each parameter as name=value ({shown!r})."
             params[name.strip()] = value.strip()
+    return params
+
+
+def sms_gateway_form(data: Mapping[str, str]) -> tuple[GatewayDraft, dict[str, str]]:
+    """Every field checked in one round: what the sender would refuse later (a pattern that is no regular
+    expression, an address it cannot read) is refused here, beside its field."""
+    errors: dict[str, str] = {}
+    url = data.get("url", "").strip()
+    if problem := _url_problem(url):
+        errors["url"] = problem
+    params = _gateway_params(data.get("params", ""), errors)
     places = [url, *params.values()]
     if not any("{to}" in v for v in places) or not any("{text}" in v for v in places):
         errors.setdefault("params", "Put {to} and {text} where the gateway expects the number and the message.")
+    secret = data.get("secret", "")
+    if len(secret) > MAX_SECRET or _has_control(secret):
+        errors["secret"] = f"Enter the password or token on one line, up to {MAX_SECRET} characters."
+    patterns = {key: data.get(key, "").strip() for key in ("success_pattern", "message_id_pattern")}
+    for key, pattern in patterns.items():
+        if problem := _pattern_problem(pattern):
+            errors[key] = problem
     method = "POST" if data.get("method") == "POST" else "GET"
-    config = {
-        "url": url,
-        "method": method,
-        "params" if method == "GET" else "form_body": params,
-        "success_pattern": data.get("success_pattern", "").strip(),
-        "message_id_pattern": data.get("message_id_pattern", "").strip(),
-    }
-    return GatewayDraft(config, data.get("secret", ""), data.get("enabled") == "on"), errors
+    config = {"url": url, "method": method, "params" if method == "GET" else "form_body": params, **patterns}
+    return GatewayDraft(config, secret, data.get("enabled") == "on"), errors
+
+
+@dataclass(frozen=True)
+class WhatsAppDraft:
+    """The WhatsApp Cloud API settings: Meta's phone number id and the access token (empty: keep the stored one)."""
+
+    phone_number_id: str
+    access_token: str
+    enabled: bool
+
+
+def whatsapp_form(data: Mapping[str, str], *, has_token: bool) -> tuple[WhatsAppDraft, dict[str, str]]:
+    """Checked beside each field: the id goes into the Graph API's URL, so only ASCII digits pass."""
+    errors: dict[str, str] = {}
+    phone_number_id = data.get("phone_number_id", "").strip()
+    if not (phone_number_id.isascii() and phone_number_id.isdigit() and len(phone_number_id) <= 30):
+        errors["phone_number_id"] = "Enter the phone number id from Meta's WhatsApp Manager: digits only."
+    token = data.get("access_token", "").strip()
+    enabled = data.get("enabled") == "on"
+    if len(token) > MAX_TOKEN or _has_control(token) or any(c.isspace() for c in token):
+        errors["access_token"] = f"Paste the access token as Meta shows it: one word, up to {MAX_TOKEN:,} characters."
+    elif enabled and not token and not has_token:
+        errors["access_token"] = "Enter the access token: WhatsApp messages cannot be sent without it."  # noqa: S105
+    return WhatsAppDraft(phone_number_id, token, enabled), errors
+
+
+def gateway_test_number(data: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The number a test message goes to, or why it cannot be one (beside the field)."""
+    to = data.get("to", "").strip()
+    if not to:
+        return to, {"to": "Enter the number to send the test message to."}
+    problem = {"to": "Enter a mobile number such as 01711-000000, or +44 7911 123456 for one abroad."}
+    if len(to) > 40:
+        return to, problem
+    try:
+        normalise_msisdn(to)
+    except InvalidPhoneNumber:
+        return to, problem
+    return to, {}

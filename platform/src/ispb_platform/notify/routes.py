@@ -93,8 +93,40 @@ def _whatsapp_form(setup: service.GatewaySetup) -> dict[str, Any]:
     return {
         "phone_number_id": whatsapp.config.get("phone_number_id", "") if whatsapp else "",
         "enabled": "on" if whatsapp is None or whatsapp.enabled else "",
-        "has_token": bool(whatsapp and whatsapp.secret_sealed),
     }
+
+
+Typed = tuple[dict[str, Any], dict[str, str]]
+"""A form as typed and its field errors."""
+
+
+def _gateway_page(
+    setup: service.GatewaySetup,
+    status_code: int = 200,
+    *,
+    sms: Typed | None = None,
+    whatsapp: Typed | None = None,
+    test: Typed | None = None,
+) -> Template:
+    """The page's three forms (SMS gateway, WhatsApp, test message): the one submitted as typed with its
+    errors beside the fields, the others as stored, so a refusal in one loses nothing of the others."""
+    sms_form, sms_errors = sms or (_gateway_form(setup), {})
+    whatsapp_form, whatsapp_errors = whatsapp or (_whatsapp_form(setup), {})
+    test_form, test_errors = test or ({"to": ""}, {})
+    return _page(
+        "notify/gateway.html",
+        f"{BASE}/gateway",
+        status_code,
+        form=sms_form,
+        errors=sms_errors,
+        has_secret=bool(setup.sms and setup.sms.secret_sealed),
+        credit=setup.credit,
+        whatsapp=whatsapp_form,
+        whatsapp_errors=whatsapp_errors,
+        has_token=bool(setup.whatsapp and setup.whatsapp.secret_sealed),
+        test_form=test_form,
+        test_errors=test_errors,
+    )
 
 
 class NotifyController(Controller):
@@ -174,16 +206,7 @@ class NotifyController(Controller):
     @get("/gateway", opt=allow(OPERATORS))
     @in_tenant_scope
     async def gateway_page(self, db: TenantScope) -> Template:
-        setup = await service.gateway_setup(db.tenant)
-        return _page(
-            "notify/gateway.html",
-            f"{BASE}/gateway",
-            form=_gateway_form(setup),
-            errors={},
-            has_secret=bool(setup.sms and setup.sms.secret_sealed),
-            credit=setup.credit,
-            whatsapp=_whatsapp_form(setup),
-        )
+        return _gateway_page(await service.gateway_setup(db.tenant))
 
     @post("/gateway", opt=allow(OPERATOR_ADMINS))
     @in_tenant_scope
@@ -195,16 +218,8 @@ class NotifyController(Controller):
         if "url" not in errors and (problem := await service.gateway_url_problem(_outbound(request), draft.url)):
             errors["url"] = problem
         if errors:
-            return _page(
-                "notify/gateway.html",
-                f"{BASE}/gateway",
-                422,
-                form={**data, "enabled": data.get("enabled", "")},
-                errors=errors,
-                has_secret=False,
-                credit=None,
-                whatsapp={"phone_number_id": "", "enabled": "", "has_token": False},
-            )
+            typed = {**data, "enabled": data.get("enabled", "")}
+            return _gateway_page(await service.gateway_setup(db.tenant), 422, sms=(typed, errors))
         change = GatewayChange("sms", "http_sms", draft.config, draft.secret, draft.enabled, draft.summary)
         await service.save_gateway(db, _actor(request, operator), _secret_key(request), change)
         flash(request, "SMS gateway saved")
@@ -214,40 +229,39 @@ class NotifyController(Controller):
     @in_tenant_scope
     async def save_whatsapp(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator
-    ) -> Response[Any]:
+    ) -> Template | Response[Any]:
         """The WhatsApp Cloud API: the phone number id and an access token (stored encrypted)."""
         data = await form_fields(request)
-        phone_number_id = data.get("phone_number_id", "").strip()
-        if not phone_number_id.isdigit():
-            flash(request, "Enter the WhatsApp phone number id (digits).", alert=True)
-            return see_other(request, f"{BASE}/gateway")
+        setup = await service.gateway_setup(db.tenant)
+        draft, errors = forms.whatsapp_form(data, has_token=bool(setup.whatsapp and setup.whatsapp.secret_sealed))
+        if errors:
+            typed = {"phone_number_id": data.get("phone_number_id", ""), "enabled": data.get("enabled", "")}
+            return _gateway_page(setup, 422, whatsapp=(typed, errors))
         change = GatewayChange(
             channel="whatsapp",
             kind="whatsapp_cloud",
-            config={"phone_number_id": phone_number_id},
-            secret=data.get("access_token", ""),
-            enabled=data.get("enabled") == "on",
-            summary=f"WhatsApp Cloud API number {phone_number_id}",
+            config={"phone_number_id": draft.phone_number_id},
+            secret=draft.access_token,
+            enabled=draft.enabled,
+            summary=f"WhatsApp Cloud API number {draft.phone_number_id}",
         )
         await service.save_gateway(db, _actor(request, operator), _secret_key(request), change)
         flash(request, "WhatsApp settings saved")
         return see_other(request, f"{BASE}/gateway")
 
     @post("/gateway/test", opt=allow(OPERATOR_ADMINS))
-    async def test_gateway(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
+    async def test_gateway(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Response[Any]:
         """Send one message now, outside the outbox, and show the gateway's answer. Not tenant-scoped: the
         service opens the scope only to read the gateway, so no transaction waits on the gateway."""
-        to = (await form_fields(request)).get("to", "").strip()
         runtime = request.app.state.runtime
-        outcome = (
-            await service.send_test_message(
-                runtime.db, operator.require_tenant(), _secret_key(request), to, _outbound(request)
-            )
-            if to
-            else None
-        )
+        tenant = operator.require_tenant()
+        to, errors = forms.gateway_test_number(await form_fields(request))
+        if errors:
+            setup = await service.read_gateway_setup(runtime.db, tenant)
+            return _gateway_page(setup, 422, test=({"to": to}, errors))
+        outcome = await service.send_test_message(runtime.db, tenant, _secret_key(request), to, _outbound(request))
         if outcome is None:
-            flash(request, "Set up the gateway and enter a number first.", alert=True)
+            flash(request, "Save the SMS gateway first, then send a test message.", alert=True)
         else:
             flash(request, outcome, alert=not outcome.startswith("Sent."))
         return see_other(request, f"{BASE}/gateway")

@@ -143,6 +143,12 @@ async def gateway_setup(tenant: TenantRef) -> GatewaySetup:
     )
 
 
+async def read_gateway_setup(database: Database, tenant: TenantRef) -> GatewaySetup:
+    """`gateway_setup` in a short scope of its own, for a handler that holds none (the test message)."""
+    async with database.tenant(tenant):
+        return await gateway_setup(tenant)
+
+
 @dataclass(frozen=True)
 class GatewayChange:
     """A channel's gateway as the operator saves it; an empty ``secret`` keeps the stored one."""

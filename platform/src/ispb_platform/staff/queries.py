@@ -15,10 +15,11 @@ from piccolo.columns.combination import And
 from piccolo.query.functions.string import Lower
 
 from ispb_tenants import Connection, TenantScope
-from ispb_tenants.tables import PlatformUser, WebSession
+from ispb_tenants.tables import PlatformUser, StaffInvitation, WebSession
 
 # Piccolo adds ``id`` to each table class at run time; type checkers see it as ``_meta.primary_key``
 _USER_ID = PlatformUser._meta.primary_key
+_invitation_pk = StaffInvitation._meta.primary_key  # lower case: see activity/queries.py
 _COLUMNS = (
     _USER_ID,
     PlatformUser.email,
@@ -109,9 +110,9 @@ async def end_staff_sessions(user_id: int) -> None:
 
 
 # --- invitations ------------------------------------------------------------------------------------------
-# SQL: ``platform.staff_invitation`` has no Piccolo class yet (the table classes are another change's); the
-# statements are fixed, with parameters. The panel's run in the operator's tenant scope (``platform`` is on its
-# search path); the invitation page's run in a platform transaction (no operator is signed in there).
+# SQL for the statements written before ``StaffInvitation`` had its Piccolo class (fixed, with parameters);
+# Piccolo for the revocation. The panel's run in the operator's tenant scope (``platform`` is on its search
+# path); the invitation page's run in a platform transaction (no operator is signed in there).
 
 
 class InvitationRow(TypedDict):
@@ -165,10 +166,11 @@ async def insert_invitation(
 
 
 async def pending_invitations(connection: Connection, tenant_id: int, now: datetime) -> list[InvitationRow]:
-    """The operator's invitations not yet accepted and not expired, newest first."""
+    """The operator's invitations not yet accepted, revoked or expired, newest first."""
     rows = await connection.fetch(
         "SELECT id, email, name, role, created_at, expires_at FROM staff_invitation"
-        " WHERE tenant_id = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
+        " WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2"
+        " ORDER BY created_at DESC, id DESC",
         tenant_id,
         now,
     )
@@ -179,7 +181,8 @@ _OPEN_INVITATION = """
 SELECT i.id, i.tenant_id, t.slug AS operator_slug, t.name AS operator, i.email, i.name, i.role, i.expires_at,
        EXISTS (SELECT 1 FROM platform_user u WHERE lower(u.email) = lower(i.email)) AS email_taken
 FROM staff_invitation i JOIN tenant t ON t.id = i.tenant_id
-WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.expires_at > $2 AND t.status = 'active'
+WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2
+  AND t.status = 'active'
 """
 _OPEN_INVITATION_LOCKED = _OPEN_INVITATION + "FOR UPDATE OF i"
 
@@ -187,7 +190,8 @@ _OPEN_INVITATION_LOCKED = _OPEN_INVITATION + "FOR UPDATE OF i"
 async def open_invitation(
     connection: Connection, token_hash: str, now: datetime, *, lock: bool = False
 ) -> OpenInvitation | None:
-    """The invitation with this token if it can still be accepted (unused, unexpired, its operator active);
+    """The invitation with this token if it can still be accepted (unused, not revoked, unexpired, its operator
+    active);
     ``lock`` holds its row until the transaction ends, so two submissions cannot both use it."""
     row = await connection.fetchrow(_OPEN_INVITATION_LOCKED if lock else _OPEN_INVITATION, token_hash, now)
     return cast(OpenInvitation, dict(row)) if row else None
@@ -211,3 +215,62 @@ async def create_invited_user(connection: Connection, invitation: OpenInvitation
         "UPDATE staff_invitation SET accepted_at = now(), user_id = $2 WHERE id = $1", invitation["id"], user_id
     )
     return int(user_id)
+
+
+async def pending_invitation(tenant_id: int, invitation_id: int, now: datetime) -> InvitationRow | None:
+    """One of the operator's pending invitations (not accepted, revoked or expired); None for anything else,
+    another operator's included."""
+    row = (
+        await StaffInvitation.select(
+            _invitation_pk,
+            StaffInvitation.email,
+            StaffInvitation.name,
+            StaffInvitation.role,
+            StaffInvitation.created_at,
+            StaffInvitation.expires_at,
+        )
+        .where(*_pending(tenant_id, invitation_id, now))
+        .first()
+    )
+    return cast(InvitationRow | None, row)
+
+
+async def revoke_invitation(tenant_id: int, invitation_id: int, *, by: int, now: datetime) -> bool:
+    """Withdraw a pending invitation; False when it was no longer pending (accepted or revoked meanwhile).
+    The update's row lock orders it with an acceptance (``open_invitation(lock=True)``): one of them wins."""
+    rows = (
+        await StaffInvitation.update({StaffInvitation.revoked_at: now, StaffInvitation.revoked_by: by})
+        .where(*_pending(tenant_id, invitation_id, now))
+        .returning(_invitation_pk)
+    )
+    return bool(rows)
+
+
+def _pending(tenant_id: int, invitation_id: int, now: datetime) -> tuple[Any, ...]:
+    """The conditions of one pending invitation of the operator, for ``.where(*...)`` (which ANDs them)."""
+    return (
+        StaffInvitation.tenant == tenant_id,
+        _invitation_pk == invitation_id,
+        StaffInvitation.accepted_at.is_null(),
+        StaffInvitation.revoked_at.is_null(),
+        StaffInvitation.expires_at > now,
+    )
+
+
+class ClosedInvitation(TypedDict):
+    """An invitation whose link no longer works, and why, for the page the link opens."""
+
+    operator: str
+    revoked: bool
+    accepted: bool
+    expires_at: datetime
+
+
+async def closed_invitation(connection: Connection, token_hash: str) -> ClosedInvitation | None:
+    """What became of the invitation with this token (None: no such token), so its link can say so."""
+    row = await connection.fetchrow(
+        "SELECT t.name AS operator, i.revoked_at IS NOT NULL AS revoked, i.accepted_at IS NOT NULL AS accepted,"
+        " i.expires_at FROM staff_invitation i JOIN tenant t ON t.id = i.tenant_id WHERE i.token_hash = $1",
+        token_hash,
+    )
+    return cast(ClosedInvitation, dict(row)) if row else None

@@ -23,13 +23,15 @@ from ispb_platform.auth.sessions import start_session
 from ispb_platform.runtime import Runtime
 from ispb_platform.staff import queries, service
 from ispb_platform.staff.forms import NEW_STAFF, ROLES, check_new_password, validate_invitation, validate_staff
-from ispb_platform.staff.queries import OpenInvitation, StaffRow
+from ispb_platform.staff.queries import InvitationRow, OpenInvitation, StaffRow
 from ispb_platform.staff.service import StaffRuleBroken
+from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
+from ispb_tenants import Database
 
 Operator = NamedDependency[Principal]
 
@@ -122,15 +124,27 @@ class StaffController(Controller):
                 return see_other(request, "/panel/staff")
         return _page("staff/form.html", 422, person=person, form=data, errors=errors, problem=problem)
 
+    @get("/{user_id:int}/disable")
+    @in_tenant_scope
+    async def confirm_disable(self, db: TenantScope, operator: Operator, user_id: FromPath[int]) -> Template:
+        return confirm_page(_disable_confirmation(await _person(operator, user_id)), STAFF)
+
     @post("/{user_id:int}/status")
     @in_tenant_scope
     async def change_status(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, user_id: FromPath[int]
     ) -> Template | Response[Any]:
-        wanted = (await form_fields(request)).get("status", "")
+        """Enable, or disable with a reason (asked on the confirmation page, kept in the activity log)."""
+        fields = await form_fields(request)
+        wanted = fields.get("status", "")
         if wanted not in ("active", "disabled"):
             raise NotFoundException()
         person = await _person(operator, user_id)
+        reason = ""
+        if wanted == "disabled":
+            reason, errors = read_reason(fields)
+            if errors:
+                return confirm_page(_disable_confirmation(person), STAFF, reason=reason, errors=errors)
         try:
             changed = await service.set_active(
                 operator.require_tenant().id, user_id, wanted == "active", acting_user_id=operator.user_id
@@ -145,18 +159,83 @@ class StaffController(Controller):
                 f"staff.{'enabled' if wanted == 'active' else 'disabled'}",
                 object_type="staff",
                 object_id=user_id,
-                summary=f"{verb} {person['name']} <{person['email']}>",
+                summary=f"{verb} {person['name']} <{person['email']}>" + (f": {reason}" if reason else ""),
+                details={"reason": reason} if reason else None,
                 ip=client_ip(request),
             )
         flash(request, f"{person['name']} {'enabled' if wanted == 'active' else 'disabled'}")
         return see_other(request, "/panel/staff")
 
+    @get("/invitations/{invitation_id:int}/revoke")
+    @in_tenant_scope
+    async def confirm_revoke(self, db: TenantScope, operator: Operator, invitation_id: FromPath[int]) -> Template:
+        return confirm_page(_revoke_confirmation(await _invitation(operator, invitation_id)), STAFF)
 
-def _invitation_page(
-    invitation: OpenInvitation | None, token: str, errors: dict[str, str] | None = None, status_code: int = 200
+    @post("/invitations/{invitation_id:int}/revoke")
+    @in_tenant_scope
+    async def revoke_invitation(
+        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, invitation_id: FromPath[int]
+    ) -> Template | Response[Any]:
+        """Withdraw a pending invitation: its link stops working and says so; the reason goes into the log."""
+        invitation = await _invitation(operator, invitation_id)
+        reason, errors = read_reason(await form_fields(request))
+        if errors:
+            return confirm_page(_revoke_confirmation(invitation), STAFF, reason=reason, errors=errors)
+        now = datetime.now(UTC)
+        if not await service.revoke_invitation(db, operator, invitation, reason=reason, now=now, ip=client_ip(request)):
+            raise NotFoundException()  # accepted, withdrawn or expired meanwhile
+        flash(request, f"Invitation of {invitation['email']} withdrawn; its link no longer works")
+        return see_other(request, "/panel/staff")
+
+
+STAFF = panel_layout("/panel/staff")
+
+
+async def _invitation(operator: Principal, invitation_id: int) -> InvitationRow:
+    invitation = await service.pending_invitation(operator.require_tenant().id, invitation_id, datetime.now(UTC))
+    if invitation is None:  # accepted, withdrawn, expired, unknown or another operator's: not found either way
+        raise NotFoundException()
+    return invitation
+
+
+def _revoke_confirmation(invitation: InvitationRow) -> Confirmation:
+    return Confirmation(
+        title=f"Withdraw the invitation of {invitation['name']} <{invitation['email']}>?",
+        consequence="The link you passed on stops working at once; whoever opens it is told the invitation was"
+        " withdrawn. You can invite the address again later.",
+        action=f"/panel/staff/invitations/{invitation['id']}/revoke",
+        button="Withdraw invitation",
+        back="/panel/staff",
+    )
+
+
+def _disable_confirmation(person: StaffRow) -> Confirmation:
+    return Confirmation(
+        title=f"Disable {person['name']} <{person['email']}>?",
+        consequence="They are signed out everywhere at once and cannot sign in again until an operator admin"
+        " enables the account. Nothing they did is removed: the activity log keeps their name.",
+        action=f"/panel/staff/{person['id']}/status",
+        button="Disable account",
+        back="/panel/staff",
+        hidden={"status": "disabled"},
+    )
+
+
+async def _invitation_page(
+    database: Database,
+    invitation: OpenInvitation | None,
+    token: str,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Template:
-    context = {"invitation": invitation, "token": token, "errors": errors or {}, "roles": ROLES}
-    return Template("staff/invitation.html", context=context, status_code=404 if invitation is None else status_code)
+    """The link's page: the password form, or why the link no longer works (withdrawn by the operator, used,
+    expired: 410) or never did (404)."""
+    context: dict[str, Any] = {"invitation": invitation, "token": token, "errors": errors or {}, "roles": ROLES}
+    if invitation is None:
+        closed = await service.closed_invitation(database, token)
+        context["closed"] = closed
+        status_code = 404 if closed is None else 410
+    return Template("staff/invitation.html", context=context, status_code=status_code)
 
 
 class InvitationController(Controller):
@@ -169,7 +248,8 @@ class InvitationController(Controller):
     @get("/{token:str}")
     async def invitation_page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         runtime: Runtime = request.app.state.runtime
-        return _invitation_page(await service.open_invitation(runtime.db, token, datetime.now(UTC)), token)
+        invitation = await service.open_invitation(runtime.db, token, datetime.now(UTC))
+        return await _invitation_page(runtime.db, invitation, token)
 
     @post("/{token:str}")
     async def accept(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template | Redirect:
@@ -177,15 +257,15 @@ class InvitationController(Controller):
         data = await form_fields(request)
         invitation = await service.open_invitation(runtime.db, token, datetime.now(UTC))
         if invitation is None or invitation["email_taken"]:
-            return _invitation_page(invitation, token)
+            return await _invitation_page(runtime.db, invitation, token)
         password = data.get("password", "")
         errors = check_new_password(password, data.get("password_again", ""))
         if errors:
-            return _invitation_page(invitation, token, errors, 422)
+            return await _invitation_page(runtime.db, invitation, token, errors, 422)
         accepted = await service.accept_invitation(runtime.db, token, password, datetime.now(UTC))
         if accepted is None or accepted.user_id is None:  # used meanwhile, or the address has an account now
             again = await service.open_invitation(runtime.db, token, datetime.now(UTC))
-            return _invitation_page(again, token)
+            return await _invitation_page(runtime.db, again, token)
         session = await start_session(
             runtime.db,
             kind=SessionKind.STAFF,

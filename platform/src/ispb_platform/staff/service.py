@@ -25,7 +25,7 @@ from ispb_platform.auth.passwords import hash_password_async
 from ispb_platform.auth.roles import Principal
 from ispb_platform.staff import queries
 from ispb_platform.staff.forms import ROLES, InvitationDraft, StaffDraft
-from ispb_platform.staff.queries import InvitationRow, OpenInvitation
+from ispb_platform.staff.queries import ClosedInvitation, InvitationRow, OpenInvitation
 from ispb_tenants import Database, TenantScope, get_tenant
 
 INVITATION_LIFETIME = timedelta(hours=72)
@@ -89,6 +89,37 @@ async def open_invitation(database: Database, token: str, now: datetime) -> Open
     """The invitation behind a link, if it can still be accepted."""
     async with database.platform() as connection:
         return await queries.open_invitation(connection, _token_hash(token), now)
+
+
+async def closed_invitation(database: Database, token: str) -> ClosedInvitation | None:
+    """Why a link that cannot be accepted stopped working (revoked, used, expired); None for an unknown one."""
+    async with database.platform() as connection:
+        return await queries.closed_invitation(connection, _token_hash(token))
+
+
+async def pending_invitation(tenant_id: int, invitation_id: int, now: datetime) -> InvitationRow | None:
+    return await queries.pending_invitation(tenant_id, invitation_id, now)
+
+
+async def revoke_invitation(
+    db: TenantScope, operator: Principal, invitation: InvitationRow, *, reason: str, now: datetime, ip: str
+) -> bool:
+    """Withdraw a pending invitation (its link then says so) and log it with the reason; False when it was
+    accepted or withdrawn meanwhile."""
+    tenant_id = operator.require_tenant().id
+    if not await queries.revoke_invitation(tenant_id, invitation["id"], by=operator.user_id, now=now):
+        return False
+    await record_activity(
+        db,
+        operator,
+        "staff.invitation_revoked",
+        object_type="staff_invitation",
+        object_id=invitation["id"],
+        summary=f"Withdrew the invitation of {invitation['name']} <{invitation['email']}>: {reason}",
+        details={"reason": reason},
+        ip=ip,
+    )
+    return True
 
 
 async def accept_invitation(database: Database, token: str, password: str, now: datetime) -> Accepted | None:

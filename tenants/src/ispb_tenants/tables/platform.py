@@ -77,6 +77,9 @@ class StaffInvitation(Table, tablename="staff_invitation", schema=SCHEMA):
     accepted_at = Timestamptz(null=True, default=None)
     user = ForeignKey(PlatformUser, db_column_name="user_id", null=True)
     """The account the invitation created."""
+    revoked_at = Timestamptz(null=True, default=None)
+    """When the operator's admin withdrew it (platform migration 0007); its link stops working."""
+    revoked_by = ForeignKey(PlatformUser, db_column_name="revoked_by", null=True)
 
 
 class JobRun(Table, tablename="job_run", schema=SCHEMA):

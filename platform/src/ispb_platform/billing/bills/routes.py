@@ -18,6 +18,7 @@ from ispb_platform.billing.bills.service import CannotVoid
 from ispb_platform.billing.invoices.service import invoice_pdf, shared_invoice_pdf
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.forms import METHOD_LABELS
+from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -115,15 +116,23 @@ class BillController(Controller):
         url = f"{request.base_url}invoices/{link.token}"
         return Template("billing/bills/_share.html", context={"url": url, "expires": link.expires})
 
+    @get("/{bill_id:int}/void", opt=allow(OPERATOR_ADMINS))
+    @in_tenant_scope
+    async def confirm_void(self, db: TenantScope, bill_id: FromPath[int]) -> Template:
+        bill = await _bill_or_404(bill_id)
+        if problem := _cannot_void(bill):
+            return await _detail(bill, 409, problem)
+        return confirm_page(_void_confirmation(bill), BILLS)
+
     @post("/{bill_id:int}/void", opt=allow(OPERATOR_ADMINS))
     @in_tenant_scope
     async def void_bill(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]
     ) -> Template | Response[Any]:
-        reason = (await form_fields(request)).get("reason", "").strip()
         bill = await _bill_or_404(bill_id)
-        if not reason:
-            return await _detail(bill, 422, "Say why the bill is voided; the credit note shows it.")
+        reason, errors = read_reason(await form_fields(request))
+        if errors:
+            return confirm_page(_void_confirmation(bill), BILLS, reason=reason, errors=errors)
         try:
             result = await service.void_bill(
                 db, operator, bill, reason=reason, today=_today(db.tenant), ip=client_ip(request)
@@ -132,6 +141,30 @@ class BillController(Controller):
             return await _detail(bill, 422, str(refused))
         flash(request, "Bill voided; this is its credit note")
         return see_other(request, f"/panel/bills/{result.credit_note_id}")
+
+
+BILLS = panel_layout("/panel/bills")
+
+
+def _cannot_void(bill: BillDetail) -> str:
+    """Why the bill cannot be voided (the same rules ``service.void_invoice`` enforces under lock), or ""."""
+    if bill.kind != "invoice":
+        return "A credit note cannot be voided."
+    if bill.status == "void":
+        return f"{bill.number} is already void."
+    return ""
+
+
+def _void_confirmation(bill: BillDetail) -> Confirmation:
+    return Confirmation(
+        title=f"Void invoice {bill.number} of {bill.code} {bill.customer_name}?",
+        consequence="Issued bills are never edited: voiding issues a credit note for the full amount, with your"
+        " reason on it. Money already paid on this invoice returns to the customer's advance credit.",
+        action=f"/panel/bills/{bill.id}/void",
+        button="Void with a credit note",
+        back=f"/panel/bills/{bill.id}",
+        kept_in="the credit note and the activity log",
+    )
 
 
 @get("/invoices/{token:str}", opt=PUBLIC)

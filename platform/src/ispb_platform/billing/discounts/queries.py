@@ -53,6 +53,16 @@ async def add_discount(customer_id: int, draft: DiscountDraft) -> int:
     return int(row["id"])
 
 
+async def discount_label(customer_id: int, discount_id: int) -> str | None:
+    """The label of the customer's discount, or None when the customer has no such discount."""
+    row = (
+        await CustomerDiscount.select(CustomerDiscount.label)
+        .where((_discount_id == discount_id) & (CustomerDiscount.customer == customer_id))
+        .first()
+    )
+    return str(row["label"]) if row else None
+
+
 async def remove_discount(customer_id: int, discount_id: int) -> str | None:
     """Delete the customer's discount; returns its label, or None when the customer has no such discount."""
     rows = await (

@@ -22,8 +22,11 @@ async def add_discount(db: TenantScope, operator: Principal, customer_id: int, d
     return discount_id
 
 
-async def remove_discount(db: TenantScope, operator: Principal, customer_id: int, discount_id: int, ip: str) -> bool:
-    """False when the customer has no such discount. Issued bills keep it: they are never edited."""
+async def remove_discount(
+    db: TenantScope, operator: Principal, customer_id: int, discount_id: int, *, reason: str, ip: str
+) -> bool:
+    """False when the customer has no such discount. Issued bills keep it: they are never edited. The
+    operator's reason goes into the activity log with the removal."""
     label = await queries.remove_discount(customer_id, discount_id)
     if label is None:
         return False
@@ -33,7 +36,8 @@ async def remove_discount(db: TenantScope, operator: Principal, customer_id: int
         "discount.removed",
         object_type="customer",
         object_id=customer_id,
-        summary=f"Removed discount {label} (issued bills keep it)",
+        summary=f"Removed discount {label} (issued bills keep it): {reason}",
+        details={"discount_id": discount_id, "reason": reason},
         ip=ip,
     )
     return True

@@ -12,9 +12,10 @@ from litestar.types import ControllerRouterHandler
 
 from ispb_platform.auth.access import PUBLIC, allow, provide_principal
 from ispb_platform.auth.roles import OPERATORS, Principal
-from ispb_platform.billing.queries import customer_exists
+from ispb_platform.billing.queries import CustomerLabel, customer_label
 from ispb_platform.billing.suspension import queries, service
 from ispb_platform.billing.suspension.service import Action
+from ispb_platform.web.confirm import Confirmation, confirm_page, optional_reason, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -44,35 +45,72 @@ async def suspension_log(db: TenantScope, before: FromQuery[int | None] = None) 
 
 
 class CustomerStatusController(Controller):
-    """Manual suspension and reactivation of one customer (logged, router updated at once)."""
+    """Manual suspension and reactivation of one customer (logged, router updated at once). Suspending asks
+    first, with a required reason kept in the Suspension Log (``web/confirm.py``); reactivating does not."""
 
     path = "/panel/customers/{customer_id:int}"
     dependencies = {"operator": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads it on the class)
     opt = allow(OPERATORS)
 
+    @get("/suspend")
+    @in_tenant_scope
+    async def confirm_suspend(self, db: TenantScope, customer_id: FromPath[int]) -> Template:
+        return confirm_page(_suspend_confirmation(await _customer(customer_id)), CUSTOMERS)
+
     @post("/suspend")
     @in_tenant_scope
     async def suspend_now(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
-    ) -> Response[Any]:
-        return await _change(db, request, operator, customer_id, "suspend")
+    ) -> Template | Response[Any]:
+        customer = await _customer(customer_id)
+        reason, errors = read_reason(await form_fields(request))
+        if errors:
+            return confirm_page(_suspend_confirmation(customer), CUSTOMERS, reason=reason, errors=errors)
+        return await _change(db, request, operator, customer_id, "suspend", reason)
 
     @post("/activate")
     @in_tenant_scope
     async def activate_now(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, customer_id: FromPath[int]
     ) -> Response[Any]:
-        return await _change(db, request, operator, customer_id, "activate")
+        await _customer(customer_id)
+        reason = optional_reason(await form_fields(request), "by hand")
+        return await _change(db, request, operator, customer_id, "activate", reason)
+
+
+CUSTOMERS = panel_layout("/panel/customers")
+
+
+async def _customer(customer_id: int) -> CustomerLabel:
+    customer = await customer_label(customer_id)
+    if customer is None:  # unknown, or another operator's: not found either way
+        raise NotFoundException()
+    return customer
+
+
+def _suspend_confirmation(customer: CustomerLabel) -> Confirmation:
+    return Confirmation(
+        title=f"Suspend {customer['code']} {customer['name']}?",
+        consequence="Their internet access stops now (the router is told at once) and, if the suspension"
+        " message is switched on under Event SMS, they get it. Reactivate them from their page when they may"
+        " connect again.",
+        action=f"/panel/customers/{customer['id']}/suspend",
+        button="Suspend customer",
+        back=f"/panel/customers/{customer['id']}",
+        kept_in="the Suspension Log and the activity log",
+    )
 
 
 async def _change(
-    db: TenantScope, request: Request[Any, Any, Any], operator: Principal, customer_id: int, action: Action
+    db: TenantScope,
+    request: Request[Any, Any, Any],
+    operator: Principal,
+    customer_id: int,
+    action: Action,
+    reason: str,
 ) -> Response[Any]:
-    reason = (await form_fields(request)).get("reason", "").strip()[:300] or "by hand"
-    if not await customer_exists(customer_id):
-        raise NotFoundException()
     runtime = request.app.state.runtime
-    await service.change_status(
+    change = await service.change_status(
         db,
         operator,
         customer_id,
@@ -82,7 +120,10 @@ async def _change(
         queue=runtime.queue,
         ip=client_ip(request),
     )
-    flash(request, "Customer suspended" if action == "suspend" else "Customer activated")
+    if change is None:  # already so (a second tab, a double submit): nothing was logged either
+        flash(request, "Nothing changed: the customer was not " + ("active" if action == "suspend" else "suspended"))
+    else:
+        flash(request, "Customer suspended" if action == "suspend" else "Customer activated")
     return see_other(request, f"/panel/customers/{customer_id}")
 
 
