@@ -72,15 +72,16 @@ async def record_payment(
     balance = customer.balance_minor - amount.minor
     await queries.move_balance(connection, customer_id, -amount.minor)
     await queries.add_event(
-        connection, PAYMENT_RECEIVED, customer_id, payment_received(payment_id, method, settlement, balance)
+        connection, PAYMENT_RECEIVED, customer_id, payment_received(payment_id, amount, method, settlement, balance)
     )
     return RecordedPayment(payment_id, settlement, Money(balance, amount.currency))
 
 
-def payment_received(payment_id: int, method: str, settlement: Settlement, balance_minor: int) -> dict[str, Any]:
+def payment_received(
+    payment_id: int, amount: Money, method: str, settlement: Settlement, balance_minor: int
+) -> dict[str, Any]:
     """The ``payment.received`` event's payload (the payment message's values), the same for a payment recorded
     at the counter and one imported from a statement."""
-    amount = settlement.applied + settlement.unapplied
     return {
         "payment_id": payment_id,
         "amount_minor": amount.minor,

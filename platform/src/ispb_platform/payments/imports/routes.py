@@ -95,6 +95,7 @@ class PaymentImportController(Controller):
             )
         except StatementRejected as rejected:
             return await _upload_page(data, {"file": " ".join(str(m) for m in rejected.args)}, 422)
+        flash(request, "Statement read: nothing is recorded yet. Check the lines, then record the ready ones")
         return see_other(request, f"/panel/payments/import/{import_id}")
 
     @get("/{import_id:int}")

@@ -21,7 +21,7 @@ its line says so. Suspended customers whose payments cleared what was overdue ar
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -139,12 +139,13 @@ class PlannedPayment:
     """A ready line as it will be recorded: its settlement and the customer's balance after it."""
 
     line: ReadyLine
+    amount: Money
     settlement: Settlement
     balance_minor: int
 
 
 def plan_payments(
-    lines: Iterable[ReadyLine],
+    lines: Sequence[ReadyLine],
     open_bills: dict[int, list[OpenBill]],
     customers: dict[int, LockedCustomer],
     currency: str,
@@ -154,14 +155,16 @@ def plan_payments(
     what the previous one left outstanding (``outstanding_after``). Pure: nothing is read or written."""
     bills = {customer_id: tuple(b) for customer_id, b in open_bills.items()}
     balances = {customer_id: c.balance_minor for customer_id, c in customers.items()}
+    last = {line.customer_id: n for n, line in enumerate(lines)}  # a customer's last payment needs no "after"
     planned: list[PlannedPayment] = []
-    for line in lines:
+    for n, line in enumerate(lines):
         own = bills.get(line.customer_id, ())
-        settlement = allocate(Money(line.amount_minor, currency), own)
-        if settlement.allocations:
+        amount = Money(line.amount_minor, currency)
+        settlement = allocate(amount, own)
+        if settlement.allocations and n < last[line.customer_id]:
             bills[line.customer_id] = outstanding_after(own, settlement)
         balances[line.customer_id] -= line.amount_minor
-        planned.append(PlannedPayment(line, settlement, balances[line.customer_id]))
+        planned.append(PlannedPayment(line, amount, settlement, balances[line.customer_id]))
     return planned
 
 
@@ -217,7 +220,8 @@ async def _write_effects(
             per_bill[allocation.bill_id] = per_bill.get(allocation.bill_id, 0) + allocation.amount.minor
         per_customer[p.line.customer_id] = per_customer.get(p.line.customer_id, 0) - p.line.amount_minor
         event_customers.append(p.line.customer_id)
-        payloads.append(json.dumps(payment_received(payment_id, p.line.method, p.settlement, p.balance_minor)))
+        payload = payment_received(payment_id, p.amount, p.line.method, p.settlement, p.balance_minor)
+        payloads.append(json.dumps(payload))
     await queries.insert_allocations(connection, *allocated)
     await queries.pay_bills(connection, list(per_bill), list(per_bill.values()))
     await queries.move_balances(connection, list(per_customer), list(per_customer.values()))

@@ -193,7 +193,10 @@ def _decode(content: bytes) -> str:
     if content.startswith(b"PK\x03\x04"):
         raise StatementRejected(f"This is an Excel workbook, not a CSV file. {_SAVE_AS}")
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" and some bank portals
-        text = content.decode("utf-16")
+        try:
+            text = content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise StatementRejected(f"The file is not readable UTF-16 text. {_SAVE_AS}") from None
     else:
         try:
             text = content.decode("utf-8-sig")
@@ -213,7 +216,8 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     head = io.StringIO(text.lstrip("\r\n"))
     sample = "".join(head.readline() for _ in range(HEADER_SEARCH))
     delimiter = max(",;\t", key=sample.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote left open would otherwise swallow the rest of the file into one cell, silently
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     line = 0
     try:
         for line, record in enumerate(reader, start=1):
@@ -271,6 +275,8 @@ def _lines(
     records: Iterator[tuple[int, list[str]]], columns: dict[str, int], defaults: Defaults, header_line: int
 ) -> Iterator[StatementLine]:
     dates: dict[str, tuple[date | None, str]] = {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="")
     count = 0
     for line, record in records:
         if not any(cell.strip() for cell in record):
@@ -278,7 +284,10 @@ def _lines(
         count += 1
         if count > MAX_LINES:
             raise StatementRejected(f"The file has more than {MAX_LINES:,} lines; split it into smaller files.")
-        yield _line(line, record, columns, defaults, dates)
+        out.seek(0)
+        out.truncate()
+        writer.writerow(record)
+        yield _line(line, out.getvalue(), record, columns, defaults, dates)
 
 
 def _cell(record: list[str], columns: dict[str, int], field: str) -> str:
@@ -288,6 +297,7 @@ def _cell(record: list[str], columns: dict[str, int], field: str) -> str:
 
 def _line(
     line: int,
+    original: str,
     record: list[str],
     columns: dict[str, int],
     defaults: Defaults,
@@ -309,7 +319,7 @@ def _line(
     problems += [p for p in (amount_problem, _reference_problem(reference), date_problem, method_problem) if p]
     return StatementLine(
         line=line,
-        original=_raw(record),
+        original=original,
         customer_code=code,
         customer_phone=phone or "",
         amount_minor=amount,
@@ -324,7 +334,7 @@ def parse_amount(raw: str, currency: str) -> tuple[int | None, str]:
     """Minor units, or the reason the cell is not a payment amount. Never a float, never a guess.
 
     >>> parse_amount("৳ 1,00,000.50", "BDT"), parse_amount("12,5", "BDT")[1]
-    ((10000050, ''), 'Amount “12,5” is unclear: write it as 12.50 or 1,250 (12,5 is not an amount).')
+    ((10000050, ''), 'Amount “12,5” is unclear: write it like 1200.50 or 1,200.50.')
     """
     if not raw:
         return None, "No amount."
@@ -332,7 +342,9 @@ def parse_amount(raw: str, currency: str) -> tuple[int | None, str]:
     try:
         amount = Money.of(text, currency)
     except (ValueError, TypeError) as problem:
-        return None, f"Amount “{raw}” is unclear: write it as 12.50 or 1,250 ({problem})."
+        if "decimals" in str(problem):
+            return None, f"Amount “{raw}” has more decimals than {currency} has; check the number."
+        return None, f"Amount “{raw}” is unclear: write it like 1200.50 or 1,200.50."
     if amount.minor < 0:
         return None, f"Amount “{raw}” is money going out, not a payment received."
     if amount.minor == 0:
