@@ -65,7 +65,8 @@ async def record_payment(
     )
     if payment_id is None:
         raise DuplicatePayment(
-            f"A {METHOD_LABELS[method].lower()} payment with reference {reference.strip()!r} is already recorded."
+            f"A payment with reference {reference.strip()!r} is already recorded (a reference counts once,"
+            " whatever the method)."
         )
     settlement = allocate(amount, await queries.open_bills(connection, customer_id, amount.currency))
     await queries.apply_allocations(connection, payment_id, settlement, "payment")
