@@ -13,6 +13,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+import asyncpg
+
 from ispb_billing import Money, OpenBill
 from ispb_platform.payments.imports.statement import StatementLine
 from ispb_tenants import Connection
@@ -296,12 +298,8 @@ async def open_bills_of(
 
 
 class ReferenceTaken(Exception):
-    """Some payments of a chunk were not inserted: their references were recorded by a concurrent transaction
-    (the insert waited for it to commit). Raised inside the savepoint, so the chunk's insert is undone."""
-
-    def __init__(self, inserted: set[str]) -> None:
-        super().__init__(f"{len(inserted)} inserted")
-        self.inserted = inserted
+    """A payment of the chunk has a reference a concurrent transaction recorded meanwhile: the insert waited for it
+    to commit and the unique index refused the chunk. Nothing of the chunk stays (a savepoint)."""
 
 
 async def insert_payments(
@@ -315,29 +313,30 @@ async def insert_payments(
 ) -> dict[str, int]:
     """The payments of these ready lines, ``INSERT ... SELECT`` from the stored lines; reference key → payment id.
 
-    The unique index on ``payment_reference_key(reference)`` is the guard: a reference another transaction
-    recorded meanwhile is skipped (ON CONFLICT DO NOTHING), and then the whole chunk is undone (``ReferenceTaken``)
-    so the caller allocates again without those lines: a payment's allocation was computed for it."""
-    async with connection.transaction():
-        rows = await connection.fetch(
-            "INSERT INTO payment (customer_id, received_on, amount_minor, currency, method, reference, note,"
-            " received_by, unapplied_minor)"
-            " SELECT l.customer_id, l.received_on, l.amount_minor, $4, l.method, l.reference,"
-            " 'Statement import ' || $1 || ', line ' || l.line, $5, u.unapplied"
-            " FROM unnest($2::integer[], $3::bigint[]) AS u(line, unapplied)"
-            " JOIN payment_import_line l ON l.import_id = $1 AND l.line = u.line"
-            " ON CONFLICT (payment_reference_key(reference)) WHERE reference <> '' DO NOTHING"
-            " RETURNING id, payment_reference_key(reference) AS key",
-            import_id,
-            lines,
-            unapplied,
-            currency,
-            received_by,
-        )
-        inserted = {r["key"]: int(r["id"]) for r in rows}
-        if len(inserted) != len(lines):
-            raise ReferenceTaken(set(inserted))
-    return inserted
+    The unique index on ``payment_reference_key(reference)`` is the guard. The caller has left out the references
+    recorded before it took the customers' locks, so a violation means a concurrent import got there first: the
+    chunk is undone and ``ReferenceTaken`` raised, and the caller allocates again without those lines (a
+    payment's allocation was computed for it). A plain insert, not ON CONFLICT DO NOTHING: the speculative
+    insertion that needs costs every row, the race is rare."""
+    try:
+        async with connection.transaction():
+            rows = await connection.fetch(
+                "INSERT INTO payment (customer_id, received_on, amount_minor, currency, method, reference, note,"
+                " received_by, unapplied_minor)"
+                " SELECT l.customer_id, l.received_on, l.amount_minor, $4, l.method, l.reference,"
+                " 'Statement import ' || $1 || ', line ' || l.line, $5, u.unapplied"
+                " FROM unnest($2::integer[], $3::bigint[]) AS u(line, unapplied)"
+                " JOIN payment_import_line l ON l.import_id = $1 AND l.line = u.line"
+                " RETURNING id, payment_reference_key(reference) AS key",
+                import_id,
+                lines,
+                unapplied,
+                currency,
+                received_by,
+            )
+    except asyncpg.UniqueViolationError as error:
+        raise ReferenceTaken(str(error)) from error
+    return {r["key"]: int(r["id"]) for r in rows}
 
 
 async def insert_allocations(

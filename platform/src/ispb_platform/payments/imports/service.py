@@ -189,11 +189,14 @@ async def _record_chunk(connection: Connection, run: _Run, lines: list[ReadyLine
                 currency=run.currency,
                 received_by=run.by,
             )
-        except queries.ReferenceTaken as race:  # recorded by a concurrent transaction that has committed now
+        except queries.ReferenceTaken:  # recorded by a concurrent import, committed now: visible to a new read
+            taken = await queries.recorded_references(connection, [line.reference_key for line in lines])
+            if not taken:
+                raise
             await _refuse(
-                connection, run, [x for x in lines if x.reference_key not in race.inserted], LineStatus.DUPLICATE
+                connection, run, [line for line in lines if line.reference_key in taken], LineStatus.DUPLICATE
             )
-            lines = [line for line in lines if line.reference_key in race.inserted]
+            lines = [line for line in lines if line.reference_key not in taken]
             continue
         await _write_effects(connection, planned, payment_ids)
         run.recorded += len(planned)
