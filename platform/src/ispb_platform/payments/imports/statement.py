@@ -15,6 +15,7 @@ the unique index uses.
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -213,17 +214,29 @@ def _decode(content: bytes) -> str:
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """Records numbered as a spreadsheet shows them. The delimiter is the one the header-ish lines use most."""
-    head = io.StringIO(text.lstrip("\r\n"))
-    sample = "".join(head.readline() for _ in range(HEADER_SEARCH))
+    if "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line ends
+    sample = "".join(itertools.islice((x for x in _physical_lines(text) if x.strip()), HEADER_SEARCH))
     delimiter = max(",;\t", key=sample.count)
     # strict: a quote left open would otherwise swallow the rest of the file into one cell, silently
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
     line = 0
     try:
         for line, record in enumerate(reader, start=1):
             yield line, record
     except csv.Error as error:
         raise StatementRejected(f"Line {line + 1} cannot be read ({error}); check its quotes.") from None
+
+
+def _physical_lines(text: str) -> Iterator[str]:
+    """The text's lines with their line ends, one at a time (the csv reader joins a quoted cell's lines itself).
+    Not a StringIO: that would hold the whole file once more, at up to four bytes a character."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def _header_key(name: str) -> str:
