@@ -24,6 +24,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 from saq import Queue
 
@@ -118,7 +119,7 @@ async def confirm_import(
     tenant = db.tenant
     if queue is not None:
         for command_id in (change.command_id for change in reactivated if change.command_id is not None):
-            db.on_commit(lambda command_id=command_id: kick(queue, tenant, command_id))  # type: ignore[misc]
+            db.on_commit(partial(kick, queue, tenant, command_id))
         if run.recorded:
             db.on_commit(lambda: run_soon(queue, "notify.send_outbox", tenant, "payment import"))
     return Confirmation(summary, already_confirmed=False, reactivated=len(reactivated))
