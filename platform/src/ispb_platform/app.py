@@ -27,7 +27,7 @@ from ispb_platform.auth.access import PUBLIC, access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
 from ispb_platform.billing.bills.routes import BillController, shared_invoice
 from ispb_platform.billing.discounts.routes import DiscountController
-from ispb_platform.billing.invoices.service import close_renderer
+from ispb_platform.billing.invoices.service import close_renderer, warm_up_renderer
 from ispb_platform.billing.profiles.routes import BillingProfileController
 from ispb_platform.billing.suspension import routes as suspension_routes
 from ispb_platform.catalog.routes import PackageController
@@ -62,9 +62,12 @@ def create_app(
     runtime: Runtime | None = None,
     lifespans: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
     extra_routes: Sequence[ControllerRouterHandler] = (),
+    warm_renderer: bool = False,
 ) -> Litestar:
     """Build the app. Pass ``runtime`` to share an already open one (tests); the app then leaves it open.
-    ``lifespans`` run inside the app's own (the runtime is open), e.g. the demo's simulated routers."""
+    ``lifespans`` run inside the app's own (the runtime is open), e.g. the demo's simulated routers.
+    ``warm_renderer`` starts the invoice PDF worker in the background at start-up (``ispb web``), so the first
+    customer to download a bill does not wait for WeasyPrint to load (seconds on a busy machine)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -82,6 +85,7 @@ def create_app(
                 embedded=True,
             )
             worker_task = asyncio.create_task(worker.start(), name="ispb-worker")
+        warming = asyncio.create_task(warm_up_renderer(app), name="ispb-invoice-renderer") if warm_renderer else None
         try:
             yield
         finally:
@@ -89,6 +93,10 @@ def create_app(
                 await worker.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            if warming is not None:
+                warming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await warming
             await close_renderer(app)
             if own:
                 await active.close()

@@ -46,7 +46,7 @@ def _serve(
     port = port or config.port
     _check_port_free(host, port)
     uvicorn.run(
-        create_app(config, run_worker=run_worker, lifespans=lifespans, extra_routes=extra_routes),
+        create_app(config, run_worker=run_worker, lifespans=lifespans, extra_routes=extra_routes, warm_renderer=True),
         host=host,
         port=port,
         log_level=config.log_level,

@@ -112,11 +112,13 @@ class InvoiceRenderer:
         """Start the workers and wait until each has rendered its warm-up page."""
         if self._executor is not None:
             return
-        self._executor = self._new_executor()
-        loop = asyncio.get_running_loop()
-        # Each submit finds no idle worker and spawns one, so this starts all of them.
+        executor = self._executor = self._new_executor()
+        # Each submit finds no idle worker and spawns one, so this starts all of them. The first spawn starts the
+        # forkserver, which imports WeasyPrint before it answers: seconds in which the event loop would stand
+        # still (a web process answered nothing, not even /healthz), so the submits happen in a thread.
         try:
-            await asyncio.gather(*(loop.run_in_executor(self._executor, _worker_pid) for _ in range(self._workers)))
+            started = await asyncio.to_thread(lambda: [executor.submit(_worker_pid) for _ in range(self._workers)])
+            await asyncio.gather(*(asyncio.wrap_future(future) for future in started))
         except BrokenProcessPool as exc:
             await self.close()
             raise RendererCrashed("the PDF workers could not start; their traceback is on stderr") from exc

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -26,6 +27,8 @@ from ispb_platform.billing.invoices import queries as invoice_queries
 from ispb_tenants import Connection, TenantRef, get_tenant
 from ispb_tenants.tables import Tenant
 from ispb_tenants.tables.platform import TenantStatus
+
+log = logging.getLogger(__name__)
 
 LINK_DAYS = 14
 _STATUS = {"open": "Unpaid", "paid": "Paid", "void": "Void", "issued": "Issued"}
@@ -41,6 +44,15 @@ async def renderer_of(app: Litestar) -> InvoiceRenderer:
             await renderer.start()
             app.state.invoice_renderer = renderer
         return renderer
+
+
+async def warm_up_renderer(app: Litestar) -> None:
+    """Start the app's renderer now, in the background of start-up; a failure is logged and the first
+    download tries again (``renderer_of``)."""
+    try:
+        await renderer_of(app)
+    except Exception:
+        log.exception("the invoice PDF renderer did not start; the first download will try again")
 
 
 async def close_renderer(app: Litestar) -> None:
