@@ -2,7 +2,7 @@
 
 Run:  uv run python tests/bench/payment_import.py [--lines 100000] [--customers 100000] [--single 300]
 
-It creates a scratch database (ISPB_BENCH_DATABASE_URL, else 127.0.0.1:5432, else an embedded PostgreSQL), one
+It creates a scratch database (tests/bench/common.py; ``scripts/bench`` runs it with the others), one
 tenant with ``--customers`` demo customers billed for this month (the real bill job; not timed), ``--suspended``
 of them suspended, and a statement of ``--lines`` lines: customers in random order, most paying their bill
 exactly, some part of it, some more (advance credit), a few twice; amounts written "1,234.50". Then it times:
@@ -15,33 +15,28 @@ exactly, some part of it, some more (advance credit), a few twice; amounts writt
 
 It checks the work was really done (payments and their sum, allocations equal to what the bills' paid amounts
 moved, the balance cache equal to the ledger for every customer, one event per payment, every suspended
-customer that paid in full active again) and prints payments per second (goal: >= 5,000/s) and the peak RSS
-of the import (the high-water mark is reset before the preview; Linux only).
+customer that paid in full active again) and reports payments per second (goal: > 5,000/s) with the peak RSS
+of preview and confirm, their ratio to a floor (the same payment rows alone, one raw ``INSERT ... SELECT``), and
+the single payment's p50.
 """
 
 import argparse
 import asyncio
 import os
 import random
-import resource
-import secrets
-import socket
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import asyncpg
+from common import Figure, peak_rss, report, scratch_database
 
 from ispb_billing import Money
 from ispb_platform.auth.roles import Principal, Role, SessionKind
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.billing.suspension.actions import activate_if_paid
 from ispb_platform.demo.seed import ensure_packages, seed_customers
-from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.imports import service
@@ -53,41 +48,13 @@ from ispb_tenants import Database, TenantRef, create_tenant, migrate_platform
 GOAL_PER_SECOND = 5_000
 
 
-def _server() -> str:
-    if url := os.environ.get("ISPB_BENCH_DATABASE_URL"):
-        return url
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 5432)) == 0:
-            return "postgresql://postgres@127.0.0.1:5432/postgres"
-    return start_embedded_postgres(Path(tempfile.mkdtemp(prefix="ispb-bench-")))
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the process's RSS high-water mark (Linux: ``echo 5 > /proc/self/clear_refs``)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _money(minor: int) -> str:
     return f"{minor // 100:,}.{minor % 100:02d}"
 
 
 async def _seed(db: Database, customers: int, suspended: int) -> tuple[TenantRef, list[tuple[int, str, int]]]:
     """The tenant, its customers billed for this month, and (customer id, code, amount due) of each."""
-    tenant = await create_tenant(db, f"bench-pay-{secrets.token_hex(2)}", "Bench ISP")
+    tenant = await create_tenant(db, "bench-pay", "Bench ISP")
     async with db.tenant(tenant) as scope:
         await ensure_packages(scope)
         await seed_customers(scope, customers, seed=7)
@@ -226,30 +193,29 @@ async def _run(url: str, lines: int, customers: int, suspended: int, single: int
         today = local_today(datetime.now(UTC), tenant)
         content, total = _statement(rows, lines, today.strftime("%d/%m/%Y"))
         operator = Principal("bench", SessionKind.STAFF, 0, Role.OPERATOR_ADMIN, "Bench", "bench@isp.test", tenant)
-        await db.pool.execute("CHECKPOINT")
         reactivation = _time_reactivation()
-        measured_rss = _reset_peak_rss()
-        started = time.perf_counter()
-        async with db.tenant(tenant) as scope:
-            import_id = await preview_statement(
-                scope,
-                operator,
-                file_name="bench.csv",
-                content=content,
-                default_method=PaymentMethod.MOBILE_MONEY,
-                default_date=today,
-                today=today,
-            )
-        previewed = time.perf_counter() - started
-        del content
         await db.pool.execute("CHECKPOINT")
-        started = time.perf_counter()
-        async with db.tenant(tenant) as scope:
-            done = await confirm_import(
-                scope, operator, import_id, today=today, secret_key="", queue=None, ip="127.0.0.1"
-            )
-        confirmed = time.perf_counter() - started
-        peak = _peak_rss_mb()
+        with peak_rss() as peak:
+            started = time.perf_counter()
+            async with db.tenant(tenant) as scope:
+                import_id = await preview_statement(
+                    scope,
+                    operator,
+                    file_name="bench.csv",
+                    content=content,
+                    default_method=PaymentMethod.MOBILE_MONEY,
+                    default_date=today,
+                    today=today,
+                )
+            previewed = time.perf_counter() - started
+            del content
+            await db.pool.execute("CHECKPOINT")
+            started = time.perf_counter()
+            async with db.tenant(tenant) as scope:
+                done = await confirm_import(
+                    scope, operator, import_id, today=today, secret_key="", queue=None, ip="127.0.0.1"
+                )
+            confirmed = time.perf_counter() - started
         problems = await _checks(db, tenant, lines, total)
         if done.summary.recorded != lines:
             problems.append(f"recorded {done.summary.recorded} of {lines} lines ({done.summary})")
@@ -257,45 +223,41 @@ async def _run(url: str, lines: int, customers: int, suspended: int, single: int
         timings = sorted(await _single(db, tenant, rows, single))
     finally:
         await db.close()
-    rate = lines / confirmed
-    alone = lines / (confirmed - sum(reactivation))
-    p50, p95 = statistics.median(timings) * 1000, timings[int(len(timings) * 0.95)] * 1000
-    size = f"{lines:,} lines"
-    goal = float(GOAL_PER_SECOND)
-    rows: list[tuple[str, str, str, float | None]] = [  # figure, size, result, the rate held against the goal
-        ("statement preview (read, COPY, judge)", size, f"{previewed:.2f} s, {lines / previewed:,.0f} lines/s", None),
-        ("statement confirm", size, f"{confirmed:.2f} s, {rate:,.0f} payments/s", rate),
-        (f"  of which {done.reactivated} reactivations, one by one", "", f"{sum(reactivation):.2f} s", None),
-        ("  the payments without them", size, f"{alone:,.0f} payments/s", alone),
-        ("floor: the payment rows alone, raw SQL", size, f"{floor:.2f} s, {lines / floor:,.0f} rows/s", None),
-        ("  ratio confirm / floor", "", f"{confirmed / floor:.1f}", None),
-        ("preview + confirm", size, f"{lines / (previewed + confirmed):,.0f} payments/s", None),
-        ("peak RSS, preview + confirm", size, f"{peak:,.0f} MB" + ("" if measured_rss else " (whole process)"), None),
-        ("single payment at the counter, p50", f"{len(timings)} payments", f"{p50:.2f} ms ({1000 / p50:,.0f}/s)", None),
-        ("single payment at the counter, p95", f"{len(timings)} payments", f"{p95:.2f} ms", None),
-    ]
-    print(f"{'figure':44} {'size':16} {'result':34} {'goal':12} met")
-    for figure, at, result, checked in rows:
-        target, met = ("", "") if checked is None else (f">= {goal:,.0f}/s", "yes" if checked >= goal else "NO")
-        print(f"{figure:44} {at:16} {result:34} {target:12} {met}")
-    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for problem in problems:
         print(f"CHECK FAILED: {problem}")
+    size = f"{lines:,} lines, {customers:,} customers"
+    alone = confirmed - sum(reactivation)
+    figures = (
+        Figure(
+            "statement import: payments recorded",
+            size,
+            lines / confirmed,
+            "payments/s",
+            goal_above=GOAL_PER_SECOND,
+            peak_rss_mb=peak.mb,
+        ),
+        Figure(
+            f"statement import without its {done.reactivated} reactivations (one by one)",
+            size,
+            lines / alone,
+            "payments/s",
+            goal_above=GOAL_PER_SECOND,
+        ),
+        Figure("statement import confirm vs the payment rows alone in raw SQL", size, confirmed, "s", floor=floor),
+        Figure("statement import: preview (read, COPY, judge)", size, lines / previewed, "lines/s"),
+        Figure(
+            "single payment at the counter, p50", f"{len(timings)} payments", statistics.median(timings) * 1000, "ms"
+        ),
+    )
+    for figure in figures:
+        report(figure)
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 1 if problems else 0
 
 
 async def main(lines: int, customers: int, suspended: int, single: int) -> int:
-    server = _server()
-    name = f"ispb_bench_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    try:
-        return await _run(server.rsplit("/", 1)[0] + "/" + name, lines, customers, suspended, single)
-    finally:
-        admin = await asyncpg.connect(server)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_database() as url:
+        return await _run(url, lines, customers, suspended, single)
 
 
 if __name__ == "__main__":
