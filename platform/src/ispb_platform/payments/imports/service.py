@@ -14,9 +14,10 @@ customers' row locks (taken in id order), each payment is allocated to its custo
 paid), the rest kept as advance credit; the payments, allocations, bills' paid amounts, balance caches and
 ``payment.received`` events are written with one statement each. The unique index on the normalised reference
 records a transaction once even when two imports (or a double click) race: a second confirmation of the same
-import waits on its row lock and finds it done; when another import recorded the same reference first, the chunk's
-insert fails on the index (in a savepoint) and is planned again without that line, which says so. Suspended customers whose payments cleared what was overdue are reactivated (one place:
-`_reactivate_paid`), the activity log gets the counts, and after commit the messages go out at once.
+import waits on its row lock and finds it done; when another import recorded the same reference first, the
+chunk's insert fails on the index (in a savepoint) and is planned again without that line, which says so.
+Suspended customers whose payments cleared what was overdue are reactivated (one place: `_reactivate_paid`),
+the activity log gets the counts, and after commit the messages go out at once.
 """
 
 import hashlib
