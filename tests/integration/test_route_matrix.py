@@ -96,6 +96,11 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
             password_sealed="v1.not.sealed.value",
         )
         discount_id = await make_discount(scope, customer_id=customer_id, label="Matrix", percent_bp=500)
+        # a previewed statement of tenant A (tenant B has no import with its id)
+        import_id = await scope.connection.fetchval(
+            "INSERT INTO payment_import (file_name, file_sha256, default_method, default_date, currency, uploaded_by)"
+            " VALUES ('matrix.csv', repeat('0', 64), 'bank', current_date, 'BDT', 'matrix') RETURNING id"
+        )
     users = {
         "platform_admin": (await make_staff("platform_admin"), None),
         "group_admin": (await make_staff("group_admin"), None),
@@ -118,6 +123,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
         "discount_id": str(discount_id),
+        "import_id": str(import_id),
         "router_id": str(router_id),
         "event": "payment.received",
         "token": "1.1.1.not-a-signature",

@@ -39,6 +39,7 @@ from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
 from ispb_platform.notify import routes as notify_routes
 from ispb_platform.panel import routes as panel_routes
+from ispb_platform.payments.imports.routes import PaymentImportController
 from ispb_platform.payments.routes import PaymentController
 from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
@@ -116,6 +117,7 @@ def create_app(
             BillingProfileController,
             BillController,
             PaymentController,
+            PaymentImportController,
             DiscountController,
             shared_invoice,
             StaffController,

@@ -9,6 +9,7 @@ reference can be recorded once only. The lock is taken before anything the payme
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from saq import Queue
 
@@ -22,6 +23,8 @@ from ispb_platform.payments import queries
 from ispb_platform.payments.forms import METHOD_LABELS, PaymentDraft
 from ispb_platform.payments.queries import CustomerBalance, CustomerNotFound, PaymentMethod
 from ispb_tenants import Connection, TenantScope
+
+PAYMENT_RECEIVED = "payment.received"
 
 
 class DuplicatePayment(Exception):
@@ -62,26 +65,32 @@ async def record_payment(
     )
     if payment_id is None:
         raise DuplicatePayment(
-            f"A {METHOD_LABELS[method].lower()} payment with reference {reference.strip()!r} is already recorded."
+            f"A payment with reference {reference.strip()!r} is already recorded (a reference counts once,"
+            " whatever the method)."
         )
     settlement = allocate(amount, await queries.open_bills(connection, customer_id, amount.currency))
     await queries.apply_allocations(connection, payment_id, settlement, "payment")
     balance = customer.balance_minor - amount.minor
     await queries.move_balance(connection, customer_id, -amount.minor)
     await queries.add_event(
-        connection,
-        "payment.received",
-        customer_id,
-        {
-            "payment_id": payment_id,
-            "amount_minor": amount.minor,
-            "currency": amount.currency,
-            "method": method.value,
-            "balance_minor": balance,
-            "bills_paid": [a.bill_id for a in settlement.allocations],
-        },
+        connection, PAYMENT_RECEIVED, customer_id, payment_received(payment_id, amount, method, settlement, balance)
     )
     return RecordedPayment(payment_id, settlement, Money(balance, amount.currency))
+
+
+def payment_received(
+    payment_id: int, amount: Money, method: str, settlement: Settlement, balance_minor: int
+) -> dict[str, Any]:
+    """The ``payment.received`` event's payload (the payment message's values), the same for a payment recorded
+    at the counter and one imported from a statement."""
+    return {
+        "payment_id": payment_id,
+        "amount_minor": amount.minor,
+        "currency": amount.currency,
+        "method": str(method),
+        "balance_minor": balance_minor,
+        "bills_paid": [a.bill_id for a in settlement.allocations],
+    }
 
 
 async def record_from_panel(
@@ -145,7 +154,9 @@ __all__ = (
     "CustomerNotFound",
     "DuplicatePayment",
     "PaymentMethod",
+    "PAYMENT_RECEIVED",
     "RecordedPayment",
+    "payment_received",
     "record_from_panel",
     "record_payment",
 )

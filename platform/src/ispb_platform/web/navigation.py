@@ -35,6 +35,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
         "Bills and Payments",
         (
             NavItem("Customer Bills", "/panel/bills"),
+            NavItem("Import payments", "/panel/payments/import"),
             NavItem("Billing Profile", "/panel/billing-profiles"),
         ),
     ),

@@ -20,6 +20,8 @@ from ispb_tenants.tables.billing import (
     InvoiceCounter,
     Payment,
     PaymentAllocation,
+    PaymentImport,
+    PaymentImportLine,
 )
 from ispb_tenants.tables.columns import Inet
 from ispb_tenants.tables.notify import (
@@ -57,6 +59,8 @@ TENANT_TABLES = (
     BillLine,
     Payment,
     PaymentAllocation,
+    PaymentImport,
+    PaymentImportLine,
     CustomerDiscount,
     BillAdjustment,
     BillingParked,
@@ -98,6 +102,8 @@ __all__ = (
     "InvoiceCounter",
     "Payment",
     "PaymentAllocation",
+    "PaymentImport",
+    "PaymentImportLine",
     "AuthThrottle",
     "BillingProfile",
     "Customer",

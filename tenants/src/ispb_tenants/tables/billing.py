@@ -132,3 +132,48 @@ class DomainEvent(Table, tablename="domain_event"):
     created_at = Timestamptz(default=TimestamptzNow())
     notified_at = Timestamptz(null=True, default=None)
     """When the notify job turned the event into messages (migration 0006)."""
+
+
+class PaymentImport(Table, tablename="payment_import"):
+    """An uploaded bank or mobile-money statement (migration 0009): previewed, then confirmed once."""
+
+    id = BigSerial(primary_key=True)
+    file_name = Text()
+    file_sha256 = Text()
+    default_method = Text()
+    default_date = Date()
+    currency = Text()
+    status = Text(default="preview")
+    lines = Integer(default=0)
+    ready = Integer(default=0)
+    duplicate = Integer(default=0)
+    unknown_customer = Integer(default=0)
+    invalid = Integer(default=0)
+    ready_minor = BigInt(default=0)
+    recorded = Integer(default=0)
+    recorded_minor = BigInt(default=0)
+    header = Text(default="")
+    ignored_columns = Text(default="")
+    uploaded_by = Text()
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+    confirmed_by = Text(null=True, default=None)
+    confirmed_at = Timestamptz(null=True, default=None)
+
+
+class PaymentImportLine(Table, tablename="payment_import_line"):
+    """One line of a statement with its verdict; the key is (import_id, line)."""
+
+    import_id = BigInt(primary_key=True)
+    line = Integer()
+    original = Text()
+    """The line as the file had it (re-written as CSV)."""
+    customer_code = Text(default="")
+    customer_phone = Text(default="")
+    customer_id = Integer(null=True, default=None)
+    amount_minor = BigInt(null=True, default=None)
+    reference = Text(default="")
+    reference_key = Text(default="")
+    received_on = Date(null=True, default=None)
+    method = Text(null=True, default=None)
+    status = Text()
+    problem = Text(default="")
