@@ -16,7 +16,7 @@ reads and writes are Piccolo queries in ``queries.py``.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -49,32 +49,43 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-async def enqueue_command(
-    connection: Connection, *, customer_id: int, action: str, payload: dict[str, Any] | None = None
-) -> int | None:
-    """Queue ``action`` for the customer's router in the caller's transaction; None when it has no router.
+# One statement for any number of customers: supersede their pending suspend/activate commands (only when the
+# new command is one of those) and queue the new one for each customer that has a router, in customer id order.
+_ENQUEUE = """
+WITH target AS (
+    SELECT id, router_id FROM customer WHERE id = ANY($1::int[]) AND router_id IS NOT NULL
+), superseded AS (
+    UPDATE router_command k SET status = 'superseded', done_at = now()
+    FROM target t
+    WHERE $2 IN ('suspend', 'activate') AND k.customer_id = t.id AND k.status = 'pending'
+      AND k.action IN ('suspend', 'activate')
+)
+INSERT INTO router_command (router_id, customer_id, action, payload)
+SELECT router_id, id, $2, $3::jsonb FROM target ORDER BY id
+RETURNING id, customer_id
+"""
+
+
+async def enqueue_commands(
+    connection: Connection, customer_ids: Sequence[int], action: str, payload: dict[str, Any] | None = None
+) -> dict[int, int]:
+    """Queue ``action`` for each customer's router in the caller's transaction, in one statement; returns
+    {customer id: command id} for the customers that have a router.
 
     A pending opposite command of the same customer (a suspension not yet run when the reactivation comes)
     is superseded: only the latest intent reaches the router.
     """
-    router_id = await connection.fetchval("SELECT router_id FROM customer WHERE id = $1", customer_id)
-    if router_id is None:
-        return None
-    if action in ("suspend", "activate"):
-        await connection.execute(
-            "UPDATE router_command SET status = 'superseded', done_at = now() WHERE customer_id = $1"
-            " AND status = 'pending' AND action IN ('suspend', 'activate')",
-            customer_id,
-        )
-    command_id = await connection.fetchval(
-        "INSERT INTO router_command (router_id, customer_id, action, payload) VALUES ($1, $2, $3, $4::jsonb)"
-        " RETURNING id",
-        router_id,
-        customer_id,
-        action,
-        json.dumps(payload or {}),
-    )
-    return int(command_id)
+    if not customer_ids:
+        return {}
+    rows = await connection.fetch(_ENQUEUE, list(customer_ids), action, json.dumps(payload or {}))
+    return {int(r["customer_id"]): int(r["id"]) for r in rows}
+
+
+async def enqueue_command(
+    connection: Connection, *, customer_id: int, action: str, payload: dict[str, Any] | None = None
+) -> int | None:
+    """``enqueue_commands`` for one customer; None when it has no router."""
+    return (await enqueue_commands(connection, [customer_id], action, payload)).get(customer_id)
 
 
 async def kick(queue: Queue, tenant: TenantRef, command_id: int) -> None:
