@@ -166,19 +166,22 @@ async def dunning_rows(connection: Connection, customer_ids: Sequence[int], curr
 # index, which Piccolo's on_conflict cannot target), then, for what was logged, the status and the
 # customer.suspended event. Only customers still active are taken (the caller holds their locks).
 _SUSPEND = """
-WITH plan AS (
-    SELECT p.* FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
-        AS p(customer_id, bill_id, amount_due_minor, rule, reason)
-    JOIN customer c ON c.id = p.customer_id AND c.status = 'active'
+WITH active AS (
+    SELECT id FROM customer WHERE id = ANY($1::int[]) AND status = 'active'
 ), logged AS (
     INSERT INTO suspension_log (customer_id, action, bill_id, amount_due_minor, rule, reason, actor)
-    SELECT customer_id, 'suspended', bill_id, amount_due_minor, rule, reason, $6 FROM plan ORDER BY customer_id
+    SELECT p.customer_id, 'suspended', p.bill_id, p.amount_due_minor, p.rule, p.reason, $6
+    FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+        AS p(customer_id, bill_id, amount_due_minor, rule, reason)
+    WHERE p.customer_id IN (SELECT id FROM active)
+    ORDER BY p.customer_id
     ON CONFLICT DO NOTHING
     RETURNING customer_id, bill_id, amount_due_minor, reason
 ), changed AS (
-    UPDATE customer c SET status = 'suspended', updated_at = now()
-    FROM logged l WHERE c.id = l.customer_id
-    RETURNING c.id
+    -- by the primary key (an array, not a join the planner may turn into a scan of every customer)
+    UPDATE customer SET status = 'suspended', updated_at = now()
+    WHERE id = ANY(ARRAY(SELECT customer_id FROM logged))
+    RETURNING id
 ), events AS (
     INSERT INTO domain_event (name, customer_id, payload)
     SELECT 'customer.suspended', l.customer_id, jsonb_build_object('bill_id', l.bill_id,

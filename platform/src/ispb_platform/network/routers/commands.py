@@ -55,10 +55,9 @@ _ENQUEUE = """
 WITH target AS (
     SELECT id, router_id FROM customer WHERE id = ANY($1::int[]) AND router_id IS NOT NULL
 ), superseded AS (
-    UPDATE router_command k SET status = 'superseded', done_at = now()
-    FROM target t
-    WHERE $2 IN ('suspend', 'activate') AND k.customer_id = t.id AND k.status = 'pending'
-      AND k.action IN ('suspend', 'activate')
+    UPDATE router_command SET status = 'superseded', done_at = now()
+    WHERE $2 IN ('suspend', 'activate') AND customer_id = ANY(ARRAY(SELECT id FROM target)) AND status = 'pending'
+      AND action IN ('suspend', 'activate')
 )
 INSERT INTO router_command (router_id, customer_id, action, payload)
 SELECT router_id, id, $2, $3::jsonb FROM target ORDER BY id
