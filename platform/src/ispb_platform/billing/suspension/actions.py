@@ -38,10 +38,10 @@ class StatusChange:
 async def suspend_customers(
     connection: Connection, suspensions: Sequence[Suspension], *, secret_key: str, actor: str
 ) -> list[StatusChange]:
-    """Suspend active customers (the caller holds their locks): log rows, statuses and events in one statement,
-    then the RADIUS rows and router commands of those suspended. A customer that is not active, or that this
-    bill already suspended once, is left alone (an operator who reactivated a customer by hand is not overruled
-    by the next run of the job)."""
+    """Suspend active customers (the caller holds their locks and read their status after taking them): log
+    rows, statuses and events in one statement, then the RADIUS rows and router commands of those suspended. A
+    customer that this bill already suspended once is left alone (an operator who reactivated a customer by
+    hand is not overruled by the next run of the job)."""
     suspended = await queries.write_suspensions(connection, suspensions, actor)
     return await _tell_network(connection, suspended, "suspend", secret_key)
 

@@ -3,16 +3,16 @@ overdue past their profile's rule.
 
 The decision is ``ispb_billing.decide`` on exact money (open bills, advance credit, grace days or the fixed
 suspension day): a customer whose credit covers what is due is never suspended. Set-based, a chunk of
-customers per transaction in five statements whatever the chunk's size:
+customers per transaction in a few statements whatever the chunk's size:
 
-1. the candidates (active, with an open invoice due before today), by id, without locks;
-2. their row locks, in id order (``lock_customers``: the lock every money change of a customer takes);
-3. what the rule decides on, in ONE query AFTER the locks: a payment that held a lock commits before the lock
+1. the candidates (active, with an open invoice due before today) with their row locks, in id order: the lock
+   every money change of a customer takes (``payments.queries.lock_customer``);
+2. what the rule decides on, in ONE query AFTER the locks: a payment that held a lock commits before the lock
    is granted, and this later statement's snapshot includes it (DESIGN 10: a customer who paid while the run
-   waited is not suspended). Reading in the locking statement itself would not: a statement sees the data as
-   of its start;
-4. ``decide`` in Python on each customer's rows;
-5. the log rows, statuses and events in one data-modifying statement, then the RADIUS rows and router
+   waited is not suspended). The locking statement itself would not see it: a statement reads the data as of
+   its start, and rechecks only the locked row;
+3. ``decide`` in Python on each customer's rows;
+4. the log rows, statuses and events in one data-modifying statement, then the RADIUS rows and router
    commands of the chunk (``actions.suspend_customers``).
 
 Each suspension is logged once per (customer, bill) by a unique index, under a per-tenant advisory lock, so two
@@ -29,7 +29,6 @@ from ispb_billing import SuspensionRule, decide
 from ispb_platform.billing.suspension import queries
 from ispb_platform.billing.suspension.actions import account_of, rule_of, suspend_customers
 from ispb_platform.billing.suspension.queries import Suspension
-from ispb_platform.payments.queries import lock_customers
 from ispb_tenants import Database, TenantRef, TenantScope
 
 ACTOR = "system (billing.auto_suspend)"
@@ -44,6 +43,7 @@ WHERE c.status = 'active' AND c.id > $2
               AND b.due_date < $1)
 ORDER BY c.id
 LIMIT $3
+FOR UPDATE OF c
 """
 
 
@@ -82,13 +82,12 @@ async def suspend_chunk(
     await connection.execute(
         "SELECT pg_advisory_xact_lock(hashtext('billing.auto_suspend'), hashtext($1))", scope.tenant.schema
     )
+    # locked in id order; a row changed while this waited is checked again and skipped when no longer active
     ids = [r["id"] for r in await connection.fetch(_CANDIDATES, today, after, CHUNK)]
     if not ids:
         return None
-    locked = await lock_customers(connection, ids)
-    counts.already_handled += len(ids) - len(locked)  # gone since the candidates were read
     plans: list[Suspension] = []
-    for row in await queries.dunning_rows(connection, locked, scope.tenant.currency):
+    for row in await queries.dunning_rows(connection, ids, scope.tenant.currency):
         rule, _ = rule_of(row)
         if not rule.auto_suspend:
             counts.rule_off += 1
@@ -96,7 +95,7 @@ async def suspend_chunk(
         decision = decide(account_of(row, "active"), rule, today)
         if not decision.suspend:
             counts.not_due += 1
-        elif row.status != "active":  # suspended or disabled by someone else since the candidates were read
+        elif row.status != "active":  # cannot happen under the lock; counted rather than assumed
             counts.already_handled += 1
         else:
             bill = decision.overdue[0]

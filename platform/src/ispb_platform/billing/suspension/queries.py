@@ -164,16 +164,14 @@ async def dunning_rows(connection: Connection, customer_ids: Sequence[int], curr
 
 # A chunk of suspensions in one statement: the log rows (a bill suspends a customer once: the partial unique
 # index, which Piccolo's on_conflict cannot target), then, for what was logged, the status and the
-# customer.suspended event. Only customers still active are taken (the caller holds their locks).
+# customer.suspended event. The customers are active and locked by the caller, who read their status under the
+# lock: checking it again here would cost a scan of every customer (the planner's choice for a large array).
 _SUSPEND = """
-WITH active AS (
-    SELECT id FROM customer WHERE id = ANY($1::int[]) AND status = 'active'
-), logged AS (
+WITH logged AS (
     INSERT INTO suspension_log (customer_id, action, bill_id, amount_due_minor, rule, reason, actor)
     SELECT p.customer_id, 'suspended', p.bill_id, p.amount_due_minor, p.rule, p.reason, $6
     FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
         AS p(customer_id, bill_id, amount_due_minor, rule, reason)
-    WHERE p.customer_id IN (SELECT id FROM active)
     ORDER BY p.customer_id
     ON CONFLICT DO NOTHING
     RETURNING customer_id, bill_id, amount_due_minor, reason
@@ -194,7 +192,8 @@ SELECT id FROM changed ORDER BY id
 
 async def write_suspensions(connection: Connection, suspensions: Sequence[Suspension], actor: str) -> list[int]:
     """Log, suspend and announce (``customer.suspended``) the customers in one statement; returns the ids
-    suspended: those still active and not suspended once already for the same bill."""
+    suspended: all but those this bill already suspended once. The customers must be active, under the
+    caller's row locks, their status read after the locks were taken."""
     if not suspensions:
         return []
     rows = await connection.fetch(
