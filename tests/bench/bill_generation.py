@@ -19,26 +19,21 @@ month and their median, and checks both made the same bills. Targets (2-core mac
 
 import argparse
 import asyncio
-import os
-import secrets
-import socket
 import statistics
-import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
-import asyncpg
+from common import Figure, peak_rss, report, scratch_database
 
 from ispb_platform.demo.seed import ensure_packages, seed_customers
-from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute
 from ispb_tenants import Database, TenantRef, create_tenant, migrate_platform
 
 FIRST_BILLING_DAY = date(2026, 12, 1)
 
-# The same bills, in one statement: monthly period from the 1st, VAT per the package (exclusive: on the net;
+# The same bills, in one statement: monthly period from the 1st (daily prepaid: the package's validity),
+# VAT per the package (exclusive: on the net;
 # inclusive: taken out of the price), rounded half away from zero like ispb_billing; numbers go on from the
 # year's last one, like the invoice counter.
 FLOOR = """
@@ -46,10 +41,12 @@ INSERT INTO bill_floor (customer_id, number, period_start, period_end, issue_dat
                         vat_minor, total_minor, paid_minor, status, package_id, package_name, prorata, created_by)
 SELECT x.id, 'INV-' || extract(year FROM $1) || '-' || lpad(($3 + row_number() OVER (ORDER BY x.id))::text, 6, '0'),
        $1,
-       ($1 + interval '1 month' - interval '1 day')::date, $1, $1 + x.due_days, $2, x.net, x.gross - x.net, x.gross,
+       CASE WHEN x.cycle = 'daily' THEN $1 + x.validity_days - 1
+            ELSE ($1 + interval '1 month' - interval '1 day')::date END,
+       $1, $1 + x.due_days, $2, x.net, x.gross - x.net, x.gross,
        0, 'open', x.package_id, x.package_name, x.prorata, 'floor'
 FROM (
-    SELECT c.id, bp.due_days, bp.prorata, p.id AS package_id, p.name AS package_name,
+    SELECT c.id, bp.due_days, bp.prorata, bp.cycle, p.validity_days, p.id AS package_id, p.name AS package_name,
            CASE WHEN p.vat_inclusive THEN round(p.price_minor * 10000.0 / (10000 + p.vat_rate_bp))::bigint
                 ELSE p.price_minor END AS net,
            CASE WHEN p.vat_inclusive THEN p.price_minor
@@ -60,15 +57,6 @@ FROM (
     WHERE c.status = 'active' AND c.connection_date <= $1
 ) x
 """
-
-
-def _server() -> str:
-    if url := os.environ.get("ISPB_BENCH_DATABASE_URL"):
-        return url
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 5432)) == 0:
-            return "postgresql://postgres@127.0.0.1:5432/postgres"
-    return start_embedded_postgres(Path(tempfile.mkdtemp(prefix="ispb-bench-")))
 
 
 async def _provision(db: Database, tenants: int, customers: int) -> list[TenantRef]:
@@ -126,6 +114,9 @@ async def _one_level(url: str, tenant_count: int, customers: int, parallel: int,
         job = get_job("billing.generate_bills")
         print(f"-- {parallel} tenants at a time")
         ratios: list[float] = []
+        job_times: list[float] = []
+        floor_times: list[float] = []
+        peak_mb = 0.0
         for month in range(months):
             day = _add_month(FIRST_BILLING_DAY, month)
             counts: list[int] = []
@@ -150,32 +141,43 @@ async def _one_level(url: str, tenant_count: int, customers: int, parallel: int,
             timings: dict[str, float] = {}
             for label, work in phases if month % 2 == 0 else phases[::-1]:
                 await db.pool.execute("CHECKPOINT")
-                timings[label] = await _timed(tenants, parallel, work)
+                with peak_rss() as peak:
+                    timings[label] = await _timed(tenants, parallel, work)
+                if label == "job":
+                    peak_mb = max(peak_mb, peak.mb)
             bills = sum(counts)
+            assert bills > 0, "the job billed nobody"
             ratios.append(timings["job"] / timings["floor"])
+            job_times.append(timings["job"])
+            floor_times.append(timings["floor"])
             print(
                 f"{day:%d %b %Y}: job {timings['job']:6.2f} s ({bills:,} bills, {bills / timings['job']:,.0f}/s),"
                 f" floor {timings['floor']:5.2f} s, ratio {ratios[-1]:.2f}"
             )
         print(f"ratio job / floor, median of {months} months   {statistics.median(ratios):6.2f}  (target < 3)")
-        print(f"bills differing from the floor            {await _mismatches(db, tenants):6d}")
+        differing = await _mismatches(db, tenants)
+        print(f"bills differing from the floor            {differing:6d}")
+        assert differing == 0, f"{differing} bills differ from the floor's"
+        report(
+            Figure(
+                f"bill generation, {parallel} tenants at a time",
+                f"{tenant_count} tenants x {customers:,} customers, median of {months} months",
+                statistics.median(job_times),
+                "s",
+                goal_below=20,
+                floor=statistics.median(floor_times),
+                ratio_goal=2,
+                peak_rss_mb=peak_mb,
+            )
+        )
     finally:
         await db.close()
 
 
 async def main(tenant_count: int, customers: int, parallel: list[int], months: int) -> None:
-    server = _server()
     for level in parallel:  # a fresh database per level, so both runs bill the same first month
-        name = f"ispb_bench_{secrets.token_hex(3)}"
-        admin = await asyncpg.connect(server)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        try:
-            await _one_level(server.rsplit("/", 1)[0] + "/" + name, tenant_count, customers, level, months)
-        finally:
-            admin = await asyncpg.connect(server)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+        async with scratch_database() as url:
+            await _one_level(url, tenant_count, customers, level, months)
 
 
 if __name__ == "__main__":

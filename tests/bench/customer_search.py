@@ -10,38 +10,23 @@ network. Prints p50/p95 per kind of request and overall. Target: p95 under 50 ms
 
 import argparse
 import asyncio
-import os
 import random
 import re
-import secrets
-import socket
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-import asyncpg
 import httpx
+from common import Figure, report, scratch_database
 
 from ispb_platform.app import create_app
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.seed import AREAS, FIRST_NAMES, ensure_packages, seed_customers
-from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_platform.jobs.queue import make_queue
 from ispb_platform.runtime import Runtime
 from ispb_platform.settings import parse_settings
 from ispb_tenants import Database, create_tenant, migrate_platform
 
 PASSWORD = "benchmark password"
-
-
-def _server() -> str:
-    if url := os.environ.get("ISPB_BENCH_DATABASE_URL"):
-        return url
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 5432)) == 0:
-            return "postgresql://postgres@127.0.0.1:5432/postgres"
-    return start_embedded_postgres(Path(tempfile.mkdtemp(prefix="ispb-bench-")))
 
 
 def _queries(rng: random.Random, phones: list[str]) -> list[tuple[str, dict[str, str]]]:
@@ -60,46 +45,44 @@ def _queries(rng: random.Random, phones: list[str]) -> list[tuple[str, dict[str,
 
 
 async def main(customers: int, requests: int) -> None:
-    server = _server()
-    name = f"ispb_bench_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base, _, query = server.partition("?")
-    url = base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
-    db = await Database.connect(url, min_size=2, max_size=10)
-    try:
-        await migrate_platform(db)
-        tenant = await create_tenant(db, "bench-isp", "Bench ISP")
-        started = time.perf_counter()
-        async with db.tenant(tenant) as scope:
-            await ensure_packages(scope)
-            await seed_customers(scope, customers)
-        await db.pool.execute("ANALYZE")
-        print(f"seeded {customers:,} customers in {time.perf_counter() - started:.1f} s")
-        async with db.tenant(tenant) as scope:
-            phones = [r["phone"] for r in await scope.connection.fetch("SELECT phone FROM customer LIMIT 2000")]
-        await db.pool.execute(
-            "INSERT INTO platform.platform_user (email, name, password_hash, role, tenant_id)"
-            " VALUES ('bench@isp.test', 'Bench', $1, 'operator_admin', $2)",
-            hash_password(PASSWORD),
-            tenant.id,
-        )
-        settings = parse_settings({"ISPB_DATABASE_URL": url, "ISPB_SECRET_KEY": "b" * 40})
-        app = create_app(settings, runtime=Runtime(settings, url, db, make_queue(None, url)))
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://isp.test") as client:
-            token = re.search(r'name="csrf-token" content="([^"]+)"', (await client.get("/login")).text)[1]
-            await client.post("/login", data={"email": "bench@isp.test", "password": PASSWORD, "_csrf_token": token})
-            await _measure(client, requests, phones)
-    finally:
-        await db.close()
-        admin = await asyncpg.connect(server)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_database() as url:
+        db = await Database.connect(url, min_size=2, max_size=10)
+        try:
+            await _seed_and_measure(db, url, customers, requests)
+        finally:
+            await db.close()
 
 
-async def _measure(client: httpx.AsyncClient, requests: int, phones: list[str]) -> None:
+async def _seed_and_measure(db: Database, url: str, customers: int, requests: int) -> None:
+    await migrate_platform(db)
+    tenant = await create_tenant(db, "bench-isp", "Bench ISP")
+    started = time.perf_counter()
+    async with db.tenant(tenant) as scope:
+        await ensure_packages(scope)
+        await seed_customers(scope, customers)
+    await db.pool.execute("ANALYZE")
+    print(f"seeded {customers:,} customers in {time.perf_counter() - started:.1f} s")
+    async with db.tenant(tenant) as scope:
+        phones = [r["phone"] for r in await scope.connection.fetch("SELECT phone FROM customer LIMIT 2000")]
+        found = await scope.connection.fetchval("SELECT count(*) FROM customer")
+    assert found == customers, f"seeded {found} customers, not {customers}"
+    await db.pool.execute(
+        "INSERT INTO platform.platform_user (email, name, password_hash, role, tenant_id)"
+        " VALUES ('bench@isp.test', 'Bench', $1, 'operator_admin', $2)",
+        hash_password(PASSWORD),
+        tenant.id,
+    )
+    settings = parse_settings({"ISPB_DATABASE_URL": url, "ISPB_SECRET_KEY": "b" * 40})
+    app = create_app(settings, runtime=Runtime(settings, url, db, make_queue(None, url)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://isp.test") as client:
+        token = re.search(r'name="csrf-token" content="([^"]+)"', (await client.get("/login")).text)[1]
+        await client.post("/login", data={"email": "bench@isp.test", "password": PASSWORD, "_csrf_token": token})
+        p95 = await _measure(client, requests, phones)
+    report(Figure("customer search p95", f"{customers:,} customers", p95, "ms", goal_below=25))
+
+
+async def _measure(client: httpx.AsyncClient, requests: int, phones: list[str]) -> float:
     rng = random.Random(42)
     timings: dict[str, list[float]] = {}
     for warm in range(20):  # warm caches and plans, not counted
@@ -117,6 +100,7 @@ async def _measure(client: httpx.AsyncClient, requests: int, phones: list[str]) 
     for kind, values in [*timings.items(), ("all", everything)]:
         p95 = statistics.quantiles(values, n=20)[18]
         print(f"{kind:<16} {len(values):>5} {statistics.median(values):>8.1f} {p95:>8.1f}")
+    return statistics.quantiles(everything, n=20)[18]
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
+from common import Figure, report, rss_mb
 from PIL import Image
 
 from ispb_platform.billing.invoices import InvoiceDocument, InvoiceLine, InvoiceRenderer
@@ -81,13 +82,6 @@ def make_invoices(count: int, seed: int) -> list[InvoiceDocument]:
     return documents
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _children() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -147,7 +141,8 @@ async def bench_pool(
         sample("start")
         for n, doc in enumerate(documents, start=1):
             began = time.perf_counter()
-            await renderer.render(doc)
+            pdf = await renderer.render(doc)
+            assert pdf.startswith(b"%PDF"), "not a PDF"
             timings.append((time.perf_counter() - began) * 1000)
             if n in checkpoints:
                 sample(checkpoints[n])
@@ -191,6 +186,17 @@ def main(invoices: int, recycle_after: int, start_method: StartMethod, seed: int
         print(summary("all", timings))
         print(by_size(documents, timings))
         print(memory_line("RSS", memory))
+    assert len(pool_timings) == len(documents), "the pool did not render every invoice"
+    report(
+        Figure(
+            "invoice PDF p50 (worker pool)",
+            f"{invoices} invoices, 3-12 lines",
+            statistics.median(pool_timings),
+            "ms",
+            goal_below=60,
+            peak_rss_mb=dict(pool_memory)["peak"],
+        )
+    )
 
 
 if __name__ == "__main__":

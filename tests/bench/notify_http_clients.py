@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
+from common import Figure, report
+
 from ispb_notify import HttpClient, HttpResponse, HttpSmsConfig, HttpSmsGateway, OutboundPolicy, OutgoingMessage
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -149,14 +151,18 @@ async def main(client: str, count: int, parallel: int) -> None:
             rates[name] = count / wall
             rate, per_message = count / wall, cpu / count * 1e6
             print(f"{name:11s} {count:7d} messages in {wall:6.2f} s: {rate:7,.0f} msg/s, CPU {per_message:4.0f} µs/msg")
+            size = f"{count:,} messages, {parallel} at a time"
+            report(Figure(f"SMS over HTTP, {name} client", size, rate, "msg/s", goal_above=1000))
         if "own" in rates and "aiohttp" in rates:
             share = rates["aiohttp"] / rates["own"]
             verdict = "replace" if share >= 0.7 and rates["aiohttp"] > 1000 else "keep the own client"
             print(f"aiohttp delivers {share:.0%} of the own client's rate: {verdict}")
     finally:
         peer.terminate()
-        await peer.stdout.read()
+        received = int((await peer.stdout.read()).decode().split()[0])
         await peer.wait()
+    sent = len(names) * (min(count, 2000) + count)
+    assert received == sent, f"the gateway received {received} of {sent} messages"
 
 
 if __name__ == "__main__":

@@ -20,22 +20,17 @@ under 30 s, delivered at over 1,000 messages/s.
 import argparse
 import asyncio
 import json
-import os
-import secrets
-import socket
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
+from common import Figure, peak_rss, report, scratch_database
 
 from ispb_notify import OutboundPolicy
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
-from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.notify.jobs import due_date_reminders, send_outbox
 from ispb_tenants import Database, TenantRef, create_tenant, migrate_platform
@@ -60,15 +55,6 @@ asyncio.run(main())
 """
 
 
-def _server() -> str:
-    if url := os.environ.get("ISPB_BENCH_DATABASE_URL"):
-        return url
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 5432)) == 0:
-            return "postgresql://postgres@127.0.0.1:5432/postgres"
-    return start_embedded_postgres(Path(tempfile.mkdtemp(prefix="ispb-bench-")))
-
-
 def _ctx(db: Database, tenant: TenantRef, day: date) -> JobContext:
     now = datetime.combine(day, datetime.min.time().replace(hour=10, minute=30), ZoneInfo(tenant.timezone))
     # the gateway peer is on loopback, which the platform allows only when ISPB_OUTBOUND_ALLOW says so
@@ -89,68 +75,66 @@ async def _each(tenants: list[TenantRef], parallel: int, work) -> float:  # type
 
 
 async def main(tenant_count: int, customers: int, parallel: int) -> None:
-    server = _server()
-    name = f"ispb_bench_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    db = await Database.connect(server.rsplit("/", 1)[0] + "/" + name, min_size=2, max_size=parallel * 2 + 4)
-    try:
-        peer = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", PEER, str(TESTS), stdout=asyncio.subprocess.PIPE
-        )
-        assert peer.stdout is not None
-        gateway_url = (await peer.stdout.readline()).decode().strip()
+    async with scratch_database() as url:
+        db = await Database.connect(url, min_size=2, max_size=parallel * 2 + 4)
         try:
-            await migrate_platform(db)
-            tenants = []
-            started = time.perf_counter()
-            config = {"url": gateway_url, "params": {"to": "{to}", "text": "{text}", "ref": "{ref}"}, "timeout": 10}
-            for n in range(tenant_count):
-                tenant = await create_tenant(db, f"sms-{n:03d}", f"SMS ISP {n}")
-                async with db.tenant(tenant) as scope:
-                    await ensure_packages(scope)
-                    await seed_customers(scope, customers, seed=n)
-                    await scope.connection.execute("INSERT INTO notify_rule (kind, offset_days) VALUES ('due_date', 0)")
-                    await scope.connection.execute(
-                        "INSERT INTO notify_gateway (channel, kind, config) VALUES ('sms', 'http_sms', $1::jsonb)",
-                        json.dumps(config),
-                    )
-                await db.pool.execute("UPDATE platform.tenant SET sms_credit = 1000000 WHERE id = $1", tenant.id)
-                await generate_bills(_ctx(db, tenant, date(2026, 11, 1)))
-                tenants.append(tenant)
-            print(
-                f"provisioned {tenant_count} tenants × {customers} customers in {time.perf_counter() - started:.1f} s"
-            )
-
-            queued: list[int] = []
-
-            async def enqueue(tenant: TenantRef) -> None:
-                queued.append((await due_date_reminders(_ctx(db, tenant, DUE)))["queued"])
-
-            async def deliver(tenant: TenantRef) -> None:
-                await send_outbox(_ctx(db, tenant, DUE))
-
-            enqueue_s = await _each(tenants, parallel, enqueue)
-            total = sum(queued)
-            rate = total / enqueue_s
-            print(f"enqueued   {total:8d} reminders in {enqueue_s:6.2f} s  ({rate:,.0f}/s; target: all in < 30 s)")
-            cpu = time.process_time()
-            deliver_s = await _each(tenants, parallel, deliver)
-            cpu = time.process_time() - cpu
+            await _measure(db, tenant_count, customers, parallel)
         finally:
-            peer.terminate()
-            counts = (await peer.stdout.read()).decode().split()
-            await peer.wait()
-        sent = int(counts[0])
-        print(f"delivered  {sent:8d} messages  in {deliver_s:6.2f} s  ({sent / deliver_s:,.0f}/s; target > 1,000/s)")
-        print(f"sender CPU per message: {cpu / max(sent, 1) * 1e6:,.0f} µs (one process)")
-        print(f"messages the gateway accepted vs queued: {sent} / {total} (each delivered once)")
+            await db.close()
+
+
+async def _measure(db: Database, tenant_count: int, customers: int, parallel: int) -> None:
+    peer = await asyncio.create_subprocess_exec(sys.executable, "-c", PEER, str(TESTS), stdout=asyncio.subprocess.PIPE)
+    assert peer.stdout is not None
+    gateway_url = (await peer.stdout.readline()).decode().strip()
+    try:
+        await migrate_platform(db)
+        tenants = []
+        started = time.perf_counter()
+        config = {"url": gateway_url, "params": {"to": "{to}", "text": "{text}", "ref": "{ref}"}, "timeout": 10}
+        for n in range(tenant_count):
+            tenant = await create_tenant(db, f"sms-{n:03d}", f"SMS ISP {n}")
+            async with db.tenant(tenant) as scope:
+                await ensure_packages(scope)
+                await seed_customers(scope, customers, seed=n)
+                await scope.connection.execute("INSERT INTO notify_rule (kind, offset_days) VALUES ('due_date', 0)")
+                await scope.connection.execute(
+                    "INSERT INTO notify_gateway (channel, kind, config) VALUES ('sms', 'http_sms', $1::jsonb)",
+                    json.dumps(config),
+                )
+            await db.pool.execute("UPDATE platform.tenant SET sms_credit = 1000000 WHERE id = $1", tenant.id)
+            await generate_bills(_ctx(db, tenant, date(2026, 11, 1)))
+            tenants.append(tenant)
+        print(f"provisioned {tenant_count} tenants × {customers} customers in {time.perf_counter() - started:.1f} s")
+
+        queued: list[int] = []
+
+        async def enqueue(tenant: TenantRef) -> None:
+            queued.append((await due_date_reminders(_ctx(db, tenant, DUE)))["queued"])
+
+        async def deliver(tenant: TenantRef) -> None:
+            await send_outbox(_ctx(db, tenant, DUE))
+
+        enqueue_s = await _each(tenants, parallel, enqueue)
+        total = sum(queued)
+        rate = total / enqueue_s
+        print(f"enqueued   {total:8d} reminders in {enqueue_s:6.2f} s  ({rate:,.0f}/s; target: all in < 30 s)")
+        cpu = time.process_time()
+        with peak_rss() as peak:
+            deliver_s = await _each(tenants, parallel, deliver)
+        cpu = time.process_time() - cpu
     finally:
-        await db.close()
-        admin = await asyncpg.connect(server)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        peer.terminate()
+        counts = (await peer.stdout.read()).decode().split()
+        await peer.wait()
+    sent = int(counts[0])
+    print(f"delivered  {sent:8d} messages  in {deliver_s:6.2f} s  ({sent / deliver_s:,.0f}/s; target > 1,000/s)")
+    print(f"sender CPU per message: {cpu / max(sent, 1) * 1e6:,.0f} µs (one process)")
+    print(f"messages the gateway accepted vs queued: {sent} / {total} (each delivered once)")
+    assert total > 0 and sent == total, f"the gateway got {sent} of {total} messages"
+    size = f"{tenant_count} tenants, {total:,} reminders"
+    report(Figure("due-date reminders enqueued", size, enqueue_s, "s", goal_below=30))
+    report(Figure("SMS delivered (one process)", size, sent / deliver_s, "msg/s", goal_above=1000, peak_rss_mb=peak.mb))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from ispb_platform.billing.invoices import (
     InvalidLogo,
@@ -306,3 +306,37 @@ def test_documents_are_plain_values():
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         doc.total = "৳ 0.00"  # type: ignore[misc]
+
+
+def _pages(pdf: bytes, folder: Path, name: str) -> list[Image.Image]:
+    path = folder / f"{name}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run([_poppler("pdftoppm"), "-r", "100", "-png", str(path), str(folder / name)], check=True)
+    return [Image.open(page).convert("RGB") for page in sorted(folder.glob(f"{name}-*.png"))]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # the typical invoice: header, facts, lines, totals, notes, footer with "Page 1 of 1"
+        {"kind": "Credit note", "refers_to": "INV-2026-000122", "status": "Void", "notes": ""},
+        {"lines": tuple(InvoiceLine(f"Line {n}", "৳ 1.00", "15%", "৳ 0.15", "৳ 1.15") for n in range(60))},  # 3 pages
+    ],
+    ids=["invoice", "credit-note", "three-pages"],
+)
+def test_the_invoice_user_agent_stylesheet_renders_the_same_pages_as_html5_defaults(overrides, tmp_path: Path):
+    """``invoice_ua.css`` replaces WeasyPrint's HTML5 defaults for speed; the pages must not change by a pixel.
+    An element added to the template without its defaults in ``invoice_ua.css`` fails here."""
+    document = make_document(customer_address="Flat 4B\n23 Lake Road", **overrides)
+    own = _pages(render_invoice_pdf(document), tmp_path, "own")
+    html5 = _pages(render_invoice_pdf(document, html5_defaults=True), tmp_path, "html5")
+    assert len(own) == len(html5) >= 1
+    for number, (mine, theirs) in enumerate(zip(own, html5, strict=True), start=1):
+        assert ImageChops.difference(mine, theirs).getbbox() is None, f"page {number} differs"
+
+
+def test_weasyprint_still_has_the_user_agent_hook_the_renderer_overrides():
+    """If WeasyPrint renames ``HTML._ua_stylesheets`` the override is silently skipped (slower, same pages)."""
+    from weasyprint import HTML
+
+    assert callable(getattr(HTML, "_ua_stylesheets", None))
