@@ -26,9 +26,12 @@ from ispb_tenants import Connection, Database, TenantRef, TenantScope
 CHUNK = 2_000
 """Customers per transaction: big enough for set-based speed, small enough to keep their locks briefly."""
 
+# By customer id from where the last chunk ended, two index probes per customer (payments with credit, open
+# bills), stopping at the chunk's size: each chunk reads only its own part of the tenant.
 _CANDIDATES = """
 SELECT c.id FROM customer c
-WHERE c.id IN (SELECT p.customer_id FROM payment p WHERE p.unapplied_minor > 0 AND p.customer_id > $1)
+WHERE c.id > $1
+  AND EXISTS (SELECT 1 FROM payment p WHERE p.customer_id = c.id AND p.unapplied_minor > 0)
   AND EXISTS (SELECT 1 FROM bill b WHERE b.customer_id = c.id AND b.status = 'open' AND b.kind = 'invoice')
 ORDER BY c.id
 LIMIT $2
