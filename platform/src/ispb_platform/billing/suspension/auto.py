@@ -15,13 +15,17 @@ customers per transaction in a few statements whatever the chunk's size:
 4. the log rows, statuses and events in one data-modifying statement, then the RADIUS rows and router
    commands of the chunk (``actions.suspend_customers``).
 
-Each suspension is logged once per (customer, bill) by a unique index, under a per-tenant advisory lock, so two
-workers or a rerun suspend and log each customer once.
+Two chunks are in flight at once (``PIPELINE``): the next one starts when the one before has locked its
+candidates, so one decides in Python while the other writes. Each suspension is logged once per (customer,
+bill) by a unique index, and the run holds a per-tenant advisory lock, so two workers or a rerun suspend and
+log each customer once.
 
 Why SQL here: the candidates are a set-based scan (customers with an open invoice due before today, by id
 chunks), and the reads and writes of a chunk are one statement each instead of a dozen per customer.
 """
 
+import asyncio
+import contextvars
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,6 +39,8 @@ ACTOR = "system (billing.auto_suspend)"
 CHUNK = 2_000
 """Customers per transaction: big enough for set-based speed, small enough to keep their locks briefly (a
 payment of one of them waits for the chunk, ~0.1 s)."""
+PIPELINE = 2
+"""Chunks in flight at once, each on its own connection: one decides in Python while the other writes."""
 
 _CANDIDATES = """
 SELECT c.id FROM customer c
@@ -62,30 +68,83 @@ class SuspensionCounts:
 
 
 async def suspend_overdue(db: Database, tenant: TenantRef, today: date, secret_key: str) -> dict[str, int]:
-    """Every chunk of candidates, each in its own transaction; returns what happened to them."""
+    """Every chunk of candidates, each in its own transaction, two at a time; returns what happened to them.
+
+    The run holds a per-tenant advisory lock on a connection of its own: a second worker (or a rerun) waits for
+    it, then finds nothing left to do.
+    """
     counts = SuspensionCounts()
-    after = 0
-    while True:
+    async with db.pool.acquire() as guard:
+        await guard.execute("SELECT pg_advisory_lock(hashtext('billing.auto_suspend'), hashtext($1))", tenant.schema)
+        try:
+            await _pipeline(db, tenant, today, secret_key, counts)
+        finally:
+            await guard.execute(
+                "SELECT pg_advisory_unlock(hashtext('billing.auto_suspend'), hashtext($1))", tenant.schema
+            )
+    return dict(counts.__dict__)
+
+
+async def _pipeline(db: Database, tenant: TenantRef, today: date, secret_key: str, counts: SuspensionCounts) -> None:
+    """Start a chunk as soon as the one before it has locked its candidates (the next one locks the ids after
+    them, so their customers never overlap), keeping at most ``PIPELINE`` chunks in flight: one decides in
+    Python while the other writes in PostgreSQL."""
+    running: list[asyncio.Task[None]] = []
+    after: int | None = 0
+    try:
+        while after is not None:
+            locked: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+            chunk = _chunk(db, tenant, today, secret_key, after, counts, locked)
+            running.append(asyncio.create_task(chunk, context=contextvars.Context()))  # a transaction of its own
+            after = await locked
+            if len(running) >= PIPELINE:
+                await running.pop(0)
+        await asyncio.gather(*running)
+    except BaseException:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
+
+
+async def _chunk(
+    db: Database,
+    tenant: TenantRef,
+    today: date,
+    secret_key: str,
+    after: int,
+    counts: SuspensionCounts,
+    locked: "asyncio.Future[int | None]",
+) -> None:
+    """One chunk in its own transaction; ``locked`` learns the id the next chunk starts after (None: this was the
+    last) once this one holds its candidates' locks, or this chunk's error."""
+    try:
         async with db.tenant(tenant) as scope:
-            last = await suspend_chunk(scope, today, secret_key, after, counts)
-        if last is None:
-            return dict(counts.__dict__)
-        after = last
+            await suspend_chunk(scope, today, secret_key, after, counts, locked)
+    except BaseException as error:
+        if not locked.done():
+            if isinstance(error, Exception):
+                locked.set_exception(error)
+            else:
+                locked.cancel()
+        raise
 
 
 async def suspend_chunk(
-    scope: TenantScope, today: date, secret_key: str, after: int, counts: SuspensionCounts
-) -> int | None:
-    """Decide and suspend one chunk of candidates after customer id ``after``; returns the id to continue after,
-    or None when this chunk was the last."""
+    scope: TenantScope,
+    today: date,
+    secret_key: str,
+    after: int,
+    counts: SuspensionCounts,
+    locked: "asyncio.Future[int | None]",
+) -> None:
+    """Decide and suspend one chunk of candidates after customer id ``after``."""
     connection = scope.connection
-    await connection.execute(
-        "SELECT pg_advisory_xact_lock(hashtext('billing.auto_suspend'), hashtext($1))", scope.tenant.schema
-    )
     # locked in id order; a row changed while this waited is checked again and skipped when no longer active
     ids = [r["id"] for r in await connection.fetch(_CANDIDATES, today, after, CHUNK)]
+    locked.set_result(ids[-1] if len(ids) == CHUNK else None)
     if not ids:
-        return None
+        return
     plans: list[Suspension] = []
     for row in await queries.dunning_rows(connection, ids, scope.tenant.currency):
         rule, _ = rule_of(row)
@@ -104,4 +163,3 @@ async def suspend_chunk(
     changes = await suspend_customers(connection, plans, secret_key=secret_key, actor=ACTOR)
     counts.suspended += len(changes)
     counts.already_handled += len(plans) - len(changes)
-    return ids[-1] if len(ids) == CHUNK else None
