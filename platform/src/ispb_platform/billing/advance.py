@@ -9,17 +9,21 @@ Set-based, a chunk of customers per transaction in four statements whatever its 
 their row locks (id order, the lock ``payments.queries.lock_customer`` takes), their open bills and payments
 with credit read AFTER the locks (a payment or void that held a lock is seen), ``allocate`` in Python per
 payment, then the allocations, the bills' paid amounts and statuses and the payments' credit in one
-data-modifying statement. A per-tenant advisory lock makes a second worker wait and then find nothing.
+data-modifying statement. Two chunks run at once (``jobs.chunks``); the run's per-tenant advisory lock makes a
+second worker wait and then find nothing.
 
 The job's entry point is ``billing/jobs.py``. Why SQL here: the candidates are a set-based scan over payments
 with credit left and an open invoice, by customer id chunks; the reads and writes of a chunk are one
 statement each (``unnest`` over arrays) instead of four per customer.
 """
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from ispb_billing import Money, OpenBill, allocate
+from ispb_platform.jobs.chunks import run_in_chunks
 from ispb_platform.jobs.job import Counts
 from ispb_tenants import Connection, Database, TenantRef, TenantScope
 
@@ -112,16 +116,15 @@ async def _read(
     return bills, payments
 
 
-async def settle_chunk(scope: TenantScope, after: int, counts: dict[str, int]) -> int | None:
-    """Settle one chunk of candidates after customer id ``after``; returns the id to continue after, or None when
-    this chunk was the last."""
+async def settle_chunk(
+    scope: TenantScope, after: int, locked: "asyncio.Future[int | None]", *, counts: dict[str, int]
+) -> None:
+    """Settle one chunk of candidates after customer id ``after`` (``locked``: see ``jobs.chunks``)."""
     connection = scope.connection
-    await connection.execute(
-        "SELECT pg_advisory_xact_lock(hashtext('billing.advance_debit'), hashtext($1))", scope.tenant.schema
-    )
     ids = [r["id"] for r in await connection.fetch(_CANDIDATES, after, CHUNK)]
+    locked.set_result(ids[-1] if len(ids) == CHUNK else None)
     if not ids:
-        return None
+        return
     bills, payments = await _read(connection, ids, scope.tenant.currency)  # after the locks (module doc)
     chunk = _Chunk()
     for customer_id in ids:
@@ -139,16 +142,10 @@ async def settle_chunk(scope: TenantScope, after: int, counts: dict[str, int]) -
             list(chunk.per_payment),
             list(chunk.per_payment.values()),
         )
-    return ids[-1] if len(ids) == CHUNK else None
 
 
 async def settle_all(db: Database, tenant: TenantRef) -> Counts:
-    """Every customer with advance credit and open bills, a chunk per transaction."""
+    """Every customer with advance credit and open bills, a chunk per transaction, two at a time."""
     counts = {"customers_settled": 0, "minor_units_applied": 0, "not_the_first": 0}
-    after = 0
-    while True:
-        async with db.tenant(tenant) as scope:
-            last = await settle_chunk(scope, after, counts)
-        if last is None:
-            return counts
-        after = last
+    await run_in_chunks(db, tenant, "billing.advance_debit", partial(settle_chunk, counts=counts))
+    return counts

@@ -15,7 +15,7 @@ customers per transaction in a few statements whatever the chunk's size:
 4. the log rows, statuses and events in one data-modifying statement, then the RADIUS rows and router
    commands of the chunk (``actions.suspend_customers``).
 
-Two chunks are in flight at once (``PIPELINE``): the next one starts when the one before has locked its
+Two chunks are in flight at once (``jobs.chunks``): the next one starts when the one before has locked its
 candidates, so one decides in Python while the other writes. Each suspension is logged once per (customer,
 bill) by a unique index, and the run holds a per-tenant advisory lock, so two workers or a rerun suspend and
 log each customer once.
@@ -25,22 +25,21 @@ chunks), and the reads and writes of a chunk are one statement each instead of a
 """
 
 import asyncio
-import contextvars
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from ispb_billing import SuspensionRule, decide
 from ispb_platform.billing.suspension import queries
 from ispb_platform.billing.suspension.actions import account_of, rule_of, suspend_customers
 from ispb_platform.billing.suspension.queries import Suspension
+from ispb_platform.jobs.chunks import run_in_chunks
 from ispb_tenants import Database, TenantRef, TenantScope
 
 ACTOR = "system (billing.auto_suspend)"
 CHUNK = 2_000
 """Customers per transaction: big enough for set-based speed, small enough to keep their locks briefly (a
 payment of one of them waits for the chunk, ~0.1 s)."""
-PIPELINE = 2
-"""Chunks in flight at once, each on its own connection: one decides in Python while the other writes."""
 
 _CANDIDATES = """
 SELECT c.id FROM customer c
@@ -68,75 +67,22 @@ class SuspensionCounts:
 
 
 async def suspend_overdue(db: Database, tenant: TenantRef, today: date, secret_key: str) -> dict[str, int]:
-    """Every chunk of candidates, each in its own transaction, two at a time; returns what happened to them.
-
-    The run holds a per-tenant advisory lock on a connection of its own: a second worker (or a rerun) waits for
-    it, then finds nothing left to do.
-    """
+    """Every chunk of candidates, each in its own transaction, two at a time (``jobs.chunks``); returns what
+    happened to them."""
     counts = SuspensionCounts()
-    async with db.pool.acquire() as guard:
-        await guard.execute("SELECT pg_advisory_lock(hashtext('billing.auto_suspend'), hashtext($1))", tenant.schema)
-        try:
-            await _pipeline(db, tenant, today, secret_key, counts)
-        finally:
-            await guard.execute(
-                "SELECT pg_advisory_unlock(hashtext('billing.auto_suspend'), hashtext($1))", tenant.schema
-            )
+    chunk = partial(suspend_chunk, today=today, secret_key=secret_key, counts=counts)
+    await run_in_chunks(db, tenant, "billing.auto_suspend", chunk)
     return dict(counts.__dict__)
-
-
-async def _pipeline(db: Database, tenant: TenantRef, today: date, secret_key: str, counts: SuspensionCounts) -> None:
-    """Start a chunk as soon as the one before it has locked its candidates (the next one locks the ids after
-    them, so their customers never overlap), keeping at most ``PIPELINE`` chunks in flight: one decides in
-    Python while the other writes in PostgreSQL."""
-    running: list[asyncio.Task[None]] = []
-    after: int | None = 0
-    try:
-        while after is not None:
-            locked: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-            chunk = _chunk(db, tenant, today, secret_key, after, counts, locked)
-            running.append(asyncio.create_task(chunk, context=contextvars.Context()))  # a transaction of its own
-            after = await locked
-            if len(running) >= PIPELINE:
-                await running.pop(0)
-        await asyncio.gather(*running)
-    except BaseException:
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        raise
-
-
-async def _chunk(
-    db: Database,
-    tenant: TenantRef,
-    today: date,
-    secret_key: str,
-    after: int,
-    counts: SuspensionCounts,
-    locked: "asyncio.Future[int | None]",
-) -> None:
-    """One chunk in its own transaction; ``locked`` learns the id the next chunk starts after (None: this was the
-    last) once this one holds its candidates' locks, or this chunk's error."""
-    try:
-        async with db.tenant(tenant) as scope:
-            await suspend_chunk(scope, today, secret_key, after, counts, locked)
-    except BaseException as error:
-        if not locked.done():
-            if isinstance(error, Exception):
-                locked.set_exception(error)
-            else:
-                locked.cancel()
-        raise
 
 
 async def suspend_chunk(
     scope: TenantScope,
+    after: int,
+    locked: "asyncio.Future[int | None]",
+    *,
     today: date,
     secret_key: str,
-    after: int,
     counts: SuspensionCounts,
-    locked: "asyncio.Future[int | None]",
 ) -> None:
     """Decide and suspend one chunk of candidates after customer id ``after``."""
     connection = scope.connection
