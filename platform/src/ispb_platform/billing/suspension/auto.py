@@ -37,7 +37,7 @@ from ispb_platform.jobs.chunks import run_in_chunks
 from ispb_tenants import Database, TenantRef, TenantScope
 
 ACTOR = "system (billing.auto_suspend)"
-CHUNK = 2_000
+CHUNK = 1_000
 """Customers per transaction: big enough for set-based speed, small enough to keep their locks briefly (a
 payment of one of them waits for the chunk, ~0.1 s)."""
 

@@ -10,7 +10,7 @@ time, in order, so a suspension never overtakes the reactivation that followed i
 
 SQL here, not Piccolo: a run holds a session-level advisory lock on its own pool connection across many short
 tenant transactions, loads each command with its router, customer and package in one join, and records the
-outcome with relative updates (``attempts + 1``, ``payload || ...``, ``now() + backoff``); ``enqueue_command``
+outcome with relative updates (``attempts + 1``, ``payload || ...``, ``now() + backoff``); ``enqueue_commands``
 supersedes and inserts in the caller's business transaction, on the connection it is given. The Routers page's
 reads and writes are Piccolo queries in ``queries.py``.
 """
