@@ -1,6 +1,7 @@
 """Bill generation and advance auto-debit on a real tenant schema: idempotent, concurrent-safe, reconciled."""
 
 import asyncio
+import contextvars
 import subprocess
 import sys
 from datetime import date
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from factories import make_billing_profile, make_customer, make_discount, make_package
+from factories import make_bill, make_billing_profile, make_customer, make_discount, make_package, make_payment
 from ispb_billing import Money
+from ispb_platform.billing import advance
 from ispb_platform.billing.advance import settle_all
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
@@ -366,3 +368,67 @@ async def test_a_validity_package_on_a_monthly_profile_is_parked_with_a_reason_n
     assert [p["customer_id"] for p in parked] == [wrong]
     reason = parked[0]["reason"]
     assert "Daily Hotspot 1 Day" in reason and "Standard monthly" in reason and "daily" in reason, reason
+
+
+async def _credit_customers(db: Database, make_tenant, count: int) -> tuple[TenantRef, list[int]]:
+    """``count`` customers who paid 300.00 and then 600.00 before their November and December bills (500.00
+    each) were issued: 900.00 of credit for 1,000.00 of open bills."""
+    tenant = await make_tenant("credit")
+    ids = []
+    async with db.tenant(tenant) as scope:
+        package_id = await make_package(scope, price_minor=50000)
+        for n in range(count):
+            customer_id = await make_customer(
+                scope, code=f"A{n}", phone=f"+88017120{n:05d}", package_id=package_id, connection_date=date(2026, 1, 1)
+            )
+            await make_payment(scope, customer_id=customer_id, amount_minor=30000, received_on=date(2026, 10, 1))
+            await make_payment(scope, customer_id=customer_id, amount_minor=60000, received_on=date(2026, 10, 2))
+            for month in (11, 12):
+                await make_bill(scope, customer_id=customer_id, period_start=date(2026, month, 1))
+            ids.append(customer_id)
+    return tenant, ids
+
+
+async def test_advance_debit_spends_the_oldest_payment_on_the_oldest_bill_first_chunk_after_chunk(
+    db: Database, make_tenant, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(advance, "CHUNK", 2)
+    tenant, ids = await _credit_customers(db, make_tenant, 5)
+    counts = await settle_all(db, tenant)
+    assert counts == {"customers_settled": 5, "minor_units_applied": 5 * 90000, "not_the_first": 0}
+    async with db.tenant(tenant) as scope:
+        rows = await scope.connection.fetch(
+            "SELECT b.customer_id, b.period_start, p.amount_minor AS payment, a.amount_minor, a.source"
+            " FROM payment_allocation a JOIN bill b ON b.id = a.bill_id JOIN payment p ON p.id = a.payment_id"
+            " ORDER BY b.customer_id, a.id"
+        )
+        bills = await scope.connection.fetch("SELECT customer_id, paid_minor, status FROM bill ORDER BY id")
+        credit = await scope.connection.fetchval("SELECT sum(unapplied_minor) FROM payment")
+    nov, dec = date(2026, 11, 1), date(2026, 12, 1)
+    assert [tuple(r.values()) for r in rows] == [
+        row
+        for customer_id in ids
+        for row in (
+            (customer_id, nov, 30000, 30000, "advance_debit"),
+            (customer_id, nov, 60000, 20000, "advance_debit"),
+            (customer_id, dec, 60000, 40000, "advance_debit"),
+        )
+    ]
+    assert [(r["paid_minor"], r["status"]) for r in bills] == [(50000, "paid"), (40000, "open")] * 5
+    assert credit == 0
+    await assert_ledger_reconciles(db, tenant)
+    assert (await settle_all(db, tenant))["customers_settled"] == 0
+
+
+async def test_two_concurrent_advance_debits_settle_each_customer_once(
+    db: Database, make_tenant, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(advance, "CHUNK", 3)
+    tenant, ids = await _credit_customers(db, make_tenant, 7)
+    runs = [asyncio.create_task(settle_all(db, tenant), context=contextvars.Context()) for _ in range(2)]
+    results = await asyncio.gather(*runs)
+    assert sum(r["customers_settled"] for r in results) == len(ids)
+    assert sum(r["minor_units_applied"] for r in results) == len(ids) * 90000
+    async with db.tenant(tenant) as scope:
+        assert await scope.connection.fetchval("SELECT count(*) FROM payment_allocation") == 3 * len(ids)
+    await assert_ledger_reconciles(db, tenant)

@@ -242,6 +242,8 @@ def divide_half_away_from_zero(numerator: int, denominator: int) -> int:
 
 
 def _check_currency(currency: str) -> None:
+    if type(currency) is str and currency in CURRENCY_EXPONENTS:  # the common case, without the regex
+        return
     if not isinstance(currency, str) or not _CODE.fullmatch(currency):
         raise ValueError(f"currency must be an upper-case ISO 4217 code such as BDT, got {currency!r}")
 

@@ -2,31 +2,53 @@
 overdue past their profile's rule.
 
 The decision is ``ispb_billing.decide`` on exact money (open bills, advance credit, grace days or the fixed
-suspension day): a customer whose credit covers what is due is never suspended. It is made under the customer's
-row lock, the lock the suspension writes with, so a payment recorded meanwhile is seen (DESIGN 10). Each
-suspension is logged once per (customer, bill) by a unique index, under a per-tenant advisory lock, so two
-workers or a rerun suspend and log each customer once.
+suspension day): a customer whose credit covers what is due is never suspended. Set-based, a chunk of
+customers per transaction in a few statements whatever the chunk's size:
+
+1. the candidates (active, with an open invoice due before today) with their row locks, in id order: the lock
+   every money change of a customer takes (``payments.queries.lock_customer``);
+2. what the rule decides on, in ONE query AFTER the locks: a payment that held a lock commits before the lock
+   is granted, and this later statement's snapshot includes it (DESIGN 10: a customer who paid while the run
+   waited is not suspended). The locking statement itself would not see it: a statement reads the data as of
+   its start, and rechecks only the locked row;
+3. ``decide`` in Python on each customer's rows;
+4. the log rows, statuses and events in one data-modifying statement, then the RADIUS rows and router
+   commands of the chunk (``actions.suspend_customers``).
+
+Two chunks are in flight at once (``jobs.chunks``): the next one starts when the one before has locked its
+candidates, so one decides in Python while the other writes. Each suspension is logged once per (customer,
+bill) by a unique index, and the run holds a per-tenant advisory lock, so two workers or a rerun suspend and
+log each customer once.
 
 Why SQL here: the candidates are a set-based scan (customers with an open invoice due before today, by id
-chunks) joined to their bills; Piccolo would load the bills to find the distinct customers.
+chunks), and the reads and writes of a chunk are one statement each instead of a dozen per customer.
 """
 
+import asyncio
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from ispb_billing import SuspensionRule, decide
-from ispb_platform.billing.suspension.actions import account_of, rule_for, suspend
-from ispb_platform.payments.queries import lock_customer
+from ispb_platform.billing.suspension import queries
+from ispb_platform.billing.suspension.actions import account_of, rule_of, suspend_customers
+from ispb_platform.billing.suspension.queries import Suspension
+from ispb_platform.jobs.chunks import run_in_chunks
 from ispb_tenants import Database, TenantRef, TenantScope
 
 ACTOR = "system (billing.auto_suspend)"
-CHUNK = 200
+CHUNK = 1_000
+"""Customers per transaction: big enough for set-based speed, small enough to keep their locks briefly (a
+payment of one of them waits for the chunk, ~0.1 s)."""
 
 _CANDIDATES = """
-SELECT DISTINCT c.id FROM customer c
-JOIN bill b ON b.customer_id = c.id AND b.kind = 'invoice' AND b.status = 'open' AND b.due_date < $1
+SELECT c.id FROM customer c
 WHERE c.status = 'active' AND c.id > $2
+  AND EXISTS (SELECT 1 FROM bill b WHERE b.customer_id = c.id AND b.kind = 'invoice' AND b.status = 'open'
+              AND b.due_date < $1)
 ORDER BY c.id
 LIMIT $3
+FOR UPDATE OF c
 """
 
 
@@ -36,42 +58,54 @@ def describe(rule: SuspensionRule) -> str:
     return f"{rule.grace_days} grace days after the due date"
 
 
+@dataclass
+class SuspensionCounts:
+    suspended: int = 0
+    not_due: int = 0
+    already_handled: int = 0
+    rule_off: int = 0
+
+
 async def suspend_overdue(db: Database, tenant: TenantRef, today: date, secret_key: str) -> dict[str, int]:
-    """Every chunk of candidates, each in its own transaction; returns what happened to them."""
-    counts = {"suspended": 0, "not_due": 0, "already_handled": 0, "rule_off": 0}
-    after = 0
-    while True:
-        async with db.tenant(tenant) as scope:
-            await scope.connection.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('billing.auto_suspend'), hashtext($1))", tenant.schema
-            )
-            ids = [r["id"] for r in await scope.connection.fetch(_CANDIDATES, today, after, CHUNK)]
-            for customer_id in ids:
-                counts[await _suspend_if_overdue(scope, customer_id, today, secret_key)] += 1
-        if len(ids) < CHUNK:
-            return counts
-        after = ids[-1]
+    """Every chunk of candidates, each in its own transaction, two at a time (``jobs.chunks``); returns what
+    happened to them."""
+    counts = SuspensionCounts()
+    chunk = partial(suspend_chunk, today=today, secret_key=secret_key, counts=counts)
+    await run_in_chunks(db, tenant, "billing.auto_suspend", chunk)
+    return dict(counts.__dict__)
 
 
-async def _suspend_if_overdue(scope: TenantScope, customer_id: int, today: date, secret_key: str) -> str:
-    """One candidate: lock, decide on what the lock protects, suspend. Returns the count it adds to."""
+async def suspend_chunk(
+    scope: TenantScope,
+    after: int,
+    locked: "asyncio.Future[int | None]",
+    *,
+    today: date,
+    secret_key: str,
+    counts: SuspensionCounts,
+) -> None:
+    """Decide and suspend one chunk of candidates after customer id ``after``."""
     connection = scope.connection
-    await lock_customer(connection, customer_id)
-    rule, _ = await rule_for(connection, customer_id)
-    if not rule.auto_suspend:
-        return "rule_off"
-    account = await account_of(connection, customer_id, "active", scope.tenant.currency)
-    decision = decide(account, rule, today)
-    if not decision.suspend:
-        return "not_due"
-    change = await suspend(
-        connection,
-        customer_id,
-        secret_key=secret_key,
-        actor=ACTOR,
-        reason=decision.reason,
-        rule=describe(rule),
-        bill_id=decision.overdue[0].bill_id,
-        amount_due_minor=decision.overdue_amount.minor,
-    )
-    return "suspended" if change else "already_handled"
+    # locked in id order; a row changed while this waited is checked again and skipped when no longer active
+    ids = [r["id"] for r in await connection.fetch(_CANDIDATES, today, after, CHUNK)]
+    locked.set_result(ids[-1] if len(ids) == CHUNK else None)
+    if not ids:
+        return
+    plans: list[Suspension] = []
+    for row in await queries.dunning_rows(connection, ids, scope.tenant.currency):
+        rule, _ = rule_of(row)
+        if not rule.auto_suspend:
+            counts.rule_off += 1
+            continue
+        decision = decide(account_of(row, "active"), rule, today)
+        if not decision.suspend:
+            counts.not_due += 1
+        elif row.status != "active":  # cannot happen under the lock; counted rather than assumed
+            counts.already_handled += 1
+        else:
+            bill = decision.overdue[0]
+            amount = decision.overdue_amount.minor
+            plans.append(Suspension(row.customer_id, decision.reason, describe(rule), bill.bill_id, amount))
+    changes = await suspend_customers(connection, plans, secret_key=secret_key, actor=ACTOR)
+    counts.suspended += len(changes)
+    counts.already_handled += len(plans) - len(changes)

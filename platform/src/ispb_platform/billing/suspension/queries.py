@@ -1,16 +1,19 @@
-"""Reads and writes of suspension: the Suspension Log page, the status change under the customer's lock, the
-billing profile's suspension rule, and the public suspension portal's lookups.
+"""Reads and writes of suspension: the Suspension Log page, what dunning decides on, the status changes under
+the customers' locks, and the public suspension portal's lookups.
 
-The Suspension Log page and the portal's bills and contact go through Piccolo. Three stay SQL:
-the log row of a suspension (``ON CONFLICT DO NOTHING`` against the partial unique index "once per customer and
-bill", which Piccolo's ``on_conflict`` cannot target), the profile lookup (the customer's profile or the default
-one, a ``COALESCE`` over a subquery) and the portal's address match (``inet`` comparison: the Piccolo class
-describes those columns as text).
+The Suspension Log page and the portal's bills and contact go through Piccolo. Three stay SQL: what dunning
+decides on (the customers' profiles or the default one, credit and open bills for a whole chunk in one query),
+the status changes (a chunk's log rows, statuses and events in one data-modifying statement, with
+``ON CONFLICT DO NOTHING`` against the partial unique index "once per customer and bill", which Piccolo's
+``on_conflict`` cannot target) and the portal's address match (``inet`` comparison: the Piccolo class describes
+those columns as text).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ispb_billing import Money, OpenBill
 from ispb_platform.billing.bills.queries import bill_numbers
 from ispb_tenants import Connection
 from ispb_tenants.tables import Bill, SuspensionLog, Tenant
@@ -44,6 +47,29 @@ class ProfileRule:
     suspend_day: int | None
     auto_suspend: bool
     auto_activate: bool
+
+
+@dataclass(frozen=True)
+class DunningRow:
+    """A customer as dunning sees it: status, billing profile (None: the tenant has no default profile), advance
+    credit and open invoices oldest first."""
+
+    customer_id: int
+    status: str
+    profile: ProfileRule | None
+    credit: Money
+    open_bills: list[OpenBill]
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """One customer to suspend, with what its Suspension Log row and ``customer.suspended`` event say."""
+
+    customer_id: int
+    reason: str
+    rule: str = ""
+    bill_id: int | None = None
+    amount_due_minor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,53 +121,119 @@ async def log_page(before: int | None = None, limit: int = LOG_PAGE) -> list[Log
     return [LogEntry(**row, bill_number=numbers.get(row["bill_id"])) for row in rows]
 
 
-async def log_suspension(
-    connection: Connection,
-    customer_id: int,
-    *,
-    bill_id: int | None,
-    amount_due_minor: int | None,
-    rule: str,
-    reason: str,
-    actor: str,
-) -> bool:
-    """Log a suspension; False when this bill already suspended this customer once (the unique index)."""
-    logged = await connection.fetchval(
-        "INSERT INTO suspension_log (customer_id, action, bill_id, amount_due_minor, rule, reason, actor)"
-        " VALUES ($1, 'suspended', $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-        customer_id,
-        bill_id,
-        amount_due_minor,
-        rule,
-        reason,
+# What dunning decides on, for a set of customers whose row locks the caller holds: status, billing profile (its
+# own, else the default one; none at all gives NULL columns), advance credit (the unallocated part of payments)
+# and open invoices oldest first: a row per open invoice, or one row with NULL bill columns when there is none.
+_DUNNING = """
+SELECT c.id, c.status, bp.grace_days, bp.suspend_day, bp.auto_suspend, bp.auto_activate,
+       coalesce(cr.credit, 0) AS credit_minor,
+       b.id AS bill_id, b.due_date, b.issue_date, b.total_minor - b.paid_minor AS outstanding_minor
+FROM customer c
+LEFT JOIN billing_profile bp
+    ON bp.id = COALESCE(c.billing_profile_id, (SELECT id FROM billing_profile WHERE is_default))
+LEFT JOIN (
+    SELECT customer_id, sum(unapplied_minor) AS credit FROM payment
+    WHERE customer_id = ANY($1::int[]) AND unapplied_minor > 0
+    GROUP BY customer_id
+) cr ON cr.customer_id = c.id
+LEFT JOIN bill b ON b.customer_id = c.id AND b.kind = 'invoice' AND b.status = 'open'
+WHERE c.id = ANY($1::int[])
+ORDER BY c.id, b.due_date, b.issue_date, b.id
+"""
+
+
+async def dunning_rows(connection: Connection, customer_ids: Sequence[int], currency: str) -> list[DunningRow]:
+    """What ``ispb_billing.decide`` needs for each customer, in one query, in id order. Read it AFTER taking the
+    customers' locks, in a statement of its own (see ``payments.queries.lock_customers``)."""
+    found: list[DunningRow] = []
+    if not customer_ids:
+        return found
+    bills: list[OpenBill] = []
+    for r in await connection.fetch(_DUNNING, list(customer_ids)):
+        if not found or found[-1].customer_id != r["id"]:
+            bills = []
+            profile = None
+            if r["grace_days"] is not None:
+                profile = ProfileRule(r["grace_days"], r["suspend_day"], r["auto_suspend"], r["auto_activate"])
+            found.append(DunningRow(r["id"], r["status"], profile, Money(int(r["credit_minor"]), currency), bills))
+        if r["bill_id"] is not None:
+            outstanding = Money(int(r["outstanding_minor"]), currency)
+            bills.append(OpenBill(r["bill_id"], r["due_date"], r["issue_date"], outstanding))
+    return found
+
+
+# A chunk of suspensions in one statement: the log rows (a bill suspends a customer once: the partial unique
+# index, which Piccolo's on_conflict cannot target), then, for what was logged, the status and the
+# customer.suspended event. The customers are active and locked by the caller, who read their status under the
+# lock: checking it again here would cost a scan of every customer (the planner's choice for a large array).
+_SUSPEND = """
+WITH logged AS (
+    INSERT INTO suspension_log (customer_id, action, bill_id, amount_due_minor, rule, reason, actor)
+    SELECT p.customer_id, 'suspended', p.bill_id, p.amount_due_minor, p.rule, p.reason, $6
+    FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+        AS p(customer_id, bill_id, amount_due_minor, rule, reason)
+    ORDER BY p.customer_id
+    ON CONFLICT DO NOTHING
+    RETURNING customer_id, bill_id, amount_due_minor, reason
+), changed AS (
+    -- by the primary key (an array, not a join the planner may turn into a scan of every customer)
+    UPDATE customer SET status = 'suspended', updated_at = now()
+    WHERE id = ANY(ARRAY(SELECT customer_id FROM logged))
+    RETURNING id
+), events AS (
+    INSERT INTO domain_event (name, customer_id, payload)
+    SELECT 'customer.suspended', l.customer_id, jsonb_build_object('bill_id', l.bill_id,
+           'amount_due_minor', l.amount_due_minor, 'reason', l.reason, 'actor', $6::text)
+    FROM logged l ORDER BY l.customer_id
+)
+SELECT id FROM changed ORDER BY id
+"""
+
+
+async def write_suspensions(connection: Connection, suspensions: Sequence[Suspension], actor: str) -> list[int]:
+    """Log, suspend and announce (``customer.suspended``) the customers in one statement; returns the ids
+    suspended: all but those this bill already suspended once. The customers must be active, under the
+    caller's row locks, their status read after the locks were taken."""
+    if not suspensions:
+        return []
+    rows = await connection.fetch(
+        _SUSPEND,
+        [s.customer_id for s in suspensions],
+        [s.bill_id for s in suspensions],
+        [s.amount_due_minor for s in suspensions],
+        [s.rule for s in suspensions],
+        [s.reason for s in suspensions],
         actor,
     )
-    return logged is not None
+    return [int(r["id"]) for r in rows]
 
 
-async def log_activation(connection: Connection, customer_id: int, *, reason: str, actor: str) -> None:
-    await connection.execute(
-        "INSERT INTO suspension_log (customer_id, action, reason, actor) VALUES ($1, 'activated', $2, $3)",
-        customer_id,
-        reason,
-        actor,
-    )
+_REACTIVATE = """
+WITH changed AS (
+    UPDATE customer SET status = 'active', updated_at = now()
+    WHERE id = ANY($1::int[]) AND status = 'suspended'
+    RETURNING id
+), logged AS (
+    INSERT INTO suspension_log (customer_id, action, reason, actor)
+    SELECT id, 'activated', $2, $3 FROM changed ORDER BY id
+), events AS (
+    INSERT INTO domain_event (name, customer_id, payload)
+    SELECT 'customer.activated', id, jsonb_build_object('reason', $2::text, 'actor', $3::text)
+    FROM changed ORDER BY id
+)
+SELECT id FROM changed ORDER BY id
+"""
 
 
-async def set_status(connection: Connection, customer_id: int, status: str) -> None:
-    """Change the customer's status (the caller holds the customer's row lock)."""
-    await connection.execute("UPDATE customer SET status = $2, updated_at = now() WHERE id = $1", customer_id, status)
-
-
-async def profile_rule(connection: Connection, customer_id: int) -> ProfileRule | None:
-    """The customer's billing profile's suspension settings (its own profile, else the default one)."""
-    row = await connection.fetchrow(
-        "SELECT bp.grace_days, bp.suspend_day, bp.auto_suspend, bp.auto_activate FROM customer c"
-        " JOIN billing_profile bp ON bp.id = COALESCE(c.billing_profile_id,"
-        " (SELECT id FROM billing_profile WHERE is_default)) WHERE c.id = $1",
-        customer_id,
-    )
-    return None if row is None else ProfileRule(**dict(row))
+async def write_reactivations(
+    connection: Connection, customer_ids: Sequence[int], reason: str, actor: str
+) -> list[int]:
+    """Reactivate, log and announce (``customer.activated``) those of the customers that are suspended, in one
+    statement; returns their ids."""
+    if not customer_ids:
+        return []
+    rows = await connection.fetch(_REACTIVATE, list(customer_ids), reason, actor)
+    return [int(r["id"]) for r in rows]
 
 
 async def suspended_customer_at(connection: Connection, address: str | None) -> PortalCustomer | None:

@@ -7,6 +7,7 @@ LOCKED``; and the configuration reads every tenant's schema from one connection 
 Functions take the connection of the caller's open scope (or, for the configuration, a pool connection).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,51 +172,61 @@ async def count_online(connection: AnyConnection) -> int:
     return int(await connection.fetchval("SELECT count(*) FROM radacct WHERE acctstoptime IS NULL"))
 
 
-# --- a customer's authorisation rows ------------------------------------------------------------------------
+# --- customers' authorisation rows --------------------------------------------------------------------------
 
-_CUSTOMER = """
+_CUSTOMERS = """
 SELECT c.id, c.status, c.pppoe_username, c.pppoe_password_sealed, host(c.ip_address) AS ip_address, r.mode,
        p.download_kbps, p.upload_kbps
 FROM customer c LEFT JOIN router r ON r.id = c.router_id LEFT JOIN package p ON p.id = c.package_id
-WHERE c.id = $1
+WHERE c.id = ANY($1::int[])
+ORDER BY c.id
 """
 
 
-async def customer_radius_state(connection: AnyConnection, customer_id: int) -> asyncpg.Record | None:
-    """What the customer's rows derive from: status, PPPoE credentials, static address, router mode, speeds."""
-    row: asyncpg.Record | None = await connection.fetchrow(_CUSTOMER, customer_id)
-    return row
+async def customers_radius_state(connection: AnyConnection, customer_ids: Sequence[int]) -> list[asyncpg.Record]:
+    """What the customers' rows derive from, in id order: status, PPPoE credentials, static address, router
+    mode, speeds. Customers that do not exist are left out."""
+    rows: list[asyncpg.Record] = await connection.fetch(_CUSTOMERS, list(customer_ids))
+    return rows
 
 
-async def delete_user_rows(connection: AnyConnection, username: str) -> None:
-    for table in ("radcheck", "radreply", "radusergroup"):
-        await connection.execute(f"DELETE FROM {table} WHERE username = $1", username)  # noqa: S608 (constants)
-
-
-async def insert_user_rows(connection: AnyConnection, rows: CustomerRows) -> None:
-    for row in rows.radcheck:
+async def delete_user_rows(connection: AnyConnection, usernames: Sequence[str]) -> None:
+    """Every radcheck/radreply/radusergroup row of these usernames, in one statement."""
+    if usernames:
         await connection.execute(
-            "INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, $2, $3, $4)",
-            row.name,
-            row.attribute,
-            row.op,
-            row.value,
+            "WITH c AS (DELETE FROM radcheck WHERE username = ANY($1::text[])),"
+            " r AS (DELETE FROM radreply WHERE username = ANY($1::text[]))"
+            " DELETE FROM radusergroup WHERE username = ANY($1::text[])",
+            list(usernames),
         )
-    for reply in rows.radreply:
-        await connection.execute(
-            "INSERT INTO radreply (username, attribute, op, value) VALUES ($1, $2, $3, $4)",
-            reply.name,
-            reply.attribute,
-            reply.op,
-            reply.value,
-        )
-    for group in rows.radusergroup:
-        await connection.execute(
-            "INSERT INTO radusergroup (username, groupname, priority) VALUES ($1, $2, $3)",
-            group.username,
-            group.groupname,
-            group.priority,
-        )
+
+
+async def insert_user_rows(connection: AnyConnection, customers: Sequence[CustomerRows]) -> None:
+    """The rows of several customers, in one statement (``unnest`` over each table's columns)."""
+    check = [row for rows in customers for row in rows.radcheck]
+    reply = [row for rows in customers for row in rows.radreply]
+    groups = [row for rows in customers for row in rows.radusergroup]
+    if not (check or reply or groups):
+        return
+    await connection.execute(
+        "WITH c AS (INSERT INTO radcheck (username, attribute, op, value)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])),"
+        " r AS (INSERT INTO radreply (username, attribute, op, value)"
+        " SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]))"
+        " INSERT INTO radusergroup (username, groupname, priority)"
+        " SELECT * FROM unnest($9::text[], $10::text[], $11::int[])",
+        [r.name for r in check],
+        [r.attribute for r in check],
+        [r.op for r in check],
+        [r.value for r in check],
+        [r.name for r in reply],
+        [r.attribute for r in reply],
+        [r.op for r in reply],
+        [r.value for r in reply],
+        [g.username for g in groups],
+        [g.groupname for g in groups],
+        [g.priority for g in groups],
+    )
 
 
 # --- the configuration's view of every tenant ---------------------------------------------------------------

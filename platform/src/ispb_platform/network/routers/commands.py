@@ -10,13 +10,13 @@ time, in order, so a suspension never overtakes the reactivation that followed i
 
 SQL here, not Piccolo: a run holds a session-level advisory lock on its own pool connection across many short
 tenant transactions, loads each command with its router, customer and package in one join, and records the
-outcome with relative updates (``attempts + 1``, ``payload || ...``, ``now() + backoff``); ``enqueue_command``
+outcome with relative updates (``attempts + 1``, ``payload || ...``, ``now() + backoff``); ``enqueue_commands``
 supersedes and inserts in the caller's business transaction, on the connection it is given. The Routers page's
 reads and writes are Piccolo queries in ``queries.py``.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -49,32 +49,42 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-async def enqueue_command(
-    connection: Connection, *, customer_id: int, action: str, payload: dict[str, Any] | None = None
-) -> int | None:
-    """Queue ``action`` for the customer's router in the caller's transaction; None when it has no router.
+# One statement for any number of customers: supersede their pending suspend/activate commands (only when the
+# new command is one of those) and queue the new one for each customer that has a router, in customer id order.
+_ENQUEUE = """
+WITH target AS (
+    SELECT id, router_id FROM customer WHERE id = ANY($1::int[]) AND router_id IS NOT NULL
+), superseded AS (
+    UPDATE router_command SET status = 'superseded', done_at = now()
+    WHERE $2 IN ('suspend', 'activate') AND customer_id = ANY(ARRAY(SELECT id FROM target)) AND status = 'pending'
+      AND action IN ('suspend', 'activate')
+)
+INSERT INTO router_command (router_id, customer_id, action, payload)
+SELECT router_id, id, $2, $3::jsonb FROM target ORDER BY id
+RETURNING id, customer_id
+"""
+
+
+async def enqueue_commands(
+    connection: Connection, customer_ids: Sequence[int], action: str, payload: dict[str, Any] | None = None
+) -> dict[int, int]:
+    """Queue ``action`` for each customer's router in the caller's transaction, in one statement; returns
+    {customer id: command id} for the customers that have a router.
 
     A pending opposite command of the same customer (a suspension not yet run when the reactivation comes)
     is superseded: only the latest intent reaches the router.
     """
-    router_id = await connection.fetchval("SELECT router_id FROM customer WHERE id = $1", customer_id)
-    if router_id is None:
-        return None
-    if action in ("suspend", "activate"):
-        await connection.execute(
-            "UPDATE router_command SET status = 'superseded', done_at = now() WHERE customer_id = $1"
-            " AND status = 'pending' AND action IN ('suspend', 'activate')",
-            customer_id,
-        )
-    command_id = await connection.fetchval(
-        "INSERT INTO router_command (router_id, customer_id, action, payload) VALUES ($1, $2, $3, $4::jsonb)"
-        " RETURNING id",
-        router_id,
-        customer_id,
-        action,
-        json.dumps(payload or {}),
-    )
-    return int(command_id)
+    if not customer_ids:
+        return {}
+    rows = await connection.fetch(_ENQUEUE, list(customer_ids), action, json.dumps(payload or {}))
+    return {int(r["customer_id"]): int(r["id"]) for r in rows}
+
+
+async def enqueue_command(
+    connection: Connection, *, customer_id: int, action: str, payload: dict[str, Any] | None = None
+) -> int | None:
+    """``enqueue_commands`` for one customer; None when it has no router."""
+    return (await enqueue_commands(connection, [customer_id], action, payload)).get(customer_id)
 
 
 async def kick(queue: Queue, tenant: TenantRef, command_id: int) -> None:
