@@ -16,7 +16,7 @@ paid), the rest kept as advance credit; the payments, allocations, bills' paid a
 records a transaction once even when two imports (or a double click) race: a second confirmation of the same
 import waits on its row lock and finds it done; when another import recorded the same reference first, the
 chunk's insert fails on the index (in a savepoint) and is planned again without that line, which says so.
-Suspended customers whose payments cleared what was overdue are reactivated (one place: `_reactivate_paid`),
+Suspended customers whose payments cleared what was overdue are reactivated as a set (`_reactivate_paid`),
 the activity log gets the counts, and after commit the messages go out at once.
 """
 
@@ -32,7 +32,7 @@ from saq import Queue
 from ispb_billing import Money, OpenBill, Settlement, allocate, format_money, outstanding_after
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.roles import Principal
-from ispb_platform.billing.suspension.actions import StatusChange, activate_if_paid
+from ispb_platform.billing.suspension.actions import StatusChange, reactivate_paid
 from ispb_platform.jobs.queue import run_soon
 from ispb_platform.network.routers.commands import kick
 from ispb_platform.payments.imports import queries
@@ -247,20 +247,11 @@ async def _refuse(
 async def _reactivate_paid(
     db: TenantScope, customer_ids: Sequence[int], today: date, secret_key: str, operator: Principal
 ) -> list[StatusChange]:
-    """Reactivate the paid customers who are suspended and owe nothing overdue any more.
-
-    The one place the import reactivates: per customer (``activate_if_paid``, the rule a single payment uses),
-    but only for those suspended after the import, usually few. A set-based ``reactivate_paid(scope,
-    customer_ids)`` in billing/suspension replaces this loop once it exists."""
-    changes: list[StatusChange] = []
+    """Reactivate the paid customers who are suspended and owe nothing overdue any more: the rule a single
+    payment uses, for the whole set in a few statements (``reactivate_paid``), only over those suspended."""
     actor = f"system (statement import by {operator.login})"
-    for customer_id in await queries.suspended_among(db.connection, customer_ids):
-        change = await activate_if_paid(
-            db.connection, db.tenant, customer_id, today, secret_key=secret_key, actor=actor
-        )
-        if change is not None:
-            changes.append(change)
-    return changes
+    suspended = await queries.suspended_among(db.connection, customer_ids)
+    return await reactivate_paid(db.connection, db.tenant, suspended, today, secret_key=secret_key, actor=actor)
 
 
 async def _log(db: TenantScope, operator: Principal, summary: ImportSummary, reactivated: int, ip: str) -> None:
