@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ispb_billing import MAX_PERIOD_DAYS
+from ispb_platform.web.forms import text_errors
 from ispb_tenants.tables.tenant import ServiceType
 
 NEW_PACKAGE = {"service_type": "pppoe", "vat_rate": "0", "validity_days": "30", "is_active": "on"}
@@ -69,7 +70,7 @@ def validate_package(
     data: Mapping[str, str], *, currency_exponent: int = 2
 ) -> tuple[PackageDraft | None, dict[str, str]]:
     value = {key: (data.get(key) or "").strip() for key in data}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("name",))  # the other fields are numbers and choices, refused by their own rules
     name = value.get("name", "")
     if not name:
         errors["name"] = "Enter a package name."

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from ispb_platform.web.forms import text_errors
 from ispb_tenants.tables.tenant import CustomerStatus
 
 MAX_NAME = 120
@@ -81,7 +82,7 @@ def validate_customer(data: Mapping[str, str], packages: Mapping[str, int]) -> V
     '+8801711000000'
     """
     value = {field: (data.get(field) or "").strip() for field in FIELDS}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, FIELDS)
 
     if not value["code"]:
         errors["code"] = "Enter the customer id."

@@ -109,9 +109,11 @@ async def _check(
     checked = validate_customer(data, await queries.package_lookup())
     link, link_errors = validate_connection(data, await queries.router_choices())
     problem = check_portal_password(password)
-    code, username = (data.get(field, "").strip() for field in ("code", "pppoe_username"))
+    # only values the form accepted are looked up: a refused one (a NUL, 10,000 characters) never reaches SQL
+    code, username = (
+        "" if field in checked.errors else data.get(field, "").strip() for field in ("code", "pppoe_username")
+    )
     taken = await queries.clashes(code, username or None, except_id) if code or username else {}
-    taken = {field: message for field, message in taken.items() if field not in checked.errors}
     errors = checked.errors | taken | ({"portal_password": problem} if problem else {}) | link_errors
     return checked.draft, link, errors
 

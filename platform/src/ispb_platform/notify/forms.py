@@ -11,6 +11,7 @@ from datetime import time
 from typing import Any
 
 from ispb_notify import EVENT_VARIABLES, Event, TemplateProblem, check_template, count_sms, render
+from ispb_platform.web.forms import text_errors, text_problem
 
 SAMPLE = {
     "customer_name": "Rahima Akter",
@@ -67,6 +68,8 @@ def preview(body: str, key: str) -> dict[str, Any]:
     """Rendered sample text and SMS size, or the problem with its position; an empty text is a problem too."""
     if not body:
         return {"ok": False, "problem": _NO_TEXT}
+    if unusable := text_problem(body):
+        return {"ok": False, "problem": unusable}
     if len(body) > MAX_TEXT:
         return {"ok": False, "problem": f"Keep the text to {MAX_TEXT:,} characters; it has {len(body):,}."}
     try:
@@ -179,7 +182,7 @@ class GatewayDraft:
 
 
 def sms_gateway_form(data: Mapping[str, str]) -> tuple[GatewayDraft, dict[str, str]]:
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("url", "params", "success_pattern", "message_id_pattern"))
     url = data.get("url", "").strip()
     if not url.startswith(("http://", "https://")):
         errors["url"] = "Enter the gateway's address, starting with http:// or https://"

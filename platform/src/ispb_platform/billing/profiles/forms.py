@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ispb_platform.web.forms import text_errors
 from ispb_tenants.tables.tenant import BillingCycle
 
 NEW_PROFILE = {
@@ -42,7 +43,7 @@ def _whole(value: str, low: int, high: int, field: str, message: str, errors: di
 
 def validate_profile(data: Mapping[str, str]) -> tuple[ProfileDraft | None, dict[str, str]]:
     value = {key: (text or "").strip() for key, text in data.items()}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("name",))  # the other fields are numbers and choices, refused by their own rules
     name = value.get("name", "")
     if not name or len(name) > 80:
         errors["name"] = "Enter a name of up to 80 characters."

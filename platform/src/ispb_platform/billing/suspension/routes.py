@@ -5,7 +5,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
@@ -16,7 +16,7 @@ from ispb_platform.billing.queries import customer_exists
 from ispb_platform.billing.suspension import queries, service
 from ispb_platform.billing.suspension.service import Action
 from ispb_platform.web.flash import flash
-from ispb_platform.web.forms import form_fields, see_other
+from ispb_platform.web.forms import form_fields, see_other, text_problem
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
@@ -69,6 +69,8 @@ async def _change(
     db: TenantScope, request: Request[Any, Any, Any], operator: Principal, customer_id: int, action: Action
 ) -> Response[Any]:
     reason = (await form_fields(request)).get("reason", "").strip()[:300] or "by hand"
+    if problem := text_problem(reason):  # the reason goes into the suspension log as it is
+        raise ClientException(f"The reason was not saved: {problem[0].lower()}{problem[1:]}")
     if not await customer_exists(customer_id):
         raise NotFoundException()
     runtime = request.app.state.runtime
