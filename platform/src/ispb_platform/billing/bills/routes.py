@@ -19,13 +19,14 @@ from ispb_platform.billing.invoices.service import invoice_pdf, shared_invoice_p
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.forms import METHOD_LABELS
 from ispb_platform.web.flash import flash
-from ispb_platform.web.forms import form_fields, is_htmx, see_other
+from ispb_platform.web.forms import form_fields, is_htmx, see_other, text_problem
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_tenants import TenantRef
 
 Operator = NamedDependency[Principal]
+MAX_VOID_REASON = 500
 
 
 def _page(template: str, status_code: int = 200, **context: Any) -> Template:
@@ -43,7 +44,11 @@ async def _bill_or_404(bill_id: int) -> BillDetail:
     return bill
 
 
-async def _detail(bill: BillDetail, status_code: int = 200, problem: str = "") -> Template:
+async def _detail(
+    bill: BillDetail, status_code: int = 200, problem: str = "", reason: str = "", conflict: str = ""
+) -> Template:
+    """The bill page; ``problem``: a refused void's reason, shown beside the reason as typed; ``conflict``: why
+    this bill cannot be voided at all (a credit note, already void), above the page."""
     return _page(
         "billing/bills/detail.html",
         status_code,
@@ -53,6 +58,8 @@ async def _detail(bill: BillDetail, status_code: int = 200, problem: str = "") -
         methods={m.value: label for m, label in METHOD_LABELS.items()},
         currency=bill.currency,
         problem=problem,
+        reason=reason,
+        conflict=conflict,
     )
 
 
@@ -122,14 +129,17 @@ class BillController(Controller):
     ) -> Template | Response[Any]:
         reason = (await form_fields(request)).get("reason", "").strip()
         bill = await _bill_or_404(bill_id)
-        if not reason:
-            return await _detail(bill, 422, "Say why the bill is voided; the credit note shows it.")
+        if refusal := service.void_refusal(bill.kind, bill.status, bill.number):  # the bill's state: a conflict
+            return await _detail(bill, 409, conflict=refusal)
+        if not reason or len(reason) > MAX_VOID_REASON or text_problem(reason):
+            problem = f"Say in up to {MAX_VOID_REASON} characters why the bill is voided; the credit note shows it."
+            return await _detail(bill, 422, problem, reason)
         try:
             result = await service.void_bill(
                 db, operator, bill, reason=reason, today=_today(db.tenant), ip=client_ip(request)
             )
-        except CannotVoid as refused:
-            return await _detail(bill, 422, str(refused))
+        except CannotVoid as refused:  # voided meanwhile
+            return await _detail(bill, 409, conflict=str(refused))
         flash(request, "Bill voided; this is its credit note")
         return see_other(request, f"/panel/bills/{result.credit_note_id}")
 
