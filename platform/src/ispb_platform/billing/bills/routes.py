@@ -132,7 +132,7 @@ class BillController(Controller):
         if refusal := service.void_refusal(bill.kind, bill.status, bill.number):  # the bill's state: a conflict
             return await _detail(bill, 409, conflict=refusal)
         if not reason or len(reason) > MAX_VOID_REASON or text_problem(reason):
-            problem = f"Say in up to {MAX_VOID_REASON} characters why the bill is voided; the credit note shows it."
+            problem = f"Say why the bill is voided (up to {MAX_VOID_REASON} characters); the credit note shows it."
             return await _detail(bill, 422, problem, reason)
         try:
             result = await service.void_bill(
