@@ -46,9 +46,9 @@ from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant
 pytestmark = pytest.mark.slow
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
-EXAMPLES_PER_ROUTE = int(os.environ.get("ISPB_FUZZ_EXAMPLES", "30"))
+EXAMPLES_PER_ROUTE = int(os.environ.get("ISPB_TEST_FUZZ_EXAMPLES", "30"))
 """Enough to try each kind of bad value on most fields of a form while ~45 routes stay within about two minutes;
-``ISPB_FUZZ_EXAMPLES=500`` digs deeper by hand (the seed stays fixed, so more examples only add cases)."""
+``ISPB_TEST_FUZZ_EXAMPLES=500`` digs deeper by hand (the seed stays fixed, so more examples only add cases)."""
 
 SKIPPED: dict[str, str] = {}
 """``"METHOD /path"`` -> why the route cannot be fuzzed. Empty: every mutating route is. A test checks that each
