@@ -3,7 +3,7 @@ the shared checks behind the form fuzz test's NUL, control-character, over-long 
 
 import pytest
 
-from ispb_platform.web.forms import MAX_TEXT_CHARS, text_errors, text_problem
+from ispb_platform.web.forms import MAX_TEXT_CHARS, text_errors, text_problem, whole_number
 from ispb_platform.web.requests import _text_parts_decode
 
 
@@ -40,3 +40,15 @@ def test_a_multipart_text_part_must_be_utf8_but_a_file_may_be_anything() -> None
 
 def test_a_malformed_multipart_body_is_left_to_the_parser() -> None:
     assert _text_parts_decode(b"--b\r\nno headers end", b"b")  # Litestar answers it 400 itself
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"), [("30", 30), (" 7 ", 7), ("৩০", 30), ("0", None), ("367", None), ("9" * 5000, None)]
+)
+def test_whole_numbers_are_bounded_before_int_sees_them(typed: str, number: int | None) -> None:
+    assert whole_number(typed, 1, 366) == number
+
+
+@pytest.mark.parametrize("typed", ["²", "-1", "1.5", "1e3", "0x10", "", "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩"])
+def test_what_is_not_a_whole_number_is_none(typed: str) -> None:
+    assert whole_number(typed, 0, 10**20) is None

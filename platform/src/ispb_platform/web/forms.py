@@ -41,6 +41,20 @@ def text_errors(data: Mapping[str, str], fields: Iterable[str]) -> dict[str, str
     return {name: problem for name in fields if (problem := text_problem(data.get(name, "")))}
 
 
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``, or None. Digits of any script count (``"৩০"`` is 30),
+    at most 18 of them: ``int()`` raises on a 5,000-digit string and on ``"²"``, which ``isdigit()`` accepts.
+
+    >>> whole_number(" 30 ", 1, 366), whole_number("9" * 5000, 1, 366), whole_number("²", 0, 9)
+    (30, None, None)
+    """
+    text = text.strip()
+    if not text.isdecimal() or len(text) > 18:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
 
