@@ -320,7 +320,7 @@ async def import_customers(
 
     ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same code and then skips the row, and every
     skipped row is looked up and reported, so a row that loses a race is never dropped silently. A file with
-    file-level errors inserts and logs nothing.
+    file-level errors, or whose every row is refused, inserts and logs nothing: it changed nothing (a 422).
     """
     if parsed.file_errors:
         return ImportReport(0, list(parsed.errors), list(parsed.file_errors), list(parsed.ignored_columns))
@@ -333,6 +333,8 @@ async def import_customers(
     )
     errors = parsed.errors + csv_import.clash_errors(skipped, taken)
     report = ImportReport(len(parsed.rows) - len(skipped), errors, [], list(parsed.ignored_columns))
+    if not report.inserted:
+        return report
     rejected = f"{report.rejected} row{'' if report.rejected == 1 else 's'} rejected"
     await activity_queries.insert_activity(
         actor=actor,
