@@ -48,6 +48,7 @@ from ispb_platform.staff.routes import InvitationController, StaffController
 from ispb_platform.web import home as front_door
 from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.health import healthz
+from ispb_platform.web.requests import FormRequest, refuse_impossible_ids
 from ispb_platform.web.security import SecurityHeadersMiddleware
 from ispb_platform.web.templating import page_templates
 
@@ -141,6 +142,8 @@ def create_app(
             exclude=["/static/", "/healthz"],
         ),
         guards=[access_guard],
+        request_class=FormRequest,
+        before_request=refuse_impossible_ids,
         openapi_config=None,  # no public API yet; when there is one, its schema route declares its access too
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=[lifespan, *lifespans],

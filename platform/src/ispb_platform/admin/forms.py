@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ispb_platform.web.forms import text_errors
 from ispb_tenants import InvalidSlug, validate_slug
 
 MAX_LOGO_BYTES = 256 * 1024
@@ -19,7 +20,7 @@ class OperatorDraft:
 
 
 def validate_operator(data: dict[str, str], *, new: bool) -> tuple[OperatorDraft | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("slug", "name", "timezone", "currency"))
     slug = data.get("slug", "").strip()
     if new:
         try:
@@ -31,8 +32,10 @@ def validate_operator(data: dict[str, str], *, new: bool) -> tuple[OperatorDraft
         errors["name"] = "Enter the operator's name (up to 120 characters)."
     timezone = data.get("timezone", "").strip() or "Asia/Dhaka"
     try:
+        if len(timezone) > 64:  # the longest IANA name has 32 characters; ZoneInfo would look for such a file
+            raise ValueError(timezone)
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         errors["timezone"] = "Enter a time zone such as Asia/Dhaka."
     currency = data.get("currency", "").strip().upper() or "BDT"
     if len(currency) != 3 or not currency.isalpha():
@@ -45,7 +48,7 @@ def validate_operator(data: dict[str, str], *, new: bool) -> tuple[OperatorDraft
 def validate_contact(data: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """Address, phone and e-mail printed on the operator's invoices: (clean values, errors)."""
     values = {key: data.get(key, "").strip() for key in CONTACT_FIELDS}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, CONTACT_FIELDS)
     if len(values["address"]) > 300:
         errors["address"] = "Keep the address under 300 characters."
     if len(values["payment_instructions"]) > 1000:

@@ -12,6 +12,7 @@ from ispb_platform.auth.roles import ADMINS, CUSTOMERS, OPERATORS, SessionKind
 from ispb_platform.auth.sessions import end_all_sessions, end_session, start_session
 from ispb_platform.auth.signin import sign_in_staff
 from ispb_platform.runtime import Runtime
+from ispb_platform.web.forms import text_problem
 from ispb_platform.web.requests import client_ip, safe_next
 
 EVERYONE_SIGNED_IN = ADMINS | OPERATORS | CUSTOMERS
@@ -31,7 +32,7 @@ async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = str(form.get("next", ""))
-    if not email.strip() or not password:
+    if not email.strip() or not password or text_problem(email):
         return Template(
             "auth/login.html",
             status_code=400,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ispb_billing import MAX_PERIOD_DAYS
+from ispb_platform.web.forms import text_errors, whole_number
 from ispb_tenants.tables.tenant import ServiceType
 
 NEW_PACKAGE = {"service_type": "pppoe", "vat_rate": "0", "validity_days": "30", "is_active": "on"}
@@ -69,7 +70,7 @@ def validate_package(
     data: Mapping[str, str], *, currency_exponent: int = 2
 ) -> tuple[PackageDraft | None, dict[str, str]]:
     value = {key: (data.get(key) or "").strip() for key in data}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("name",))  # the other fields are numbers and choices, refused by their own rules
     name = value.get("name", "")
     if not name:
         errors["name"] = "Enter a package name."
@@ -88,8 +89,8 @@ def validate_package(
         errors["vat_rate"] = "Enter the VAT rate in percent, from 0 to 100 (e.g. 15 or 7.5)."
     download = _speed(value.get("download_mbps", ""), errors, "download_mbps", required=True)
     upload = _speed(value.get("upload_mbps", ""), errors, "upload_mbps", required=True)
-    validity = value.get("validity_days", "") or "30"
-    if not validity.isdigit() or not 1 <= int(validity) <= MAX_PERIOD_DAYS:  # a bill covers at most a year
+    validity = whole_number(value.get("validity_days", "") or "30", 1, MAX_PERIOD_DAYS)  # a bill: at most a year
+    if validity is None:
         errors["validity_days"] = f"Enter the validity in days, from 1 to {MAX_PERIOD_DAYS}."
     allowance = value.get("data_allowance_gb", "")
     allowance_gb = parse_decimal(allowance, places=3) if allowance else None
@@ -99,7 +100,7 @@ def validate_package(
     fup_up = _speed(value.get("fup_upload_mbps", ""), errors, "fup_upload_mbps", required=False)
     if (fup_down or fup_up) and not allowance:
         errors["data_allowance_gb"] = "A FUP speed needs a data allowance: set how many GB before it applies."
-    if errors or price is None or vat is None or download is None or upload is None:
+    if errors or price is None or vat is None or download is None or upload is None or validity is None:
         return None, errors
     return PackageDraft(
         name=name,
@@ -109,7 +110,7 @@ def validate_package(
         vat_inclusive=value.get("vat_inclusive") in ("on", "true", "1"),
         download_kbps=download,
         upload_kbps=upload,
-        validity_days=int(validity),
+        validity_days=validity,
         data_allowance_mb=int((allowance_gb * 1024).to_integral_value()) if allowance_gb else None,
         fup_download_kbps=fup_down,
         fup_upload_kbps=fup_up,

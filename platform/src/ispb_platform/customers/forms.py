@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from ispb_platform.web.forms import text_errors, whole_number
+from ispb_platform.web.requests import INT4_MAX
 from ispb_tenants.tables.tenant import CustomerStatus
 
 MAX_NAME = 120
@@ -81,7 +83,7 @@ def validate_customer(data: Mapping[str, str], packages: Mapping[str, int]) -> V
     '+8801711000000'
     """
     value = {field: (data.get(field) or "").strip() for field in FIELDS}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, FIELDS)
 
     if not value["code"]:
         errors["code"] = "Enter the customer id."
@@ -170,7 +172,7 @@ def validate_connection(
     data: Mapping[str, str], routers: list[tuple[str, str]]
 ) -> tuple[ConnectionDraft | None, dict[str, str]]:
     """Check the connection fields; ``routers`` are the operator's (id as text, name) choices."""
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("ip_address", "pppoe_password"))  # the PPPoE password reaches RADIUS rows as text
     router = data.get("router", "").strip()
     if router and router not in {value for value, _ in routers}:
         errors["router"] = "Choose one of the operator's routers."
@@ -217,7 +219,7 @@ def parse_filters(q: str, status: str, package: str, area: str, page: int) -> Cu
     return CustomerFilters(
         q=q[:100],
         status=status if status in STATUSES else "",
-        package_id=int(package) if package.isdigit() else None,
+        package_id=whole_number(package, 1, INT4_MAX),
         area=area[:80],
         page=page,
     )

@@ -109,9 +109,11 @@ async def _check(
     checked = validate_customer(data, await queries.package_lookup())
     link, link_errors = validate_connection(data, await queries.router_choices())
     problem = check_portal_password(password)
-    code, username = (data.get(field, "").strip() for field in ("code", "pppoe_username"))
+    # only values the form accepted are looked up: a refused one (a NUL, 10,000 characters) never reaches SQL
+    code, username = (
+        "" if field in checked.errors else data.get(field, "").strip() for field in ("code", "pppoe_username")
+    )
     taken = await queries.clashes(code, username or None, except_id) if code or username else {}
-    taken = {field: message for field, message in taken.items() if field not in checked.errors}
     errors = checked.errors | taken | ({"portal_password": problem} if problem else {}) | link_errors
     return checked.draft, link, errors
 
@@ -322,7 +324,7 @@ async def import_customers(
 
     ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same code and then skips the row, and every
     skipped row is looked up and reported, so a row that loses a race is never dropped silently. A file with
-    file-level errors inserts and logs nothing.
+    file-level errors, or whose every row is refused, inserts and logs nothing: it changed nothing (a 422).
     """
     if parsed.file_errors:
         return ImportReport(0, list(parsed.errors), list(parsed.file_errors), list(parsed.ignored_columns))
@@ -335,6 +337,8 @@ async def import_customers(
     )
     errors = parsed.errors + csv_import.clash_errors(skipped, taken)
     report = ImportReport(len(parsed.rows) - len(skipped), errors, [], list(parsed.ignored_columns))
+    if not report.inserted:
+        return report
     rejected = f"{report.rejected} row{'' if report.rejected == 1 else 's'} rejected"
     await activity_queries.insert_activity(
         actor=actor,

@@ -22,6 +22,7 @@ from ispb_notify import (
     normalise_msisdn,
     render,
 )
+from ispb_platform.web.forms import text_problem, whole_number
 
 SAMPLE = {
     "customer_name": "Rahima Akter",
@@ -78,6 +79,8 @@ def preview(body: str, key: str) -> dict[str, Any]:
     """Rendered sample text and SMS size, or the problem with its position; an empty text is a problem too."""
     if not body:
         return {"ok": False, "problem": _NO_TEXT}
+    if unusable := text_problem(body):
+        return {"ok": False, "problem": unusable}
     if len(body) > MAX_TEXT:
         return {"ok": False, "problem": f"Keep the text to {MAX_TEXT:,} characters; it has {len(body):,}."}
     try:
@@ -127,7 +130,7 @@ def due_date_form(data: Mapping[str, str]) -> tuple[DueDateDraft, dict[str, str]
         try:
             offsets.append(int(part))
         except ValueError:
-            errors["offsets"] = f"{part!r} is not a whole number of days (e.g. -3, 0, 2)."
+            errors["offsets"] = f"{part[:20]!r} is not a whole number of days (e.g. -3, 0, 2)."
     if any(not -60 <= offset <= 60 for offset in offsets):
         errors["offsets"] = "Use days from -60 to 60."
     try:
@@ -156,11 +159,11 @@ def expiration_form(data: Mapping[str, str]) -> tuple[ExpirationDraft, dict[str,
     for part in data.get("leads", "").replace(" ", "").lower().split(","):
         if not part:
             continue
-        unit, number = part[-1:], part[:-1]
-        if unit not in ("d", "h") or not number.isdigit():
-            errors["leads"] = f"{part!r}: write days as 3d and hours as 6h."
+        unit, number = part[-1:], whole_number(part[:-1], 0, 10**6)
+        if unit not in ("d", "h") or number is None:
+            errors["leads"] = f"{part[:20]!r}: write days as 3d and hours as 6h."
             continue
-        days, hours = (int(number), 0) if unit == "d" else (0, int(number))
+        days, hours = (number, 0) if unit == "d" else (0, number)
         if days > 60 or hours > 720:
             errors["leads"] = "Use at most 60 days or 720 hours."
         leads.append((days, hours))

@@ -44,14 +44,19 @@ def _actor(request: Request[Any, Any, Any], operator: Principal) -> Actor:
     return Actor(operator, client_ip(request))
 
 
-async def _due_page(errors: dict[str, str], body: str, status: int = 200) -> Template:
+async def _due_page(
+    errors: dict[str, str], body: str, status: int = 200, typed: dict[str, str] | None = None
+) -> Template:
+    """The Due Date Notifier page: the stored settings, or after a refusal what was ``typed``."""
     settings = await service.due_date_settings(body)
+    send_time = settings.schedule.send_time.strftime("%H:%M") if settings.schedule else "10:00"
+    stored = {"offsets": settings.offsets, "send_time": send_time}
     return _page(
         "notify/due_date.html",
         f"{BASE}/due-date",
         status,
         rules=settings.rules,
-        offsets=settings.offsets,
+        form=stored if typed is None else {key: typed.get(key, "") for key in stored},
         schedule=settings.schedule,
         body=settings.body,
         preview=forms.preview(settings.body, "due_date"),
@@ -178,9 +183,10 @@ class NotifyController(Controller):
     async def save_due_date(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator
     ) -> Template | Response[Any]:
-        draft, errors = forms.due_date_form(await form_fields(request))
+        data = await form_fields(request)
+        draft, errors = forms.due_date_form(data)
         if errors:
-            return await _due_page(errors, draft.body, 422)
+            return await _due_page(errors, draft.body, 422, typed=data)
         await service.save_due_date(db, _actor(request, operator), draft)
         flash(request, "Due date notices saved")
         return see_other(request, f"{BASE}/due-date")

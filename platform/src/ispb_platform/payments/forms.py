@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from ispb_billing import Money
 from ispb_platform.payments.queries import PaymentMethod
+from ispb_platform.web.forms import text_errors
 
 MAX_BACKDATE_DAYS = 366
 MAX_AMOUNT_MINOR = 10**13
@@ -38,7 +39,7 @@ def _amount(raw: str, currency: str) -> tuple[Money | None, str]:
 
 
 def validate_payment(data: dict[str, str], currency: str, today: date) -> tuple[PaymentDraft | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("amount", "reference", "received_on", "note"))
     amount, problem = _amount(data.get("amount", "").strip(), currency)
     if problem:
         errors["amount"] = problem

@@ -24,6 +24,7 @@ from ispb_platform.auth.signin import sign_in_customer
 from ispb_platform.billing.invoices.service import pdf_response
 from ispb_platform.portal import queries, service
 from ispb_platform.runtime import Runtime
+from ispb_platform.web.forms import text_problem
 from ispb_platform.web.requests import client_ip, safe_next
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_platform.web.tenancy import provide_portal_tenant
@@ -61,7 +62,8 @@ class PortalController(Controller):
         runtime: Runtime = request.app.state.runtime
         form = await request.form()
         login, password, target = (str(form.get(k, "")) for k in ("login", "password", "next"))
-        error = None if login.strip() and password else "Enter your customer id or mobile number and password."
+        usable = login.strip() and password and not text_problem(login)
+        error = None if usable else "Enter your customer id or mobile number and password."
         result = None if error else await sign_in_customer(runtime.db, operator, login, password, client_ip(request))
         if result is None or result.user_id is None:
             context = {
@@ -96,7 +98,11 @@ class PortalController(Controller):
         """Send a code; the answer is the same whether or not the account exists."""
         runtime: Runtime = request.app.state.runtime
         login = str((await request.form()).get("login", "")).strip()
-        error = await service.request_code(runtime, operator, login, client_ip(request), datetime.now(UTC))
+        error = (
+            "Enter your customer id or mobile number."
+            if text_problem(login)
+            else await service.request_code(runtime, operator, login, client_ip(request), datetime.now(UTC))
+        )
         context = {"operator": operator, "login": login, "sent": error is None, "error": error}
         return Template("portal/otp.html", context=context, status_code=400 if error else 200)
 
@@ -105,7 +111,7 @@ class PortalController(Controller):
         runtime: Runtime = request.app.state.runtime
         form = await request.form()
         login, code = str(form.get("login", "")).strip(), str(form.get("code", "")).strip()
-        if not login or not code:
+        if not login or not code or text_problem(login) or text_problem(code):
             context = {
                 "operator": operator,
                 "login": login,

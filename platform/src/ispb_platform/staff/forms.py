@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from ispb_platform.auth.passwords import MIN_PASSWORD
+from ispb_platform.web.forms import text_errors
 
 ROLES = {"operator_admin": "Operator admin", "operator_staff": "Operator staff"}
 NEW_STAFF = {"role": "operator_staff"}
@@ -17,7 +18,7 @@ class StaffDraft:
 
 
 def validate_staff(data: dict[str, str], *, new: bool) -> tuple[StaffDraft | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("user_name", "email"))
     name = data.get("user_name", "").strip()
     email = data.get("email", "").strip()
     role = data.get("role", "")
@@ -48,7 +49,7 @@ class InvitationDraft:
 
 def validate_invitation(data: dict[str, str]) -> tuple[InvitationDraft | None, dict[str, str]]:
     """Name, e-mail and role; every error at once. Whether the e-mail has an account is not a form error."""
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("user_name", "email"))
     name = data.get("user_name", "").strip()
     email = data.get("email", "").strip()
     role = data.get("role", "")

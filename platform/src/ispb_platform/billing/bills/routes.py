@@ -44,7 +44,9 @@ async def _bill_or_404(bill_id: int) -> BillDetail:
     return bill
 
 
-async def _detail(bill: BillDetail, status_code: int = 200, problem: str = "") -> Template:
+async def _detail(bill: BillDetail, status_code: int = 200, conflict: str = "") -> Template:
+    """The bill page; ``conflict``: why this bill cannot be voided at all (a credit note, already void), above
+    the page."""
     return _page(
         "billing/bills/detail.html",
         status_code,
@@ -53,7 +55,7 @@ async def _detail(bill: BillDetail, status_code: int = 200, problem: str = "") -
         allocations=await queries.bill_allocations(bill.id),
         methods={m.value: label for m, label in METHOD_LABELS.items()},
         currency=bill.currency,
-        problem=problem,
+        conflict=conflict,
     )
 
 
@@ -120,8 +122,8 @@ class BillController(Controller):
     @in_tenant_scope
     async def confirm_void(self, db: TenantScope, bill_id: FromPath[int]) -> Template:
         bill = await _bill_or_404(bill_id)
-        if problem := _cannot_void(bill):
-            return await _detail(bill, 409, problem)
+        if refusal := service.void_refusal(bill.kind, bill.status, bill.number):
+            return await _detail(bill, 409, conflict=refusal)
         return confirm_page(_void_confirmation(bill), BILLS)
 
     @post("/{bill_id:int}/void", opt=allow(OPERATOR_ADMINS))
@@ -130,6 +132,8 @@ class BillController(Controller):
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, bill_id: FromPath[int]
     ) -> Template | Response[Any]:
         bill = await _bill_or_404(bill_id)
+        if refusal := service.void_refusal(bill.kind, bill.status, bill.number):  # the bill's state: a conflict
+            return await _detail(bill, 409, conflict=refusal)
         reason, errors = read_reason(await form_fields(request))
         if errors:
             return confirm_page(_void_confirmation(bill), BILLS, reason=reason, errors=errors)
@@ -137,22 +141,13 @@ class BillController(Controller):
             result = await service.void_bill(
                 db, operator, bill, reason=reason, today=_today(db.tenant), ip=client_ip(request)
             )
-        except CannotVoid as refused:
-            return await _detail(bill, 422, str(refused))
+        except CannotVoid as refused:  # voided meanwhile
+            return await _detail(bill, 409, conflict=str(refused))
         flash(request, "Bill voided; this is its credit note")
         return see_other(request, f"/panel/bills/{result.credit_note_id}")
 
 
 BILLS = panel_layout("/panel/bills")
-
-
-def _cannot_void(bill: BillDetail) -> str:
-    """Why the bill cannot be voided (the same rules ``service.void_invoice`` enforces under lock), or ""."""
-    if bill.kind != "invoice":
-        return "A credit note cannot be voided."
-    if bill.status == "void":
-        return f"{bill.number} is already void."
-    return ""
 
 
 def _void_confirmation(bill: BillDetail) -> Confirmation:

@@ -84,6 +84,16 @@ async def void_bill(
     return result
 
 
+def void_refusal(kind: str, status: str, number: str) -> str | None:
+    """Why a bill of this kind and status cannot be voided, or None. The page asks before the form is read
+    (a void bill's answer is the same whatever reason is typed); ``void_invoice`` asks again under the lock."""
+    if kind != "invoice":
+        return "A credit note cannot be voided."
+    if status == "void":
+        return f"{number} is already void."
+    return None
+
+
 async def void_invoice(connection: Connection, bill_id: int, *, today: date, reason: str, by: str) -> VoidResult:
     """Raises ``LookupError`` for an unknown bill and ``CannotVoid`` when it cannot be voided."""
     customer_id = await queries.bill_customer(connection, bill_id)
@@ -92,10 +102,8 @@ async def void_invoice(connection: Connection, bill_id: int, *, today: date, rea
     await lock_customer(connection, customer_id)
     invoice = await queries.lock_bill(connection, bill_id)
     assert invoice is not None  # the customer's lock is held and bills are never deleted
-    if invoice["kind"] != "invoice":
-        raise CannotVoid("A credit note cannot be voided.")
-    if invoice["status"] == "void":
-        raise CannotVoid(f"{invoice['number']} is already void.")
+    if refusal := void_refusal(invoice["kind"], invoice["status"], invoice["number"]):
+        raise CannotVoid(refusal)
     released = await queries.release_allocations(connection, bill_id)
     [number] = await take_numbers(connection, CREDIT_NOTE, today.year, 1)
     credit_note_id = await queries.insert_credit_note(

@@ -5,6 +5,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from ispb_billing import Money, format_money, format_percent
+from ispb_platform.payments.forms import MAX_AMOUNT_MINOR
+from ispb_platform.web.forms import text_errors
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def _date(raw: str, field: str, errors: dict[str, str]) -> date | None:
 
 
 def validate_discount(data: dict[str, str], currency: str) -> tuple[DiscountDraft | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("label", "value", "starts", "ends"))
     label = data.get("label", "").strip()
     if not label or len(label) > 80:
         errors["label"] = "Name the discount (up to 80 characters), e.g. Loyalty."
@@ -49,7 +51,7 @@ def validate_discount(data: dict[str, str], currency: str) -> tuple[DiscountDraf
             percent = Decimal(raw)
         except InvalidOperation:
             percent = Decimal(-1)
-        if not (Decimal(0) < percent <= Decimal(100)) or percent * 100 != int(percent * 100):
+        if not percent.is_finite() or not Decimal(0) < percent <= Decimal(100) or percent * 100 != int(percent * 100):
             errors["value"] = "Enter a percentage from 0.01 to 100, e.g. 10 or 7.5."
         else:
             percent_bp = int(percent * 100)
@@ -61,6 +63,8 @@ def validate_discount(data: dict[str, str], currency: str) -> tuple[DiscountDraf
         else:
             if not amount.is_positive:
                 errors["value"] = "The amount must be more than zero."
+            elif amount.minor > MAX_AMOUNT_MINOR:
+                errors["value"] = "That amount is too large; check the number."
     else:
         errors["kind"] = "Choose a percentage or a fixed amount."
     starts, ends = _date(data.get("starts", ""), "starts", errors), _date(data.get("ends", ""), "ends", errors)

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ispb_platform.web.forms import text_errors, whole_number
 from ispb_tenants.tables.tenant import BillingCycle
 
 NEW_PROFILE = {
@@ -34,15 +35,16 @@ class ProfileDraft:
 
 
 def _whole(value: str, low: int, high: int, field: str, message: str, errors: dict[str, str]) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
+    number = whole_number(value, low, high)
+    if number is None:
         errors[field] = message
         return low
-    return int(value)
+    return number
 
 
 def validate_profile(data: Mapping[str, str]) -> tuple[ProfileDraft | None, dict[str, str]]:
     value = {key: (text or "").strip() for key, text in data.items()}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("name",))  # the other fields are numbers and choices, refused by their own rules
     name = value.get("name", "")
     if not name or len(name) > 80:
         errors["name"] = "Enter a name of up to 80 characters."

@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ispb_platform.web.forms import text_errors, whole_number
+
 MODES = {"api": "API-managed (PPP secrets on the router)", "radius": "RADIUS-managed (secrets in ISPB)"}
 NEW_ROUTER = {"api_port": "8728", "mode": "api", "coa_port": "3799"}
 SECRET_FIELDS = ("password", "radius_secret")
@@ -28,15 +30,16 @@ class RouterDraft:
 def _port(raw: str, default: int, field: str, errors: dict[str, str]) -> int:
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+    port = whole_number(raw, 1, 65535)
+    if port is None:
         errors[field] = "Enter a port from 1 to 65535."
         return default
-    return int(raw)
+    return port
 
 
 def validate_router(data: dict[str, str], *, new: bool) -> tuple[RouterDraft | None, dict[str, str]]:
     value = {key: (text or "").strip() for key, text in data.items()}
-    errors: dict[str, str] = {}
+    errors = text_errors(data, ("name", "host", "username", "nas_address"))
     name, host = value.get("name", ""), value.get("host", "")
     if not name or len(name) > 60:
         errors["name"] = "Name the router (up to 60 characters), e.g. Mirpur core."
