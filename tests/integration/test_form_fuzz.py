@@ -409,6 +409,20 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
     link = re.search(r"/invite/([A-Za-z0-9_-]{43})", invited.text)
     assert link, f"no invitation link: {invited.status_code}"
     world.ids[""]["token"] = link.group(1)
+    world.ids[""]["invitation_id"] = str(
+        await db.pool.fetchval("SELECT max(id) FROM platform.staff_invitation WHERE tenant_id = $1", panel.id)
+    )
+    async with db.tenant(panel) as scope:
+        code = await scope.connection.fetchval("SELECT code FROM customer WHERE id = $1", customer)
+    previewed = await (await _signed_in(world, Role.OPERATOR_ADMIN.value)).post(
+        "/panel/payments/import/",
+        data={"_csrf_token": world.clients[Role.OPERATOR_ADMIN.value][1], "method": "bank"}
+        | {"received_on": "2026-11-20"},
+        files={"file": ("statement.csv", f"customer,amount,reference\n{code},100,FUZZ-1\n".encode(), "text/csv")},
+    )
+    preview = re.search(r"/panel/payments/import/(\d+)", previewed.headers.get("location", ""))
+    assert preview, f"no statement preview: {previewed.status_code}"
+    world.ids[""]["import_id"] = preview.group(1)  # a previewed statement the confirm route can act on
     world.fields = await _crawl(world)
     yield world
     await queue.disconnect()
@@ -595,7 +609,7 @@ def _body(example: Example, csrf: str) -> tuple[bytes, dict[str, str]]:
 # --- the checks -----------------------------------------------------------------------------------------------
 
 _ALERT = re.compile(r'<(\w+)[^>]*role="alert"[^>]*>(.*?)</\1>', re.S)
-_FIELD_ERROR = re.compile(r'<small class="error" role="alert">(.*?)</small>', re.S)
+_FIELD_ERROR = re.compile(r'<small class="error"[^>]*>(.*?)</small>', re.S)
 
 
 def _text_of(html: str) -> str:

@@ -11,7 +11,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser  # t
 
 INT4_MAX = 2**31 - 1
 INT8_MAX = 2**63 - 1
-BIGSERIAL_IDS = frozenset({"bill_id"})
+BIGSERIAL_IDS = frozenset({"bill_id", "import_id"})
 """Path parameters naming rows of a ``bigserial`` table; every other ``{..._id:int}`` names a ``serial`` (int4) one."""
 
 
