@@ -80,10 +80,10 @@ def static_url(name: str) -> str:
     return STATIC.url(name)
 
 
-@get("/static/{name:str}", opt=PUBLIC, sync_to_thread=False, include_in_schema=False)
-def static_file(name: FromPath[str]) -> File:
+@get("/static/{file_path:str}", opt=PUBLIC, sync_to_thread=False, include_in_schema=False)
+def static_file(file_path: FromPath[str]) -> File:
     """One static file; hashed names are cached for a year, plain ones revalidated."""
-    path, cache_control = STATIC.resolve(name)
+    path, cache_control = STATIC.resolve(file_path)
     media_type, _ = mimetypes.guess_type(path.name)
     return File(
         path=path,
