@@ -140,8 +140,8 @@ async def fx_new_page(browser: Browser, live_server: str, request: pytest.Fixtur
     contexts: list[BrowserContext] = []
     problems: list[str] = []
 
-    async def make(width: int = 1280) -> Page:
-        context = await browser.new_context(base_url=live_server, viewport={"width": width, "height": 900})
+    async def make(width: int = 1280, height: int = 900) -> Page:
+        context = await browser.new_context(base_url=live_server, viewport={"width": width, "height": height})
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = await context.new_page()

@@ -31,7 +31,7 @@ async def test_customer_list_pages_and_filters(operator, db: Database):
     page = await client.get("/panel/customers")
     assert page.status_code == 200 and _count(page.text) == 120 and "Page 1 of 3" in page.text
     last = await client.get("/panel/customers?page=3")
-    assert last.text.count('<tr><td><a href="/panel/customers/') == 20
+    assert last.text.count('<tr><td data-label="Customer id"><a href="/panel/customers/') == 20
     assert "Page 3 of 3" in (await client.get("/panel/customers?page=99")).text  # clamped, not an error
     async with db.tenant(tenant) as scope:
         suspended = await scope.connection.fetchval("SELECT count(*) FROM customer WHERE status = 'suspended'")

@@ -10,20 +10,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from ispb_platform.activity import routes as activity_routes
 from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
-from ispb_platform.auth.access import PUBLIC, access_guard
+from ispb_platform.auth.access import access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
 from ispb_platform.billing.bills.routes import BillController, shared_invoice
 from ispb_platform.billing.discounts.routes import DiscountController
@@ -46,13 +45,13 @@ from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import InvitationController, StaffController
 from ispb_platform.web import home as front_door
+from ispb_platform.web.assets import static_file
 from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.health import healthz
 from ispb_platform.web.requests import FormRequest, refuse_impossible_ids
 from ispb_platform.web.security import SecurityHeadersMiddleware
 from ispb_platform.web.templating import page_templates
 
-WEB_DIR = Path(__file__).parent / "web"
 log = logging.getLogger(__name__)
 
 
@@ -102,13 +101,12 @@ def create_app(
             if own:
                 await active.close()
 
-    static = create_static_files_router("/static", [WEB_DIR / "static"], opt=PUBLIC)
     assert settings.secret_key, "settings.load_settings() provides the secret key"
     app = Litestar(
         route_handlers=[
             *front_door.ROUTES,
             healthz,
-            static,
+            static_file,
             *auth_routes.ROUTES,
             *panel_routes.ROUTES,
             *automation_routes.ROUTES,
@@ -141,6 +139,8 @@ def create_app(
             header_name="x-csrftoken",
             exclude=["/static/", "/healthz"],
         ),
+        # gzip (the standard library's) for pages, CSS and JS: htmx goes from 52 KB to 17 KB, a page to a fifth
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, minimum_size=1024),
         guards=[access_guard],
         request_class=FormRequest,
         before_request=refuse_impossible_ids,

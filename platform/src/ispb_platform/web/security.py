@@ -23,6 +23,11 @@ HEADERS = {
 }
 
 
+# Pages show one person's data (a customer's bills, an operator's lists): no shared cache keeps them and the
+# browser does not store them; static files carry their own long-lived Cache-Control (web/assets.py).
+PAGE_CACHE_CONTROL = "no-store"
+
+
 class SecurityHeadersMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
@@ -32,6 +37,8 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in HEADERS.items():
                     headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Cache-Control", PAGE_CACHE_CONTROL)
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

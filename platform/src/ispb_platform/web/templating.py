@@ -13,6 +13,7 @@ from jinja2 import BaseLoader, Environment, TemplateNotFound
 from jinja2.loaders import split_template_path
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from ispb_platform.web.assets import static_url
 from ispb_platform.web.filters import register_filters
 
 PLATFORM_DIR = Path(__file__).parent.parent
@@ -44,4 +45,5 @@ def page_templates() -> JinjaTemplateEngine:
     """The app's template engine: autoescaped, with the shared filters."""
     engine = JinjaTemplateEngine.from_environment(Environment(loader=DomainLoader(), autoescape=True))
     register_filters(engine)
+    engine.engine.globals["static"] = static_url  # {{ static("ispb.css") }}: a hashed, cacheable URL
     return engine

@@ -36,6 +36,35 @@
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     showProblem("The server could not complete that request (HTTP " + status + "). Nothing was lost; try again.");
   });
+  // After a 422 the first field with an error gets focus, so a keyboard or screen reader user lands on it
+  // (its message is linked with aria-describedby, web/templates/macros.html).
+  function focusFirstInvalid(root) {
+    var field = (root || document).querySelector('[aria-invalid="true"]');
+    if (field) {
+      field.focus();
+      return true;
+    }
+    return false;
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { focusFirstInvalid(document); });
+  } else {
+    focusFirstInvalid(document);
+  }
+
+  // After an htmx update: errors take focus; a result count (live search) is announced in #live-status.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target || document.body;
+    var root = target.isConnected ? target : document.body;
+    if (focusFirstInvalid(root)) {
+      return;
+    }
+    var count = root.querySelector(".count");
+    var live = document.getElementById("live-status");
+    if (count && live) {
+      live.textContent = count.textContent;
+    }
+  });
   document.addEventListener("htmx:sendError", function () {
     showProblem("The server could not be reached. Check the connection and try again.");
   });
