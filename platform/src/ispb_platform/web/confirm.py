@@ -66,7 +66,7 @@ def read_reason(fields: Mapping[str, str]) -> tuple[str, dict[str, str]]:
     if not reason:
         return "", {"reason": "Say why. The reason is required and is kept with your name."}
     if len(reason) > MAX_REASON:
-        return reason[:MAX_REASON], {"reason": f"Keep the reason under {MAX_REASON} characters."}
+        return reason, {"reason": f"Keep the reason under {MAX_REASON} characters."}  # shown again whole
     return reason, {}
 
 
