@@ -180,9 +180,13 @@ def test_nul_characters_are_a_file_error_because_postgresql_cannot_store_them():
     assert parsed.rows == [] and "NUL" in parsed.file_errors[0] and "line 3" in parsed.file_errors[0]
 
 
-def test_utf16_unicode_text_exports_are_refused_clearly():
+def test_utf16_unicode_text_exports_are_read_like_utf8():
+    """Excel's "Unicode text" (UTF-16 with its byte-order mark, tab-separated) reads as the statement import
+    reads it (web/csv_files.py); a UTF-16 file without the mark is refused as unreadable."""
     parsed = parse("code\tname\tphone\nC1\tRahim\t01711000000\n", encoding="utf-16")
-    assert parsed.rows == [] and "UTF-8" in parsed.file_errors[0]
+    assert parsed.file_errors == [] and [draft.name for _, draft in parsed.rows] == ["Rahim"]
+    bare = parse_customer_csv("code,name\nC1,Rahim\n".encode("utf-16-le"), PACKAGES)
+    assert bare.rows == [] and "UTF-8" in bare.file_errors[0]
 
 
 def test_an_excel_workbook_is_refused_with_advice():

@@ -8,13 +8,11 @@ Nothing here touches the database: ``service.import_customers`` stores the check
 with a stored (or concurrently inserted) customer is reported (`clash_errors`) while the others are kept.
 """
 
-import csv
-import io
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from ispb_platform.customers.forms import FIELDS, CustomerDraft, validate_customer
+from ispb_platform.web.csv_files import csv_records, decode_csv, header_key
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -23,7 +21,7 @@ _LABELS = {"code": "Customer id", "pppoe_username": "PPPoE username"}
 _SAVE_AS = "In Excel choose Save As → “CSV UTF-8 (Comma delimited)” and upload that file."
 _FIELD_ORDER = {field: n for n, field in enumerate(FIELDS)}
 
-# Header names people use, after `_header_key` (lower case, punctuation and underscores as single spaces).
+# Header names people use, after `header_key` (lower case, punctuation and underscores as single spaces).
 ALIASES: dict[str, str] = {field.replace("_", " "): field for field in FIELDS} | {
     **dict.fromkeys(("id", "customer id", "customer code", "customer no", "client id"), "code"),
     **dict.fromkeys(("customer name", "client name", "full name", "নাম"), "name"),
@@ -85,8 +83,8 @@ def parse_customer_csv(content: bytes, packages: Mapping[str, int]) -> ParsedImp
     """Read and check the whole file without touching the database; ``packages`` as `package_lookup` gives."""
     ignored: list[str] = []
     try:
-        text = _decode(content)
-        records = _records(text)
+        text = decode_csv(content, max_bytes=MAX_BYTES, save_as=_SAVE_AS, rejected=_FileRejected)
+        records = csv_records(text, rejected=_FileRejected)
         header_line, header = next(((n, r) for n, r in records if any(c.strip() for c in r)), (0, []))
         if not header:
             raise _FileRejected("The file is empty: the first row should name the columns (code, name, phone, …).")
@@ -99,46 +97,13 @@ def parse_customer_csv(content: bytes, packages: Mapping[str, int]) -> ParsedImp
     return ParsedImport(rows, errors, [], ignored, total)
 
 
-def _decode(content: bytes) -> str:
-    if len(content) > MAX_BYTES:
-        raise _FileRejected(f"The file is {len(content) / 1048576:.1f} MB; the limit is 5 MB. Split it in parts.")
-    if content.startswith(b"PK\x03\x04"):
-        raise _FileRejected(f"This is an Excel workbook, not a CSV file. {_SAVE_AS}")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise _FileRejected(f"The file is not UTF-8 text (unreadable bytes on line {line}). {_SAVE_AS}") from None
-    if "\x00" in text:  # PostgreSQL text cannot hold NUL; seen in UTF-16 ("Unicode text") exports
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise _FileRejected(f"The file has NUL characters (line {line}): it is not plain CSV text. {_SAVE_AS}")
-    return text
-
-
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Records numbered as a spreadsheet shows them: a quoted cell spanning lines is still one row."""
-    first = text.lstrip("\r\n").partition("\n")[0]
-    delimiter = max(",;\t", key=first.count)  # ties (no delimiter at all) keep the comma
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    line = 0
-    try:
-        for line, record in enumerate(reader, start=1):
-            yield line, record
-    except csv.Error as error:
-        raise _FileRejected(f"Line {line + 1} cannot be read ({error}); check its quotes.") from None
-
-
-def _header_key(name: str) -> str:
-    return re.sub(r"[\s_\-.:/#*()]+", " ", name.replace("\ufeff", "").lower()).strip()
-
-
 def _columns(header: list[str], line: int) -> tuple[dict[str, int], list[str], list[str]]:
     """Field → column index, unknown names (shown as ignored, not refused) and what makes the header unusable."""
     columns: dict[str, int] = {}
     ignored: list[str] = []
     problems: list[str] = []
     for index, name in enumerate(header):
-        field = ALIASES.get(_header_key(name))
+        field = ALIASES.get(header_key(name))
         if field is None:
             if name.strip():
                 ignored.append(name.strip())

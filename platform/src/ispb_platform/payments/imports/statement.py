@@ -15,7 +15,6 @@ the unique index uses.
 
 import csv
 import io
-import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from ispb_billing import Money
 from ispb_platform.customers.forms import normalise_phone
 from ispb_platform.payments.forms import MAX_AMOUNT_MINOR, MAX_BACKDATE_DAYS
 from ispb_platform.payments.queries import PaymentMethod
+from ispb_platform.web.csv_files import csv_records, decode_csv, header_key
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_LINES = 200_000
@@ -33,7 +33,7 @@ HEADER_SEARCH = 20
 MAX_REFERENCE = 100
 _SAVE_AS = "Export the statement as CSV (in Excel: Save As → “CSV UTF-8”) and upload that file."
 
-# Header names people's exports use, after `_header_key` (lower case, punctuation as single spaces).
+# Header names people's exports use, after `header_key` (lower case, punctuation as single spaces).
 ALIASES: dict[str, str] = {
     **dict.fromkeys(
         ("customer", "customer id", "customer code", "customer no", "client", "client id", "code", "subscriber id"),
@@ -179,74 +179,17 @@ def read_statement(content: bytes, defaults: Defaults) -> Statement:
     >>> [(x.line, x.reference, x.customer_phone, x.amount_minor, x.problem) for x in s.lines]
     [(2, '8N7A6B', '+8801711000001', 120050, '')]
     """
-    text = _decode(content)
-    records = _records(text)
+    text = decode_csv(content, max_bytes=MAX_BYTES, save_as=_SAVE_AS, rejected=StatementRejected)
+    records = csv_records(text, rejected=StatementRejected)
     header_line, header = _find_header(records)
     columns, ignored = _columns(header)
     return Statement(columns, _raw(header), ignored, _lines(records, columns, defaults, header_line))
 
 
-def _decode(content: bytes) -> str:
-    if not content.strip():
-        raise StatementRejected("The file is empty.")
-    if len(content) > MAX_BYTES:
-        raise StatementRejected(f"The file is {len(content) / 1048576:.1f} MB; the limit is 20 MB. Split it in parts.")
-    if content.startswith(b"PK\x03\x04"):
-        raise StatementRejected(f"This is an Excel workbook, not a CSV file. {_SAVE_AS}")
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" and some bank portals
-        try:
-            text = content.decode("utf-16")
-        except UnicodeDecodeError:
-            raise StatementRejected(f"The file is not readable UTF-16 text. {_SAVE_AS}") from None
-    else:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            line = content[: error.start].count(b"\n") + 1
-            raise StatementRejected(
-                f"The file is not UTF-8 text (unreadable bytes on line {line}). {_SAVE_AS}"
-            ) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise StatementRejected(f"The file has NUL characters (line {line}): it is not plain CSV text. {_SAVE_AS}")
-    return text
-
-
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Records numbered as a spreadsheet shows them. The delimiter is the one the header-ish lines use most."""
-    if "\n" not in text:
-        text = text.replace("\r", "\n")  # classic Mac line ends
-    sample = "".join(itertools.islice((x for x in _physical_lines(text) if x.strip()), HEADER_SEARCH))
-    delimiter = max(",;\t", key=sample.count)
-    # strict: a quote left open would otherwise swallow the rest of the file into one cell, silently
-    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
-    line = 0
-    try:
-        for line, record in enumerate(reader, start=1):
-            yield line, record
-    except csv.Error as error:
-        raise StatementRejected(f"Line {line + 1} cannot be read ({error}); check its quotes.") from None
-
-
-def _physical_lines(text: str) -> Iterator[str]:
-    """The text's lines with their line ends, one at a time (the csv reader joins a quoted cell's lines itself).
-    Not a StringIO: that would hold the whole file once more, at up to four bytes a character."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
-        start = end
-
-
-def _header_key(name: str) -> str:
-    return re.sub(r"[\s_\-.:/#*()\[\]]+", " ", name.replace("\ufeff", "").lower()).strip()
-
-
 def _find_header(records: Iterator[tuple[int, list[str]]]) -> tuple[int, list[str]]:
     """The first line naming an amount and a reference (or transaction id) column, within the first lines."""
     for line, record in records:
-        fields = {ALIASES.get(_header_key(cell)) for cell in record}
+        fields = {ALIASES.get(header_key(cell)) for cell in record}
         if "amount" in fields and fields & {"transaction", "reference"}:
             return line, record
         if line >= HEADER_SEARCH:
@@ -264,7 +207,7 @@ def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
     columns: dict[str, int] = {}
     ignored: list[str] = []
     for index, name in enumerate(header):
-        field = ALIASES.get(_header_key(name))
+        field = ALIASES.get(header_key(name))
         if field is None or field in columns:
             if name.strip():
                 ignored.append(name.strip())
@@ -395,7 +338,7 @@ def _received_on(raw: str, defaults: Defaults) -> tuple[date | None, str]:
 def _method(raw: str, default: PaymentMethod) -> tuple[PaymentMethod | None, str]:
     if not raw:
         return default, ""
-    method = METHODS.get(_header_key(raw)) or METHODS.get(raw.strip().lower())
+    method = METHODS.get(header_key(raw)) or METHODS.get(raw.strip().lower())
     if method is None:
         return None, f"Method “{raw}” is not cash, bank or mobile money (bKash, Nagad, Rocket)."
     return method, ""
