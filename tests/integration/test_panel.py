@@ -55,6 +55,26 @@ async def test_live_search_returns_only_the_table_for_htmx(operator, db: Databas
     assert code in found.text
 
 
+@pytest.mark.parametrize("sort_matches_up_to", [0, 10_000])
+async def test_a_search_page_is_newest_first_whichever_way_it_is_read(
+    operator, db: Database, monkeypatch, sort_matches_up_to
+):
+    """Few matches are sorted from the matches, many are read along the primary key: the same page either way."""
+    monkeypatch.setattr("ispb_platform.customers.queries.SORT_MATCHES_UP_TO", sort_matches_up_to)
+    client, _, tenant = operator
+    async with db.tenant(tenant) as scope:
+        expected = [
+            r["code"]
+            for r in await scope.connection.fetch(
+                "SELECT code FROM customer WHERE search @@ to_tsquery('simple', 'c0000:*')"
+                " ORDER BY id DESC LIMIT 50 OFFSET 50"
+            )
+        ]
+    page = await client.get("/panel/customers", params={"q": "C0000", "page": "2"})
+    shown = re.findall(r'<td data-label="Customer id"><a href="/panel/customers/\d+">([^<]+)</a>', page.text)
+    assert len(expected) == 49 and shown == expected
+
+
 async def test_creating_a_customer_with_errors_keeps_what_was_typed(operator):
     client, token, _ = operator
     answer = await client.post(

@@ -256,6 +256,35 @@ async def test_sync_customers_writes_what_one_by_one_syncs_would(db: Database, m
     assert not [row for row in together["radcheck"] if row[0] == "user1"]
 
 
+async def test_sync_customers_writes_only_the_rows_that_differ_and_removes_strays(db: Database, make_tenant):
+    """A suspension leaves the password rows FreeRADIUS reads on every sign-in as they were (same row ids);
+    a stray row added by hand goes, a wanted row deleted by hand comes back."""
+    tenant, ids = await _overdue(db, make_tenant, 2)
+    radius_customer = ids[1]  # odd ones are on the RADIUS router
+    async with db.tenant(tenant) as scope:
+        connection = scope.connection
+        before = await connection.fetch("SELECT id, attribute, value FROM radcheck WHERE username = 'user1'")
+        await connection.execute("UPDATE customer SET status = 'suspended' WHERE id = $1", radius_customer)
+        await connection.execute(
+            "INSERT INTO radreply (username, attribute, op, value) VALUES ('user1', 'X', ':=', 'y')"
+        )
+        await sync_customers(connection, KEY, ids)
+        after = await connection.fetch("SELECT id, attribute, value FROM radcheck WHERE username = 'user1'")
+        groups = await connection.fetch("SELECT groupname FROM radusergroup WHERE username = 'user1'")
+        replies = {
+            r["attribute"] for r in await connection.fetch("SELECT attribute FROM radreply WHERE username = 'user1'")
+        }
+        await connection.execute("DELETE FROM radcheck WHERE username = 'user1' AND attribute = 'Cleartext-Password'")
+        await sync_customers(connection, KEY, ids)
+        healed = await connection.fetchval(
+            "SELECT value FROM radcheck WHERE username = 'user1' AND attribute = 'Cleartext-Password'"
+        )
+    assert before and sorted(map(tuple, after)) == sorted(map(tuple, before))
+    assert [g["groupname"] for g in groups] == ["ispb-suspended"]
+    assert "X" not in replies and "Mikrotik-Rate-Limit" not in replies
+    assert healed == "pass-1"
+
+
 async def test_enqueue_commands_supersedes_only_the_same_customers_pending_suspend_or_activate(
     db: Database, make_tenant
 ):

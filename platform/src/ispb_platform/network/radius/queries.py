@@ -190,31 +190,59 @@ async def customers_radius_state(connection: AnyConnection, customer_ids: Sequen
     return rows
 
 
-async def delete_user_rows(connection: AnyConnection, usernames: Sequence[str]) -> None:
-    """Every radcheck/radreply/radusergroup row of these usernames, in one statement."""
-    if usernames:
-        await connection.execute(
-            "WITH c AS (DELETE FROM radcheck WHERE username = ANY($1::text[])),"
-            " r AS (DELETE FROM radreply WHERE username = ANY($1::text[]))"
-            " DELETE FROM radusergroup WHERE username = ANY($1::text[])",
-            list(usernames),
-        )
+# The rows of a set of usernames made exactly the wanted ones, touching only what differs: a suspension changes
+# the group and the rate limit but not the password, so the radcheck rows FreeRADIUS reads on every sign-in are
+# left alone (auto-suspension at 100k customers rewrote 60,000 unchanged rows before). Every CTE sees the rows
+# as they were before the statement: the deletes take exactly the rows not wanted, the inserts the wanted rows
+# not there, so the two never meet. Usernames with no wanted row lose all their rows.
+_REPLACE_ROWS = """
+WITH want_check AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS w(username, attribute, op, value)
+), want_reply AS (
+    SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::text[]) AS w(username, attribute, op, value)
+), want_group AS (
+    SELECT * FROM unnest($10::text[], $11::text[], $12::int[]) AS w(username, groupname, priority)
+), check_gone AS (
+    DELETE FROM radcheck r WHERE r.username = ANY($1::text[]) AND NOT EXISTS (
+        SELECT 1 FROM want_check w
+        WHERE (w.username, w.attribute, w.op, w.value) = (r.username, r.attribute, r.op, r.value))
+), check_new AS (
+    INSERT INTO radcheck (username, attribute, op, value)
+    SELECT * FROM want_check w WHERE NOT EXISTS (
+        SELECT 1 FROM radcheck r
+        WHERE (r.username, r.attribute, r.op, r.value) = (w.username, w.attribute, w.op, w.value))
+), reply_gone AS (
+    DELETE FROM radreply r WHERE r.username = ANY($1::text[]) AND NOT EXISTS (
+        SELECT 1 FROM want_reply w
+        WHERE (w.username, w.attribute, w.op, w.value) = (r.username, r.attribute, r.op, r.value))
+), reply_new AS (
+    INSERT INTO radreply (username, attribute, op, value)
+    SELECT * FROM want_reply w WHERE NOT EXISTS (
+        SELECT 1 FROM radreply r
+        WHERE (r.username, r.attribute, r.op, r.value) = (w.username, w.attribute, w.op, w.value))
+), group_gone AS (
+    DELETE FROM radusergroup r WHERE r.username = ANY($1::text[]) AND NOT EXISTS (
+        SELECT 1 FROM want_group w WHERE (w.username, w.groupname, w.priority) = (r.username, r.groupname, r.priority))
+)
+INSERT INTO radusergroup (username, groupname, priority)
+SELECT * FROM want_group w WHERE NOT EXISTS (
+    SELECT 1 FROM radusergroup r WHERE (r.username, r.groupname, r.priority) = (w.username, w.groupname, w.priority))
+"""
 
 
-async def insert_user_rows(connection: AnyConnection, customers: Sequence[CustomerRows]) -> None:
-    """The rows of several customers, in one statement (``unnest`` over each table's columns)."""
+async def replace_user_rows(
+    connection: AnyConnection, usernames: Sequence[str], customers: Sequence[CustomerRows]
+) -> None:
+    """Make the radcheck/radreply/radusergroup rows of ``usernames`` exactly those of ``customers`` (whose
+    usernames must be among them), in one statement that writes only the rows that differ."""
+    if not usernames:
+        return
     check = [row for rows in customers for row in rows.radcheck]
     reply = [row for rows in customers for row in rows.radreply]
     groups = [row for rows in customers for row in rows.radusergroup]
-    if not (check or reply or groups):
-        return
     await connection.execute(
-        "WITH c AS (INSERT INTO radcheck (username, attribute, op, value)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])),"
-        " r AS (INSERT INTO radreply (username, attribute, op, value)"
-        " SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]))"
-        " INSERT INTO radusergroup (username, groupname, priority)"
-        " SELECT * FROM unnest($9::text[], $10::text[], $11::int[])",
+        _REPLACE_ROWS,
+        list(usernames),
         [r.name for r in check],
         [r.attribute for r in check],
         [r.op for r in check],

@@ -6,8 +6,9 @@ is in the ``ispb-suspended`` group from the moment the suspension commits. Custo
 or without a PPPoE username and password, have no rows. The live session is then told by the router command
 (Disconnect-Request or CoA) after commit.
 
-Set-based: ``sync_customers`` rewrites the rows of any number of customers in three statements (read, delete,
-insert), so a suspension run over thousands of customers does not pay a round trip per row; the rows
+Set-based: ``sync_customers`` brings the rows of any number of customers in step in two statements (read the
+customers, then one statement that deletes and inserts only the rows that differ), so a suspension run over
+thousands of customers does not pay a round trip per row, nor rewrite the unchanged passwords; the rows
 themselves still come from ``ispb_netsync.radius.customer_rows``, one customer at a time, in Python.
 """
 
@@ -45,7 +46,6 @@ async def sync_customers(
     states = await queries.customers_radius_state(connection, customer_ids)
     stale = [old[c["id"]] for c in states if old.get(c["id"]) and old[c["id"]] != c["pppoe_username"]]
     named = [c for c in states if c["pppoe_username"]]
-    await queries.delete_user_rows(connection, stale + [c["pppoe_username"] for c in named])
     synced: dict[int, CustomerRows] = {}
     for customer in named:
         if customer["mode"] != "radius" or not customer["pppoe_password_sealed"] or customer["status"] == "disabled":
@@ -59,7 +59,7 @@ async def sync_customers(
             suspended=customer["status"] == "suspended",
             framed_ip=customer["ip_address"],
         )
-    await queries.insert_user_rows(connection, list(synced.values()))
+    await queries.replace_user_rows(connection, stale + [c["pppoe_username"] for c in named], list(synced.values()))
     return set(synced)
 
 
