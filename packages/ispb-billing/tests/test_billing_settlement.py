@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ispb_billing import Allocation, CurrencyMismatch, Money, OpenBill, Settlement, allocate, outstanding_after
+from ispb_billing import (
+    Allocation,
+    Credit,
+    CreditAllocation,
+    CurrencyMismatch,
+    Money,
+    OpenBill,
+    Settlement,
+    allocate,
+    allocate_credits,
+    outstanding_after,
+)
 
 
 def bdt(amount: str) -> Money:
@@ -98,3 +109,25 @@ def test_allocation_never_over_allocates_and_fills_oldest_first(minor: int, bill
             assert settlement.unapplied.is_zero
     assert [a.bill_id for a in settlement.allocations] == [b.bill_id for b in owing][: len(settlement.allocations)]
     assert all(not b.outstanding.is_negative or b.bill_id not in given_to for b in outstanding_after(bills, settlement))
+
+
+@given(st.lists(st.integers(0, 200_000), max_size=5), bill_lists())
+def test_allocate_credits_is_allocate_per_payment_oldest_first(amounts: list[int], bills: list[OpenBill]) -> None:
+    credits = [Credit(100 + n, Money(minor, "BDT")) for n, minor in enumerate(amounts)]
+    expected: list[CreditAllocation] = []
+    left = bills
+    for credit in credits:
+        settlement = allocate(credit.amount, left)
+        expected += [CreditAllocation(a.bill_id, credit.payment_id, a.amount) for a in settlement.allocations]
+        left = list(outstanding_after(left, settlement))
+    assert list(allocate_credits(credits, bills)) == expected
+
+
+def test_allocate_credits_refuses_negative_credit_and_mixed_currencies() -> None:
+    bills = [open_bill(1, "2026-11-07", "500")]
+    with pytest.raises(ValueError, match="negative amount"):
+        allocate_credits([Credit(1, Money(-1, "BDT"))], bills)
+    with pytest.raises(CurrencyMismatch):
+        allocate_credits([Credit(1, bdt("1")), Credit(2, Money(1, "USD"))], bills)
+    with pytest.raises(CurrencyMismatch):
+        allocate_credits([Credit(1, Money(1, "USD"))], bills)

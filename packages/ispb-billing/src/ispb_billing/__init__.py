@@ -61,9 +61,12 @@ from ispb_billing.money import (
 from ispb_billing.rates import BASIS_POINTS, check_basis_points, format_percent
 from ispb_billing.settlement import (
     Allocation,
+    Credit,
+    CreditAllocation,
     OpenBill,
     Settlement,
     allocate,
+    allocate_credits,
     outstanding_after,
 )
 from ispb_billing.vat import VatSplit, vat_exclusive, vat_inclusive
@@ -114,9 +117,12 @@ __all__ = (
     "package_change_adjustments",
     # settlement
     "Allocation",
+    "Credit",
+    "CreditAllocation",
     "OpenBill",
     "Settlement",
     "allocate",
+    "allocate_credits",
     "outstanding_after",
     # ledger
     "EntryKind",

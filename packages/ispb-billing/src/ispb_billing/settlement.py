@@ -74,6 +74,67 @@ def allocate(amount: Money, open_bills: Sequence[OpenBill]) -> Settlement:
     return Settlement(tuple(allocations), left)
 
 
+@dataclass(frozen=True)
+class Credit:
+    """Money a customer holds to spend on bills: `payment_id`'s unapplied part (`amount` >= 0)."""
+
+    payment_id: int
+    amount: Money
+
+
+@dataclass(frozen=True)
+class CreditAllocation:
+    """`amount` (> 0) of payment `payment_id`'s credit goes to bill `bill_id`."""
+
+    bill_id: int
+    payment_id: int
+    amount: Money
+
+
+def allocate_credits(credits: Sequence[Credit], open_bills: Sequence[OpenBill]) -> tuple[CreditAllocation, ...]:
+    """Spend several payments' credit on `open_bills`: the payments in the given order (the caller's oldest
+    first), each one `allocate`d to the bills the ones before it left owing, oldest bill first.
+
+    The same allocations as calling `allocate` per payment and `outstanding_after` between them
+    (property-tested), in one pass over integers: the advance debit settles 100,000 customers on the 1st and
+    spent most of its Python time building the intermediate settlements.
+
+    >>> bills = [OpenBill(1, date(2026, 11, 7), date(2026, 11, 1), Money.of("500", "BDT")),
+    ...          OpenBill(2, date(2026, 12, 7), date(2026, 12, 1), Money.of("500", "BDT"))]
+    >>> paid = allocate_credits([Credit(10, Money.of("200", "BDT")), Credit(11, Money.of("400", "BDT"))], bills)
+    >>> [(a.bill_id, a.payment_id, str(a.amount)) for a in paid]
+    [(1, 10, '200.00 BDT'), (1, 11, '300.00 BDT'), (2, 11, '100.00 BDT')]
+    """
+    if not credits:
+        return ()
+    currency = credits[0].amount.currency
+    for credit in credits:
+        if credit.amount.currency != currency:
+            raise CurrencyMismatch(f"payment {credit.payment_id} is in {credit.amount.currency}, not {currency}")
+        if credit.amount.is_negative:
+            raise ValueError(f"cannot allocate a negative amount ({credit.amount}) of payment {credit.payment_id}")
+    _check_bills(currency, open_bills)
+    owing = [
+        [bill.bill_id, bill.outstanding.minor]
+        for bill in sorted(open_bills, key=lambda b: b.age_key)
+        if bill.outstanding.is_positive
+    ]
+    allocations: list[CreditAllocation] = []
+    oldest = 0
+    for credit in credits:
+        left = credit.amount.minor
+        while left > 0 and oldest < len(owing):
+            bill_id, owed = owing[oldest]
+            part = min(left, owed)
+            allocations.append(CreditAllocation(bill_id, credit.payment_id, Money(part, currency)))
+            left -= part
+            if part == owed:
+                oldest += 1
+            else:
+                owing[oldest][1] = owed - part
+    return tuple(allocations)
+
+
 def outstanding_after(open_bills: Sequence[OpenBill], settlement: Settlement) -> tuple[OpenBill, ...]:
     """`open_bills` (same order) with each bill's outstanding reduced by what `settlement` allocated to it."""
     paid: dict[int, Money] = {}

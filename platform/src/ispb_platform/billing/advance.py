@@ -1,14 +1,14 @@
 """``billing.advance_debit``: on the 1st of the month, settle open bills from customers' advance credit.
 
 Advance credit is the unallocated part of earlier payments (``payment.unapplied_minor``). For every customer
-with both credit and open bills, the credit is allocated to the bills oldest first (``ispb_billing.allocate``),
-oldest payment first, under the customer's row lock. The ledger does not change (the payments were credited
-when received); bills' paid amounts, statuses and the allocations do. A second run finds nothing to settle.
+with both credit and open bills, the credit is allocated to the bills oldest first, oldest payment first
+(``ispb_billing.allocate_credits``), under the customer's row lock. The ledger does not change (the payments were
+credited when received); bills' paid amounts, statuses and the allocations do. A second run finds nothing to settle.
 
 Set-based, a chunk of customers per transaction in four statements whatever its size: the candidates with
 their row locks (id order, the lock ``payments.queries.lock_customer`` takes), their open bills and payments
-with credit read AFTER the locks (a payment or void that held a lock is seen), ``allocate`` in Python per
-payment, then the allocations, the bills' paid amounts and statuses and the payments' credit in one
+with credit read AFTER the locks (a payment or void that held a lock is seen), ``allocate_credits`` in Python,
+then the allocations, the bills' paid amounts and statuses and the payments' credit in one
 data-modifying statement. Two chunks run at once (``jobs.chunks``); the run's per-tenant advisory lock makes a
 second worker wait and then find nothing.
 
@@ -19,10 +19,10 @@ statement each (``unnest`` over arrays) instead of four per customer.
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
-from ispb_billing import Money, OpenBill, allocate
+from ispb_billing import Credit, Money, OpenBill, allocate_credits
 from ispb_platform.jobs.chunks import run_in_chunks
 from ispb_platform.jobs.job import Counts
 from ispb_tenants import Connection, Database, TenantRef, TenantScope
@@ -55,7 +55,9 @@ ORDER BY customer_id, received_on, id
 """
 
 # The chunk's allocations, and per bill and per payment their sums (a row is updated once per statement), in one
-# statement; the bill's status is decided where its paid amount is.
+# statement; the bill's status is decided where its paid amount is. ``id = ANY(...)`` beside the join to the
+# arrays makes the planner fetch the rows by primary key: joined to an unnest alone it hashed every bill and
+# every payment of the tenant for each chunk (100k customers: 50 chunks x 200,000 rows read).
 _APPLY = """
 WITH allocations AS (
     INSERT INTO payment_allocation (bill_id, payment_id, amount_minor, source)
@@ -64,10 +66,10 @@ WITH allocations AS (
 ), bills AS (
     UPDATE bill b SET paid_minor = b.paid_minor + u.amount,
         status = CASE WHEN b.paid_minor + u.amount = b.total_minor THEN 'paid' ELSE b.status END, updated_at = now()
-    FROM unnest($4::bigint[], $5::bigint[]) AS u(id, amount) WHERE b.id = u.id
+    FROM unnest($4::bigint[], $5::bigint[]) AS u(id, amount) WHERE b.id = u.id AND b.id = ANY($4::bigint[])
 )
 UPDATE payment p SET unapplied_minor = p.unapplied_minor - u.amount
-FROM unnest($6::bigint[], $7::bigint[]) AS u(id, amount) WHERE p.id = u.id
+FROM unnest($6::bigint[], $7::bigint[]) AS u(id, amount) WHERE p.id = u.id AND p.id = ANY($6::bigint[])
 """
 
 
@@ -87,19 +89,14 @@ class _Chunk:
 
 def settle(bills: list[OpenBill], payments: list[tuple[int, int]], currency: str, chunk: _Chunk) -> int:
     """Spend one customer's payments with credit (id, unapplied minor units; oldest first) on its open bills
-    (oldest first), each payment through ``ispb_billing.allocate``; returns the minor units applied."""
+    (oldest first) through ``ispb_billing.allocate_credits``; returns the minor units applied."""
+    if not bills or not payments:
+        return 0
+    credits = [Credit(payment_id, Money(unapplied, currency)) for payment_id, unapplied in payments]
     applied = 0
-    zero = Money.zero(currency)
-    for payment_id, unapplied in payments:
-        if not bills:
-            break
-        settlement = allocate(Money(unapplied, currency), bills)
-        paid = {a.bill_id: a.amount for a in settlement.allocations}
-        for allocation in settlement.allocations:
-            chunk.add(allocation.bill_id, payment_id, allocation.amount.minor)
-        applied += settlement.applied.minor
-        bills = [replace(b, outstanding=b.outstanding - paid.get(b.bill_id, zero)) for b in bills]
-        bills = [b for b in bills if b.outstanding.is_positive]
+    for allocation in allocate_credits(credits, bills):
+        chunk.add(allocation.bill_id, allocation.payment_id, allocation.amount.minor)
+        applied += allocation.amount.minor
     return applied
 
 

@@ -177,16 +177,25 @@ async def apply_allocations(connection: Connection, payment_id: int, settlement:
         payment_id,
         source,
     )
-    await connection.execute(
-        "UPDATE bill b SET paid_minor = b.paid_minor + u.amount,"
-        " status = CASE WHEN b.paid_minor + u.amount = b.total_minor THEN 'paid' ELSE b.status END, updated_at = now()"
-        " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount) WHERE b.id = u.id",
-        bill_ids,
-        amounts,
-    )
+    await pay_bills(connection, bill_ids, amounts)
     await connection.execute(
         "UPDATE payment SET unapplied_minor = unapplied_minor - $2 WHERE id = $1", payment_id, sum(amounts)
     )
+
+
+async def pay_bills(connection: Connection, bill_ids: Sequence[int], amounts: Sequence[int]) -> None:
+    """Move the bills' paid amounts (one total per bill) and mark the fully paid ones: one payment's bills or a
+    whole statement chunk's. ``b.id = ANY(...)`` beside the join to the arrays makes the planner fetch the bills
+    by primary key; joined to an unnest alone it hashed every bill of the tenant for each chunk of an import."""
+    if bill_ids:
+        await connection.execute(
+            "UPDATE bill b SET paid_minor = b.paid_minor + u.amount,"
+            " status = CASE WHEN b.paid_minor + u.amount = b.total_minor THEN 'paid' ELSE b.status END,"
+            " updated_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount)"
+            " WHERE b.id = u.id AND b.id = ANY($1::bigint[])",
+            list(bill_ids),
+            list(amounts),
+        )
 
 
 async def add_event(connection: Connection, name: str, customer_id: int, payload: dict[str, Any]) -> None:

@@ -353,24 +353,12 @@ async def insert_allocations(
         )
 
 
-async def pay_bills(connection: Connection, bill_ids: Sequence[int], amounts: Sequence[int]) -> None:
-    """Move the bills' paid amounts (one total per bill) and mark the fully paid ones, as a single payment does
-    (``payments.queries.apply_allocations``)."""
-    if bill_ids:
-        await connection.execute(
-            "UPDATE bill b SET paid_minor = b.paid_minor + u.amount,"
-            " status = CASE WHEN b.paid_minor + u.amount = b.total_minor THEN 'paid' ELSE b.status END,"
-            " updated_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount) WHERE b.id = u.id",
-            bill_ids,
-            amounts,
-        )
-
-
 async def move_balances(connection: Connection, customer_ids: Sequence[int], deltas: Sequence[int]) -> None:
     """Add each delta to its customer's balance cache (one delta per customer); the rows exist from creation."""
     await connection.execute(
         "UPDATE customer_account a SET balance_minor = a.balance_minor + u.delta"
-        " FROM unnest($1::integer[], $2::bigint[]) AS u(customer_id, delta) WHERE a.customer_id = u.customer_id",
+        " FROM unnest($1::integer[], $2::bigint[]) AS u(customer_id, delta)"
+        " WHERE a.customer_id = u.customer_id AND a.customer_id = ANY($1::integer[])",  # by key (see pay_bills)
         customer_ids,
         deltas,
     )

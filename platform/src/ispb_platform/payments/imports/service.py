@@ -38,7 +38,7 @@ from ispb_platform.network.routers.commands import kick
 from ispb_platform.payments.imports import queries
 from ispb_platform.payments.imports.queries import ImportSummary, LineStatus, LockedCustomer, ReadyLine
 from ispb_platform.payments.imports.statement import Defaults, StatementRejected, read_statement
-from ispb_platform.payments.queries import PaymentMethod
+from ispb_platform.payments.queries import PaymentMethod, pay_bills
 from ispb_platform.payments.service import PAYMENT_RECEIVED, payment_received
 from ispb_tenants import Connection, TenantScope
 
@@ -228,7 +228,7 @@ async def _write_effects(
         payload = payment_received(payment_id, p.amount, p.line.method, p.settlement, p.balance_minor)
         payloads.append(json.dumps(payload))
     await queries.insert_allocations(connection, *allocated)
-    await queries.pay_bills(connection, list(per_bill), list(per_bill.values()))
+    await pay_bills(connection, list(per_bill), list(per_bill.values()))
     await queries.move_balances(connection, list(per_customer), list(per_customer.values()))
     await queries.add_events(connection, PAYMENT_RECEIVED, event_customers, payloads)
 
