@@ -170,7 +170,7 @@ async def _floor(db: Database, tenant: TenantRef, import_id: int) -> float:
 
 
 def _time_reactivation() -> list[float]:
-    """Time the import's per-customer reactivation apart (a set-based one is on its way, issue 12)."""
+    """Time the import's reactivation of the paid suspended customers apart (a set, after the payments)."""
     spent: list[float] = []
     original = service._reactivate_paid
 
@@ -237,7 +237,7 @@ async def _run(url: str, lines: int, customers: int, suspended: int, single: int
             peak_rss_mb=peak.mb,
         ),
         Figure(
-            f"statement import without its {done.reactivated} reactivations (one by one)",
+            f"statement import without its {done.reactivated} reactivations",
             size,
             lines / alone,
             "payments/s",
