@@ -65,7 +65,7 @@ def file_argument(path: object) -> str:
     """
     if not isinstance(path, str | os.PathLike):
         raise InvalidSample(f"an RRD file name must be a path, not {path!r}")
-    name = os.path.abspath(os.fspath(path))
+    name = os.fspath(path)
     if not isinstance(name, str) or "\n" in name or "\0" in name:
         raise InvalidSample(f"{path!r} cannot be an RRD file name")
-    return name
+    return name if name.startswith("/") else os.path.abspath(name)
