@@ -8,8 +8,8 @@ each with its last, average and highest value under the graph.
 
 >>> from datetime import UTC, datetime
 >>> arguments = graph_arguments("/r/c.rrd", GraphPeriod.DAY, datetime(2026, 12, 1, tzinfo=UTC), GraphLook())
->>> arguments[:5]
-('-', '--imgformat', 'PNG', '--start', '1796083200')
+>>> arguments[3:7]  # a day back from 1 December 2026 00:00 UTC
+('--start', '1795996800', '--end', '1796083200')
 >>> [a for a in arguments if a.startswith("DEF:")]
 ['DEF:down_octets=/r/c.rrd:down:AVERAGE', 'DEF:up_octets=/r/c.rrd:up:AVERAGE']
 >>> GraphLook(download_colour="red")
