@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from ispb_netsync.rrd import STEP, GraphLook, GraphPeriod, InvalidName, RRDError, RRDStore, TrafficSample
+from ispb_netsync.rrd import (
+    STEP,
+    GraphLook,
+    GraphPeriod,
+    InvalidName,
+    RRDError,
+    RRDStore,
+    TrafficSample,
+    graph_arguments,
+)
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -91,3 +100,23 @@ def test_a_file_name_with_a_colon_is_graphed(tmp_path: Path) -> None:
 def test_graphing_a_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(RRDError, match="no such RRD file"):
         RRDStore().graph(tmp_path / "customer-404.rrd", GraphPeriod.DAY, now=T0)
+
+
+def test_the_time_axis_reads_in_the_operators_zone(tmp_path: Path) -> None:
+    """Traffic at 04:00 UTC is drawn at 10:00 on a Dhaka (UTC+6) axis: the data moves, the window with it."""
+    now = T0 + timedelta(days=1)
+    dhaka = graph_arguments("/r/c.rrd", GraphPeriod.DAY, now, GraphLook(time_zone="Asia/Dhaka"))
+    utc = graph_arguments("/r/c.rrd", GraphPeriod.DAY, now, GraphLook())
+    real = (int(T0.timestamp()), int(now.timestamp()))
+    assert utc[3:7] == ("--start", str(real[0]), "--end", str(real[1]))
+    assert dhaka[3:7] == ("--start", str(real[0] + 21_600), "--end", str(real[1] + 21_600))
+    assert f"DEF:down_octets=/r/c.rrd:down:AVERAGE:start={real[0]}:end={real[1]}" in dhaka
+    assert "SHIFT:down_octets:21600" in dhaka and "SHIFT:up_octets:21600" in dhaka
+    store, path = a_day_of_traffic(tmp_path)
+    image = store.graph(path, GraphPeriod.DAY, now=now, look=GraphLook(time_zone="Asia/Dhaka"))
+    assert image[:8] == PNG_MAGIC and image != store.graph(path, GraphPeriod.DAY, now=now)
+
+
+def test_an_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(InvalidName, match="time_zone 'Mars/Olympus': use an IANA name"):
+        GraphLook(time_zone="Mars/Olympus")

@@ -6,6 +6,12 @@ or a word like ``LINE`` would change the graph or fail it. The graph shows bits 
 octets per second; operators and customers speak in Mbit/s), download as a filled area and upload as a line,
 each with its last, average and highest value under the graph.
 
+Time zone: rrdtool labels the time axis in the process's local time and has no option for another zone, and
+setting ``TZ`` in a threaded process is unsafe, so a graph for an operator in another zone is drawn shifted:
+the data is read for the real window and moved by the zone's offset at ``now`` (``SHIFT``), the axis drawn
+over the moved window. In a zone with daylight saving time, points from before the last change are off by
+that change (an hour) on the axis.
+
 >>> from datetime import UTC, datetime
 >>> arguments = graph_arguments("/r/c.rrd", GraphPeriod.DAY, datetime(2026, 12, 1, tzinfo=UTC), GraphLook())
 >>> arguments[3:7]  # a day back from 1 December 2026 00:00 UTC
@@ -20,8 +26,9 @@ ispb_netsync.rrd.errors.InvalidName: download_colour 'red': use #RRGGBB or #RRGG
 
 import re
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ispb_netsync.rrd.archive import DOWNLOAD, UPLOAD
 from ispb_netsync.rrd.errors import InvalidName
@@ -48,6 +55,7 @@ class GraphLook:
     """The operator's look: size in pixels (of the plot area), colours, title and the two labels.
 
     For a router interface pass ``download_label="In"``, ``upload_label="Out"`` or whatever its direction is.
+    ``time_zone`` (IANA name) is the zone of the time axis, the operator's.
     """
 
     width: int = 600
@@ -60,6 +68,7 @@ class GraphLook:
     background_colour: str = "#FFFFFF"
     canvas_colour: str = "#FFFFFF"
     font_colour: str = "#212121"
+    time_zone: str = "UTC"
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -74,6 +83,20 @@ class GraphLook:
             raise InvalidName(f"height {self.height!r}: 50 to 2000 pixels")
         if not isinstance(self.title, str) or len(self.title) > 200 or not self.title.isprintable():
             raise InvalidName(f"title {self.title!r}: printable text of at most 200 characters")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise InvalidName(f"time_zone {self.time_zone!r}: use an IANA name such as 'Asia/Dhaka'") from None
+
+    def axis_shift(self, now: datetime) -> int:
+        """Seconds to move the graph so that the process's local-time axis reads in ``time_zone``.
+
+        >>> GraphLook(time_zone="Asia/Dhaka").axis_shift(datetime(2026, 12, 1, tzinfo=ZoneInfo("UTC")))
+        21600
+        """
+        wanted = now.astimezone(ZoneInfo(self.time_zone)).utcoffset() or timedelta(0)
+        local = now.astimezone().utcoffset() or timedelta(0)  # the zone rrdtool labels in (the process's TZ)
+        return int((wanted - local).total_seconds())
 
 
 def _check_label(name: str, value: object) -> None:
@@ -101,15 +124,18 @@ def _series(vname: str, look_label: str, colour: str, shape: str) -> tuple[str, 
 def graph_arguments(path: str, period: GraphPeriod, now: datetime, look: GraphLook) -> tuple[str, ...]:
     """``rrdtool graph`` arguments drawing ``path`` (an absolute file name) over ``period`` up to ``now``."""
     end = int(now.timestamp())
+    start, shift = end - period.seconds, look.axis_shift(now)
     source = _escaped(path)
+    window = f":start={start}:end={end}" if shift else ""
+    moved = (f"SHIFT:down_octets:{shift}", f"SHIFT:up_octets:{shift}") if shift else ()
     return (
         "-",
         "--imgformat",
         "PNG",
         "--start",
-        str(end - period.seconds),
+        str(start + shift),
         "--end",
-        str(end),
+        str(end + shift),
         "--width",
         str(look.width),
         "--height",
@@ -128,8 +154,9 @@ def graph_arguments(path: str, period: GraphPeriod, now: datetime, look: GraphLo
         f"CANVAS{look.canvas_colour}",
         "--color",
         f"FONT{look.font_colour}",
-        f"DEF:down_octets={source}:{DOWNLOAD}:AVERAGE",
-        f"DEF:up_octets={source}:{UPLOAD}:AVERAGE",
+        f"DEF:down_octets={source}:{DOWNLOAD}:AVERAGE{window}",
+        f"DEF:up_octets={source}:{UPLOAD}:AVERAGE{window}",
+        *moved,
         "CDEF:down_bits=down_octets,8,*",
         "CDEF:up_bits=up_octets,8,*",
         *_series("down_bits", look.download_label, look.download_colour, "AREA"),
