@@ -120,14 +120,19 @@ class RRDStore:
 
     def create(self, path: Path, *, start: datetime, max_bytes_per_second: int | None = None) -> bool:
         """Create the file (and its directory) unless it exists; whether it was created. Samples at or
-        before ``start`` are refused as stale; the first one after it is the counters' baseline."""
-        name = file_argument(path)
+        before ``start`` (time-zone aware) are refused as stale; the first one after it is the counters'
+        baseline."""
+        if start.tzinfo is None:
+            raise RRDError(f"{path}: the start must be a datetime with a time zone, not {start!r}")
+        with _LIBRRD:
+            self._check_daemon()
+            return self._create(file_argument(path), int(start.timestamp()), max_bytes_per_second)
+
+    def _create(self, name: str, start: int, max_bytes_per_second: int | None = None) -> bool:
         os.makedirs(os.path.dirname(name), exist_ok=True)
-        arguments = ("--start", str(int(start.timestamp())), "--step", str(STEP), "--no-overwrite")
+        arguments = ("--start", str(start), "--step", str(STEP), "--no-overwrite")
         try:
-            with _LIBRRD:
-                self._check_daemon()
-                rrdtool.create(*self._daemon_options, name, *arguments, *definition(max_bytes_per_second))
+            rrdtool.create(*self._daemon_options, name, *arguments, *definition(max_bytes_per_second))
         except rrdtool.OperationalError as error:
             if os.path.exists(name):  # created by someone else meanwhile (or before): the same file
                 return False
@@ -171,15 +176,14 @@ class RRDStore:
                 tally.missing.append(sample.path)
                 return
             name = file_argument(sample.path)
-            os.makedirs(os.path.dirname(name), exist_ok=True)
-            start = str(int(sample.when.timestamp()) - 1)
-            try:
-                rrdtool.create(*self._daemon_options, name, "--start", start, "--step", str(STEP), *definition())
+            try:  # a file another poll created meanwhile is used as it is
+                created = self._create(name, int(sample.when.timestamp()) - 1)
                 rrdtool.update(*self._daemon_options, name, update_value(sample))
-            except rrdtool.OperationalError as error:
+            except (RRDError, rrdtool.OperationalError) as error:
                 tally.refused.append(Refusal(sample.path, str(error)))
                 return
-            tally.created.append(sample.path)
+            if created:
+                tally.created.append(sample.path)
             tally.updated += 1
         else:
             tally.refused.append(Refusal(sample.path, message))
