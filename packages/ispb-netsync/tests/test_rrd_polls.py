@@ -5,8 +5,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import rrdtool
 
 from ispb_netsync.rrd import (
+    ARCHIVES,
     COUNTER_LIMIT,
     STEP,
     GraphPeriod,
@@ -192,3 +194,20 @@ def test_threads_sharing_librrd_lose_nothing(tmp_path: Path) -> None:
     assert failures == []
     for path in paths:
         assert rates(store, path, 11) == [(100.0, 50.0)] * 11
+
+
+def test_a_new_file_holds_what_the_archive_module_documents(tmp_path: Path) -> None:
+    path = new_file(RRDStore(), tmp_path)
+    info = rrdtool.info(str(path))
+    assert info["step"] == STEP == 300
+    for name in ("down", "up"):
+        assert (info[f"ds[{name}].type"], info[f"ds[{name}].minimal_heartbeat"]) == ("DERIVE", 600)
+        assert (info[f"ds[{name}].min"], info[f"ds[{name}].max"]) == (0.0, None)
+    archives = [
+        (info[f"rra[{n}].cf"], info[f"rra[{n}].pdp_per_row"], info[f"rra[{n}].rows"]) for n in range(len(ARCHIVES))
+    ]
+    assert archives == [(a.consolidation, a.steps, a.rows) for a in ARCHIVES]
+    assert f"rra[{len(ARCHIVES)}].cf" not in info
+    covers = {a.resolution: a.covers for a in ARCHIVES}
+    assert covers == {300: 50 * 3600, 1800: 700 * 1800, 7200: 775 * 7200, 86400: 797 * 86400}
+    assert path.stat().st_size == 84_928  # the size the archive module states
