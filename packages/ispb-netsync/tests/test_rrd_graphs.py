@@ -69,6 +69,7 @@ def test_the_looks_colours_and_title_change_the_image(tmp_path: Path) -> None:
     [
         ({"download_colour": "green"}, "download_colour 'green': use #RRGGBB or #RRGGBBAA"),
         ({"upload_colour": "#12345"}, "upload_colour '#12345': use #RRGGBB or #RRGGBBAA"),
+        ({"canvas_colour": "#FFFFFF\n"}, "canvas_colour '#FFFFFF\\n': use #RRGGBB or #RRGGBBAA"),
         ({"download_label": "a\\lLINE:x"}, "no backslash or percent sign"),
         ({"upload_label": "%s%s%n"}, "no backslash or percent sign"),
         ({"upload_label": ""}, "printable text of 1 to 40 characters"),

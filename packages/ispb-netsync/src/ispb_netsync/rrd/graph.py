@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ispb_netsync.rrd.archive import DOWNLOAD, UPLOAD
 from ispb_netsync.rrd.errors import InvalidName
 
-_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?")
 _LABEL_MAX = 40
 
 
@@ -73,7 +73,7 @@ class GraphLook:
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name.endswith("_colour") and not (isinstance(value, str) and _COLOUR.match(value)):
+            if field.name.endswith("_colour") and not (isinstance(value, str) and _COLOUR.fullmatch(value)):
                 raise InvalidName(f"{field.name} {value!r}: use #RRGGBB or #RRGGBBAA")
             if field.name.endswith("_label"):
                 _check_label(field.name, value)

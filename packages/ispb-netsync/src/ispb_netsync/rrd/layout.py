@@ -28,13 +28,13 @@ from urllib.parse import quote
 
 from ispb_netsync.rrd.errors import InvalidName
 
-_TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_TENANT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _MAX_FILE_NAME = 255  # bytes, ext4 and most others
 
 
 def tenant_dir(data_dir: Path, tenant: str) -> Path:
     """The tenant's RRD directory: ``<data_dir>/rrd/<tenant>``."""
-    if not isinstance(tenant, str) or not _TENANT.match(tenant):
+    if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant):
         raise InvalidName(f"tenant {tenant!r}: use lowercase letters, digits, '-' and '_' (at most 63)")
     return data_dir / "rrd" / tenant
 
