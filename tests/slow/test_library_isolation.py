@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARIES = ["ispb-billing", "ispb-netsync", "ispb-notify", "ispb-monitor"]
+EXTRAS = {"ispb-netsync": "[rrd]"}
 PLATFORM_ONLY = ["litestar", "piccolo", "saq", "ispb_platform", "ispb_tenants", "asyncpg"]
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,9 @@ def test_library_installs_and_works_alone(library: str, tmp_path: Path):
     _run(uv, "venv", "--quiet", "--python", "3.11", venv)
     # the library and its test tools only (pytest, hypothesis), never the platform
     tools = ("pytest", "pytest-asyncio", "hypothesis")
-    _run(uv, "pip", "install", "--quiet", "--python", python, ROOT / "packages" / library, *tools)
+    # with its extras, so the tests of every adapter run (ispb-netsync[rrd]: the rrdtool binding)
+    extras = EXTRAS.get(library, "")
+    _run(uv, "pip", "install", "--quiet", "--python", python, f"{ROOT / 'packages' / library}{extras}", *tools)
     module = library.replace("-", "_")
     probe = (
         "import importlib.util, sys\n"

@@ -4,8 +4,9 @@ This package is one of ISPB's independently versioned libraries: it installs and
 without the ISPB platform, so other projects can use it directly.
 
 Import the adapter you need from its subpackage: ``ispb_netsync.routeros`` (MikroTik RouterOS API sessions,
-typed results, idempotent "ensure" operations) and ``ispb_netsync.radius`` (RADIUS packets, Disconnect and
-CoA requests, rows for FreeRADIUS's SQL tables).
+typed results, idempotent "ensure" operations), ``ispb_netsync.radius`` (RADIUS packets, Disconnect and
+CoA requests, rows for FreeRADIUS's SQL tables) and ``ispb_netsync.rrd`` (traffic RRD files and graphs; the
+``rrd`` extra).
 """
 
 from importlib.metadata import version as _version
