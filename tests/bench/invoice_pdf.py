@@ -36,7 +36,7 @@ def _logo() -> bytes:
 
 
 def _taka(paisa: int) -> str:
-    return f"৳ {paisa / 100:,.2f}"
+    return f"৳ {paisa // 100:,}.{paisa % 100:02d}"
 
 
 def make_invoices(count: int, seed: int) -> list[InvoiceDocument]:

@@ -90,3 +90,9 @@ def test_reject_mode_sets_auth_type_reject_for_the_group():
 def test_a_bad_suspended_rate_limit_is_refused():
     with pytest.raises(InvalidRadiusValue):
         suspended_group_rows(rate_limit="slow")
+
+
+def test_a_rate_limit_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(InvalidRadiusValue):
+        customer_rows("rahim", "s3cret", rate_limit="10M/10M\n", suspended=False)
+    assert customer_rows("rahim", "s3cret", rate_limit="10M/10M", suspended=False).radreply

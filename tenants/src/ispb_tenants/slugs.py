@@ -45,7 +45,7 @@ def validate_slug(slug: str) -> str:
         raise InvalidSlug(slug, "it is empty")
     if len(slug) < 2 or len(slug) > MAX_SLUG_LENGTH:
         raise InvalidSlug(slug, f"it must be 2 to {MAX_SLUG_LENGTH} characters long")
-    if not _SLUG.match(slug):
+    if not _SLUG.fullmatch(slug):
         raise InvalidSlug(
             slug,
             "use lowercase letters a-z, digits and single hyphens, starting with a letter "

@@ -34,7 +34,7 @@ class PackageDraft:
 def parse_decimal(text: str, *, places: int) -> Decimal | None:
     """``"1,200.50"`` -> ``Decimal("1200.50")``; None for anything else or more than ``places`` decimals."""
     cleaned = text.replace(",", "").strip()
-    if not _NUMBER.match(cleaned):
+    if not _NUMBER.fullmatch(cleaned):
         return None
     try:
         value = Decimal(cleaned)

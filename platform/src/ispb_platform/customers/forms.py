@@ -62,7 +62,7 @@ def normalise_phone(raw: str) -> str | None:
     not reject a whole column for it. Numbers that are not Bangladeshi mobiles are kept in international form
     when they start with ``+``.
     """
-    if not _PHONE_CHARS.match(raw):
+    if not _PHONE_CHARS.fullmatch(raw):
         return None
     digits = re.sub(r"\D", "", raw)
     if re.fullmatch(r"1[3-9]\d{8}", digits) and not raw.strip().startswith("+"):
@@ -87,7 +87,7 @@ def validate_customer(data: Mapping[str, str], packages: Mapping[str, int]) -> V
 
     if not value["code"]:
         errors["code"] = "Enter the customer id."
-    elif not _CODE.match(value["code"]):
+    elif not _CODE.fullmatch(value["code"]):
         errors["code"] = "Use up to 32 letters, digits, - or _ (no spaces)."
     if not value["name"]:
         errors["name"] = "Enter the customer's name."
@@ -98,7 +98,7 @@ def validate_customer(data: Mapping[str, str], packages: Mapping[str, int]) -> V
         errors["phone"] = "Enter a mobile number."
     elif phone is None:
         errors["phone"] = "Enter a mobile number such as 01711-000000 or +8801711000000."
-    if value["email"] and not _EMAIL.match(value["email"]):
+    if value["email"] and not _EMAIL.fullmatch(value["email"]):
         errors["email"] = "Enter an e-mail address such as name@example.com, or leave it empty."
     if len(value["address"]) > MAX_ADDRESS:
         errors["address"] = f"Keep the address under {MAX_ADDRESS} characters."
@@ -108,7 +108,7 @@ def validate_customer(data: Mapping[str, str], packages: Mapping[str, int]) -> V
     if value["package"] and package_id is None:
         errors["package"] = f"No package named {value['package']!r}."
     status = _status(value["status"], errors)
-    if value["pppoe_username"] and not _USERNAME.match(value["pppoe_username"]):
+    if value["pppoe_username"] and not _USERNAME.fullmatch(value["pppoe_username"]):
         errors["pppoe_username"] = "Use 2 to 64 letters, digits or . _ @ - (no spaces)."
     connection_date = _date(value["connection_date"], errors)
 
@@ -150,7 +150,7 @@ def _date(raw: str, errors: dict[str, str]) -> date | None:
     if not raw:
         return None
     try:
-        if found := _DAY_FIRST.match(raw):
+        if found := _DAY_FIRST.fullmatch(raw):
             day, month, year = (int(part) for part in found.groups())
             return date(year, month, day)
         return date.fromisoformat(raw)

@@ -112,7 +112,7 @@ def search_query(text: str) -> str | None:
     text = text.strip().lower()
     if not text:
         return None
-    if _DIGITS_ONLY.match(text):
+    if _DIGITS_ONLY.fullmatch(text):
         digits = re.sub(r"\D", "", text)
         return f"{digits}:*" if digits else None
     terms = re.findall(r"\w+", text)

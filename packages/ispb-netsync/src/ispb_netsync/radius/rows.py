@@ -79,7 +79,7 @@ def _text(what: str, value: str, *, limit: int = 253) -> str:
 
 
 def _rate_limit(value: str) -> str:
-    if not _RATE_LIMIT.match(value):
+    if not _RATE_LIMIT.fullmatch(value):
         raise InvalidRadiusValue(f"rate limit {value!r} is not a MikroTik rate-limit such as 10M/10M")
     return value
 
