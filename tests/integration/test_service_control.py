@@ -16,7 +16,12 @@ from ispb_billing import Money
 from ispb_platform.billing.jobs import auto_suspend, generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import run_due_commands
-from ispb_platform.network.routers.commands import SUSPENDED_LIST, SUSPENDED_PROFILE, package_profile
+from ispb_platform.network.routers.commands import (
+    SUSPENDED_LIST,
+    SUSPENDED_PROFILE,
+    enqueue_commands,
+    package_profile,
+)
 from ispb_platform.payments.service import PaymentMethod, record_payment
 from ispb_tenants import Database, TenantRef
 from peers.routeros import Fault, RouterOSPeer
@@ -214,3 +219,65 @@ async def test_auto_suspend_decides_after_a_payment_that_holds_the_customer_comm
     assert (counts["suspended"], counts["not_due"]) == (0, 1)
     [status] = await _fetch(db, tenant, "SELECT status FROM customer WHERE id = $1", customer_id)
     assert status["status"] == "active"
+
+
+async def test_many_commands_sign_in_once_per_router_and_a_router_down_holds_up_no_other(db: Database, make_tenant):
+    """30 suspensions over two routers: one API session per router (not one per command), every command done
+    in order; a third router that is down gets its first command retried and its others left pending, while
+    the two that answer finish. Reactivating asks the router for the customer's entries, not the whole list."""
+    tenant = await make_tenant("many")
+    async with (
+        RouterOSPeer(username="ispb", password="router-pass") as north,
+        RouterOSPeer(username="ispb", password="router-pass") as south,
+        RouterOSPeer(username="ispb", password="router-pass") as down,
+    ):
+        down.fault = Fault.CLOSE_ON_ACCEPT
+        async with db.tenant(tenant) as scope:
+            package_id = await make_package(scope, name="Home", price_minor=50000)
+            routers = [
+                await make_router(
+                    scope,
+                    name=name,
+                    host=peer.host,
+                    api_port=peer.port,
+                    username="ispb",
+                    password="router-pass",
+                    secret_key=SECRET,
+                )
+                for name, peer in (("North", north), ("South", south), ("Down", down))
+            ]
+            ids = [
+                await make_customer(
+                    scope,
+                    code=f"M{n:02d}",
+                    phone=f"+8801712{n:06d}",
+                    package_id=package_id,
+                    router_id=routers[n % 3],
+                    pppoe_username=f"many{n}",
+                    pppoe_password=f"pass-{n}",
+                    secret_key=SECRET,
+                )
+                for n in range(45)
+            ]
+            await enqueue_commands(scope.connection, ids, "suspend")
+        for n in range(45):
+            (north, south, down)[n % 3].connect_ppp(f"many{n}", f"10.30.0.{n + 10}")
+        counts = await run_due_commands(_ctx(db, tenant, NOV_12))
+        assert counts == {"done": 30, "retry": 1, "busy": 0}
+        for peer in (north, south):
+            assert [r.command for r in peer.received].count("/login") == 1
+            assert len([e for e in peer.items("/ip/firewall/address-list") if e["list"] == SUSPENDED_LIST]) == 15
+        rows = await _fetch(db, tenant, "SELECT router_id, status, attempts FROM router_command ORDER BY id")
+        on_down = [(r["status"], r["attempts"]) for r in rows if r["router_id"] == routers[2]]
+        assert on_down == [("pending", 1)] + [("pending", 0)] * 14
+        status = {r["id"]: r["status"] for r in await _fetch(db, tenant, "SELECT id, status FROM router")}
+        assert status == {routers[0]: "up", routers[1]: "up", routers[2]: "down"}
+
+        north.received.clear()
+        async with db.tenant(tenant) as scope:
+            await enqueue_commands(scope.connection, [ids[0]], "activate")
+        assert (await run_due_commands(_ctx(db, tenant, NOV_12)))["done"] == 1
+        listed = [e["address"] for e in north.items("/ip/firewall/address-list") if e["list"] == SUSPENDED_LIST]
+        assert len(listed) == 14 and "10.30.0.10" not in listed
+        list_reads = [r for r in north.received if r.command == "/ip/firewall/address-list/print"]
+        assert list_reads and all(any(q.startswith(("comment=", "address=")) for q in r.queries) for r in list_reads)

@@ -264,10 +264,17 @@ class RouterSession:
 
     # --- firewall address lists ----------------------------------------------------------------------------
 
-    async def address_list(self, list_name: str) -> list[AddressListEntry]:
-        """The entries of one address list (e.g. the suspended customers redirected to the suspension page)."""
-        rows = await self._print(_ADDRESS_LIST, _LIST_FIELDS, {"list": list_name})
+    async def address_list(self, list_name: str, *, comment: str | None = None) -> list[AddressListEntry]:
+        """The entries of one address list (e.g. the suspended customers redirected to the suspension page), or
+        only those with ``comment``: the router filters, so finding one customer's entries in a list of 30,000
+        costs one short reply, not the whole list."""
+        query = {"list": list_name} if comment is None else {"list": list_name, "comment": comment}
+        rows = await self._print(_ADDRESS_LIST, _LIST_FIELDS, query)
         return [AddressListEntry.from_reply(row) for row in rows]
+
+    async def listed(self, list_name: str, address: str) -> list[AddressListEntry]:
+        """The entries of ``list_name`` for ``address`` (normally one), asked of the router by address."""
+        return [AddressListEntry.from_reply(row) for row in await self._listed(list_name, address)]
 
     async def _listed(self, list_name: str, address: str) -> list[dict[str, str]]:
         # RouterOS stores a host without "/32": ask for that form, then compare by meaning

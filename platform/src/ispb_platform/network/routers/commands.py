@@ -6,7 +6,8 @@ status change committed), then executed after commit: at once through the job qu
 "ensure" operations, so a retry after a timeout, or a command run twice, changes nothing more. A router that
 is down never blocks billing: the command stays pending with its error and attempts visible, retried with
 exponential backoff (30 s doubling to 30 min) until the router answers. Commands of one tenant run one at a
-time, in order, so a suspension never overtakes the reactivation that followed it.
+time and each router's in order over one API session, several routers at once, so a suspension never
+overtakes the reactivation that followed it and 30,000 suspensions do not sign in 30,000 times.
 
 SQL here, not Piccolo: a run holds a session-level advisory lock on its own pool connection across many short
 tenant transactions, loads each command with its router, customer and package in one join, and records the
@@ -15,9 +16,10 @@ supersedes and inserts in the caller's business transaction, on the connection i
 reads and writes are Piccolo queries in ``queries.py``.
 """
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -25,7 +27,7 @@ from typing import Any
 from saq import Queue
 
 from ispb_netsync.radius import RadiusError, coa, disconnect
-from ispb_netsync.routeros import RouterError, RouterSession, rate_limit
+from ispb_netsync.routeros import RouterError, RouterSession, RouterTrap, rate_limit
 from ispb_platform.jobs.job import Counts
 from ispb_platform.jobs.queue import run_soon
 from ispb_platform.network.routers.queries import address_of
@@ -36,7 +38,7 @@ SUSPENDED_LIST = "ispb-suspended"
 """The address list the router's redirect rule sends to the suspension portal."""
 SUSPENDED_PROFILE = "ispb-suspended"
 SUSPENDED_RATE = "256k/256k"
-BATCH = 50
+BATCH = 500
 MAX_BACKOFF = timedelta(minutes=30)
 
 
@@ -154,13 +156,16 @@ async def _activate(router: RouterSession, customer: Any, pppoe_password: _Passw
         )
         profile = package_profile(customer["package_id"])
         profile_change = await _ensure_secret(router, customer, profile, pppoe_password)
+    # the customer's entries, asked by comment and by address: the suspended list holds every suspended customer
     marker = f"ispb:{customer['code']}"
-    known = {str(a) for a in (customer["ip_address"], customer["last_address"]) if a}
+    known = sorted({str(a) for a in (customer["ip_address"], customer["last_address"]) if a})
+    entries = await router.address_list(SUSPENDED_LIST, comment=marker)
+    for address in known:
+        entries += await router.listed(SUSPENDED_LIST, address)
     unlisted = []
-    for entry in await router.address_list(SUSPENDED_LIST):
-        if entry.comment == marker or entry.address in known:
-            await router.ensure_unlisted(SUSPENDED_LIST, entry.address)
-            unlisted.append(entry.address)
+    for address in sorted({entry.address for entry in entries}):
+        await router.ensure_unlisted(SUSPENDED_LIST, address)
+        unlisted.append(address)
     disconnected = await router.disconnect(customer["pppoe_username"]) if customer["pppoe_username"] else 0
     return Outcome({"secret": profile_change, "unlisted": unlisted, "disconnected": disconnected})
 
@@ -187,7 +192,8 @@ FROM router_command k
 JOIN router r ON r.id = k.router_id
 LEFT JOIN customer c ON c.id = k.customer_id
 LEFT JOIN package p ON p.id = c.package_id
-WHERE k.id = $1 AND k.status = 'pending'
+WHERE k.id = ANY($1::bigint[]) AND k.status = 'pending'
+ORDER BY k.id
 """
 
 
@@ -232,59 +238,137 @@ async def _radius_command(db: Database, tenant: TenantRef, command: Any, secret_
     return Outcome(detail, addresses[0] if addresses and command["action"] == "suspend" else None)
 
 
+_FAILURES = (RouterError, RadiusError, SealError, OSError)
+"""What makes a command wait and retry: the router (or NAS) unreachable, refusing or trapping, or a sealed
+secret that cannot be opened."""
+
+
+@dataclass
+class _RouterRun:
+    """What happened to one router's commands in one pass: outcomes of the done ones, the error of the one that
+    failed. Commands after a failure that closed the connection are left pending, untouched."""
+
+    router_id: int
+    done: dict[int, Outcome] = field(default_factory=dict)
+    failed: dict[int, tuple[int, str]] = field(default_factory=dict)
+    """command id -> (attempts so far, error)"""
+    customers: dict[int, int | None] = field(default_factory=dict)
+    """command id -> customer id"""
+
+
+async def _run_on_router(db: Database, tenant: TenantRef, secret_key: str, commands: Sequence[Any]) -> _RouterRun:
+    """One router's due commands, in id order, over ONE API session (sign in once, not once per command).
+
+    A trap or a secret that cannot be opened fails that command only; a connection that fails stops the
+    router's pass (its later commands stay pending for the next one), as the order within a router matters."""
+    run = _RouterRun(commands[0]["router_id"])
+    for command in commands:
+        run.customers[command["id"]] = command["customer_id"]
+    if commands[0]["mode"] == "radius":
+        for command in commands:
+            try:
+                run.done[command["id"]] = await _radius_command(db, tenant, command, secret_key)
+            except _FAILURES as problem:
+                run.failed[command["id"]] = (command["attempts"], f"{type(problem).__name__}: {problem}")
+        return run
+    current = commands[0]
+    try:
+        address = address_of(current, secret_key, tenant.id, run.router_id)
+        async with RouterSession.open(address) as router:
+            for current in commands:
+                try:
+                    action = ACTIONS[current["action"]]
+                    password = partial(_pppoe_password, secret_key, tenant, current)
+                    run.done[current["id"]] = await action(router, current, password)
+                except (RouterTrap, SealError) as problem:  # this command's trouble; the session goes on
+                    run.failed[current["id"]] = (current["attempts"], f"{type(problem).__name__}: {problem}")
+    except _FAILURES as problem:
+        run.failed[current["id"]] = (current["attempts"], f"{type(problem).__name__}: {problem}")
+    return run
+
+
+# A router's pass recorded in one statement: the done commands with their results, the failed ones with their
+# error and backoff, the router's status (up when the last of its commands went through, else down with the
+# error) and the addresses the router reported for the suspended customers.
+_RECORD = """
+WITH done AS (
+    UPDATE router_command k SET status = 'done', attempts = k.attempts + 1, done_at = now(), last_error = '',
+        payload = k.payload || jsonb_build_object('result', d.result)
+    FROM unnest($1::bigint[], $2::jsonb[]) AS d(id, result)
+    WHERE k.id = d.id AND k.id = ANY($1::bigint[])
+), failed AS (
+    UPDATE router_command k SET attempts = k.attempts + 1, last_error = f.error, next_attempt_at = now() + f.backoff
+    FROM unnest($3::bigint[], $4::text[], $5::interval[]) AS f(id, error, backoff)
+    WHERE k.id = f.id AND k.id = ANY($3::bigint[])
+), seen AS (
+    UPDATE customer c SET last_address = a.address
+    FROM unnest($6::int[], $7::inet[]) AS a(customer_id, address)
+    WHERE c.id = a.customer_id AND c.id = ANY($6::int[])
+)
+UPDATE router SET status = CASE WHEN $8::text = '' THEN 'up' ELSE 'down' END, last_error = $8,
+    last_checked_at = now()
+WHERE id = $9
+"""
+
+
+async def _record(db: Database, tenant: TenantRef, run: _RouterRun) -> None:
+    done = list(run.done.items())
+    failed = list(run.failed.items())
+    seen = [
+        (customer_id, outcome.last_address)
+        for command_id, outcome in done
+        if outcome.last_address and (customer_id := run.customers.get(command_id)) is not None
+    ]
+    last_error = failed[-1][1][1] if failed and max(run.failed) > max(run.done, default=0) else ""
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            _RECORD,
+            [command_id for command_id, _ in done],
+            [json.dumps(outcome.detail) for _, outcome in done],
+            [command_id for command_id, _ in failed],
+            [error for _, (_, error) in failed],
+            [backoff(attempts + 1) for _, (attempts, _) in failed],
+            [customer_id for customer_id, _ in seen],
+            [address for _, address in seen],
+            last_error,
+            run.router_id,
+        )
+
+
+ROUTERS_AT_ONCE = 4
+"""Routers talked to at the same time: each holds a pool connection only to load and to record its pass."""
+
+
+async def _pass(db: Database, tenant: TenantRef, secret_key: str, command_ids: list[int]) -> Counts:
+    """Run these commands: loaded in one query, grouped by router, up to ``ROUTERS_AT_ONCE`` routers at once."""
+    async with db.tenant(tenant) as scope:
+        commands = await scope.connection.fetch(_LOAD, command_ids)
+    by_router: dict[int, list[Any]] = {}
+    for command in commands:
+        by_router.setdefault(command["router_id"], []).append(command)
+    gate = asyncio.Semaphore(ROUTERS_AT_ONCE)
+
+    async def one_router(router_commands: list[Any]) -> _RouterRun:
+        async with gate:
+            run = await _run_on_router(db, tenant, secret_key, router_commands)
+            await _record(db, tenant, run)
+            return run
+
+    async with asyncio.TaskGroup() as group:  # an unexpected error cancels the other routers' passes
+        tasks = [group.create_task(one_router(c)) for c in by_router.values()]
+    runs = [task.result() for task in tasks]
+    return {"done": sum(len(r.done) for r in runs), "retry": sum(len(r.failed) for r in runs)}
+
+
 async def run_command(db: Database, tenant: TenantRef, secret_key: str, command_id: int) -> str:
     """Execute one pending command and record the result; returns ``done``, ``retry`` or ``gone``."""
-    async with db.tenant(tenant) as scope:
-        command = await scope.connection.fetchrow(_LOAD, command_id)
-    if command is None:
-        return "gone"
-    try:
-        if command["mode"] == "radius":
-            outcome = await _radius_command(db, tenant, command, secret_key)
-        else:
-            address = address_of(command, secret_key, tenant.id, command["router_id"])
-            async with RouterSession.open(address) as router:
-                outcome = await ACTIONS[command["action"]](
-                    router, command, partial(_pppoe_password, secret_key, tenant, command)
-                )
-    except (RouterError, RadiusError, SealError, OSError) as problem:
-        error = f"{type(problem).__name__}: {problem}"
-        async with db.tenant(tenant) as scope:
-            await scope.connection.execute(
-                "UPDATE router_command SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + $3"
-                " WHERE id = $1",
-                command_id,
-                error,
-                backoff(command["attempts"] + 1),
-            )
-            await scope.connection.execute(
-                "UPDATE router SET status = 'down', last_error = $2, last_checked_at = now() WHERE id = $1",
-                command["router_id"],
-                error,
-            )
-        return "retry"
-    async with db.tenant(tenant) as scope:
-        await scope.connection.execute(
-            "UPDATE router_command SET status = 'done', attempts = attempts + 1, done_at = now(), last_error = '',"
-            " payload = payload || jsonb_build_object('result', $2::jsonb) WHERE id = $1",
-            command_id,
-            json.dumps(outcome.detail),
-        )
-        await scope.connection.execute(
-            "UPDATE router SET status = 'up', last_error = '', last_checked_at = now() WHERE id = $1",
-            command["router_id"],
-        )
-        if outcome.last_address:
-            await scope.connection.execute(
-                "UPDATE customer SET last_address = $2::inet WHERE id = $1",
-                command["customer_id"],
-                outcome.last_address,
-            )
-    return "done"
+    counts = await _pass(db, tenant, secret_key, [command_id])
+    return "done" if counts["done"] else "retry" if counts["retry"] else "gone"
 
 
 async def run_due(db: Database, tenant: TenantRef, secret_key: str) -> Counts:
-    """Every due command of ``tenant``, oldest first, one at a time (``netsync.router_commands``).
+    """Every due command of ``tenant`` (``netsync.router_commands``): a batch at a time, oldest first, each
+    router's commands in order over one session, several routers at once.
 
     SQL, not Piccolo: a session-level advisory lock on a connection held for the whole run makes a second
     worker return at once instead of racing (commands must reach a router in order).
@@ -311,11 +395,9 @@ async def run_due(db: Database, tenant: TenantRef, secret_key: str) -> Counts:
                     ]
                 if not due:
                     return counts
-                for command_id in due:
-                    seen.add(command_id)
-                    result = await run_command(db, tenant, secret_key, command_id)
-                    if result in counts:
-                        counts[result] += 1
+                seen.update(due)
+                for name, value in (await _pass(db, tenant, secret_key, due)).items():
+                    counts[name] += value
         finally:
             await lock.execute(
                 "SELECT pg_advisory_unlock(hashtext('netsync.router_commands'), hashtext($1))", tenant.schema
