@@ -12,6 +12,7 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.catalog import queries, service
 from ispb_platform.catalog.forms import NEW_PACKAGE, package_form_values
+from ispb_platform.catalog.rollout import rollout_of
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
 from ispb_platform.web.navigation import PANEL_NAV
@@ -44,7 +45,10 @@ class PackageController(Controller):
         row = await queries.get_package(package_id)
         if row is None:
             raise NotFoundException()
-        return _page("catalog/form.html", form=package_form_values(row), errors={}, package_id=package_id)
+        rollout = await rollout_of(db.connection, package_id, row["updated_at"])
+        return _page(
+            "catalog/form.html", form=package_form_values(row), errors={}, package_id=package_id, rollout=rollout
+        )
 
     @post(["/new", "/{package_id:int}/edit"], opt=allow(OPERATOR_ADMINS))
     @in_tenant_scope
@@ -57,7 +61,9 @@ class PackageController(Controller):
     ) -> Template | Redirect:
         data = await form_fields(request)
         try:
-            errors = await service.save_package(db, operator, data, package_id, ip=client_ip(request))
+            runtime = request.app.state.runtime
+            effects = service.Effects(secret_key=str(runtime.settings.secret_key), queue=runtime.queue)
+            errors = await service.save_package(db, operator, data, package_id, ip=client_ip(request), effects=effects)
         except service.PackageNotFound:
             raise NotFoundException() from None
         if not errors:

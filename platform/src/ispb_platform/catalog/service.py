@@ -3,6 +3,9 @@ delete: customers and bills keep pointing at a package. A package's validity is 
 month while monthly billing profiles bill its customers (``billing/validity.py``)."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+from saq import Queue
 
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.roles import Principal
@@ -10,7 +13,18 @@ from ispb_platform.billing import queries as billing_queries
 from ispb_platform.billing.validity import mismatch_reason
 from ispb_platform.catalog import queries
 from ispb_platform.catalog.forms import validate_package
+from ispb_platform.catalog.rollout import Started, roll_out_package
+from ispb_platform.jobs.queue import run_soon
 from ispb_tenants import TenantScope
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a speed edit needs beyond its transaction: the secret that opens PPPoE passwords (RADIUS rows) and
+    the queue that runs the router commands as soon as the edit has committed."""
+
+    secret_key: str
+    queue: Queue
 
 
 class PackageNotFound(LookupError):
@@ -18,9 +32,16 @@ class PackageNotFound(LookupError):
 
 
 async def save_package(
-    db: TenantScope, operator: Principal, data: Mapping[str, str], package_id: int | None, *, ip: str
+    db: TenantScope,
+    operator: Principal,
+    data: Mapping[str, str],
+    package_id: int | None,
+    *,
+    ip: str,
+    effects: Effects,
 ) -> dict[str, str]:
     """Create (``package_id`` None) or update a package from the form; the errors to show, empty when saved.
+    A speed edit reaches the network in the same transaction (``rollout.py``).
 
     Raises `PackageNotFound` for an edit of a package that is not there (also when the form has errors).
     """
@@ -43,6 +64,7 @@ async def save_package(
                 "valid for other than a month is prepaid per validity on a daily billing profile. Move them to a "
                 "daily billing profile first, or keep a validity of 28 to 31 days."
             }
+    before = await queries.get_package(package_id) if package_id is not None else None
     try:
         if package_id is None:
             saved = await queries.insert_package(db, draft)
@@ -51,13 +73,33 @@ async def save_package(
             saved = package_id
     except queries.PackageNameTaken:
         return {"name": f"A package named {draft.name!r} already exists."}
+    started = None
+    if before is not None and (before["download_kbps"], before["upload_kbps"]) != (
+        draft.download_kbps,
+        draft.upload_kbps,
+    ):
+        edited = await queries.get_package(saved)
+        assert edited is not None, "the package was just updated in this transaction"
+        started = await roll_out_package(db.connection, saved, edited["updated_at"], secret_key=effects.secret_key)
+        if started.router_commands or started.session_commands:
+            tenant, queue = db.tenant, effects.queue
+            db.on_commit(lambda: run_soon(queue, "netsync.router_commands", tenant, f"package-{saved}"))
     await record_activity(
         db,
         operator,
         "package.created" if package_id is None else "package.updated",
         object_type="package",
         object_id=saved,
-        summary=f"{'Created' if package_id is None else 'Edited'} package {draft.name}",
+        summary=f"{'Created' if package_id is None else 'Edited'} package {draft.name}{_rollout_words(started)}",
         ip=ip,
     )
     return {}
+
+
+def _rollout_words(started: Started | None) -> str:
+    if started is None:
+        return ""
+    return (
+        f"; new speed sent to the network: RADIUS rows of {started.radius_customers} customers,"
+        f" {started.router_commands} router profiles, {started.session_commands} live sessions"
+    )

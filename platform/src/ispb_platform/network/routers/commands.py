@@ -82,6 +82,31 @@ async def enqueue_commands(
     return {int(r["customer_id"]): int(r["id"]) for r in rows}
 
 
+# Router-level commands (no customer: a package's PPP profile), one per router, superseding a pending one of the
+# same action for the same package on that router: only the latest edit needs to reach it.
+_ENQUEUE_ROUTER = """
+WITH superseded AS (
+    UPDATE router_command SET status = 'superseded', done_at = now()
+    WHERE router_id = ANY($1::int[]) AND customer_id IS NULL AND action = $2 AND status = 'pending'
+      AND payload ->> 'package_id' IS NOT DISTINCT FROM $3::jsonb ->> 'package_id'
+)
+INSERT INTO router_command (router_id, action, payload)
+SELECT r.id, $2, $3::jsonb FROM router r WHERE r.id = ANY($1::int[]) ORDER BY r.id
+RETURNING id, router_id
+"""
+
+
+async def enqueue_router_commands(
+    connection: Connection, router_ids: Sequence[int], action: str, payload: dict[str, Any]
+) -> dict[int, int]:
+    """Queue a router-level ``action`` (e.g. ``apply_profile``) for each router, in the caller's transaction;
+    returns {router id: command id}."""
+    if not router_ids:
+        return {}
+    rows = await connection.fetch(_ENQUEUE_ROUTER, list(router_ids), action, json.dumps(payload))
+    return {int(r["router_id"]): int(r["id"]) for r in rows}
+
+
 async def enqueue_command(
     connection: Connection, *, customer_id: int, action: str, payload: dict[str, Any] | None = None
 ) -> int | None:
@@ -181,17 +206,34 @@ async def _disconnect(router: RouterSession, customer: Any, pppoe_password: _Pas
     return Outcome({"disconnected": await router.disconnect(customer["pppoe_username"] or "")})
 
 
-ACTIONS = {"suspend": _suspend, "activate": _activate, "apply_package": _apply_package, "disconnect": _disconnect}
+async def _apply_profile(router: RouterSession, command: Any, pppoe_password: _Password) -> Outcome:
+    """A package's PPP profile with its current speeds (a package edit); sessions pick it up when they connect."""
+    profile = package_profile(command["package_id"])
+    change = await router.ensure_ppp_profile(
+        profile, rate_limit=rate_limit(command["download_kbps"], command["upload_kbps"])
+    )
+    return Outcome({"profile": profile, "change": str(change.value)})
+
+
+ACTIONS = {
+    "suspend": _suspend,
+    "activate": _activate,
+    "apply_package": _apply_package,
+    "disconnect": _disconnect,
+    "apply_profile": _apply_profile,
+}
 
 _LOAD = """
 SELECT k.id, k.action, k.attempts, r.id AS router_id, r.host, r.api_port, r.use_tls, r.username, r.password_sealed,
        r.mode, r.radius_secret_sealed, host(r.nas_address) AS nas_address, r.coa_port,
        c.id AS customer_id, c.code, c.status, c.pppoe_username, c.pppoe_password_sealed, c.ip_address,
-       c.last_address, c.package_id, p.download_kbps, p.upload_kbps
+       c.last_address, p.id AS package_id, p.download_kbps, p.upload_kbps
 FROM router_command k
 JOIN router r ON r.id = k.router_id
 LEFT JOIN customer c ON c.id = k.customer_id
-LEFT JOIN package p ON p.id = c.package_id
+-- the customer's package, or for a router-level command the package it names
+LEFT JOIN package p
+    ON p.id = CASE WHEN k.customer_id IS NULL THEN (k.payload ->> 'package_id')::integer ELSE c.package_id END
 WHERE k.id = ANY($1::bigint[]) AND k.status = 'pending'
 ORDER BY k.id
 """
