@@ -70,6 +70,13 @@ async def test_identity_and_resource_are_read_after_a_plain_login(peer: RouterOS
     assert (login.command, login.attributes) == ("/login", {"name": USER, "password": PASSWORD})
 
 
+async def test_interface_counters_grow_with_traffic(peer: RouterOSPeer, router: RouterSession) -> None:
+    before = {i.name: (i.rx_bytes, i.tx_bytes) for i in await router.interfaces()}
+    peer.add_traffic("ether1", rx_bytes=1_500, tx_bytes=9_000_000_000)
+    after = {i.name: (i.rx_bytes, i.tx_bytes) for i in await router.interfaces()}
+    assert before["ether1"] == (0, 0) and after["ether1"] == (1_500, 9_000_000_000) and after["ether2"] == (0, 0)
+
+
 async def test_connect_returns_a_session_that_closes(peer: RouterOSPeer) -> None:
     router = await connect(address_of(peer))
     assert await router.identity() == "Mirpur-Core"

@@ -5,6 +5,7 @@ import pytest
 from ispb_netsync.routeros import (
     ActiveSession,
     AddressListEntry,
+    InterfaceCounters,
     PPPProfile,
     PPPSecret,
     RouterAddress,
@@ -87,3 +88,14 @@ def test_tls_moves_the_default_port_only() -> None:
 def test_an_impossible_address_is_refused(changes: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"port|timeout"):
         RouterAddress("r1", "u", "p", **changes)  # type: ignore[arg-type]
+
+
+def test_interface_counters_read_64_bit_totals_and_never_guess() -> None:
+    reply = {".id": "*1", "name": "ether1", "type": "ether", "running": "true", "rx-byte": "18446744073709551615"}
+    counters = InterfaceCounters.from_reply(reply | {"tx-byte": "12x"})
+    assert (counters.name, counters.running, counters.rx_bytes, counters.tx_bytes) == (
+        "ether1",
+        True,
+        2**64 - 1,
+        0,
+    )

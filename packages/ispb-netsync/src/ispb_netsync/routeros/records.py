@@ -254,3 +254,36 @@ SAME_PROPERTY: Mapping[str, Same] = {
     "remote-address": same_address,
     "local-address": same_address,
 }
+
+
+def _octets(value: str | None) -> int:
+    """A byte counter as RouterOS prints it (decimal text); 0 when missing or not a number (never a guess)."""
+    return int(value) if value is not None and value.isdecimal() else 0
+
+
+@dataclass(frozen=True)
+class InterfaceCounters:
+    """``/interface``: one interface's 64-bit byte counters since the router started (or they were reset).
+
+    ``rx_bytes`` is what the router received on the interface, ``tx_bytes`` what it sent: for a customer-facing
+    interface, upload and download."""
+
+    id: str
+    name: str
+    type: str
+    running: bool
+    disabled: bool
+    rx_bytes: int
+    tx_bytes: int
+
+    @classmethod
+    def from_reply(cls, reply: Reply) -> "InterfaceCounters":
+        return cls(
+            id=reply.get(".id", ""),
+            name=reply.get("name", ""),
+            type=reply.get("type", ""),
+            running=flag(reply.get("running")),
+            disabled=flag(reply.get("disabled")),
+            rx_bytes=_octets(reply.get("rx-byte")),
+            tx_bytes=_octets(reply.get("tx-byte")),
+        )

@@ -24,6 +24,7 @@ from ispb_netsync.routeros.records import (
     ActiveSession,
     AddressListEntry,
     Change,
+    InterfaceCounters,
     PPPProfile,
     PPPSecret,
     SimpleQueue,
@@ -45,6 +46,7 @@ _PROFILE_FIELDS = (".id", "name", "rate-limit", "local-address", "remote-address
 _ACTIVE_FIELDS = (".id", "name", "address", "caller-id", "uptime", "service")
 _LIST_FIELDS = (".id", "list", "address", "comment", "disabled")
 _QUEUE_FIELDS = (".id", "name", "target", "max-limit")
+_INTERFACE_FIELDS = (".id", "name", "type", "running", "disabled", "rx-byte", "tx-byte")
 
 
 async def connect(address: RouterAddress, *, ssl_context: ssl.SSLContext | None = None) -> "RouterSession":
@@ -156,6 +158,10 @@ class RouterSession:
         """Version, uptime, CPU load and memory (``/system/resource``), for the router health page."""
         rows = await self._print("/system/resource", ())
         return SystemResource.from_reply(rows[0] if rows else {})
+
+    async def interfaces(self) -> list[InterfaceCounters]:
+        """Every interface with its byte counters (``/interface``), for the traffic graphs (one read a poll)."""
+        return [InterfaceCounters.from_reply(row) for row in await self._print("/interface", _INTERFACE_FIELDS)]
 
     # --- reads and writes shared by the menus --------------------------------------------------------------
 

@@ -259,6 +259,7 @@ def _menus(identity: str) -> dict[str, Menu]:
             ("list", "address"),
             defaults={**no, "dynamic": "false"},
         ),
+        "/interface": Menu(read, items=[dict(item) for item in _INTERFACES]),
         "/queue/simple": Menu(
             write,
             frozenset({"name", "target", "max-limit", "limit-at", "comment", "disabled", "parent", "queue"}),
@@ -268,6 +269,13 @@ def _menus(identity: str) -> dict[str, Menu]:
         ),
     }
 
+
+_INTERFACES = (
+    {".id": "*1", "name": "ether1", "type": "ether", "running": "true", "disabled": "false", "rx-byte": "0",
+     "tx-byte": "0"},
+    {".id": "*2", "name": "ether2", "type": "ether", "running": "true", "disabled": "false", "rx-byte": "0",
+     "tx-byte": "0"},
+)  # fmt: skip
 
 _RESOURCE = {
     "uptime": "1w2d3h4m5s", "version": "7.16.2 (stable)", "free-memory": "201326592",
@@ -350,6 +358,12 @@ class RouterOSPeer:
         active.next_id += 1
         active.items.append(session | {"service": service, "uptime": "5m", "radius": "false"})
         return session[".id"]
+
+    def add_traffic(self, interface: str, *, rx_bytes: int = 0, tx_bytes: int = 0) -> None:
+        """Bytes pass through ``interface``: its ``rx-byte``/``tx-byte`` counters grow (for traffic graphs)."""
+        item = next(i for i in self.menus["/interface"].items if i["name"] == interface)
+        item["rx-byte"] = str(int(item["rx-byte"]) + rx_bytes)
+        item["tx-byte"] = str(int(item["tx-byte"]) + tx_bytes)
 
     # lifetime
     async def __aenter__(self) -> Self:
