@@ -178,7 +178,7 @@ WEB_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(name="web_app", scope="session")
-async def fx_web_app(db: Database, database_url: str) -> AsyncIterator[Any]:
+async def fx_web_app(db: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
     from ispb_platform.app import create_app
     from ispb_platform.billing.invoices.service import close_renderer
     from ispb_platform.demo import sms_sink
@@ -186,7 +186,10 @@ async def fx_web_app(db: Database, database_url: str) -> AsyncIterator[Any]:
     from ispb_platform.runtime import Runtime
     from ispb_platform.settings import parse_settings
 
-    settings = parse_settings({"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "t" * 40})
+    data_dir = tmp_path_factory.mktemp("ispb-data")  # files the app keeps (traffic graphs), never the checkout's var/
+    settings = parse_settings(
+        {"ISPB_DATABASE_URL": database_url, "ISPB_SECRET_KEY": "t" * 40, "ISPB_DATA_DIR": str(data_dir)}
+    )
     runtime = Runtime(settings, database_url, db, make_queue(None, database_url))
     # with the demo's SMS sink, which only ``ispb demo`` serves: the route matrix checks who may read it
     app = create_app(settings, runtime=runtime, extra_routes=sms_sink.ROUTES)

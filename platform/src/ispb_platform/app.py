@@ -81,6 +81,7 @@ def create_app(
                 active.queue,
                 secret_key=settings.secret_key or "",
                 outbound=settings.outbound,
+                data_dir=settings.data_dir,
                 concurrency=settings.worker_concurrency,
                 embedded=True,
             )

@@ -104,6 +104,7 @@ async def _run_one(
             today=day,
             secret_key=config.secret_key or "",
             outbound=config.outbound,
+            data_dir=config.data_dir,
         )
     except Exception as error:  # recorded as a failed run by execute(); shown, and the next tenant runs
         return f"{job.name} failed for {tenant.slug if tenant else 'platform'}: {type(error).__name__}: {error}"

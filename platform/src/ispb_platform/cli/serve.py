@@ -78,6 +78,7 @@ def worker(concurrency: int | None) -> None:
                 active.queue,
                 secret_key=config.secret_key or "",
                 outbound=config.outbound,
+                data_dir=config.data_dir,
                 concurrency=concurrency or config.worker_concurrency,
                 own_process=True,
             )

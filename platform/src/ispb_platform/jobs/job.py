@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 
 from ispb_notify import OutboundPolicy
 from ispb_tenants import Database, TenantRef
@@ -29,6 +30,9 @@ class JobContext:
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where jobs may send requests to URLs operators typed (``ISPB_OUTBOUND_ALLOW``): public addresses only by
     default."""
+
+    data_dir: Path | None = None
+    """``ISPB_DATA_DIR``, for jobs that keep files (traffic graphs); None where no files may be written."""
 
     def require_tenant(self) -> TenantRef:
         if self.tenant is None:

@@ -9,7 +9,7 @@ from ispb_platform.billing.jobs import advance_debit, auto_suspend, generate_bil
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
-from ispb_platform.network.jobs import check_routers, close_stale_sessions, run_due_commands
+from ispb_platform.network.jobs import check_routers, close_stale_sessions, run_due_commands, update_traffic_graphs
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
@@ -64,6 +64,16 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=close_stale_sessions,
         description="Closes RADIUS sessions silent for 15 minutes and asks their routers to drop them",
         timeout_s=600,
+    ),
+    ScheduledJob(
+        name="netsync.rrd_update",
+        cron="*/5 * * * *",
+        scope=JobScope.TENANT,
+        run=update_traffic_graphs,
+        description="Records every API router's interface traffic in its RRD graphs",
+        timeout_s=240,  # inside the 5 minutes: a slow poll must not overlap the next
+        retries=1,
+        observed_counts=frozenset({"routers_read", "interfaces_updated"}),
     ),
     ScheduledJob(
         name="netsync.router_status",

@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,6 +71,7 @@ async def execute(
     now: datetime | None = None,
     secret_key: str = "",
     outbound: OutboundPolicy | None = None,
+    data_dir: Path | None = None,
 ) -> RunRecord:
     """Run ``job`` once and record it. Re-raises the job's exception after recording it, so the queue retries."""
     if (job.scope is JobScope.TENANT) != (tenant is not None):
@@ -84,6 +86,7 @@ async def execute(
         tenant=tenant,
         secret_key=secret_key,
         outbound=outbound or OutboundPolicy(),
+        data_dir=data_dir,
     )
     run_id = await _start(db, job, ctx, trigger, key)
     try:

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from saq import CronJob, Queue, Worker
@@ -32,6 +33,7 @@ class JobTaskContext(Context, total=False):
     ispb_db: Database
     ispb_secret_key: str
     ispb_outbound: OutboundPolicy
+    ispb_data_dir: Path | None
 
 
 def job_options(job: ScheduledJob) -> dict[str, Any]:
@@ -81,6 +83,7 @@ async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = No
         key=ctx["job"].key,
         secret_key=ctx["ispb_secret_key"],
         outbound=ctx["ispb_outbound"],
+        data_dir=ctx.get("ispb_data_dir"),
     )
     return {"run_id": record.id, "counts": record.counts}
 
@@ -107,6 +110,7 @@ def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[s
             key=job_key(job, None, period),
             secret_key=ctx["ispb_secret_key"],
             outbound=ctx["ispb_outbound"],
+            data_dir=ctx.get("ispb_data_dir"),
         )
         return {"run_id": record.id, "counts": record.counts}
 
@@ -187,6 +191,7 @@ def build_worker(
     *,
     secret_key: str = "",
     outbound: OutboundPolicy | None = None,
+    data_dir: Path | None = None,
     concurrency: int = 10,
     embedded: bool = False,
     own_process: bool = False,
@@ -205,6 +210,7 @@ def build_worker(
         ctx["ispb_db"] = db
         ctx["ispb_secret_key"] = secret_key
         ctx["ispb_outbound"] = outbound or OutboundPolicy()
+        ctx["ispb_data_dir"] = data_dir
 
     worker_class: type[IspbWorker] = IspbWorker
     if embedded:

@@ -11,6 +11,7 @@ from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.network.radius import sessions
 from ispb_platform.network.routers.commands import run_due
 from ispb_platform.network.routers.status import check_api_routers
+from ispb_platform.network.traffic.poll import poll_routers
 
 
 async def run_due_commands(ctx: JobContext) -> Counts:
@@ -43,3 +44,11 @@ async def close_stale_sessions(
         disconnect_timeout=disconnect_timeout,
         disconnect_retries=disconnect_retries,
     )
+
+
+async def update_traffic_graphs(ctx: JobContext) -> Counts:
+    """``netsync.rrd_update``: every API router's interface counters into its RRD files (``traffic/poll.py``).
+    Without a data directory (a job run with nowhere to keep files) it records that it did nothing."""
+    if ctx.data_dir is None:
+        return {"no_data_dir": 1}
+    return await poll_routers(ctx.db, ctx.require_tenant(), ctx.secret_key, ctx.data_dir)

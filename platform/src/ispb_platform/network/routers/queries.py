@@ -121,6 +121,12 @@ async def api_router_ids() -> list[int]:
     return [row["id"] for row in rows]
 
 
+async def api_routers() -> list[RouterRow]:
+    """The API-managed routers with their sealed credentials, in id order (the traffic poll reads them all)."""
+    rows = await Router.select().where(Router.mode == "api").order_by(_ROUTER_ID)
+    return cast(list[RouterRow], rows)
+
+
 async def name_taken(name: str, except_id: int | None) -> bool:
     """Whether another router (not ``except_id``) has this name: checked with the form's other fields, so one
     answer lists every problem; the unique index still catches a concurrent clash (`RouterNameTaken`)."""

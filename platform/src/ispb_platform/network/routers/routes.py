@@ -1,18 +1,22 @@
 """Routers and Packages → Routers: list with status, add/edit (admins), test connection, command queue."""
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from ispb_netsync.rrd import GraphPeriod, RRDError, interface_rrd
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.network.routers import queries, service
 from ispb_platform.network.routers.forms import MODES, NEW_ROUTER, form_values, validate_router, without_secrets
+from ispb_platform.network.traffic.files import graph_png, router_interfaces
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -28,6 +32,10 @@ def _page(template: str, status_code: int = 200, **context: Any) -> Template:
         context={"nav": PANEL_NAV, "active": "/panel/routers", "modes": MODES, **context},
         status_code=status_code,
     )
+
+
+def _data_dir(request: Request[Any, Any, Any]) -> Path:
+    return Path(request.app.state.runtime.settings.data_dir)
 
 
 def _secret_key(request: Request[Any, Any, Any]) -> str:
@@ -49,12 +57,41 @@ class RouterController(Controller):
 
     @get("/{router_id:int}", opt=allow(OPERATORS))
     @in_tenant_scope
-    async def view_router(self, db: TenantScope, router_id: FromPath[int]) -> Template:
+    async def view_router(self, request: Request[Any, Any, Any], db: TenantScope, router_id: FromPath[int]) -> Template:
         router = await queries.get_router(router_id)
         if router is None:
             raise NotFoundException()
         commands = await queries.recent_commands(router_id=router_id)
-        return _page("network/routers/detail.html", router=router, commands=commands, check=None)
+        interfaces = router_interfaces(_data_dir(request), db.tenant.slug, router_id)
+        return _page("network/routers/detail.html", router=router, commands=commands, check=None, interfaces=interfaces)
+
+    @get("/{router_id:int}/traffic.png", opt=allow(OPERATORS))
+    @in_tenant_scope
+    async def traffic_graph(
+        self,
+        request: Request[Any, Any, Any],
+        db: TenantScope,
+        router_id: FromPath[int],
+        interface: FromQuery[str] = "",
+        period: FromQuery[str] = "day",
+    ) -> Response[bytes]:
+        """One interface's traffic graph (PNG). Another tenant's router, an unknown interface or period: 404."""
+        router = await queries.get_router(router_id)
+        if router is None or not interface or period not in {p.value for p in GraphPeriod}:
+            raise NotFoundException()
+        try:
+            path = interface_rrd(_data_dir(request), db.tenant.slug, router_id, interface)
+            image = await asyncio.to_thread(
+                graph_png,
+                path,
+                GraphPeriod(period),
+                title=f"{router['name']} {interface} ({period})",
+                labels=("In", "Out"),
+                time_zone=db.tenant.timezone,
+            )
+        except RRDError:
+            raise NotFoundException() from None
+        return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
     @get("/{router_id:int}/edit", opt=allow(OPERATOR_ADMINS))
     @in_tenant_scope

@@ -1,0 +1,80 @@
+"""Traffic graphs: ``netsync.rrd_update`` reads every API router's interface counters (RouterOS peer) into RRD
+files; three polls give the rates back; the router page shows the graphs; another tenant's operator gets 404."""
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from factories import make_router
+from ispb_netsync.rrd import TrafficSample, interface_rrd
+from ispb_platform.jobs.job import JobContext
+from ispb_platform.network.jobs import update_traffic_graphs
+from ispb_platform.network.traffic.files import store
+from ispb_tenants import Database, TenantRef
+from peers.routeros import Fault, RouterOSPeer
+
+SECRET = "t" * 40  # the web_app fixture's ISPB_SECRET_KEY
+
+
+def _ctx(db: Database, tenant: TenantRef, data_dir: Path | None) -> JobContext:
+    return JobContext(
+        db=db, today=date(2026, 12, 2), now=datetime.now(UTC), tenant=tenant, secret_key=SECRET, data_dir=data_dir
+    )
+
+
+async def test_polls_become_rates_graphs_and_pages(
+    db: Database, make_tenant, make_client, make_staff, sign_in, web_app
+):
+    data_dir = Path(web_app.state.runtime.settings.data_dir)
+    tenant, other = await make_tenant("traffic"), await make_tenant("traffic-other")
+    async with (
+        RouterOSPeer(username="ispb", password="router-pass") as core,
+        RouterOSPeer(username="ispb", password="router-pass") as down,
+    ):
+        down.fault = Fault.CLOSE_ON_ACCEPT
+        async with db.tenant(tenant) as scope:
+            router_id, _ = [
+                await make_router(
+                    scope, name=name, host=peer.host, api_port=peer.port, username="ispb",
+                    password="router-pass", secret_key=SECRET,
+                )
+                for name, peer in (("Core", core), ("Down", down))
+            ]  # fmt: skip
+        first = await update_traffic_graphs(_ctx(db, tenant, data_dir))
+        assert first["routers_read"] == 1 and first["routers_unreachable"] == 1
+        assert first["interfaces_created"] == 2  # ether1, ether2: the first reading is the baseline
+        path = interface_rrd(data_dir, tenant.slug, router_id, "ether1")
+        assert path.exists()
+        # two more polls 5 minutes apart (the job stamps the time it reads; here the store is fed the same way)
+        start = datetime.now(UTC)
+        for n in (1, 2):
+            core.add_traffic("ether1", rx_bytes=300 * 1_000_000, tx_bytes=300 * 4_000_000)
+            counters = {i["name"]: i for i in core.items("/interface")}
+            store().update_many(
+                [
+                    TrafficSample(
+                        path,
+                        start + timedelta(seconds=300 * n),
+                        int(counters["ether1"]["rx-byte"]),
+                        int(counters["ether1"]["tx-byte"]),
+                    )
+                ]
+            )
+        rates = [r for r in store().fetch(path, start, start + timedelta(seconds=600)) if r.download is not None]
+        assert rates and all(round(r.download) == 1_000_000 and round(r.upload) == 4_000_000 for r in rates)
+        assert (await update_traffic_graphs(_ctx(db, tenant, None))) == {"no_data_dir": 1}
+
+        operator = make_client()
+        await sign_in(operator, await make_staff("operator_staff", tenant))
+        page = await operator.get(f"/panel/routers/{router_id}")
+        assert page.status_code == 200 and "Traffic" in page.text and "interface=ether1" in page.text
+        graph = await operator.get(f"/panel/routers/{router_id}/traffic.png", params={"interface": "ether1"})
+        assert graph.status_code == 200 and graph.content[:8] == b"\x89PNG\r\n\x1a\n"
+        assert graph.headers["content-type"] == "image/png"
+        for params in ({"interface": "ether9"}, {"interface": "ether1", "period": "decade"}):
+            missing = await operator.get(f"/panel/routers/{router_id}/traffic.png", params=params)
+            assert missing.status_code == 404
+
+        stranger = make_client()
+        await sign_in(stranger, await make_staff("operator_staff", other))
+        refused = await stranger.get(f"/panel/routers/{router_id}/traffic.png", params={"interface": "ether1"})
+        assert refused.status_code == 404
