@@ -7,6 +7,7 @@ here, with the form its page offers, as a browser would send it) or in ``NOT_SAV
 route that is in neither fails ``test_every_mutating_route_is_a_save_or_says_why_not``.
 """
 
+import contextlib
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from litestar.routes import HTTPRoute
 from factories import make_bill, make_customer, make_discount, make_package, make_router
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
-from ispb_tenants import Database
+from ispb_tenants import Database, drop_tenant
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -319,6 +320,14 @@ async def fx_world(
     }
     yield {"operator": operator, "admin": admin, "ids": ids}
     await queue.disconnect()
+    # what the saves made outside make_tenant's and make_staff's cleanup: the new operator and the new people
+    created = f"dhaka-fiber-{ids['suffix']}"
+    await db.pool.execute(
+        "DELETE FROM platform.platform_user WHERE email = ANY($1::text[])",
+        [f"owner@{created}.test", f"shirin-{ids['suffix']}@isp.test", "accepted@isp.test"],
+    )
+    with contextlib.suppress(LookupError):
+        await drop_tenant(db, created)
 
 
 async def _post(client: httpx.AsyncClient, route: str, save: Save, ids: dict[str, str]) -> httpx.Response:
