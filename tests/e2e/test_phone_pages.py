@@ -23,6 +23,7 @@ from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.customers.queries import PAGE_SIZE as CUSTOMERS_PAGE
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import Database, TenantRef
 
 PASSWORD = "correct horse battery staple"
@@ -253,6 +254,7 @@ async def test_every_page_fits_the_screen_passes_axe_and_loads_light(
     for path in pages["operator"]:
         await sweep.check(operator, wire, path)
     await _navigation_marks_the_current_page(operator, size, shots)
+    await _every_section_by_its_link(operator, size)
 
     customer = await new_page(**size)
     portal = f"/portal/{tenant.slug}"
@@ -297,3 +299,16 @@ async def _navigation_marks_the_current_page(
     await expect(current).to_have_attribute("aria-current", "page")
     await expect(links.get_by_text("SMS and Notifications")).to_be_visible()
     await shots(page, "panel-navigation")
+
+
+async def _every_section_by_its_link(page: Page, size: dict[str, int]) -> None:
+    """From the dashboard, every section's page is one link away: behind the menu button on a phone, in the
+    sidebar on a wide screen; the page reached marks its own link as current."""
+    where = ".nav-menu" if size is PHONE else ".sidebar"
+    await page.goto("/panel/")
+    for item in (item for section in PANEL_NAV for item in section.items):
+        if size is PHONE:
+            await page.locator(".nav-menu summary").click()
+        await page.locator(where).get_by_role("link", name=item.label, exact=True).click()
+        await expect(page).to_have_url(re.compile(re.escape(item.path) + "$"))
+        await expect(page.locator(f'{where} a[aria-current="page"]')).to_have_text(item.label)
