@@ -55,16 +55,20 @@ def _axe_source() -> str:
     return source.decode()
 
 
-def page_routes() -> list[tuple[str, Any]]:
-    """``(path template, access)`` of every GET page of the app's own route table (as ``ispb web`` builds it)."""
+def _app() -> Any:
+    """The app as ``ispb web`` builds it (not started: only its route table is read)."""
     from ispb_platform.app import create_app
     from ispb_platform.settings import parse_settings
 
-    settings = parse_settings(
-        {"ISPB_DATABASE_URL": "postgresql://unused@127.0.0.1/unused", "ISPB_SECRET_KEY": "t" * 40}
+    return create_app(
+        parse_settings({"ISPB_DATABASE_URL": "postgresql://unused@127.0.0.1/unused", "ISPB_SECRET_KEY": "t" * 40})
     )
+
+
+def page_routes() -> list[tuple[str, Any]]:
+    """``(path template, access)`` of every GET page of the app's own route table."""
     found = []
-    for route in create_app(settings).routes:
+    for route in _app().routes:
         if isinstance(route, HTTPRoute) and route.path not in NOT_PAGES:
             found += [(route.path, h.opt[ACCESS]) for h in route.route_handlers if "GET" in h.http_methods]
     return found
@@ -72,14 +76,7 @@ def page_routes() -> list[tuple[str, Any]]:
 
 def test_every_not_page_is_still_a_route() -> None:
     """``NOT_PAGES`` cannot rot: each entry is a route the sweep would otherwise open."""
-    from ispb_platform.app import create_app
-    from ispb_platform.settings import parse_settings
-
-    settings = parse_settings(
-        {"ISPB_DATABASE_URL": "postgresql://unused@127.0.0.1/unused", "ISPB_SECRET_KEY": "t" * 40}
-    )
-    paths = {route.path for route in create_app(settings).routes}
-    assert set(NOT_PAGES) <= paths
+    assert set(NOT_PAGES) <= {route.path for route in _app().routes}
     assert len(page_routes()) >= 55
 
 
@@ -116,6 +113,10 @@ class Wire:
     def total(self) -> int:
         return int(sum(self.sizes.values()))
 
+    def counted(self, suffix: str) -> bool:
+        """Whether a request for a URL ending so was weighed (the static files too: the cache is really off)."""
+        return any(self.urls.get(request, "").endswith(suffix) for request in self.sizes)
+
     def biggest(self) -> str:
         ranked = sorted(self.sizes.items(), key=lambda item: -item[1])[:4]
         return ", ".join(f"{self.urls.get(rid, rid).rsplit('/', 1)[-1]} {int(size):,}" for rid, size in ranked)
@@ -136,6 +137,7 @@ class Sweep:
         assert answer is not None and answer.status == 200, f"{path}: {answer.status if answer else 'no answer'}"
         await page.wait_for_load_state("networkidle")
         self.weights[path] = weight = wire.total()
+        assert wire.counted(".css") and wire.counted(".js"), f"{path}: the static files were not weighed"
         if weight > FIRST_LOAD_LIMIT:
             self.problems.append(f"{path}: {weight:,} bytes on first load ({wire.biggest()})")
         overflow = await page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
