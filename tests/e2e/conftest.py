@@ -140,8 +140,11 @@ async def fx_new_page(browser: Browser, live_server: str, request: pytest.Fixtur
     contexts: list[BrowserContext] = []
     problems: list[str] = []
 
-    async def make(width: int = 1280, height: int = 900) -> Page:
-        context = await browser.new_context(base_url=live_server, viewport={"width": width, "height": height})
+    async def make(width: int = 1280, height: int = 900, *, touch: bool = False) -> Page:
+        """``touch``: a phone's browser (touch events for ``tap()``, mobile viewport handling)."""
+        context = await browser.new_context(
+            base_url=live_server, viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = await context.new_page()

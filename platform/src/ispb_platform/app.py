@@ -140,8 +140,11 @@ def create_app(
             header_name="x-csrftoken",
             exclude=["/static/", "/healthz"],
         ),
-        # gzip (the standard library's) for pages, CSS and JS: htmx goes from 52 KB to 17 KB, a page to a fifth
-        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, minimum_size=1024),
+        # brotli for browsers that accept it (all current ones), gzip (level 6) for the rest: htmx goes from 52 KB
+        # to 15 KB, a page to a fifth. Quality 5 compresses a page in about a millisecond (11 would take tens).
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_quality=5, brotli_gzip_fallback=True, gzip_compress_level=6, minimum_size=1024
+        ),
         guards=[access_guard],
         request_class=FormRequest,
         before_request=refuse_impossible_ids,

@@ -37,16 +37,20 @@ async def start_session(
     ip: str,
     user_agent: str,
     replacing: str | None = None,
+    welcome: str = "",
 ) -> str:
-    """Create a session and return the cookie token. ``replacing`` (the old token, if any) is ended."""
+    """Create a session and return the cookie token. ``replacing`` (the old token, if any) is ended.
+    ``welcome``: a flash message for the session's first page (the request that signs in has no session
+    of its own to carry one, ``web/flash.py``)."""
     token = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + ABSOLUTE_LIFETIME[kind]
+    flash = [{"kind": "notice", "text": welcome[:FLASH_LENGTH]}] if welcome else []
     async with db.platform() as connection:
         if replacing:
             await connection.execute("DELETE FROM web_session WHERE id = $1", _session_id(replacing))
         await connection.execute(
-            "INSERT INTO web_session (id, kind, user_id, tenant_id, expires_at, ip, user_agent)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO web_session (id, kind, user_id, tenant_id, expires_at, ip, user_agent, flash)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
             _session_id(token),
             kind.value,
             user_id,
@@ -54,6 +58,7 @@ async def start_session(
             expires,
             ip[:64],
             user_agent[:300],
+            json.dumps(flash),
         )
     return token
 

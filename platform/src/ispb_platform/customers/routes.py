@@ -43,6 +43,7 @@ async def _customer(customer_id: int) -> CustomerRecord:
 
 
 CUSTOMERS = panel_layout("/panel/customers")
+IMPORT = "/panel/customers/import"  # its own entry in the navigation, marked as the current page there
 
 
 def _disable_confirmation(customer: CustomerRecord) -> Confirmation:
@@ -145,7 +146,7 @@ class CustomerController(Controller):
 
     @get("/import")
     async def import_form(self) -> Template:
-        return _page("customers/import.html", {"report": None, "file_name": ""})
+        return _page("customers/import.html", {"report": None, "file_name": "", "active": IMPORT})
 
     @post("/import", request_max_body_size=csv_import.MAX_BYTES + 64 * 1024)
     @in_tenant_scope
@@ -154,11 +155,13 @@ class CustomerController(Controller):
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            context = {"report": None, "file_name": "", "problem": "Choose a CSV file to import."}
+            context = {"report": None, "file_name": "", "problem": "Choose a CSV file to import.", "active": IMPORT}
             return _page("customers/import.html", context, 400)
         report = await service.import_file(db, operator, await upload.read(), ip=client_ip(request))
         status = 200 if report.inserted or not (report.errors or report.file_errors) else 422
-        return _page("customers/import.html", {"report": report, "file_name": upload.filename}, status)
+        return _page(
+            "customers/import.html", {"report": report, "file_name": upload.filename, "active": IMPORT}, status
+        )
 
     @get("/{customer_id:int}")
     @in_tenant_scope

@@ -274,6 +274,7 @@ class InvitationController(Controller):
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
             replacing=request.scope["state"].get("session_token"),
+            welcome=f"Welcome, {accepted.invitation['name']}: your account is ready and you are signed in",
         )
         secure = runtime.settings.cookie_secure
         return Redirect("/panel/", status_code=303, cookies=[session_cookie(session, secure=secure)])
