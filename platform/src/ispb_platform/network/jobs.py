@@ -5,12 +5,13 @@ itself lives beside its domain code (``routers/commands.py``, ``routers/status.p
 where the web pages and other jobs call it too.
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.network.radius import sessions
+from ispb_platform.network.radius import partitions, sessions
 from ispb_platform.network.routers.commands import run_due
 from ispb_platform.network.routers.status import check_api_routers
+from ispb_tenants.tables import Tenant
 
 
 async def run_due_commands(ctx: JobContext) -> Counts:
@@ -43,3 +44,18 @@ async def close_stale_sessions(
         disconnect_timeout=disconnect_timeout,
         disconnect_retries=disconnect_retries,
     )
+
+
+async def radacct_partitions(ctx: JobContext) -> Counts:
+    """``netsync.radacct_partitions``: radacct's next monthly partitions ready, months past the tenant's
+    accounting retention dropped (see ``radius/partitions.py``). Months are UTC, like the partitions."""
+    tenant = ctx.require_tenant()
+    async with ctx.db.platform():
+        row = (
+            await Tenant.select(Tenant.accounting_retention_months).where(Tenant._meta.primary_key == tenant.id).first()
+        )
+    if row is None:
+        raise LookupError(tenant.slug)
+    retention = int(row["accounting_retention_months"])
+    counts = await partitions.maintain(ctx.db, tenant, today=ctx.now.astimezone(UTC).date(), retention_months=retention)
+    return {**counts, "retention_months": retention}

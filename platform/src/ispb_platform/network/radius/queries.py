@@ -29,9 +29,10 @@ RFC 2866 names)."""
 # One statement per batch: pick stale open rows nobody else holds (a second worker skips them), close them at
 # their last sign of life, and return each with its tenant's RADIUS router (if any) for the Disconnect. The
 # OR keeps both halves on radacct_stale_idx (AcctUpdateTime, partial on open rows; NULLs are indexed too).
+# A row is named by (radacctid, acctstarttime): radacct's key, partitioned by month on acctstarttime.
 _CLOSE_BATCH = """
 WITH stale AS (
-    SELECT radacctid FROM radacct
+    SELECT radacctid, acctstarttime FROM radacct
     WHERE acctstoptime IS NULL
       AND (acctupdatetime < $1 OR (acctupdatetime IS NULL AND acctstarttime < $1))
     LIMIT $2
@@ -44,7 +45,7 @@ WITH stale AS (
             END::bigint,
         acctterminatecause = $3
     FROM stale
-    WHERE a.radacctid = stale.radacctid AND a.acctstoptime IS NULL
+    WHERE a.radacctid = stale.radacctid AND a.acctstarttime = stale.acctstarttime AND a.acctstoptime IS NULL
     RETURNING a.username, a.acctsessionid, a.nasipaddress
 )
 SELECT c.username, c.acctsessionid, host(c.nasipaddress) AS nas_address, r.id AS router_id, r.coa_port,
