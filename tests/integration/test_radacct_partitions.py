@@ -268,3 +268,50 @@ async def test_a_session_id_reused_after_a_nas_reboot_is_a_new_session(radius: R
         (first, first + timedelta(minutes=30), 1800),
         (again, None, 300),
     ]
+
+
+@pytest.mark.radius
+async def test_octets_are_64_bit_with_gigawords_and_a_late_interim_never_steps_back(radius: Radius, db: Database):
+    sid = f"g-{secrets.token_hex(3)}"
+    start = BOUNDARY + timedelta(hours=5)
+    await _acct(radius, AcctStatusType.START, start, sid)
+    await _acct(
+        radius,
+        AcctStatusType.INTERIM_UPDATE,
+        start + timedelta(minutes=10),
+        sid,
+        acct_session_time=600,
+        acct_input_octets=5,
+        acct_input_gigawords=2,
+        acct_output_octets=7,
+        acct_output_gigawords=3,
+    )
+    # an older update arriving late (smaller Acct-Session-Time): answered, ignored
+    await _acct(
+        radius,
+        AcctStatusType.INTERIM_UPDATE,
+        start + timedelta(minutes=5),
+        sid,
+        acct_session_time=300,
+        acct_input_octets=4_000_000_000,
+        acct_output_octets=1,
+    )
+    [row] = [r for key, r in (await _where(db, radius.tenant)).items() if key.startswith(sid + "@")]
+    assert (row["acctinputoctets"], row["acctoutputoctets"], row["acctsessiontime"]) == (
+        (2 << 32) + 5,
+        (3 << 32) + 7,
+        600,
+    )
+    await _acct(
+        radius,
+        AcctStatusType.STOP,
+        start + timedelta(minutes=20),
+        sid,
+        acct_session_time=1200,
+        acct_input_octets=4_294_967_295,
+        acct_input_gigawords=2,
+        acct_output_octets=0,
+        acct_output_gigawords=4,
+    )
+    [row] = [r for key, r in (await _where(db, radius.tenant)).items() if key.startswith(sid + "@")]
+    assert (row["acctinputoctets"], row["acctoutputoctets"]) == ((3 << 32) - 1, 4 << 32)
