@@ -13,11 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from factories import make_customer
 from ispb_netsync.radius import AcctStatusType, Code, Packet, attr, send_request
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import radacct_partitions
 from ispb_platform.network.radius.config import Listen, RadiusNas, RadiusTenant, render
 from ispb_platform.network.radius.partitions import maintain, month_start, partitions
+from ispb_platform.network.radius.usage import rollup, usage_this_cycle
 from ispb_tenants import Database, TenantRef, migrate_tenant
 from ispb_tenants.migrations import Scope, apply_pending, load_migrations
 from peers.freeradius import FreeRadius, free_udp_ports, running_freeradius
@@ -315,3 +317,50 @@ async def test_octets_are_64_bit_with_gigawords_and_a_late_interim_never_steps_b
     )
     [row] = [r for key, r in (await _where(db, radius.tenant)).items() if key.startswith(sid + "@")]
     assert (row["acctinputoctets"], row["acctoutputoctets"]) == ((3 << 32) - 1, 4 << 32)
+
+
+@pytest.mark.radius
+async def test_a_nas_counter_restart_keeps_the_session_total_and_the_usage_rollup_counts_it(
+    radius: Radius, db: Database
+):
+    async with db.tenant(radius.tenant) as scope:
+        rahim = await make_customer(scope, pppoe_username="rahim")
+    sid = f"c-{secrets.token_hex(3)}"
+    start = BOUNDARY + timedelta(days=1, hours=6)  # 2 December, 12:00 in Dhaka
+    await _acct(radius, AcctStatusType.START, start, sid)
+    await _acct(
+        radius,
+        AcctStatusType.INTERIM_UPDATE,
+        start + timedelta(minutes=5),
+        sid,
+        acct_session_time=300,
+        acct_input_octets=100,
+        acct_output_octets=4_000,
+    )
+    await rollup(db, radius.tenant)
+    # the NAS restarted its counters: a smaller reading in a newer update, then growth from there
+    await _acct(
+        radius,
+        AcctStatusType.INTERIM_UPDATE,
+        start + timedelta(minutes=10),
+        sid,
+        acct_session_time=600,
+        acct_input_octets=10,
+        acct_output_octets=500,
+    )
+    await _acct(
+        radius,
+        AcctStatusType.STOP,
+        start + timedelta(minutes=15),
+        sid,
+        acct_session_time=900,
+        acct_input_octets=30,
+        acct_output_octets=900,
+        acct_output_gigawords=1,
+    )
+    [row] = [r for key, r in (await _where(db, radius.tenant)).items() if key.startswith(sid + "@")]
+    assert (row["acctinputoctets"], row["acctoutputoctets"]) == (100 + 30, 4_000 + (1 << 32) + 900)
+    assert (await rollup(db, radius.tenant))["sessions"] == 1
+    async with db.tenant(radius.tenant) as scope:
+        usage = await usage_this_cycle(scope.connection, rahim, date(2026, 12, 2))
+    assert (usage.download_octets, usage.upload_octets) == (4_000 + (1 << 32) + 900, 130)

@@ -9,7 +9,13 @@ from ispb_platform.billing.jobs import advance_debit, auto_suspend, generate_bil
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
-from ispb_platform.network.jobs import check_routers, close_stale_sessions, radacct_partitions, run_due_commands
+from ispb_platform.network.jobs import (
+    check_routers,
+    close_stale_sessions,
+    radacct_partitions,
+    run_due_commands,
+    usage_rollup,
+)
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
@@ -63,6 +69,14 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         scope=JobScope.TENANT,
         run=close_stale_sessions,
         description="Closes RADIUS sessions silent for 15 minutes and asks their routers to drop them",
+        timeout_s=600,
+    ),
+    ScheduledJob(
+        name="netsync.usage_rollup",
+        cron="*/5 * * * *",
+        scope=JobScope.TENANT,
+        run=usage_rollup,
+        description="Adds the traffic of RADIUS sessions since the last run to each customer's daily usage",
         timeout_s=600,
     ),
     ScheduledJob(

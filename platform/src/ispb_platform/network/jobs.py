@@ -8,7 +8,7 @@ where the web pages and other jobs call it too.
 from datetime import UTC, timedelta
 
 from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.network.radius import partitions, sessions
+from ispb_platform.network.radius import partitions, sessions, usage
 from ispb_platform.network.routers.commands import run_due
 from ispb_platform.network.routers.status import check_api_routers
 from ispb_tenants.tables import Tenant
@@ -59,3 +59,9 @@ async def radacct_partitions(ctx: JobContext) -> Counts:
     retention = int(row["accounting_retention_months"])
     counts = await partitions.maintain(ctx.db, tenant, today=ctx.now.astimezone(UTC).date(), retention_months=retention)
     return {**counts, "retention_months": retention}
+
+
+async def usage_rollup(ctx: JobContext) -> Counts:
+    """``netsync.usage_rollup``: add the accounting counters' movement since the last run to each customer's
+    daily usage (see ``radius/usage.py``)."""
+    return await usage.rollup(ctx.db, ctx.require_tenant())

@@ -50,6 +50,9 @@ class RadAcct(Table, tablename="radacct"):
     framedinterfaceid = Text(null=True, default=None)
     delegatedipv6prefix = Inet(null=True, default=None)
     class_ = Text(db_column_name="class", null=True, default=None)
+    nasinputoctets = BigInt(default=0)
+    """The NAS's last counter reading; ``acctinputoctets`` is the session total, which survives counter restarts."""
+    nasoutputoctets = BigInt(default=0)
     rolledinputoctets = BigInt(default=0)
     """What the usage rollup has counted of ``acctinputoctets`` (``network/radius/usage.py``)."""
     rolledoutputoctets = BigInt(default=0)

@@ -39,7 +39,9 @@ CREATE TABLE radacct (
     AcctAuthentic       text,
     ConnectInfo_start   text,
     ConnectInfo_stop    text,
-    AcctInputOctets     bigint,   -- 64-bit totals: Acct-Input-Gigawords << 32 + Acct-Input-Octets
+    -- The session's totals (64-bit: Acct-Input-Gigawords << 32 + Acct-Input-Octets). They only grow: when a NAS
+    -- restarts its counters mid-session, FreeRADIUS's queries add the new reading instead of replacing the total.
+    AcctInputOctets     bigint,
     AcctOutputOctets    bigint,
     CalledStationId     text,
     CallingStationId    text,
@@ -54,6 +56,9 @@ CREATE TABLE radacct (
     Class               text,
     -- What network.usage_rollup has counted of this row's octets: the rollup adds the difference (or, when the
     -- NAS counter went down, i.e. it restarted from zero, the new value) and moves these up to the counters.
+    -- The NAS's last counter reading, to tell growth from a restart (see AcctInputOctets).
+    NasInputOctets      bigint NOT NULL DEFAULT 0,
+    NasOutputOctets     bigint NOT NULL DEFAULT 0,
     RolledInputOctets   bigint NOT NULL DEFAULT 0,
     RolledOutputOctets  bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (RadAcctId, AcctStartTime),
@@ -118,12 +123,12 @@ INSERT INTO radacct (RadAcctId, AcctSessionId, AcctUniqueId, UserName, Realm, NA
     AcctStartTime, AcctUpdateTime, AcctStopTime, AcctInterval, AcctSessionTime, AcctAuthentic, ConnectInfo_start,
     ConnectInfo_stop, AcctInputOctets, AcctOutputOctets, CalledStationId, CallingStationId, AcctTerminateCause,
     ServiceType, FramedProtocol, FramedIPAddress, FramedIPv6Address, FramedIPv6Prefix, FramedInterfaceId,
-    DelegatedIPv6Prefix, Class)
+    DelegatedIPv6Prefix, Class, NasInputOctets, NasOutputOctets)
 SELECT RadAcctId, AcctSessionId, AcctUniqueId, UserName, Realm, NASIPAddress, NASPortId, NASPortType,
     AcctStartTime, AcctUpdateTime, AcctStopTime, AcctInterval, AcctSessionTime, AcctAuthentic, ConnectInfo_start,
     ConnectInfo_stop, AcctInputOctets, AcctOutputOctets, CalledStationId, CallingStationId, AcctTerminateCause,
     ServiceType, FramedProtocol, FramedIPAddress, FramedIPv6Address, FramedIPv6Prefix, FramedInterfaceId,
-    DelegatedIPv6Prefix, Class
+    DelegatedIPv6Prefix, Class, coalesce(AcctInputOctets, 0), coalesce(AcctOutputOctets, 0)
 FROM radacct_unpartitioned;
 INSERT INTO radacct_key (AcctUniqueId, AcctStartTime) SELECT AcctUniqueId, AcctStartTime FROM radacct_unpartitioned;
 DROP TABLE radacct_unpartitioned;
