@@ -128,7 +128,7 @@ LEFT JOIN customer c ON c.pppoe_username = a.username
 WHERE a.acctstoptime IS NULL
   AND ($2::text IS NULL OR a.username ILIKE $2 OR c.code ILIKE $2 OR c.name ILIKE $2
        OR host(a.framedipaddress) LIKE $2 OR host(a.nasipaddress) LIKE $2)
-ORDER BY a.acctstarttime DESC NULLS LAST, a.radacctid DESC
+ORDER BY a.acctstarttime DESC, a.radacctid DESC
 LIMIT $1
 """
 
@@ -143,7 +143,8 @@ async def online_customers(connection: AnyConnection, *, limit: int, q: str | No
     framed IP or NAS address (substring, case-insensitive).
 
     Reads only open rows (the partial indexes on ``AcctStopTime IS NULL``), so the cost follows how many are
-    online, not how much accounting history the tenant has.
+    online, not how much accounting history the tenant has; the first page reads ``radacct_online_start_idx``
+    backwards and stops after ``limit`` rows (AcctStartTime is never NULL since radacct is partitioned on it).
 
     Example::
 
