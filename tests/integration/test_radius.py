@@ -7,7 +7,12 @@ Beta chose to reject suspended customers; alpha keeps the default suspended prof
 
 import asyncio
 import hashlib
+import os
+import pwd
 import secrets
+import shutil
+import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +36,17 @@ from ispb_netsync.radius import (
     send_request,
     suspended_group_rows,
 )
-from ispb_platform.network.radius.config import STOCK_FILES, Listen, RadiusNas, RadiusTenant, generate, render
+from ispb_platform.network.radius.config import (
+    STOCK_FILES,
+    Listen,
+    RadiusNas,
+    RadiusTenant,
+    generate,
+    render,
+    write,
+)
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant
-from peers.freeradius import FreeRadius, free_udp_ports, running_freeradius
+from peers.freeradius import STOCK_DIR, FreeRadius, binary, free_udp_ports, running_freeradius
 
 pytestmark = pytest.mark.radius
 
@@ -409,3 +422,31 @@ async def _nas_status(world: World, nas: str, status: AcctStatusType) -> Packet:
         timeout=2,
         retries=1,
     )
+
+
+def test_freeradius_s_own_user_can_read_the_generated_configuration(tmp_path: Path):
+    """The docs run `ispb radius config` as root into /etc/freeradius/3.0 (group freerad); FreeRADIUS re-reads its
+    configuration as freerad on reload, so the files must carry the directory's group."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the check runs FreeRADIUS as its own user, freerad")
+    binary()  # FreeRADIUS must be installed: fail loudly otherwise
+    freerad = pwd.getpwnam("freerad")
+    base = Path(tempfile.mkdtemp(prefix="ispb-radius-perm-"))
+    try:
+        base.chmod(0o755)
+        raddb = base / "raddb"
+        subprocess.run(["cp", "-a", str(STOCK_DIR), str(raddb)], check=True)  # owner and group as installed
+        for relative in STOCK_FILES:
+            (raddb / relative).unlink(missing_ok=True)
+        tenant = RadiusTenant("perm", "tenant_perm", (RadiusNas(1, "edge", "192.0.2.9", "s3cret"),))
+        write(render([tenant], database_url="postgresql://radius@db/ispb", listen=Listen("127.0.0.1")), raddb)
+        assert (raddb / "clients.conf").stat().st_gid == freerad.pw_gid
+        check = subprocess.run(
+            ["runuser", "-u", "freerad", "--", binary(), "-XC", "-d", str(raddb), "-D", "/usr/share/freeradius"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert "Configuration appears to be OK" in check.stdout, (check.stdout + check.stderr)[-3000:]
+    finally:
+        shutil.rmtree(base)

@@ -21,6 +21,7 @@ Example::
         print(skipped.reason)
 """
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -329,17 +330,40 @@ def render(tenants: Iterable[RadiusTenant], *, database_url: str, listen: Listen
 
 
 def write(config: RadiusConfig, out_dir: Path) -> list[Path]:
-    """Write the files under ``out_dir`` (readable by their owner and group only: they hold secrets)."""
+    """Write the files under ``out_dir``: readable by their owner and ``out_dir``'s group only (they hold secrets).
+
+    The group matters: Debian's /etc/freeradius/3.0 belongs to group ``freerad``, and FreeRADIUS re-reads its
+    configuration on reload as that user. Files written by root with root's group would start the server
+    (it reads as root before dropping privileges) and then fail the first reload ("Permission denied").
+    """
+    group = out_dir.stat().st_gid
     written = []
-    for relative, text in config.files.items():
+    for relative in config.files:
         path = out_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
+        for parent in reversed(path.relative_to(out_dir).parents[:-1]):
+            folder = out_dir / parent
+            if not folder.exists():
+                folder.mkdir(mode=0o750)
+                _give_group(folder, group)
         tmp = path.with_name(path.name + ".tmp")
         tmp.touch(mode=0o640)
-        tmp.write_text(text, encoding="utf-8")
+        _give_group(tmp, group)
+        tmp.write_text(config.files[relative], encoding="utf-8")
         tmp.replace(path)  # atomic: a reloading FreeRADIUS never reads half a file
         written.append(path)
     return written
+
+
+def _give_group(path: Path, group: int) -> None:
+    if path.stat().st_gid == group:
+        return
+    try:
+        os.chown(path, -1, group)
+    except PermissionError as error:
+        raise RadiusConfigError(
+            f"cannot give {path} the group of its directory (gid {group}), which FreeRADIUS reads it as: run as "
+            "root or as a member of that group"
+        ) from error
 
 
 async def generate(
