@@ -137,9 +137,16 @@ async def test_job_creates_months_ahead_moves_strays_and_drops_by_retention(db: 
     await _insert(db, tenant, "kept", datetime(2031, 4, 1, tzinfo=UTC))
     await _insert(db, tenant, "too-old", datetime(2031, 3, 31, 23, 59, tzinfo=UTC))
     await _insert(db, tenant, "stray", datetime(2020, 1, 1, tzinfo=UTC))
+    async with db.tenant(tenant) as scope:
+        customer = await make_customer(scope, pppoe_username="old-timer")
+        await scope.connection.execute(
+            "INSERT INTO customer_usage_daily (customer_id, day, download_octets) VALUES ($1, '2031-03-31', 1),"
+            " ($1, '2031-04-01', 2)",
+            customer,
+        )
     counts = await radacct_partitions(_ctx(db, tenant, datetime(2032, 4, 15, tzinfo=UTC)))
     assert (counts["retention_months"], counts["dropped"], counts["default_rows_deleted"]) == (12, 1, 1)
-    assert counts["keys_deleted"] == 2
+    assert (counts["keys_deleted"], counts["usage_days_deleted"]) == (2, 1)
     rows = await _where(db, tenant)
     assert _part(rows, "kept") == ["radacct_p203104"]
     assert _part(rows, "too-old") == _part(rows, "stray") == []

@@ -5,7 +5,8 @@ with no partition of its own lands in ``radacct_default``, which works but is on
 keeps the current month and `AHEAD_MONTHS` more ready, and ``radacct_add_month`` (the migration's SQL function)
 moves rows that reached the default partition into their month when it is created. Months older than the
 tenant's ``accounting_retention_months`` are dropped whole (one ``DROP TABLE``: no row-by-row delete, no bloat),
-with their ``radacct_key`` rows and any old rows in the default partition (in batches).
+with their ``radacct_key`` rows, any old rows in the default partition and the customers' usage days before the
+same month (in batches).
 
 Safe twice and concurrently: one advisory lock per tenant serialises runs, creation is "if missing", and a drop
 of a dropped month finds nothing. ``lock_timeout`` bounds how long FreeRADIUS's writes can queue behind the
@@ -85,7 +86,14 @@ async def maintain(db: Database, tenant: TenantRef, *, today: date, retention_mo
     bound = datetime(cutoff.year, cutoff.month, 1, tzinfo=UTC)
     keys = await _delete_in_batches(db, tenant, "radacct_key", bound)
     strays = await _delete_in_batches(db, tenant, "radacct_default", bound)
-    return {"created": created, "dropped": len(old), "keys_deleted": keys, "default_rows_deleted": strays}
+    days = await _delete_in_batches(db, tenant, "customer_usage_daily", cutoff)
+    return {
+        "created": created,
+        "dropped": len(old),
+        "keys_deleted": keys,
+        "default_rows_deleted": strays,
+        "usage_days_deleted": days,
+    }
 
 
 # SQL: batched set deletes (LIMIT and SKIP LOCKED in a subquery), which the query builder cannot say
@@ -94,10 +102,13 @@ _DELETE_OLD = {
     " WHERE acctstarttime < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
     "radacct_default": "DELETE FROM radacct_default WHERE radacctid IN (SELECT radacctid FROM radacct_default"
     " WHERE acctstarttime < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    # usage days: in the tenant's calendar, compared with the cut-off month's first day
+    "customer_usage_daily": "DELETE FROM customer_usage_daily WHERE (customer_id, day) IN (SELECT customer_id, day"
+    " FROM customer_usage_daily WHERE day < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
 }
 
 
-async def _delete_in_batches(db: Database, tenant: TenantRef, table: str, before: datetime) -> int:
+async def _delete_in_batches(db: Database, tenant: TenantRef, table: str, before: date | datetime) -> int:
     total = 0
     while True:
         async with db.tenant(tenant) as scope:

@@ -104,6 +104,9 @@ BEGIN
     IF to_regclass(format('%I.%I', here, part)) IS NOT NULL THEN
         RETURN false;
     END IF;
+    -- No start for this month may reach the default partition between the move and the attach (the attach would
+    -- fail on it): hold the default partition until commit. Writers wait that long (the caller's lock_timeout).
+    EXECUTE format('LOCK TABLE %I.radacct_default IN ACCESS EXCLUSIVE MODE', here);
     EXECUTE format('CREATE TABLE %I.%I (LIKE %I.radacct INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', here, part, here);
     EXECUTE format('WITH moved AS (DELETE FROM %I.radacct_default WHERE AcctStartTime >= $1 AND AcctStartTime < $2'
                    ' RETURNING *) INSERT INTO %I.%I SELECT * FROM moved', here, here, part) USING low, high;
@@ -146,6 +149,8 @@ CREATE TABLE customer_usage_daily (
     upload_octets   bigint NOT NULL DEFAULT 0 CHECK (upload_octets >= 0),    -- from the customer (Acct-Input)
     PRIMARY KEY (customer_id, day)
 );
+-- Days older than the accounting retention go with their months (netsync.radacct_partitions).
+CREATE INDEX customer_usage_daily_day_idx ON customer_usage_daily (day);
 
 -- 5. The stock post-auth query stored every attempted password in clear; ours stores none. Forget the old ones.
 UPDATE radpostauth SET pass = NULL WHERE pass IS NOT NULL;
