@@ -48,6 +48,7 @@ BENCHES = (
     Bench("reactivation", ("--payments", "100"), ("--payments", "30")),
     Bench("payment_import", (), ("--lines", "10000", "--customers", "10000", "--single", "100")),
     Bench("radacct", ("--rows", "10000000"), ("--rows", "1000000")),
+    Bench("radius_accounting", ("--sessions", "20000"), ("--sessions", "3000")),
     Bench("notify_http_clients", ("--client", "all"), ("--client", "all", "--messages", "5000"), needs="aiohttp"),
 )
 

@@ -234,8 +234,11 @@ def _sql_instance(tenant: RadiusTenant, database_url: str) -> str:
         f"\tgroup_attribute = {quote(tenant.sql_instance + '-SQL-Group')}\n"
         "\tread_clients = no\n"
         "\tdelete_stale_sessions = yes\n"
-        # Many tenants, one server: connections open on demand and close when idle.
-        "\tpool {\n\t\tstart = 0\n\t\tmin = 0\n\t\tspare = 1\n\t\tmax = 8\n\t\tuses = 0\n"
+        # Many tenants, one server: connections open on demand and close when idle. `max` is one per FreeRADIUS
+        # thread, as in the stock module: rlm_sql does not wait for a busy pool, it fails the request ("No
+        # connections available"), so a smaller pool drops accounting in a burst (a NAS reboot) that the
+        # threads could serve (tests/bench/radius_accounting.py lost packets with 8).
+        "\tpool {\n\t\tstart = 0\n\t\tmin = 0\n\t\tspare = 1\n\t\tmax = ${thread[pool].max_servers}\n\t\tuses = 0\n"
         "\t\tretry_delay = 30\n\t\tlifetime = 0\n\t\tidle_timeout = 60\n\t}\n"
         # our queries (queries.conf in this package): stock authorization, our accounting and post-auth
         "\t$INCLUDE ${modconfdir}/ispb/queries.conf\n"
