@@ -111,7 +111,7 @@ async def load_tenants(conn: Connection, reveal: Reveal) -> list[RadiusTenant]:
     tenants = []
     for tenant_id, slug, schema in await queries.tenant_schemas(conn):
         if not await queries.has_radius_tables(conn, schema):
-            continue  # not migrated to 0005 yet: `ispb tenants migrate` first
+            continue  # not migrated to 0010 yet: `ispb tenants migrate` first
         nas = tuple(
             RadiusNas(r["id"], r["name"], r["address"], _reveal(reveal, r["radius_secret_sealed"], tenant_id, r["id"]))
             for r in await queries.radius_routers(conn, schema)

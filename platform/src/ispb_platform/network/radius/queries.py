@@ -241,8 +241,9 @@ async def tenant_schemas(connection: AnyConnection) -> list[tuple[int, str, str]
 
 
 async def has_radius_tables(connection: AnyConnection, schema: str) -> bool:
-    """Whether ``schema`` is migrated far enough to hold the RADIUS tables (tenant migration 0005)."""
-    return bool(await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.radcheck"))
+    """Whether ``schema`` is migrated far enough for the generated queries: the RADIUS tables (tenant migration
+    0005) with the partitioned accounting and its ``radacct_key`` (0010)."""
+    return bool(await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.radacct_key"))
 
 
 async def radius_routers(connection: AnyConnection, schema: str) -> list[dict[str, Any]]:
