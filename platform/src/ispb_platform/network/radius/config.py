@@ -339,6 +339,7 @@ def write(config: RadiusConfig, out_dir: Path) -> list[Path]:
     configuration on reload as that user. Files written by root with root's group would start the server
     (it reads as root before dropping privileges) and then fail the first reload ("Permission denied").
     """
+    out_dir.mkdir(parents=True, exist_ok=True)
     group = out_dir.stat().st_gid
     written = []
     for relative in config.files:
