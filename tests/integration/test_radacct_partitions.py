@@ -19,6 +19,7 @@ from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import radacct_partitions
 from ispb_platform.network.radius.config import Listen, RadiusNas, RadiusTenant, render
 from ispb_platform.network.radius.partitions import maintain, month_start, partitions
+from ispb_platform.network.radius.sessions import close_stale
 from ispb_platform.network.radius.usage import rollup, usage_this_cycle
 from ispb_tenants import Database, TenantRef, migrate_tenant
 from ispb_tenants.migrations import Scope, apply_pending, load_migrations
@@ -371,3 +372,37 @@ async def test_a_nas_counter_restart_keeps_the_session_total_and_the_usage_rollu
     async with db.tenant(radius.tenant) as scope:
         usage = await usage_this_cycle(scope.connection, rahim, date(2026, 12, 2))
     assert (usage.download_octets, usage.upload_octets) == (4_000 + (1 << 32) + 900, 130)
+
+
+@pytest.mark.radius
+async def test_a_session_id_reused_while_the_old_session_is_open_is_recorded_after_the_stale_cleanup(
+    radius: Radius, db: Database
+):
+    sid = f"z-{secrets.token_hex(3)}"
+    first = BOUNDARY + timedelta(days=2)
+    await _acct(radius, AcctStatusType.START, first, sid)
+    await _acct(
+        radius,
+        AcctStatusType.INTERIM_UPDATE,
+        first + timedelta(minutes=10),
+        sid,
+        acct_session_time=600,
+        acct_input_octets=1_000,
+    )
+    again = first + timedelta(hours=1)  # the NAS rebooted without Accounting-On and reuses the session id
+    await _acct(radius, AcctStatusType.START, again, sid)  # answered; the old session is still open
+    counts = await close_stale(db, radius.tenant, again + timedelta(minutes=1), "k" * 40)
+    assert counts["closed"] == 1
+    await _acct(
+        radius,
+        AcctStatusType.INTERIM_UPDATE,
+        again + timedelta(minutes=5),
+        sid,
+        acct_session_time=300,
+        acct_input_octets=50,
+    )
+    rows = [row for key, row in (await _where(db, radius.tenant)).items() if key.startswith(sid + "@")]
+    assert [(r["acctstarttime"], r["acctstoptime"], r["acctinputoctets"]) for r in rows] == [
+        (first, first + timedelta(minutes=10), 1_000),
+        (again, None, 50),
+    ]
