@@ -51,7 +51,7 @@ def _part(rows: dict[str, dict[str, object]], session: str) -> list[str]:
 
 
 async def test_migration_moves_existing_accounting_into_monthly_partitions(db: Database, make_tenant):
-    tenant = await make_tenant("mig")
+    tenant = await make_tenant("mig")  # Asia/Dhaka
     migrations = load_migrations(Scope.TENANT)
     before = [m for m in migrations if m.version < 10]
     async with db.pool.acquire() as conn, conn.transaction():  # the schema as release 0009 left it
@@ -68,6 +68,10 @@ async def test_migration_moves_existing_accounting_into_monthly_partitions(db: D
         await conn.execute(
             "INSERT INTO radpostauth (username, pass, reply) VALUES ('rahim', 'typed-secret', 'Access-Reject')"
         )
+        rahim = await conn.fetchval(
+            "INSERT INTO customer (code, name, phone, pppoe_username) VALUES ('C1', 'Rahim', '+8801', 'rahim')"
+            " RETURNING id"
+        )
         old_max = await conn.fetchval("SELECT max(radacctid) FROM radacct")
     result = await migrate_tenant(db, tenant)
     assert result.ok and 10 in result.applied
@@ -81,6 +85,9 @@ async def test_migration_moves_existing_accounting_into_monthly_partitions(db: D
         assert keys == {"u-old", "u-open", "u-nostart"}
         assert await conn.fetchval("SELECT count(*) FROM radpostauth WHERE pass IS NOT NULL") == 0
         assert await conn.fetchval("SELECT count(*) FROM radacct_default") == 0
+        # the history's usage is in the usage table, and counted: the first rollup finds nothing to add
+        usage = await conn.fetch("SELECT customer_id, day, download_octets, upload_octets FROM customer_usage_daily")
+        assert [tuple(r) for r in usage] == [(rahim, date(2025, 3, 10), 20, 10)]  # 09:00 UTC is 15:00 in Dhaka
         months = await partitions(conn)
         # every month from the oldest row to three months ahead of now
         assert months[0] == date(2025, 3, 1) and months[-1] == month_start(datetime.now(UTC).date(), 3)
@@ -90,6 +97,7 @@ async def test_migration_moves_existing_accounting_into_monthly_partitions(db: D
             " VALUES ('next', 'u-next', '10.0.0.1', now()) RETURNING radacctid"
         )
     assert new_id > old_max  # the id sequence carried over
+    assert (await rollup(db, tenant))["sessions"] == 0
 
 
 # --- the job --------------------------------------------------------------------------------------------------

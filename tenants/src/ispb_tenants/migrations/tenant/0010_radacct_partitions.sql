@@ -116,8 +116,8 @@ BEGIN
 END
 $$;
 
--- 3. The existing rows: partitions for every month they started in (and the next three), then the rows, their
--- keys, and nothing counted yet (the first rollup counts them into the usage table).
+-- 3. The existing rows: partitions for every month they started in (and the next three), then the rows (counted:
+-- step 4 puts their usage in the usage table in one statement) and their keys.
 UPDATE radacct_unpartitioned SET AcctStartTime = coalesce(AcctUpdateTime, AcctStopTime, now())
 WHERE AcctStartTime IS NULL;
 SELECT radacct_add_month(m::date)
@@ -129,12 +129,13 @@ INSERT INTO radacct (RadAcctId, AcctSessionId, AcctUniqueId, UserName, Realm, NA
     AcctStartTime, AcctUpdateTime, AcctStopTime, AcctInterval, AcctSessionTime, AcctAuthentic, ConnectInfo_start,
     ConnectInfo_stop, AcctInputOctets, AcctOutputOctets, CalledStationId, CallingStationId, AcctTerminateCause,
     ServiceType, FramedProtocol, FramedIPAddress, FramedIPv6Address, FramedIPv6Prefix, FramedInterfaceId,
-    DelegatedIPv6Prefix, Class, NasInputOctets, NasOutputOctets)
+    DelegatedIPv6Prefix, Class, NasInputOctets, NasOutputOctets, RolledInputOctets, RolledOutputOctets)
 SELECT RadAcctId, AcctSessionId, AcctUniqueId, UserName, Realm, NASIPAddress, NASPortId, NASPortType,
     AcctStartTime, AcctUpdateTime, AcctStopTime, AcctInterval, AcctSessionTime, AcctAuthentic, ConnectInfo_start,
     ConnectInfo_stop, AcctInputOctets, AcctOutputOctets, CalledStationId, CallingStationId, AcctTerminateCause,
     ServiceType, FramedProtocol, FramedIPAddress, FramedIPv6Address, FramedIPv6Prefix, FramedInterfaceId,
-    DelegatedIPv6Prefix, Class, coalesce(AcctInputOctets, 0), coalesce(AcctOutputOctets, 0)
+    DelegatedIPv6Prefix, Class, coalesce(AcctInputOctets, 0), coalesce(AcctOutputOctets, 0),
+    coalesce(AcctInputOctets, 0), coalesce(AcctOutputOctets, 0)
 FROM radacct_unpartitioned;
 INSERT INTO radacct_key (AcctUniqueId, AcctStartTime) SELECT AcctUniqueId, AcctStartTime FROM radacct_unpartitioned;
 DROP TABLE radacct_unpartitioned;
@@ -151,6 +152,16 @@ CREATE TABLE customer_usage_daily (
 );
 -- Days older than the accounting retention go with their months (netsync.radacct_partitions).
 CREATE INDEX customer_usage_daily_day_idx ON customer_usage_daily (day);
+-- The usage of the accounting history, on the day of each session's last update in the tenant's time zone, as
+-- the rollup dates it (set-based here: the rollup's chunks would take many runs over millions of rows).
+INSERT INTO customer_usage_daily (customer_id, day, download_octets, upload_octets)
+SELECT c.id,
+       (coalesce(a.AcctUpdateTime, a.AcctStartTime) AT TIME ZONE coalesce(
+           (SELECT t.timezone FROM platform.tenant t WHERE t.schema_name = current_schema()), 'UTC'))::date,
+       sum(a.RolledOutputOctets), sum(a.RolledInputOctets)
+FROM radacct a
+JOIN customer c ON c.pppoe_username = a.UserName
+GROUP BY 1, 2;
 
 -- 5. The stock post-auth query stored every attempted password in clear; ours stores none. Forget the old ones.
 UPDATE radpostauth SET pass = NULL WHERE pass IS NOT NULL;
