@@ -7,7 +7,12 @@ Beta chose to reject suspended customers; alpha keeps the default suspended prof
 
 import asyncio
 import hashlib
+import os
+import pwd
 import secrets
+import shutil
+import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +36,17 @@ from ispb_netsync.radius import (
     send_request,
     suspended_group_rows,
 )
-from ispb_platform.network.radius.config import Listen, RadiusNas, RadiusTenant, generate, render
+from ispb_platform.network.radius.config import (
+    STOCK_FILES,
+    Listen,
+    RadiusNas,
+    RadiusTenant,
+    generate,
+    render,
+    write,
+)
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant
-from peers.freeradius import FreeRadius, free_udp_ports, running_freeradius
+from peers.freeradius import STOCK_DIR, FreeRadius, binary, free_udp_ports, running_freeradius
 
 pytestmark = pytest.mark.radius
 
@@ -340,3 +353,100 @@ async def test_cli_writes_the_configuration(db: Database, database_url: str, tmp
         assert "port = 18130" in (tmp_path / "sites-enabled/ispb").read_text()
     finally:
         await drop_tenant(db, tenant.slug)
+
+
+# --- the documented setup, and defects found by running it on stock Debian FreeRADIUS 3.2.1 ------------------
+
+
+def test_the_documented_rm_line_removes_exactly_what_the_harness_removes():
+    # The harness removes config.STOCK_FILES and nothing else, so the server the tests start is the one an
+    # operator gets by following docs/radius.md.
+    docs = (Path(__file__).parents[2] / "docs" / "radius.md").read_text(encoding="utf-8")
+    [line] = [line for line in docs.splitlines() if line.startswith("cd /etc/freeradius/3.0 && rm -f ")]
+    removed = line.split("rm -f ", 1)[1].split("#", 1)[0].split()
+    assert tuple(removed) == STOCK_FILES
+
+
+async def test_accounting_on_and_off_without_open_sessions_are_answered(world: World):
+    for status in (AcctStatusType.ACCOUNTING_ON, AcctStatusType.ACCOUNTING_OFF):
+        answer = await _nas_status(world, BETA_NAS, status)
+        assert answer.code is Code.ACCOUNTING_RESPONSE, world.radius.log()[-2000:]
+
+
+async def test_a_duplicate_stop_and_a_late_interim_are_answered_and_change_nothing(world: World, db: Database):
+    session = f"s-{secrets.token_hex(4)}"
+    t0 = 1_790_000_000
+    steps = (
+        (AcctStatusType.START, {"event_timestamp": t0}),
+        (AcctStatusType.STOP, {"event_timestamp": t0 + 60, "acct_session_time": 60, "acct_input_octets": 700}),
+        # the NAS retransmits the Stop later (new Acct-Delay-Time), then a delayed Interim-Update arrives
+        (AcctStatusType.STOP, {"event_timestamp": t0 + 90, "acct_session_time": 90, "acct_input_octets": 900}),
+        (AcctStatusType.INTERIM_UPDATE, {"event_timestamp": t0 + 95, "acct_session_time": 95}),
+    )
+    for status, counters in steps:
+        answer = await _acct(world, BETA_NAS, "shared", session, status, **counters)
+        assert answer.code is Code.ACCOUNTING_RESPONSE, world.radius.log()[-2000:]
+    row = await db.pool.fetchrow(
+        f"SELECT acctstoptime, acctsessiontime, acctinputoctets FROM {world.beta.schema}.radacct"
+        " WHERE acctsessionid = $1",
+        session,
+    )
+    assert row is not None
+    assert int(row["acctstoptime"].timestamp()) == t0 + 60  # the first stop wins
+    assert (row["acctsessiontime"], row["acctinputoctets"]) == (60, 700)
+
+
+async def test_post_auth_log_keeps_no_password(world: World, db: Database):
+    wrong = f"wrong-{secrets.token_hex(4)}"
+    assert (await _auth(world, ALPHA_NAS, "rahim", wrong)).code is Code.ACCESS_REJECT
+    assert (await _auth(world, ALPHA_NAS, "rahim", "rahim-pw")).code is Code.ACCESS_ACCEPT
+    rows = await db.pool.fetch(
+        f"SELECT * FROM {world.alpha.schema}.radpostauth WHERE username = 'rahim' ORDER BY id DESC LIMIT 2"
+    )
+    assert {r["reply"] for r in rows} == {"Access-Reject", "Access-Accept"}
+    assert all(r["pass"] is None for r in rows)
+    assert not any(secret in str(dict(r)) for r in rows for secret in (wrong, "rahim-pw"))
+
+
+async def _nas_status(world: World, nas: str, status: AcctStatusType) -> Packet:
+    secret = ALPHA_SECRET if nas == ALPHA_NAS else BETA_SECRET
+    attributes = [attr("NAS-IP-Address", nas), attr("Acct-Status-Type", status), attr("Acct-Session-Id", "0")]
+    radius = world.radius
+    return await send_request(
+        radius.address,
+        radius.acct_port,
+        secret,
+        Code.ACCOUNTING_REQUEST,
+        attributes,
+        source_address=nas,
+        timeout=2,
+        retries=1,
+    )
+
+
+def test_freeradius_s_own_user_can_read_the_generated_configuration(tmp_path: Path):
+    """The docs run `ispb radius config` as root into /etc/freeradius/3.0 (group freerad); FreeRADIUS re-reads its
+    configuration as freerad on reload, so the files must carry the directory's group."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the check runs FreeRADIUS as its own user, freerad")
+    binary()  # FreeRADIUS must be installed: fail loudly otherwise
+    freerad = pwd.getpwnam("freerad")
+    base = Path(tempfile.mkdtemp(prefix="ispb-radius-perm-"))
+    try:
+        base.chmod(0o755)
+        raddb = base / "raddb"
+        subprocess.run(["cp", "-a", str(STOCK_DIR), str(raddb)], check=True)  # owner and group as installed
+        for relative in STOCK_FILES:
+            (raddb / relative).unlink(missing_ok=True)
+        tenant = RadiusTenant("perm", "tenant_perm", (RadiusNas(1, "edge", "192.0.2.9", "s3cret"),))
+        write(render([tenant], database_url="postgresql://radius@db/ispb", listen=Listen("127.0.0.1")), raddb)
+        assert (raddb / "clients.conf").stat().st_gid == freerad.pw_gid
+        check = subprocess.run(
+            ["runuser", "-u", "freerad", "--", binary(), "-XC", "-d", str(raddb), "-D", "/usr/share/freeradius"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert "Configuration appears to be OK" in check.stdout, (check.stdout + check.stderr)[-3000:]
+    finally:
+        shutil.rmtree(base)

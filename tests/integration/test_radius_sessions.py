@@ -309,7 +309,7 @@ def test_bytes_and_durations_read_like_the_rest_of_the_panel():
 
 @pytest.mark.radius
 async def test_accounting_on_from_a_rebooted_nas_closes_its_open_sessions(db: Database, database_url: str, make_tenant):
-    """The generated configuration runs the stock ``accounting-on`` query (queries.conf is included unchanged):
+    """The generated configuration's ``accounting-on`` query (freeradius/queries.conf):
     every open session of that NAS that started before the reboot is closed, others stay open."""
     tenant = await make_tenant("rbt")
     nas_secret = f"reboot-{secrets.token_hex(4)}"

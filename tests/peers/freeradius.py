@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from ispb_platform.network.radius.config import STOCK_FILES
+
 STOCK_DIR = Path("/etc/freeradius/3.0")
-# Stock sites would fight ours (listeners on 1812/1813); EAP is unused and only slows the start.
-# clients.conf (with its `localhost` client on 127.0.0.1) is replaced by the generated one.
-_REMOVE = ("sites-enabled/default", "sites-enabled/inner-tunnel", "mods-enabled/eap")
 _READY = "Ready to process requests"
 
 
@@ -60,9 +59,10 @@ def binary() -> str:
 
 
 def prepare(files: Mapping[str, str], directory: Path) -> None:
-    """Copy the stock configuration into ``directory`` and lay ``files`` over it."""
+    """Copy the stock configuration into ``directory``, remove what docs/radius.md tells operators to remove
+    (`STOCK_FILES`, nothing more) and lay ``files`` over it (clients.conf replaces the stock one)."""
     shutil.copytree(STOCK_DIR, directory, symlinks=True)
-    for relative in _REMOVE:
+    for relative in STOCK_FILES:
         (directory / relative).unlink(missing_ok=True)
     for relative, text in files.items():
         path = directory / relative

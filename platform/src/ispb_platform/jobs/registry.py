@@ -9,7 +9,14 @@ from ispb_platform.billing.jobs import advance_debit, auto_suspend, generate_bil
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
-from ispb_platform.network.jobs import check_routers, close_stale_sessions, run_due_commands, update_traffic_graphs
+from ispb_platform.network.jobs import (
+    check_routers,
+    close_stale_sessions,
+    radacct_partitions,
+    run_due_commands,
+    update_traffic_graphs,
+    usage_rollup,
+)
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
@@ -74,6 +81,23 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         timeout_s=240,  # inside the 5 minutes: a slow poll must not overlap the next
         retries=1,
         observed_counts=frozenset({"routers_read", "interfaces_updated"}),
+    ),
+    ScheduledJob(
+        name="netsync.usage_rollup",
+        cron="*/5 * * * *",
+        scope=JobScope.TENANT,
+        run=usage_rollup,
+        description="Adds the traffic of RADIUS sessions since the last run to each customer's daily usage",
+        timeout_s=600,
+    ),
+    ScheduledJob(
+        name="netsync.radacct_partitions",
+        cron="40 */6 * * *",  # four times a day: a failed run (lock timeout) is retried well before a month starts
+        scope=JobScope.TENANT,
+        run=radacct_partitions,
+        description="Creates the next months' accounting partitions and drops months past the accounting retention",
+        timeout_s=1800,
+        observed_counts=frozenset({"retention_months"}),
     ),
     ScheduledJob(
         name="netsync.router_status",

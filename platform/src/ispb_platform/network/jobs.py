@@ -5,13 +5,14 @@ itself lives beside its domain code (``routers/commands.py``, ``routers/status.p
 where the web pages and other jobs call it too.
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from ispb_platform.jobs.job import Counts, JobContext
-from ispb_platform.network.radius import sessions
+from ispb_platform.network.radius import partitions, sessions, usage
 from ispb_platform.network.routers.commands import run_due
 from ispb_platform.network.routers.status import check_api_routers
 from ispb_platform.network.traffic.poll import poll_routers
+from ispb_tenants.tables import Tenant
 
 
 async def run_due_commands(ctx: JobContext) -> Counts:
@@ -52,3 +53,24 @@ async def update_traffic_graphs(ctx: JobContext) -> Counts:
     if ctx.data_dir is None:
         return {"no_data_dir": 1}
     return await poll_routers(ctx.db, ctx.require_tenant(), ctx.secret_key, ctx.data_dir)
+
+
+async def radacct_partitions(ctx: JobContext) -> Counts:
+    """``netsync.radacct_partitions``: radacct's next monthly partitions ready, months past the tenant's
+    accounting retention dropped (see ``radius/partitions.py``). Months are UTC, like the partitions."""
+    tenant = ctx.require_tenant()
+    async with ctx.db.platform():
+        row = (
+            await Tenant.select(Tenant.accounting_retention_months).where(Tenant._meta.primary_key == tenant.id).first()
+        )
+    if row is None:
+        raise LookupError(tenant.slug)
+    retention = int(row["accounting_retention_months"])
+    counts = await partitions.maintain(ctx.db, tenant, today=ctx.now.astimezone(UTC).date(), retention_months=retention)
+    return {**counts, "retention_months": retention}
+
+
+async def usage_rollup(ctx: JobContext) -> Counts:
+    """``netsync.usage_rollup``: add the accounting counters' movement since the last run to each customer's
+    daily usage (see ``radius/usage.py``)."""
+    return await usage.rollup(ctx.db, ctx.require_tenant())

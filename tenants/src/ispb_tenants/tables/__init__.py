@@ -35,8 +35,10 @@ from ispb_tenants.tables.notify import (
 )
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
 from ispb_tenants.tables.radius import (
+    CustomerUsageDaily,
     NasReload,
     RadAcct,
+    RadAcctKey,
     RadCheck,
     RadGroupCheck,
     RadGroupReply,
@@ -69,6 +71,8 @@ TENANT_TABLES = (
     SuspensionLog,
     RouterCommand,
     RadAcct,
+    RadAcctKey,
+    CustomerUsageDaily,
     RadCheck,
     RadGroupCheck,
     RadGroupReply,
@@ -119,6 +123,8 @@ __all__ = (
     "PlatformUser",
     "NasReload",
     "RadAcct",
+    "RadAcctKey",
+    "CustomerUsageDaily",
     "RadCheck",
     "RadGroupCheck",
     "RadGroupReply",

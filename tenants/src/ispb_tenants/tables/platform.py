@@ -37,6 +37,8 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     timezone = Text(default="Asia/Dhaka")
     currency = Text(default="BDT")
     activity_log_retention_days = Integer(default=365)
+    accounting_retention_months = Integer(default=12)
+    """Whole months of RADIUS accounting kept besides the current one (``netsync.radacct_partitions``)."""
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     address = Text(default="")

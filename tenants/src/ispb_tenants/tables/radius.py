@@ -6,25 +6,30 @@ so their columns never change here without the migration. Columns named after Py
 ``pass``) get a trailing underscore as attributes.
 """
 
-from piccolo.columns import BigInt, BigSerial, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from ispb_tenants.tables.columns import Inet
+from ispb_tenants.tables.tenant import Customer
 
 
 class RadAcct(Table, tablename="radacct"):
-    """An accounting session: open while ``acctstoptime`` is NULL (the online list, Simultaneous-Use)."""
+    """An accounting session: open while ``acctstoptime`` is NULL (the online list, Simultaneous-Use).
+
+    Partitioned by month on ``acctstarttime`` (migration 0012): its real key is (radacctid, acctstarttime), and a
+    session's unique id is unique through `RadAcctKey`. Filter by ``acctstarttime`` where you can.
+    """
 
     radacctid = BigSerial(primary_key=True)
     acctsessionid = Text()
-    acctuniqueid = Text(unique=True)
+    acctuniqueid = Text()
     username = Text(null=True, default=None)
     realm = Text(null=True, default=None)
     nasipaddress = Inet()
     nasportid = Text(null=True, default=None)
     nasporttype = Text(null=True, default=None)
-    acctstarttime = Timestamptz(null=True, default=None)
+    acctstarttime = Timestamptz()
     acctupdatetime = Timestamptz(null=True, default=None)
     acctstoptime = Timestamptz(null=True, default=None)
     acctinterval = BigInt(null=True, default=None)
@@ -45,6 +50,30 @@ class RadAcct(Table, tablename="radacct"):
     framedinterfaceid = Text(null=True, default=None)
     delegatedipv6prefix = Inet(null=True, default=None)
     class_ = Text(db_column_name="class", null=True, default=None)
+    nasinputoctets = BigInt(default=0)
+    """The NAS's last counter reading; ``acctinputoctets`` is the session total, which survives counter restarts."""
+    nasoutputoctets = BigInt(default=0)
+    rolledinputoctets = BigInt(default=0)
+    """What the usage rollup has counted of ``acctinputoctets`` (``network/radius/usage.py``)."""
+    rolledoutputoctets = BigInt(default=0)
+
+
+class RadAcctKey(Table, tablename="radacct_key"):
+    """One row per Acct-Unique-Session-Id: the start time (so the partition) of its current ``radacct`` row."""
+
+    acctuniqueid = Text(primary_key=True)
+    acctstarttime = Timestamptz()
+
+
+class CustomerUsageDaily(Table, tablename="customer_usage_daily"):
+    """Octets a customer moved on one day of the tenant's calendar (``network.usage_rollup`` adds to it).
+
+    The key is (customer_id, day); Piccolo knows one primary key column, so it names the first."""
+
+    customer = ForeignKey(Customer, db_column_name="customer_id", primary_key=True, null=False)
+    day = Date()
+    download_octets = BigInt(default=0)
+    upload_octets = BigInt(default=0)
 
 
 class RadCheck(Table, tablename="radcheck"):

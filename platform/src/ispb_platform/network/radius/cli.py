@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ispb_platform.cli.common import Failed, console, database, run, settings
-from ispb_platform.network.radius.config import STOCK_SITES, Listen, generate
+from ispb_platform.network.radius.config import STOCK_FILES, Listen, generate
 from ispb_platform.runtime import resolve_database_url
 from ispb_platform.secrets_box import reveal
 
@@ -47,10 +47,11 @@ def config(out: Path, address: str, port: int, acct_port: int) -> None:
             console.print(f"wrote {out / relative}")
         for skipped in result.skipped:
             console.print(f"[yellow]skipped[/] router {skipped.router_name} of {skipped.tenant}: {skipped.reason}")
-        stale = [name for name in STOCK_SITES if (out / name).exists()]
+        stale = [name for name in STOCK_FILES if (out / name).exists()]
         if stale:
             console.print(
-                f"[yellow]remove[/] {', '.join(str(out / name) for name in stale)}: they listen on the same ports"
+                f"[yellow]remove[/] {' '.join(str(out / name) for name in stale)}: the stock sites listen on the "
+                "same ports, and the eap module does not start without the default site"
             )
 
     run(main)

@@ -29,9 +29,10 @@ RFC 2866 names)."""
 # One statement per batch: pick stale open rows nobody else holds (a second worker skips them), close them at
 # their last sign of life, and return each with its tenant's RADIUS router (if any) for the Disconnect. The
 # OR keeps both halves on radacct_stale_idx (AcctUpdateTime, partial on open rows; NULLs are indexed too).
+# A row is named by (radacctid, acctstarttime): radacct's key, partitioned by month on acctstarttime.
 _CLOSE_BATCH = """
 WITH stale AS (
-    SELECT radacctid FROM radacct
+    SELECT radacctid, acctstarttime FROM radacct
     WHERE acctstoptime IS NULL
       AND (acctupdatetime < $1 OR (acctupdatetime IS NULL AND acctstarttime < $1))
     LIMIT $2
@@ -44,7 +45,7 @@ WITH stale AS (
             END::bigint,
         acctterminatecause = $3
     FROM stale
-    WHERE a.radacctid = stale.radacctid AND a.acctstoptime IS NULL
+    WHERE a.radacctid = stale.radacctid AND a.acctstarttime = stale.acctstarttime AND a.acctstoptime IS NULL
     RETURNING a.username, a.acctsessionid, a.nasipaddress
 )
 SELECT c.username, c.acctsessionid, host(c.nasipaddress) AS nas_address, r.id AS router_id, r.coa_port,
@@ -127,7 +128,7 @@ LEFT JOIN customer c ON c.pppoe_username = a.username
 WHERE a.acctstoptime IS NULL
   AND ($2::text IS NULL OR a.username ILIKE $2 OR c.code ILIKE $2 OR c.name ILIKE $2
        OR host(a.framedipaddress) LIKE $2 OR host(a.nasipaddress) LIKE $2)
-ORDER BY a.acctstarttime DESC NULLS LAST, a.radacctid DESC
+ORDER BY a.acctstarttime DESC, a.radacctid DESC
 LIMIT $1
 """
 
@@ -142,7 +143,8 @@ async def online_customers(connection: AnyConnection, *, limit: int, q: str | No
     framed IP or NAS address (substring, case-insensitive).
 
     Reads only open rows (the partial indexes on ``AcctStopTime IS NULL``), so the cost follows how many are
-    online, not how much accounting history the tenant has.
+    online, not how much accounting history the tenant has; the first page reads ``radacct_online_start_idx``
+    backwards and stops after ``limit`` rows (AcctStartTime is never NULL since radacct is partitioned on it).
 
     Example::
 
@@ -267,8 +269,9 @@ async def tenant_schemas(connection: AnyConnection) -> list[tuple[int, str, str]
 
 
 async def has_radius_tables(connection: AnyConnection, schema: str) -> bool:
-    """Whether ``schema`` is migrated far enough to hold the RADIUS tables (tenant migration 0005)."""
-    return bool(await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.radcheck"))
+    """Whether ``schema`` is migrated far enough for the generated queries: the RADIUS tables (tenant migration
+    0005) with the partitioned accounting and its ``radacct_key`` (0012)."""
+    return bool(await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.radacct_key"))
 
 
 async def radius_routers(connection: AnyConnection, schema: str) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ RADIUS server down) stays "open" in ``radacct`` for ever: the customer shows as 
 an Interim-Update every 5 minutes (``Acct-Interim-Interval``), so an open session with no sign of life for
 `STALE_AFTER` is closed here, at its last sign of life, and a Disconnect-Request (RFC 5176) goes to its
 router in case the session is in fact still up there: the customer then logs in again and gets a fresh,
-accounted session. Accounting-On/Off from a rebooted NAS is handled by FreeRADIUS itself (the stock
+accounted session. Accounting-On/Off from a rebooted NAS is handled by FreeRADIUS itself (the generated
 ``accounting-on`` query closes every open session of that NAS; see docs/radius.md). The statements live in
 ``queries.py``; the schedule calls `close_stale` through ``network/jobs.py``.
 
@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=15)
 """Three missed 5-minute Interim-Updates. Shorter closes sessions of customers behind a briefly congested
-link (their next Interim-Update cannot reopen the row: the stock query only updates open rows and its insert
-fallback does nothing on the existing AcctUniqueId); longer keeps Simultaneous-Use blocking a customer whose
+link (their next Interim-Update cannot reopen the row: the generated query only updates open rows and its
+insert fallback does nothing on the existing AcctUniqueId); longer keeps Simultaneous-Use blocking a customer whose
 router rebooted without Accounting-On. Routers must send interim updates at most every 5 minutes."""
 BATCH = 500
 """Sessions closed per transaction: short row locks, so FreeRADIUS's own updates never wait long."""
