@@ -83,8 +83,9 @@ async def make_package(
     vat_rate_bp: int = 0,
     validity_days: int = 30,
     service_type: str = "pppoe",
+    data_allowance_mb: int | None = None,
 ) -> int:
-    """A package (unique name unless given); 500.00 a month, 10 Mbps, no VAT."""
+    """A package (unique name unless given); 500.00 a month, 10 Mbps, no VAT, no data allowance."""
     return await _insert(
         db,
         "package",
@@ -96,6 +97,7 @@ async def make_package(
             "vat_rate_bp": vat_rate_bp,
             "validity_days": validity_days,
             "service_type": service_type,
+            "data_allowance_mb": data_allowance_mb,
         },
     )
 

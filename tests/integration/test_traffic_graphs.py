@@ -4,8 +4,9 @@ files; three polls give the rates back; the router page shows the graphs; anothe
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from factories import make_router
+from factories import make_customer, make_package, make_router
 from ispb_netsync.rrd import TrafficSample, interface_rrd
+from ispb_platform.auth.passwords import hash_password
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import update_traffic_graphs
 from ispb_platform.network.traffic.files import store
@@ -78,3 +79,47 @@ async def test_polls_become_rates_graphs_and_pages(
         await sign_in(stranger, await make_staff("operator_staff", other))
         refused = await stranger.get(f"/panel/routers/{router_id}/traffic.png", params={"interface": "ether1"})
         assert refused.status_code == 404
+
+
+async def test_a_customers_usage_and_graph_on_the_customer_page_and_in_the_portal(
+    db: Database, make_tenant, make_client, make_staff, sign_in, csrf_of, web_app
+):
+    data_dir = Path(web_app.state.runtime.settings.data_dir)
+    tenant, other = await make_tenant("usage"), await make_tenant("usage-other")
+    async with db.tenant(tenant) as scope:
+        package_id = await make_package(scope, name="Home 1 GB", data_allowance_mb=2048)
+        customer_id = await make_customer(
+            scope, code="U1", name="Nusrat Jahan", package_id=package_id, pppoe_username="nusrat",
+            password_hash=hash_password("portal password 1"),
+        )  # fmt: skip
+        await scope.connection.execute(
+            "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, acctstarttime, acctupdatetime,"
+            " acctinputoctets, acctoutputoctets) VALUES ('s1', 'u1', 'nusrat', '192.0.2.9', now(), now(), $1, $2)",
+            100 * 1024**2,
+            500 * 1024**2,
+        )
+    counts = await update_traffic_graphs(_ctx(db, tenant, data_dir))
+    assert counts["sessions_rolled_up"] == 1 and counts["customers_created"] == 1
+
+    operator = make_client()
+    await sign_in(operator, await make_staff("operator_staff", tenant))
+    page = await operator.get(f"/panel/customers/{customer_id}")
+    assert "Usage this cycle" in page.text and "500 MB down" in page.text and "100 MB up" in page.text
+    assert "600 MB of 2 GB used" in page.text and f"/panel/customers/{customer_id}/traffic.png" in page.text
+    graph = await operator.get(f"/panel/customers/{customer_id}/traffic.png", params={"period": "week"})
+    assert graph.status_code == 200 and graph.content[:4] == b"\x89PNG"
+
+    customer = make_client()
+    token = csrf_of((await customer.get(f"/portal/{tenant.slug}/login")).text)
+    await customer.post(
+        f"/portal/{tenant.slug}/login", data={"login": "U1", "password": "portal password 1", "_csrf_token": token}
+    )
+    home = await customer.get(f"/portal/{tenant.slug}/")
+    assert "Your data use" in home.text and "600 MB of 2 GB used" in home.text and 'value="29"' in home.text
+    own = await customer.get(f"/portal/{tenant.slug}/traffic.png")
+    assert own.status_code == 200 and own.content[:4] == b"\x89PNG"
+
+    stranger = make_client()
+    await sign_in(stranger, await make_staff("operator_staff", other))
+    assert (await stranger.get(f"/panel/customers/{customer_id}/traffic.png")).status_code == 404
+    assert (await make_client().get(f"/portal/{tenant.slug}/traffic.png")).status_code in (302, 303, 401)

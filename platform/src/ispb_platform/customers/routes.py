@@ -5,6 +5,8 @@ request, in the operator's schema, so a customer id of another operator is simpl
 ``service.py`` and renders what comes back. Reads and writes are in ``queries.py``.
 """
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,6 +21,8 @@ from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, parse_filters
 from ispb_platform.customers.queries import CustomerRecord
+from ispb_platform.network.traffic.files import customer_graph
+from ispb_platform.network.traffic.usage_view import usage_view
 from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
@@ -57,6 +61,10 @@ def _disable_confirmation(customer: CustomerRecord) -> Confirmation:
     )
 
 
+def _data_dir(request: Request[Any, Any, Any]) -> Path:
+    return Path(request.app.state.runtime.settings.data_dir)
+
+
 def _effects(request: Request[Any, Any, Any]) -> service.Effects:
     runtime = request.app.state.runtime
     return service.Effects(secret_key=str(runtime.settings.secret_key), queue=runtime.queue)
@@ -75,6 +83,7 @@ async def customer_page(
     context = await service.customer_page(db, customer_id)
     if context is None:
         raise NotFoundException()
+    context["usage"] = await usage_view(db, customer_id, _data_dir(request))
     context |= {"discount_form": discount_form or {"kind": "percent"}, "discount_errors": discount_errors or {}}
     return _page("customers/detail.html", context, status_code)
 
@@ -169,6 +178,23 @@ class CustomerController(Controller):
         self, db: TenantScope, request: Request[Any, Any, Any], customer_id: FromPath[int]
     ) -> Template:
         return await customer_page(request, db, customer_id)
+
+    @get("/{customer_id:int}/traffic.png")
+    @in_tenant_scope
+    async def traffic_graph(
+        self,
+        db: TenantScope,
+        request: Request[Any, Any, Any],
+        customer_id: FromPath[int],
+        period: FromQuery[str] = "day",
+    ) -> Response[bytes]:
+        """The customer's traffic graph (PNG); another tenant's customer, no graph yet or an unknown period: 404."""
+        customer = await _customer(customer_id)
+        title = f"{customer['code']} {customer['name']} ({period})"
+        image = await asyncio.to_thread(customer_graph, _data_dir(request), db.tenant, customer_id, period, title)
+        if image is None:
+            raise NotFoundException()
+        return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
     @get("/{customer_id:int}/edit")
     @in_tenant_scope

@@ -11,7 +11,7 @@ from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.network.radius import partitions, sessions, usage
 from ispb_platform.network.routers.commands import run_due
 from ispb_platform.network.routers.status import check_api_routers
-from ispb_platform.network.traffic.poll import poll_routers
+from ispb_platform.network.traffic.poll import poll_customers, poll_routers
 from ispb_tenants.tables import Tenant
 
 
@@ -48,11 +48,14 @@ async def close_stale_sessions(
 
 
 async def update_traffic_graphs(ctx: JobContext) -> Counts:
-    """``netsync.rrd_update``: every API router's interface counters into its RRD files (``traffic/poll.py``).
-    Without a data directory (a job run with nowhere to keep files) it records that it did nothing."""
+    """``netsync.rrd_update``: customers' traffic totals and every API router's interface counters into their RRD
+    files (``traffic/poll.py``). Without a data directory (a job run with nowhere to keep files) it records that
+    it did nothing."""
     if ctx.data_dir is None:
         return {"no_data_dir": 1}
-    return await poll_routers(ctx.db, ctx.require_tenant(), ctx.secret_key, ctx.data_dir)
+    tenant = ctx.require_tenant()
+    customers = await poll_customers(ctx.db, tenant, ctx.data_dir)
+    return {**customers, **await poll_routers(ctx.db, tenant, ctx.secret_key, ctx.data_dir)}
 
 
 async def radacct_partitions(ctx: JobContext) -> Counts:

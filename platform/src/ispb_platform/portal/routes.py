@@ -7,7 +7,9 @@ bare 404 and never to anything of the first operator. Signed-in pages run in the
 (``@in_tenant_scope``); the sign-in pages' operator comes from the URL.
 """
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -22,6 +24,8 @@ from ispb_platform.auth.roles import CUSTOMERS, Principal, SessionKind
 from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
 from ispb_platform.billing.invoices.service import pdf_response
+from ispb_platform.network.traffic.files import customer_graph
+from ispb_platform.network.traffic.usage_view import usage_view
 from ispb_platform.portal import queries, service
 from ispb_platform.runtime import Runtime
 from ispb_platform.web.forms import text_problem
@@ -145,8 +149,10 @@ class PortalController(Controller):
         home = await service.home(operator, principal.user_id)
         if home is None:
             raise NotFoundException()
+        usage = await usage_view(db, principal.user_id, Path(request.app.state.runtime.settings.data_dir))
         context = {
             "operator": operator,
+            "usage": usage,
             "customer": home.customer,
             "bills": home.bills,
             "payment_instructions": home.payment_instructions,
@@ -164,6 +170,20 @@ class PortalController(Controller):
         if document is None:
             raise NotFoundException()
         return await pdf_response(request.app, document)
+
+    @get("/traffic.png", opt=allow(CUSTOMERS))
+    @in_tenant_scope
+    async def traffic_graph(
+        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, period: FromQuery[str] = "day"
+    ) -> Response[bytes]:
+        """The signed-in customer's own traffic graph (there is no id to ask for anyone else's)."""
+        principal = _own(request, operator)
+        data_dir = Path(request.app.state.runtime.settings.data_dir)
+        title = f"Your traffic ({period})"
+        image = await asyncio.to_thread(customer_graph, data_dir, operator, principal.user_id, period, title)
+        if image is None:
+            raise NotFoundException()
+        return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
     @get("/profile", opt=allow(CUSTOMERS))
     @in_tenant_scope

@@ -12,6 +12,28 @@ def money(minor: int | None, currency: str, *, symbol: bool = False) -> str:
     return format_money(Money(int(minor), currency), symbol=symbol)
 
 
+_UNITS = ("B", "KB", "MB", "GB", "TB")
+
+
+def octets(count: int | None) -> str:
+    """``{{ usage.download_octets | octets }}`` → ``1.25 GB`` (binary units, as routers count data; integers
+    only, truncated to hundredths).
+
+    >>> octets(0), octets(1536), octets(5 * 1024**3 + 1024**3 // 4), octets(1023)
+    ('0 B', '1.5 KB', '5.25 GB', '1023 B')
+    """
+    if count is None:
+        return "—"
+    value, exponent = int(count), 0
+    while exponent < len(_UNITS) - 1 and value >= 1024 ** (exponent + 1):
+        exponent += 1
+    if exponent == 0:
+        return f"{value} B"
+    hundredths = value * 100 // 1024**exponent
+    return f"{hundredths // 100}.{hundredths % 100:02d}".rstrip("0").rstrip(".") + f" {_UNITS[exponent]}"
+
+
 def register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["money"] = money
     engine.engine.filters["percent"] = format_percent  # basis points: 1500 → "15%"
+    engine.engine.filters["octets"] = octets

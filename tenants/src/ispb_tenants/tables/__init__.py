@@ -35,6 +35,7 @@ from ispb_tenants.tables.notify import (
 )
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
 from ispb_tenants.tables.radius import (
+    CustomerTrafficTotal,
     CustomerUsageDaily,
     NasReload,
     RadAcct,
@@ -73,6 +74,7 @@ TENANT_TABLES = (
     RadAcct,
     RadAcctKey,
     CustomerUsageDaily,
+    CustomerTrafficTotal,
     RadCheck,
     RadGroupCheck,
     RadGroupReply,
@@ -125,6 +127,7 @@ __all__ = (
     "RadAcct",
     "RadAcctKey",
     "CustomerUsageDaily",
+    "CustomerTrafficTotal",
     "RadCheck",
     "RadGroupCheck",
     "RadGroupReply",

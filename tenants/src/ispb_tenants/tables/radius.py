@@ -76,6 +76,15 @@ class CustomerUsageDaily(Table, tablename="customer_usage_daily"):
     upload_octets = BigInt(default=0)
 
 
+class CustomerTrafficTotal(Table, tablename="customer_traffic_total"):
+    """A customer's octets since counting began, only growing (migration 0013): the counters of the customer's
+    traffic graph. ``network.usage_rollup`` adds to it with the daily usage."""
+
+    customer = ForeignKey(Customer, db_column_name="customer_id", primary_key=True, null=False)
+    download_octets = BigInt(default=0)
+    upload_octets = BigInt(default=0)
+
+
 class RadCheck(Table, tablename="radcheck"):
     """A check attribute of one user (e.g. ``Cleartext-Password := ...``)."""
 

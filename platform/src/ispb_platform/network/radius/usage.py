@@ -3,7 +3,8 @@
 FreeRADIUS keeps each session's counters in ``radacct`` (64-bit totals). Every 5 minutes the rollup adds what
 those counters moved since it last looked to ``customer_usage_daily`` (customer, the tenant's local day), so a
 page asking for a customer's usage sums at most a cycle's days instead of scanning accounting (tens of millions of
-rows at scale; docs/radius.md).
+rows at scale; docs/radius.md), and to ``customer_traffic_total``, the only-growing counters of the customer's
+traffic graph (``network/traffic``).
 
 Only rows whose counters differ from what was counted are read: each row carries ``rolledinputoctets`` /
 ``rolledoutputoctets`` (what the rollup has counted of it), and the partial index ``radacct_unrolled_idx`` holds
@@ -65,6 +66,12 @@ WITH picked AS (
     SET download_octets = u.download_octets + excluded.download_octets,
         upload_octets = u.upload_octets + excluded.upload_octets
     RETURNING 1
+), totals AS (
+    INSERT INTO customer_traffic_total AS t (customer_id, download_octets, upload_octets)
+    SELECT customer_id, sum(download), sum(upload) FROM daily GROUP BY customer_id
+    ON CONFLICT (customer_id) DO UPDATE
+    SET download_octets = t.download_octets + excluded.download_octets,
+        upload_octets = t.upload_octets + excluded.upload_octets
 )
 SELECT (SELECT count(*) FROM counted) AS sessions,
        (SELECT count(*) FROM counted d WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.pppoe_username = d.username))
@@ -133,3 +140,10 @@ async def usage_this_cycle(connection: Connection, customer_id: int, today: date
     period = await billed_period_on(connection, customer_id, today)
     first, last = (period.period_start, period.period_end) if period else calendar_month(today)
     return await usage_between(connection, customer_id, first, last)
+
+
+async def traffic_totals(connection: Connection) -> list[tuple[int, int, int]]:
+    """(customer id, download octets, upload octets) since counting began, for every customer with traffic:
+    the counters the traffic graphs are fed (one read of a table with a row per customer)."""
+    rows = await connection.fetch("SELECT customer_id, download_octets, upload_octets FROM customer_traffic_total")
+    return [(int(r["customer_id"]), int(r["download_octets"]), int(r["upload_octets"])) for r in rows]

@@ -11,7 +11,8 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
-from ispb_netsync.rrd import GraphLook, GraphPeriod, RRDStore, tenant_dir
+from ispb_netsync.rrd import GraphLook, GraphPeriod, RRDError, RRDStore, customer_rrd, tenant_dir
+from ispb_tenants import TenantRef
 
 
 @cache
@@ -44,3 +45,20 @@ def graph_png(path: Path, period: GraphPeriod, *, title: str, labels: tuple[str,
         time_zone=time_zone,
     )
     return store().graph(path, period, now=datetime.now(UTC), look=look)
+
+
+def customer_graph(data_dir: Path, tenant: TenantRef, customer_id: int, period: str, title: str) -> bytes | None:
+    """The customer's traffic graph for ``period`` ("day", "week", "month", "year"); None when there is no such
+    period or no graph yet (the caller answers 404)."""
+    if period not in {p.value for p in GraphPeriod}:
+        return None
+    try:
+        return graph_png(
+            customer_rrd(data_dir, tenant.slug, customer_id),
+            GraphPeriod(period),
+            title=title,
+            labels=("Download", "Upload"),
+            time_zone=tenant.timezone,
+        )
+    except RRDError:
+        return None

@@ -1,4 +1,10 @@
-"""``netsync.rrd_update`` for routers: every API-managed router's interface byte counters into its RRD files.
+"""``netsync.rrd_update``: customers' and routers' traffic into their RRD files, every 5 minutes.
+
+Customers: the accounting's movement is rolled up first (``radius/usage.py``; safe to run beside the rollup's own
+job), then every customer's only-growing totals (``customer_traffic_total``, one read) go into
+``customer-<id>.rrd`` in one ``update_many``.
+
+Routers: every API-managed router's interface byte counters into its RRD files.
 
 Every 5 minutes each router is asked once for ``/interface`` (64-bit ``rx-byte``/``tx-byte``), several routers
 at once; the readings go into ``router-<id>-<interface>.rrd`` in one ``update_many`` (files created on first
@@ -15,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ispb_netsync.routeros import RouterError, RouterSession
-from ispb_netsync.rrd import TrafficSample, interface_rrd
+from ispb_netsync.rrd import TrafficSample, customer_rrd, interface_rrd
 from ispb_platform.jobs.job import Counts
+from ispb_platform.network.radius import usage
 from ispb_platform.network.routers import queries
 from ispb_platform.network.routers.queries import address_of
 from ispb_platform.network.traffic.files import store
@@ -62,4 +69,23 @@ async def poll_routers(db: Database, tenant: TenantRef, secret_key: str, data_di
         "interfaces_created": len(report.created),
         "interfaces_stale": len(report.stale),
         "interfaces_refused": len(report.refused),
+    }
+
+
+async def poll_customers(db: Database, tenant: TenantRef, data_dir: Path) -> Counts:
+    """Roll the accounting up, then record every customer's traffic totals (see the module doc)."""
+    rolled = await usage.rollup(db, tenant)
+    async with db.tenant(tenant) as scope:
+        totals = await usage.traffic_totals(scope.connection)
+    when = datetime.now(UTC)
+    samples = [
+        TrafficSample(customer_rrd(data_dir, tenant.slug, customer_id), when, download, upload)
+        for customer_id, download, upload in totals
+    ]
+    report = await asyncio.to_thread(store().update_many, samples, create_missing=True)
+    return {
+        "sessions_rolled_up": rolled["sessions"],
+        "customers_updated": report.updated,
+        "customers_created": len(report.created),
+        "customers_refused": len(report.refused),
     }
