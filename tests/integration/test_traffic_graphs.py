@@ -7,8 +7,11 @@ from pathlib import Path
 from factories import make_customer, make_package, make_router
 from ispb_netsync.rrd import TrafficSample, interface_rrd
 from ispb_platform.auth.passwords import hash_password
+from ispb_platform.demo.router import ROUTER_NAME
+from ispb_platform.demo.traffic import one_minute
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import update_traffic_graphs
+from ispb_platform.network.radius.usage import rollup
 from ispb_platform.network.traffic.files import store
 from ispb_tenants import Database, TenantRef
 from peers.routeros import Fault, RouterOSPeer
@@ -123,3 +126,27 @@ async def test_a_customers_usage_and_graph_on_the_customer_page_and_in_the_porta
     await sign_in(stranger, await make_staff("operator_staff", other))
     assert (await stranger.get(f"/panel/customers/{customer_id}/traffic.png")).status_code == 404
     assert (await make_client().get(f"/portal/{tenant.slug}/traffic.png")).status_code in (302, 303, 401)
+
+
+async def test_the_demos_made_up_traffic_reaches_usage_and_the_router_counters(db: Database, make_tenant):
+    tenant = await make_tenant("demo-traffic")
+    async with RouterOSPeer(username="ispb", password="router-pass") as peer:
+        async with db.tenant(tenant) as scope:
+            router_id = await make_router(
+                scope, name=ROUTER_NAME, host=peer.host, api_port=peer.port, username="ispb",
+                password="router-pass", secret_key=SECRET,
+            )  # fmt: skip
+            ids = [
+                await make_customer(scope, code=f"D{n}", phone=f"+88017150000{n}", router_id=router_id,
+                                    pppoe_username=f"demo{n}")
+                for n in range(3)
+            ]  # fmt: skip
+        assert await one_minute(db, tenant, peer, ROUTER_NAME, 1) == 0  # the sessions open
+        assert await one_minute(db, tenant, peer, ROUTER_NAME, 1) == 3  # and grow
+        counts = await rollup(db, tenant)
+        async with db.tenant(tenant) as scope:
+            used = await scope.connection.fetchval("SELECT sum(download_octets) FROM customer_usage_daily")
+            open_sessions = await scope.connection.fetchval("SELECT count(*) FROM radacct WHERE acctstoptime IS NULL")
+        counters = {i["name"]: int(i["tx-byte"]) for i in peer.items("/interface")}
+    assert counts["sessions"] == 3 and open_sessions == 3 and used > 0
+    assert counters["ether2"] == used and ids

@@ -4,15 +4,18 @@
 demo process. Each demo operator gets a router row pointing at it and its first customers (the ones with
 portal logins) are wired to it with PPPoE secrets and live sessions, so suspensions, reactivations and
 package changes really go over the RouterOS API and their results show on the customer and router pages.
-The simulator keeps its state in memory: every start begins with the customers online again.
+The simulator keeps its state in memory: every start begins with the customers online again. While the demo
+serves, ``traffic.py`` makes up their traffic (router interfaces and accounting), so the graphs move.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
 
 from ispb_netsync.routeros.simulator import RouterOSPeer
+from ispb_platform.demo import traffic
 from ispb_platform.secrets_box import Binding, Purpose, seal
 from ispb_tenants import Database, TenantRef, get_tenant
 
@@ -77,6 +80,8 @@ def demo_routers(slugs: list[str]) -> Callable[[Litestar], AbstractAsyncContextM
                     )
                 for customer in online:  # everyone wired and active is online when the demo starts
                     peer.connect_ppp(customer["pppoe_username"], f"10.{20 + n}.0.{customer['id']}")
+                task = asyncio.create_task(traffic.simulate(db, tenant, peer, ROUTER_NAME, n), name=f"demo-{slug}")
+                stack.callback(task.cancel)
             yield
 
     return simulated
