@@ -141,9 +141,11 @@ async def test_every_default_customer_message_reads_like_a_person_wrote_it(db: D
         # as the panel writes them (customers/service.py)
         await connection.execute(
             "INSERT INTO domain_event (name, customer_id, payload) VALUES ('customer.created', $1, '{}'),"
-            " ('package.changed', $1, $2::jsonb)",
+            " ('package.changed', $1, $2::jsonb), ('customer.fup_applied', $1, $3::jsonb)",
             karim,
             json.dumps({"from": customers["home"], "to": customers["fiber"]}),
+            # as billing.fup_enforce writes it (billing/fair_usage.py)
+            json.dumps({"fup_speed": "1 Mbps down, 512 kbps up", "reset_date": "2027-01-01"}),
         )
         await suspend(
             connection,
@@ -184,9 +186,13 @@ async def test_every_default_customer_message_reads_like_a_person_wrote_it(db: D
     texts["otp.requested"] = [sent]
     for bodies in texts.values():
         for body in bodies:
-            assert_reads_like_a_person(body, known=(*KNOWN, code.group(), "5 minutes"))
+            assert_reads_like_a_person(body, known=(*KNOWN, code.group(), "5 minutes", "1 Mbps down, 512 kbps up"))
     assert texts["package.changed"] == [
         "Dear Karim Hossain, your package changed from Home 20 Mbps to Family 40 Mbps. Dhaka Fiber Net"
+    ]
+    assert texts["customer.fup_applied"] == [
+        "Dear Karim Hossain, you have used this cycle's data of Home 20 Mbps, so your speed is 1 Mbps down, 512 kbps"
+        " up. Full speed returns on 1 Jan 2027. Dhaka Fiber Net"
     ]
     assert texts["customer.suspended"] == [
         "Dear Karim Hossain, your service is suspended: 500.00 BDT is overdue. Call 09610-100200. Dhaka Fiber Net"

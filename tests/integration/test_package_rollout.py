@@ -3,57 +3,23 @@ PPP profile on each API-managed router (RouterOS peer) and a CoA to each live RA
 and the package page shows how far the rollout got. Nothing is sent when the speed did not change.
 """
 
-import asyncio
-import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
-from typing import cast
 
 import pytest
 
 from factories import make_customer, make_package, make_router
-from ispb_netsync.radius import Code, Packet, build_response, decode
+from ispb_netsync.radius import Code
 from ispb_platform.catalog.rollout import roll_out_package
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.network.jobs import run_due_commands
 from ispb_platform.network.radius.sync import sync_customers
 from ispb_platform.network.routers.commands import package_profile
 from ispb_tenants import Database, TenantRef
+from peers.nas import nas_listener
 from peers.routeros import Fault, RouterOSPeer
 
 SECRET = "t" * 40  # the web_app fixture's ISPB_SECRET_KEY
 NAS, NAS_SECRET = "127.0.0.4", "nas-secret-9"
-
-
-class _Nas(asyncio.DatagramProtocol):
-    """A router's RADIUS dynamic-authorization port: checks the authenticator, ACKs CoA and Disconnect."""
-
-    def __init__(self) -> None:
-        self.requests: list[Packet] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        zeroed = data[:4] + bytes(16) + data[20:]
-        if hashlib.md5(zeroed + NAS_SECRET.encode()).digest() != data[4:20]:
-            return
-        request = decode(data)
-        self.requests.append(request)
-        answer = Code.COA_ACK if request.code == Code.COA_REQUEST else Code.DISCONNECT_ACK
-        if self.transport is not None:
-            self.transport.sendto(build_response(answer, request, NAS_SECRET.encode()), addr)
-
-
-@asynccontextmanager
-async def _nas() -> AsyncIterator[tuple[int, _Nas]]:
-    transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(_Nas, local_addr=(NAS, 0))
-    try:
-        yield transport.get_extra_info("sockname")[1], protocol
-    finally:
-        transport.close()
 
 
 def _ctx(db: Database, tenant: TenantRef) -> JobContext:
@@ -68,7 +34,7 @@ async def fx_world(db: Database, make_tenant):
     async with (
         RouterOSPeer(username="ispb", password="router-pass") as north,
         RouterOSPeer(username="ispb", password="router-pass") as south,
-        _nas() as (coa_port, nas),
+        nas_listener(NAS, NAS_SECRET) as (coa_port, nas),
     ):
         async with db.tenant(tenant) as scope:
             package_id = await make_package(scope, name="Home 10", download_kbps=10000, upload_kbps=5000)

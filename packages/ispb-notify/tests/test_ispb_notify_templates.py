@@ -32,6 +32,8 @@ SAMPLE_VALUES = {
     "new_package": "Home 20 Mbps",
     "username": "rahim42",
     "password": "x7Kp2q",
+    "fup_speed": "1 Mbps down, 512 kbps up",
+    "reset_date": "1 Jun 2026",
 }
 
 

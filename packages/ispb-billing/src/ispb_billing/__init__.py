@@ -40,6 +40,7 @@ from ispb_billing.dunning import (
     decide,
     decide_all,
 )
+from ispb_billing.fair_usage import FairUsage, FupAction, Verdict
 from ispb_billing.ledger import (
     EntryKind,
     LedgerEntry,
@@ -115,6 +116,10 @@ __all__ = (
     "ProrataPolicy",
     "compute_bill",
     "package_change_adjustments",
+    # fair usage
+    "FairUsage",
+    "FupAction",
+    "Verdict",
     # settlement
     "Allocation",
     "Credit",

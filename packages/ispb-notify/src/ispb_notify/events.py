@@ -21,6 +21,7 @@ class Event(StrEnum):
     CUSTOMER_ACTIVATED = "customer.activated"
     CUSTOMER_SUSPENDED = "customer.suspended"
     PACKAGE_CHANGED = "package.changed"
+    FUP_APPLIED = "customer.fup_applied"
     OTP_REQUESTED = "otp.requested"
 
 
@@ -35,6 +36,7 @@ EVENT_VARIABLES: Mapping[Event, frozenset[str]] = MappingProxyType(
         Event.CUSTOMER_ACTIVATED: _COMMON | {"package", "expiry_date"},
         Event.CUSTOMER_SUSPENDED: _COMMON | {"reason", "amount_due", "balance", "package"},
         Event.PACKAGE_CHANGED: _COMMON | {"old_package", "new_package", "package", "expiry_date"},
+        Event.FUP_APPLIED: _COMMON | {"package", "fup_speed", "reset_date"},
         Event.OTP_REQUESTED: frozenset({"otp", "customer_name", "customer_id", "username", "operator_name"}),
     }
 )
@@ -68,6 +70,10 @@ DEFAULT_TEMPLATES: Mapping[str, str] = MappingProxyType(
         Event.PACKAGE_CHANGED.value: (
             "Dear {{ customer_name }}, your package changed from {{ old_package }} to {{ new_package }}. "
             "{{ operator_name }}"
+        ),
+        Event.FUP_APPLIED.value: (
+            "Dear {{ customer_name }}, you have used this cycle's data of {{ package }}, so your speed is "
+            "{{ fup_speed }}. Full speed returns on {{ reset_date }}. {{ operator_name }}"
         ),
         Event.OTP_REQUESTED.value: "Your {{ operator_name }} code is {{ otp }}. It expires in 5 minutes.",
         "due_date": (

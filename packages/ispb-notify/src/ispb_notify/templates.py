@@ -44,6 +44,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType(
         "new_package": "The package after a package change",
         "username": "The customer's login (PPPoE or portal) name",
         "password": "The customer's password (only sent when an account is created)",
+        "fup_speed": "The reduced speed once the data allowance is used (fair usage)",
+        "reset_date": "The day full speed comes back (the next billing cycle)",
     }
 )
 

@@ -5,6 +5,7 @@ Each entry point takes the job's context and returns its counts; the set-based w
 """
 
 from ispb_platform.billing.advance import settle_all
+from ispb_platform.billing.fair_usage import enforce
 from ispb_platform.billing.generate import bill_customers
 from ispb_platform.billing.suspension.auto import suspend_overdue
 from ispb_platform.jobs.job import Counts, JobContext
@@ -34,3 +35,9 @@ async def auto_suspend(ctx: JobContext) -> Counts:
         router = await run_due(ctx.db, tenant, ctx.secret_key)
         counts |= {f"router_{k}": v for k, v in router.items()}
     return counts
+
+
+async def fup_enforce(ctx: JobContext) -> Counts:
+    """``billing.fup_enforce``: customers over their data allowance at the FUP speed until their cycle ends,
+    full speed back after it (``fair_usage.py``)."""
+    return await enforce(ctx.db, ctx.require_tenant(), ctx.today, ctx.secret_key)

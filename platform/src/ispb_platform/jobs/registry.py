@@ -5,7 +5,7 @@ the Automation page and the run records use. Only implemented jobs are listed: t
 job that would not really run.
 """
 
-from ispb_platform.billing.jobs import advance_debit, auto_suspend, generate_bills
+from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
@@ -71,6 +71,15 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=close_stale_sessions,
         description="Closes RADIUS sessions silent for 15 minutes and asks their routers to drop them",
         timeout_s=600,
+    ),
+    ScheduledJob(
+        name="billing.fup_enforce",
+        cron="*/5 * * * *",
+        scope=JobScope.TENANT,
+        run=fup_enforce,
+        description="Customers over their data allowance at the FUP speed until their cycle ends, then full speed",
+        timeout_s=240,
+        observed_counts=frozenset({"reduced", "restored"}),
     ),
     ScheduledJob(
         name="netsync.rrd_update",

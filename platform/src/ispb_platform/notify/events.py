@@ -103,6 +103,10 @@ def _event_values(name: str, payload: dict[str, Any], currency: str) -> dict[str
         )
     if name == Event.CUSTOMER_SUSPENDED.value:
         values["reason"] = _suspension_reason(payload, currency)
+    if name == Event.FUP_APPLIED.value:
+        values["fup_speed"] = str(payload.get("fup_speed", ""))
+        reset = payload.get("reset_date")
+        values["reset_date"] = date_text(date.fromisoformat(reset)) if isinstance(reset, str) else ""
     return values
 
 

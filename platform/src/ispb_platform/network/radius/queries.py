@@ -178,7 +178,11 @@ async def count_online(connection: AnyConnection) -> int:
 
 _CUSTOMERS = """
 SELECT c.id, c.status, c.pppoe_username, c.pppoe_password_sealed, host(c.ip_address) AS ip_address, r.mode,
-       p.download_kbps, p.upload_kbps
+       -- over the data allowance (fair usage): the package's FUP speeds until the cycle ends
+       CASE WHEN c.fup_until IS NOT NULL AND p.fup_download_kbps IS NOT NULL THEN p.fup_download_kbps
+            ELSE p.download_kbps END AS download_kbps,
+       CASE WHEN c.fup_until IS NOT NULL AND p.fup_upload_kbps IS NOT NULL THEN p.fup_upload_kbps
+            ELSE p.upload_kbps END AS upload_kbps
 FROM customer c LEFT JOIN router r ON r.id = c.router_id LEFT JOIN package p ON p.id = c.package_id
 WHERE c.id = ANY($1::int[])
 ORDER BY c.id

@@ -174,12 +174,11 @@ async def _suspend(router: RouterSession, customer: Any, pppoe_password: _Passwo
 
 async def _activate(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
     profile_change = "no package"
-    if customer["package_id"] is not None:
+    if customer["package_id"] is not None:  # the package's profile, or its FUP one while over the allowance
+        profile = (fair_usage_profile if customer.get("fair_usage") else package_profile)(customer["package_id"])
         await router.ensure_ppp_profile(
-            package_profile(customer["package_id"]),
-            rate_limit=rate_limit(customer["download_kbps"], customer["upload_kbps"]),
+            profile, rate_limit=rate_limit(customer["download_kbps"], customer["upload_kbps"])
         )
-        profile = package_profile(customer["package_id"])
         profile_change = await _ensure_secret(router, customer, profile, pppoe_password)
     # the customer's entries, asked by comment and by address: the suspended list holds every suspended customer
     marker = f"ispb:{customer['code']}"
@@ -202,6 +201,24 @@ async def _apply_package(router: RouterSession, customer: Any, pppoe_password: _
     return Outcome({"package_profile": package_profile(customer["package_id"]), **outcome.detail})
 
 
+def fair_usage_profile(package_id: int) -> str:
+    """The PPP profile of a package's FUP speed on API-managed routers."""
+    return f"ispb-fup-{package_id}"
+
+
+async def _apply_rate(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
+    """Fair usage on or off for an active customer on an API-managed router: its PPP secret points at the
+    package's FUP profile (or back at the package's), without ending the session. RouterOS gives a live PPP
+    session its rate when it connects, so on an API router the new rate holds from the next connection; on a
+    RADIUS router ``_radius_command`` changes the live session with a CoA."""
+    if customer["status"] != "active" or customer["package_id"] is None:
+        return Outcome({"skipped": f"customer is {customer['status']}" if customer["package_id"] else "no package"})
+    profile = (fair_usage_profile if customer["fair_usage"] else package_profile)(customer["package_id"])
+    await router.ensure_ppp_profile(profile, rate_limit=rate_limit(customer["download_kbps"], customer["upload_kbps"]))
+    secret = await _ensure_secret(router, customer, profile, pppoe_password)
+    return Outcome({"profile": profile, "secret": secret, "fair_usage": bool(customer["fair_usage"])})
+
+
 async def _disconnect(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
     return Outcome({"disconnected": await router.disconnect(customer["pppoe_username"] or "")})
 
@@ -221,13 +238,20 @@ ACTIONS = {
     "apply_package": _apply_package,
     "disconnect": _disconnect,
     "apply_profile": _apply_profile,
+    "apply_rate": _apply_rate,
 }
 
 _LOAD = """
 SELECT k.id, k.action, k.attempts, r.id AS router_id, r.host, r.api_port, r.use_tls, r.username, r.password_sealed,
        r.mode, r.radius_secret_sealed, host(r.nas_address) AS nas_address, r.coa_port,
        c.id AS customer_id, c.code, c.status, c.pppoe_username, c.pppoe_password_sealed, c.ip_address,
-       c.last_address, p.id AS package_id, p.download_kbps, p.upload_kbps
+       c.last_address, p.id AS package_id,
+       -- over the data allowance (fair usage): the package's FUP speeds until the cycle ends
+       c.fup_until IS NOT NULL AND p.fup_download_kbps IS NOT NULL AND k.customer_id IS NOT NULL AS fair_usage,
+       CASE WHEN c.fup_until IS NOT NULL AND p.fup_download_kbps IS NOT NULL THEN p.fup_download_kbps
+            ELSE p.download_kbps END AS download_kbps,
+       CASE WHEN c.fup_until IS NOT NULL AND p.fup_upload_kbps IS NOT NULL THEN p.fup_upload_kbps
+            ELSE p.upload_kbps END AS upload_kbps
 FROM router_command k
 JOIN router r ON r.id = k.router_id
 LEFT JOIN customer c ON c.id = k.customer_id
@@ -261,7 +285,8 @@ async def _radius_command(db: Database, tenant: TenantRef, command: Any, secret_
     nas, port = command["nas_address"], command["coa_port"]
     detail: dict[str, Any] = {"sessions": len(sessions), "acked": 0, "nak": 0}
     for session in sessions:
-        if command["action"] == "apply_package" and command["status"] == "active" and command["download_kbps"]:
+        changes_rate = command["action"] in ("apply_package", "apply_rate")
+        if changes_rate and command["status"] == "active" and command["download_kbps"]:
             limit = rate_limit(command["download_kbps"], command["upload_kbps"])
             changed = await coa(
                 nas,

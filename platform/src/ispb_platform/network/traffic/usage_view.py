@@ -19,6 +19,8 @@ class UsageView:
     allowance_octets: int | None
     """The package's data allowance for the cycle; None: unlimited."""
     has_graph: bool
+    reduced_until: date | None = None
+    """Over the allowance: the FUP speed applies until this day (``billing/fair_usage.py``)."""
 
     @property
     def used_percent(self) -> int | None:
@@ -32,10 +34,13 @@ async def usage_view(db: TenantScope, customer_id: int, data_dir: Path, *, today
     """The customer's usage this cycle (``radius/usage.py``) with the package's allowance."""
     day = today or local_today(datetime.now(UTC), db.tenant)
     usage = await usage_this_cycle(db.connection, customer_id, day)
-    # SQL: one value through the customer's package (the Piccolo join would read the same in two steps)
-    allowance_mb = await db.connection.fetchval(
-        "SELECT p.data_allowance_mb FROM customer c JOIN package p ON p.id = c.package_id WHERE c.id = $1",
+    # SQL: two values through the customer's package (the Piccolo join would read the same in two steps)
+    row = await db.connection.fetchrow(
+        "SELECT p.data_allowance_mb, c.fup_until FROM customer c LEFT JOIN package p ON p.id = c.package_id"
+        " WHERE c.id = $1",
         customer_id,
     )
+    allowance_mb = row["data_allowance_mb"] if row else None
     has_graph = customer_rrd(data_dir, db.tenant.slug, customer_id).exists()
-    return UsageView(usage, int(allowance_mb) * _MB if allowance_mb else None, has_graph)
+    reduced = row["fup_until"] if row else None
+    return UsageView(usage, int(allowance_mb) * _MB if allowance_mb else None, has_graph, reduced)
