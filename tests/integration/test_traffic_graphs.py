@@ -7,9 +7,11 @@ from pathlib import Path
 from factories import make_customer, make_package, make_router
 from ispb_netsync.rrd import TrafficSample, interface_rrd
 from ispb_platform.auth.passwords import hash_password
+from ispb_platform.billing.fair_usage import enforce
 from ispb_platform.demo.router import ROUTER_NAME
-from ispb_platform.demo.traffic import one_minute
+from ispb_platform.demo.traffic import one_minute, prepare_fair_usage
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.jobs.runs import local_today
 from ispb_platform.network.jobs import update_traffic_graphs
 from ispb_platform.network.radius.usage import rollup
 from ispb_platform.network.traffic.files import store
@@ -150,3 +152,22 @@ async def test_the_demos_made_up_traffic_reaches_usage_and_the_router_counters(d
         counters = {i["name"]: int(i["tx-byte"]) for i in peer.items("/interface")}
     assert counts["sessions"] == 3 and open_sessions == 3 and used > 0
     assert counters["ether2"] == used and ids
+
+
+async def test_the_demos_portal_customer_crosses_the_fair_usage_allowance_within_minutes(db: Database, make_tenant):
+    tenant = await make_tenant("demo-fup")
+    today = local_today(datetime.now(UTC), tenant)
+    async with RouterOSPeer(username="ispb", password="router-pass") as peer:
+        async with db.tenant(tenant) as scope:
+            router_id = await make_router(
+                scope, name=ROUTER_NAME, host=peer.host, api_port=peer.port, username="ispb",
+                password="router-pass", secret_key=SECRET,
+            )  # fmt: skip
+            first = await make_customer(scope, code="C000001", router_id=router_id, pppoe_username="c000001")
+        assert first == 1  # the demo's portal login is its first customer
+        await prepare_fair_usage(db, tenant, today)
+        await prepare_fair_usage(db, tenant, today)  # twice: the same state
+        assert (await enforce(db, tenant, today, SECRET))["reduced"] == 0  # 1.9 of 2 GB
+        for _ in range(5):  # five made-up minutes
+            await one_minute(db, tenant, peer, ROUTER_NAME, 1)
+        assert (await enforce(db, tenant, today, SECRET))["reduced"] == 1

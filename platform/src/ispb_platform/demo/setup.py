@@ -12,6 +12,7 @@ from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
 from ispb_platform.demo.router import prepare_router
 from ispb_platform.demo.seed import assign_prepaid_profile, ensure_packages, seed_customers
+from ispb_platform.demo.traffic import prepare_fair_usage
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, local_today
 from ispb_platform.payments.service import PaymentMethod, record_payment
@@ -79,6 +80,7 @@ async def prepare_demo(
             await _enable_portal(scope)
         await _contact_details(db, tenant)
         await prepare_router(db, tenant, secret_key)
+        await prepare_fair_usage(db, tenant, local_today(datetime.now(UTC), tenant))
         if sms_gateway_url:
             await prepare_notifications(db, tenant, sms_gateway_url)
         # last month's and this month's bills, made by the real job (its run records show under Automation);

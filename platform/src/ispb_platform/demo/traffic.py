@@ -11,6 +11,7 @@ the one that crosses its package's data allowance first.
 
 import asyncio
 import logging
+from datetime import date
 
 from ispb_netsync.routeros.simulator import RouterOSPeer
 from ispb_tenants import Database, TenantRef
@@ -21,6 +22,9 @@ EVERY = 60.0
 """Seconds between two readings: finer than the 5-minute poll, so each poll sees a few of them."""
 
 MB = 1024 * 1024
+
+FAIR_USE_PACKAGE = "Fair Use 10 Mbps (2 GB)"
+"""The demo's package with a data allowance: customer 1 (the portal login) is on it and nearly through it."""
 
 _GROW = """
 WITH online AS (
@@ -68,3 +72,31 @@ async def simulate(db: Database, tenant: TenantRef, peer: RouterOSPeer, router_n
         except Exception:  # the demo's background traffic must never stop the demo
             log.exception("demo traffic for %s failed this minute", tenant.slug)
         await asyncio.sleep(EVERY)
+
+
+async def prepare_fair_usage(db: Database, tenant: TenantRef, today: date) -> None:
+    """Customer 1 (the demo's portal login) on a package with a 2 GB allowance, 1.9 GB of it used today, so the
+    demo's made-up traffic carries them over within minutes and ``billing.fup_enforce`` reduces their speed
+    (idempotent: the package and the day's usage are written once)."""
+    async with db.tenant(tenant) as scope:
+        connection = scope.connection
+        await connection.execute(
+            "INSERT INTO package (name, price_minor, download_kbps, upload_kbps, data_allowance_mb,"
+            " fup_download_kbps, fup_upload_kbps) VALUES ($1, 50000, 10000, 5000, 2048, 1000, 512)"
+            " ON CONFLICT (name) DO NOTHING",
+            FAIR_USE_PACKAGE,
+        )
+        package_id = await connection.fetchval("SELECT id FROM package WHERE name = $1", FAIR_USE_PACKAGE)
+        # a monthly package: customer 1 follows the default (monthly) billing profile
+        await connection.execute(
+            "UPDATE customer SET package_id = $1, billing_profile_id = NULL"
+            " WHERE id = 1 AND package_id IS DISTINCT FROM $1",
+            package_id,
+        )
+        await connection.execute(
+            "INSERT INTO customer_usage_daily (customer_id, day, download_octets, upload_octets)"
+            " SELECT 1, $1, $2, $3 WHERE EXISTS (SELECT 1 FROM customer WHERE id = 1) ON CONFLICT DO NOTHING",
+            today,
+            1900 * MB,
+            50 * MB,
+        )
