@@ -193,7 +193,12 @@ async def fx_web_app(db: Database, database_url: str, tmp_path_factory: pytest.T
     runtime = Runtime(settings, database_url, db, make_queue(None, database_url))
     # with the demo's SMS sink, which only ``ispb demo`` serves: the route matrix checks who may read it
     app = create_app(settings, runtime=runtime, extra_routes=sms_sink.ROUTES)
+    # the queue open for the whole session, as the app's lifespan opens it in production (the ASGI transport
+    # sends no lifespan events): "Run now", a payment's SMS and a router command enqueue there; no worker takes
+    # them. Opened once: SAQ's PostgreSQL queue cannot be reopened after a disconnect.
+    await runtime.queue.connect()
     yield app
+    await runtime.queue.disconnect()
     await close_renderer(app)  # the invoice PDF worker, if a test started it
 
 

@@ -397,10 +397,7 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
     }
     sql, tables = await _checksum_query(db, ["platform", panel.schema, admin_target.schema])
     world = World(db, web_app, panel, admin_target, ids, users, {}, sql, tables)
-    # the app's queue, as its lifespan opens it in production ("run now", a payment's SMS enqueue there); the
-    # ASGI transport sends no lifespan events. No worker takes the jobs.
-    queue = web_app.state.runtime.queue
-    await queue.connect()
+    # the app's queue is open for the session (conftest web_app); no worker takes the jobs
     invited = await (await _signed_in(world, Role.OPERATOR_ADMIN.value)).post(
         "/panel/staff/",
         data={"_csrf_token": world.clients[Role.OPERATOR_ADMIN.value][1], "user_name": "Fuzz", "email": "fuzz@isp.test"}
@@ -425,7 +422,6 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
     world.ids[""]["import_id"] = preview.group(1)  # a previewed statement the confirm route can act on
     world.fields = await _crawl(world)
     yield world
-    await queue.disconnect()
     for client, _ in world.clients.values():
         await client.aclose()
     for row in await db.pool.fetch("SELECT slug FROM platform.tenant"):

@@ -299,8 +299,7 @@ async def fx_world(
         )
         for label in ("withdrawn", "accepted")
     ]
-    queue = web_app.state.runtime.queue  # "Run now" queues a job, as ispb web does with its open queue
-    await queue.connect()
+    # "Run now" queues a job on the app's queue, open for the session (conftest web_app)
     operator, admin = make_client(), make_client()
     await sign_in(operator, await make_staff("operator_admin", tenant))
     await sign_in(admin, await make_staff("platform_admin"))
@@ -319,7 +318,6 @@ async def fx_world(
         "suffix": tenant.slug.rsplit("-", 1)[1],
     }
     yield {"operator": operator, "admin": admin, "ids": ids}
-    await queue.disconnect()
     # what the saves made outside make_tenant's and make_staff's cleanup: the new operator and the new people
     created = f"dhaka-fiber-{ids['suffix']}"
     await db.pool.execute(
