@@ -87,6 +87,8 @@ class Customer(Table, tablename="customer"):
     """A static address (inet), if any."""
     pppoe_password_sealed = Text(null=True, default=None, secret=True)
     last_address = Inet(null=True, default=None)
+    fup_until = Date(null=True, default=None)
+    """The day full speed returns for a customer over their fair-usage allowance (migration 0014)."""
     # ``search`` (a generated tsvector) is left out on purpose: Piccolo would try to write it.
 
 
