@@ -153,14 +153,14 @@ async def test_missing_programs_and_refused_filters_are_typed_errors(tmp_path: P
     (tmp_path / "nfcapd.202612030700").write_bytes(b"")
     with pytest.raises(NfdumpMissing, match="apt-get install nfdump"):
         await Nfdump(binary="/nonexistent/nfdump").search([tmp_path], FlowQuery(window))
+
+    async def ignore(line: str) -> None:
+        pass
+
+    collector = NfcapdCollector("127.0.0.1", free_udp_port(), ignore, binary="/nonexistent/nfcapd")
+    source = ExporterSource("r1", ipaddress.ip_address(ROUTER), tmp_path / "r1")
     with pytest.raises(NfdumpMissing, match="nfcapd"):
-
-        async def ignore(line: str) -> None:
-            pass
-
-        await NfcapdCollector("127.0.0.1", free_udp_port(), ignore, binary="/nonexistent/nfcapd").apply(
-            [ExporterSource("r1", ipaddress.ip_address(ROUTER), tmp_path / "r1")]
-        )
+        await collector.apply([source])
     with pytest.raises(NfdumpFailed, match="Unknown protocol"):
         await Nfdump().check_filter("proto bogus")
     assert "1.7" in await Nfdump().version()
