@@ -7,6 +7,7 @@ reads nfdump's output into typed records and never pastes a person's text into a
 - `query`: a search (`FlowQuery`: time range, addresses, networks, ports, protocol) and its nfdump filter.
 - `nfdump`: `Nfdump.search` over an exporter's capture files, streaming and limited.
 - `records`: `FlowRecord` and the CSV parser.
+- `holders`: who held an address when (`AddressHolding`), and `attribute` to pair flows with customers.
 - `files`: the capture files a time range needs, the directory layout, `purge_before` for retention.
 - `collector`: nfcapd's command line for a set of exporters, `NfcapdCollector` that (re)starts it.
 - `exporter`: a small NetFlow v9 exporter (`NetFlowV9Exporter`) for tests and demos.
@@ -38,6 +39,7 @@ from ispb_netsync.netflow.files import (
     purge_before,
     source_dir,
 )
+from ispb_netsync.netflow.holders import AddressHolding, AttributedFlow, attribute, holder_at
 from ispb_netsync.netflow.nfdump import FlowSearch, Nfdump
 from ispb_netsync.netflow.query import (
     Address,
@@ -69,6 +71,11 @@ __all__ = (
     "parse_csv",
     "Address",
     "Network",
+    # who held an address
+    "AddressHolding",
+    "AttributedFlow",
+    "attribute",
+    "holder_at",
     # files
     "ROTATION",
     "EXPORT_LAG",
