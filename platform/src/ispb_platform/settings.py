@@ -5,6 +5,7 @@ operator fixes it without reading a traceback. Parsing is pure (`parse_settings`
 `load_settings` touches the environment and the data directory.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -51,6 +52,10 @@ class Settings:
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where URLs that operators type (SMS and WhatsApp gateways) may lead: public addresses, plus the
     addresses, networks and host names of ``ISPB_OUTBOUND_ALLOW`` (``ispb_notify.OutboundPolicy``)."""
+    netflow_host: str = "0.0.0.0"  # noqa: S104 - routers export from elsewhere; nfcapd drops unknown exporters
+    """``ISPB_NETFLOW_HOST``: the address ``ispb netflow collect`` receives NetFlow/IPFIX on (UDP)."""
+    netflow_port: int = 9995
+    """``ISPB_NETFLOW_PORT``: its UDP port (9995 is nfcapd's and many routers' default)."""
     old_secret_keys: tuple[str, ...] = ()
     """``ISPB_OLD_SECRET_KEYS`` (comma-separated): earlier secret keys, during a rotation only. Values sealed
     with them still open (never seal); ``ispb secrets reseal`` moves them to ``secret_key``, then remove them."""
@@ -147,7 +152,20 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         cookie_secure=_bool(env, "ISPB_COOKIE_SECURE", default=True),
         outbound=_outbound(env),
         old_secret_keys=_old_secrets(env),
+        netflow_host=_netflow_host(env),
+        netflow_port=_int(env, "ISPB_NETFLOW_PORT", 9995, 1, 65535),
     )
+
+
+def _netflow_host(env: Mapping[str, str]) -> str:
+    raw = env.get("ISPB_NETFLOW_HOST", "").strip() or "0.0.0.0"  # noqa: S104 - see Settings.netflow_host
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        raise SettingsError(
+            "ISPB_NETFLOW_HOST", f"must be an IP address such as 0.0.0.0 or 10.0.0.5, got {raw!r}"
+        ) from None
+    return raw
 
 
 def _outbound(env: Mapping[str, str]) -> OutboundPolicy:

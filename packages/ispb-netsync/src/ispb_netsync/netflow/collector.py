@@ -26,7 +26,7 @@ from ispb_netsync.netflow.query import Address
 
 APT_HINT = "install it with: apt-get install nfdump (it brings nfcapd)"
 STOP_WAIT_S = 10.0
-_IDENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_IDENT = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 _UNKNOWN = re.compile(r"Unknown flow source: '([0-9A-Fa-f:.]+)'")
 
 
@@ -40,7 +40,7 @@ class ExporterSource:
 
     def __post_init__(self) -> None:
         if not _IDENT.fullmatch(self.ident):
-            raise NetFlowError(f"an exporter name must be 1-64 letters, digits, '.', '_' or '-': {self.ident!r}")
+            raise NetFlowError(f"an exporter name must be 1-100 letters, digits, '.', '_' or '-': {self.ident!r}")
         if "," in str(self.directory):
             raise NetFlowError(f"nfcapd cannot take a directory with a comma: {self.directory}")
 
