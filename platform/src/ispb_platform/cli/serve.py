@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
 from ispb_platform.demo import sms_sink
+from ispb_platform.demo.netflow import availability_note, demo_netflow
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
@@ -129,11 +130,15 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         + ". Ctrl-C stops.\n"
     )
     console.print(f"Demo SMS gateway (what customers would receive; platform admin): {url}demo/sms-gateway/")
+    console.print(availability_note(config.netflow_port))
     _serve(
         config,
         host,
         port,
         run_worker=True,
-        lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS])],
+        lifespans=[
+            demo_routers([o.slug for o in DEMO_OPERATORS]),
+            demo_netflow([o.slug for o in DEMO_OPERATORS], config.data_dir, config.netflow_port),
+        ],
         extra_routes=sms_sink.ROUTES,
     )
