@@ -143,13 +143,10 @@ def main(files: int, flows: int, customers: int) -> None:
             peak_mb = max(peak_mb, peak.mb)
             assert len(found.flows) == expected and not found.truncated, (len(found.flows), expected)
             assert {str(flow.source) for flow in found.flows} == {target}
-        print(
-            f"  search runs {', '.join(f'{t:.2f}' for t in ours)} s; floor runs {', '.join(f'{t:.2f}' for t in floors)} s"
-        )
-        total = files * flows
-        print(
-            f"nfdump read {total:,} flows in {min(floors):.2f} s ({total / min(floors):,.0f} flows/s); found {expected:,}"
-        )
+        runs = ", ".join(f"{t:.2f}" for t in ours)
+        print(f"  search runs {runs} s; floor runs {', '.join(f'{t:.2f}' for t in floors)} s")
+        total, fastest = files * flows, min(floors)
+        print(f"nfdump read {total:,} flows in {fastest:.2f} s ({total / fastest:,.0f} flows/s); found {expected:,}")
         report(Figure("netflow search, a customer's day", size, min(ours), "s", goal_below=5, floor=min(floors),
                       ratio_goal=1.5, peak_rss_mb=peak_mb))  # fmt: skip
         python_parser(packets)
