@@ -10,37 +10,41 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get
+from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
-from ispb_platform.auth.access import allow
-from ispb_platform.auth.roles import OPERATORS
+from ispb_netsync.netflow import AttributedFlow
+from ispb_platform.auth.access import allow, provide_principal
+from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.network.netflow.search import FIELDS, parse_search, search_flows
 from ispb_platform.network.radius.sessions import format_bytes
 from ispb_platform.web.navigation import PANEL_NAV
-from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 PATH = "/panel/logs/netflow"
 
 
-@get(PATH, opt=allow(OPERATORS))
-@in_tenant_scope
-async def netflow_page(db: TenantScope, request: Request[Any, Any, Any]) -> Template:
-    """The search form; with a search in the query string, its flows (or what was wrong with it)."""
+@get(PATH, opt=allow(OPERATORS), dependencies={"operator": Provide(provide_principal)})
+async def netflow_page(request: Request[Any, Any, Any], operator: NamedDependency[Principal]) -> Template:
+    """The search form; with a search in the query string, its flows (or what was wrong with it).
+
+    Not ``@in_tenant_scope``: the search opens short tenant scopes of its own around nfdump (``search.py``).
+    """
+    tenant = operator.require_tenant()
     values = {name: str(request.query_params.get(name) or "")[:200] for name in FIELDS}
     context: dict[str, Any] = {"nav": PANEL_NAV, "active": PATH, "form": values, "errors": {}, "result": None}
-    context["time_zone"] = db.tenant.timezone
+    context["time_zone"] = tenant.timezone
     if any(values.values()):
-        search, errors = parse_search(values, db.tenant.timezone, datetime.now(UTC))
+        search, errors = parse_search(values, tenant.timezone, datetime.now(UTC))
         context["errors"] = errors
         if search is not None:
-            data_dir = Path(request.app.state.runtime.settings.data_dir)
-            result = await search_flows(db, data_dir, search)
+            runtime = request.app.state.runtime
+            result = await search_flows(runtime.db, tenant, Path(runtime.settings.data_dir), search)
             context["result"] = result
-            context["rows"] = [_row(row, db.tenant.timezone) for row in result.flows]
+            context["rows"] = [_row(row, tenant.timezone) for row in result.flows]
             context["window"] = (
-                _local(search.window.start, db.tenant.timezone),
-                _local(search.window.end, db.tenant.timezone),
+                _local(search.window.start, tenant.timezone),
+                _local(search.window.end, tenant.timezone),
             )
     return Template("network/netflow/search.html", context=context)
 
@@ -49,7 +53,7 @@ def _local(moment: datetime, time_zone: str) -> str:
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
 
 
-def _row(row: Any, time_zone: str) -> dict[str, Any]:
+def _row(row: AttributedFlow, time_zone: str) -> dict[str, Any]:
     flow = row.flow
     return {
         "first": _local(flow.first, time_zone),

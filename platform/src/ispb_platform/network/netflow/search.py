@@ -32,7 +32,7 @@ from ispb_netsync.netflow import (
 )
 from ispb_platform.network.netflow import queries
 from ispb_platform.network.netflow.queries import CustomerRef
-from ispb_tenants import TenantScope
+from ispb_tenants import Database, TenantRef
 
 PAGE_LIMIT = 500
 DEFAULT_HOURS = 24
@@ -117,45 +117,55 @@ class FlowSearchResult:
 
 
 async def search_flows(
-    scope: TenantScope, data_dir: Path, request: FlowSearchRequest, nfdump: Nfdump | None = None
+    db: Database, tenant: TenantRef, data_dir: Path, request: FlowSearchRequest, nfdump: Nfdump | None = None
 ) -> FlowSearchResult:
-    """Run ``request`` over the tenant's capture files; the scope is only used for the address history."""
-    nfdump = nfdump or Nfdump()
+    """Run ``request`` over the tenant's capture files. The address history is read in short tenant scopes
+    before and after nfdump runs: no transaction stays open while it reads files (seconds for a month)."""
     window = request.window
     customer: CustomerRef | None = None
-    addresses = request.addresses
     if request.customer is not None:
-        customer = await queries.find_customer(scope.connection, request.customer)
+        async with db.tenant(tenant) as scope:
+            customer = await queries.find_customer(scope.connection, request.customer)
+            held = [] if customer is None else await queries.holdings_of_customer(
+                scope.connection, customer, window.start, window.end
+            )  # fmt: skip
         if customer is None:
-            return FlowSearchResult(
-                [], False, 0, problem=f"No customer has the id or PPPoE user name {request.customer!r}."
-            )
-        held = await queries.holdings_of_customer(scope.connection, customer, window.start, window.end)
-        mine = tuple(sorted({holding.address for holding in held}, key=str))
-        if addresses:
-            mine = tuple(address for address in mine if address in addresses)
-        if request.networks:
-            mine = tuple(address for address in mine if any(address in network for network in request.networks))
+            return _nothing(f"No customer has the id or PPPoE user name {request.customer!r}.")
+        mine = _customer_addresses(held, request)
         if not mine:
-            return FlowSearchResult(
-                [], False, 0, customer, problem=f"{customer.code} held no address in this time range."
-            )
+            return _nothing(f"{customer.code} held no address in this time range.", customer)
         query = FlowQuery(window, addresses=mine, ports=request.ports, limit=PAGE_LIMIT)
     else:
-        query = FlowQuery(window, addresses=addresses, networks=request.networks, ports=request.ports, limit=PAGE_LIMIT)
-    directories = await asyncio.to_thread(router_dirs, data_dir, scope.tenant.slug)
+        query = FlowQuery(
+            window, addresses=request.addresses, networks=request.networks, ports=request.ports, limit=PAGE_LIMIT
+        )
+    directories = await asyncio.to_thread(router_dirs, data_dir, tenant.slug)
     try:
-        found = await nfdump.search(directories, query)
+        found = await (nfdump or Nfdump()).search(directories, query)
     except NetFlowError as error:
-        return FlowSearchResult([], False, 0, customer, problem=f"The search could not run: {error.message}")
-    ours = _searched_addresses(found.flows, query)
-    holdings = await queries.holdings_of(scope.connection, ours, window.start, window.end)
+        return _nothing(f"The search could not run: {error.message}", customer)
+    async with db.tenant(tenant) as scope:
+        ours = _searched_addresses(found.flows, query)
+        holdings = await queries.holdings_of(scope.connection, ours, window.start, window.end)
     attributed = attribute(found.flows, holdings)
     if customer is not None:
         attributed = [row for row in attributed if _held_by(row, customer.id)]
-    return FlowSearchResult(
-        attributed, found.truncated, found.files, customer, query.addresses if customer else (), found.warnings
-    )
+    held_addresses = query.addresses if customer else ()
+    return FlowSearchResult(attributed, found.truncated, found.files, customer, held_addresses, found.warnings)
+
+
+def _nothing(problem: str, customer: CustomerRef | None = None) -> FlowSearchResult:
+    return FlowSearchResult([], False, 0, customer, problem=problem)
+
+
+def _customer_addresses(held: Sequence[AddressHolding], request: FlowSearchRequest) -> tuple[Address, ...]:
+    """The addresses the customer held, narrowed to the typed address or network when one was given too."""
+    mine = sorted({holding.address for holding in held}, key=lambda address: (address.version, int(address)))
+    if request.addresses:
+        mine = [address for address in mine if address in request.addresses]
+    if request.networks:
+        mine = [address for address in mine if any(address in network for network in request.networks)]
+    return tuple(mine)
 
 
 def router_dirs(data_dir: Path, tenant: str) -> list[Path]:
@@ -179,7 +189,3 @@ def _searched_addresses(flows: Sequence[FlowRecord], query: FlowQuery) -> list[A
 
 def _held_by(row: AttributedFlow, customer_id: int) -> bool:
     return any(h is not None and h.holder == customer_id for h in (row.source_holder, row.destination_holder))
-
-
-def holder_label(holding: AddressHolding | None) -> str:
-    return holding.label if holding is not None else ""
