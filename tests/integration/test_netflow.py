@@ -6,6 +6,10 @@ are logged and dropped without losing anything else; ``maintenance.purge_netflow
 import asyncio
 import logging
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +23,9 @@ from ispb_platform.maintenance.jobs import purge_netflow
 from ispb_platform.network.netflow.collect import CollectorLog, run_collector
 from ispb_tenants import Database, TenantRef
 from peers.netflow import LoopbackExporter, free_udp_port
+from processes import ispb_environment
+
+ISPB = str(Path(sys.executable).parent / "ispb")
 
 SHARED = "100.64.7.7"
 OTHER = "100.64.7.8"
@@ -185,3 +192,49 @@ async def test_purge_removes_files_past_the_retention_only_and_twice_is_harmless
     assert (await purge_netflow(later))["retention_days"] == 180
     assert sorted(path.name for path in directory.iterdir()) == ["nfcapd.current.777"]
     assert (await purge_netflow(JobContext(db=db, today=date(2026, 12, 3), now=now, tenant=tenant)))["no_data_dir"] == 1
+
+
+async def test_the_collect_command_files_flows_and_stops_cleanly_on_sigterm(
+    world, database_url: str, tmp_path: Path
+) -> None:
+    """``ispb netflow collect`` as systemd would run it: flows land under the tenant's router, SIGTERM stops it
+    and nfcapd with it (its file closed, no nfcapd left behind)."""
+    tenant: TenantRef = world["tenant"]
+    port = free_udp_port()
+    environment = ispb_environment(
+        database_url, ISPB_SECRET_KEY="c" * 40, ISPB_DATA_DIR=str(tmp_path), ISPB_NETFLOW_HOST="127.0.0.1",
+        ISPB_NETFLOW_PORT=str(port),
+    )  # fmt: skip
+    output, status, nfcapd = await asyncio.to_thread(_collect_command, environment, world["router"], port)
+    assert status == 0, output
+    assert "Traceback" not in output and f"collecting NetFlow on 127.0.0.1:{port}" in output
+    assert nfcapd is not None and not await asyncio.to_thread(Path(f"/proc/{nfcapd}").exists), "nfcapd outlived it"
+    files = capture_files(source_dir(tmp_path, tenant.slug, world["router_id"]))
+    assert len(files) == 1 and files[0].path.stat().st_size > 0
+
+
+def _collect_command(environment: dict[str, str], router: str, port: int) -> tuple[str, int, int | None]:
+    """Start the command, send a flow once its nfcapd runs, SIGTERM it: (output, exit status, nfcapd's pid)."""
+    command = subprocess.Popen(
+        [ISPB, "netflow", "collect", "--refresh", "1", "--rotation", "60"],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    nfcapd = None
+    try:
+        deadline = time.monotonic() + 30
+        while not (children := _nfcapd_children(command.pid)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        nfcapd = children[0] if children else None
+        time.sleep(0.5)
+        now = datetime.now(UTC)
+        LoopbackExporter(router, port).send([_flow(SHARED, INTERNET, now - timedelta(minutes=2), 4321)])
+        time.sleep(0.5)
+    finally:
+        command.send_signal(signal.SIGTERM)
+        output, _ = command.communicate(timeout=30)
+    return output, command.returncode, nfcapd
+
+
+def _nfcapd_children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid), "-x", "nfcapd"], capture_output=True, text=True, check=False)
+    return [int(line) for line in found.stdout.split()]

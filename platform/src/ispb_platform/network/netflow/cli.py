@@ -1,9 +1,13 @@
 """``ispb netflow collect``: run the NetFlow collector (nfcapd) for every tenant's routers."""
 
+import asyncio
+import contextlib
+import signal
+
 import click
 
 from ispb_netsync.netflow import NfcapdCollector
-from ispb_platform.cli.common import configure_logging, database, run, settings
+from ispb_platform.cli.common import configure_logging, console, database, run, settings
 from ispb_platform.network.netflow.collect import CollectorLog, run_collector
 
 
@@ -37,10 +41,17 @@ def collect(refresh: float, rotation: int) -> None:
     configure_logging(config.log_level)
 
     async def main() -> None:
+        # SIGTERM (systemd stop) ends it like Ctrl-C: nfcapd is stopped and closes its files, never orphaned
+        this = asyncio.current_task()
+        assert this is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
         collector = NfcapdCollector(
             host=config.netflow_host, port=config.netflow_port, log=CollectorLog(), rotation_s=rotation
         )
+        console.print(f"collecting NetFlow on {config.netflow_host}:{config.netflow_port} (UDP); Ctrl-C stops")
         async with database(config) as db:
-            await run_collector(db, config.data_dir, collector, refresh_s=refresh)
+            with contextlib.suppress(asyncio.CancelledError):
+                await run_collector(db, config.data_dir, collector, refresh_s=refresh)
 
-    run(main)
+    with contextlib.suppress(KeyboardInterrupt):
+        run(main)
