@@ -52,6 +52,10 @@ class Settings:
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where URLs that operators type (SMS and WhatsApp gateways) may lead: public addresses, plus the
     addresses, networks and host names of ``ISPB_OUTBOUND_ALLOW`` (``ispb_notify.OutboundPolicy``)."""
+    rrdcached_socket: Path | None = None
+    """``ISPB_RRDCACHED_SOCKET``: traffic graphs written through rrdcached (Debian ``rrdcached``) listening on this
+    unix socket. A worker process starts it when nothing answers there and stops it (flushing) when it stops;
+    web processes only use it. Unset: each process writes the files directly."""
     netflow_host: str = "0.0.0.0"  # noqa: S104 - routers export from elsewhere; nfcapd drops unknown exporters
     """``ISPB_NETFLOW_HOST``: the address ``ispb netflow collect`` receives NetFlow/IPFIX on (UDP)."""
     netflow_port: int = 9995
@@ -152,9 +156,25 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         cookie_secure=_bool(env, "ISPB_COOKIE_SECURE", default=True),
         outbound=_outbound(env),
         old_secret_keys=_old_secrets(env),
+        rrdcached_socket=_socket(env, "ISPB_RRDCACHED_SOCKET"),
         netflow_host=_netflow_host(env),
         netflow_port=_int(env, "ISPB_NETFLOW_PORT", 9995, 1, 65535),
     )
+
+
+_SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes with the closing NUL (Linux)
+
+
+def _socket(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        raise SettingsError(name, f"must be an absolute path such as /run/ispb/rrdcached.sock, got {raw!r}")
+    if len(str(path).encode()) > _SOCKET_PATH_MAX:
+        raise SettingsError(name, f"must be at most {_SOCKET_PATH_MAX} bytes long (a unix socket path), got {raw!r}")
+    return path
 
 
 def _netflow_host(env: Mapping[str, str]) -> str:
