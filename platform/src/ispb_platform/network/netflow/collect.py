@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+
 from ispb_netsync.netflow import ExporterSource, NfcapdCollector, source_dir, unknown_exporter
 from ispb_platform.network.netflow.queries import RouterExporter, router_exporters
 from ispb_tenants import Database
@@ -77,8 +79,14 @@ async def run_collector(
     try:
         while rounds is None or done < rounds:
             done += 1
-            async with db.pool.acquire() as connection:
-                exporters = await router_exporters(connection)
+            try:
+                async with db.pool.acquire() as connection:
+                    exporters = await router_exporters(connection)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                # the database away for a while: nfcapd keeps collecting for the routers it has
+                log.warning("cannot read the routers (%s); collecting for the known ones, retrying", error)
+                await _wait(collector, refresh_s)
+                continue
             sources, skipped = plan_sources(exporters, data_dir)
             for item in skipped:
                 key = (item.exporter.tenant, item.exporter.router_id, item.reason)
