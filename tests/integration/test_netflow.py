@@ -131,6 +131,9 @@ async def test_flows_reach_the_collector_and_the_search_names_who_held_the_addre
     assert f"{INTERNET}:50000" not in page, "the flow after the handover is the next customer's"
     assert "666" not in page, "the unknown exporter's flow was dropped"
 
+    customer_page = await operator.get(f"/panel/customers/{world['morning']}")
+    assert 'href="/panel/logs/netflow?customer=NF-1"' in customer_page.text
+
     by_address = await operator.get("/panel/logs/netflow", params={"address": SHARED} | window)
     assert "4 flows" in by_address.text
     assert f'href="/panel/customers/{world["morning"]}">NF-1' in by_address.text
