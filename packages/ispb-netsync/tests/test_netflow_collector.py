@@ -164,3 +164,20 @@ async def test_missing_programs_and_refused_filters_are_typed_errors(tmp_path: P
     with pytest.raises(NfdumpFailed, match="Unknown protocol"):
         await Nfdump().check_filter("proto bogus")
     assert "1.7" in await Nfdump().version()
+
+
+async def test_a_port_in_use_ends_nfcapd_with_its_reason(tmp_path: Path) -> None:
+    log: list[str] = []
+
+    async def keep(line: str) -> None:
+        log.append(line)
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = int(taken.getsockname()[1])
+        collector = NfcapdCollector(host="127.0.0.1", port=port, log=keep)
+        assert await collector.apply([ExporterSource("r1", ipaddress.ip_address(ROUTER), tmp_path / "r1")])
+        status = await asyncio.wait_for(collector.wait(), 10)
+        await collector.stop()
+    assert status != 0 and not collector.running
+    assert any("bind" in line.lower() or "address already in use" in line.lower() for line in log), log
