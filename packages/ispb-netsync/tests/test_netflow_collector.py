@@ -100,6 +100,18 @@ async def test_flows_reach_nfcapd_and_nfdump_finds_them(collected: Collected) ->
     limited = await Nfdump().search([collected.directory], flow_query(window, addresses=["100.64.0.7"], limit=10))
     assert len(limited.flows) == 10 and limited.truncated
 
+    # a second exporter's directory (a copy of the first's file): both are read, in parallel, merged by time
+    twin = collected.directory.parent / "router-2"
+    twin.mkdir()
+    for file in capture_files(collected.directory):
+        (twin / file.path.name).write_bytes(file.path.read_bytes())
+    both = await Nfdump().search([collected.directory, twin], flow_query(window, addresses=["100.64.0.7"]))
+    assert len(both.flows) == 60 and both.files == 2 * search.files
+    assert [flow.first for flow in both.flows] == sorted(flow.first for flow in both.flows)
+    # nfdump failing for the exporters (here: out of time) is one typed error, not a group of them
+    with pytest.raises(NfdumpFailed, match="took longer than"):
+        await Nfdump(timeout_s=0.000_001).search([collected.directory, twin], flow_query(window))
+
     earlier = TimeRange(now - timedelta(hours=2), now - timedelta(hours=1))
     assert (await Nfdump().search([collected.directory], flow_query(earlier, addresses=["100.64.0.7"]))).flows == ()
 
@@ -128,13 +140,18 @@ async def test_purge_removes_old_files_only_and_twice_is_harmless(tmp_path: Path
     directory.mkdir()
     for name in ("nfcapd.202611010000", "nfcapd.202612021155", "nfcapd.202612021200", "nfcapd.current.4242"):
         (directory / name).write_bytes(b"x")
+    (directory / "nfcapd.202610010000").mkdir()  # not a capture file, whatever its name: left alone
     cutoff = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     report = purge_before(directory, cutoff)
     assert (report.removed, report.kept) == (2, 1)
-    assert sorted(path.name for path in directory.iterdir()) == ["nfcapd.202612021200", "nfcapd.current.4242"]
+    assert sorted(path.name for path in directory.iterdir()) == [
+        "nfcapd.202610010000",
+        "nfcapd.202612021200",
+        "nfcapd.current.4242",
+    ]
     assert purge_before(directory, cutoff).removed == 0
     assert purge_before(directory, cutoff + timedelta(days=3650)).removed == 1
-    assert [path.name for path in directory.iterdir()] == ["nfcapd.current.4242"]
+    assert sorted(path.name for path in directory.iterdir()) == ["nfcapd.202610010000", "nfcapd.current.4242"]
     assert capture_files(tmp_path / "missing") == []
 
 

@@ -43,13 +43,14 @@ def source_dir(data_dir: Path, tenant: str, source: int) -> Path:
 
 
 def capture_files(directory: Path) -> list[CaptureFile]:
-    """The finished files in ``directory``, oldest first; the current file and anything else are not listed."""
+    """The finished files in ``directory``, oldest first; the current file and anything else (a directory with a
+    file's name included) are not listed."""
     if not directory.is_dir():
         return []
     found = []
     for path in directory.iterdir():
         match = _NAME.fullmatch(path.name)
-        if match:
+        if match and path.is_file():
             start = datetime.strptime(match.group(1), "%Y%m%d%H%M").replace(tzinfo=UTC)
             found.append(CaptureFile(path, start))
     return sorted(found, key=lambda file: file.start)
