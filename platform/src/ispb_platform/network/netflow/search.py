@@ -32,6 +32,7 @@ from ispb_netsync.netflow import (
 )
 from ispb_platform.network.netflow import queries
 from ispb_platform.network.netflow.queries import CustomerRef
+from ispb_platform.web.forms import text_errors
 from ispb_tenants import Database, TenantRef
 
 PAGE_LIMIT = 500
@@ -54,7 +55,7 @@ def parse_search(
     values: Mapping[str, str], time_zone: str, now: datetime
 ) -> tuple[FlowSearchRequest | None, dict[str, str]]:
     """The form's values (times in the operator's zone) as a request, or the message for each bad field."""
-    errors: dict[str, str] = {}
+    errors = text_errors(values, FIELDS)  # control characters, NULs (PostgreSQL text cannot hold them)
     text = {name: (values.get(name) or "").strip() for name in FIELDS}
     zone = ZoneInfo(time_zone)
     end = _local_time(text["end"], zone, "end", errors) or now
@@ -74,7 +75,7 @@ def parse_search(
         ports = (parse_port(text["port"]),) if text["port"] else ()
     except InvalidFlowQuery as error:
         errors["port"] = error.message
-    if len(text["customer"]) > 100:
+    if len(text["customer"]) > 100 and "customer" not in errors:
         errors["customer"] = "Enter a customer id or PPPoE user name (up to 100 characters)."
     if not text["customer"] and not text["address"] and not errors:
         errors["customer"] = "Enter a customer or an IP address to search for."
