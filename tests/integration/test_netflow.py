@@ -159,6 +159,8 @@ async def test_bad_searches_get_clear_messages_and_empty_states(world, make_clie
         ({"customer": "NF-1", "start": "2026-12-03T10:00", "end": "2026-12-03T09:00"}, "must be after its start"),
         ({"customer": "NF-1", "start": "2026-01-01T00:00", "end": "2026-12-03T00:00"}, "at most 31 days"),
         ({"port": "443"}, "Enter a customer or an IP address"),
+        ({"customer": "NF-1", "start": "9999-12-31T22:00", "end": "9999-12-31T23:59"}, "from 1990 to 2999"),
+        ({"customer": "NF-1", "end": "0001-01-01T01:00"}, "from 1990 to 2999"),
         ({"customer": "NF-1\x00; DROP"}, "Remove the control characters"),  # PostgreSQL text cannot hold a NUL
     ]
     for params, message in cases:

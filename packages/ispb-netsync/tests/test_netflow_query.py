@@ -55,6 +55,10 @@ def test_time_ranges_need_zones_order_and_a_bound() -> None:
         TimeRange(T0, T0)
     with pytest.raises(InvalidFlowQuery, match="31 days"):
         TimeRange(T0, T0 + timedelta(days=32))
+    with pytest.raises(InvalidFlowQuery, match="from 1990 to 2999"):
+        TimeRange(datetime(9999, 12, 31, 22, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    with pytest.raises(InvalidFlowQuery, match="from 1990 to 2999"):
+        TimeRange(datetime(1, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC))
 
 
 def test_a_flow_overlapping_the_window_is_in_it() -> None:

@@ -42,6 +42,8 @@ from ispb_netsync.netflow.files import (
 from ispb_netsync.netflow.holders import AddressHolding, AttributedFlow, attribute, holder_at
 from ispb_netsync.netflow.nfdump import FlowSearch, Nfdump
 from ispb_netsync.netflow.query import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
     Address,
     FlowQuery,
     Network,
@@ -62,6 +64,8 @@ __all__ = (
     "FlowQuery",
     "FlowRecord",
     "TimeRange",
+    "EARLIEST_YEAR",
+    "LATEST_YEAR",
     "Protocol",
     "flow_query",
     "nfdump_filter",

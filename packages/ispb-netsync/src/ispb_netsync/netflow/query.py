@@ -29,6 +29,7 @@ MAX_TERMS = 256
 a year of dynamic addresses is still far below this."""
 MAX_WINDOW = timedelta(days=31)
 MAX_LIMIT = 100_000
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2999
 
 
 class Protocol(StrEnum):
@@ -47,6 +48,9 @@ class TimeRange:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise InvalidFlowQuery("Times need a time zone.")
+        if self.start.year < EARLIEST_YEAR or self.end.year > LATEST_YEAR:
+            # flows are no older than NetFlow; and the file selection adds hours, which would overflow at year 9999
+            raise InvalidFlowQuery(f"Search times from {EARLIEST_YEAR} to {LATEST_YEAR}.")
         if self.end <= self.start:
             raise InvalidFlowQuery("The end of the time range must be after its start.")
         if self.end - self.start > MAX_WINDOW:

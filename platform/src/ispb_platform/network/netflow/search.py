@@ -14,6 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ispb_netsync.netflow import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
     Address,
     AddressHolding,
     AttributedFlow,
@@ -100,6 +102,9 @@ def _local_time(text: str, zone: ZoneInfo, name: str, errors: dict[str, str]) ->
         return None
     if moment.tzinfo is not None:
         errors[name] = "Enter the time in the operator's time zone, without an offset."
+        return None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:  # before "24 hours earlier" could overflow
+        errors[name] = f"Enter a time from {EARLIEST_YEAR} to {LATEST_YEAR}."
         return None
     return moment.replace(tzinfo=zone)
 
