@@ -95,7 +95,7 @@ async def fx_world(db: Database, make_tenant, web_app):
 
 
 async def test_flows_reach_the_collector_and_the_search_names_who_held_the_address(
-    world, db: Database, make_client, make_staff, sign_in, caplog
+    world, db: Database, make_client, make_staff, make_tenant, sign_in, caplog
 ):
     tenant: TenantRef = world["tenant"]
     now, handover = world["now"], world["handover"]
@@ -141,6 +141,12 @@ async def test_flows_reach_the_collector_and_the_search_names_who_held_the_addre
 
     static = await operator.get("/panel/logs/netflow", params={"address": "100.64.7.0/24"} | window)
     assert "5 flows" in static.text and ">NF-3</a>" in static.text
+
+    stranger_operator = make_client()
+    await sign_in(stranger_operator, await make_staff("operator_staff", await make_tenant("flows-other")))
+    elsewhere = await stranger_operator.get("/panel/logs/netflow", params={"address": SHARED} | window)
+    assert "No flows match this search" in elsewhere.text and "No capture files cover" in elsewhere.text
+    assert "NF-1" not in elsewhere.text, "another operator's flows and customers stay theirs"
 
     by_port = await operator.get("/panel/logs/netflow", params={"address": SHARED, "port": "53"} | window)
     assert "1 flow ·" in by_port.text and f"{INTERNET}:50000" in by_port.text
