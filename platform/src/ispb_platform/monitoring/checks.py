@@ -4,6 +4,7 @@ Secrets are opened here, right before the check runs: the RADIUS secret or Route
 (sealed for the check's row), or the router's own API password for a RouterOS check bound to a router.
 """
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,7 +39,8 @@ def _secret(row: Mapping[str, Any], secret_key: str, tenant_id: int) -> str:
 
 def to_check(row: Mapping[str, Any], secret_key: str, tenant_id: int) -> Check:
     """The check a row describes; raises `CheckUnusable`."""
-    options: Mapping[str, Any] = row["options"] or {}
+    raw = row["options"] or {}
+    options: Mapping[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
     timeout = float(row["timeout_s"])
     slow = float(options["slow_ms"]) if options.get("slow_ms") else None
     kind, target, port = row["kind"], str(row["target"]), row["port"]
@@ -87,3 +89,14 @@ def to_check(row: Mapping[str, Any], secret_key: str, tenant_id: int) -> Check:
             timeout=timeout, slow_ms=slow,
         )  # fmt: skip
     raise CheckUnusable(f"unknown kind of check {kind!r}")
+
+
+def usable(row: Mapping[str, Any], secret_key: str, tenant_id: int) -> Check | str:
+    """The check, or why the row cannot be one (a bad secret, a stored option of the wrong type): a round
+    records that as the check's result rather than stopping."""
+    try:
+        return to_check(row, secret_key, tenant_id)
+    except CheckUnusable as error:
+        return str(error)
+    except (KeyError, TypeError, ValueError) as error:
+        return f"the check's settings cannot be read ({type(error).__name__}: {error}); edit and save it again"

@@ -25,7 +25,7 @@ from ispb_monitor import CheckResult, Status, Tracker, advance
 from ispb_monitor.checks import run_check
 from ispb_notify import Channel, HttpClient, OutboundPolicy
 from ispb_platform.monitoring import queries
-from ispb_platform.monitoring.checks import CheckUnusable, to_check
+from ispb_platform.monitoring.checks import usable
 from ispb_platform.notify.outbox import enqueue
 from ispb_tenants import Connection, Database, TenantRef, list_tenants
 
@@ -103,10 +103,9 @@ async def _round(
         async def one(row: Any, tenant_id: int) -> tuple[CheckResult, datetime]:
             async with gate:
                 at = datetime.now(UTC)
-                try:
-                    check = to_check(row, secret_key, tenant_id)
-                except CheckUnusable as error:
-                    return CheckResult.down(str(error)), at
+                check = usable(row, secret_key, tenant_id)
+                if isinstance(check, str):
+                    return CheckResult.down(check), at
                 return await run_check(check, policy=outbound, http=http), at
 
         results = await asyncio.gather(
