@@ -154,6 +154,17 @@ _PLATFORM_DUE = _DUE.replace(
 _TENANT_DUE = _DUE.replace("ROUTER_TABLE", "router")
 
 
+async def check_to_run(
+    connection: Connection, check_id: int, now: datetime, *, platform: bool
+) -> asyncpg.Record | None:
+    """One check as a round reads it, whether due or paused ("Test now")."""
+    sql = (_PLATFORM_DUE if platform else _TENANT_DUE).replace(
+        "WHERE NOT c.paused AND (c.last_checked_at IS NULL OR c.last_checked_at <= $1 - make_interval(secs => $2))",
+        "WHERE $2::int IS NOT NULL AND c.id = $3",
+    )
+    return await connection.fetchrow(sql, now, 0, check_id)
+
+
 async def due_checks(connection: Connection, now: datetime, *, platform: bool) -> list[asyncpg.Record]:
     """Checks not paused whose last result is older than `DUE_AFTER_S`, with their router's address (a RouterOS
     check bound to a router) and whether a maintenance window covers them now."""
