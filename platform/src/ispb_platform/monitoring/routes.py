@@ -421,7 +421,7 @@ async def _platform_page(request: Request[Any, Any, Any]) -> dict[str, Any]:
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-@get("/status/{slug:str}", opt=PUBLIC, sync_to_thread=False)
+@get("/status/{slug:str}", opt=PUBLIC)
 async def operator_status(request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
     return Template("monitoring/status.html", context=await _operator_page(request, slug), headers=_NO_STORE)
 
