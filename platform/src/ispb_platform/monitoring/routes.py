@@ -320,8 +320,9 @@ class PlatformMonitoringController(Controller):
     async def new_check(self) -> Template:
         return self._form(forms.NEW_CHECK, {}, None)
 
-    @get("/checks/{check_id:int}/edit", opt=allow(PLATFORM_ADMINS))
-    async def edit_check(self, request: Request[Any, Any, Any], check_id: FromPath[int]) -> Template:
+    @get("/checks/{platform_check_id:int}/edit", opt=allow(PLATFORM_ADMINS))
+    async def edit_check(self, request: Request[Any, Any, Any], platform_check_id: FromPath[int]) -> Template:
+        check_id = platform_check_id
         async with _runtime(request).db.platform() as connection:
             check = await queries.get_check(connection, check_id)
         if check is None:
@@ -334,10 +335,11 @@ class PlatformMonitoringController(Controller):
             routers=[], record_types=[(t, t) for t in ("A", "AAAA", "CNAME", "MX", "NS", "TXT")], platform=True,
         )  # fmt: skip
 
-    @post(["/checks/new", "/checks/{check_id:int}/edit"], opt=allow(PLATFORM_ADMINS))
+    @post(["/checks/new", "/checks/{platform_check_id:int}/edit"], opt=allow(PLATFORM_ADMINS))
     async def save_check(
-        self, request: Request[Any, Any, Any], check_id: FromPath[int | None] = None
+        self, request: Request[Any, Any, Any], platform_check_id: FromPath[int | None] = None
     ) -> Template | Response[Any]:
+        check_id = platform_check_id
         data = await form_fields(request)
         runtime = _runtime(request)
         draft, errors = forms.validate_check(data, new=check_id is None, platform=True, routers=set())
@@ -356,8 +358,11 @@ class PlatformMonitoringController(Controller):
             return see_other(request, ADMIN + "/")
         return self._form(forms.without_secrets(data), errors, check_id, 422)
 
-    @post(["/checks/{check_id:int}/pause", "/checks/{check_id:int}/resume"], opt=allow(PLATFORM_ADMINS))
-    async def pause(self, request: Request[Any, Any, Any], check_id: FromPath[int]) -> Response[Any]:
+    @post(
+        ["/checks/{platform_check_id:int}/pause", "/checks/{platform_check_id:int}/resume"], opt=allow(PLATFORM_ADMINS)
+    )
+    async def pause(self, request: Request[Any, Any, Any], platform_check_id: FromPath[int]) -> Response[Any]:
+        check_id = platform_check_id
         paused = request.url.path.endswith("/pause")
         async with _runtime(request).db.platform() as connection:
             if not await queries.set_paused(connection, check_id, paused):
@@ -365,8 +370,9 @@ class PlatformMonitoringController(Controller):
         flash(request, "Paused" if paused else "Resumed")
         return see_other(request, ADMIN + "/")
 
-    @post("/checks/{check_id:int}/test", opt=allow(PLATFORM_ADMINS))
-    async def test_now(self, request: Request[Any, Any, Any], check_id: FromPath[int]) -> Template:
+    @post("/checks/{platform_check_id:int}/test", opt=allow(PLATFORM_ADMINS))
+    async def test_now(self, request: Request[Any, Any, Any], platform_check_id: FromPath[int]) -> Template:
+        check_id = platform_check_id
         runtime = _runtime(request)
         tested = await service.test_now(
             runtime.db, None, check_id, secret_key=_secret_key(request), outbound=runtime.settings.outbound
