@@ -147,7 +147,9 @@ async def test_maintenance_opens_no_incident_and_paused_checks_rest(db: Database
     paused = await add_check(db, tenant, "Paused", "tcp", "127.0.0.1", port=1)
     start = datetime.now(UTC)
     async with db.tenant(tenant) as scope:
-        await queries.add_maintenance(scope.connection, check, start - timedelta(hours=1), start + timedelta(hours=1), "")
+        await queries.add_maintenance(
+            scope.connection, check, start - timedelta(hours=1), start + timedelta(hours=1), ""
+        )
         await queries.set_paused(scope.connection, paused, True)
     for minute in range(3):
         counts = await _round(db, tenant, minute, start)

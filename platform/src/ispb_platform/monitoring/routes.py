@@ -427,14 +427,16 @@ async def _platform_page(request: Request[Any, Any, Any]) -> dict[str, Any]:
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-@get("/status/{slug:str}", opt=PUBLIC)
-async def operator_status(request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-    return Template("monitoring/status.html", context=await _operator_page(request, slug), headers=_NO_STORE)
+@get("/status/{operator_slug:str}", opt=PUBLIC)
+async def operator_status(request: Request[Any, Any, Any], operator_slug: FromPath[str]) -> Template:
+    return Template("monitoring/status.html", context=await _operator_page(request, operator_slug), headers=_NO_STORE)
 
 
-@get("/status/{slug:str}/live", opt=PUBLIC)
-async def operator_status_live(request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-    return Template("monitoring/status_live.html", context=await _operator_page(request, slug), headers=_NO_STORE)
+@get("/status/{operator_slug:str}/live", opt=PUBLIC)
+async def operator_status_live(request: Request[Any, Any, Any], operator_slug: FromPath[str]) -> Template:
+    return Template(
+        "monitoring/status_live.html", context=await _operator_page(request, operator_slug), headers=_NO_STORE
+    )
 
 
 @get("/status", opt=PUBLIC)
