@@ -110,7 +110,7 @@ async def test_switched_off_and_on(db: Database, tenant: TenantRef) -> None:
         assert fourth["opened"] == 2
         open_now = await _rows(db, tenant, "SELECT check_id, started_at FROM status_incident WHERE ended_at IS NULL")
         assert {r["check_id"] for r in open_now} == {never, port, core}
-        third_minute = [r for r in await _rows(db, tenant, "SELECT * FROM status_check WHERE id = $1", port)][0]
+        third_minute = (await _rows(db, tenant, "SELECT * FROM status_check WHERE id = $1", port))[0]
         assert third_minute["shown"] == "down"
         downs = await _rows(db, tenant, "SELECT key, body, to_address FROM outbox WHERE cause = 'monitor.down'")
         assert len(downs) == 3 and all(r["to_address"].endswith("1711000111") for r in downs)
