@@ -69,7 +69,8 @@ def seal_zabbix_token(secret_key: str, tenant_id: int, token: str) -> str:
 class Bar:
     day: date
     level: str
-    """A CSS class: none (no data), maintenance, full, high (≥ 99.9), mid (≥ 99), low (≥ 95), bad."""
+    """A CSS class: none (no data), maintenance (planned work, no outage), full, high (≥ 99.9), mid (≥ 99),
+    low (≥ 95), bad."""
     label: str
 
 
@@ -105,9 +106,11 @@ class StatusPageModel:
     zone: str
 
 
-def _level(day: DayUptime, in_maintenance: bool) -> str:
+def _level(day: DayUptime) -> str:
+    if day.maintenance_s > 0 and day.down_s == 0:
+        return "maintenance"  # planned work and nothing else: shown as such, not as a perfect day
     if day.percent is None:
-        return "maintenance" if in_maintenance else "none"
+        return "none"
     if day.percent >= Decimal("100"):
         return "full"
     if day.percent >= Decimal("99.9"):
@@ -153,9 +156,10 @@ async def status_model(
         for offset in range(90):
             day = today - timedelta(days=89 - offset)
             found = days[offset] if days else DayUptime(day, 0, 0, 0, None)
-            planned_day = found.maintenance_s > 0 and found.percent is None
             text = f"{day:%d %b}: " + (f"{found.percent}% up" if found.percent is not None else "no data")
-            bars.append(Bar(day, _level(found, planned_day), text))
+            if found.maintenance_s:
+                text += f", {found.maintenance_s // 60} min planned maintenance"
+            bars.append(Bar(day, _level(found), text))
         state = check["shown"] or "unknown"
         if check["paused"]:
             state = "paused"
