@@ -79,7 +79,7 @@ def _checks(slug: str, web: str) -> list[tuple[str, str, str, str, dict[str, Any
     """(name, public name, kind, target, options, confirm count) of a demo operator's checks."""
     return [
         (ROUTER_CHECK, "Internet (core network)", "routeros", "router", {}, 1),
-        ("Customer portal (web)", "Customer portal", "http", f"{web}/portal/{slug}/", {"body_contains": "Sign in"}, 2),
+        ("Customer portal (web)", "Customer portal", "http", f"{web}/portal/{slug}/login", {"body_contains": "Sign in"}, 2),
         ("Billing server health", "Online bill payment", "http", f"{web}/healthz", {}, 2),
     ]
 
@@ -103,6 +103,9 @@ async def prepare_monitoring(
                 await queries.save_check(connection, check_id, fields, None, new=True)
             await _history(connection, now)
             await queries.save_page_settings(connection, True, f"{tenant.name} network status")
+        for name, _, kind, target, _, _ in _checks(tenant.slug, web_url.rstrip("/")):
+            if kind == "http":  # the demo may serve on another port than last time
+                await connection.execute("UPDATE status_check SET target = $2 WHERE name = $1", name, target)
         settings = await queries.settings(connection)
         if not settings.get("zabbix_url"):
             await queries.save_zabbix_settings(
