@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ispb_netsync.routeros.simulator import RouterOSPeer
+from ispb_notify import OutboundPolicy
 from ispb_platform.demo.monitoring import DemoPorts, demo_zabbix
 from ispb_platform.demo.router import ROUTER_NAME, ROUTER_PASSWORD, ROUTER_USER
 from ispb_platform.demo.setup import DEMO_OPERATORS, prepare_demo
 from ispb_platform.monitoring import queries, service
 from ispb_platform.monitoring.rounds import run_round
 from ispb_platform.monitoring.zabbix_sync import sync
-from ispb_notify import OutboundPolicy
 from ispb_tenants import Database, drop_tenant, get_tenant
 
 SECRET = "d" * 40
@@ -97,8 +97,10 @@ async def test_the_demo_status_page_router_outage_and_zabbix(db: Database) -> No
             assert await sync(db, tenant, secret_key=SECRET, outbound=policy) == {"hosts": 5, "problems": 5}
             async with db.tenant(tenant) as scope:
                 hosts, problems = await queries.zabbix_view(scope.connection)
-            assert problems[0]["severity"] == 5 and [p["severity"] for p in problems] == sorted(
-                (p["severity"] for p in problems), reverse=True
+            assert (
+                len(hosts) == 5
+                and problems[0]["severity"] == 5
+                and [p["severity"] for p in problems] == sorted((p["severity"] for p in problems), reverse=True)
             )
         for other in others:
             async with db.tenant(other) as scope:

@@ -79,7 +79,14 @@ def _checks(slug: str, web: str) -> list[tuple[str, str, str, str, dict[str, Any
     """(name, public name, kind, target, options, confirm count) of a demo operator's checks."""
     return [
         (ROUTER_CHECK, "Internet (core network)", "routeros", "router", {}, 1),
-        ("Customer portal (web)", "Customer portal", "http", f"{web}/portal/{slug}/login", {"body_contains": "Sign in"}, 2),
+        (
+            "Customer portal (web)",
+            "Customer portal",
+            "http",
+            f"{web}/portal/{slug}/login",
+            {"body_contains": "Sign"},
+            2,
+        ),
         ("Billing server health", "Online bill payment", "http", f"{web}/healthz", {}, 2),
     ]
 
