@@ -77,6 +77,7 @@ def _free_ports(count: int) -> list[int]:
 
 def _checks(slug: str, web: str) -> list[tuple[str, str, str, str, dict[str, Any], int]]:
     """(name, public name, kind, target, options, confirm count) of a demo operator's checks."""
+    portal = f"{web}/portal/{slug}/login"
     return [
         (ROUTER_CHECK, "Internet (core network)", "routeros", "router", {}, 1),
         (
