@@ -80,14 +80,7 @@ def _checks(slug: str, web: str) -> list[tuple[str, str, str, str, dict[str, Any
     portal = f"{web}/portal/{slug}/login"
     return [
         (ROUTER_CHECK, "Internet (core network)", "routeros", "router", {}, 1),
-        (
-            "Customer portal (web)",
-            "Customer portal",
-            "http",
-            f"{web}/portal/{slug}/login",
-            {"body_contains": "Sign"},
-            2,
-        ),
+        ("Customer portal (web)", "Customer portal", "http", portal, {"body_contains": "Sign in"}, 2),
         ("Billing server health", "Online bill payment", "http", f"{web}/healthz", {}, 2),
     ]
 
