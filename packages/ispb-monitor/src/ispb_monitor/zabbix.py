@@ -234,7 +234,7 @@ class ZabbixClient:
     async def _rpc(self, method: str, params: Mapping[str, Any] | Sequence[Any], *, auth: bool) -> Any:
         self._id += 1
         body: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params, "id": self._id}
-        headers = {"Content-Type": "application/json-rpc"}
+        headers: dict[str, str] = {}  # HttpClient sends Content-Type: application/json, which Zabbix accepts
         if auth:
             credential = await self._credential()
             if await self.version() >= _BEARER_SINCE:

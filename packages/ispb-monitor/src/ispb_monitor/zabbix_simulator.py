@@ -186,10 +186,15 @@ class ZabbixSimulator:
                 headers: dict[str, str] = {}
                 while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
                     name, _, value = line.decode("latin-1").partition(":")
-                    headers[name.strip().lower()] = value.strip()
+                    key = name.strip().lower()
+                    headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
                 method, path, *_ = request_line.decode("latin-1").split(" ")
-                if method != "POST" or path != "/api_jsonrpc.php":
+                kinds = ("application/json-rpc", "application/json", "application/jsonrequest")
+                if method == "POST" and path == "/api_jsonrpc.php" and headers.get("content-type") not in kinds:
+                    # as Zabbix: a missing, unknown or repeated (joined) Content-Type is refused before JSON-RPC
+                    status, payload, kind = "412 Precondition Failed", b"Precondition failed", "text/plain"
+                elif method != "POST" or path != "/api_jsonrpc.php":
                     status, payload = "404 Not Found", b"<html><body>Not found</body></html>"
                     kind = "text/html"
                 else:
