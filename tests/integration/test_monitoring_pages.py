@@ -90,6 +90,19 @@ async def test_checks_add_test_pause_and_the_status_page(
     assert live.status_code == 200 and 'id="status-live"' in live.text and "<html" not in live.text
     assert (await make_client().get("/status/no-such-operator")).status_code == 404
 
+    # a check that is down: the panel's Overview says so, with the time in the operator's zone
+    down = await client.post(
+        "/panel/monitoring/checks/new",
+        data=_check_form(token, name="Billing DB", kind="tcp", target="127.0.0.1", port="1", confirm_count="1"),
+    )
+    assert down.status_code == 303
+    await run_round(db, secret_key=SECRET, outbound=LOOPBACK, now=datetime.now(UTC) + timedelta(minutes=5),
+                    tenants=[tenant], include_platform=False)  # fmt: skip
+    overview = await client.get("/panel/")
+    assert 'id="monitor-down"' in overview.text and "Billing DB</strong> is down since" in overview.text
+    assert "Billing DB</strong> is down since" in (await client.get("/panel/monitoring")).text
+    assert "Billing DB" not in (await make_client().get(f"/status/{tenant.slug}")).text  # no public name
+
     paused = await client.post(f"/panel/monitoring/checks/{check_id}/pause", data={"_csrf_token": token})
     assert paused.status_code == 303
     listing = await client.get("/panel/monitoring/checks")

@@ -1,7 +1,7 @@
 """A real Zabbix 6.0 LTS from Debian for the slow test: its own PostgreSQL database (the packaged schema, images
 and data), ``zabbix_server`` in the foreground on a free trapper port, and the packaged frontend copied to a
-temporary directory (its configuration path, which Debian points at /etc/zabbix, turned to the copy's own) served by ``php -S`` on
-loopback. Everything is stopped and dropped when the block ends.
+temporary directory (its configuration path, which Debian points at /etc/zabbix, turned to the copy's own)
+served by ``php -S`` on loopback. Everything is stopped and dropped when the block ends.
 
     with running_zabbix(database_server_url) as zabbix:
         ...  # zabbix.api_url, zabbix.trapper_port, zabbix.config (for zabbix_server -R and zabbix_sender)
@@ -65,9 +65,9 @@ _LAST_ANSWER: list[bytes] = [b""]
 
 def _api_answers(url: str) -> bool:
     body = b'{"jsonrpc":"2.0","method":"apiinfo.version","params":[],"id":1}'
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json-rpc"})  # noqa: S310 (loopback)
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json-rpc"})
     try:
-        with urllib.request.urlopen(request, timeout=2) as answer:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=2) as answer:
             _LAST_ANSWER[0] = answer.read()
             return b'"result"' in _LAST_ANSWER[0]
     except OSError:
@@ -94,7 +94,8 @@ def running_zabbix(server_url: str, *, start_within: float = 60.0) -> Iterator[R
             trapper, web = _free_port(), _free_port()
             config = Path(tmp) / "zabbix_server.conf"
             config.write_text(
-                f"DBHost={parts.hostname}\nDBPort={parts.port or 5432}\nDBName={name}\nDBUser={parts.username or 'postgres'}\n"
+                f"DBHost={parts.hostname}\nDBPort={parts.port or 5432}\nDBName={name}\n"
+                f"DBUser={parts.username or 'postgres'}\n"
                 f"ListenPort={trapper}\nListenIP=127.0.0.1\nLogType=console\nPidFile={tmp}/zabbix.pid\n"
                 f"SocketDir={tmp}\nAllowRoot=1\nStartPollers=1\nStartPollersUnreachable=1\nStartTrappers=2\n"
                 "StartPingers=0\nStartDiscoverers=0\nStartHTTPPollers=0\nStartTimers=1\nStartEscalators=1\n"

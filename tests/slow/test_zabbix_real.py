@@ -3,6 +3,7 @@
 host with a trapper item and a trigger put into problem state by zabbix_sender, seen by problem.get with its
 host, severity and age; a bad token is ZabbixAuthError."""
 
+import asyncio
 import subprocess
 import time
 
@@ -37,20 +38,22 @@ async def test_a_real_zabbix_6_0(database_url: str) -> None:
             token_id = (await admin.call("token.create", {"name": "ispb", "userid": users[0]["userid"]}))["tokenids"][0]
             token = (await admin.call("token.generate", [token_id]))[0]["token"]
         # the server learns the new item from its configuration cache, then the trapper takes a value
-        subprocess.run(["zabbix_server", "-c", str(zabbix.config), "-R", "config_cache_reload"], check=True, timeout=30)
+        reload = ["zabbix_server", "-c", str(zabbix.config), "-R", "config_cache_reload"]
+        await asyncio.to_thread(subprocess.run, reload, check=True, timeout=30)
         deadline = time.monotonic() + 60
         problems = []
         async with ZabbixClient(zabbix.api_url, token=token, policy=LOOPBACK) as client:
             assert [h.name for h in await client.hosts() if h.hostid == hostid] == ["ISPB core"]
             while not problems and time.monotonic() < deadline:
-                subprocess.run(
+                await asyncio.to_thread(
+                    subprocess.run,
                     ["zabbix_sender", "-z", "127.0.0.1", "-p", str(zabbix.trapper_port), "-s", "ispb-core",
                      "-k", "ispb.link", "-o", "1"],
                     check=False, capture_output=True, timeout=30,
                 )  # fmt: skip
                 problems = [p for p in await client.problems() if p.name == "Uplink is down"]
                 if not problems:
-                    time.sleep(2)
+                    await asyncio.sleep(2)
         assert problems, "no problem within 60 s of sending the value"
         assert problems[0].severity is Severity.HIGH and problems[0].hosts[0][1] == "ISPB core"
         assert not problems[0].acknowledged

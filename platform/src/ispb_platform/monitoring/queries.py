@@ -124,10 +124,6 @@ async def set_paused(connection: Connection, check_id: int, paused: bool) -> boo
     return done is not None
 
 
-async def delete_check(connection: Connection, check_id: int) -> bool:
-    return await connection.fetchval("DELETE FROM status_check WHERE id = $1 RETURNING id", check_id) is not None
-
-
 # --- the round ---------------------------------------------------------------------------------------------------
 
 DUE_AFTER_S = 50
@@ -309,11 +305,6 @@ async def add_maintenance(
             note,
         )
     )
-
-
-async def delete_maintenance(connection: Connection, window_id: int) -> bool:
-    found = await connection.fetchval("DELETE FROM status_maintenance WHERE id = $1 RETURNING id", window_id)
-    return found is not None
 
 
 # --- settings and Zabbix -------------------------------------------------------------------------------------------
