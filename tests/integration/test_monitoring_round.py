@@ -155,3 +155,24 @@ async def test_maintenance_opens_no_incident_and_paused_checks_rest(db: Database
         counts = await _round(db, tenant, minute, start)
         assert counts["checked"] == 1 and counts["opened"] == 0
     assert await _rows(db, tenant, "SELECT * FROM status_incident") == []
+
+
+async def test_the_scheduled_jobs_run_through_the_schedule(db: Database, tenant: TenantRef) -> None:
+    """``monitor.status_checks`` (platform scope: every operator's checks) and ``monitor.zabbix_sync`` (per
+    operator) as the worker runs them, with their run records."""
+    from ispb_platform.jobs.registry import get_job
+    from ispb_platform.jobs.runs import Trigger, execute
+
+    check = await add_check(db, tenant, "Through the schedule", "tcp", "127.0.0.1", port=1)
+    run = await execute(
+        db, get_job("monitor.status_checks"), tenant=None, trigger=Trigger.MANUAL, key=f"mon-{tenant.slug}",
+        secret_key=SECRET, outbound=LOOPBACK,
+    )  # fmt: skip
+    assert run.status == "succeeded" and run.counts["checked"] >= 1, run
+    rows = await _rows(db, tenant, "SELECT last_status, last_message FROM status_check WHERE id = $1", check)
+    assert rows[0]["last_status"] == "down" and "refused" in rows[0]["last_message"]
+    sync = await execute(
+        db, get_job("monitor.zabbix_sync"), tenant=tenant, trigger=Trigger.MANUAL, key=f"zbx-{tenant.slug}",
+        secret_key=SECRET, outbound=LOOPBACK,
+    )  # fmt: skip
+    assert sync.status == "succeeded" and sync.counts == {"not_configured": 1}
