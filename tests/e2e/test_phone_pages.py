@@ -240,6 +240,29 @@ async def _monitoring(db: Database, tenant: TenantRef) -> tuple[int, int]:
             check_id,
         )
         await connection.execute("UPDATE monitor_settings SET page_enabled = true, page_title = 'Network status'")
+        down = await connection.fetchval(
+            "INSERT INTO status_check (name, public_name, kind, target, port, shown, last_status, last_checked_at,"
+            " monitored_since) VALUES ('Uttara RADIUS', 'Internet (Uttara)', 'tcp', '203.0.113.9', 1812, 'down',"
+            " 'down', now(), now() - interval '10 days') RETURNING id"
+        )
+        await connection.execute(
+            "INSERT INTO status_incident (check_id, started_at, cause) VALUES ($1, now() - interval '12 minutes',"
+            " '203.0.113.9:1812 refused the connection')",
+            down,
+        )
+        # what a Zabbix sync leaves: hosts and problems on the Monitoring dashboard
+        await connection.execute(
+            "UPDATE monitor_settings SET zabbix_url = 'https://zabbix.isp.test/', zabbix_synced_at = now()"
+        )
+        await connection.execute(
+            "INSERT INTO zabbix_host VALUES ('10101', 'olt-uttara-1', 'OLT Uttara 1', true, false),"
+            " ('10102', 'core-sw-mirpur', 'Core switch Mirpur', true, true)"
+        )
+        await connection.execute(
+            "INSERT INTO zabbix_problem VALUES ('501', '301', 'OLT Uttara 1 temperature above 70°C', 5, false,"
+            " now() - interval '8 minutes', 'OLT Uttara 1'), ('502', '302', 'Fan 2 speed low', 1, true,"
+            " now() - interval '2 days', 'Core switch Mirpur')"
+        )
     platform_check_id = await db.fetchval(
         "INSERT INTO platform.status_check (name, public_name, kind, target) VALUES ($1, 'Operator panel', 'http',"
         " 'https://panel.isp.test/healthz') RETURNING id",
