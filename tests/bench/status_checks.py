@@ -92,7 +92,7 @@ async def _floor(db: Database, tenants: list[TenantRef]) -> float:
             ]
     checks = [usable(row, SECRET, tenant_id) for row, tenant_id in rows]
     gate = asyncio.Semaphore(CONCURRENCY)
-    async with HttpClient(max_connections=1, keepalive_expiry=0, policy=LOOPBACK) as http:
+    async with HttpClient(max_connections=CONCURRENCY, keepalive_expiry=0, policy=LOOPBACK) as http:
 
         async def one(check: object) -> None:
             async with gate:

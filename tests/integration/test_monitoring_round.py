@@ -23,11 +23,12 @@ LOOPBACK = OutboundPolicy.parse("127.0.0.0/8")
 
 
 @contextlib.asynccontextmanager
-async def http_server(port: int = 0) -> AsyncIterator[int]:
+async def http_server(port: int = 0, delay: float = 0.0) -> AsyncIterator[int]:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             while await reader.readline() not in (b"\r\n", b""):
                 pass
+            await asyncio.sleep(delay)
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             await writer.drain()
         writer.close()
@@ -176,3 +177,15 @@ async def test_the_scheduled_jobs_run_through_the_schedule(db: Database, tenant:
         secret_key=SECRET, outbound=LOOPBACK,
     )  # fmt: skip
     assert sync.status == "succeeded" and sync.counts == {"not_configured": 1}
+
+
+async def test_checks_of_one_slow_host_do_not_wait_for_each_other(db: Database, tenant: TenantRef) -> None:
+    """Twenty pages of one server that takes a second to answer, 2 s timeout each: all up in about a second."""
+    async with http_server(delay=1.0) as port:
+        for n in range(20):
+            await add_check(db, tenant, f"Page {n}", "http", f"http://127.0.0.1:{port}/page/{n}")
+        began = asyncio.get_running_loop().time()
+        counts = await _round(db, tenant, 0, datetime.now(UTC))
+        took = asyncio.get_running_loop().time() - began
+    assert counts["checked"] == 20 and counts["down"] == 0, counts
+    assert took < 5, took

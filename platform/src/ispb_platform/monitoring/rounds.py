@@ -88,8 +88,11 @@ async def _round(
         tenants = [info.ref for info in await list_tenants(db, active_only=True)]
     schemas: list[_Schema] = []
     if include_platform:
-        async with db.platform() as connection:
-            schemas.append(_Schema(None, await queries.due_checks(connection, started, platform=True)))
+        try:
+            async with db.platform() as connection:
+                schemas.append(_Schema(None, await queries.due_checks(connection, started, platform=True)))
+        except asyncpg.PostgresError as error:
+            log.warning("monitoring: cannot read the platform's checks: %s", error)
     for tenant in tenants:
         try:
             async with db.tenant(tenant) as scope:
@@ -98,7 +101,10 @@ async def _round(
             log.warning("monitoring: cannot read %s's checks: %s", tenant.slug, error)
 
     gate = asyncio.Semaphore(CONCURRENCY)
-    async with HttpClient(max_connections=1, keepalive_expiry=0, policy=outbound) as http:
+    # one client for the round: as many connections per origin as checks in flight (a per-origin bound would make
+    # the checks of one slow host wait for each other, inside their own timeouts), none reused (each check
+    # opens its own connection: that is part of what it checks)
+    async with HttpClient(max_connections=CONCURRENCY, keepalive_expiry=0, policy=outbound) as http:
 
         async def one(row: Any, tenant_id: int) -> tuple[CheckResult, datetime]:
             async with gate:
