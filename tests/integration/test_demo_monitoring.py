@@ -8,6 +8,8 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from ispb_netsync.routeros.simulator import RouterOSPeer
 from ispb_notify import OutboundPolicy
 from ispb_platform.demo.monitoring import DemoPorts, demo_zabbix
@@ -109,3 +111,41 @@ async def test_the_demo_status_page_router_outage_and_zabbix(db: Database) -> No
         for operator in DEMO_OPERATORS:
             with contextlib.suppress(LookupError):
                 await drop_tenant(db, operator.slug)
+
+
+async def test_the_demo_router_page_stops_and_starts_the_operators_router(
+    db: Database, web_app, make_tenant, make_staff, sign_in, csrf_of
+) -> None:
+    """``/demo/router/`` (the demo app only): an operator admin stops and starts their own simulated router; the
+    port refuses connections while it is stopped; staff and other operators cannot."""
+    import httpx
+
+    from ispb_platform.app import create_app
+    from ispb_platform.demo.monitoring import ROUTES
+
+    runtime = web_app.state.runtime
+    app = create_app(runtime.settings, runtime=runtime, extra_routes=ROUTES)
+    tenant, other = await make_tenant("demo-router"), await make_tenant("demo-other")
+    async with RouterOSPeer(username=ROUTER_USER, password=ROUTER_PASSWORD) as peer:
+        app.state.demo_router_peers = {tenant.slug: peer}
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 4711))
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="https://isp.test") as admin,
+            httpx.AsyncClient(transport=transport, base_url="https://isp.test") as staff,
+            httpx.AsyncClient(transport=transport, base_url="https://isp.test") as stranger,
+        ):
+            token = await sign_in(admin, await make_staff("operator_admin", tenant))
+            page = await admin.get("/demo/router/")
+            assert page.status_code == 200 and "Stop the router" in page.text
+            stopped = await admin.post("/demo/router/stop", data={"_csrf_token": token})
+            assert stopped.status_code == 303
+            with pytest.raises(OSError):
+                await asyncio.open_connection("127.0.0.1", peer.port)
+            assert "Start the router" in (await admin.get("/demo/router/")).text
+            assert (await admin.post("/demo/router/start", data={"_csrf_token": token})).status_code == 303
+            _, writer = await asyncio.open_connection("127.0.0.1", peer.port)
+            writer.close()
+            staff_token = await sign_in(staff, await make_staff("operator_staff", tenant))
+            assert (await staff.post("/demo/router/stop", data={"_csrf_token": staff_token})).status_code == 403
+            await sign_in(stranger, await make_staff("operator_admin", other))
+            assert (await stranger.get("/demo/router/")).status_code == 404  # no simulated router of theirs
