@@ -15,9 +15,9 @@ from litestar.types import ControllerRouterHandler
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
 from ispb_platform.demo import sms_sink
-from ispb_platform.demo.netflow import availability_note, demo_netflow
 from ispb_platform.demo.monitoring import ROUTES as demo_monitoring_routes
 from ispb_platform.demo.monitoring import DemoPorts, demo_monitoring
+from ispb_platform.demo.netflow import availability_note, demo_netflow
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
