@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from peers.netflow import free_udp_port
 from processes import ispb_environment
 
 ISPB = str(Path(sys.executable).parent / "ispb")
@@ -17,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def _start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = ispb_environment(ISPB_DATA_DIR=str(data_dir))
+    # the demo's NetFlow collector on a port of this test (a demo someone runs keeps 9995)
+    env = ispb_environment(ISPB_DATA_DIR=str(data_dir), ISPB_NETFLOW_PORT=str(free_udp_port()))
     return subprocess.Popen(
         [ISPB, "demo", "--port", str(port), "--customers", "120"],
         env=env,
@@ -86,6 +88,26 @@ def _payment_reaches_the_demo_gateway(url: str) -> None:
         raise AssertionError(f"the payment message did not reach the demo SMS gateway:\n{sink[:2000]}")
 
 
+def _netflow_search_finds_a_demo_customer(url: str) -> None:
+    """Issue 14 "done when": the demo's simulated router exports NetFlow for its online customers to the demo's
+    nfcapd; once a one-minute capture file closes, Logs → NetFlow finds customer C000001's flows by customer."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as browser:
+        login = browser.get("/login")
+        browser.post(
+            "/login",
+            data={"_csrf_token": _csrf(login), "email": "owner@dhaka-fiber.test", "password": "demo-operator-pass"},
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            page = browser.get("/panel/logs/netflow", params={"customer": "C000001"}).text
+            found = re.search(r"(\d+) flows? ·", page)
+            if found and int(found.group(1)) > 0 and "151.101." in page:
+                assert "C000001</a>" in page
+                return
+            time.sleep(5)
+        raise AssertionError(f"NetFlow search found no flows of the demo customer:\n{page[-3000:]}")
+
+
 def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path, loopback_port: int):
     port = loopback_port
     url = f"http://127.0.0.1:{port}/"
@@ -98,6 +120,7 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
             for slug in ("dhaka-fiber", "padma-link")
         ]
         _payment_reaches_the_demo_gateway(url)
+        _netflow_search_finds_a_demo_customer(url)
     finally:
         output = _stop(process)
     assert health == {
@@ -110,6 +133,7 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
     assert f"ISPB demo is ready: {url}" in output
     assert "admin@ispb.test" in output and "owner@dhaka-fiber.test" in output
     assert "Traceback" not in output
+    assert "NetFlow: demo routers export to nfcapd" in output
     assert (tmp_path / "postgres" / "PG_VERSION").exists()
     assert not (tmp_path / "postgres" / "postmaster.pid").exists(), "the embedded PostgreSQL kept running"
 

@@ -35,6 +35,7 @@ from ispb_platform.jobs import routes as automation_routes
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.logs import logger_levels
 from ispb_platform.monitoring import routes as monitoring_routes
+from ispb_platform.network.netflow import routes as netflow_routes
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
 from ispb_platform.network.traffic.files import rrd_files
@@ -134,6 +135,7 @@ def create_app(
             RouterController,
             *suspension_routes.ROUTES,
             *online_routes.ROUTES,
+            *netflow_routes.ROUTES,
             *notify_routes.ROUTES,
             *monitoring_routes.ROUTES,
             *extra_routes,

@@ -17,6 +17,7 @@ from ispb_platform.cli.common import Failed, configure_logging, console, run, ru
 from ispb_platform.demo import sms_sink
 from ispb_platform.demo.monitoring import ROUTES as demo_monitoring_routes
 from ispb_platform.demo.monitoring import DemoPorts, demo_monitoring
+from ispb_platform.demo.netflow import availability_note, demo_netflow
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
@@ -142,6 +143,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         f"Status pages: {url}status/{slugs[0]} ; stop or start an operator's simulated router (operator admin):"
         f" {url}demo/router/ ; Monitoring dashboard with Zabbix: {url}panel/monitoring"
     )
+    console.print(availability_note(config.netflow_port))
     _serve(
         config,
         host,
@@ -150,6 +152,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         lifespans=[
             demo_routers(slugs, ports.routers),
             demo_monitoring(slugs, ports, secret_key=config.secret_key or "", outbound=config.outbound),
+            demo_netflow(slugs, config.data_dir, config.netflow_port),
         ],
         extra_routes=[*sms_sink.ROUTES, *demo_monitoring_routes],
     )

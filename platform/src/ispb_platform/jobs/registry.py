@@ -8,7 +8,7 @@ job that would not really run.
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
-from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
+from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
     check_routers,
@@ -179,6 +179,15 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Deletes activity log rows older than the operator's retention period",
         timeout_s=1800,
         observed_counts=frozenset({"retention_days"}),
+    ),
+    ScheduledJob(
+        name="maintenance.purge_netflow",
+        cron="45 21 * * *",  # 03:45 in Dhaka, off-peak, after the activity log purge
+        scope=JobScope.TENANT,
+        run=purge_netflow,
+        description="Removes NetFlow capture files older than the operator's NetFlow retention",
+        timeout_s=1800,
+        observed_counts=frozenset({"retention_days", "files_kept"}),
     ),
     ScheduledJob(
         name="maintenance.clear_app_logs",

@@ -61,6 +61,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
         (
             NavItem("Suspension Log", "/panel/logs/suspension"),
             NavItem("Activity Log", "/panel/logs/activity"),
+            NavItem("NetFlow", "/panel/logs/netflow"),
         ),
     ),
     NavSection(

@@ -39,6 +39,8 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     activity_log_retention_days = Integer(default=365)
     accounting_retention_months = Integer(default=12)
     """Whole months of RADIUS accounting kept besides the current one (``netsync.radacct_partitions``)."""
+    netflow_retention_days = Integer(default=180)
+    """Days of NetFlow capture files kept (``maintenance.purge_netflow``)."""
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     address = Text(default="")
