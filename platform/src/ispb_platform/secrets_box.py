@@ -55,6 +55,7 @@ class Purpose(StrEnum):
     CUSTOMER_PPPOE_PASSWORD = "customer.pppoe_password"  # noqa: S105
     NOTIFY_GATEWAY_SECRET = "notify.gateway_secret"  # noqa: S105
     OUTBOX_TEXT = "outbox.text"
+    PAYMENT_GATEWAY_SECRET = "payments.gateway_secret"  # noqa: S105
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ SEALED_COLUMNS = (
     SealedColumn("customer", "pppoe_password_sealed", "id", Purpose.CUSTOMER_PPPOE_PASSWORD),
     SealedColumn("notify_gateway", "secret_sealed", "channel", Purpose.NOTIFY_GATEWAY_SECRET),
     SealedColumn("outbox", "text_sealed", "key", Purpose.OUTBOX_TEXT),
+    SealedColumn("payment_gateway", "secret_sealed", "provider", Purpose.PAYMENT_GATEWAY_SECRET),
 )
 """Every sealed column of a tenant schema (a test compares this with the schema's ``*_sealed`` columns)."""
 

@@ -33,6 +33,7 @@ from ispb_tenants.tables.notify import (
     OtpCode,
     Outbox,
 )
+from ispb_tenants.tables.online import OnlinePayment, PaymentGateway
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
 from ispb_tenants.tables.radius import (
     CustomerTrafficTotal,
@@ -89,6 +90,8 @@ TENANT_TABLES = (
     NotifySchedule,
     Outbox,
     OtpCode,
+    PaymentGateway,
+    OnlinePayment,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -106,7 +109,9 @@ __all__ = (
     "CustomerDiscount",
     "DomainEvent",
     "InvoiceCounter",
+    "OnlinePayment",
     "Payment",
+    "PaymentGateway",
     "PaymentAllocation",
     "PaymentImport",
     "PaymentImportLine",

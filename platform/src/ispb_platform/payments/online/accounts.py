@@ -1,0 +1,105 @@
+"""The operator's gateway accounts (Bills and Payments → Payment Gateways): which providers are switched on,
+sandbox or live, and their credentials, sealed at rest with the secrets box (``payments.gateway_secret``,
+bound to the tenant and the provider). ``adapter_for`` turns a stored account into a working adapter."""
+
+import json
+from dataclasses import dataclass, field
+
+from ispb_notify import OutboundPolicy
+from ispb_platform.payments.online.bkash import LIVE_URL, SANDBOX_URL, Bkash, BkashAccount
+from ispb_platform.payments.online.gateway import PaymentGateway, Provider
+from ispb_platform.secrets_box import Binding, Purpose, reveal, seal
+from ispb_tenants import Connection
+
+IMPLEMENTED = (Provider.BKASH,)
+"""Providers with an adapter; the settings page offers only these."""
+
+SECRET_FIELDS: dict[Provider, tuple[str, ...]] = {
+    Provider.BKASH: ("app_secret", "username", "password"),
+}
+"""The sealed credentials of each provider, besides its public merchant id (bKash: the app key)."""
+
+PUBLISHED_URLS: dict[Provider, dict[str, str]] = {
+    Provider.BKASH: {"sandbox": SANDBOX_URL, "live": LIVE_URL},
+}
+
+
+class GatewayNotSetUp(LookupError):
+    """The operator has not switched this provider on (or its credentials are incomplete)."""
+
+
+@dataclass(frozen=True)
+class GatewayAccount:
+    provider: Provider
+    enabled: bool
+    mode: str
+    base_url: str
+    merchant_id: str
+    secrets: dict[str, str] = field(repr=False)
+
+    @property
+    def api_url(self) -> str:
+        """The address adapters call: the one set on the page, else the provider's published one."""
+        return self.base_url or PUBLISHED_URLS[self.provider][self.mode]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.merchant_id) and all(self.secrets.get(name) for name in SECRET_FIELDS[self.provider])
+
+
+def binding(tenant_id: int, provider: Provider) -> Binding:
+    return Binding(tenant_id, Purpose.PAYMENT_GATEWAY_SECRET, provider.value)
+
+
+async def accounts(connection: Connection, tenant_id: int, secret_key: str) -> dict[Provider, GatewayAccount]:
+    """Every stored account of the operator, credentials opened."""
+    rows = await connection.fetch(
+        "SELECT provider, enabled, mode, base_url, merchant_id, secret_sealed FROM payment_gateway"
+    )
+    found = {}
+    for row in rows:
+        provider = Provider(row["provider"])
+        sealed = row["secret_sealed"]
+        secrets = json.loads(reveal(secret_key, sealed, binding(tenant_id, provider))) if sealed else {}
+        found[provider] = GatewayAccount(
+            provider, row["enabled"], row["mode"], row["base_url"], row["merchant_id"], secrets
+        )
+    return found
+
+
+async def save_account(connection: Connection, tenant_id: int, secret_key: str, account: GatewayAccount) -> None:
+    """Store an account; the credentials are sealed for this tenant and provider."""
+    sealed = seal(secret_key, json.dumps(account.secrets, sort_keys=True), binding(tenant_id, account.provider))
+    await connection.execute(
+        "INSERT INTO payment_gateway (provider, enabled, mode, base_url, merchant_id, secret_sealed)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider) DO UPDATE SET enabled = EXCLUDED.enabled,"
+        " mode = EXCLUDED.mode, base_url = EXCLUDED.base_url, merchant_id = EXCLUDED.merchant_id,"
+        " secret_sealed = EXCLUDED.secret_sealed, updated_at = now()",
+        account.provider.value,
+        account.enabled,
+        account.mode,
+        account.base_url,
+        account.merchant_id,
+        sealed,
+    )
+
+
+def enabled_providers(found: dict[Provider, GatewayAccount]) -> list[Provider]:
+    """What the portal offers: switched on, complete, with an adapter."""
+    return [p for p in IMPLEMENTED if p in found and found[p].enabled and found[p].complete]
+
+
+def adapter_for(account: GatewayAccount, policy: OutboundPolicy) -> PaymentGateway:
+    """A working adapter for the account; raises `GatewayNotSetUp` for a provider without one."""
+    if account.provider is Provider.BKASH:
+        return Bkash(
+            BkashAccount(
+                account.api_url,
+                account.merchant_id,
+                account.secrets["app_secret"],
+                account.secrets["username"],
+                account.secrets["password"],
+            ),
+            policy,
+        )
+    raise GatewayNotSetUp(f"{account.provider.value} has no adapter yet")
