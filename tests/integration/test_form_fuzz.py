@@ -293,6 +293,11 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         await make_router(scope, name="Fuzz RADIUS", mode="radius", radius_secret="fuzz-secret", nas_address="10.9.9.9")
         discount_id = await make_discount(scope, customer_id=customer_id, label="Fuzz", percent_bp=500)
         bill_id = await scope.connection.fetchval("SELECT max(id) FROM bill")
+        await scope.connection.execute(  # a checkout for the online payment result and return pages
+            "INSERT INTO online_payment (customer_id, provider, amount_minor, currency, merchant_ref, origin)"
+            " VALUES ($1, 'bkash', 50000, 'BDT', 'fuzz-checkout-000001', 'portal')",
+            customer_id,
+        )
     return {
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
@@ -302,6 +307,8 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         "profile_id": str(profile_id),
         "event": "payment.received",
         "operator_slug": panel.slug,
+        "provider": "bkash",
+        "merchant_ref": "fuzz-checkout-000001",
     }
 
 
