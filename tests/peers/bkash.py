@@ -15,19 +15,14 @@ without an answer: the merchant times out although the payment went through), ``
 executes (a payment is executed once at bKash: a second execute answers 2062).
 """
 
-import asyncio
-import contextlib
-import html
 import itertools
 import json
 import secrets
-from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlencode
 
-from peers.sms_gateway import Request, _read_request
+from peers.payment_gateway import GatewayPeer, Reply, Request
 
 __all__ = ("BkashPeer", "PeerPayment")
 
@@ -46,7 +41,10 @@ class PeerPayment:
     trx_id: str = ""
 
 
-class BkashPeer:
+class BkashPeer(GatewayPeer):
+    api_prefixes = (PREFIX,)
+    name = "bKash"
+
     def __init__(
         self,
         *,
@@ -55,36 +53,13 @@ class BkashPeer:
         username: str = "merchant",
         password: str = "merchant-pass",
     ) -> None:
+        super().__init__()
         self.app_key, self.app_secret, self.username, self.password = app_key, app_secret, username, password
-        self.port = 0
         self.payments: dict[str, PeerPayment] = {}
-        self.calls: list[str] = []
         self.executions = 0
         self.tamper: dict[str, str] = {}
-        self._faults: deque[tuple[str, int, str]] = deque()
         self._tokens: set[str] = set()
         self._numbers = itertools.count(1)
-        self._server: asyncio.Server | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def fail_next(self, n: int = 1, status: int = 500, call: str = "") -> None:
-        """The next ``n`` API calls (of ``call``, e.g. ``/execute``, when given) answer HTTP ``status``."""
-        self._faults.extend([("fail", status, call)] * n)
-
-    def drop_next(self, n: int = 1, call: str = "") -> None:
-        """The next ``n`` API calls (of ``call`` when given) are carried out but never answered."""
-        self._faults.extend([("drop", 0, call)] * n)
-
-    def _fault(self, path: str) -> tuple[str, int]:
-        call = path.removeprefix(PREFIX)
-        for fault in self._faults:
-            if fault[2] in ("", call):
-                self._faults.remove(fault)
-                return fault[0], fault[1]
-        return "ok", 0
 
     def pay(self, payment_id: str) -> str:
         """The customer approves the payment at bKash; returns the callback address their browser is sent to."""
@@ -99,63 +74,29 @@ class BkashPeer:
             payment.status = "Cancelled"
         return _callback(payment, "cancel")
 
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
+    def page_action(self, payment_id: str, action: str) -> str | None:
+        if payment_id not in self.payments:
+            return None
+        return self.pay(payment_id) if action == "pay" else self.cancel(payment_id)
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+    def page_amount(self, payment_id: str) -> str | None:
+        payment = self.payments.get(payment_id)
+        return None if payment is None else f"{payment.amount} {payment.currency}"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while (request := await _read_request(reader)) is not None:
-                fault = self._fault(request.path) if request.path.startswith(PREFIX) else ("ok", 0)
-                if fault[0] == "fail":
-                    writer.write(_encode(fault[1], "application/json", b'{"message":"Internal Server Error"}'))
-                    await writer.drain()
-                    continue
-                status, kind, body = self._answer(request)
-                if fault[0] == "drop":  # the work is done, the answer never arrives
-                    break
-                writer.write(_encode(status, kind, body))
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    def _answer(self, request: Request) -> tuple[int, str, bytes]:
+    def api(self, request: Request) -> Reply:
         path = request.path
-        if request.method == "GET" and path.startswith("/checkout/"):
-            return self._page(path.removeprefix("/checkout/"))
-        if request.method == "POST" and path.startswith("/checkout/"):
-            payment_id, _, action = path.removeprefix("/checkout/").partition("/")
-            known = payment_id in self.payments
-            target = (self.pay if action == "pay" else self.cancel)(payment_id) if known else "/"
-            return 303, "text/plain", target.encode()  # Location set by _encode for 303
-        if not path.startswith(PREFIX) or request.method != "POST":
-            return 404, "application/json", b'{"message":"Not Found"}'
-        self.calls.append(path.removeprefix(PREFIX))
         body = request.json() or {}
         if path == f"{PREFIX}/token/grant":
             return _json(self._grant(request, body))
         if request.headers.get("authorization") not in self._tokens or request.headers.get("x-app-key") != self.app_key:
-            return 401, "application/json", b'{"message":"Unauthorized"}'
+            return Reply(401, b'{"message":"Unauthorized"}')
         handler = {
             "/create": self._create,
             "/execute": self._execute,
             "/payment/status": self._status,
             "/payment/refund": self._refund,
         }.get(path.removeprefix(PREFIX))
-        return _json(handler(body)) if handler else (404, "application/json", b'{"message":"Not Found"}')
+        return _json(handler(body)) if handler else Reply(404, b'{"message":"Not Found"}')
 
     def _grant(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         headers = request.headers
@@ -235,35 +176,11 @@ class BkashPeer:
             answer["trxID"] = payment.trx_id
         return answer | self.tamper
 
-    def _page(self, payment_id: str) -> tuple[int, str, bytes]:
-        payment = self.payments.get(payment_id)
-        if payment is None:
-            return 404, "text/plain", b"no such payment"
-        name = html.escape(payment_id)
-        page = (
-            f"<!doctype html><html lang='en'><head><title>bKash payment</title></head><body><main>"
-            f"<h1>bKash (test peer)</h1><p>Pay {html.escape(payment.amount)} {html.escape(payment.currency)}"
-            f" to the merchant</p><form method='post' action='/checkout/{name}/pay'>"
-            f"<button id='bkash-pay' type='submit'>Confirm payment</button></form>"
-            f"<form method='post' action='/checkout/{name}/cancel'><button type='submit'>Cancel</button></form>"
-            f"</main></body></html>"
-        )
-        return 200, "text/html; charset=utf-8", page.encode()
-
 
 def _callback(payment: PeerPayment, status: str) -> str:
     separator = "&" if "?" in payment.callback_url else "?"
     return f"{payment.callback_url}{separator}{urlencode({'paymentID': payment.payment_id, 'status': status})}"
 
 
-def _json(answer: dict[str, Any]) -> tuple[int, str, bytes]:
-    return 200, "application/json", json.dumps(answer).encode()
-
-
-def _encode(status: int, kind: str, body: bytes) -> bytes:
-    head = [f"HTTP/1.1 {status} Peer", f"Content-Type: {kind}", "Connection: keep-alive"]
-    if status == 303:
-        head.append(f"Location: {body.decode()}")
-        body = b""
-    head.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+def _json(answer: dict[str, Any]) -> Reply:
+    return Reply(200, json.dumps(answer).encode())

@@ -6,21 +6,40 @@ import json
 from dataclasses import dataclass, field
 
 from ispb_notify import OutboundPolicy
-from ispb_platform.payments.online.bkash import LIVE_URL, SANDBOX_URL, Bkash, BkashAccount
+from ispb_platform.payments.online import bkash, sslcommerz, stripe
 from ispb_platform.payments.online.gateway import PaymentGateway, Provider
 from ispb_platform.secrets_box import Binding, Purpose, reveal, seal
 from ispb_tenants import Connection
 
-IMPLEMENTED = (Provider.BKASH,)
+IMPLEMENTED = (Provider.BKASH, Provider.SSLCOMMERZ, Provider.STRIPE)
 """Providers with an adapter; the settings page offers only these."""
 
 SECRET_FIELDS: dict[Provider, tuple[str, ...]] = {
     Provider.BKASH: ("app_secret", "username", "password"),
+    Provider.SSLCOMMERZ: ("store_password",),
+    Provider.STRIPE: ("secret_key", "webhook_secret"),
 }
-"""The sealed credentials of each provider, besides its public merchant id (bKash: the app key)."""
+"""The sealed credentials of each provider, besides its public merchant id."""
+
+FIELD_LABELS: dict[Provider, dict[str, str]] = {
+    Provider.BKASH: {
+        "merchant_id": "App key",
+        "app_secret": "App secret",
+        "username": "Username",
+        "password": "Password",
+    },
+    Provider.SSLCOMMERZ: {"merchant_id": "Store id", "store_password": "Store password"},
+    Provider.STRIPE: {
+        "merchant_id": "Account name (shown to you only)",
+        "secret_key": "Secret key (sk_...)",
+        "webhook_secret": "Webhook signing secret (whsec_...)",
+    },
+}
 
 PUBLISHED_URLS: dict[Provider, dict[str, str]] = {
-    Provider.BKASH: {"sandbox": SANDBOX_URL, "live": LIVE_URL},
+    Provider.BKASH: {"sandbox": bkash.SANDBOX_URL, "live": bkash.LIVE_URL},
+    Provider.SSLCOMMERZ: {"sandbox": sslcommerz.SANDBOX_URL, "live": sslcommerz.LIVE_URL},
+    Provider.STRIPE: {"sandbox": stripe.API_URL, "live": stripe.API_URL},  # test or live: the key decides
 }
 
 
@@ -91,15 +110,14 @@ def enabled_providers(found: dict[Provider, GatewayAccount]) -> list[Provider]:
 
 def adapter_for(account: GatewayAccount, policy: OutboundPolicy) -> PaymentGateway:
     """A working adapter for the account; raises `GatewayNotSetUp` for a provider without one."""
-    if account.provider is Provider.BKASH:
-        return Bkash(
-            BkashAccount(
-                account.api_url,
-                account.merchant_id,
-                account.secrets["app_secret"],
-                account.secrets["username"],
-                account.secrets["password"],
-            ),
-            policy,
-        )
+    url, key, secrets = account.api_url, account.merchant_id, account.secrets
+    match account.provider:
+        case Provider.BKASH:
+            credentials = bkash.BkashAccount(url, key, secrets["app_secret"], secrets["username"], secrets["password"])
+            return bkash.Bkash(credentials, policy)
+        case Provider.SSLCOMMERZ:
+            return sslcommerz.Sslcommerz(sslcommerz.SslcommerzAccount(url, key, secrets["store_password"]), policy)
+        case Provider.STRIPE:
+            account_ = stripe.StripeAccount(url, key, secrets["secret_key"], secrets["webhook_secret"])
+            return stripe.Stripe(account_, policy)
     raise GatewayNotSetUp(f"{account.provider.value} has no adapter yet")

@@ -13,16 +13,17 @@ success) and ``statusMessage``.
 A callback's ``status`` decides nothing: only execute's (or query's) answer does.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ispb_notify import OutboundPolicy
-from ispb_notify.http_client import HttpClient, HttpTimeout, HttpTransportError
-from ispb_notify.outbound import OutboundRefused
 from ispb_platform.payments.online.gateway import (
     Checkout,
     GatewayRejected,
     GatewayUnavailable,
+    Notice,
+    NoticeRefused,
     Outcome,
     Pending,
     Provider,
@@ -30,10 +31,10 @@ from ispb_platform.payments.online.gateway import (
     Verdict,
     to_decimal,
 )
+from ispb_platform.payments.online.http import call_json
 
 SANDBOX_URL = "https://tokenized.sandbox.bka.sh/v1.2.0-beta"
 LIVE_URL = "https://tokenized.pay.bka.sh/v1.2.0-beta"
-TIMEOUT_S = 30.0  # bKash asks for a 30-second timeout on every API
 ALREADY_COMPLETED = "2062"  # execute of a payment executed before (by a racing callback or recheck)
 _CLOSED = {"Cancelled", "Failed", "Failure", "Expired", "Declined"}
 
@@ -102,6 +103,10 @@ class Bkash:
             return await self._query(pending)
         return Verdict(Outcome.PENDING, f"{verdict.answer}; execute: {_words(executed)}")
 
+    def notice(self, body: bytes, headers: Mapping[str, str], fields: Mapping[str, str], now: float) -> Notice | None:
+        """bKash Tokenized Checkout sends no server-to-server notices: the browser's return and the query are all."""
+        raise NoticeRefused("bKash sends no notices")
+
     async def refund(self, pending: Pending, transaction_id: str, reason: str) -> str:
         """Give a completed payment back in full; returns bKash's refund transaction id."""
         answer = await self._call(
@@ -141,23 +146,11 @@ class Bkash:
 
     async def _post(self, path: str, body: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
         url = self.account.base_url.rstrip("/") + path
-        try:
-            async with HttpClient(policy=self._policy, max_connections=2) as client:
-                response = await client.request(
-                    "POST", url, seconds=TIMEOUT_S, json_body=body, headers={"accept": "application/json", **headers}
-                )
-        except HttpTimeout as error:
-            raise GatewayUnavailable(f"bKash did not answer {path} in time ({error})") from error
-        except (HttpTransportError, OutboundRefused) as error:
-            raise GatewayUnavailable(f"bKash could not be reached for {path}: {error}") from error
-        if response.status >= 500:
-            raise GatewayUnavailable(f"bKash answered HTTP {response.status} to {path}")
-        try:
-            answer = response.json()
-        except ValueError as error:
-            raise GatewayUnavailable(f"bKash answered {path} with something that is not JSON") from error
-        if response.status >= 400 or not isinstance(answer, dict):
-            raise GatewayRejected(f"bKash refused {path}: HTTP {response.status} {_words(answer)}")
+        _, answer = await call_json(
+            self._policy, "bKash", "POST", url, json_body=body, headers={"accept": "application/json", **headers}
+        )
+        if not isinstance(answer, dict):
+            raise GatewayUnavailable(f"bKash answered {path} with no JSON object")
         return answer
 
 

@@ -8,6 +8,7 @@ asked for. Adapters never touch the database: ``service.py`` records what `judge
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -52,6 +53,18 @@ class GatewayUnavailable(GatewayError):
 
 class GatewayRejected(GatewayError):
     """The gateway answered and refused the request (bad credentials, an unknown payment, a bad state)."""
+
+
+class NoticeRefused(Exception):
+    """A server-to-server notice (IPN, webhook) whose signature does not check out; nothing is done with it."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A gateway's signed server-to-server notice: which checkout it is about and the fields to confirm with."""
+
+    merchant_ref: str
+    fields: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,12 @@ class PaymentGateway(Protocol):
         """Ask the gateway about a checkout whose callback may have been missed. Raises `GatewayError`."""
         ...
 
+    def notice(self, body: bytes, headers: Mapping[str, str], fields: Mapping[str, str], now: float) -> Notice | None:
+        """A server-to-server notice (SSLCommerz IPN, Stripe webhook) read after its signature is checked; None
+        for an event that is about no checkout. Raises `NoticeRefused` for a bad or missing signature. The
+        notice only says which checkout to confirm: the confirmation is still a call to the gateway."""
+        ...
+
 
 _DECIMAL = re.compile(r"\d{1,15}(?:\.\d{1,6})?")
 
@@ -142,14 +161,24 @@ def from_decimal(text: str, currency: str) -> Money | None:
         return None
 
 
-def judge(pending: Pending, verdict: Verdict, merchant_id: str) -> str | None:
-    """Why a completed verdict must not be credited, or None when it matches what we asked for exactly:
-    the checkout's ids, the amount to the minor unit, the currency and (where the gateway names it) our
-    merchant account."""
+def about_another(pending: Pending, verdict: Verdict) -> str | None:
+    """Why a verdict is about some other checkout (its ids differ from ours), or None. Such an answer says
+    nothing about ours: it is neither credited nor a reason to close ours."""
     if verdict.gateway_ref and verdict.gateway_ref != pending.gateway_ref:
         return f"the gateway answered about checkout {verdict.gateway_ref!r}, not {pending.gateway_ref!r}"
     if verdict.merchant_ref and verdict.merchant_ref != pending.merchant_ref:
         return f"the gateway's invoice number {verdict.merchant_ref!r} is not ours ({pending.merchant_ref!r})"
+    return None
+
+
+def judge(pending: Pending, verdict: Verdict, merchant_id: str) -> str | None:
+    """Why a completed verdict must not be credited, or None when it matches what we asked for exactly:
+    the checkout's ids, the amount to the minor unit, the currency and (where the gateway names it) our
+    merchant account."""
+    if other := about_another(pending, verdict):
+        return other
+    if not verdict.merchant_ref:
+        return "the gateway's answer names no invoice number"
     if verdict.merchant_id is not None and verdict.merchant_id != merchant_id:
         return f"the payment went to merchant {verdict.merchant_id!r}, not to this account ({merchant_id!r})"
     if verdict.currency.upper() != pending.amount.currency:

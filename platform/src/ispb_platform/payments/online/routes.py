@@ -9,8 +9,9 @@ address holds the checkout's unguessable reference, nothing else identifies it.
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, HttpMethod, Request, Response, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -25,7 +26,13 @@ from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.online import queries, settings_page
 from ispb_platform.payments.online.accounts import IMPLEMENTED, accounts, save_account
 from ispb_platform.payments.online.gateway import PROVIDER_LABELS, Provider
-from ispb_platform.payments.online.service import CheckoutRefused, Context, confirm_return, start_checkout
+from ispb_platform.payments.online.service import (
+    CheckoutRefused,
+    Context,
+    confirm_return,
+    receive_notice,
+    start_checkout,
+)
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -102,21 +109,56 @@ async def suspension_pay(request: Request[Any, Any, Any], operator: Operator) ->
     return await _go(request, operator, customer.id, "suspension", f"/suspended/{operator.slug}/")
 
 
-@get("/payments/{operator_slug:str}/{provider:str}/return/{merchant_ref:str}", opt=PUBLIC, dependencies=_TENANT)
+FROM_GATEWAY = {**PUBLIC, "exclude_from_csrf": True}
+"""Gateways post back from their own sites (SSLCommerz's return, IPNs, Stripe's webhooks): no CSRF token can
+come with them; what they say is believed only after the gateway confirms it server to server."""
+
+
+def _chosen(provider: str) -> Provider:
+    try:
+        return Provider(provider)
+    except ValueError:
+        raise NotFoundException() from None
+
+
+@route(
+    "/payments/{operator_slug:str}/{provider:str}/return/{merchant_ref:str}",
+    http_method=[HttpMethod.GET, HttpMethod.POST],
+    opt=FROM_GATEWAY,
+    dependencies=_TENANT,
+)
 async def gateway_return(
     request: Request[Any, Any, Any], operator: Operator, provider: FromPath[str], merchant_ref: FromPath[str]
 ) -> Response[Any]:
-    """Where the gateway sends the browser back: confirmed server to server, then the result page."""
-    try:
-        chosen = Provider(provider)
-    except ValueError:
-        raise NotFoundException() from None
+    """Where the gateway sends the browser back (a GET, or SSLCommerz's POST): confirmed server to server,
+    then the result page."""
+    chosen = _chosen(provider)
     returned = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    if request.method == "POST":
+        returned |= await form_fields(request)
     today = local_today(datetime.now(UTC), operator)
     checkout = await confirm_return(context_of(request), operator, chosen, merchant_ref, returned, today)
     if checkout is None:
         raise NotFoundException()
     return see_other(request, f"/payments/{operator.slug}/result/{merchant_ref}")
+
+
+@post("/payments/{operator_slug:str}/{provider:str}/notify", opt=FROM_GATEWAY, dependencies=_TENANT, status_code=200)
+async def gateway_notice(request: Request[Any, Any, Any], operator: Operator, provider: FromPath[str]) -> Response[str]:
+    """A gateway's server-to-server notice (SSLCommerz IPN, Stripe webhook): signature checked, then the checkout
+    it names is confirmed at the gateway. 400 for a bad signature (logged), 200 otherwise (also for events
+    about nothing of ours, which the gateway must not resend)."""
+    chosen = _chosen(provider)
+    body = await request.body()
+    fields = dict(parse_qsl(body.decode("utf-8", "replace"))) if _is_form(request) else {}
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    today = local_today(datetime.now(UTC), operator)
+    outcome = await receive_notice(context_of(request), operator, chosen, body, headers, fields, today)
+    return Response(outcome.text, status_code=outcome.status, media_type="text/plain")
+
+
+def _is_form(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
 
 
 @get("/payments/{operator_slug:str}/result/{merchant_ref:str}", opt=PUBLIC, dependencies=_TENANT)
@@ -184,9 +226,15 @@ def _gateways_page(forms: list[settings_page.ProviderForm], status_code: int = 2
         "nav": PANEL_NAV,
         "active": "/panel/payments/gateways",
         "forms": forms,
-        "labels": settings_page.FIELD_LABELS,
     }
     return Template("payments/online/gateways.html", context=context, status_code=status_code)
 
 
-ROUTES: list[ControllerRouterHandler] = [portal_pay, suspension_pay, gateway_return, result, PaymentGatewaysController]
+ROUTES: list[ControllerRouterHandler] = [
+    portal_pay,
+    suspension_pay,
+    gateway_return,
+    gateway_notice,
+    result,
+    PaymentGatewaysController,
+]

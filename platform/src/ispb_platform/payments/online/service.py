@@ -17,6 +17,7 @@ calls never run inside a database transaction (a slow gateway must not hold a cu
 import asyncio
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,11 +42,13 @@ from ispb_platform.payments.online.gateway import (
     PROVIDER_LABELS,
     Checkout,
     GatewayError,
+    NoticeRefused,
     Outcome,
     PaymentGateway,
     Pending,
     Provider,
     Verdict,
+    about_another,
     judge,
 )
 from ispb_platform.payments.online.queries import OnlinePaymentRow
@@ -150,6 +153,38 @@ async def confirm_return(
         return await queries.by_merchant_ref(scope.connection, merchant_ref)
 
 
+@dataclass(frozen=True)
+class NoticeOutcome:
+    status: int
+    text: str
+
+
+async def receive_notice(
+    ctx: Context,
+    tenant: TenantRef,
+    provider: Provider,
+    body: bytes,
+    headers: Mapping[str, str],
+    fields: Mapping[str, str],
+    today: date,
+) -> NoticeOutcome:
+    """A gateway's server-to-server notice: its signature checked (a bad one refused and logged), then the
+    checkout it names confirmed at the gateway, exactly like a browser's return."""
+    async with ctx.database.tenant(tenant) as scope:
+        account = (await accounts(scope.connection, tenant.id, ctx.secret_key)).get(provider)
+    if account is None or provider not in IMPLEMENTED or not account.complete:
+        return NoticeOutcome(404, "no such gateway here")
+    try:
+        notice = adapter_for(account, ctx.policy).notice(body, headers, fields, time.time())
+    except NoticeRefused as refused:
+        log.warning("%s notice for %s refused: %s", PROVIDER_LABELS[provider], tenant.slug, refused)
+        return NoticeOutcome(400, f"refused: {refused}")
+    if notice is None:
+        return NoticeOutcome(200, "ignored")
+    checkout = await confirm_return(ctx, tenant, provider, notice.merchant_ref, notice.fields, today)
+    return NoticeOutcome(200, "unknown checkout" if checkout is None else checkout.status)
+
+
 async def settle(
     ctx: Context,
     tenant: TenantRef,
@@ -185,6 +220,10 @@ async def settle(
             if checkout.gateway_ref
             else Pending(checkout.merchant_ref, verdict.gateway_ref, checkout.amount)
         )
+        if other := about_another(pending, verdict):  # e.g. a val_id from another payment: ask again later
+            log.warning("%s answer for checkout %s ignored: %s", label, checkout.merchant_ref, other)
+            await queries.note_answer(c, [checkout_id], f"ignored: {other} ({verdict.answer})")
+            return Settled("pending")
         problem = judge(pending, verdict, account.merchant_id)
         if problem is not None:
             log.warning("%s checkout %s refused, not credited: %s", label, checkout.merchant_ref, problem)

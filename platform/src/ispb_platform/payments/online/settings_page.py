@@ -8,16 +8,9 @@ provider's published address for the mode).
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ispb_platform.payments.online.accounts import IMPLEMENTED, SECRET_FIELDS, GatewayAccount
+from ispb_platform.payments.online.accounts import FIELD_LABELS, IMPLEMENTED, SECRET_FIELDS, GatewayAccount
 from ispb_platform.payments.online.gateway import PROVIDER_LABELS, Provider
 from ispb_platform.web.forms import text_problem
-
-FIELD_LABELS = {
-    "merchant_id": "App key",
-    "app_secret": "App secret",
-    "username": "Username",
-    "password": "Password",
-}
 
 
 @dataclass(frozen=True)
@@ -28,6 +21,14 @@ class ProviderForm:
     errors: dict[str, str]
     stored: frozenset[str]
     """Credentials stored already (shown as "leave empty to keep")."""
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]:
+        return SECRET_FIELDS[self.provider]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return FIELD_LABELS[self.provider]
 
 
 def form_of(provider: Provider, account: GatewayAccount | None) -> ProviderForm:
@@ -63,10 +64,12 @@ def read_form(
     secrets |= {name: fields[name] for name in SECRET_FIELDS[provider] if fields.get(name)}
     if values["enabled"]:
         if not values["merchant_id"]:
-            errors["merchant_id"] = f"Enter the {FIELD_LABELS['merchant_id'].lower()} to switch this gateway on."
+            errors["merchant_id"] = (
+                f"Enter the {FIELD_LABELS[provider]['merchant_id'].lower()} to switch this gateway on."
+            )
         for name in SECRET_FIELDS[provider]:
             if not secrets.get(name):
-                errors[name] = f"Enter the {FIELD_LABELS[name].lower()} to switch this gateway on."
+                errors[name] = f"Enter the {FIELD_LABELS[provider][name].lower()} to switch this gateway on."
     stored_names = frozenset(n for n, v in secrets.items() if v)
     form = ProviderForm(provider, PROVIDER_LABELS[provider], values, errors, stored_names)
     if errors:
