@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from litestar import Controller, HttpMethod, Request, Response, get, post, route
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
@@ -86,7 +86,7 @@ async def portal_pay(request: Request[Any, Any, Any], operator: Operator) -> Tem
     """ "Pay now" on the portal: a checkout for what the signed-in customer owes."""
     principal = principal_of(request)
     if principal is None or principal.tenant is None or principal.tenant.id != operator.id:
-        raise NotFoundException()
+        raise NotAuthorizedException("Please sign in.")  # another operator's customer: sign in here first
     return await _go(request, operator, principal.user_id, "portal", f"/portal/{operator.slug}/")
 
 
