@@ -16,8 +16,11 @@ from ispb_platform.payments.online.accounts import GatewayAccount, save_account
 from ispb_platform.payments.online.gateway import Provider
 from ispb_platform.payments.online.service import Context, recheck_pending
 from ispb_tenants import Database, TenantRef
+from peers.nagad import NagadPeer
 from peers.sslcommerz import SslcommerzPeer
 from peers.stripe import StripePeer
+
+NAGAD_KEYS = NagadPeer.keys()
 
 
 def _local(url: str) -> str:
@@ -28,6 +31,9 @@ def _local(url: str) -> str:
 async def _gateway(db: Database, tenant: TenantRef, provider: Provider, peer: Any) -> None:
     if provider is Provider.SSLCOMMERZ:
         merchant, secrets = peer.store_id, {"store_password": peer.store_password}
+    elif provider is Provider.NAGAD:
+        merchant = peer.merchant_id
+        secrets = {"merchant_private_key": NAGAD_KEYS.merchant_private, "nagad_public_key": NAGAD_KEYS.nagad_public}
     else:
         merchant, secrets = "ISPB test account", {"secret_key": peer.secret_key, "webhook_secret": peer.webhook_secret}
     async with db.tenant(tenant) as scope:
@@ -43,7 +49,7 @@ async def _start(client, tenant: TenantRef, provider: Provider, peer: Any) -> st
         f"/portal/{tenant.slug}/pay", data={"provider": provider.value, "_csrf_token": csrf_from(dashboard.text)}
     )
     assert going.status_code == 200, going.text[:300]
-    [checkout] = list(peer.sessions)
+    [checkout] = list(peer.orders if provider is Provider.NAGAD else peer.sessions)
     assert f"{peer.base_url}/checkout/{checkout}" in going.text
     return checkout
 
@@ -195,3 +201,64 @@ async def test_stripe_recheck_captures_a_silent_payment_closes_expired_ones_and_
         peer.tamper = {"amount_total": 100}
         await client.get(_local(peer.pay(session_id)))
         assert await _counts(db, tenant) == (0, "refused", "suspended")
+
+
+async def test_nagad_checkout_is_sealed_both_ways_verified_and_recorded_once(db: Database, shop):
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        reference = await _start(
+            client, tenant, Provider.NAGAD, peer
+        )  # initialize and complete passed the peer's checks
+        order = peer.orders[reference]
+        assert (order.amount, order.status) == ("500.00", "Ready")
+        callback = _local(peer.pay(reference))
+        first = await client.get(callback)
+        assert "Payment received" in (await client.get(first.headers["location"])).text
+        assert (await client.get(callback)).status_code == 303  # the callback twice
+        assert await _counts(db, tenant) == (1, "completed", "active")
+        row = await _one(db, tenant, "SELECT reference FROM payment")
+        assert row["reference"] == order.issuer_ref
+
+
+async def test_nagad_answer_not_signed_by_nagad_is_refused_and_nothing_starts(db: Database, shop):
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        peer.bad_signature = True
+        token = csrf_from((await client.get(f"/portal/{tenant.slug}/login")).text)
+        await client.post(
+            f"/portal/{tenant.slug}/login", data={"login": "S1", "password": PASSWORD, "_csrf_token": token}
+        )
+        dashboard = await client.get(f"/portal/{tenant.slug}/")
+        going = await client.post(
+            f"/portal/{tenant.slug}/pay", data={"provider": "nagad", "_csrf_token": csrf_from(dashboard.text)}
+        )
+        assert going.status_code == 400 and "could not start" in going.text
+        row = await _one(db, tenant, "SELECT status, last_answer FROM online_payment")
+        assert row["status"] == "failed" and "not signed by Nagad" in row["last_answer"]
+        assert not any(call.startswith("/check-out/complete") for call in peer.calls)
+
+
+async def test_nagad_recheck_tampering_and_a_cancelled_payment(db: Database, shop):
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        reference = await _start(client, tenant, Provider.NAGAD, peer)
+        peer.pay(reference)  # callback never comes
+        peer.fail_next(1, status=500, call="/verify")
+        assert (await _recheck(db, tenant, peer))["unanswered"] == 1
+        assert (await _recheck(db, tenant, peer))["completed"] == 1
+        assert await _counts(db, tenant) == (1, "completed", "active")
+
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        reference = await _start(client, tenant, Provider.NAGAD, peer)
+        peer.tamper = {"merchantId": "999999999999999"}
+        await client.get(_local(peer.pay(reference)))
+        assert await _counts(db, tenant) == (0, "refused", "suspended")
+        row = await _one(db, tenant, "SELECT last_answer FROM online_payment")
+        assert "the payment went to merchant '999999999999999'" in row["last_answer"]
+
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        reference = await _start(client, tenant, Provider.NAGAD, peer)
+        await client.get(_local(peer.cancel(reference)))
+        assert await _counts(db, tenant) == (0, "failed", "suspended")

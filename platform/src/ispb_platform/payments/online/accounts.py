@@ -6,16 +6,17 @@ import json
 from dataclasses import dataclass, field
 
 from ispb_notify import OutboundPolicy
-from ispb_platform.payments.online import bkash, sslcommerz, stripe
+from ispb_platform.payments.online import bkash, nagad, sslcommerz, stripe
 from ispb_platform.payments.online.gateway import PaymentGateway, Provider
 from ispb_platform.secrets_box import Binding, Purpose, reveal, seal
 from ispb_tenants import Connection
 
-IMPLEMENTED = (Provider.BKASH, Provider.SSLCOMMERZ, Provider.STRIPE)
+IMPLEMENTED = (Provider.BKASH, Provider.NAGAD, Provider.SSLCOMMERZ, Provider.STRIPE)
 """Providers with an adapter; the settings page offers only these."""
 
 SECRET_FIELDS: dict[Provider, tuple[str, ...]] = {
     Provider.BKASH: ("app_secret", "username", "password"),
+    Provider.NAGAD: ("merchant_private_key", "nagad_public_key"),
     Provider.SSLCOMMERZ: ("store_password",),
     Provider.STRIPE: ("secret_key", "webhook_secret"),
 }
@@ -28,6 +29,11 @@ FIELD_LABELS: dict[Provider, dict[str, str]] = {
         "username": "Username",
         "password": "Password",
     },
+    Provider.NAGAD: {
+        "merchant_id": "Merchant id",
+        "merchant_private_key": "Merchant private key (base64 or PEM)",
+        "nagad_public_key": "Nagad public key (base64 or PEM)",
+    },
     Provider.SSLCOMMERZ: {"merchant_id": "Store id", "store_password": "Store password"},
     Provider.STRIPE: {
         "merchant_id": "Account name (shown to you only)",
@@ -38,6 +44,7 @@ FIELD_LABELS: dict[Provider, dict[str, str]] = {
 
 PUBLISHED_URLS: dict[Provider, dict[str, str]] = {
     Provider.BKASH: {"sandbox": bkash.SANDBOX_URL, "live": bkash.LIVE_URL},
+    Provider.NAGAD: {"sandbox": nagad.SANDBOX_URL, "live": nagad.LIVE_URL},
     Provider.SSLCOMMERZ: {"sandbox": sslcommerz.SANDBOX_URL, "live": sslcommerz.LIVE_URL},
     Provider.STRIPE: {"sandbox": stripe.API_URL, "live": stripe.API_URL},  # test or live: the key decides
 }
@@ -115,6 +122,9 @@ def adapter_for(account: GatewayAccount, policy: OutboundPolicy) -> PaymentGatew
         case Provider.BKASH:
             credentials = bkash.BkashAccount(url, key, secrets["app_secret"], secrets["username"], secrets["password"])
             return bkash.Bkash(credentials, policy)
+        case Provider.NAGAD:
+            keys = (secrets["merchant_private_key"], secrets["nagad_public_key"])
+            return nagad.Nagad(nagad.NagadAccount(url, key, *keys), policy)
         case Provider.SSLCOMMERZ:
             return sslcommerz.Sslcommerz(sslcommerz.SslcommerzAccount(url, key, secrets["store_password"]), policy)
         case Provider.STRIPE:

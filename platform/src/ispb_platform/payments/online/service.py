@@ -107,7 +107,9 @@ async def start_checkout(
         if customer.balance_minor <= 0:
             raise CheckoutRefused("You owe nothing now: there is nothing to pay.")
         amount = Money(customer.balance_minor, tenant.currency)
-        merchant_ref = secrets.token_urlsafe(15)  # 20 characters: the result page's address, unguessable
+        # 80 random bits in 20 hex digits: unguessable (the result page's address) and a valid order id for
+        # every gateway (Nagad takes letters and digits only)
+        merchant_ref = secrets.token_hex(10)
         checkout_id = await queries.insert_checkout(
             scope.connection, customer_id, provider, amount, merchant_ref, origin
         )

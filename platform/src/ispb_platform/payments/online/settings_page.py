@@ -8,6 +8,7 @@ provider's published address for the mode).
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ispb_platform.payments.online import nagad
 from ispb_platform.payments.online.accounts import FIELD_LABELS, IMPLEMENTED, SECRET_FIELDS, GatewayAccount
 from ispb_platform.payments.online.gateway import PROVIDER_LABELS, Provider
 from ispb_platform.web.forms import text_problem
@@ -70,6 +71,13 @@ def read_form(
         for name in SECRET_FIELDS[provider]:
             if not secrets.get(name):
                 errors[name] = f"Enter the {FIELD_LABELS[provider][name].lower()} to switch this gateway on."
+    if provider is Provider.NAGAD:
+        for name, load in (("merchant_private_key", nagad.private_key), ("nagad_public_key", nagad.public_key)):
+            if fields.get(name):
+                try:
+                    load(fields[name])
+                except ValueError as error:
+                    errors[name] = f"This key does not load: {error}."
     stored_names = frozenset(n for n, v in secrets.items() if v)
     form = ProviderForm(provider, PROVIDER_LABELS[provider], values, errors, stored_names)
     if errors:
