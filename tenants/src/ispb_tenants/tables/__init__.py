@@ -34,7 +34,17 @@ from ispb_tenants.tables.notify import (
     Outbox,
 )
 from ispb_tenants.tables.online import OnlinePayment, PaymentGateway
-from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
+from ispb_tenants.tables.platform import (
+    AuthThrottle,
+    JobRun,
+    PlatformPaymentGateway,
+    PlatformUser,
+    SmsCreditPack,
+    SmsCreditPurchase,
+    StaffInvitation,
+    Tenant,
+    WebSession,
+)
 from ispb_tenants.tables.radius import (
     CustomerTrafficTotal,
     CustomerUsageDaily,
@@ -51,7 +61,17 @@ from ispb_tenants.tables.radius import (
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
-PLATFORM_TABLES = (Tenant, PlatformUser, StaffInvitation, JobRun, WebSession, AuthThrottle)
+PLATFORM_TABLES = (
+    Tenant,
+    PlatformUser,
+    StaffInvitation,
+    JobRun,
+    WebSession,
+    AuthThrottle,
+    PlatformPaymentGateway,
+    SmsCreditPack,
+    SmsCreditPurchase,
+)
 TENANT_TABLES = (
     Package,
     BillingProfile,
@@ -112,6 +132,9 @@ __all__ = (
     "OnlinePayment",
     "Payment",
     "PaymentGateway",
+    "PlatformPaymentGateway",
+    "SmsCreditPack",
+    "SmsCreditPurchase",
     "PaymentAllocation",
     "PaymentImport",
     "PaymentImportLine",

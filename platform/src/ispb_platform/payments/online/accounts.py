@@ -77,10 +77,18 @@ def binding(tenant_id: int, provider: Provider) -> Binding:
     return Binding(tenant_id, Purpose.PAYMENT_GATEWAY_SECRET, provider.value)
 
 
+PLATFORM_ACCOUNTS = 0
+"""The tenant id the platform's own gateway accounts (``platform.payment_gateway``) are sealed for."""
+
+
+def _table(tenant_id: int) -> str:
+    return "platform.payment_gateway" if tenant_id == PLATFORM_ACCOUNTS else "payment_gateway"
+
+
 async def accounts(connection: Connection, tenant_id: int, secret_key: str) -> dict[Provider, GatewayAccount]:
-    """Every stored account of the operator, credentials opened."""
+    """Every stored account of the operator (of the platform for `PLATFORM_ACCOUNTS`), credentials opened."""
     rows = await connection.fetch(
-        "SELECT provider, enabled, mode, base_url, merchant_id, secret_sealed FROM payment_gateway"
+        f"SELECT provider, enabled, mode, base_url, merchant_id, secret_sealed FROM {_table(tenant_id)}"  # noqa: S608
     )
     found = {}
     for row in rows:
@@ -97,7 +105,7 @@ async def save_account(connection: Connection, tenant_id: int, secret_key: str, 
     """Store an account; the credentials are sealed for this tenant and provider."""
     sealed = seal(secret_key, json.dumps(account.secrets, sort_keys=True), binding(tenant_id, account.provider))
     await connection.execute(
-        "INSERT INTO payment_gateway (provider, enabled, mode, base_url, merchant_id, secret_sealed)"
+        f"INSERT INTO {_table(tenant_id)} (provider, enabled, mode, base_url, merchant_id, secret_sealed)"  # noqa: S608
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider) DO UPDATE SET enabled = EXCLUDED.enabled,"
         " mode = EXCLUDED.mode, base_url = EXCLUDED.base_url, merchant_id = EXCLUDED.merchant_id,"
         " secret_sealed = EXCLUDED.secret_sealed, updated_at = now()",
