@@ -18,7 +18,7 @@ from ispb_platform.network.jobs import (
     usage_rollup,
 )
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
-from ispb_platform.payments.online.jobs import recheck_pending_payments
+from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -175,6 +175,14 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=recheck_pending_payments,
         description="Asks the gateways about online payments pending for more than 5 minutes and records paid ones",
         timeout_s=1500,  # inside the 30 minutes: 500 checkouts, 8 at a time, 30 s per gateway call at worst
+    ),
+    ScheduledJob(
+        name="payments.recheck_sms_purchases",
+        cron="15 */2 * * *",
+        scope=JobScope.PLATFORM,
+        run=recheck_sms_purchases,
+        description="Asks the platform's gateways about pending SMS credit purchases and credits paid ones once",
+        timeout_s=1500,
     ),
 )
 

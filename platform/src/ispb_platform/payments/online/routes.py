@@ -226,6 +226,7 @@ def _gateways_page(forms: list[settings_page.ProviderForm], status_code: int = 2
         "nav": PANEL_NAV,
         "active": "/panel/payments/gateways",
         "forms": forms,
+        "action_prefix": "/panel/payments/gateways",
     }
     return Template("payments/online/gateways.html", context=context, status_code=status_code)
 

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -48,6 +49,7 @@ from ispb_platform.payments.online.service import (
     NoticeOutcome,
 )
 from ispb_tenants import TenantRef
+from ispb_tenants.tables import PlatformPaymentGateway, SmsCreditPack, SmsCreditPurchase
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ _COLUMNS = (
 )
 
 
-def _purchase(row: asyncpg.Record) -> Purchase:
+def _purchase(row: Mapping[str, Any] | asyncpg.Record) -> Purchase:
     return Purchase(
         row["id"],
         row["tenant_id"],
@@ -328,3 +330,44 @@ async def recheck_purchases(ctx: Context, now: datetime) -> Counter[str]:
 
     await asyncio.gather(*(one(purchase) for purchase in due))
     return counts
+
+
+@dataclass(frozen=True)
+class SmsOffer:
+    """What the SMS Gateway Setup page offers: packs, the platform's gateways, the operator's purchases."""
+
+    packs: list[Pack]
+    providers: list[Provider]
+    purchases: list[Purchase]
+
+
+async def offer(tenant_id: int) -> SmsOffer:
+    """Read in the caller's (tenant) transaction through Piccolo: the platform tables are on its search path."""
+    pack_rows = await (
+        SmsCreditPack.select(
+            SmsCreditPack.id, SmsCreditPack.segments, SmsCreditPack.price_minor, SmsCreditPack.currency
+        )
+        .where(SmsCreditPack.active.eq(True))
+        .order_by(SmsCreditPack.segments)
+    )
+    gateways = await PlatformPaymentGateway.select(PlatformPaymentGateway.provider).where(
+        PlatformPaymentGateway.enabled.eq(True)
+        & (PlatformPaymentGateway.merchant_id != "")
+        & PlatformPaymentGateway.secret_sealed.is_not_null()
+    )
+    purchase_rows = await (
+        SmsCreditPurchase.select(*_PURCHASE_COLUMNS, SmsCreditPurchase.tenant.as_alias("tenant_id"))
+        .where(SmsCreditPurchase.tenant == tenant_id)
+        .order_by(SmsCreditPurchase.created_at, ascending=False)
+        .limit(10)
+    )
+    return SmsOffer(
+        [Pack(r["id"], r["segments"], Money(int(r["price_minor"]), r["currency"])) for r in pack_rows],
+        [Provider(g["provider"]) for g in gateways if Provider(g["provider"]) in IMPLEMENTED],
+        [_purchase(r) for r in purchase_rows],
+    )
+
+
+_PURCHASE_COLUMNS = tuple(
+    getattr(SmsCreditPurchase, name.strip()) for name in _COLUMNS.split(",") if name.strip() != "tenant_id"
+)
