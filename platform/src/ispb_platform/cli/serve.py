@@ -14,7 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
-from ispb_platform.demo import sms_sink
+from ispb_platform.demo import payment_gateway, sms_sink
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
@@ -110,6 +110,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
                 secret_key=config.secret_key or "",
                 customers_per_operator=customers,
                 sms_gateway_url=sms_sink.gateway_url(host, port),
+                payment_gateway_url=payment_gateway.gateway_url(host, port),
             )
 
     logins = run(main)
@@ -130,11 +131,15 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         + ". Ctrl-C stops.\n"
     )
     console.print(f"Demo SMS gateway (what customers would receive; platform admin): {url}demo/sms-gateway/")
+    console.print(
+        f"Online payments: {url}suspended/dhaka-fiber/ is customer C000003's suspension portal (suspended, at this"
+        " machine's address): Pay now goes through the demo bKash gateway and brings them back online."
+    )
     _serve(
         config,
         host,
         port,
         run_worker=True,
         lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS])],
-        extra_routes=sms_sink.ROUTES,
+        extra_routes=[*sms_sink.ROUTES, *payment_gateway.ROUTES],
     )
