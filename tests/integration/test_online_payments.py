@@ -3,6 +3,7 @@ recorded once after the server-to-server execute, refused when the gateway's ans
 ``payments.recheck_pending`` capturing what a lost callback left pending."""
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +76,11 @@ async def _start_from_portal(client, tenant: TenantRef, bkash: BkashPeer) -> str
     dashboard = await client.get(f"/portal/{tenant.slug}/")
     assert "Pay now with bKash" in dashboard.text
     token = csrf_from(dashboard.text)
+    # the form itself carries the token (a browser posts the form, not the meta tag)
+    assert (
+        f'action="/portal/{tenant.slug}/pay" class="pay-now">\n  <input type="hidden" name="_csrf_token" value="'
+        in (dashboard.text)
+    )
     going = await client.post(f"/portal/{tenant.slug}/pay", data={"provider": "bkash", "_csrf_token": token})
     assert going.status_code == 200 and "Continue to bKash" in going.text, going.text[:500]
     [payment_id] = list(bkash.payments)
@@ -133,6 +139,9 @@ async def test_suspension_portal_pay_now_reaches_bkash_for_the_customer_at_that_
     client = make_client(ip="198.51.100.23")
     page = await client.get(f"/suspended/{tenant.slug}/")
     assert "Pay now with bKash" in page.text
+    assert re.search(
+        r'action="/suspended/[^"]+/pay" class="pay-now">\s*<input type="hidden" name="_csrf_token"', page.text
+    )
     going = await client.post(
         f"/suspended/{tenant.slug}/pay", data={"provider": "bkash", "_csrf_token": csrf_from(page.text)}
     )
