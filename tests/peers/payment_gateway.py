@@ -84,6 +84,8 @@ class GatewayPeer(ABC):
 
     def _reply(self, request: Request) -> tuple[str, Reply]:
         path = request.path
+        if path == "/favicon.ico":  # a browser on the checkout page asks for it
+            return "ok", Reply(204, kind="image/x-icon")
         if path.startswith("/checkout/"):
             return "ok", self._page(request)
         prefix = next((p for p in self.api_prefixes if path.startswith(p)), None)

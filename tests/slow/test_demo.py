@@ -86,8 +86,7 @@ def _payment_reaches_the_demo_gateway(url: str) -> None:
         raise AssertionError(f"the payment message did not reach the demo SMS gateway:\n{sink[:2000]}")
 
 
-def _operator(url: str) -> httpx.Client:
-    browser = httpx.Client(base_url=url, follow_redirects=True, timeout=20)
+def _sign_in_operator(browser: httpx.Client) -> httpx.Client:
     login = browser.get("/login")
     browser.post(
         "/login",
@@ -125,7 +124,8 @@ def _online_payments_in_the_demo(url: str) -> None:
         going = customer.post("/suspended/dhaka-fiber/pay", data={"_csrf_token": _csrf(portal), "provider": "bkash"})
         result = _through_demo_bkash(customer, going)
         assert "Payment received" in result.text and "back on" in result.text, result.text[:2000]
-    with _operator(url) as operator:
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as operator:
+        _sign_in_operator(operator)
         # the reactivation ran on the simulated router
         done = re.compile(
             r'data-label="Action">activate</td>\s*<td data-label="Status"><span class="badge succeeded">done'
