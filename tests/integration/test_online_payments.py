@@ -304,3 +304,22 @@ async def test_payment_gateways_page_seals_credentials_and_keeps_them_when_left_
     token = await sign_in(staff, await make_staff("operator_staff", tenant))
     assert (await staff.post("/panel/payments/gateways/bkash", data=form | {"_csrf_token": token})).status_code == 403
     assert (await client.post("/panel/payments/gateways/paypal", data=form)).status_code == 404
+
+
+async def test_bkash_refund_gives_a_completed_payment_back_and_refuses_anything_else(bkash: BkashPeer):
+    from ispb_billing import Money
+    from ispb_platform.payments.online.bkash import Bkash, BkashAccount
+    from ispb_platform.payments.online.gateway import Checkout, GatewayRejected, Pending
+
+    account = BkashAccount(bkash.base_url, bkash.app_key, bkash.app_secret, bkash.username, bkash.password)
+    adapter = Bkash(account, OutboundPolicy.parse(f"127.0.0.1:{bkash.port}"))
+    amount = Money(120050, "BDT")
+    started = await adapter.start(Checkout("f" * 20, amount, "C1", "01711000001", "https://isp.test/back"))
+    pending = Pending("f" * 20, started.gateway_ref, amount)
+    with pytest.raises(GatewayRejected, match="2071"):  # not paid yet: nothing to give back
+        await adapter.refund(pending, "TRXNONE", "customer asked")
+    bkash.pay(started.gateway_ref)
+    verdict = await adapter.confirm(pending, {"status": "success", "paymentID": started.gateway_ref})
+    assert (verdict.amount, verdict.transaction_id) == ("1200.50", bkash.payments[started.gateway_ref].trx_id)
+    refund = await adapter.refund(pending, verdict.transaction_id, "customer asked")
+    assert refund == f"RF{verdict.transaction_id}"
