@@ -150,7 +150,7 @@ async def confirm_return(
         verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
     except GatewayError as error:  # unknown state: the recheck asks again
         verdict = Verdict(Outcome.PENDING, f"confirmation failed: {error}")
-    await settle(ctx, tenant, checkout.id, verdict, account, today=today, now=None)
+    await settle(ctx, tenant, checkout.id, verdict, account.merchant_id, today=today, now=None)
     async with ctx.database.tenant(tenant) as scope:
         return await queries.by_merchant_ref(scope.connection, merchant_ref)
 
@@ -178,6 +178,9 @@ async def receive_notice(
         return NoticeOutcome(404, "no such gateway here")
     try:
         notice = adapter_for(account, ctx.policy).notice(body, headers, fields, time.time())
+    except GatewayError as error:  # the account's credentials do not load: nothing can be checked
+        log.warning("%s notice not read: %s", PROVIDER_LABELS[provider], error)
+        return NoticeOutcome(503, "this gateway account cannot be used now")
     except NoticeRefused as refused:
         log.warning("%s notice for %s refused: %s", PROVIDER_LABELS[provider], tenant.slug, refused)
         return NoticeOutcome(400, f"refused: {refused}")
@@ -192,7 +195,7 @@ async def settle(
     tenant: TenantRef,
     checkout_id: int,
     verdict: Verdict,
-    account: GatewayAccount | PaymentGateway,
+    merchant_id: str,
     *,
     today: date,
     now: datetime | None,
@@ -200,12 +203,12 @@ async def settle(
     """Apply the gateway's verdict to a checkout, once: record the payment (allocated to bills like a cashier
     payment, ``payment.received`` fired) and reactivate a suspended customer whose profile allows it; or close
     it; or keep it pending with the answer. Decides under the customer's and the checkout's locks."""
-    label = PROVIDER_LABELS[account.provider]
     async with ctx.database.tenant(tenant) as scope:
         c = scope.connection
         customer_id = await c.fetchval("SELECT customer_id FROM online_payment WHERE id = $1", checkout_id)
         await lock_customer(c, customer_id)
         checkout = await queries.lock_checkout(c, checkout_id)
+        label = PROVIDER_LABELS[checkout.provider]
         if checkout.status != "pending":
             return Settled(checkout.status)
         if verdict.outcome is Outcome.FAILED:
@@ -226,7 +229,7 @@ async def settle(
             log.warning("%s answer for checkout %s ignored: %s", label, checkout.merchant_ref, other)
             await queries.note_answer(c, [checkout_id], f"ignored: {other} ({verdict.answer})")
             return Settled("pending")
-        problem = judge(pending, verdict, account.merchant_id)
+        problem = judge(pending, verdict, merchant_id)
         if problem is not None:
             log.warning("%s checkout %s refused, not credited: %s", label, checkout.merchant_ref, problem)
             await queries.close(c, checkout_id, "refused", f"refused: {problem} ({verdict.answer})")
@@ -264,6 +267,19 @@ async def settle(
     return Settled("completed", recorded=True, reactivated=change is not None)
 
 
+def usable_adapters(found: Mapping[Provider, GatewayAccount], policy: OutboundPolicy) -> dict[Provider, PaymentGateway]:
+    """An adapter per complete account; one whose credentials do not load (a Nagad key) is left out and
+    logged, so it holds up no other gateway."""
+    adapters: dict[Provider, PaymentGateway] = {}
+    for provider, account in found.items():
+        if account.complete and provider in IMPLEMENTED:
+            try:
+                adapters[provider] = adapter_for(account, policy)
+            except GatewayError as error:
+                log.warning("%s account cannot be used: %s", PROVIDER_LABELS[provider], error)
+    return adapters
+
+
 async def recheck_pending(ctx: Context, tenant: TenantRef, today: date, now: datetime) -> Counter[str]:
     """``payments.recheck_pending``: ask the gateway about every checkout pending for more than a few minutes
     and settle what it says. A gateway that does not answer leaves its checkouts pending (its answer noted) and
@@ -272,7 +288,7 @@ async def recheck_pending(ctx: Context, tenant: TenantRef, today: date, now: dat
         due = await queries.due_for_recheck(scope.connection, now - RECHECK_AFTER, RECHECK_BATCH)
         found = await accounts(scope.connection, tenant.id, ctx.secret_key)
     counts: Counter[str] = Counter(checked=len(due))
-    adapters = {p: adapter_for(a, ctx.policy) for p, a in found.items() if a.complete and p in IMPLEMENTED}
+    adapters = usable_adapters(found, ctx.policy)
     slots = asyncio.Semaphore(RECHECK_CONCURRENCY)
 
     async def one(checkout: OnlinePaymentRow) -> None:
@@ -286,12 +302,10 @@ async def recheck_pending(ctx: Context, tenant: TenantRef, today: date, now: dat
                 except GatewayError as error:
                     counts["unanswered"] += 1
                     verdict = Verdict(Outcome.PENDING, f"recheck failed: {error}")
-        settled = await settle(ctx, tenant, checkout.id, verdict, adapter or found_or(checkout), today=today, now=now)
+        merchant_id = adapter.merchant_id if adapter is not None else ""
+        settled = await settle(ctx, tenant, checkout.id, verdict, merchant_id, today=today, now=now)
         counts[settled.status] += 1
         counts["reactivated"] += settled.reactivated
-
-    def found_or(checkout: OnlinePaymentRow) -> GatewayAccount:
-        return found.get(checkout.provider) or GatewayAccount(checkout.provider, False, "sandbox", "", "", {})
 
     await asyncio.gather(*(one(checkout) for checkout in due))
     return counts

@@ -47,6 +47,7 @@ from ispb_platform.payments.online.service import (
     CheckoutRefused,
     Context,
     NoticeOutcome,
+    usable_adapters,
 )
 from ispb_tenants import TenantRef
 from ispb_tenants.tables import PlatformPaymentGateway, SmsCreditPack, SmsCreditPurchase
@@ -215,6 +216,9 @@ async def receive_purchase_notice(
         return NoticeOutcome(404, "no such gateway here")
     try:
         notice = adapter_for(account, ctx.policy).notice(body, headers, fields, time.time())
+    except GatewayError as error:  # the account's credentials do not load: nothing can be checked
+        log.warning("%s notice not read: %s", PROVIDER_LABELS[provider], error)
+        return NoticeOutcome(503, "this gateway account cannot be used now")
     except NoticeRefused as refused:
         log.warning("%s notice for an SMS credit purchase refused: %s", PROVIDER_LABELS[provider], refused)
         return NoticeOutcome(400, f"refused: {refused}")
@@ -312,7 +316,7 @@ async def recheck_purchases(ctx: Context, now: datetime) -> Counter[str]:
         found = await accounts(connection, PLATFORM_ACCOUNTS, ctx.secret_key)
     due = [_purchase(r) for r in rows]
     counts: Counter[str] = Counter(checked=len(due))
-    adapters = {p: adapter_for(a, ctx.policy) for p, a in found.items() if a.complete and p in IMPLEMENTED}
+    adapters = usable_adapters(found, ctx.policy)
     slots = asyncio.Semaphore(RECHECK_CONCURRENCY)
 
     async def one(purchase: Purchase) -> None:
