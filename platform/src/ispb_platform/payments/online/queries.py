@@ -132,3 +132,9 @@ async def due_for_recheck(connection: Connection, older_than: datetime, limit: i
         limit,
     )
     return [_row(r) for r in rows]
+
+
+async def customer_status(connection: Connection, customer_id: int) -> str | None:
+    """Active, suspended, ...: what the result page tells a customer who just paid."""
+    status = await connection.fetchval("SELECT status FROM customer WHERE id = $1", customer_id)
+    return None if status is None else str(status)

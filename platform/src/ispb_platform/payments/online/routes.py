@@ -165,9 +165,7 @@ def _is_form(request: Request[Any, Any, Any]) -> bool:
 async def result(request: Request[Any, Any, Any], operator: Operator, merchant_ref: FromPath[str]) -> Template:
     async with request.app.state.runtime.db.tenant(operator) as scope:
         checkout = await queries.by_merchant_ref(scope.connection, merchant_ref)
-        status = None
-        if checkout is not None:
-            status = await scope.connection.fetchval("SELECT status FROM customer WHERE id = $1", checkout.customer_id)
+        status = await queries.customer_status(scope.connection, checkout.customer_id) if checkout else None
     if checkout is None:
         raise NotFoundException()
     context = {
