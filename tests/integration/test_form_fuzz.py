@@ -298,6 +298,13 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
             " VALUES ($1, 'bkash', 50000, 'BDT', 'fuzz-checkout-000001', 'portal')",
             customer_id,
         )
+        check_id = await scope.connection.fetchval(  # port 1 refuses at once: "test now" answers quickly
+            "INSERT INTO status_check (name, kind, target, port) VALUES ('Fuzz', 'tcp', '127.0.0.1', 1) RETURNING id"
+        )
+    platform_check_id = await db.fetchval(
+        "INSERT INTO platform.status_check (name, kind, target, port) VALUES ($1, 'tcp', '127.0.0.1', 1) RETURNING id",
+        f"Fuzz {panel.slug}",
+    )
     return {
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
@@ -305,6 +312,8 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         "router_id": str(router_id),
         "package_id": str(package_id),
         "profile_id": str(profile_id),
+        "check_id": str(check_id),
+        "platform_check_id": str(platform_check_id),
         "event": "payment.received",
         "operator_slug": panel.slug,
         "provider": "bkash",
@@ -400,7 +409,12 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
     }
     ids = {
         "": rows | {"user_id": str(subject), "token": "no-such-invitation"},
-        "/admin": {"slug": admin_target.slug, "user_id": str(admin_subject), "provider": "sslcommerz"},
+        "/admin": {
+            "slug": admin_target.slug,
+            "user_id": str(admin_subject),
+            "platform_check_id": rows["platform_check_id"],
+            "provider": "sslcommerz",
+        },
     }
     sql, tables = await _checksum_query(db, ["platform", panel.schema, admin_target.schema])
     world = World(db, web_app, panel, admin_target, ids, users, {}, sql, tables)

@@ -96,6 +96,10 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
             password_sealed="v1.not.sealed.value",
         )
         discount_id = await make_discount(scope, customer_id=customer_id, label="Matrix", percent_bp=500)
+        # a status check of tenant A (tenant B has none): port 1 refuses at once, so "test now" answers quickly
+        check_id = await scope.connection.fetchval(
+            "INSERT INTO status_check (name, kind, target, port) VALUES ('Matrix', 'tcp', '127.0.0.1', 1) RETURNING id"
+        )
         # a previewed statement of tenant A (tenant B has no import with its id)
         import_id = await scope.connection.fetchval(
             "INSERT INTO payment_import (file_name, file_sha256, default_method, default_date, currency, uploaded_by)"
@@ -125,6 +129,14 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "discount_id": str(discount_id),
         "import_id": str(import_id),
         "router_id": str(router_id),
+        "check_id": str(check_id),
+        "platform_check_id": str(
+            await db.fetchval(
+                "INSERT INTO platform.status_check (name, kind, target, port) VALUES ($1, 'tcp', '127.0.0.1', 1)"
+                " RETURNING id",
+                f"Matrix {tenant_a.slug}",
+            )
+        ),
         "event": "payment.received",
         "token": "1.1.1.not-a-signature",
         "package_id": str(package_id),

@@ -34,6 +34,7 @@ from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs import routes as automation_routes
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.logs import logger_levels
+from ispb_platform.monitoring import routes as monitoring_routes
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
 from ispb_platform.network.traffic.files import rrd_files
@@ -138,6 +139,7 @@ def create_app(
             *sms_credit_routes.ROUTES,
             *online_routes.ROUTES,
             *notify_routes.ROUTES,
+            *monitoring_routes.ROUTES,
             *extra_routes,
             AdminController,
             PortalController,

@@ -56,6 +56,8 @@ class Purpose(StrEnum):
     NOTIFY_GATEWAY_SECRET = "notify.gateway_secret"  # noqa: S105
     OUTBOX_TEXT = "outbox.text"
     PAYMENT_GATEWAY_SECRET = "payments.gateway_secret"  # noqa: S105
+    MONITOR_CHECK_SECRET = "monitor.check_secret"  # noqa: S105 (a RADIUS secret or RouterOS password of a check)
+    ZABBIX_TOKEN = "monitor.zabbix_token"  # noqa: S105
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from litestar.types import ControllerRouterHandler
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
 from ispb_platform.demo import payment_gateway, sms_sink
+from ispb_platform.demo.monitoring import ROUTES as demo_monitoring_routes
+from ispb_platform.demo.monitoring import DemoPorts, demo_monitoring
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
@@ -102,6 +104,9 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         # the demo serves plain HTTP on this machine only; browsers drop Secure cookies over HTTP
         config = replace(config, cookie_secure=False)
     config = replace(config, outbound=sms_sink.allow_sink(config.outbound, host, port))
+    # the simulated routers and the Zabbix get their ports now, so the outbound policy can allow just those
+    ports = DemoPorts.free(len(DEMO_OPERATORS))
+    config = replace(config, outbound=ports.allow(config.outbound))
 
     async def main() -> list[DemoLogin]:
         async with runtime(config) as active:
@@ -111,6 +116,8 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
                 customers_per_operator=customers,
                 sms_gateway_url=sms_sink.gateway_url(host, port),
                 payment_gateway_url=payment_gateway.gateway_url(host, port),
+                web_url=f"http://{host}:{port}",
+                zabbix_url=ports.zabbix_url,
             )
 
     logins = run(main)
@@ -135,11 +142,19 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         f"Online payments: {url}suspended/dhaka-fiber/ is customer C000003's suspension portal (suspended, at this"
         " machine's address): Pay now goes through the demo bKash gateway and brings them back online."
     )
+    slugs = [o.slug for o in DEMO_OPERATORS]
+    console.print(
+        f"Status pages: {url}status/{slugs[0]} ; stop or start an operator's simulated router (operator admin):"
+        f" {url}demo/router/ ; Monitoring dashboard with Zabbix: {url}panel/monitoring"
+    )
     _serve(
         config,
         host,
         port,
         run_worker=True,
-        lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS])],
-        extra_routes=[*sms_sink.ROUTES, *payment_gateway.ROUTES],
+        lifespans=[
+            demo_routers(slugs, ports.routers),
+            demo_monitoring(slugs, ports, secret_key=config.secret_key or "", outbound=config.outbound),
+        ],
+        extra_routes=[*sms_sink.ROUTES, *payment_gateway.ROUTES, *demo_monitoring_routes],
     )

@@ -24,6 +24,18 @@ from ispb_tenants.tables.billing import (
     PaymentImportLine,
 )
 from ispb_tenants.tables.columns import Inet
+from ispb_tenants.tables.monitor import (
+    MonitorSettings,
+    PlatformMonitorSettings,
+    PlatformStatusCheck,
+    PlatformStatusIncident,
+    PlatformStatusMaintenance,
+    StatusCheck,
+    StatusIncident,
+    StatusMaintenance,
+    ZabbixHost,
+    ZabbixProblem,
+)
 from ispb_tenants.tables.notify import (
     NotifyEvent,
     NotifyGateway,
@@ -71,6 +83,10 @@ PLATFORM_TABLES = (
     PlatformPaymentGateway,
     SmsCreditPack,
     SmsCreditPurchase,
+    PlatformStatusCheck,
+    PlatformStatusIncident,
+    PlatformStatusMaintenance,
+    PlatformMonitorSettings,
 )
 TENANT_TABLES = (
     Package,
@@ -112,6 +128,12 @@ TENANT_TABLES = (
     OtpCode,
     PaymentGateway,
     OnlinePayment,
+    StatusCheck,
+    StatusIncident,
+    StatusMaintenance,
+    MonitorSettings,
+    ZabbixHost,
+    ZabbixProblem,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -121,6 +143,16 @@ __all__ = (
     "TENANT_TABLES",
     "Inet",
     "ActivityLog",
+    "MonitorSettings",
+    "PlatformMonitorSettings",
+    "PlatformStatusCheck",
+    "PlatformStatusIncident",
+    "PlatformStatusMaintenance",
+    "StatusCheck",
+    "StatusIncident",
+    "StatusMaintenance",
+    "ZabbixHost",
+    "ZabbixProblem",
     "Bill",
     "BillAdjustment",
     "BillLine",

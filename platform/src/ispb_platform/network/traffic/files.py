@@ -89,11 +89,20 @@ def router_interfaces(data_dir: Path, tenant: str, router_id: int) -> list[str]:
     )
 
 
-def graph_png(path: Path, period: GraphPeriod, *, title: str, labels: tuple[str, str], time_zone: str) -> bytes:
-    """The file's graph in the panel's look; ``RRDError`` when it cannot be drawn (no file yet)."""
+GRAPH_SIZES = {"wide": (640, 180), "narrow": (300, 150)}
+"""Plot area in pixels: ``wide`` for desktops, ``narrow`` for phones (pages offer it below 40rem), so the
+axis labels stay readable instead of a wide image shrunk to half its size."""
+
+
+def graph_png(
+    path: Path, period: GraphPeriod, *, title: str, labels: tuple[str, str], time_zone: str, size: str = "wide"
+) -> bytes:
+    """The file's graph in the panel's look; ``RRDError`` when it cannot be drawn (no file yet); ``KeyError``
+    for a size that is not in `GRAPH_SIZES`."""
+    width, height = GRAPH_SIZES[size]
     look = GraphLook(
-        width=640,
-        height=180,
+        width=width,
+        height=height,
         title=title,
         download_label=labels[0],
         upload_label=labels[1],
@@ -104,10 +113,12 @@ def graph_png(path: Path, period: GraphPeriod, *, title: str, labels: tuple[str,
     return store().graph(path, period, now=datetime.now(UTC), look=look)
 
 
-def customer_graph(data_dir: Path, tenant: TenantRef, customer_id: int, period: str, title: str) -> bytes | None:
-    """The customer's traffic graph for ``period`` ("day", "week", "month", "year"); None when there is no such
-    period or no graph yet (the caller answers 404)."""
-    if period not in {p.value for p in GraphPeriod}:
+def customer_graph(
+    data_dir: Path, tenant: TenantRef, customer_id: int, period: str, title: str, size: str = "wide"
+) -> bytes | None:
+    """The customer's traffic graph for ``period`` ("day", "week", "month", "year") in ``size`` ("wide",
+    "narrow"); None when there is no such period or size or no graph yet (the caller answers 404)."""
+    if period not in {p.value for p in GraphPeriod} or size not in GRAPH_SIZES:
         return None
     try:
         return graph_png(
@@ -116,6 +127,7 @@ def customer_graph(data_dir: Path, tenant: TenantRef, customer_id: int, period: 
             title=title,
             labels=("Download", "Upload"),
             time_zone=tenant.timezone,
+            size=size,
         )
     except RRDError:
         return None
