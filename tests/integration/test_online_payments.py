@@ -323,3 +323,30 @@ async def test_bkash_refund_gives_a_completed_payment_back_and_refuses_anything_
     assert (verdict.amount, verdict.transaction_id) == ("1200.50", bkash.payments[started.gateway_ref].trx_id)
     refund = await adapter.refund(pending, verdict.transaction_id, "customer asked")
     assert refund == f"RF{verdict.transaction_id}"
+
+
+async def test_execute_timing_out_after_bkash_took_the_money_is_captured_by_the_recheck(
+    db: Database, make_tenant, make_client, allow_outbound, bkash: BkashPeer, monkeypatch: pytest.MonkeyPatch
+):
+    from ispb_platform.payments.online import http
+
+    monkeypatch.setattr(http, "TIMEOUT_S", 1.0)  # the 30 s bKash asks for, shortened for the test
+    tenant = await make_tenant("tmo")
+    allow_outbound(f"127.0.0.1:{bkash.port}")
+    await _setup(db, tenant, bkash)
+    await _suspended_customer(db, tenant)
+    client = make_client()
+    payment_id = await _start_from_portal(client, tenant, bkash)
+    bkash.stall_next(1, call="/execute", seconds=2)  # timeout, then success at bKash
+    done = await client.get(_local(bkash.pay(payment_id)))
+    assert "Waiting for bKash" in (await client.get(done.headers["location"])).text
+    row = await _one(db, tenant, "SELECT status, last_answer FROM online_payment")
+    assert row["status"] == "pending" and "did not answer" in row["last_answer"]
+    await asyncio.sleep(1.2)  # the stalled answer is written to a client that is gone
+    assert bkash.payments[payment_id].status == "Completed"
+    await _age(db, tenant, 10)
+    now = datetime.now(UTC)
+    counts = await recheck_pending(_context(db, bkash), tenant, local_today(now, tenant), now)
+    assert (counts["completed"], counts["reactivated"]) == (1, 1)
+    assert bkash.executions == 1
+    assert (await _one(db, tenant, "SELECT count(*) AS n FROM payment"))["n"] == 1

@@ -2,7 +2,8 @@
 scripted faults per API call, and a customer-facing checkout page with Pay and Cancel buttons.
 
 Faults: ``fail_next(n, status=500, call="")`` answers HTTP errors, ``drop_next(n, call="")`` carries the call
-out and closes the connection without an answer (the merchant times out although the gateway did the work).
+out and closes the connection without an answer, ``stall_next(n, call="", seconds=3)`` carries it out and
+answers after the merchant's deadline (a timeout although the gateway did the work).
 ``call`` limits a fault to one API path (e.g. ``/execute``). Subclasses answer ``api(request)`` for the
 provider's API paths (``api_prefixes``) and ``page_action(payment_id, action)`` when the customer presses
 Pay or Cancel on ``/checkout/<id>``; they import nothing from ISPB.
@@ -50,6 +51,11 @@ class GatewayPeer(ABC):
     def drop_next(self, n: int = 1, call: str = "") -> None:
         self._faults.extend([("drop", 0, call)] * n)
 
+    def stall_next(self, n: int = 1, call: str = "", seconds: int = 3) -> None:
+        """The next ``n`` calls are carried out, then answered only after ``seconds``: the merchant's deadline
+        passes first (timeout), although the gateway did the work."""
+        self._faults.extend([("stall", seconds, call)] * n)
+
     async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -93,10 +99,10 @@ class GatewayPeer(ABC):
             return "ok", Reply(404, b'{"message":"Not Found"}')
         call = path.removeprefix(prefix)
         self.calls.append(call)
-        kind, status = self._fault(call)
+        kind, value = self._fault(call)
         if kind == "fail":
-            return "ok", Reply(status, b'{"message":"Internal Server Error"}')
-        return kind, self.api(request)
+            return "ok", Reply(value, b'{"message":"Internal Server Error"}')
+        return (f"stall:{value}" if kind == "stall" else kind), self.api(request)
 
     def _page(self, request: Request) -> Reply:
         payment_id, _, action = request.path.removeprefix("/checkout/").partition("/")
@@ -122,6 +128,8 @@ class GatewayPeer(ABC):
                 kind, reply = self._reply(request)
                 if kind == "drop":  # the work is done, the answer never arrives
                     break
+                if kind.startswith("stall:"):  # the work is done, the answer comes too late
+                    await asyncio.sleep(int(kind.partition(":")[2]))
                 head = [f"HTTP/1.1 {reply.status} Peer", f"Content-Type: {reply.kind}", "Connection: keep-alive"]
                 head += [f"{k}: {v}" for k, v in reply.headers.items()]
                 head.append(f"Content-Length: {len(reply.body)}")

@@ -19,7 +19,7 @@ async def call_json(
     method: str,
     url: str,
     *,
-    seconds: float = TIMEOUT_S,
+    seconds: float | None = None,
     accept_4xx: bool = False,
     **request: Any,
 ) -> tuple[int, Any]:
@@ -28,7 +28,7 @@ async def call_json(
     what = url.split("?", 1)[0]
     try:
         async with HttpClient(policy=policy, max_connections=2) as client:
-            response = await client.request(method, url, seconds=seconds, **request)
+            response = await client.request(method, url, seconds=seconds or TIMEOUT_S, **request)
     except HttpTimeout as error:
         raise GatewayUnavailable(f"{gateway} did not answer {what} in time ({error})") from error
     except (HttpTransportError, OutboundRefused) as error:
