@@ -3,6 +3,7 @@ recorded once after the server-to-server execute, refused when the gateway's ans
 ``payments.recheck_pending`` capturing what a lost callback left pending."""
 
 import asyncio
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -173,8 +174,18 @@ async def test_suspension_portal_pay_now_reaches_bkash_for_the_customer_at_that_
     ],
 )
 async def test_an_answer_that_does_not_match_what_was_asked_is_refused_and_never_credited(
-    db: Database, make_tenant, make_client, allow_outbound, bkash: BkashPeer, tamper, status, reason
+    db: Database,
+    make_tenant,
+    make_client,
+    make_staff,
+    sign_in,
+    allow_outbound,
+    bkash: BkashPeer,
+    tamper,
+    status,
+    reason,
 ):
+    status_now = status
     tenant = await make_tenant("tamp")
     allow_outbound(f"127.0.0.1:{bkash.port}")
     await _setup(db, tenant, bkash)
@@ -190,6 +201,11 @@ async def test_an_answer_that_does_not_match_what_was_asked_is_refused_and_never
     assert (await _one(db, tenant, "SELECT count(*) AS n FROM payment"))["n"] == 0
     status = await _one(db, tenant, "SELECT status FROM customer WHERE id = $1", customer_id)
     assert status["status"] == "suspended"
+    operator = make_client(ip="203.0.113.50")
+    await sign_in(operator, await make_staff("operator_staff", tenant))
+    listed = await operator.get("/panel/payments/online")
+    assert listed.status_code == 200 and "S1" in listed.text and f"badge {status_now}" in listed.text
+    assert reason in html.unescape(listed.text)
 
 
 async def _age(db: Database, tenant: TenantRef, minutes: int) -> None:

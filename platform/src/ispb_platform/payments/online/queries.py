@@ -138,3 +138,44 @@ async def customer_status(connection: Connection, customer_id: int) -> str | Non
     """Active, suspended, ...: what the result page tells a customer who just paid."""
     status = await connection.fetchval("SELECT status FROM customer WHERE id = $1", customer_id)
     return None if status is None else str(status)
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    """One checkout as the operator's Online payments page lists it."""
+
+    id: int
+    customer_id: int
+    customer_code: str
+    provider: Provider
+    amount: Money
+    status: str
+    transaction_id: str | None
+    last_answer: str
+    origin: str
+    created_at: datetime
+
+
+async def recent_checkouts(connection: Connection, limit: int = 100) -> list[CheckoutLine]:
+    """The newest checkouts, with their customers' codes (newest first)."""
+    rows = await connection.fetch(
+        "SELECT o.id, o.customer_id, c.code, o.provider, o.amount_minor, o.currency, o.status, o.transaction_id,"
+        " o.last_answer, o.origin, o.created_at FROM online_payment o JOIN customer c ON c.id = o.customer_id"
+        " ORDER BY o.created_at DESC, o.id DESC LIMIT $1",
+        limit,
+    )
+    return [
+        CheckoutLine(
+            r["id"],
+            r["customer_id"],
+            r["code"],
+            Provider(r["provider"]),
+            Money(int(r["amount_minor"]), r["currency"]),
+            r["status"],
+            r["transaction_id"],
+            r["last_answer"],
+            r["origin"],
+            r["created_at"],
+        )
+        for r in rows
+    ]

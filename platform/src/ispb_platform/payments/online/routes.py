@@ -177,6 +177,20 @@ async def result(request: Request[Any, Any, Any], operator: Operator, merchant_r
     return Template("payments/online/result.html", context=context)
 
 
+@get("/panel/payments/online", opt=allow(OPERATORS))
+@in_tenant_scope
+async def online_payments(db: TenantScope) -> Template:
+    """Bills and Payments → Online payments: the newest checkouts, what each gateway last said, and why a
+    refused one was refused (never credited: the operator takes it up with the gateway)."""
+    context = {
+        "nav": PANEL_NAV,
+        "active": "/panel/payments/online",
+        "checkouts": await queries.recent_checkouts(db.connection),
+        "labels": PROVIDER_LABELS,
+    }
+    return Template("payments/online/checkouts.html", context=context)
+
+
 class PaymentGatewaysController(Controller):
     """Bills and Payments → Payment Gateways: one form per provider (operator admins change them)."""
 
@@ -235,5 +249,6 @@ ROUTES: list[ControllerRouterHandler] = [
     gateway_return,
     gateway_notice,
     result,
+    online_payments,
     PaymentGatewaysController,
 ]
