@@ -108,6 +108,68 @@ def _netflow_search_finds_a_demo_customer(url: str) -> None:
         raise AssertionError(f"NetFlow search found no flows of the demo customer:\n{page[-3000:]}")
 
 
+def _sign_in_operator(browser: httpx.Client) -> httpx.Client:
+    login = browser.get("/login")
+    browser.post(
+        "/login",
+        data={"_csrf_token": _csrf(login), "email": "owner@dhaka-fiber.test", "password": "demo-operator-pass"},
+    )
+    return browser
+
+
+def _through_demo_bkash(browser: httpx.Client, going: httpx.Response) -> httpx.Response:
+    """From the page that sends the browser on to bKash, press Confirm payment at the demo gateway."""
+    found = re.search(r'href="([^"]*/demo/bkash/checkout/[^"]+)"', going.text)
+    assert found, going.text[:1000]
+    checkout = browser.get(found.group(1))
+    assert "Confirm payment" in checkout.text
+    return browser.post(found.group(1) + "/pay")
+
+
+def _wait_for(browser: httpx.Client, path: str, *words: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page = browser.get(path).text
+        if all(word in page for word in words):
+            return page
+        time.sleep(0.5)
+    raise AssertionError(f"{path} never showed {words}:\n{page[:3000]}")
+
+
+def _online_payments_in_the_demo(url: str) -> None:
+    """Issue 17 "done when": C000003 (suspended) pays from the suspension portal through the demo gateway and is
+    back online on the simulated router; the operator buys SMS credit and sees it rise; the recheck job captures
+    the payment whose callback was lost (C000013's)."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as customer:
+        portal = customer.get("/suspended/dhaka-fiber/")
+        assert "C000003" in portal.text and "Pay now with bKash" in portal.text, portal.text[:2000]
+        going = customer.post("/suspended/dhaka-fiber/pay", data={"_csrf_token": _csrf(portal), "provider": "bkash"})
+        result = _through_demo_bkash(customer, going)
+        assert "Payment received" in result.text and "back on" in result.text, result.text[:2000]
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as operator:
+        _sign_in_operator(operator)
+        # the reactivation ran on the simulated router
+        done = re.compile(
+            r'data-label="Action">activate</td>\s*<td data-label="Status"><span class="badge succeeded">done'
+        )
+        deadline = time.monotonic() + 60
+        while not done.search(page := operator.get("/panel/customers/3").text):
+            assert time.monotonic() < deadline, page[:3000]
+            time.sleep(0.5)
+        gateway = operator.get("/panel/notifications/gateway")
+        before = int(re.search(r"SMS credit: <strong>([\d,]+)</strong>", gateway.text).group(1).replace(",", ""))
+        going = operator.post(
+            "/panel/notifications/sms-credit", data={"_csrf_token": _csrf(gateway), "pack": "1", "provider": "bkash"}
+        )
+        assert "1,000 SMS were added" in _through_demo_bkash(operator, going).text
+        _wait_for(operator, "/panel/notifications/gateway", f"SMS credit: <strong>{before + 1000:,}</strong>")
+        automation = operator.get("/panel/automation")
+        operator.post(
+            "/panel/automation/run", data={"_csrf_token": _csrf(automation), "job": "payments.recheck_pending"}
+        )
+        _wait_for(operator, "/panel/customers/13", "Payment (gateway, DEMO")
+
+
 def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path, loopback_port: int):
     port = loopback_port
     url = f"http://127.0.0.1:{port}/"
@@ -121,6 +183,7 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
         ]
         _payment_reaches_the_demo_gateway(url)
         _netflow_search_finds_a_demo_customer(url)
+        _online_payments_in_the_demo(url)
     finally:
         output = _stop(process)
     assert health == {

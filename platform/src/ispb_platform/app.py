@@ -42,6 +42,8 @@ from ispb_platform.network.traffic.files import rrd_files
 from ispb_platform.notify import routes as notify_routes
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.payments.imports.routes import PaymentImportController
+from ispb_platform.payments.online import routes as online_payment_routes
+from ispb_platform.payments.online import sms_routes as sms_credit_routes
 from ispb_platform.payments.routes import PaymentController
 from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
@@ -134,6 +136,8 @@ def create_app(
             InvitationController,
             RouterController,
             *suspension_routes.ROUTES,
+            *online_payment_routes.ROUTES,
+            *sms_credit_routes.ROUTES,
             *online_routes.ROUTES,
             *netflow_routes.ROUTES,
             *notify_routes.ROUTES,

@@ -19,6 +19,7 @@ from ispb_platform.network.jobs import (
     usage_rollup,
 )
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
+from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -196,6 +197,22 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=clear_app_logs,
         description="Prunes the platform's run records (heartbeats after 7 days, other runs after 90)",
         timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="payments.recheck_pending",
+        cron="*/30 * * * *",
+        scope=JobScope.TENANT,
+        run=recheck_pending_payments,
+        description="Asks the gateways about online payments pending for more than 5 minutes and records paid ones",
+        timeout_s=1500,  # inside the 30 minutes: 500 checkouts, 8 at a time, 30 s per gateway call at worst
+    ),
+    ScheduledJob(
+        name="payments.recheck_sms_purchases",
+        cron="15 */2 * * *",
+        scope=JobScope.PLATFORM,
+        run=recheck_sms_purchases,
+        description="Asks the platform's gateways about pending SMS credit purchases and credits paid ones once",
+        timeout_s=1500,
     ),
 )
 

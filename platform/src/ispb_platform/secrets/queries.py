@@ -27,6 +27,7 @@ SEALED_COLUMNS = (
     SealedColumn("customer", "pppoe_password_sealed", "id", Purpose.CUSTOMER_PPPOE_PASSWORD),
     SealedColumn("notify_gateway", "secret_sealed", "channel", Purpose.NOTIFY_GATEWAY_SECRET),
     SealedColumn("outbox", "text_sealed", "key", Purpose.OUTBOX_TEXT),
+    SealedColumn("payment_gateway", "secret_sealed", "provider", Purpose.PAYMENT_GATEWAY_SECRET),
     SealedColumn("status_check", "secret_sealed", "id", Purpose.MONITOR_CHECK_SECRET),
     SealedColumn("monitor_settings", "zabbix_token_sealed", "id", Purpose.ZABBIX_TOKEN),
 )

@@ -36,6 +36,8 @@ PANEL_NAV: tuple[NavSection, ...] = (
         (
             NavItem("Customer Bills", "/panel/bills"),
             NavItem("Import payments", "/panel/payments/import"),
+            NavItem("Online payments", "/panel/payments/online"),
+            NavItem("Payment Gateways", "/panel/payments/gateways"),
             NavItem("Billing Profile", "/panel/billing-profiles"),
         ),
     ),

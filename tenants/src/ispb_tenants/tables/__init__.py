@@ -45,7 +45,18 @@ from ispb_tenants.tables.notify import (
     OtpCode,
     Outbox,
 )
-from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
+from ispb_tenants.tables.online import OnlinePayment, PaymentGateway
+from ispb_tenants.tables.platform import (
+    AuthThrottle,
+    JobRun,
+    PlatformPaymentGateway,
+    PlatformUser,
+    SmsCreditPack,
+    SmsCreditPurchase,
+    StaffInvitation,
+    Tenant,
+    WebSession,
+)
 from ispb_tenants.tables.radius import (
     CustomerTrafficTotal,
     CustomerUsageDaily,
@@ -69,6 +80,9 @@ PLATFORM_TABLES = (
     JobRun,
     WebSession,
     AuthThrottle,
+    PlatformPaymentGateway,
+    SmsCreditPack,
+    SmsCreditPurchase,
     PlatformStatusCheck,
     PlatformStatusIncident,
     PlatformStatusMaintenance,
@@ -112,6 +126,8 @@ TENANT_TABLES = (
     NotifySchedule,
     Outbox,
     OtpCode,
+    PaymentGateway,
+    OnlinePayment,
     StatusCheck,
     StatusIncident,
     StatusMaintenance,
@@ -145,7 +161,12 @@ __all__ = (
     "CustomerDiscount",
     "DomainEvent",
     "InvoiceCounter",
+    "OnlinePayment",
     "Payment",
+    "PaymentGateway",
+    "PlatformPaymentGateway",
+    "SmsCreditPack",
+    "SmsCreditPurchase",
     "PaymentAllocation",
     "PaymentImport",
     "PaymentImportLine",
