@@ -13,7 +13,6 @@ a running demo's (``tests/processes.py``).
 
 import contextlib
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -32,6 +31,7 @@ import pytest
 from ispb_notify import OutboundPolicy
 from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant, migrate_platform
+from pages import csrf_from
 from peers.certificates import self_signed_certificate
 from processes import isolate_this_process
 
@@ -256,12 +256,6 @@ async def fx_make_staff(db: Database) -> AsyncIterator[Callable[..., Awaitable[s
 
     yield make
     await db.pool.execute("DELETE FROM platform.platform_user WHERE email = ANY($1::text[])", emails)
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, password: str = WEB_PASSWORD) -> str:

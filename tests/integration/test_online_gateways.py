@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 import pytest
 from test_online_payments import KEY, PASSWORD, _age, _one, _suspended_customer
 
-from conftest import csrf_from
 from ispb_notify import OutboundPolicy
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.online.accounts import GatewayAccount, save_account
 from ispb_platform.payments.online.gateway import Provider
 from ispb_platform.payments.online.service import Context, recheck_pending
 from ispb_tenants import Database, TenantRef
+from pages import csrf_from
 from peers.nagad import NagadPeer
 from peers.sslcommerz import SslcommerzPeer
 from peers.stripe import StripePeer

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import csrf_from
 from factories import make_bill, make_billing_profile, make_customer
 from ispb_notify import OutboundPolicy
 from ispb_platform.auth.passwords import hash_password
@@ -20,6 +19,7 @@ from ispb_platform.payments.online.accounts import GatewayAccount, save_account
 from ispb_platform.payments.online.gateway import Provider
 from ispb_platform.payments.online.service import Context, recheck_pending
 from ispb_tenants import Database, TenantRef
+from pages import csrf_from
 from peers.bkash import BkashPeer
 
 KEY = "t" * 40
