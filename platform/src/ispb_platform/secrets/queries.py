@@ -27,6 +27,9 @@ SEALED_COLUMNS = (
     SealedColumn("customer", "pppoe_password_sealed", "id", Purpose.CUSTOMER_PPPOE_PASSWORD),
     SealedColumn("notify_gateway", "secret_sealed", "channel", Purpose.NOTIFY_GATEWAY_SECRET),
     SealedColumn("outbox", "text_sealed", "key", Purpose.OUTBOX_TEXT),
+    SealedColumn("olt", "community_sealed", "id", Purpose.OLT_COMMUNITY),
+    SealedColumn("olt", "v3_auth_key_sealed", "id", Purpose.OLT_V3_AUTH_KEY),
+    SealedColumn("olt", "v3_priv_key_sealed", "id", Purpose.OLT_V3_PRIV_KEY),
 )
 """Every sealed column of a tenant schema (a test compares this with the schema's ``*_sealed`` columns)."""
 

@@ -33,6 +33,7 @@ from ispb_tenants.tables.notify import (
     OtpCode,
     Outbox,
 )
+from ispb_tenants.tables.olt import Olt, Onu, OnuReading, OnuSettings
 from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
 from ispb_tenants.tables.radius import (
     CustomerTrafficTotal,
@@ -89,6 +90,10 @@ TENANT_TABLES = (
     NotifySchedule,
     Outbox,
     OtpCode,
+    Olt,
+    Onu,
+    OnuReading,
+    OnuSettings,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -119,6 +124,10 @@ __all__ = (
     "NotifyRule",
     "NotifySchedule",
     "NotifyTemplate",
+    "Olt",
+    "Onu",
+    "OnuReading",
+    "OnuSettings",
     "OtpCode",
     "Outbox",
     "Package",
