@@ -112,6 +112,8 @@ class OltAddress:
     timeout: float = 2.0
     retries: int = 2
     max_repetitions: int = 25
+    context: str = ""
+    """SNMPv3 context name; empty for most OLTs (snmpsim selects a recording by it)."""
 
     def __post_init__(self) -> None:
         if (self.v3 is None) == (not self.community):
@@ -191,11 +193,14 @@ class OltSession:
                 raise OLTUnreachable(f"{self.address.where}: {problem}") from None
         return self._target
 
+    def _context(self) -> ContextData:
+        return ContextData(contextName=self.address.context) if self.address.context else ContextData()
+
     async def system_description(self) -> str:
         """``sysDescr.0``: the device's own words about itself, shown by "test connection"."""
         target = await self._open()
         indication, status, _, binds = await get_cmd(
-            self._engine, self._auth, target, ContextData(), ObjectType(ObjectIdentity(SYS_DESCR)), lookupMib=False
+            self._engine, self._auth, target, self._context(), ObjectType(ObjectIdentity(SYS_DESCR)), lookupMib=False
         )
         await self._check(indication, status, rows=0)
         value = plain(binds[0][1]) if binds else None
@@ -219,7 +224,7 @@ class OltSession:
                 self._engine,
                 self._auth,
                 target,
-                ContextData(),
+                self._context(),
                 0,
                 repetitions,
                 ObjectType(ObjectIdentity(".".join(map(str, last)))),
