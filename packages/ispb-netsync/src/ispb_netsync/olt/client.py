@@ -169,6 +169,7 @@ class OltSession:
         self._owns_engine = engine is None
         self._target: UdpTransportTarget | None = None
         self._auth = _auth_data(address)
+        self._values = 0  # values this session has received: an OLT that answered and then went silent is a cut walk
 
     async def __aenter__(self) -> OltSession:
         await self._open()
@@ -252,14 +253,16 @@ class OltSession:
                     f"{'.'.join(map(str, last))} (OIDs must increase; the agent loops)"
                 )
             rows.append((oid[len(prefix) :], plain(value)))
+            self._values += 1
             last = oid
         return False, last
 
     async def _check(self, indication: Any, status: Any, *, rows: int) -> None:
         where = self.address.where
         if isinstance(indication, errind.RequestTimedOut):
-            if rows:
-                raise OLTWalkCut(f"{where}: the OLT stopped answering after {rows} values", rows)
+            if rows or self._values:
+                seen = self._values
+                raise OLTWalkCut(f"{where}: the OLT stopped answering in the middle of a walk ({seen} values in)", seen)
             if self.address.v3 is None and await _answers_snmpv3(self.address):
                 raise OLTCommunityRejected(f"{where}: the OLT answers SNMP but not to this community")
             raise OLTTimedOut(

@@ -24,7 +24,7 @@ KEEP_READINGS = "90 days"
 _CHANGED = (
     "{old}.status IS DISTINCT FROM {new}.status"
     " OR abs(coalesce({old}.rx_dbm, -99) - coalesce({new}.rx_dbm, -99)) >= 0.5"
-    " OR {old}.history_at IS NULL OR {old}.history_at < $2 - interval '55 minutes'"
+    " OR {old}.history_at IS NULL OR {old}.history_at < $2::timestamptz - interval '55 minutes'"
 )
 
 _UPSERT = f"""
@@ -161,5 +161,5 @@ async def record_failure(
 
 
 async def forget_old_readings(connection: asyncpg.Connection, now: datetime) -> int:
-    status = await connection.execute(f"DELETE FROM onu_reading WHERE at < $1 - interval '{KEEP_READINGS}'", now)  # noqa: S608
+    status = await connection.execute(f"DELETE FROM onu_reading WHERE at < $1::timestamptz - interval '{KEEP_READINGS}'", now)  # noqa: S608
     return int(status.rsplit(" ", 1)[-1])
