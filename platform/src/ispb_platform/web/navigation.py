@@ -54,6 +54,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
         (
             NavItem("Master Packages", "/panel/packages"),
             NavItem("Routers", "/panel/routers"),
+            NavItem("OLTs", "/panel/olts"),
         ),
     ),
     NavSection(

@@ -111,3 +111,9 @@ async def map_automatically_again(scope: TenantScope, onu_id: int) -> None:
     await writes.map_automatically(
         scope.connection, onu["olt_id"], rules["match_onu_field"], rules["match_customer_field"]
     )
+
+
+async def apply_rule(scope: TenantScope) -> None:
+    """Apply the (new) mapping rule to every OLT's ONUs now, not at the next sync."""
+    rules = await queries.settings()
+    await writes.map_automatically(scope.connection, None, rules["match_onu_field"], rules["match_customer_field"])

@@ -8,7 +8,7 @@ run writes no new readings.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -19,7 +19,7 @@ READING_STEP_DB = Decimal("0.5")
 """A reading is kept when Rx moves by this much (dB) or more ..."""
 READING_EVERY = "55 minutes"
 """... or the last kept reading is this old (a little under the hour, so a 15-minute sync keeps one an hour)."""
-KEEP_READINGS = "90 days"
+KEEP_READINGS = timedelta(days=90)
 
 _CHANGED = (
     "{old}.status IS DISTINCT FROM {new}.status"
@@ -161,5 +161,7 @@ async def record_failure(
 
 
 async def forget_old_readings(connection: asyncpg.Connection, now: datetime) -> int:
-    status = await connection.execute(f"DELETE FROM onu_reading WHERE at < $1::timestamptz - interval '{KEEP_READINGS}'", now)  # noqa: S608
+    status = await connection.execute(
+        "DELETE FROM onu_reading WHERE at < $1::timestamptz - $2::interval", now, KEEP_READINGS
+    )
     return int(status.rsplit(" ", 1)[-1])
