@@ -16,7 +16,7 @@ from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.network.olts import forms, queries, service
 from ispb_platform.network.olts.history import rx_chart
 from ispb_platform.web.flash import flash
-from ispb_platform.web.forms import form_fields, see_other
+from ispb_platform.web.forms import form_fields, see_other, text_problem
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.requests import client_ip
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
@@ -172,7 +172,10 @@ class OltController(Controller):
         data = await form_fields(request)
         if await queries.get_onu(onu_id) is None:
             raise NotFoundException()
-        code = (data.get("customer_code") or "").strip()[:60]
+        code = (data.get("customer_code") or "").strip()
+        problem = text_problem(code) or ("Customer codes are at most 60 characters." if len(code) > 60 else "")
+        if problem:
+            return await self._onu_page(onu_id, {"customer_code": problem}, code, 422)
         try:
             summary = await service.map_by_hand(db, onu_id, code)
         except service.UnknownCustomer:
@@ -224,7 +227,7 @@ class OltController(Controller):
         data = await form_fields(request)
         values, errors = forms.validate_settings(data)
         if values is None:
-            return self._settings_page({k: v[:50] for k, v in data.items()}, errors, 422)
+            return self._settings_page(data, errors, 422)
         await queries.save_settings(
             queries.Settings(
                 rx_threshold_dbm=values["rx_threshold_dbm"],
