@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
 from ispb_platform.demo import sms_sink
+from ispb_platform.demo.olts import demo_olts
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
@@ -134,6 +135,6 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         host,
         port,
         run_worker=True,
-        lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS])],
+        lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS]), demo_olts([o.slug for o in DEMO_OPERATORS])],
         extra_routes=sms_sink.ROUTES,
     )

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
+from ispb_platform.demo.olts import prepare_olts
 from ispb_platform.demo.router import prepare_router
 from ispb_platform.demo.seed import assign_prepaid_profile, ensure_packages, seed_customers
 from ispb_platform.demo.traffic import prepare_fair_usage
@@ -80,6 +81,7 @@ async def prepare_demo(
             await _enable_portal(scope)
         await _contact_details(db, tenant)
         await prepare_router(db, tenant, secret_key)
+        await prepare_olts(db, tenant, secret_key)
         await prepare_fair_usage(db, tenant, local_today(datetime.now(UTC), tenant))
         if sms_gateway_url:
             await prepare_notifications(db, tenant, sms_gateway_url)
