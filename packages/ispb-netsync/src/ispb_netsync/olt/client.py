@@ -111,7 +111,7 @@ class OltAddress:
     port: int = 161
     timeout: float = 2.0
     retries: int = 2
-    max_repetitions: int = 25
+    max_repetitions: int = 32
     context: str = ""
     """SNMPv3 context name; empty for most OLTs (snmpsim selects a recording by it)."""
 
@@ -128,6 +128,10 @@ class OltAddress:
     @property
     def version(self) -> str:
         return "v2c" if self.v3 is None else "v3"
+
+
+def _oid(dotted: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in dotted.strip(".").split("."))
 
 
 def _auth_data(address: OltAddress) -> CommunityData | UsmUserData:
@@ -215,12 +219,21 @@ class OltSession:
         Raises `OLTTimedOut` (nothing arrived), `OLTWalkCut` (part arrived), `OLTCommunityRejected` /
         `OLTAuthFailed`, `OLTGarbage` (OIDs not increasing, an error status).
         """
+        return (await self.walk_columns([root]))[root]
+
+    async def walk_columns(self, roots: Sequence[str]) -> dict[str, list[Row]]:
+        """Walk several columns (numeric OIDs) side by side: each GETBULK asks for the next rows of every column
+        not yet finished, as net-snmp's ``snmptable`` does, so a table of 9 columns takes about a ninth of the
+        round trips of walking them one by one. A request carries about ``2 * max_repetitions`` values in all
+        (halved on ``tooBig``). Errors as `walk`."""
+        prefixes = {root: _oid(root) for root in roots}
+        rows: dict[str, list[Row]] = {root: [] for root in roots}
+        last = dict(prefixes)
+        active = list(dict.fromkeys(roots))
+        budget = 2 * self.address.max_repetitions
         target = await self._open()
-        prefix = tuple(int(part) for part in root.strip(".").split("."))
-        rows: list[Row] = []
-        last = prefix
-        repetitions = self.address.max_repetitions
-        while True:
+        while active:
+            repetitions = max(1, budget // len(active))
             indication, status, _, binds = await bulk_cmd(
                 self._engine,
                 self._auth,
@@ -228,34 +241,47 @@ class OltSession:
                 self._context(),
                 0,
                 repetitions,
-                ObjectType(ObjectIdentity(".".join(map(str, last)))),
+                *(ObjectType(ObjectIdentity(".".join(map(str, last[root])))) for root in active),
                 lookupMib=False,
             )
-            if not indication and int(status) == _TOO_BIG and repetitions > 1:
-                repetitions = max(1, repetitions // 2)
+            if not indication and int(status) == _TOO_BIG and budget > 1:
+                budget = max(1, budget // 2)
                 continue
-            await self._check(indication, status, rows=len(rows))
-            done, last = self._take(binds, prefix, last, rows)
-            if done:
-                return rows
+            await self._check(indication, status, rows=sum(len(found) for found in rows.values()))
+            finished = self._take(binds, active, prefixes, last, rows)
+            active = [root for root in active if root not in finished]
+        return rows
 
-    def _take(self, binds: Sequence[Any], prefix: tuple[int, ...], last: tuple[int, ...], rows: list[Row]) -> Any:
-        """Append the replies that are still under ``prefix``; (finished, last OID)."""
+    def _take(
+        self,
+        binds: Sequence[Any],
+        active: list[str],
+        prefixes: dict[str, tuple[int, ...]],
+        last: dict[str, tuple[int, ...]],
+        rows: dict[str, list[Row]],
+    ) -> set[str]:
+        """File the reply's values (row-major: each repetition has one value per active column) under their
+        columns; the columns that ended (left their subtree, end of MIB, or an empty reply)."""
         if not binds:
-            return True, last
-        for name, value in binds:
-            oid = tuple(name)
+            return set(active)
+        finished: set[str] = set()
+        for position, (name, value) in enumerate(binds):
+            root = active[position % len(active)]
+            if root in finished:
+                continue
+            oid, prefix = tuple(name), prefixes[root]
             if isinstance(value, EndOfMibView) or oid[: len(prefix)] != prefix:
-                return True, last
-            if oid <= last:
+                finished.add(root)
+                continue
+            if oid <= last[root]:
                 raise OLTGarbage(
                     f"{self.address.where}: the OLT answered {'.'.join(map(str, oid))} after "
-                    f"{'.'.join(map(str, last))} (OIDs must increase; the agent loops)"
+                    f"{'.'.join(map(str, last[root]))} (OIDs must increase; the agent loops)"
                 )
-            rows.append((oid[len(prefix) :], plain(value)))
+            rows[root].append((oid[len(prefix) :], plain(value)))
             self._values += 1
-            last = oid
-        return False, last
+            last[root] = oid
+        return finished
 
     async def _check(self, indication: Any, status: Any, *, rows: int) -> None:
         where = self.address.where

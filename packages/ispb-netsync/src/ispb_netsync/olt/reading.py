@@ -30,6 +30,7 @@ async def read_onus(address: OltAddress, profile: Profile | str, *, engine: Snmp
     """
     chosen = profile_for(profile) if isinstance(profile, str) else profile
     async with OltSession(address, engine=engine) as olt:
-        tables = {name: await olt.walk(root) for name, root in chosen.columns.items()}
+        walked = await olt.walk_columns(list(chosen.columns.values()))
+    tables = {name: walked[root] for name, root in chosen.columns.items()}
     parsed = chosen.parse(tables)
     return OltReading(parsed.onus, parsed.garbled, sum(len(rows) for rows in tables.values()))
