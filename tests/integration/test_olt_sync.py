@@ -179,3 +179,25 @@ async def test_a_walk_cut_in_the_middle_is_a_typed_error_not_a_short_list():
         finally:
             proxy.close()
     assert raised.value.rows > 0 and "middle of a walk" in raised.value.message
+
+
+async def test_a_slow_olt_is_cut_off_at_its_bound_while_the_others_are_read(db: Database, make_tenant):
+    tenant = await make_tenant("oltslow")
+    with simulated_olts(STATES) as simulator:
+        proxy = await CutProxy(("127.0.0.1", simulator.port), delay=0.4).start()  # under the 0.5 s timeout
+        try:
+            slow = await _add_olt(db, tenant, "Slow", "bdcom_epon", proxy.port, "olt-b")
+            good = await _add_olt(db, tenant, "Good", "huawei_gpon", simulator.port, "olt-a")
+            started = time.monotonic()
+            counts = await sync_olts(
+                db, tenant, TEST_SECRET_KEY, SyncOptions(timeout=0.5, retries=0, olt_within=1.5, retry_pause=-1)
+            )
+            took = time.monotonic() - started
+        finally:
+            proxy.close()
+    assert counts["olts_read"] == 1 and counts["olts_down"] == 1
+    assert took < 6  # its own bound, walked beside the good one
+    async with db.tenant(tenant):
+        olts = {row["id"]: row for row in await Olt.select()}
+    assert olts[good]["status"] == "up" and olts[slow]["status"] == "down"
+    assert "longer than 1.5 s" in olts[slow]["last_error"]

@@ -5,7 +5,7 @@ vendors' MIBs through the profiles, plus two faulty peers snmpsim cannot play.
   ``{community: (profile name, onus)}``. snmpsim reads recordings at start, so an OLT's later states (an ONU
   appears, one goes offline, power drops) are recordings of their own under another community.
 - `CutProxy`: forwards the first ``answers`` requests to a real agent and then drops everything: an OLT that
-  stops answering in the middle of a walk.
+  stops answering in the middle of a walk; with ``delay``, an OLT that answers every request, slowly.
 - `GarbagePeer`: answers every request with a well-formed SNMP response whose OID does not increase (an agent
   that loops), or with junk bytes.
 
@@ -94,10 +94,11 @@ class _Forward(asyncio.DatagramProtocol):
 
 
 class CutProxy(asyncio.DatagramProtocol):
-    """UDP proxy on loopback to ``upstream``; after ``answers`` requests it drops every request."""
+    """UDP proxy on loopback to ``upstream``; after ``answers`` requests it drops every request. ``delay`` (s)
+    holds each request back first: an OLT that answers, slowly."""
 
-    def __init__(self, upstream: tuple[str, int], answers: int) -> None:
-        self.upstream, self.answers, self.seen = upstream, answers, 0
+    def __init__(self, upstream: tuple[str, int], answers: int = 10**9, *, delay: float = 0.0) -> None:
+        self.upstream, self.answers, self.seen, self.delay = upstream, answers, 0, delay
         self.front: asyncio.DatagramTransport | None = None
         self.backs: list[asyncio.DatagramTransport] = []
         self.port = 0
@@ -116,6 +117,7 @@ class CutProxy(asyncio.DatagramProtocol):
         asyncio.get_running_loop().create_task(self._forward(data, addr))
 
     async def _forward(self, data: bytes, client: tuple[str, int]) -> None:
+        await asyncio.sleep(self.delay)
         loop = asyncio.get_running_loop()
         back, _ = await loop.create_datagram_endpoint(lambda: _Forward(self, client), remote_addr=self.upstream)
         self.backs.append(back)
