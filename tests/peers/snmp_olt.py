@@ -29,7 +29,9 @@ from ispb_netsync.olt import PROFILES, OnuRecord, OnuStatus, write_recording
 from ispb_netsync.olt.simulator import OltSimulator, free_udp_port
 
 RECORDINGS = Path(__file__).parent / "snmprec"
-"""The checked-in recordings (one per vendor profile), written by `onus_of` through the profiles."""
+"""The checked-in recordings: one per vendor profile and the variations of an OLT's life (`CHECKED_IN`), written
+through the profiles by ``python tests/peers/snmp_olt.py`` (tests/integration/test_olt_recordings.py checks
+they are current and that snmpsim serves them)."""
 
 
 def onus_of(
@@ -168,3 +170,37 @@ def _looping_reply(data: bytes) -> bytes:
     message = v2c.apiMessage.get_response(request)
     v2c.apiMessage.set_pdu(message, response)
     return bytes(encoder.encode(message))
+
+
+def _later(onus: list[OnuRecord], **changes: dict[str, object]) -> list[OnuRecord]:
+    """``onus`` with the fields of ONU n replaced by ``changes["onu<n>"]``."""
+    return [OnuRecord(**{**vars(onu), **changes.get(f"onu{onu.index}", {})}) for onu in onus]
+
+
+CHECKED_IN: dict[str, tuple[str, list[OnuRecord]]] = {
+    "bdcom_epon": ("bdcom_epon", onus_of("bdcom_epon", 8, weak=[3])),
+    "vsol_epon": ("vsol_epon", onus_of("vsol_epon", 8, weak=[3])),
+    "huawei_gpon": ("huawei_gpon", onus_of("huawei_gpon", 8, weak=[3])),
+    "zte_gpon": ("zte_gpon", onus_of("zte_gpon", 8, weak=[3])),
+    # one Huawei OLT's life: a new ONU appears, then one goes offline (LOS), then one's power drops
+    "huawei_gpon-onu-appears": ("huawei_gpon", onus_of("huawei_gpon", 9, weak=[3])),
+    "huawei_gpon-onu-offline": ("huawei_gpon", onus_of("huawei_gpon", 9, weak=[3], down=[2])),
+    "huawei_gpon-power-drops": (
+        "huawei_gpon",
+        _later(onus_of("huawei_gpon", 9, weak=[3], down=[2]), onu4={"rx_dbm": -29.9}),
+    ),
+    "zte_gpon-512": ("zte_gpon", onus_of("zte_gpon", 512, weak=[3, 100, 400], down=[7, 200])),
+}
+
+
+def write_checked_in(directory: Path = RECORDINGS) -> list[Path]:
+    directory.mkdir(exist_ok=True)
+    return [
+        write_recording(directory / f"{name}.snmprec", PROFILES[profile], onus, description=f"{profile} {name}")
+        for name, (profile, onus) in CHECKED_IN.items()
+    ]
+
+
+if __name__ == "__main__":
+    for written in write_checked_in():
+        print(written)

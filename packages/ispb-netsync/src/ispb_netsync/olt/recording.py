@@ -2,9 +2,11 @@
 
 For tests and demos: ``write_recording(path, profile, onus)`` writes the file an snmpsim
 ``snmpsim-command-responder --data-dir`` serves under the file's name as community (``olt-1.snmprec`` answers
-community ``olt-1``). Lines are ``OID|type|value``, sorted by OID; octet strings are written in hex (``4x``).
+community ``olt-1``). Lines are ``OID|type|value``, sorted by OID; octet strings as text when they are
+printable ASCII, else in hex (``4x``).
 """
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from ispb_netsync.olt.client import SYS_DESCR
 from ispb_netsync.olt.profiles import Profile, RecordingRow
 from ispb_netsync.olt.records import OnuRecord
 
-_INTEGER, _OCTETS_HEX = "2", "4x"
+_INTEGER, _OCTETS, _OCTETS_HEX = "2", "4", "4x"
+_PLAIN = re.compile(rb"[ -{}~]*")
+"""Printable ASCII without ``|`` is written as text (readable recordings); anything else in hex."""
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
 
@@ -27,6 +31,8 @@ def snmprec_lines(rows: Iterable[RecordingRow]) -> list[str]:
     for oid, value in sorted(rows, key=lambda row: _key(row[0])):
         if isinstance(value, int):
             lines.append(f"{oid}|{_INTEGER}|{value}")
+        elif _PLAIN.fullmatch(value):
+            lines.append(f"{oid}|{_OCTETS}|{value.decode()}")
         else:
             lines.append(f"{oid}|{_OCTETS_HEX}|{value.hex()}")
     return lines
