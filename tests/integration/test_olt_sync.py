@@ -3,6 +3,7 @@ discovery, new ONUs, automatic mapping and the override it never undoes, status 
 that are down, refuse the community, stop in the middle of a walk or answer garbage, none holding up another."""
 
 import asyncio
+import hashlib
 import time
 from typing import Any
 
@@ -201,3 +202,26 @@ async def test_a_slow_olt_is_cut_off_at_its_bound_while_the_others_are_read(db: 
         olts = {row["id"]: row for row in await Olt.select()}
     assert olts[good]["status"] == "up" and olts[slow]["status"] == "down"
     assert "longer than 1.5 s" in olts[slow]["last_error"]
+
+
+async def test_an_snmpv3_authpriv_olt_is_read_and_a_wrong_key_is_an_auth_failure(db: Database, make_tenant):
+    tenant = await make_tenant("oltv3")
+    with simulated_olts(STATES, v3=("ispb", "auth-pass-1", "priv-pass-1")) as simulator:
+        ids = {}
+        for name, auth_key in (("V3", "auth-pass-1"), ("V3 wrong key", "wrong-pass-2")):
+            draft, errors = forms.validate_olt(
+                {"name": name, "host": "127.0.0.1", "snmp_port": str(simulator.port), "snmp_version": "v3",
+                 "v3_username": "ispb", "v3_auth_protocol": "SHA", "v3_auth_key": auth_key, "v3_priv_protocol": "AES",
+                 "v3_priv_key": "priv-pass-1", "v3_context": hashlib.md5(b"olt-a").hexdigest(),  # snmpsim's context
+                 "vendor": "huawei_gpon"},
+                new=True,
+            )  # fmt: skip
+            assert draft is not None, errors
+            async with db.tenant(tenant) as scope:
+                ids[name] = await service.save_olt(scope, TEST_SECRET_KEY, draft, None)
+        counts = await sync_olts(db, tenant, TEST_SECRET_KEY, FAST)
+    assert counts["olts_read"] == 1 and counts["onus_seen"] == 6
+    async with db.tenant(tenant):
+        olts = {row["id"]: row for row in await Olt.select()}
+    assert olts[ids["V3"]]["status"] == "up" and olts[ids["V3"]]["community_sealed"] is None
+    assert olts[ids["V3 wrong key"]]["status"] == "auth_failed"

@@ -20,6 +20,8 @@ class Olt(Table, tablename="olt"):
     v3_auth_key_sealed = Text(null=True, default=None, secret=True)
     v3_priv_protocol = Text(default="AES")
     v3_priv_key_sealed = Text(null=True, default=None, secret=True)
+    v3_context = Text(default="")
+    """SNMPv3 context name; empty on most OLTs."""
     vendor = Text()
     site = Text(default="")
     status = Text(default="unknown")

@@ -32,6 +32,7 @@ class OltDraft:
     v3_auth_key: str  # empty on edit: keep
     v3_priv_protocol: str
     v3_priv_key: str  # empty on edit: keep
+    v3_context: str
     vendor: str
     site: str
 
@@ -55,7 +56,7 @@ def validate_olt(
     data: dict[str, str], *, new: bool, was_v3: bool = False, had_community: bool = False
 ) -> tuple[OltDraft | None, dict[str, str]]:
     value = {key: (text or "").strip() for key, text in data.items()}
-    errors = text_errors(data, ("name", "host", "site", "v3_username"))
+    errors = text_errors(data, ("name", "host", "site", "v3_username", "v3_context"))
     name, host = value.get("name", ""), value.get("host", "")
     if not name or len(name) > 60:
         errors["name"] = "Name the OLT (up to 60 characters), e.g. Mirpur OLT 1."
@@ -76,6 +77,8 @@ def validate_olt(
         errors["vendor"] = "Choose the OLT's vendor and model family."
     if len(value.get("site", "")) > 100:
         errors["site"] = "Keep the site under 100 characters."
+    if len(value.get("v3_context", "")) > 64:
+        errors["v3_context"] = "An SNMPv3 context name is at most 64 characters (usually empty)."
     if errors or port is None:
         return None, errors
     return OltDraft(
@@ -89,13 +92,23 @@ def validate_olt(
         data.get("v3_auth_key", ""),
         value.get("v3_priv_protocol", "AES"),
         data.get("v3_priv_key", ""),
+        value.get("v3_context", "") if version == "v3" else "",
         value["vendor"],
         value.get("site", ""),
     ), {}
 
 
 def form_values(olt: Mapping[str, Any]) -> dict[str, str]:
-    keys = ("name", "host", "snmp_port", "snmp_version", "v3_username", "v3_auth_protocol", "v3_priv_protocol")
+    keys = (
+        "name",
+        "host",
+        "snmp_port",
+        "snmp_version",
+        "v3_username",
+        "v3_auth_protocol",
+        "v3_priv_protocol",
+        "v3_context",
+    )
     return {key: str(olt[key] or "") for key in (*keys, "vendor", "site")}
 
 

@@ -35,6 +35,7 @@ class OltRow(TypedDict):
     v3_auth_key_sealed: str | None
     v3_priv_protocol: str
     v3_priv_key_sealed: str | None
+    v3_context: str
     vendor: str
     site: str
     status: str
@@ -136,7 +137,7 @@ def address_of(olt: Mapping[str, Any], secret_key: str, tenant_id: int, *, timeo
         auth_protocol=olt["v3_auth_protocol"],
         priv_protocol=olt["v3_priv_protocol"],
     )
-    return OltAddress(olt["host"], v3=user, **common)
+    return OltAddress(olt["host"], v3=user, context=olt["v3_context"], **common)
 
 
 _ONU_COLUMNS = (

@@ -28,6 +28,7 @@ async def save_olt(db: TenantScope, secret_key: str, draft: OltDraft, olt_id: in
         "v3_username": draft.v3_username if draft.snmp_version == "v3" else "",
         "v3_auth_protocol": draft.v3_auth_protocol,
         "v3_priv_protocol": draft.v3_priv_protocol,
+        "v3_context": draft.v3_context,
         "vendor": draft.vendor,
         "site": draft.site,
     }

@@ -12,6 +12,7 @@ CREATE TABLE olt (
     v3_auth_key_sealed  text,
     v3_priv_protocol    text NOT NULL DEFAULT 'AES',
     v3_priv_key_sealed  text,
+    v3_context          text NOT NULL DEFAULT '',
     vendor              text NOT NULL,
     site                text NOT NULL DEFAULT '',
     status              text NOT NULL DEFAULT 'unknown'
