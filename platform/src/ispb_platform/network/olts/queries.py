@@ -201,6 +201,16 @@ async def _customers(ids: list[int]) -> dict[int, dict[str, Any]]:
     return {row["id"]: row for row in rows}
 
 
+async def count_problems() -> int:
+    """ONUs that are down or gone from their OLT, or below the Rx threshold: one count in the database (the
+    OLT list shows it; the lists themselves sort in Python, see `list_onus`)."""
+    threshold = (await settings())["rx_threshold_dbm"]
+    down = ["offline", "los", "dying_gasp"]
+    return int(
+        await Onu.count().where(Onu.status.is_in(down) | Onu.missing_since.is_not_null() | (Onu.rx_dbm < threshold))
+    )
+
+
 async def get_onu(onu_id: int) -> dict[str, Any] | None:
     row = await Onu.select(*_ONU_COLUMNS).where(Onu._meta.primary_key == onu_id).first()
     if row is None:

@@ -49,8 +49,7 @@ class OltController(Controller):
     @get("/", opt=allow(OPERATORS))
     @in_tenant_scope
     async def list_olts(self, db: TenantScope) -> Template:
-        problems = await queries.list_onus(problems_only=True)
-        return _page("network/olts/list.html", olts=await queries.all_olts(), problems=len(problems))
+        return _page("network/olts/list.html", olts=await queries.all_olts(), problems=await queries.count_problems())
 
     @get("/new", opt=allow(OPERATOR_ADMINS))
     async def new_olt(self) -> Template:

@@ -111,6 +111,8 @@ async def sync_olts(db: Database, tenant: TenantRef, secret_key: str, options: S
     """Walk and record every OLT of ``tenant`` (see the module doc); counts for the run record."""
     async with db.tenant(tenant):
         olts = await queries.all_olts()
+    if not olts:
+        return {}
     engine = SnmpEngine()
     gate = asyncio.Semaphore(options.olts_at_once)
     totals: Counter[str] = Counter()
