@@ -14,6 +14,7 @@ from ispb_netsync.olt import (
     OLTCommunityRejected,
     OltSession,
     OLTTimedOut,
+    OLTUnreachable,
     OnuRecord,
     OnuStatus,
     SNMPv3User,
@@ -99,3 +100,9 @@ def test_credentials_stay_out_of_repr() -> None:
     assert "priv-pass" not in repr(SNMPv3User("u", "auth-pass-1", "priv-pass-1"))
     with pytest.raises(ValueError, match="either a community"):
         OltAddress("10.0.0.2")
+
+
+async def test_an_unknown_host_is_unreachable_with_the_reason() -> None:
+    address = OltAddress("no-such-olt.invalid", community="public", timeout=0.3, retries=0)
+    with pytest.raises(OLTUnreachable, match=r"^no-such-olt.invalid:161: "):
+        await read_onus(address, "zte_gpon")

@@ -176,7 +176,11 @@ class OltSession:
         self._values = 0  # values this session has received: an OLT that answered and then went silent is a cut walk
 
     async def __aenter__(self) -> OltSession:
-        await self._open()
+        try:
+            await self._open()
+        except BaseException:
+            self.close()  # __aexit__ is not called when __aenter__ raises
+            raise
         return self
 
     async def __aexit__(
