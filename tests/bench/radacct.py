@@ -71,9 +71,9 @@ WHERE acctuniqueid = $1 AND acctstarttime = (SELECT acctstarttime FROM radacct_k
 """
 
 
-async def seed(db: Database, rows: int) -> tuple[TenantRef, int]:
+async def seed(db: Database, rows: int, customers: int | None = None) -> tuple[TenantRef, int]:
     started = time.perf_counter()
-    customers = max(rows // 100, 100)
+    customers = customers or max(rows // 100, 100)
     tenant = await create_tenant(db, "bench-acct", "Bench Accounting ISP")
     async with db.tenant(tenant) as scope:
         connection = scope.connection
@@ -109,13 +109,13 @@ async def _p95(label: str, requests: int, call: Callable[[int], Awaitable[object
     return p95
 
 
-async def main(rows: int, requests: int) -> None:
+async def main(rows: int, requests: int, customers: int | None = None) -> None:
     size = f"{rows:,} sessions, 3 months"
     async with scratch_database() as url:
         db = await Database.connect(url, min_size=2, max_size=4)
         try:
             await migrate_platform(db)
-            tenant, customers = await seed(db, rows)
+            tenant, customers = await seed(db, rows, customers)
             rng = random.Random(14)
 
             async def online(_: int) -> None:
@@ -195,5 +195,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--customers", type=int, help="default: rows / 100 (each one's last session is open)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rows, arguments.requests))
+    asyncio.run(main(arguments.rows, arguments.requests, arguments.customers))

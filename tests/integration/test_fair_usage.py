@@ -12,7 +12,7 @@ from ispb_netsync.radius import Code
 from ispb_notify import DEFAULT_TEMPLATES, Event, render
 from ispb_platform.billing.fair_usage import enforce
 from ispb_platform.network.radius.sync import sync_customers
-from ispb_platform.network.routers.commands import fair_usage_profile, package_profile
+from ispb_platform.network.routers.commands import fair_usage_profile, fair_usage_queue, package_profile
 from ispb_tenants import Database, TenantRef
 from peers.nas import nas_listener
 from peers.routeros import RouterOSPeer
@@ -76,6 +76,7 @@ async def fx_world(db: Database, make_tenant):
             await _session(scope, "f1", NAS, 1500)  # over 1 GB
             await _session(scope, "f2", "192.0.2.1", 2000)  # over 1 GB
             await _session(scope, "f3", NAS, 300)  # under
+        peer.connect_ppp("f2", "10.40.0.2", rate_limit="10M/20M")  # online, at the package's speed
         yield {"tenant": tenant, "package_id": package_id, "peer": peer, "nas": nas,
                "customers": (heavy_radius, heavy_api, light)}  # fmt: skip
 
@@ -96,6 +97,11 @@ async def test_over_the_allowance_is_reduced_live_and_restored_with_the_next_cyc
     assert secret["profile"] == fair_usage_profile(package_id)
     fup_profile = next(p for p in peer.items("/ppp/profile") if p["name"] == fair_usage_profile(package_id))
     assert fup_profile["rate-limit"] in ("512k/1M", "512000/1000000")
+    # the live API session slows down at once: a queue on its address, placed before its dynamic queue
+    assert peer.queue_order() == [fair_usage_queue("f2"), "<pppoe-f2>"]
+    live = next(q for q in peer.items("/queue/simple") if q["name"] == fair_usage_queue("f2"))
+    assert live["target"] == "10.40.0.2/32" and live["max-limit"] == "512000/1000000"
+    assert [s["name"] for s in peer.items("/ppp/active")] == ["f2"]  # still connected
     payload = await _value(
         db, tenant, "SELECT payload::text FROM domain_event WHERE name = 'customer.fup_applied' AND customer_id = $1",
         heavy_radius,
@@ -111,6 +117,7 @@ async def test_over_the_allowance_is_reduced_live_and_restored_with_the_next_cyc
     assert restored["restored"] == 2
     assert await _value(db, tenant, rate, "f1") == "10M/20M"
     assert next(s for s in peer.items("/ppp/secret") if s["name"] == "f2")["profile"] == package_profile(package_id)
+    assert peer.queue_order() == ["<pppoe-f2>"] and [s["name"] for s in peer.items("/ppp/active")] == ["f2"]
     assert nas.requests[-1].get("Mikrotik-Rate-Limit") == "10M/20M"
 
 

@@ -246,6 +246,7 @@ async def test_same_username_is_resolved_by_the_nas_tenant(world: World):
 
 
 async def test_accounting_lands_in_the_nas_tenant_only(world: World, db: Database):
+    assert (await _auth(world, BETA_NAS, "shared", "beta-pw")).code is Code.ACCESS_ACCEPT  # logged by post-auth
     session = f"s-{secrets.token_hex(4)}"
     for status, counters in (
         (AcctStatusType.START, {}),

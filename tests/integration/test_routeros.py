@@ -232,6 +232,26 @@ async def test_queues_stay_unchanged_although_the_router_rewrites_rates(
     assert await router.remove_simple_queue("rahim") is Change.UNCHANGED
 
 
+async def test_a_first_queue_goes_before_a_live_sessions_dynamic_queue(
+    peer: RouterOSPeer, router: RouterSession
+) -> None:
+    peer.connect_ppp("rahim", "10.20.0.5", rate_limit="10M/20M")
+    assert await router.ensure_simple_queue("static", target="10.20.0.9", max_limit="1M/1M") is Change.CREATED
+    assert peer.queue_order() == ["<pppoe-rahim>", "static"]  # added at the end, as RouterOS does
+    assert (
+        await router.ensure_simple_queue("slow", target="10.20.0.5", max_limit="512k/1M", first=True) is Change.CREATED
+    )
+    assert peer.queue_order() == ["slow", "<pppoe-rahim>", "static"]
+    assert (
+        await router.ensure_simple_queue("slow", target="10.20.0.5", max_limit="512k/1M", first=True)
+        is Change.UNCHANGED
+    )
+    with pytest.raises(RouterTrap, match="dynamic"):  # a session's own queue is the router's
+        await router.remove_simple_queue("<pppoe-rahim>")
+    assert await router.disconnect("rahim") == 1
+    assert peer.queue_order() == ["slow", "static"]  # the dynamic queue ends with its session
+
+
 # --- failures -------------------------------------------------------------------------------------------------------
 
 

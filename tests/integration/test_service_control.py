@@ -139,6 +139,7 @@ async def test_overdue_customer_is_suspended_on_the_router_and_a_payment_brings_
     assert events == ["customer.suspended", "payment.received", "customer.activated"]
     page = await operator.get(f"/panel/customers/{customer_id}")
     assert "On the router" in page.text and "10.20.0.15" in page.text
+    assert "blocked 10.20.0.15" in page.text and "unblocked 10.20.0.15" in page.text  # results in words, not JSON
     log_page = await operator.get("/panel/logs/suspension")
     assert log_page.text.count("Rahim") == 2
 

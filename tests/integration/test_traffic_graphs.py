@@ -21,6 +21,11 @@ from peers.routeros import Fault, RouterOSPeer
 SECRET = "t" * 40  # the web_app fixture's ISPB_SECRET_KEY
 
 
+def _png_width(png: bytes) -> int:
+    """The image's width from its IHDR chunk."""
+    return int.from_bytes(png[16:20], "big")
+
+
 def _ctx(db: Database, tenant: TenantRef, data_dir: Path | None) -> JobContext:
     return JobContext(
         db=db, today=date(2026, 12, 2), now=datetime.now(UTC), tenant=tenant, secret_key=SECRET, data_dir=data_dir
@@ -76,7 +81,16 @@ async def test_polls_become_rates_graphs_and_pages(
         graph = await operator.get(f"/panel/routers/{router_id}/traffic.png", params={"interface": "ether1"})
         assert graph.status_code == 200 and graph.content[:8] == b"\x89PNG\r\n\x1a\n"
         assert graph.headers["content-type"] == "image/png"
-        for params in ({"interface": "ether9"}, {"interface": "ether1", "period": "decade"}):
+        narrow = await operator.get(
+            f"/panel/routers/{router_id}/traffic.png", params={"interface": "ether1", "size": "narrow"}
+        )
+        assert narrow.status_code == 200 and _png_width(narrow.content) < _png_width(graph.content)  # for phones
+        assert "size=narrow" in page.text  # offered to small screens
+        for params in (
+            {"interface": "ether9"},
+            {"interface": "ether1", "period": "decade"},
+            {"interface": "ether1", "size": "huge"},
+        ):
             missing = await operator.get(f"/panel/routers/{router_id}/traffic.png", params=params)
             assert missing.status_code == 404
 

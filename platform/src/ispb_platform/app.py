@@ -37,6 +37,7 @@ from ispb_platform.logs import logger_levels
 from ispb_platform.network.olts.routes import OltController
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
+from ispb_platform.network.traffic.files import rrd_files
 from ispb_platform.notify import routes as notify_routes
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.payments.imports.routes import PaymentImportController
@@ -54,6 +55,17 @@ from ispb_platform.web.security import SecurityHeadersMiddleware
 from ispb_platform.web.templating import page_templates
 
 log = logging.getLogger(__name__)
+
+
+async def _cancel(task: "asyncio.Task[object]") -> None:
+    """Cancel ``task`` (if still running) and wait for it to end."""
+    task.cancel()
+    await _wait_for(task)
+
+
+async def _wait_for(task: "asyncio.Task[object]") -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(
@@ -75,33 +87,29 @@ def create_app(
         own = runtime is None
         active = runtime or await open_runtime(settings)
         app.state.runtime = active
-        worker_task = None
-        if run_worker:
-            worker = build_worker(
-                active.db,
-                active.queue,
-                secret_key=settings.secret_key or "",
-                outbound=settings.outbound,
-                data_dir=settings.data_dir,
-                concurrency=settings.worker_concurrency,
-                embedded=True,
-            )
-            worker_task = asyncio.create_task(worker.start(), name="ispb-worker")
-        warming = asyncio.create_task(warm_up_renderer(app), name="ispb-invoice-renderer") if warm_renderer else None
-        try:
-            yield
-        finally:
-            if worker_task is not None:
-                await worker.stop()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker_task
-            if warming is not None:
-                warming.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await warming
-            await close_renderer(app)
+        async with contextlib.AsyncExitStack() as stack:
             if own:
-                await active.close()
+                stack.push_async_callback(active.close)
+            # the worker owns rrdcached when one is configured (started here, flushed and stopped last)
+            await stack.enter_async_context(rrd_files(settings.rrdcached_socket, settings.data_dir, owner=run_worker))
+            stack.push_async_callback(close_renderer, app)
+            if warm_renderer:
+                warming = asyncio.create_task(warm_up_renderer(app), name="ispb-invoice-renderer")
+                stack.push_async_callback(_cancel, warming)
+            if run_worker:
+                worker = build_worker(
+                    active.db,
+                    active.queue,
+                    secret_key=settings.secret_key or "",
+                    outbound=settings.outbound,
+                    data_dir=settings.data_dir,
+                    concurrency=settings.worker_concurrency,
+                    embedded=True,
+                )
+                worker_task = asyncio.create_task(worker.start(), name="ispb-worker")
+                stack.push_async_callback(_wait_for, worker_task)  # after worker.stop() below
+                stack.push_async_callback(worker.stop)
+            yield
 
     assert settings.secret_key, "settings.load_settings() provides the secret key"
     app = Litestar(

@@ -51,6 +51,10 @@ class Settings:
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where URLs that operators type (SMS and WhatsApp gateways) may lead: public addresses, plus the
     addresses, networks and host names of ``ISPB_OUTBOUND_ALLOW`` (``ispb_notify.OutboundPolicy``)."""
+    rrdcached_socket: Path | None = None
+    """``ISPB_RRDCACHED_SOCKET``: traffic graphs written through rrdcached (Debian ``rrdcached``) listening on this
+    unix socket. A worker process starts it when nothing answers there and stops it (flushing) when it stops;
+    web processes only use it. Unset: each process writes the files directly."""
     old_secret_keys: tuple[str, ...] = ()
     """``ISPB_OLD_SECRET_KEYS`` (comma-separated): earlier secret keys, during a rotation only. Values sealed
     with them still open (never seal); ``ispb secrets reseal`` moves them to ``secret_key``, then remove them."""
@@ -147,7 +151,23 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         cookie_secure=_bool(env, "ISPB_COOKIE_SECURE", default=True),
         outbound=_outbound(env),
         old_secret_keys=_old_secrets(env),
+        rrdcached_socket=_socket(env, "ISPB_RRDCACHED_SOCKET"),
     )
+
+
+_SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes with the closing NUL (Linux)
+
+
+def _socket(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        raise SettingsError(name, f"must be an absolute path such as /run/ispb/rrdcached.sock, got {raw!r}")
+    if len(str(path).encode()) > _SOCKET_PATH_MAX:
+        raise SettingsError(name, f"must be at most {_SOCKET_PATH_MAX} bytes long (a unix socket path), got {raw!r}")
+    return path
 
 
 def _outbound(env: Mapping[str, str]) -> OutboundPolicy:

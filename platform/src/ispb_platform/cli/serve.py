@@ -19,6 +19,7 @@ from ispb_platform.demo.olts import demo_olts
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
+from ispb_platform.network.traffic.files import rrd_files
 from ispb_platform.settings import Settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -73,7 +74,7 @@ def worker(concurrency: int | None) -> None:
     configure_logging(config.log_level)
 
     async def main() -> None:
-        async with runtime(config) as active:
+        async with runtime(config) as active, rrd_files(config.rrdcached_socket, config.data_dir, owner=True):
             saq_worker = build_worker(
                 active.db,
                 active.queue,

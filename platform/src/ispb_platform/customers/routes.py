@@ -189,11 +189,13 @@ class CustomerController(Controller):
         request: Request[Any, Any, Any],
         customer_id: FromPath[int],
         period: FromQuery[str] = "day",
+        size: FromQuery[str] = "wide",
     ) -> Response[bytes]:
-        """The customer's traffic graph (PNG); another tenant's customer, no graph yet or an unknown period: 404."""
+        """The customer's traffic graph (PNG); another tenant's customer, no graph yet, an unknown period or size:
+        404."""
         customer = await _customer(customer_id)
         title = f"{customer['code']} {customer['name']} ({period})"
-        image = await asyncio.to_thread(customer_graph, _data_dir(request), db.tenant, customer_id, period, title)
+        image = await asyncio.to_thread(customer_graph, _data_dir(request), db.tenant, customer_id, period, title, size)
         if image is None:
             raise NotFoundException()
         return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})

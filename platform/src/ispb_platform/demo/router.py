@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from litestar import Litestar
 
+from ispb_netsync.routeros.rates import rate_limit
 from ispb_netsync.routeros.simulator import RouterOSPeer
 from ispb_platform.demo import traffic
 from ispb_platform.secrets_box import Binding, Purpose, seal
@@ -74,12 +75,18 @@ def demo_routers(slugs: list[str]) -> Callable[[Litestar], AbstractAsyncContextM
                         peer.port,
                     )
                     online = await scope.connection.fetch(
-                        "SELECT c.id, c.pppoe_username FROM customer c JOIN router r ON r.id = c.router_id"
+                        "SELECT c.id, c.pppoe_username, p.download_kbps, p.upload_kbps FROM customer c"
+                        " JOIN router r ON r.id = c.router_id LEFT JOIN package p ON p.id = c.package_id"
                         " WHERE r.name = $1 AND c.status = 'active' AND c.pppoe_username IS NOT NULL",
                         ROUTER_NAME,
                     )
-                for customer in online:  # everyone wired and active is online when the demo starts
-                    peer.connect_ppp(customer["pppoe_username"], f"10.{20 + n}.0.{customer['id']}")
+                for customer in online:  # everyone wired and active is online, at their package's speed
+                    speed = (
+                        rate_limit(customer["download_kbps"], customer["upload_kbps"])
+                        if customer["download_kbps"]
+                        else ""
+                    )
+                    peer.connect_ppp(customer["pppoe_username"], f"10.{20 + n}.0.{customer['id']}", rate_limit=speed)
                 task = asyncio.create_task(traffic.simulate(db, tenant, peer, ROUTER_NAME, n), name=f"demo-{slug}")
                 stack.callback(task.cancel)
             yield

@@ -176,13 +176,18 @@ class PortalController(Controller):
     @get("/traffic.png", opt=allow(CUSTOMERS))
     @in_tenant_scope
     async def traffic_graph(
-        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, period: FromQuery[str] = "day"
+        self,
+        db: TenantScope,
+        request: Request[Any, Any, Any],
+        operator: Operator,
+        period: FromQuery[str] = "day",
+        size: FromQuery[str] = "wide",
     ) -> Response[bytes]:
         """The signed-in customer's own traffic graph (there is no id to ask for anyone else's)."""
         principal = _own(request, operator)
         data_dir = Path(request.app.state.runtime.settings.data_dir)
         title = f"Your traffic ({period})"
-        image = await asyncio.to_thread(customer_graph, data_dir, operator, principal.user_id, period, title)
+        image = await asyncio.to_thread(customer_graph, data_dir, operator, principal.user_id, period, title, size)
         if image is None:
             raise NotFoundException()
         return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})

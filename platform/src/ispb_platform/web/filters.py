@@ -3,6 +3,7 @@
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from ispb_billing import Money, format_money, format_percent
+from ispb_platform.network.routers.results import describe_result
 
 
 def money(minor: int | None, currency: str, *, symbol: bool = False) -> str:
@@ -37,3 +38,4 @@ def register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["money"] = money
     engine.engine.filters["percent"] = format_percent  # basis points: 1500 → "15%"
     engine.engine.filters["octets"] = octets
+    engine.engine.filters["router_result"] = describe_result  # a router command's result in words

@@ -323,9 +323,21 @@ class RouterSession:
         """All simple queues (``max_limit`` as the router prints it, in bit/s)."""
         return [SimpleQueue.from_reply(row) for row in await self._print(_QUEUES, _QUEUE_FIELDS)]
 
-    async def ensure_simple_queue(self, name: str, *, target: str, max_limit: str) -> Change:
-        """Make the queue ``name`` limit ``target`` to ``max_limit`` (``upload/download``, see ``rate_limit``)."""
-        return await self._ensure(_QUEUES, {"name": name}, {"target": target, "max-limit": max_limit}, _QUEUE_FIELDS)
+    async def ensure_simple_queue(self, name: str, *, target: str, max_limit: str, first: bool = False) -> Change:
+        """Make the queue ``name`` limit ``target`` to ``max_limit`` (``upload/download``, see ``rate_limit``).
+
+        ``first`` places a new queue before every other one: RouterOS gives a packet to the first simple queue
+        that matches it, so a queue placed before the dynamic ``<pppoe-name>`` queue of a live PPP session
+        changes that session's speed at once, without disconnecting it (a PPP profile's rate only applies when
+        the session starts). An existing queue keeps its place."""
+        desired = {"target": target, "max-limit": max_limit}
+        if first and not await self._print(_QUEUES, _QUEUE_FIELDS, {"name": name}):
+            queues = await self._print(_QUEUES, (".id",))
+            if queues:
+                words = command_words({"name": name, **desired, "place-before": queues[0][".id"]})
+                await self._run(f"{_QUEUES}/add", words)
+                return Change.CREATED
+        return await self._ensure(_QUEUES, {"name": name}, desired, _QUEUE_FIELDS)
 
     async def remove_simple_queue(self, name: str) -> Change:
         """Delete the queue ``name``; UNCHANGED when there is none."""

@@ -193,12 +193,14 @@ class Menu:
                 raise Trap(self.duplicate)
 
     def add(self, attributes: dict[str, str]) -> str:
+        before = attributes.pop("place-before", None)
         self.check_fields(attributes)
         item = {**self.defaults, **{key: normalize(key, value) for key, value in attributes.items()}}
         self.check_unique(item)
+        position = len(self.items) if before is None else self.items.index(self.find(before))
         item[".id"] = f"*{self.next_id:X}"
         self.next_id += 1
-        self.items.append(item)
+        self.items.insert(position, item)
         return item[".id"]
 
 
@@ -351,13 +353,29 @@ class RouterOSPeer:
     def writes(self) -> list[Received]:
         return [sentence for sentence in self.received if sentence.is_write]
 
-    def connect_ppp(self, name: str, address: str, caller_id: str = "", service: str = "pppoe") -> str:
-        """A customer dials in: an active session appears under ``/ppp/active``."""
+    def connect_ppp(
+        self, name: str, address: str, caller_id: str = "", service: str = "pppoe", *, rate_limit: str = ""
+    ) -> str:
+        """A customer dials in: an active session appears under ``/ppp/active``. With the ``rate_limit`` of
+        its profile, RouterOS also adds a dynamic simple queue ``<pppoe-name>`` (``dynamic=true``) at the end
+        of the queue list, which the API cannot change or remove; it goes when the session ends."""
         active = self.menus["/ppp/active"]
         session = {".id": f"*{active.next_id:X}", "name": name, "address": address, "caller-id": caller_id}
         active.next_id += 1
         active.items.append(session | {"service": service, "uptime": "5m", "radius": "false"})
+        if rate_limit:
+            queues = self.menus["/queue/simple"]
+            queue = {"name": f"<{service}-{name}>", "target": f"<{service}-{name}>", "max-limit": rate_limit}
+            queues.items.append(
+                {**queues.defaults, **{k: normalize(k, v) for k, v in queue.items()}, ".id": f"*{queues.next_id:X}"}
+                | {"dynamic": "true"}
+            )
+            queues.next_id += 1
         return session[".id"]
+
+    def queue_order(self) -> list[str]:
+        """The simple queues' names in the router's order (the first match takes a packet)."""
+        return [item["name"] for item in self.menus["/queue/simple"].items]
 
     def add_traffic(self, interface: str, *, rx_bytes: int = 0, tx_bytes: int = 0) -> None:
         """Bytes pass through ``interface``: its ``rx-byte``/``tx-byte`` counters grow (for traffic graphs)."""
@@ -470,9 +488,17 @@ class RouterOSPeer:
             return [["!done", f"=ret={menu.add(attributes)}"]]
         if verb == "remove":
             doomed = [menu.find(item_id) for item_id in attributes.get(".id", "").split(",")]
+            if any(item.get("dynamic") == "true" for item in doomed):
+                raise Trap("failure: can not remove dynamic item")
+            if menu is self.menus["/ppp/active"]:  # the session's dynamic queue ends with it
+                queues = self.menus["/queue/simple"]
+                names = {f"<{item.get('service', 'pppoe')}-{item['name']}>" for item in doomed}
+                queues.items[:] = [q for q in queues.items if not (q.get("dynamic") == "true" and q["name"] in names)]
             menu.items[:] = [item for item in menu.items if all(item is not gone for gone in doomed)]
             return [["!done"]]
         item = menu.find(attributes.pop(".id", "")) if menu.with_ids else menu.items[0]
+        if item.get("dynamic") == "true":
+            raise Trap("failure: can not change dynamic item")
         if verb == "unset":
             item.pop(attributes.get("value-name", ""), None)
             return [["!done"]]

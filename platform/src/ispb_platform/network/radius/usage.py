@@ -44,6 +44,7 @@ WITH picked AS (
            coalesce(acctupdatetime, acctstarttime) AS measured_at
     FROM radacct
     WHERE coalesce(acctinputoctets, 0) <> rolledinputoctets OR coalesce(acctoutputoctets, 0) <> rolledoutputoctets
+    ORDER BY radacctid  -- walks radacct_unrolled_idx; without it the planner scans whole partitions for LIMIT rows
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 ), counted AS (

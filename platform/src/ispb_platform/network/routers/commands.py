@@ -190,6 +190,8 @@ async def _activate(router: RouterSession, customer: Any, pppoe_password: _Passw
     for address in sorted({entry.address for entry in entries}):
         await router.ensure_unlisted(SUSPENDED_LIST, address)
         unlisted.append(address)
+    if customer["pppoe_username"] and not customer.get("fair_usage"):  # full speed: no fair-usage queue left
+        await router.remove_simple_queue(fair_usage_queue(customer["pppoe_username"]))
     disconnected = await router.disconnect(customer["pppoe_username"]) if customer["pppoe_username"] else 0
     return Outcome({"secret": profile_change, "unlisted": unlisted, "disconnected": disconnected})
 
@@ -206,17 +208,41 @@ def fair_usage_profile(package_id: int) -> str:
     return f"ispb-fup-{package_id}"
 
 
+def fair_usage_queue(pppoe_username: str) -> str:
+    """The simple queue holding a live session of ``pppoe_username`` at the FUP speed (API-managed routers)."""
+    return f"ispb-fup-{pppoe_username}"
+
+
 async def _apply_rate(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:
-    """Fair usage on or off for an active customer on an API-managed router: its PPP secret points at the
-    package's FUP profile (or back at the package's), without ending the session. RouterOS gives a live PPP
-    session its rate when it connects, so on an API router the new rate holds from the next connection; on a
-    RADIUS router ``_radius_command`` changes the live session with a CoA."""
+    """Fair usage on or off for an active customer on an API-managed router, without ending the session.
+
+    The PPP secret points at the package's FUP profile (or back at the package's): that rate holds from the
+    next connection, because RouterOS gives a PPP session its profile's rate when it starts. The live session
+    changes speed at once through a simple queue on its address placed first in the queue list (RouterOS gives
+    a packet to the first matching queue, so it wins over the session's dynamic ``<pppoe-…>`` queue); full
+    speed removes that queue. On a RADIUS router ``_radius_command`` changes the live session with a CoA."""
     if customer["status"] != "active" or customer["package_id"] is None:
         return Outcome({"skipped": f"customer is {customer['status']}" if customer["package_id"] else "no package"})
+    limit = rate_limit(customer["download_kbps"], customer["upload_kbps"])
     profile = (fair_usage_profile if customer["fair_usage"] else package_profile)(customer["package_id"])
-    await router.ensure_ppp_profile(profile, rate_limit=rate_limit(customer["download_kbps"], customer["upload_kbps"]))
+    await router.ensure_ppp_profile(profile, rate_limit=limit)
     secret = await _ensure_secret(router, customer, profile, pppoe_password)
-    return Outcome({"profile": profile, "secret": secret, "fair_usage": bool(customer["fair_usage"])})
+    detail = {"profile": profile, "secret": secret, "fair_usage": bool(customer["fair_usage"])}
+    if name := customer["pppoe_username"]:
+        detail["live_queue"] = await _live_rate(router, name, limit if customer["fair_usage"] else None)
+    return Outcome(detail)
+
+
+async def _live_rate(router: RouterSession, pppoe_username: str, limit: str | None) -> str:
+    """Hold the live session of ``pppoe_username`` at ``limit`` with a first-placed queue, or drop that queue."""
+    queue = fair_usage_queue(pppoe_username)
+    if limit is None:
+        return str((await router.remove_simple_queue(queue)).value)
+    addresses = sorted({session.address for session in await router.active_sessions(pppoe_username) if session.address})
+    if not addresses:
+        return "not online"
+    change = await router.ensure_simple_queue(queue, target=",".join(addresses), max_limit=limit, first=True)
+    return str(change.value)
 
 
 async def _disconnect(router: RouterSession, customer: Any, pppoe_password: _Password) -> Outcome:

@@ -16,7 +16,7 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.network.routers import queries, service
 from ispb_platform.network.routers.forms import MODES, NEW_ROUTER, form_values, validate_router, without_secrets
-from ispb_platform.network.traffic.files import graph_png, router_interfaces
+from ispb_platform.network.traffic.files import GRAPH_SIZES, graph_png, router_interfaces
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -74,10 +74,11 @@ class RouterController(Controller):
         router_id: FromPath[int],
         interface: FromQuery[str] = "",
         period: FromQuery[str] = "day",
+        size: FromQuery[str] = "wide",
     ) -> Response[bytes]:
-        """One interface's traffic graph (PNG). Another tenant's router, an unknown interface or period: 404."""
+        """One interface's traffic graph (PNG). Another tenant's router, an unknown interface, period or size: 404."""
         router = await queries.get_router(router_id)
-        if router is None or not interface or period not in {p.value for p in GraphPeriod}:
+        if router is None or not interface or period not in {p.value for p in GraphPeriod} or size not in GRAPH_SIZES:
             raise NotFoundException()
         try:
             path = interface_rrd(_data_dir(request), db.tenant.slug, router_id, interface)
@@ -88,6 +89,7 @@ class RouterController(Controller):
                 title=f"{router['name']} {interface} ({period})",
                 labels=("In", "Out"),
                 time_zone=db.tenant.timezone,
+                size=size,
             )
         except RRDError:
             raise NotFoundException() from None
