@@ -103,6 +103,8 @@ class CutProxy(asyncio.DatagramProtocol):
         self.upstream, self.answers, self.seen, self.delay = upstream, answers, 0, delay
         self.front: asyncio.DatagramTransport | None = None
         self.backs: list[asyncio.DatagramTransport] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.closed = False
         self.port = 0
 
     async def start(self) -> "CutProxy":
@@ -116,16 +118,23 @@ class CutProxy(asyncio.DatagramProtocol):
         self.seen += 1
         if self.seen > self.answers:
             return
-        asyncio.get_running_loop().create_task(self._forward(data, addr))
+        task = asyncio.get_running_loop().create_task(self._forward(data, addr))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _forward(self, data: bytes, client: tuple[str, int]) -> None:
         await asyncio.sleep(self.delay)
+        if self.closed:
+            return
         loop = asyncio.get_running_loop()
         back, _ = await loop.create_datagram_endpoint(lambda: _Forward(self, client), remote_addr=self.upstream)
         self.backs.append(back)
         back.sendto(data)
 
     def close(self) -> None:
+        self.closed = True
+        for task in self.tasks:
+            task.cancel()
         for transport in [self.front, *self.backs]:
             if transport is not None:
                 transport.close()
