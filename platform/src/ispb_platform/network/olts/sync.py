@@ -1,6 +1,7 @@
 """``netsync.olt_sync``: every OLT of the tenant walked over SNMP, its ONUs stored, every 15 minutes.
 
-Several OLTs are walked at once (``OLTS_AT_ONCE``); SNMPv2c OLTs share one pysnmp engine. Each OLT's walk is
+Several OLTs are walked at once (``OLTS_AT_ONCE`` per tenant, ``WALKS_PER_WORKER`` for all tenants a worker
+syncs at the same time); SNMPv2c OLTs share one pysnmp engine. Each OLT's walk is
 bounded twice: per request (``TIMEOUT`` s, ``RETRIES``) and as a whole (``OLT_WITHIN`` s), so an OLT that is
 down, answers slowly or returns garbage costs at most its own bound and never holds up the others. An OLT that
 failed is tried once more after the others (``RETRY_PAUSE``), and again at the next run; it is marked
@@ -16,6 +17,7 @@ The walks hold no transaction. Each OLT's results are written in one short trans
 """
 
 import asyncio
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,12 +38,25 @@ from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, TenantRef
 
 OLTS_AT_ONCE = 16
+"""OLTs of one tenant walked at once."""
+WALKS_PER_WORKER = 32
+"""OLTs walked at once by one worker process, all tenants together: the worker runs several tenants' syncs at
+the same time, and walking is CPU work (decoding replies) that must not starve its other jobs."""
 TIMEOUT = 3.0
 RETRIES = 2
 OLT_WITHIN = 120.0
 """Seconds one OLT's whole walk may take: 512 ONUs take about a second on a healthy OLT."""
 RETRY_PAUSE = 10.0
 _LOCK = "netsync.olt_sync"
+_worker_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+"""The worker-wide bound, one per event loop (a semaphore belongs to the loop it is used in)."""
+
+
+def _worker_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _worker_gates:
+        _worker_gates[loop] = asyncio.Semaphore(WALKS_PER_WORKER)
+    return _worker_gates[loop]
 
 
 @dataclass(frozen=True)
@@ -114,11 +129,11 @@ async def sync_olts(db: Database, tenant: TenantRef, secret_key: str, options: S
     if not olts:
         return {}
     engine = SnmpEngine()
-    gate = asyncio.Semaphore(options.olts_at_once)
+    gate, worker = asyncio.Semaphore(options.olts_at_once), _worker_gate()
     totals: Counter[str] = Counter()
 
     async def one(olt: OltRow) -> bool:
-        async with gate:
+        async with gate, worker:
             outcome = await _walk(olt, tenant, secret_key, engine, options)
         totals.update(await _write(db, tenant, olt, outcome, datetime.now(UTC)))
         return not isinstance(outcome, Failure)
