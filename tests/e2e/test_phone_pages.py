@@ -57,6 +57,8 @@ NOT_PAGES = {
     "/panel/routers/{router_id:int}/traffic.png": "a traffic graph image (tests/integration/test_traffic_graphs.py)",
     "/panel/customers/{customer_id:int}/traffic.png": "a traffic graph image, shown on the customer page",
     "/portal/{operator_slug:str}/traffic.png": "a traffic graph image, shown on the portal's home",
+    "/status/live": "the part of the platform's status page that its htmx polling swaps in",
+    "/status/{operator_slug:str}/live": "the part of an operator's status page that its htmx polling swaps in",
 }
 """GET routes of the app that are not HTML pages; every other GET route is opened by the sweep."""
 
@@ -214,6 +216,7 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
             " VALUES ('bkash-november.csv', repeat('0', 64), 'mobile_money', current_date, 'BDT', 'phone') RETURNING id"
         )
     await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant))
+    check_id, platform_check_id = await _monitoring(db, tenant)
     token = secrets.token_urlsafe(24)
     invitation_id = await db.fetchval(
         "INSERT INTO platform.staff_invitation (tenant_id, email, name, role, token_hash, expires_at)"
@@ -237,7 +240,61 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         "user_id": str(user_id),
         "slug": tenant.slug,
         "operator_slug": tenant.slug,
+        "check_id": str(check_id),
+        "platform_check_id": str(platform_check_id),
     }
+
+
+async def _monitoring(db: Database, tenant: TenantRef) -> tuple[int, int]:
+    """Status checks with 90 days of history and incidents, the status pages published (operator's, platform's)."""
+    history = (
+        "UPDATE status_check SET monitored_since = now() - interval '95 days', last_checked_at = now(),"
+        " shown = 'up', last_status = 'up', last_latency_ms = 12.5, last_message = 'answered 200' WHERE id = $1"
+    )
+    async with db.tenant(tenant) as scope:
+        connection = scope.connection
+        check_id = await connection.fetchval(
+            "INSERT INTO status_check (name, public_name, kind, target) VALUES"
+            " ('Portal web server', 'Customer portal', 'http', 'https://portal.isp.test/') RETURNING id"
+        )
+        await connection.execute(history, check_id)
+        await connection.execute(
+            "INSERT INTO status_incident (check_id, started_at, ended_at, cause) VALUES"
+            " ($1, now() - interval '3 days', now() - interval '3 days' + interval '40 minutes', 'answered 503')",
+            check_id,
+        )
+        await connection.execute("UPDATE monitor_settings SET page_enabled = true, page_title = 'Network status'")
+        down = await connection.fetchval(
+            "INSERT INTO status_check (name, public_name, kind, target, port, shown, last_status, last_checked_at,"
+            " monitored_since) VALUES ('Uttara RADIUS', 'Internet (Uttara)', 'tcp', '203.0.113.9', 1812, 'down',"
+            " 'down', now(), now() - interval '10 days') RETURNING id"
+        )
+        await connection.execute(
+            "INSERT INTO status_incident (check_id, started_at, cause) VALUES ($1, now() - interval '12 minutes',"
+            " '203.0.113.9:1812 refused the connection')",
+            down,
+        )
+        # what a Zabbix sync leaves: hosts and problems on the Monitoring dashboard
+        await connection.execute(
+            "UPDATE monitor_settings SET zabbix_url = 'https://zabbix.isp.test/', zabbix_synced_at = now()"
+        )
+        await connection.execute(
+            "INSERT INTO zabbix_host VALUES ('10101', 'olt-uttara-1', 'OLT Uttara 1', true, false),"
+            " ('10102', 'core-sw-mirpur', 'Core switch Mirpur', true, true)"
+        )
+        await connection.execute(
+            "INSERT INTO zabbix_problem VALUES ('501', '301', 'OLT Uttara 1 temperature above 70°C', 5, false,"
+            " now() - interval '8 minutes', 'OLT Uttara 1'), ('502', '302', 'Fan 2 speed low', 1, true,"
+            " now() - interval '2 days', 'Core switch Mirpur')"
+        )
+    platform_check_id = await db.fetchval(
+        "INSERT INTO platform.status_check (name, public_name, kind, target) VALUES ($1, 'Operator panel', 'http',"
+        " 'https://panel.isp.test/healthz') RETURNING id",
+        f"Panel {tenant.slug}",
+    )
+    await db.pool.execute(history.replace("UPDATE status_check", "UPDATE platform.status_check"), platform_check_id)
+    await db.pool.execute("UPDATE platform.monitor_settings SET page_enabled = true")
+    return check_id, platform_check_id
 
 
 def _viewer(path: str, access: Any) -> str:

@@ -293,9 +293,16 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         await make_router(scope, name="Fuzz RADIUS", mode="radius", radius_secret="fuzz-secret", nas_address="10.9.9.9")
         discount_id = await make_discount(scope, customer_id=customer_id, label="Fuzz", percent_bp=500)
         bill_id = await scope.connection.fetchval("SELECT max(id) FROM bill")
+        check_id = await scope.connection.fetchval(  # port 1 refuses at once: "test now" answers quickly
+            "INSERT INTO status_check (name, kind, target, port) VALUES ('Fuzz', 'tcp', '127.0.0.1', 1) RETURNING id"
+        )
         # a community that does not open: "test connection" fails at once instead of waiting on an SNMP timeout
         olt_id = await make_olt(scope, name="Fuzz OLT", snmp_port=9, community_sealed="v2:not-sealed")
         onu_id = await make_onu(scope, olt_id=olt_id, serial="HWTC0000F022")
+    platform_check_id = await db.fetchval(
+        "INSERT INTO platform.status_check (name, kind, target, port) VALUES ($1, 'tcp', '127.0.0.1', 1) RETURNING id",
+        f"Fuzz {panel.slug}",
+    )
     return {
         "olt_id": str(olt_id),
         "onu_id": str(onu_id),
@@ -305,6 +312,8 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         "router_id": str(router_id),
         "package_id": str(package_id),
         "profile_id": str(profile_id),
+        "check_id": str(check_id),
+        "platform_check_id": str(platform_check_id),
         "event": "payment.received",
         "operator_slug": panel.slug,
     }
@@ -398,7 +407,11 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
     }
     ids = {
         "": rows | {"user_id": str(subject), "token": "no-such-invitation"},
-        "/admin": {"slug": admin_target.slug, "user_id": str(admin_subject)},
+        "/admin": {
+            "slug": admin_target.slug,
+            "user_id": str(admin_subject),
+            "platform_check_id": rows["platform_check_id"],
+        },
     }
     sql, tables = await _checksum_query(db, ["platform", panel.schema, admin_target.schema])
     world = World(db, web_app, panel, admin_target, ids, users, {}, sql, tables)

@@ -99,6 +99,10 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         # a community that does not open: "test connection" answers at once instead of after an SNMP timeout
         olt_id = await make_olt(scope, name="Matrix OLT", snmp_port=9, community_sealed="v1.not.sealed.value")
         onu_id = await make_onu(scope, olt_id=olt_id, serial="HWTC0000AB12")
+        # a status check of tenant A (tenant B has none): port 1 refuses at once, so "test now" answers quickly
+        check_id = await scope.connection.fetchval(
+            "INSERT INTO status_check (name, kind, target, port) VALUES ('Matrix', 'tcp', '127.0.0.1', 1) RETURNING id"
+        )
         # a previewed statement of tenant A (tenant B has no import with its id)
         import_id = await scope.connection.fetchval(
             "INSERT INTO payment_import (file_name, file_sha256, default_method, default_date, currency, uploaded_by)"
@@ -130,6 +134,14 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "router_id": str(router_id),
         "olt_id": str(olt_id),
         "onu_id": str(onu_id),
+        "check_id": str(check_id),
+        "platform_check_id": str(
+            await db.fetchval(
+                "INSERT INTO platform.status_check (name, kind, target, port) VALUES ($1, 'tcp', '127.0.0.1', 1)"
+                " RETURNING id",
+                f"Matrix {tenant_a.slug}",
+            )
+        ),
         "event": "payment.received",
         "token": "1.1.1.not-a-signature",
         "package_id": str(package_id),

@@ -158,6 +158,25 @@ SAVES: dict[str, Save] = {
         {"phone_number_id": "104857600123456", "access_token": "EAAG-test-token"},
     ),
     "POST /panel/automation/run": Save("/panel/automation", "is queued for"),
+    "POST /panel/monitoring/checks/new": Save(
+        "/panel/monitoring/checks/new",
+        "Status check saved",
+        {"name": "Customer portal", "target": "https://portal.example.net/", "public_name": "Portal"},
+    ),
+    "POST /panel/monitoring/checks/{check_id:int}/edit": Save("/panel/monitoring/checks/{check_id}/edit", "saved"),
+    "POST /panel/monitoring/checks/{check_id:int}/pause": Save("/panel/monitoring/checks", "Paused"),
+    "POST /panel/monitoring/checks/{check_id:int}/resume": Save("/panel/monitoring/checks", "Resumed"),
+    "POST /panel/monitoring/settings/page": Save("/panel/monitoring/settings", "Status page saved"),
+    "POST /panel/monitoring/settings/zabbix": Save(
+        "/panel/monitoring/settings",
+        "Zabbix settings saved",
+        {"zabbix_url": "https://zabbix.example.net/", "zabbix_token": "zabbix-api-token"},
+    ),
+    "POST /panel/monitoring/maintenance/new": Save(
+        "/panel/monitoring/settings",
+        "Maintenance window saved",
+        {"starts_at": "2026-12-10T01:00", "ends_at": "2026-12-10T03:00", "note": "Core upgrade"},
+    ),
     "POST /admin/operators/new": Save(
         "/admin/operators/new",
         "created",
@@ -185,6 +204,18 @@ SAVES: dict[str, Save] = {
     "POST /admin/operators/{slug:str}/status": Save(
         "/admin/operators/{slug}/suspend", "Operator suspended", {"reason": "unpaid"}, admin=True
     ),
+    "POST /admin/monitoring/checks/new": Save(
+        "/admin/monitoring/checks/new",
+        "Status check saved",
+        {"name": "Platform web {suffix}", "target": "https://isp.example.net/healthz"},
+        admin=True,
+    ),
+    "POST /admin/monitoring/checks/{platform_check_id:int}/edit": Save(
+        "/admin/monitoring/checks/{platform_check_id}/edit", "Status check saved", admin=True
+    ),
+    "POST /admin/monitoring/checks/{platform_check_id:int}/pause": Save("/admin/monitoring/", "Paused", admin=True),
+    "POST /admin/monitoring/checks/{platform_check_id:int}/resume": Save("/admin/monitoring/", "Resumed", admin=True),
+    "POST /admin/monitoring/settings/page": Save("/admin/monitoring/", "Status page saved", admin=True),
 }
 """In the order they are posted (a later save may need an earlier one: the import, the suspension)."""
 
@@ -199,6 +230,8 @@ NOT_SAVES = {
     "POST /panel/notifications/gateway/test": "sends a test SMS, saves nothing; its outcome is flashed (test_flash)",
     "POST /panel/routers/{router_id:int}/test": "asks the router now; its answer is the page (test_routers.py)",
     "POST /panel/olts/{olt_id:int}/test": "asks the OLT now; its answer is the page (test_olt_pages.py)",
+    "POST /panel/monitoring/checks/{check_id:int}/test": "runs the check now; its answer is the page",
+    "POST /admin/monitoring/checks/{platform_check_id:int}/test": "runs the check now; its answer is the page",
     "POST /demo/sms-gateway/send": "the demo's SMS sink taking a gateway call (ispb demo only), not a person's save",
 }
 
@@ -301,6 +334,14 @@ async def fx_world(
         onu_id = await make_onu(scope, olt_id=olt_id, serial="HWTC0000C0DE")
         await scope.connection.execute("UPDATE onu SET mapping = 'manual' WHERE id = $1", onu_id)  # set by hand
         profile_id = await scope.connection.fetchval("SELECT min(id) FROM billing_profile")
+        check_id = await scope.connection.fetchval(
+            "INSERT INTO status_check (name, kind, target, port) VALUES ('Uttara POP', 'tcp', '10.0.0.9', 22)"
+            " RETURNING id"
+        )
+    platform_check_id = await db.fetchval(
+        "INSERT INTO platform.status_check (name, kind, target) VALUES ($1, 'ping', '192.0.2.1') RETURNING id",
+        f"Saved ping {tenant.slug}",
+    )
     await generate_bills(JobContext(db=db, today=datetime.now(UTC).date(), now=datetime.now(UTC), tenant=tenant))
     subject = await make_staff("operator_staff", tenant)
     token = "invite-" + hashlib.sha256(tenant.slug.encode()).hexdigest()[:20]
@@ -333,6 +374,8 @@ async def fx_world(
         "event": "payment.received",
         "slug": tenant.slug,
         "suffix": tenant.slug.rsplit("-", 1)[1],
+        "check_id": str(check_id),
+        "platform_check_id": str(platform_check_id),
     }
     yield {"operator": operator, "admin": admin, "ids": ids}
     # what the saves made outside make_tenant's and make_staff's cleanup: the new operator and the new people
@@ -343,6 +386,11 @@ async def fx_world(
     )
     with contextlib.suppress(LookupError):
         await drop_tenant(db, created)
+    await db.pool.execute(
+        "DELETE FROM platform.status_check WHERE id = $1 OR name = $2",
+        platform_check_id,
+        f"Platform web {ids['suffix']}",
+    )
 
 
 async def _post(client: httpx.AsyncClient, route: str, save: Save, ids: dict[str, str]) -> httpx.Response:

@@ -9,7 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARIES = ["ispb-billing", "ispb-netsync", "ispb-notify", "ispb-monitor"]
-EXTRAS = {"ispb-netsync": "[rrd]"}
+EXTRAS = {"ispb-netsync": "[rrd]", "ispb-monitor": "[network]"}
+SIBLINGS = {"ispb-monitor": ("ispb-notify", "ispb-netsync")}
+"""Libraries of this workspace a library depends on (not on PyPI yet): installed from their folders beside it."""
 PLATFORM_ONLY = ["litestar", "piccolo", "saq", "ispb_platform", "ispb_tenants", "asyncpg"]
 
 pytestmark = pytest.mark.slow
@@ -34,7 +36,10 @@ def test_library_installs_and_works_alone(library: str, tmp_path: Path):
     tools = ("pytest", "pytest-asyncio", "hypothesis")
     # with its extras, so the tests of every adapter run (ispb-netsync[rrd]: the rrdtool binding)
     extras = EXTRAS.get(library, "")
-    _run(uv, "pip", "install", "--quiet", "--python", python, f"{ROOT / 'packages' / library}{extras}", *tools)
+    siblings = [ROOT / "packages" / sibling for sibling in SIBLINGS.get(library, ())]
+    _run(
+        uv, "pip", "install", "--quiet", "--python", python, f"{ROOT / 'packages' / library}{extras}", *siblings, *tools
+    )
     module = library.replace("-", "_")
     probe = (
         "import importlib.util, sys\n"

@@ -173,3 +173,24 @@ def test_malformed_packets_are_refused(data: bytes):
 def test_a_value_longer_than_253_octets_is_refused():
     with pytest.raises(PacketError):
         build_request(Code.ACCOUNTING_REQUEST, 1, b"s", [attr("User-Name", "x" * 254)])
+
+
+def test_status_server_requests_are_signed_and_carry_no_password() -> None:
+    """RFC 5997: a random Request Authenticator and a Message-Authenticator, answered like an Access-Request."""
+    from ispb_netsync.radius.packet import (
+        MESSAGE_AUTHENTICATOR,
+        Code,
+        PacketError,
+        build_request,
+        build_response,
+        verify_request,
+        verify_response,
+    )
+
+    request, data = build_request(Code.STATUS_SERVER, 7, b"s3cret", [])
+    assert request.code is Code.STATUS_SERVER and any(a.number == MESSAGE_AUTHENTICATOR for a in request.attributes)
+    assert verify_request(data, b"s3cret") and not verify_request(data, b"other")
+    answer = build_response(Code.ACCESS_ACCEPT, request, b"s3cret")
+    assert verify_response(answer, request, b"s3cret") and not verify_response(answer, request, b"other")
+    with pytest.raises(PacketError):
+        build_request(Code.STATUS_SERVER, 8, b"s3cret", [], password="x")

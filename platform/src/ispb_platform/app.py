@@ -34,6 +34,7 @@ from ispb_platform.customers.routes import CustomerController
 from ispb_platform.jobs import routes as automation_routes
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.logs import logger_levels
+from ispb_platform.monitoring import routes as monitoring_routes
 from ispb_platform.network.olts.routes import OltController
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
@@ -136,6 +137,7 @@ def create_app(
             *suspension_routes.ROUTES,
             *online_routes.ROUTES,
             *notify_routes.ROUTES,
+            *monitoring_routes.ROUTES,
             *extra_routes,
             AdminController,
             PortalController,

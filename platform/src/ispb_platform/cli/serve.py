@@ -15,6 +15,8 @@ from litestar.types import ControllerRouterHandler
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
 from ispb_platform.demo import sms_sink
+from ispb_platform.demo.monitoring import ROUTES as demo_monitoring_routes
+from ispb_platform.demo.monitoring import DemoPorts, demo_monitoring
 from ispb_platform.demo.olts import demo_olts
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
@@ -103,6 +105,9 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         # the demo serves plain HTTP on this machine only; browsers drop Secure cookies over HTTP
         config = replace(config, cookie_secure=False)
     config = replace(config, outbound=sms_sink.allow_sink(config.outbound, host, port))
+    # the simulated routers and the Zabbix get their ports now, so the outbound policy can allow just those
+    ports = DemoPorts.free(len(DEMO_OPERATORS))
+    config = replace(config, outbound=ports.allow(config.outbound))
 
     async def main() -> list[DemoLogin]:
         async with runtime(config) as active:
@@ -111,6 +116,8 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
                 secret_key=config.secret_key or "",
                 customers_per_operator=customers,
                 sms_gateway_url=sms_sink.gateway_url(host, port),
+                web_url=f"http://{host}:{port}",
+                zabbix_url=ports.zabbix_url,
             )
 
     logins = run(main)
@@ -131,11 +138,20 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         + ". Ctrl-C stops.\n"
     )
     console.print(f"Demo SMS gateway (what customers would receive; platform admin): {url}demo/sms-gateway/")
+    slugs = [o.slug for o in DEMO_OPERATORS]
+    console.print(
+        f"Status pages: {url}status/{slugs[0]} ; stop or start an operator's simulated router (operator admin):"
+        f" {url}demo/router/ ; Monitoring dashboard with Zabbix: {url}panel/monitoring"
+    )
     _serve(
         config,
         host,
         port,
         run_worker=True,
-        lifespans=[demo_routers([o.slug for o in DEMO_OPERATORS]), demo_olts([o.slug for o in DEMO_OPERATORS])],
-        extra_routes=sms_sink.ROUTES,
+        lifespans=[
+            demo_routers(slugs, ports.routers),
+            demo_monitoring(slugs, ports, secret_key=config.secret_key or "", outbound=config.outbound),
+            demo_olts(slugs),
+        ],
+        extra_routes=[*sms_sink.ROUTES, *demo_monitoring_routes],
     )

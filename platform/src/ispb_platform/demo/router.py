@@ -9,7 +9,7 @@ serves, ``traffic.py`` makes up their traffic (router interfaces and accounting)
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
@@ -55,18 +55,25 @@ async def prepare_router(db: Database, tenant: TenantRef, secret_key: str) -> No
             )
 
 
-def demo_routers(slugs: list[str]) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def demo_routers(
+    slugs: list[str], ports: Sequence[int] = ()
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """A lifespan hook for ``create_app``: one simulated router per demo operator while the demo serves
-    (one each, as customer ids repeat across operators and a router's PPP secrets are unique by name)."""
+    (one each, as customer ids repeat across operators and a router's PPP secrets are unique by name), on
+    ``ports`` when given (ports the outbound policy allows, for the status checks), else any free port. The
+    peers are kept in ``app.state.demo_router_peers`` by slug (the demo's stop/start page)."""
 
     @asynccontextmanager
     async def simulated(app: Litestar) -> AsyncIterator[None]:
         db: Database = app.state.runtime.db
+        peers: dict[str, RouterOSPeer] = {}
+        app.state.demo_router_peers = peers
         async with AsyncExitStack() as stack:
             for n, slug in enumerate(slugs, start=1):
-                peer = await stack.enter_async_context(
-                    RouterOSPeer(username=ROUTER_USER, password=ROUTER_PASSWORD, identity=f"ISPB demo core {n}")
-                )
+                peer = RouterOSPeer(username=ROUTER_USER, password=ROUTER_PASSWORD, identity=f"ISPB demo core {n}")
+                if len(ports) >= n:
+                    peer.port = ports[n - 1]
+                peers[slug] = await stack.enter_async_context(peer)
                 tenant = await get_tenant(db, slug)
                 async with db.tenant(tenant) as scope:
                     await scope.connection.execute(

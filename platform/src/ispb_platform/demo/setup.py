@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
+from ispb_platform.demo.monitoring import prepare_monitoring
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
 from ispb_platform.demo.olts import prepare_olts
-from ispb_platform.demo.router import prepare_router
+from ispb_platform.demo.router import ROUTER_NAME, prepare_router
 from ispb_platform.demo.seed import assign_prepaid_profile, ensure_packages, seed_customers
 from ispb_platform.demo.traffic import prepare_fair_usage
 from ispb_platform.jobs.registry import get_job
@@ -59,7 +60,13 @@ def operator_login(operator: DemoOperator) -> DemoLogin:
 
 
 async def prepare_demo(
-    db: Database, *, secret_key: str, customers_per_operator: int = 300, sms_gateway_url: str = ""
+    db: Database,
+    *,
+    secret_key: str,
+    customers_per_operator: int = 300,
+    sms_gateway_url: str = "",
+    web_url: str = "",
+    zabbix_url: str = "",
 ) -> list[DemoLogin]:
     logins = [PLATFORM_ADMIN]
     await _ensure_user(db, PLATFORM_ADMIN, "Platform Admin", UserRole.PLATFORM_ADMIN, None)
@@ -82,6 +89,10 @@ async def prepare_demo(
         await _contact_details(db, tenant)
         await prepare_router(db, tenant, secret_key)
         await prepare_olts(db, tenant, secret_key)
+        if web_url:
+            await prepare_monitoring(
+                db, tenant, secret_key=secret_key, web_url=web_url, zabbix_url=zabbix_url, router_name=ROUTER_NAME
+            )
         await prepare_fair_usage(db, tenant, local_today(datetime.now(UTC), tenant))
         if sms_gateway_url:
             await prepare_notifications(db, tenant, sms_gateway_url)

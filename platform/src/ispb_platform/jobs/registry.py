@@ -9,6 +9,7 @@ from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce,
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
+from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
     check_routers,
     close_stale_sessions,
@@ -159,6 +160,26 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=send_outbox,
         description="Turns events into messages and delivers queued messages through the gateway, with retries",
         timeout_s=600,
+    ),
+    ScheduledJob(
+        name="monitor.status_checks",
+        cron="* * * * *",
+        scope=JobScope.PLATFORM,  # one round for every operator: checks of all tenants share one bounded pool
+        run=status_checks,
+        description="Runs every due status check of every operator and the platform; opens and closes incidents",
+        timeout_s=55,  # inside the minute: each check is bounded by its own timeout (30 s at most)
+        retries=1,  # the next minute is the retry
+        observed_counts=frozenset({"checked", "down", "written"}),
+    ),
+    ScheduledJob(
+        name="monitor.zabbix_sync",
+        cron="*/5 * * * *",
+        scope=JobScope.TENANT,
+        run=zabbix_sync,
+        description="Reads hosts and active problems from the operator's Zabbix for the Monitoring dashboard",
+        timeout_s=120,
+        retries=1,
+        observed_counts=frozenset({"not_configured", "hosts", "problems"}),
     ),
     ScheduledJob(
         name="maintenance.purge_activity_logs",

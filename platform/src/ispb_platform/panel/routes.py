@@ -33,6 +33,7 @@ async def dashboard(db: TenantScope) -> Template:
         packages=overview.packages,
         sms=overview.sms,
         waiting=overview.waiting,
+        incidents=overview.incidents,
     )
 
 

@@ -30,6 +30,8 @@ SEALED_COLUMNS = (
     SealedColumn("olt", "community_sealed", "id", Purpose.OLT_COMMUNITY),
     SealedColumn("olt", "v3_auth_key_sealed", "id", Purpose.OLT_V3_AUTH_KEY),
     SealedColumn("olt", "v3_priv_key_sealed", "id", Purpose.OLT_V3_PRIV_KEY),
+    SealedColumn("status_check", "secret_sealed", "id", Purpose.MONITOR_CHECK_SECRET),
+    SealedColumn("monitor_settings", "zabbix_token_sealed", "id", Purpose.ZABBIX_TOKEN),
 )
 """Every sealed column of a tenant schema (a test compares this with the schema's ``*_sealed`` columns)."""
 

@@ -64,7 +64,14 @@ PANEL_NAV: tuple[NavSection, ...] = (
             NavItem("Activity Log", "/panel/logs/activity"),
         ),
     ),
-    NavSection("Monitoring", (NavItem("Monitoring", "/panel/monitoring", ready=False),)),
+    NavSection(
+        "Monitoring",
+        (
+            NavItem("Dashboard", "/panel/monitoring"),
+            NavItem("Status Checks", "/panel/monitoring/checks"),
+            NavItem("Status page and Zabbix", "/panel/monitoring/settings", admin_only=True),
+        ),
+    ),
     NavSection(
         "Settings",
         (

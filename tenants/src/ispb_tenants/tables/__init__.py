@@ -24,6 +24,18 @@ from ispb_tenants.tables.billing import (
     PaymentImportLine,
 )
 from ispb_tenants.tables.columns import Inet
+from ispb_tenants.tables.monitor import (
+    MonitorSettings,
+    PlatformMonitorSettings,
+    PlatformStatusCheck,
+    PlatformStatusIncident,
+    PlatformStatusMaintenance,
+    StatusCheck,
+    StatusIncident,
+    StatusMaintenance,
+    ZabbixHost,
+    ZabbixProblem,
+)
 from ispb_tenants.tables.notify import (
     NotifyEvent,
     NotifyGateway,
@@ -51,7 +63,18 @@ from ispb_tenants.tables.radius import (
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
-PLATFORM_TABLES = (Tenant, PlatformUser, StaffInvitation, JobRun, WebSession, AuthThrottle)
+PLATFORM_TABLES = (
+    Tenant,
+    PlatformUser,
+    StaffInvitation,
+    JobRun,
+    WebSession,
+    AuthThrottle,
+    PlatformStatusCheck,
+    PlatformStatusIncident,
+    PlatformStatusMaintenance,
+    PlatformMonitorSettings,
+)
 TENANT_TABLES = (
     Package,
     BillingProfile,
@@ -94,6 +117,12 @@ TENANT_TABLES = (
     Onu,
     OnuReading,
     OnuSettings,
+    StatusCheck,
+    StatusIncident,
+    StatusMaintenance,
+    MonitorSettings,
+    ZabbixHost,
+    ZabbixProblem,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -103,6 +132,16 @@ __all__ = (
     "TENANT_TABLES",
     "Inet",
     "ActivityLog",
+    "MonitorSettings",
+    "PlatformMonitorSettings",
+    "PlatformStatusCheck",
+    "PlatformStatusIncident",
+    "PlatformStatusMaintenance",
+    "StatusCheck",
+    "StatusIncident",
+    "StatusMaintenance",
+    "ZabbixHost",
+    "ZabbixProblem",
     "Bill",
     "BillAdjustment",
     "BillLine",

@@ -50,6 +50,7 @@ class Code(IntEnum):
     ACCOUNTING_REQUEST = 4
     ACCOUNTING_RESPONSE = 5
     ACCESS_CHALLENGE = 11
+    STATUS_SERVER = 12  # RFC 5997: "are you alive?"; answered with Access-Accept on the auth port
     DISCONNECT_REQUEST = 40
     DISCONNECT_ACK = 41
     DISCONNECT_NAK = 42
@@ -246,8 +247,10 @@ def build_request(
     HMAC; send it always (it protects against the Blast-RADIUS forgery, CVE-2024-3596).
     """
     attrs = list(attributes)
-    if code is Code.ACCESS_REQUEST:
+    if code in (Code.ACCESS_REQUEST, Code.STATUS_SERVER):  # a random Request Authenticator
         authenticator = authenticator or secrets.token_bytes(16)
+        if password is not None and code is Code.STATUS_SERVER:
+            raise PacketError("only an Access-Request carries a User-Password")
         if password is not None:
             attrs.insert(1, Attr(2, hide_password(password.encode(), secret, authenticator)))
     elif code in _SIGNED_REQUESTS:
