@@ -51,6 +51,7 @@ BENCHES = (
     Bench("rrd_update", ("--files", "100000"), ("--files", "10000")),
     Bench("olt_sync", (), ("--olts", "10"), needs="snmpsim"),
     Bench("radacct", ("--rows", "10000000"), ("--rows", "1000000")),
+    Bench("netflow_search", ("--files", "288"), ("--files", "48", "--flows", "5000")),
     Bench("radius_accounting", ("--sessions", "20000"), ("--sessions", "3000")),
     Bench("status_checks", ("--checks", "10000"), ("--checks", "2000", "--tenants", "4")),
     Bench("notify_http_clients", ("--client", "all"), ("--client", "all", "--messages", "5000"), needs="aiohttp"),

@@ -71,7 +71,11 @@ def fx_live_server(db: Database, database_url: str) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     environment = ispb_environment(
-        database_url, ISPB_SECRET_KEY="e" * 40, ISPB_COOKIE_SECURE="false", ISPB_LOG_LEVEL="warning"
+        database_url,
+        ISPB_SECRET_KEY="e" * 40,
+        ISPB_COOKIE_SECURE="false",
+        ISPB_LOG_LEVEL="warning",
+        ISPB_OUTBOUND_ALLOW="127.0.0.1",  # the payment gateway peers (test_online_payment_browser.py)
     )
     log = ARTIFACTS / "live-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,9 @@ NOT_PAGES = {
     "/panel/routers/{router_id:int}/traffic.png": "a traffic graph image (tests/integration/test_traffic_graphs.py)",
     "/panel/customers/{customer_id:int}/traffic.png": "a traffic graph image, shown on the customer page",
     "/portal/{operator_slug:str}/traffic.png": "a traffic graph image, shown on the portal's home",
+    "/payments/{operator_slug:str}/{provider:str}/return/{merchant_ref:str}": "a gateway's way back: confirms the"
+    " payment and redirects to its result page (swept)",
+    "/sms-credit/{provider:str}/return/{merchant_ref:str}": "a gateway's way back: redirects to the result page",
     "/status/live": "the part of the platform's status page that its htmx polling swaps in",
     "/status/{operator_slug:str}/live": "the part of an operator's status page that its htmx polling swaps in",
 }
@@ -225,6 +228,20 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         hashlib.sha256(token.encode()).hexdigest(),
     )
     user_id = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject_email)
+    merchant_ref = secrets.token_hex(10)  # an online payment and an SMS credit purchase, both pending
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "INSERT INTO online_payment (customer_id, provider, amount_minor, currency, merchant_ref, origin)"
+            " VALUES ($1, 'bkash', 105000, 'BDT', $2, 'portal')",
+            customer_id,
+            merchant_ref,
+        )
+    await db.pool.execute(
+        "INSERT INTO platform.sms_credit_purchase (tenant_id, provider, segments, amount_minor, currency,"
+        " merchant_ref, bought_by) VALUES ($1, 'bkash', 1000, 35000, 'BDT', $2, 'phone')",
+        tenant.id,
+        merchant_ref,
+    )
     return {
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
@@ -240,6 +257,8 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         "user_id": str(user_id),
         "slug": tenant.slug,
         "operator_slug": tenant.slug,
+        "provider": "bkash",
+        "merchant_ref": merchant_ref,
         "check_id": str(check_id),
         "platform_check_id": str(platform_check_id),
     }

@@ -158,13 +158,21 @@ async def test_admin_edits_an_operator_and_disables_its_user(make_client, make_s
         data={"_csrf_token": token, "name": "Renamed Net", "timezone": "Mars/Olympus", "currency": "BDT"},
     )
     assert bad.status_code == 422 and "Enter a time zone" in bad.text and 'value="Renamed Net"' in bad.text
-    saved = await admin.post(
-        f"/admin/operators/{tenant.slug}/edit",
-        data={"_csrf_token": token, "name": "Renamed Net", "timezone": "Asia/Kolkata", "currency": "inr"},
-    )
+    assert 'name="netflow_retention_days" value="180"' in form.text
+    kept = {"accounting_retention_months": "24", "netflow_retention_days": "0"}
+    fields = {"_csrf_token": token, "name": "Renamed Net", "timezone": "Asia/Kolkata", "currency": "inr"}
+    too_short = await admin.post(f"/admin/operators/{tenant.slug}/edit", data=fields | kept)
+    assert too_short.status_code == 422 and "Keep NetFlow records for 1 to 3,650 days" in too_short.text
+    kept["netflow_retention_days"] = "365"
+    saved = await admin.post(f"/admin/operators/{tenant.slug}/edit", data=fields | kept)
     assert saved.status_code == 303
-    row = await db.pool.fetchrow("SELECT name, timezone, currency FROM platform.tenant WHERE id = $1", tenant.id)
-    assert tuple(row) == ("Renamed Net", "Asia/Kolkata", "INR")
+    row = await db.pool.fetchrow(
+        "SELECT name, timezone, currency, accounting_retention_months, netflow_retention_days"
+        " FROM platform.tenant WHERE id = $1",
+        tenant.id,
+    )
+    assert tuple(row) == ("Renamed Net", "Asia/Kolkata", "INR", 24, 365)
+    assert "accounting 24 months, NetFlow 365 days" in (await admin.get(f"/admin/operators/{tenant.slug}")).text
 
     staff = make_client()
     await sign_in(staff, staff_email)
@@ -201,6 +209,8 @@ async def test_operator_contact_details_and_logo_for_invoices(make_client, make_
         "address": "Road 1, Dhaka",
         "phone": "09610-1",
         "email": "not-an-email",
+        "accounting_retention_months": "12",
+        "netflow_retention_days": "180",
     }
     bad = await admin.post(url, data=fields, files={"logo": ("logo.png", b"GIF89a....", "image/png")})
     assert bad.status_code == 422

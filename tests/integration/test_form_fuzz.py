@@ -293,6 +293,11 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         await make_router(scope, name="Fuzz RADIUS", mode="radius", radius_secret="fuzz-secret", nas_address="10.9.9.9")
         discount_id = await make_discount(scope, customer_id=customer_id, label="Fuzz", percent_bp=500)
         bill_id = await scope.connection.fetchval("SELECT max(id) FROM bill")
+        await scope.connection.execute(  # a checkout for the online payment result and return pages
+            "INSERT INTO online_payment (customer_id, provider, amount_minor, currency, merchant_ref, origin)"
+            " VALUES ($1, 'bkash', 50000, 'BDT', 'fuzz-checkout-000001', 'portal')",
+            customer_id,
+        )
         check_id = await scope.connection.fetchval(  # port 1 refuses at once: "test now" answers quickly
             "INSERT INTO status_check (name, kind, target, port) VALUES ('Fuzz', 'tcp', '127.0.0.1', 1) RETURNING id"
         )
@@ -316,6 +321,8 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         "platform_check_id": str(platform_check_id),
         "event": "payment.received",
         "operator_slug": panel.slug,
+        "provider": "bkash",
+        "merchant_ref": "fuzz-checkout-000001",
     }
 
 
@@ -411,6 +418,7 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
             "slug": admin_target.slug,
             "user_id": str(admin_subject),
             "platform_check_id": rows["platform_check_id"],
+            "provider": "sslcommerz",
         },
     }
     sql, tables = await _checksum_query(db, ["platform", panel.schema, admin_target.schema])
@@ -442,6 +450,7 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
     yield world
     for client, _ in world.clients.values():
         await client.aclose()
+    await db.pool.execute("DELETE FROM platform.payment_gateway")  # accounts a fuzzed form saved
     for row in await db.pool.fetch("SELECT slug FROM platform.tenant"):
         if row["slug"] not in before:  # the two above, and any operator a fuzzed form created
             with contextlib.suppress(LookupError):

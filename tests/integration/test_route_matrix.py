@@ -148,6 +148,8 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "profile_id": str(profile_id),
         "operator_slug": tenant_a.slug,
         "slug": tenant_a.slug,
+        "provider": "bkash",
+        "merchant_ref": "no-such-checkout-0001",
     }
     return {"users": users, "ids": ids, "customers": customers}
 
@@ -196,8 +198,9 @@ async def test_route_by_role_matrix(web_app, world, db: Database, make_client, c
         for role in ROLES:
             status = await _request_as(role, method, url, world, db, make_client, csrf_of)
             expected = _expected(access, role)
-            # {event} names a catalogue entry (the same in every tenant), not an object of tenant A
-            object_url = "{" in path and "file_path" not in path and "{event" not in path
+            # {event} and {provider} name catalogue entries (the same in every tenant), not objects of tenant A
+            catalogue = "{event" in path or "{provider" in path
+            object_url = "{" in path and "file_path" not in path and not catalogue
             if expected is None and role == OTHER_CUSTOMER and path.startswith("/portal/") and access != PUBLIC_ACCESS:
                 ok = status in {303, 401}  # in tenant A's portal, B's customer is asked to sign in there
             elif expected is None and role in OTHER_TENANT and object_url and access != PUBLIC_ACCESS:

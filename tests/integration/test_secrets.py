@@ -165,3 +165,24 @@ async def test_every_sealed_column_of_a_tenant_schema_is_resealed(db: Database, 
         tenant.schema,
     )
     assert {(r["table_name"], r["column_name"]) for r in rows} == {(c.table, c.column) for c in SEALED_COLUMNS}
+
+
+async def test_the_platforms_payment_gateway_accounts_are_resealed_too(db: Database, make_tenant):
+    from ispb_platform.payments.online.accounts import PLATFORM_ACCOUNTS, GatewayAccount, accounts, save_account
+    from ispb_platform.payments.online.gateway import Provider
+    from ispb_platform.secrets.service import reseal_all
+
+    tenant = await make_tenant("pgw")
+    account = GatewayAccount(Provider.SSLCOMMERZ, True, "sandbox", "", "store1", {"store_password": "pw-1"})
+    try:
+        async with db.platform() as connection:
+            await save_account(connection, PLATFORM_ACCOUNTS, KEY, account)
+        report = await reseal_all(db, target_key=NEW, open_with=(KEY,), only=(tenant.slug,), platform=True)
+        assert report.resealed["platform"] == 1 and not report.unreadable
+        async with db.platform() as connection:
+            opened = await accounts(connection, PLATFORM_ACCOUNTS, NEW)  # the new key alone opens it
+        assert opened[Provider.SSLCOMMERZ].secrets == {"store_password": "pw-1"}
+        again = await reseal_all(db, target_key=NEW, open_with=(KEY,), only=(tenant.slug,), platform=True)
+        assert again.resealed["platform"] == 0
+    finally:
+        await db.pool.execute("DELETE FROM platform.payment_gateway")

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from peers.netflow import free_udp_port
 from processes import ispb_environment
 
 ISPB = str(Path(sys.executable).parent / "ispb")
@@ -17,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def _start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = ispb_environment(ISPB_DATA_DIR=str(data_dir))
+    # the demo's NetFlow collector on a port of this test (a demo someone runs keeps 9995)
+    env = ispb_environment(ISPB_DATA_DIR=str(data_dir), ISPB_NETFLOW_PORT=str(free_udp_port()))
     return subprocess.Popen(
         [ISPB, "demo", "--port", str(port), "--customers", "120"],
         env=env,
@@ -86,6 +88,88 @@ def _payment_reaches_the_demo_gateway(url: str) -> None:
         raise AssertionError(f"the payment message did not reach the demo SMS gateway:\n{sink[:2000]}")
 
 
+def _netflow_search_finds_a_demo_customer(url: str) -> None:
+    """Issue 14 "done when": the demo's simulated router exports NetFlow for its online customers to the demo's
+    nfcapd; once a one-minute capture file closes, Logs → NetFlow finds customer C000001's flows by customer."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as browser:
+        login = browser.get("/login")
+        browser.post(
+            "/login",
+            data={"_csrf_token": _csrf(login), "email": "owner@dhaka-fiber.test", "password": "demo-operator-pass"},
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            page = browser.get("/panel/logs/netflow", params={"customer": "C000001"}).text
+            found = re.search(r"(\d+) flows? ·", page)
+            if found and int(found.group(1)) > 0 and "151.101." in page:
+                assert "C000001</a>" in page
+                return
+            time.sleep(5)
+        raise AssertionError(f"NetFlow search found no flows of the demo customer:\n{page[-3000:]}")
+
+
+def _sign_in_operator(browser: httpx.Client) -> httpx.Client:
+    login = browser.get("/login")
+    browser.post(
+        "/login",
+        data={"_csrf_token": _csrf(login), "email": "owner@dhaka-fiber.test", "password": "demo-operator-pass"},
+    )
+    return browser
+
+
+def _through_demo_bkash(browser: httpx.Client, going: httpx.Response) -> httpx.Response:
+    """From the page that sends the browser on to bKash, press Confirm payment at the demo gateway."""
+    found = re.search(r'href="([^"]*/demo/bkash/checkout/[^"]+)"', going.text)
+    assert found, going.text[:1000]
+    checkout = browser.get(found.group(1))
+    assert "Confirm payment" in checkout.text
+    return browser.post(found.group(1) + "/pay")
+
+
+def _wait_for(browser: httpx.Client, path: str, *words: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page = browser.get(path).text
+        if all(word in page for word in words):
+            return page
+        time.sleep(0.5)
+    raise AssertionError(f"{path} never showed {words}:\n{page[:3000]}")
+
+
+def _online_payments_in_the_demo(url: str) -> None:
+    """Issue 17 "done when": C000003 (suspended) pays from the suspension portal through the demo gateway and is
+    back online on the simulated router; the operator buys SMS credit and sees it rise; the recheck job captures
+    the payment whose callback was lost (C000013's)."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as customer:
+        portal = customer.get("/suspended/dhaka-fiber/")
+        assert "C000003" in portal.text and "Pay now with bKash" in portal.text, portal.text[:2000]
+        going = customer.post("/suspended/dhaka-fiber/pay", data={"_csrf_token": _csrf(portal), "provider": "bkash"})
+        result = _through_demo_bkash(customer, going)
+        assert "Payment received" in result.text and "back on" in result.text, result.text[:2000]
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as operator:
+        _sign_in_operator(operator)
+        # the reactivation ran on the simulated router
+        done = re.compile(
+            r'data-label="Action">activate</td>\s*<td data-label="Status"><span class="badge succeeded">done'
+        )
+        deadline = time.monotonic() + 60
+        while not done.search(page := operator.get("/panel/customers/3").text):
+            assert time.monotonic() < deadline, page[:3000]
+            time.sleep(0.5)
+        gateway = operator.get("/panel/notifications/gateway")
+        before = int(re.search(r"SMS credit: <strong>([\d,]+)</strong>", gateway.text).group(1).replace(",", ""))
+        going = operator.post(
+            "/panel/notifications/sms-credit", data={"_csrf_token": _csrf(gateway), "pack": "1", "provider": "bkash"}
+        )
+        assert "1,000 SMS were added" in _through_demo_bkash(operator, going).text
+        _wait_for(operator, "/panel/notifications/gateway", f"SMS credit: <strong>{before + 1000:,}</strong>")
+        automation = operator.get("/panel/automation")
+        operator.post(
+            "/panel/automation/run", data={"_csrf_token": _csrf(automation), "job": "payments.recheck_pending"}
+        )
+        _wait_for(operator, "/panel/customers/13", "Payment (gateway, DEMO")
+
+
 def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path, loopback_port: int):
     port = loopback_port
     url = f"http://127.0.0.1:{port}/"
@@ -98,6 +182,8 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
             for slug in ("dhaka-fiber", "padma-link")
         ]
         _payment_reaches_the_demo_gateway(url)
+        _netflow_search_finds_a_demo_customer(url)
+        _online_payments_in_the_demo(url)
     finally:
         output = _stop(process)
     assert health == {
@@ -110,6 +196,7 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
     assert f"ISPB demo is ready: {url}" in output
     assert "admin@ispb.test" in output and "owner@dhaka-fiber.test" in output
     assert "Traceback" not in output
+    assert "NetFlow: demo routers export to nfcapd" in output
     assert (tmp_path / "postgres" / "PG_VERSION").exists()
     assert not (tmp_path / "postgres" / "postmaster.pid").exists(), "the embedded PostgreSQL kept running"
 

@@ -32,9 +32,12 @@ def test_full_configuration_is_read():
             "ISPB_PORT": "9000",
             "ISPB_DB_POOL_MAX": "40",
             "ISPB_LOG_LEVEL": "WARNING",
+            "ISPB_NETFLOW_HOST": "10.0.0.5",
+            "ISPB_NETFLOW_PORT": "2055",
         }
     )
     assert settings.port == 9000 and settings.db_pool_max == 40 and settings.log_level == "warning"
+    assert (settings.netflow_host, settings.netflow_port) == ("10.0.0.5", 2055)
     assert not settings.embedded_database
 
 
@@ -56,6 +59,8 @@ def test_full_configuration_is_read():
         ({"ISPB_OUTBOUND_ALLOW": "10.0.0.0/8, 10.0.0.1/24"}, "ISPB_OUTBOUND_ALLOW", "'10.0.0.1/24': 10.0.0.1/24 has"),
         ({"ISPB_OUTBOUND_ALLOW": "http://kannel.lan"}, "ISPB_OUTBOUND_ALLOW", "without a scheme"),
         ({"ISPB_OUTBOUND_ALLOW": "kannel.lan:0"}, "ISPB_OUTBOUND_ALLOW", "bad port"),
+        ({"ISPB_NETFLOW_HOST": "collector.lan"}, "ISPB_NETFLOW_HOST", "must be an IP address"),
+        ({"ISPB_NETFLOW_PORT": "99999"}, "ISPB_NETFLOW_PORT", "from 1 to 65535"),
     ],
 )
 def test_each_bad_variable_gets_its_own_clear_message(env: dict[str, str], variable: str, says: str):

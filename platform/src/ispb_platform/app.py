@@ -35,6 +35,7 @@ from ispb_platform.jobs import routes as automation_routes
 from ispb_platform.jobs.worker import build_worker
 from ispb_platform.logs import logger_levels
 from ispb_platform.monitoring import routes as monitoring_routes
+from ispb_platform.network.netflow import routes as netflow_routes
 from ispb_platform.network.olts.routes import OltController
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
@@ -42,6 +43,8 @@ from ispb_platform.network.traffic.files import rrd_files
 from ispb_platform.notify import routes as notify_routes
 from ispb_platform.panel import routes as panel_routes
 from ispb_platform.payments.imports.routes import PaymentImportController
+from ispb_platform.payments.online import routes as online_payment_routes
+from ispb_platform.payments.online import sms_routes as sms_credit_routes
 from ispb_platform.payments.routes import PaymentController
 from ispb_platform.portal.routes import PortalController
 from ispb_platform.runtime import Runtime, open_runtime
@@ -135,7 +138,10 @@ def create_app(
             RouterController,
             OltController,
             *suspension_routes.ROUTES,
+            *online_payment_routes.ROUTES,
+            *sms_credit_routes.ROUTES,
             *online_routes.ROUTES,
+            *netflow_routes.ROUTES,
             *notify_routes.ROUTES,
             *monitoring_routes.ROUTES,
             *extra_routes,

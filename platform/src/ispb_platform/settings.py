@@ -5,6 +5,7 @@ operator fixes it without reading a traceback. Parsing is pure (`parse_settings`
 `load_settings` touches the environment and the data directory.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -55,6 +56,10 @@ class Settings:
     """``ISPB_RRDCACHED_SOCKET``: traffic graphs written through rrdcached (Debian ``rrdcached``) listening on this
     unix socket. A worker process starts it when nothing answers there and stops it (flushing) when it stops;
     web processes only use it. Unset: each process writes the files directly."""
+    netflow_host: str = "0.0.0.0"  # noqa: S104 - routers export from elsewhere; nfcapd drops unknown exporters
+    """``ISPB_NETFLOW_HOST``: the address ``ispb netflow collect`` receives NetFlow/IPFIX on (UDP)."""
+    netflow_port: int = 9995
+    """``ISPB_NETFLOW_PORT``: its UDP port (9995 is nfcapd's and many routers' default)."""
     old_secret_keys: tuple[str, ...] = ()
     """``ISPB_OLD_SECRET_KEYS`` (comma-separated): earlier secret keys, during a rotation only. Values sealed
     with them still open (never seal); ``ispb secrets reseal`` moves them to ``secret_key``, then remove them."""
@@ -152,6 +157,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         outbound=_outbound(env),
         old_secret_keys=_old_secrets(env),
         rrdcached_socket=_socket(env, "ISPB_RRDCACHED_SOCKET"),
+        netflow_host=_netflow_host(env),
+        netflow_port=_int(env, "ISPB_NETFLOW_PORT", 9995, 1, 65535),
     )
 
 
@@ -168,6 +175,17 @@ def _socket(env: Mapping[str, str], name: str) -> Path | None:
     if len(str(path).encode()) > _SOCKET_PATH_MAX:
         raise SettingsError(name, f"must be at most {_SOCKET_PATH_MAX} bytes long (a unix socket path), got {raw!r}")
     return path
+
+
+def _netflow_host(env: Mapping[str, str]) -> str:
+    raw = env.get("ISPB_NETFLOW_HOST", "").strip() or "0.0.0.0"  # noqa: S104 - see Settings.netflow_host
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        raise SettingsError(
+            "ISPB_NETFLOW_HOST", f"must be an IP address such as 0.0.0.0 or 10.0.0.5, got {raw!r}"
+        ) from None
+    return raw
 
 
 def _outbound(env: Mapping[str, str]) -> OutboundPolicy:

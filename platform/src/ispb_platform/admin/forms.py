@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ispb_platform.web.forms import text_errors
+from ispb_platform.web.forms import text_errors, whole_number
 from ispb_tenants import InvalidSlug, validate_slug
 
 MAX_LOGO_BYTES = 256 * 1024
@@ -57,6 +57,26 @@ def validate_contact(data: dict[str, str]) -> tuple[dict[str, str], dict[str, st
         errors["phone"] = "Keep the phone number under 40 characters."
     if values["email"] and ("@" not in values["email"] or " " in values["email"] or len(values["email"]) > 200):
         errors["email"] = "Enter an e-mail address such as billing@example.com, or leave it empty."
+    return values, errors
+
+
+RETENTION_FIELDS = {
+    "accounting_retention_months": (1, 120, "Keep accounting for 1 to 120 months."),
+    "netflow_retention_days": (1, 3650, "Keep NetFlow records for 1 to 3,650 days."),
+}
+
+
+def validate_retention(data: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """How long the operator's RADIUS accounting (months) and NetFlow records (days) are kept: (values, errors).
+    The database checks the same bounds (platform migrations 0008 and 0009)."""
+    values: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for name, (low, high, message) in RETENTION_FIELDS.items():
+        number = whole_number(data.get(name, "").strip(), low, high)
+        if number is None:
+            errors[name] = message
+        else:
+            values[name] = number
     return values, errors
 
 

@@ -30,6 +30,10 @@ class OperatorDetails(TypedDict):
     phone: str
     email: str
     payment_instructions: str
+    accounting_retention_months: int
+    """Months of RADIUS accounting kept besides the current one (``netsync.radacct_partitions``)."""
+    netflow_retention_days: int
+    """Days of NetFlow capture files kept (``maintenance.purge_netflow``)."""
 
 
 def _is_tenant(tenant_id: int) -> Where:
@@ -89,6 +93,8 @@ async def operator_details(tenant_id: int) -> OperatorDetails | None:
             Tenant.phone,
             Tenant.email,
             Tenant.payment_instructions,
+            Tenant.accounting_retention_months,
+            Tenant.netflow_retention_days,
         )
         .where(_is_tenant(tenant_id))
         .first()

@@ -15,6 +15,7 @@ from ispb_platform.admin.forms import (
     validate_contact,
     validate_logo,
     validate_operator,
+    validate_retention,
 )
 from ispb_platform.admin.queries import OperatorDetails
 from ispb_platform.auth.access import allow, principal_of
@@ -131,7 +132,8 @@ class AdminController(Controller):
         data = {k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"}
         draft, errors = validate_operator(data, new=False)
         contact, contact_errors = validate_contact(data)
-        errors |= contact_errors
+        retention, retention_errors = validate_retention(data)
+        errors |= contact_errors | retention_errors
         logo: tuple[bytes, str] | None = None
         upload = form.get("logo")
         if isinstance(upload, UploadFile) and upload.filename:
@@ -150,6 +152,8 @@ class AdminController(Controller):
             phone=contact["phone"],
             email=contact["email"],
             payment_instructions=contact["payment_instructions"],
+            accounting_retention_months=retention["accounting_retention_months"],
+            netflow_retention_days=retention["netflow_retention_days"],
         )
         remove_logo = data.get("remove_logo") == "on"
         await service.update_operator(
@@ -249,7 +253,9 @@ async def _operator_page(
     status_code: int = 200,
 ) -> Template:
     page = await service.operator_page(_db(request), tenant)
+    details, _ = await service.operator_form(_db(request), tenant)
     context = {
+        "details": details,
         "operator": tenant,
         "status": page.status,
         "users": page.users,

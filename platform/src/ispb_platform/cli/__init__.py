@@ -19,6 +19,7 @@ _COMMANDS = {
     "jobs": "ispb_platform.cli.jobs:jobs",
     "seed": "ispb_platform.cli.seed:seed",
     "radius": "ispb_platform.network.radius.cli:radius",
+    "netflow": "ispb_platform.network.netflow.cli:netflow",
     "secrets": "ispb_platform.cli.secrets:secrets",
 }
 

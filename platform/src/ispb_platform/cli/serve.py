@@ -14,9 +14,10 @@ from litestar.types import ControllerRouterHandler
 
 from ispb_platform.app import create_app
 from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
-from ispb_platform.demo import sms_sink
+from ispb_platform.demo import payment_gateway, sms_sink
 from ispb_platform.demo.monitoring import ROUTES as demo_monitoring_routes
 from ispb_platform.demo.monitoring import DemoPorts, demo_monitoring
+from ispb_platform.demo.netflow import availability_note, demo_netflow
 from ispb_platform.demo.olts import demo_olts
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
@@ -116,6 +117,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
                 secret_key=config.secret_key or "",
                 customers_per_operator=customers,
                 sms_gateway_url=sms_sink.gateway_url(host, port),
+                payment_gateway_url=payment_gateway.gateway_url(host, port),
                 web_url=f"http://{host}:{port}",
                 zabbix_url=ports.zabbix_url,
             )
@@ -138,11 +140,16 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         + ". Ctrl-C stops.\n"
     )
     console.print(f"Demo SMS gateway (what customers would receive; platform admin): {url}demo/sms-gateway/")
+    console.print(
+        f"Online payments: {url}suspended/dhaka-fiber/ is customer C000003's suspension portal (suspended, at this"
+        " machine's address): Pay now goes through the demo bKash gateway and brings them back online."
+    )
     slugs = [o.slug for o in DEMO_OPERATORS]
     console.print(
         f"Status pages: {url}status/{slugs[0]} ; stop or start an operator's simulated router (operator admin):"
         f" {url}demo/router/ ; Monitoring dashboard with Zabbix: {url}panel/monitoring"
     )
+    console.print(availability_note(config.netflow_port))
     _serve(
         config,
         host,
@@ -152,6 +159,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
             demo_routers(slugs, ports.routers),
             demo_monitoring(slugs, ports, secret_key=config.secret_key or "", outbound=config.outbound),
             demo_olts(slugs),
+            demo_netflow(slugs, config.data_dir, config.netflow_port),
         ],
-        extra_routes=[*sms_sink.ROUTES, *demo_monitoring_routes],
+        extra_routes=[*sms_sink.ROUTES, *payment_gateway.ROUTES, *demo_monitoring_routes],
     )

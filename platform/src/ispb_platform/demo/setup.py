@@ -12,6 +12,7 @@ from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.monitoring import prepare_monitoring
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
 from ispb_platform.demo.olts import prepare_olts
+from ispb_platform.demo.online_payments import prepare_online_payments
 from ispb_platform.demo.router import ROUTER_NAME, prepare_router
 from ispb_platform.demo.seed import assign_prepaid_profile, ensure_packages, seed_customers
 from ispb_platform.demo.traffic import prepare_fair_usage
@@ -65,6 +66,7 @@ async def prepare_demo(
     secret_key: str,
     customers_per_operator: int = 300,
     sms_gateway_url: str = "",
+    payment_gateway_url: str = "",
     web_url: str = "",
     zabbix_url: str = "",
 ) -> list[DemoLogin]:
@@ -109,6 +111,8 @@ async def prepare_demo(
         await _demo_payments(db, tenant, period_before=None, paid_on=today)
         if fresh:
             await mark_history_told(db, tenant)
+        if payment_gateway_url:  # after the bills: C000003 owes last month's bill, C000013's payment is lost
+            await prepare_online_payments(db, tenant, secret_key, payment_gateway_url)
         login = operator_login(operator)
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
         logins.append(login)

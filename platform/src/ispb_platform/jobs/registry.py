@@ -8,7 +8,7 @@ job that would not really run.
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
-from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs
+from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
     check_routers,
@@ -20,6 +20,7 @@ from ispb_platform.network.jobs import (
     usage_rollup,
 )
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
+from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -191,12 +192,37 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         observed_counts=frozenset({"retention_days"}),
     ),
     ScheduledJob(
+        name="maintenance.purge_netflow",
+        cron="45 21 * * *",  # 03:45 in Dhaka, off-peak, after the activity log purge
+        scope=JobScope.TENANT,
+        run=purge_netflow,
+        description="Removes NetFlow capture files older than the operator's NetFlow retention",
+        timeout_s=1800,
+        observed_counts=frozenset({"retention_days", "files_kept"}),
+    ),
+    ScheduledJob(
         name="maintenance.clear_app_logs",
         cron="0 22 * * 0",  # Sunday night
         scope=JobScope.PLATFORM,
         run=clear_app_logs,
         description="Prunes the platform's run records (heartbeats after 7 days, other runs after 90)",
         timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="payments.recheck_pending",
+        cron="*/30 * * * *",
+        scope=JobScope.TENANT,
+        run=recheck_pending_payments,
+        description="Asks the gateways about online payments pending for more than 5 minutes and records paid ones",
+        timeout_s=1500,  # inside the 30 minutes: 500 checkouts, 8 at a time, 30 s per gateway call at worst
+    ),
+    ScheduledJob(
+        name="payments.recheck_sms_purchases",
+        cron="15 */2 * * *",
+        scope=JobScope.PLATFORM,
+        run=recheck_sms_purchases,
+        description="Asks the platform's gateways about pending SMS credit purchases and credits paid ones once",
+        timeout_s=1500,
     ),
 )
 

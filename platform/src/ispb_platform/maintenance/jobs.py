@@ -1,8 +1,11 @@
 """Maintenance jobs of the schedule (DESIGN 3)."""
 
+import asyncio
 from datetime import timedelta
 
+from ispb_netsync.netflow import purge_before
 from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.network.netflow.search import router_dirs
 from ispb_tenants.tables import Tenant
 
 PURGE_BATCH = 5_000
@@ -40,6 +43,29 @@ async def purge_activity_logs(ctx: JobContext) -> Counts:
         purged += deleted
         if deleted < PURGE_BATCH:
             return {"purged": purged, "retention_days": retention_days}
+
+
+async def purge_netflow(ctx: JobContext) -> Counts:
+    """``maintenance.purge_netflow``: remove the tenant's NetFlow capture files older than its retention.
+
+    A file goes once its whole 5-minute interval is older than ``netflow_retention_days`` days before ``now``;
+    nfcapd's current file is never touched. Safe twice or at once: a file already removed by another run is
+    skipped. Without a data directory (a run with nowhere files live) it records that it did nothing.
+    """
+    tenant = ctx.require_tenant()
+    async with ctx.db.platform():
+        row = await Tenant.select(Tenant.netflow_retention_days).where(Tenant._meta.primary_key == tenant.id).first()
+    if row is None:
+        raise LookupError(tenant.slug)
+    retention_days = int(row["netflow_retention_days"])
+    if ctx.data_dir is None:
+        return {"no_data_dir": 1, "retention_days": retention_days}
+    cutoff = ctx.now - timedelta(days=retention_days)
+    removed = kept = 0
+    for directory in await asyncio.to_thread(router_dirs, ctx.data_dir, tenant.slug):
+        report = await asyncio.to_thread(purge_before, directory, cutoff)
+        removed, kept = removed + report.removed, kept + report.kept
+    return {"files_removed": removed, "files_kept": kept, "retention_days": retention_days}
 
 
 async def clear_app_logs(ctx: JobContext) -> Counts:

@@ -16,6 +16,7 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.notify import forms, service
 from ispb_platform.notify.service import Actor, GatewayChange
+from ispb_platform.payments.online.gateway import PROVIDER_LABELS
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -126,6 +127,8 @@ def _gateway_page(
         errors=sms_errors,
         has_secret=bool(setup.sms and setup.sms.secret_sealed),
         credit=setup.credit,
+        sms_offer=setup.sms_offer,
+        provider_labels=PROVIDER_LABELS,
         whatsapp=whatsapp_form,
         whatsapp_errors=whatsapp_errors,
         has_token=bool(setup.whatsapp and setup.whatsapp.secret_sealed),

@@ -24,6 +24,8 @@ from ispb_platform.notify.forms import (
 )
 from ispb_platform.notify.gateways import gateway_binding, http_sms_config
 from ispb_platform.notify.queries import GatewaySettings, Schedule, SentMessage, SmsCredit
+from ispb_platform.payments.online.sms_credit import SmsOffer
+from ispb_platform.payments.online.sms_credit import offer as sms_offer
 from ispb_platform.secrets_box import SealError, reveal, seal
 from ispb_tenants import Database, TenantRef, TenantScope
 
@@ -135,11 +137,15 @@ class GatewaySetup:
     sms: GatewaySettings | None
     whatsapp: GatewaySettings | None
     credit: SmsCredit | None
+    sms_offer: SmsOffer
 
 
 async def gateway_setup(tenant: TenantRef) -> GatewaySetup:
     return GatewaySetup(
-        await queries.gateway("sms"), await queries.gateway("whatsapp"), await queries.sms_credit(tenant.id)
+        await queries.gateway("sms"),
+        await queries.gateway("whatsapp"),
+        await queries.sms_credit(tenant.id),
+        await sms_offer(tenant.id),
     )
 
 

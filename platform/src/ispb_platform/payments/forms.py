@@ -44,9 +44,8 @@ def validate_payment(data: dict[str, str], currency: str, today: date) -> tuple[
     if problem:
         errors["amount"] = problem
     method: PaymentMethod | None = None
-    try:
-        method = PaymentMethod(data.get("method", ""))
-    except ValueError:
+    method = next((m for m in METHOD_LABELS if m.value == data.get("method", "")), None)
+    if method is None:  # "gateway" too: only a gateway's confirmation records an online payment
         errors["method"] = "Choose cash, bank or mobile money."
     reference = data.get("reference", "").strip()
     if method in NEEDS_REFERENCE and not reference:

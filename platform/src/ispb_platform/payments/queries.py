@@ -26,6 +26,8 @@ class PaymentMethod(StrEnum):
     CASH = "cash"
     BANK = "bank"
     MOBILE_MONEY = "mobile_money"
+    GATEWAY = "gateway"
+    """Paid online at a payment gateway (``payments/online``); never chosen on the cashier's form."""
 
 
 class CustomerNotFound(LookupError):

@@ -27,6 +27,8 @@ from ispb_platform.billing.invoices.service import pdf_response
 from ispb_platform.network.olts.customer_view import portal_signal
 from ispb_platform.network.traffic.files import customer_graph
 from ispb_platform.network.traffic.usage_view import usage_view
+from ispb_platform.payments.online.accounts import accounts, enabled_providers
+from ispb_platform.payments.online.gateway import PROVIDER_LABELS
 from ispb_platform.portal import queries, service
 from ispb_platform.runtime import Runtime
 from ispb_platform.web.forms import text_problem
@@ -151,8 +153,11 @@ class PortalController(Controller):
         if home is None:
             raise NotFoundException()
         usage = await usage_view(db, principal.user_id, Path(request.app.state.runtime.settings.data_dir))
+        found = await accounts(db.connection, operator.id, str(request.app.state.runtime.settings.secret_key))
         context = {
             "operator": operator,
+            "pay_with": enabled_providers(found),
+            "provider_labels": PROVIDER_LABELS,
             "usage": usage,
             "signal": await portal_signal(principal.user_id),
             "customer": home.customer,

@@ -30,6 +30,7 @@ SEALED_COLUMNS = (
     SealedColumn("olt", "community_sealed", "id", Purpose.OLT_COMMUNITY),
     SealedColumn("olt", "v3_auth_key_sealed", "id", Purpose.OLT_V3_AUTH_KEY),
     SealedColumn("olt", "v3_priv_key_sealed", "id", Purpose.OLT_V3_PRIV_KEY),
+    SealedColumn("payment_gateway", "secret_sealed", "provider", Purpose.PAYMENT_GATEWAY_SECRET),
     SealedColumn("status_check", "secret_sealed", "id", Purpose.MONITOR_CHECK_SECRET),
     SealedColumn("monitor_settings", "zabbix_token_sealed", "id", Purpose.ZABBIX_TOKEN),
 )

@@ -24,9 +24,10 @@ do not: they are random tokens).
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ispb_platform.payments.online.accounts import PLATFORM_ACCOUNTS
 from ispb_platform.secrets import queries
 from ispb_platform.secrets.queries import SEALED_COLUMNS, SealedValue
-from ispb_platform.secrets_box import Binding, SealError, key_id, reveal, seal
+from ispb_platform.secrets_box import Binding, Purpose, SealError, key_id, reveal, seal
 from ispb_tenants import Database, TenantRef, list_tenants
 
 BATCH = 500
@@ -50,10 +51,16 @@ class ResealReport:
 
 
 async def reseal_all(
-    db: Database, *, target_key: str, open_with: tuple[str, ...], only: tuple[str, ...] = ()
+    db: Database,
+    *,
+    target_key: str,
+    open_with: tuple[str, ...],
+    only: tuple[str, ...] = (),
+    platform: bool | None = None,
 ) -> ResealReport:
     """Seal every value of every tenant (or of the tenants whose slugs are in ``only``) under ``target_key``,
-    opening them with ``target_key`` or ``open_with``."""
+    opening them with ``target_key`` or ``open_with``; and the platform's own payment gateway accounts
+    (``platform``: by default when no tenant is named)."""
     report = ResealReport(key_id(target_key))
     tenants = [info.ref for info in await list_tenants(db) if not only or info.ref.slug in only]
     missing = set(only) - {t.slug for t in tenants}
@@ -61,7 +68,34 @@ async def reseal_all(
         raise ValueError(f"no such operator: {', '.join(sorted(missing))}")
     for tenant in tenants:
         await _reseal_tenant(db, tenant, target_key, open_with, report)
+    if platform if platform is not None else not only:
+        await _reseal_platform_gateways(db, target_key, open_with, report)
     return report
+
+
+async def _reseal_platform_gateways(
+    db: Database, target_key: str, open_with: tuple[str, ...], report: ResealReport
+) -> None:
+    """``platform.payment_gateway``: a handful of rows, sealed for tenant id 0 (``PLATFORM_ACCOUNTS``)."""
+    async with db.platform() as connection:
+        rows = await connection.fetch(
+            "SELECT provider, secret_sealed FROM platform.payment_gateway WHERE secret_sealed IS NOT NULL"
+            " AND secret_sealed NOT LIKE $1 ORDER BY provider FOR UPDATE",
+            f"v2:{key_id(target_key)}:%",
+        )
+        for row in rows:
+            binding = Binding(PLATFORM_ACCOUNTS, Purpose.PAYMENT_GATEWAY_SECRET, row["provider"])
+            try:
+                plain = reveal(target_key, row["secret_sealed"], binding, old_keys=open_with)
+            except SealError as problem:
+                report.unreadable.append(Unreadable("platform", "payment_gateway", row["provider"], str(problem)))
+                continue
+            await connection.execute(
+                "UPDATE platform.payment_gateway SET secret_sealed = $2 WHERE provider = $1",
+                row["provider"],
+                seal(target_key, plain, binding),
+            )
+            report.resealed["platform"] += 1
 
 
 async def _reseal_tenant(

@@ -36,6 +36,8 @@ PANEL_NAV: tuple[NavSection, ...] = (
         (
             NavItem("Customer Bills", "/panel/bills"),
             NavItem("Import payments", "/panel/payments/import"),
+            NavItem("Online payments", "/panel/payments/online"),
+            NavItem("Payment Gateways", "/panel/payments/gateways"),
             NavItem("Billing Profile", "/panel/billing-profiles"),
         ),
     ),
@@ -62,6 +64,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
         (
             NavItem("Suspension Log", "/panel/logs/suspension"),
             NavItem("Activity Log", "/panel/logs/activity"),
+            NavItem("NetFlow", "/panel/logs/netflow"),
         ),
     ),
     NavSection(

@@ -46,7 +46,18 @@ from ispb_tenants.tables.notify import (
     Outbox,
 )
 from ispb_tenants.tables.olt import Olt, Onu, OnuReading, OnuSettings
-from ispb_tenants.tables.platform import AuthThrottle, JobRun, PlatformUser, StaffInvitation, Tenant, WebSession
+from ispb_tenants.tables.online import OnlinePayment, PaymentGateway
+from ispb_tenants.tables.platform import (
+    AuthThrottle,
+    JobRun,
+    PlatformPaymentGateway,
+    PlatformUser,
+    SmsCreditPack,
+    SmsCreditPurchase,
+    StaffInvitation,
+    Tenant,
+    WebSession,
+)
 from ispb_tenants.tables.radius import (
     CustomerTrafficTotal,
     CustomerUsageDaily,
@@ -70,6 +81,9 @@ PLATFORM_TABLES = (
     JobRun,
     WebSession,
     AuthThrottle,
+    PlatformPaymentGateway,
+    SmsCreditPack,
+    SmsCreditPurchase,
     PlatformStatusCheck,
     PlatformStatusIncident,
     PlatformStatusMaintenance,
@@ -117,6 +131,8 @@ TENANT_TABLES = (
     Onu,
     OnuReading,
     OnuSettings,
+    PaymentGateway,
+    OnlinePayment,
     StatusCheck,
     StatusIncident,
     StatusMaintenance,
@@ -150,7 +166,12 @@ __all__ = (
     "CustomerDiscount",
     "DomainEvent",
     "InvoiceCounter",
+    "OnlinePayment",
     "Payment",
+    "PaymentGateway",
+    "PlatformPaymentGateway",
+    "SmsCreditPack",
+    "SmsCreditPurchase",
     "PaymentAllocation",
     "PaymentImport",
     "PaymentImportLine",

@@ -1,4 +1,4 @@
-"""Monitoring tables (tenant migration 0017; the platform's copies, platform migration 0011): status checks,
+"""Monitoring tables (tenant migration 0017; the platform's copies, platform migration 0010): status checks,
 incidents, maintenance windows, the status page and Zabbix settings, what the Zabbix sync read.
 
 The platform's monitoring statements are SQL on the search_path (one statement serves an operator's schema and
@@ -84,7 +84,7 @@ class ZabbixProblem(Table, tablename="zabbix_problem"):
     hosts = Text(default="")
 
 
-# --- the platform's own (platform migration 0011) ----------------------------------------------------------------
+# --- the platform's own (platform migration 0010) ----------------------------------------------------------------
 
 
 class PlatformStatusCheck(Table, tablename="status_check", schema=SCHEMA):

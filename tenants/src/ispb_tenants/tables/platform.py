@@ -2,7 +2,19 @@
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, BigSerial, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import (
+    JSONB,
+    BigInt,
+    BigSerial,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -39,6 +51,8 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     activity_log_retention_days = Integer(default=365)
     accounting_retention_months = Integer(default=12)
     """Whole months of RADIUS accounting kept besides the current one (``netsync.radacct_partitions``)."""
+    netflow_retention_days = Integer(default=180)
+    """Days of NetFlow capture files kept (``maintenance.purge_netflow``)."""
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     address = Text(default="")
@@ -122,3 +136,44 @@ class AuthThrottle(Table, tablename="auth_throttle", schema=SCHEMA):
     failures = Integer(default=0)
     window_started_at = Timestamptz(default=TimestamptzNow())
     locked_until = Timestamptz(null=True, default=None)
+
+
+class PlatformPaymentGateway(Table, tablename="payment_gateway", schema=SCHEMA):
+    """The platform's own gateway accounts (operators pay for SMS credit through them)."""
+
+    provider = Text(primary_key=True)
+    enabled = Boolean(default=False)
+    mode = Text(default="sandbox")
+    base_url = Text(default="")
+    merchant_id = Text(default="")
+    secret_sealed = Text(null=True, default=None, secret=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class SmsCreditPack(Table, tablename="sms_credit_pack", schema=SCHEMA):
+    id = Serial(primary_key=True)
+    segments = Integer()
+    price_minor = BigInt()
+    currency = Text(default="BDT")
+    active = Boolean(default=True)
+
+
+class SmsCreditPurchase(Table, tablename="sms_credit_purchase", schema=SCHEMA):
+    """An operator's online purchase of SMS credit: credited once, after the gateway confirmed it."""
+
+    id = BigSerial(primary_key=True)
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=False)
+    provider = Text()
+    segments = Integer()
+    amount_minor = BigInt()
+    currency = Text()
+    merchant_ref = Text(unique=True)
+    gateway_ref = Text(null=True, default=None)
+    transaction_id = Text(null=True, default=None)
+    status = Text(default="pending")
+    bought_by = Text()
+    last_answer = Text(default="")
+    checks = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    checked_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)

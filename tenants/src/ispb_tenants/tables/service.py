@@ -21,6 +21,8 @@ class Router(Table, tablename="router"):
     mode = Text(default="api")
     nas_address = Inet(null=True, default=None)
     coa_port = Integer(default=3799)
+    netflow_address = Inet(null=True, default=None)
+    """The address the router exports NetFlow from, when neither ``nas_address`` nor ``host`` is it."""
     status = Text(default="unknown")
     identity = Text(default="")
     version = Text(default="")

@@ -15,6 +15,7 @@ from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.billing.queries import CustomerLabel, customer_label
 from ispb_platform.billing.suspension import queries, service
 from ispb_platform.billing.suspension.service import Action
+from ispb_platform.payments.online.gateway import PROVIDER_LABELS
 from ispb_platform.web.confirm import Confirmation, confirm_page, optional_reason, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
@@ -131,7 +132,8 @@ async def _change(
 async def suspension_portal(request: Request[Any, Any, Any], operator: NamedDependency[TenantRef]) -> Template:
     """Where the router sends a suspended customer's web traffic: who they are (by their address), what is
     due and how to pay. Nothing personal is shown to an address that is not a suspended customer's."""
-    view = await service.portal_view(request.app.state.runtime.db, operator, client_ip(request))
+    runtime = request.app.state.runtime
+    view = await service.portal_view(runtime.db, operator, client_ip(request), str(runtime.settings.secret_key))
     return Template(
         "billing/suspension/portal.html",
         context={
@@ -140,6 +142,8 @@ async def suspension_portal(request: Request[Any, Any, Any], operator: NamedDepe
             "bills": view.bills,
             "contact": view.contact,
             "today": view.today,
+            "pay_with": view.pay_with,
+            "provider_labels": PROVIDER_LABELS,
         },
     )
 

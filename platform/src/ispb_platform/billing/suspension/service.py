@@ -18,6 +18,8 @@ from ispb_platform.billing.suspension.actions import StatusChange, activate, sus
 from ispb_platform.billing.suspension.queries import OperatorContact, PortalBill, PortalCustomer
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.network.routers.commands import kick
+from ispb_platform.payments.online.accounts import accounts, enabled_providers
+from ispb_platform.payments.online.gateway import Provider
 from ispb_tenants import Database, TenantRef, TenantScope
 
 Action = Literal["suspend", "activate"]
@@ -29,6 +31,7 @@ class PortalView:
     bills: list[PortalBill]
     contact: OperatorContact
     today: date
+    pay_with: list[Provider]
 
 
 async def change_status(
@@ -67,14 +70,15 @@ async def change_status(
     return change
 
 
-async def portal_view(database: Database, operator: TenantRef, address: str) -> PortalView:
+async def portal_view(database: Database, operator: TenantRef, address: str, secret_key: str = "") -> PortalView:
     """What the suspension portal shows to ``address``: the suspended customer there (if any) and their open
     bills, and how to pay. The tenant comes from the URL (no one is signed in), so this opens its scope."""
     async with database.tenant(operator) as scope:
         customer = await queries.suspended_customer_at(scope.connection, address if _is_ip(address) else None)
         bills = await queries.open_invoices(customer.id) if customer is not None else []
         contact = await queries.operator_contact(operator.id)
-    return PortalView(customer, bills, contact, local_today(datetime.now(UTC), operator))
+        found = await accounts(scope.connection, operator.id, secret_key) if customer and secret_key else {}
+    return PortalView(customer, bills, contact, local_today(datetime.now(UTC), operator), enabled_providers(found))
 
 
 def _is_ip(text: str) -> bool:

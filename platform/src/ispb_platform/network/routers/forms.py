@@ -25,6 +25,8 @@ class RouterDraft:
     radius_secret: str  # empty on edit: keep the stored one
     nas_address: str | None
     coa_port: int
+    netflow_address: str | None = None
+    """The NetFlow source address when it is neither the NAS address nor the API address (docs/netflow.md)."""
 
 
 def _port(raw: str, default: int, field: str, errors: dict[str, str]) -> int:
@@ -39,7 +41,7 @@ def _port(raw: str, default: int, field: str, errors: dict[str, str]) -> int:
 
 def validate_router(data: dict[str, str], *, new: bool) -> tuple[RouterDraft | None, dict[str, str]]:
     value = {key: (text or "").strip() for key, text in data.items()}
-    errors = text_errors(data, ("name", "host", "username", "nas_address"))
+    errors = text_errors(data, ("name", "host", "username", "nas_address", "netflow_address"))
     name, host = value.get("name", ""), value.get("host", "")
     if not name or len(name) > 60:
         errors["name"] = "Name the router (up to 60 characters), e.g. Mirpur core."
@@ -69,10 +71,16 @@ def validate_router(data: dict[str, str], *, new: bool) -> tuple[RouterDraft | N
         except ValueError:
             errors["nas_address"] = "Enter an IP address such as 10.0.0.1."
     coa_port = _port(value.get("coa_port", ""), 3799, "coa_port", errors)
+    netflow_address = value.get("netflow_address", "") or None
+    if netflow_address is not None:
+        try:
+            netflow_address = str(ipaddress.ip_address(netflow_address))
+        except ValueError:
+            errors["netflow_address"] = "Enter an IP address such as 10.0.0.1, or leave it empty."
     if errors:
         return None, errors
     return RouterDraft(
-        name, host, api_port, use_tls, username, password, mode, radius_secret, nas_address, coa_port
+        name, host, api_port, use_tls, username, password, mode, radius_secret, nas_address, coa_port, netflow_address
     ), {}
 
 
@@ -80,6 +88,7 @@ def form_values(router: Mapping[str, Any]) -> dict[str, str]:
     """A stored router as the edit form shows it (secrets left out: empty keeps them)."""
     values = {k: str(router[k] or "") for k in ("name", "host", "api_port", "username", "mode", "coa_port")}
     values["nas_address"] = str(router["nas_address"] or "")
+    values["netflow_address"] = str(router.get("netflow_address") or "")
     values["use_tls"] = "on" if router["use_tls"] else ""
     return values
 

@@ -37,6 +37,7 @@ class RouterRow(TypedDict):
     mode: str
     nas_address: Any  # inet: ipaddress.IPv4Address / IPv6Address, or None
     coa_port: int
+    netflow_address: Any  # inet, or None
     status: str
     identity: str
     version: str

@@ -14,6 +14,7 @@ from ispb_netsync.rrd import GraphPeriod, RRDError, interface_rrd
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
+from ispb_platform.network.netflow.queries import exporter_address
 from ispb_platform.network.routers import queries, service
 from ispb_platform.network.routers.forms import MODES, NEW_ROUTER, form_values, validate_router, without_secrets
 from ispb_platform.network.traffic.files import GRAPH_SIZES, graph_png, router_interfaces
@@ -36,6 +37,12 @@ def _page(template: str, status_code: int = 200, **context: Any) -> Template:
 
 def _data_dir(request: Request[Any, Any, Any]) -> Path:
     return Path(request.app.state.runtime.settings.data_dir)
+
+
+def _netflow_from(router: Any) -> str:
+    """The address the collector files this router's NetFlow by (empty: none, the router is not collected)."""
+    address = exporter_address(router.get("netflow_address"), router["nas_address"], router["host"])
+    return str(address) if address else ""
 
 
 def _secret_key(request: Request[Any, Any, Any]) -> str:
@@ -63,7 +70,14 @@ class RouterController(Controller):
             raise NotFoundException()
         commands = await queries.recent_commands(router_id=router_id)
         interfaces = router_interfaces(_data_dir(request), db.tenant.slug, router_id)
-        return _page("network/routers/detail.html", router=router, commands=commands, check=None, interfaces=interfaces)
+        return _page(
+            "network/routers/detail.html",
+            router=router,
+            commands=commands,
+            check=None,
+            interfaces=interfaces,
+            netflow_from=_netflow_from(router),
+        )
 
     @get("/{router_id:int}/traffic.png", opt=allow(OPERATORS))
     @in_tenant_scope
@@ -150,4 +164,10 @@ class RouterController(Controller):
         tested = await service.test_connection(runtime.db, operator.require_tenant(), _secret_key(request), router_id)
         if tested is None:
             raise NotFoundException()
-        return _page("network/routers/detail.html", router=tested.router, commands=tested.commands, check=tested.check)
+        return _page(
+            "network/routers/detail.html",
+            router=tested.router,
+            commands=tested.commands,
+            check=tested.check,
+            netflow_from=_netflow_from(tested.router),
+        )

@@ -34,6 +34,7 @@ async def save_router(db: TenantScope, secret_key: str, draft: RouterDraft, rout
         "mode": draft.mode,
         "nas_address": draft.nas_address,
         "coa_port": draft.coa_port,
+        "netflow_address": draft.netflow_address,
     }
     new = router_id is None
     row_id = await queries.next_router_id(db) if router_id is None else router_id

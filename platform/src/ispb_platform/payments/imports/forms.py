@@ -30,7 +30,9 @@ def validate_upload(data: dict[str, str], today: date) -> tuple[UploadDraft | No
     try:
         method = PaymentMethod(data.get("method", ""))
     except ValueError:
-        errors["method"] = "Choose mobile money, bank or cash."
+        method = None
+    if method is None or method is PaymentMethod.GATEWAY:  # a statement line is never an online checkout
+        method, errors["method"] = None, "Choose mobile money, bank or cash."
     received_on: date | None = today
     raw = data.get("received_on", "").strip()
     if raw:

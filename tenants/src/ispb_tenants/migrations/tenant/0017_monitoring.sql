@@ -1,6 +1,6 @@
 -- Monitoring (issue 16): status checks run every minute (`monitor.status_checks`), their incidents, maintenance
 -- windows, the public status page's settings, and what `monitor.zabbix_sync` last read from the operator's Zabbix.
--- Platform migration 0011 creates the same tables in the platform schema (platform-wide checks, the platform's
+-- Platform migration 0010 creates the same tables in the platform schema (platform-wide checks, the platform's
 -- status page), so the same statements serve both through the search_path.
 
 CREATE TABLE status_check (
