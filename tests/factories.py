@@ -222,6 +222,33 @@ async def make_router(
     )
 
 
+async def make_olt(
+    db: Scope,
+    *,
+    name: str | None = None,
+    host: str = "127.0.0.1",
+    snmp_port: int = 161,
+    community: str = "public",
+    community_sealed: str | None = None,
+    vendor: str = "huawei_gpon",
+    secret_key: str = TEST_SECRET_KEY,
+) -> int:
+    """An SNMPv2c OLT whose community is sealed for its row (``community_sealed`` stores a value as given)."""
+    olt_id = int(await _connection(db).fetchval("SELECT nextval(pg_get_serial_sequence('olt', 'id'))"))
+    if community_sealed is None:
+        community_sealed = _sealed(db, secret_key, community, Purpose.OLT_COMMUNITY, olt_id)
+    values = {"id": olt_id, "name": name or _unique("OLT"), "host": host, "snmp_port": snmp_port}
+    return await _insert(db, "olt", values | {"community_sealed": community_sealed, "vendor": vendor})
+
+
+async def make_onu(
+    db: Scope, *, olt_id: int, serial: str, port: str = "0/1/0", index: int = 1, status: str = "online"
+) -> int:
+    """An ONU row as a sync would have written it."""
+    values = {"olt_id": olt_id, "serial": serial, "port": port, "onu_index": index, "status": status}
+    return await _insert(db, "onu", values)
+
+
 async def make_discount(
     db: Scope,
     *,

@@ -49,6 +49,7 @@ BENCHES = (
     Bench("payment_import", (), ("--lines", "10000", "--customers", "10000", "--single", "100")),
     Bench("package_rollout", (), ("--customers", "2000")),
     Bench("rrd_update", ("--files", "100000"), ("--files", "10000")),
+    Bench("olt_sync", (), ("--olts", "10"), needs="snmpsim"),
     Bench("radacct", ("--rows", "10000000"), ("--rows", "1000000")),
     Bench("netflow_search", ("--files", "288"), ("--files", "48", "--flows", "5000")),
     Bench("radius_accounting", ("--sessions", "20000"), ("--sessions", "3000")),

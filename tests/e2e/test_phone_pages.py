@@ -16,7 +16,16 @@ import pytest
 from litestar.routes import HTTPRoute
 from playwright.async_api import CDPSession, Page, expect
 
-from factories import make_bill, make_billing_profile, make_customer, make_discount, make_package, make_router
+from factories import (
+    make_bill,
+    make_billing_profile,
+    make_customer,
+    make_discount,
+    make_olt,
+    make_onu,
+    make_package,
+    make_router,
+)
 from ispb_platform.auth.access import ACCESS, PUBLIC_ACCESS
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.billing.jobs import generate_bills
@@ -192,6 +201,19 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         await ensure_packages(scope)
         await seed_customers(scope, 2 * CUSTOMERS_PAGE)  # full lists, as an ISP's panel shows them
         discount_id = await make_discount(scope, customer_id=customer_id, percent_bp=1000)
+        olt_id = await make_olt(scope, name="Uttara OLT 1", secret_key=SERVER_SECRET)
+        onu_id = await make_onu(scope, olt_id=olt_id, serial="HWTC1A2B3C4D", port="0/1/3", index=7)
+        await scope.connection.execute(
+            "UPDATE onu SET customer_id = $2, mapping = 'auto', rx_dbm = -28.1, tx_dbm = 2.1, distance_m = 1840,"
+            " description = 'C8801' WHERE id = $1",
+            onu_id,
+            customer_id,
+        )
+        await scope.connection.execute(
+            "INSERT INTO onu_reading (onu_id, at, status, rx_dbm) SELECT $1, now() - n * interval '1 hour', 'online',"
+            " -20 - n * 0.1 FROM generate_series(1, 48) AS n",
+            onu_id,
+        )
         import_id = await scope.connection.fetchval(
             "INSERT INTO payment_import (file_name, file_sha256, default_method, default_date, currency, uploaded_by)"
             " VALUES ('bkash-november.csv', repeat('0', 64), 'mobile_money', current_date, 'BDT', 'phone') RETURNING id"
@@ -227,6 +249,8 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         "package_id": str(package_id),
         "profile_id": str(profile_id),
         "router_id": str(router_id),
+        "olt_id": str(olt_id),
+        "onu_id": str(onu_id),
         "import_id": str(import_id),
         "invitation_id": str(invitation_id),
         "token": token,

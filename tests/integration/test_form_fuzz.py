@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from factories import make_billing_profile, make_discount, make_package, make_router
+from factories import make_billing_profile, make_discount, make_olt, make_onu, make_package, make_router
 from ispb_platform.auth.access import ACCESS, PUBLIC_ACCESS
 from ispb_platform.auth.roles import Role, SessionKind
 from ispb_platform.auth.sessions import cookie_name, start_session
@@ -301,11 +301,16 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         check_id = await scope.connection.fetchval(  # port 1 refuses at once: "test now" answers quickly
             "INSERT INTO status_check (name, kind, target, port) VALUES ('Fuzz', 'tcp', '127.0.0.1', 1) RETURNING id"
         )
+        # a community that does not open: "test connection" fails at once instead of waiting on an SNMP timeout
+        olt_id = await make_olt(scope, name="Fuzz OLT", snmp_port=9, community_sealed="v2:not-sealed")
+        onu_id = await make_onu(scope, olt_id=olt_id, serial="HWTC0000F022")
     platform_check_id = await db.fetchval(
         "INSERT INTO platform.status_check (name, kind, target, port) VALUES ($1, 'tcp', '127.0.0.1', 1) RETURNING id",
         f"Fuzz {panel.slug}",
     )
     return {
+        "olt_id": str(olt_id),
+        "onu_id": str(onu_id),
         "customer_id": str(customer_id),
         "bill_id": str(bill_id),
         "discount_id": str(discount_id),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from litestar.routes import HTTPRoute
 
-from factories import make_billing_profile, make_discount, make_package, make_router
+from factories import make_billing_profile, make_discount, make_olt, make_onu, make_package, make_router
 from ispb_platform.auth.access import ACCESS, PUBLIC_ACCESS
 from ispb_platform.auth.roles import Role, SessionKind
 from ispb_platform.auth.sessions import cookie_name, start_session
@@ -96,6 +96,9 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
             password_sealed="v1.not.sealed.value",
         )
         discount_id = await make_discount(scope, customer_id=customer_id, label="Matrix", percent_bp=500)
+        # a community that does not open: "test connection" answers at once instead of after an SNMP timeout
+        olt_id = await make_olt(scope, name="Matrix OLT", snmp_port=9, community_sealed="v1.not.sealed.value")
+        onu_id = await make_onu(scope, olt_id=olt_id, serial="HWTC0000AB12")
         # a status check of tenant A (tenant B has none): port 1 refuses at once, so "test now" answers quickly
         check_id = await scope.connection.fetchval(
             "INSERT INTO status_check (name, kind, target, port) VALUES ('Matrix', 'tcp', '127.0.0.1', 1) RETURNING id"
@@ -129,6 +132,8 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "discount_id": str(discount_id),
         "import_id": str(import_id),
         "router_id": str(router_id),
+        "olt_id": str(olt_id),
+        "onu_id": str(onu_id),
         "check_id": str(check_id),
         "platform_check_id": str(
             await db.fetchval(

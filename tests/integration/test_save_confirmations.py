@@ -21,7 +21,7 @@ import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
-from factories import make_bill, make_customer, make_discount, make_package, make_router
+from factories import make_bill, make_customer, make_discount, make_olt, make_onu, make_package, make_router
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.jobs.job import JobContext
 from ispb_tenants import Database, drop_tenant
@@ -115,6 +115,17 @@ SAVES: dict[str, Save] = {
         {"name": "Mirpur POP", "host": "10.20.0.1", "api_port": "8728", "username": "ispb", "password": "r0uter-pass"},
     ),
     "POST /panel/routers/{router_id:int}/edit": Save("/panel/routers/{router_id}/edit", "Router saved"),
+    "POST /panel/olts/new": Save(
+        "/panel/olts/new",
+        "OLT saved",
+        {"name": "Mirpur OLT", "host": "10.20.0.2", "vendor": "bdcom_epon", "community": "olt-read"},
+    ),
+    "POST /panel/olts/{olt_id:int}/edit": Save("/panel/olts/{olt_id}/edit", "OLT saved"),
+    "POST /panel/olts/onus/{onu_id:int}/map": Save(
+        "/panel/olts/onus/{onu_id}", "Mapping saved", {"customer_code": "K1001"}
+    ),
+    "POST /panel/olts/onus/{onu_id:int}/automatic": Save("/panel/olts/onus/{onu_id}", "follows the mapping rule again"),
+    "POST /panel/olts/settings": Save("/panel/olts/settings", "ONU settings saved"),
     "POST /panel/staff": Save(
         "/panel/staff", "Invitation for", {"user_name": "Rafiq", "email": "rafiq@isp.test"}, in_place=True
     ),
@@ -218,6 +229,7 @@ NOT_SAVES = {
     "POST /panel/notifications/preview": "shows a message as it would be sent; saves nothing",
     "POST /panel/notifications/gateway/test": "sends a test SMS, saves nothing; its outcome is flashed (test_flash)",
     "POST /panel/routers/{router_id:int}/test": "asks the router now; its answer is the page (test_routers.py)",
+    "POST /panel/olts/{olt_id:int}/test": "asks the OLT now; its answer is the page (test_olt_pages.py)",
     "POST /panel/monitoring/checks/{check_id:int}/test": "runs the check now; its answer is the page",
     "POST /admin/monitoring/checks/{platform_check_id:int}/test": "runs the check now; its answer is the page",
     "POST /demo/sms-gateway/send": "the demo's SMS sink taking a gateway call (ispb demo only), not a person's save",
@@ -318,6 +330,9 @@ async def fx_world(
         await make_bill(scope, customer_id=customer_id, package_id=package_id)
         discount_id = await make_discount(scope, customer_id=customer_id, label="Old", percent_bp=500)
         router_id = await make_router(scope, name="Uttara", host="10.0.0.9", password="the-router-pass")
+        olt_id = await make_olt(scope, name="Uttara OLT", host="10.0.0.10")
+        onu_id = await make_onu(scope, olt_id=olt_id, serial="HWTC0000C0DE")
+        await scope.connection.execute("UPDATE onu SET mapping = 'manual' WHERE id = $1", onu_id)  # set by hand
         profile_id = await scope.connection.fetchval("SELECT min(id) FROM billing_profile")
         check_id = await scope.connection.fetchval(
             "INSERT INTO status_check (name, kind, target, port) VALUES ('Uttara POP', 'tcp', '10.0.0.9', 22)"
@@ -350,6 +365,8 @@ async def fx_world(
         "profile_id": str(profile_id),
         "discount_id": str(discount_id),
         "router_id": str(router_id),
+        "olt_id": str(olt_id),
+        "onu_id": str(onu_id),
         "bill_id": str(await db.fetchval(f'SELECT max(id) FROM "{tenant.schema}".bill')),
         "user_id": str(await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject)),
         "invitation_id": str(invitations[0]),

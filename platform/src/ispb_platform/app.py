@@ -36,6 +36,7 @@ from ispb_platform.jobs.worker import build_worker
 from ispb_platform.logs import logger_levels
 from ispb_platform.monitoring import routes as monitoring_routes
 from ispb_platform.network.netflow import routes as netflow_routes
+from ispb_platform.network.olts.routes import OltController
 from ispb_platform.network.radius import routes as online_routes
 from ispb_platform.network.routers.routes import RouterController
 from ispb_platform.network.traffic.files import rrd_files
@@ -135,6 +136,7 @@ def create_app(
             StaffController,
             InvitationController,
             RouterController,
+            OltController,
             *suspension_routes.ROUTES,
             *online_payment_routes.ROUTES,
             *sms_credit_routes.ROUTES,

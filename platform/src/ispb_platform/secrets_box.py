@@ -55,6 +55,9 @@ class Purpose(StrEnum):
     CUSTOMER_PPPOE_PASSWORD = "customer.pppoe_password"  # noqa: S105
     NOTIFY_GATEWAY_SECRET = "notify.gateway_secret"  # noqa: S105
     OUTBOX_TEXT = "outbox.text"
+    OLT_COMMUNITY = "olt.community"
+    OLT_V3_AUTH_KEY = "olt.v3_auth_key"
+    OLT_V3_PRIV_KEY = "olt.v3_priv_key"
     PAYMENT_GATEWAY_SECRET = "payments.gateway_secret"  # noqa: S105
     MONITOR_CHECK_SECRET = "monitor.check_secret"  # noqa: S105 (a RADIUS secret or RouterOS password of a check)
     ZABBIX_TOKEN = "monitor.zabbix_token"  # noqa: S105

@@ -18,6 +18,7 @@ from ispb_platform.demo import payment_gateway, sms_sink
 from ispb_platform.demo.monitoring import ROUTES as demo_monitoring_routes
 from ispb_platform.demo.monitoring import DemoPorts, demo_monitoring
 from ispb_platform.demo.netflow import availability_note, demo_netflow
+from ispb_platform.demo.olts import demo_olts
 from ispb_platform.demo.router import demo_routers
 from ispb_platform.demo.setup import DEMO_OPERATORS, DemoLogin, prepare_demo
 from ispb_platform.jobs.worker import build_worker
@@ -157,6 +158,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
         lifespans=[
             demo_routers(slugs, ports.routers),
             demo_monitoring(slugs, ports, secret_key=config.secret_key or "", outbound=config.outbound),
+            demo_olts(slugs),
             demo_netflow(slugs, config.data_dir, config.netflow_port),
         ],
         extra_routes=[*sms_sink.ROUTES, *payment_gateway.ROUTES, *demo_monitoring_routes],

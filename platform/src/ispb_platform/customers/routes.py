@@ -21,6 +21,7 @@ from ispb_platform.auth.roles import OPERATORS, Principal
 from ispb_platform.customers import csv_import, service
 from ispb_platform.customers.forms import FIELDS, parse_filters
 from ispb_platform.customers.queries import CustomerRecord
+from ispb_platform.network.olts.customer_view import customer_onus
 from ispb_platform.network.traffic.files import customer_graph
 from ispb_platform.network.traffic.usage_view import usage_view
 from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
@@ -84,6 +85,7 @@ async def customer_page(
     if context is None:
         raise NotFoundException()
     context["usage"] = await usage_view(db, customer_id, _data_dir(request))
+    context["onus"] = await customer_onus(customer_id)
     context |= {"discount_form": discount_form or {"kind": "percent"}, "discount_errors": discount_errors or {}}
     return _page("customers/detail.html", context, status_code)
 

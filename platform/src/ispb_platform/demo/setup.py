@@ -11,6 +11,7 @@ from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.demo.monitoring import prepare_monitoring
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
+from ispb_platform.demo.olts import prepare_olts
 from ispb_platform.demo.online_payments import prepare_online_payments
 from ispb_platform.demo.router import ROUTER_NAME, prepare_router
 from ispb_platform.demo.seed import assign_prepaid_profile, ensure_packages, seed_customers
@@ -89,6 +90,7 @@ async def prepare_demo(
             await _enable_portal(scope)
         await _contact_details(db, tenant)
         await prepare_router(db, tenant, secret_key)
+        await prepare_olts(db, tenant, secret_key)
         if web_url:
             await prepare_monitoring(
                 db, tenant, secret_key=secret_key, web_url=web_url, zabbix_url=zabbix_url, router_name=ROUTER_NAME

@@ -13,6 +13,7 @@ from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
     check_routers,
     close_stale_sessions,
+    olt_sync,
     radacct_partitions,
     run_due_commands,
     update_traffic_graphs,
@@ -92,6 +93,15 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         timeout_s=240,  # inside the 5 minutes: a slow poll must not overlap the next
         retries=1,
         observed_counts=frozenset({"routers_read", "interfaces_updated"}),
+    ),
+    ScheduledJob(
+        name="netsync.olt_sync",
+        cron="*/15 * * * *",
+        scope=JobScope.TENANT,
+        run=olt_sync,
+        description="Walks every OLT over SNMP: new ONUs appear, status and optical power are recorded, ONUs mapped",
+        timeout_s=600,  # a dead OLT costs at most its own 2-minute bound, walked beside the others
+        retries=2,
     ),
     ScheduledJob(
         name="netsync.usage_rollup",

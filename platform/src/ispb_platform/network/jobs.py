@@ -8,6 +8,7 @@ where the web pages and other jobs call it too.
 from datetime import UTC, timedelta
 
 from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.network.olts.sync import sync_olts
 from ispb_platform.network.radius import partitions, sessions, usage
 from ispb_platform.network.routers.commands import run_due
 from ispb_platform.network.routers.status import check_api_routers
@@ -77,3 +78,8 @@ async def usage_rollup(ctx: JobContext) -> Counts:
     """``netsync.usage_rollup``: add the accounting counters' movement since the last run to each customer's
     daily usage (see ``radius/usage.py``)."""
     return await usage.rollup(ctx.db, ctx.require_tenant())
+
+
+async def olt_sync(ctx: JobContext) -> Counts:
+    """``netsync.olt_sync``: walk every OLT of the tenant over SNMP and record its ONUs (``olts/sync.py``)."""
+    return await sync_olts(ctx.db, ctx.require_tenant(), ctx.secret_key)

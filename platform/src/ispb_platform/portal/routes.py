@@ -24,6 +24,7 @@ from ispb_platform.auth.roles import CUSTOMERS, Principal, SessionKind
 from ispb_platform.auth.sessions import start_session
 from ispb_platform.auth.signin import sign_in_customer
 from ispb_platform.billing.invoices.service import pdf_response
+from ispb_platform.network.olts.customer_view import portal_signal
 from ispb_platform.network.traffic.files import customer_graph
 from ispb_platform.network.traffic.usage_view import usage_view
 from ispb_platform.payments.online.accounts import accounts, enabled_providers
@@ -158,6 +159,7 @@ class PortalController(Controller):
             "pay_with": enabled_providers(found),
             "provider_labels": PROVIDER_LABELS,
             "usage": usage,
+            "signal": await portal_signal(principal.user_id),
             "customer": home.customer,
             "bills": home.bills,
             "payment_instructions": home.payment_instructions,

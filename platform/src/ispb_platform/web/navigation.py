@@ -56,6 +56,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
         (
             NavItem("Master Packages", "/panel/packages"),
             NavItem("Routers", "/panel/routers"),
+            NavItem("OLTs", "/panel/olts"),
         ),
     ),
     NavSection(

@@ -45,6 +45,7 @@ from ispb_tenants.tables.notify import (
     OtpCode,
     Outbox,
 )
+from ispb_tenants.tables.olt import Olt, Onu, OnuReading, OnuSettings
 from ispb_tenants.tables.online import OnlinePayment, PaymentGateway
 from ispb_tenants.tables.platform import (
     AuthThrottle,
@@ -126,6 +127,10 @@ TENANT_TABLES = (
     NotifySchedule,
     Outbox,
     OtpCode,
+    Olt,
+    Onu,
+    OnuReading,
+    OnuSettings,
     PaymentGateway,
     OnlinePayment,
     StatusCheck,
@@ -179,6 +184,10 @@ __all__ = (
     "NotifyRule",
     "NotifySchedule",
     "NotifyTemplate",
+    "Olt",
+    "Onu",
+    "OnuReading",
+    "OnuSettings",
     "OtpCode",
     "Outbox",
     "Package",
