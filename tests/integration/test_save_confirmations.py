@@ -121,6 +121,9 @@ SAVES: dict[str, Save] = {
         {"name": "Mirpur OLT", "host": "10.20.0.2", "vendor": "bdcom_epon", "community": "olt-read"},
     ),
     "POST /panel/olts/{olt_id:int}/edit": Save("/panel/olts/{olt_id}/edit", "OLT saved"),
+    "POST /panel/payments/gateways/{provider:str}": Save(
+        "/panel/payments/gateways", "bKash saved", {"mode": "sandbox", "merchant_id": "app-key-{suffix}"}
+    ),
     "POST /panel/olts/onus/{onu_id:int}/map": Save(
         "/panel/olts/onus/{onu_id}", "Mapping saved", {"customer_code": "K1001"}
     ),
@@ -216,6 +219,9 @@ SAVES: dict[str, Save] = {
     "POST /admin/monitoring/checks/{platform_check_id:int}/pause": Save("/admin/monitoring/", "Paused", admin=True),
     "POST /admin/monitoring/checks/{platform_check_id:int}/resume": Save("/admin/monitoring/", "Resumed", admin=True),
     "POST /admin/monitoring/settings/page": Save("/admin/monitoring/", "Status page saved", admin=True),
+    "POST /admin/payments/gateways/{provider:str}": Save(
+        "/admin/payments/gateways", "bKash saved", {"mode": "sandbox", "merchant_id": "platform-{suffix}"}, admin=True
+    ),
 }
 """In the order they are posted (a later save may need an earlier one: the import, the suspension)."""
 
@@ -232,6 +238,15 @@ NOT_SAVES = {
     "POST /panel/olts/{olt_id:int}/test": "asks the OLT now; its answer is the page (test_olt_pages.py)",
     "POST /panel/monitoring/checks/{check_id:int}/test": "runs the check now; its answer is the page",
     "POST /admin/monitoring/checks/{platform_check_id:int}/test": "runs the check now; its answer is the page",
+    "POST /portal/{operator_slug:str}/pay": "sends the customer on to the gateway; the result page says what happened",
+    "POST /suspended/{operator_slug:str}/pay": "sends the customer on to the gateway; the result page says it",
+    "POST /panel/notifications/sms-credit": "sends the operator on to the platform's gateway; its result page says it",
+    "POST /payments/{operator_slug:str}/{provider:str}/notify": "a gateway's server-to-server notice, not a person",
+    "POST /payments/{operator_slug:str}/{provider:str}/return/{merchant_ref:str}": "the gateway returning the"
+    " browser: it lands on the payment's result page (test_online_payments.py)",
+    "POST /sms-credit/{provider:str}/notify": "a gateway's server-to-server notice, not a person",
+    "POST /sms-credit/{provider:str}/return/{merchant_ref:str}": "the gateway returning the browser to the purchase's"
+    " result page (test_sms_credit_purchase.py)",
     "POST /demo/sms-gateway/send": "the demo's SMS sink taking a gateway call (ispb demo only), not a person's save",
 }
 
@@ -376,6 +391,7 @@ async def fx_world(
         "suffix": tenant.slug.rsplit("-", 1)[1],
         "check_id": str(check_id),
         "platform_check_id": str(platform_check_id),
+        "provider": "bkash",
     }
     yield {"operator": operator, "admin": admin, "ids": ids}
     # what the saves made outside make_tenant's and make_staff's cleanup: the new operator and the new people
