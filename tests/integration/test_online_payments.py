@@ -366,3 +366,22 @@ async def test_execute_timing_out_after_bkash_took_the_money_is_captured_by_the_
     assert (counts["completed"], counts["reactivated"]) == (1, 1)
     assert bkash.executions == 1
     assert (await _one(db, tenant, "SELECT count(*) AS n FROM payment"))["n"] == 1
+
+
+async def test_a_customer_opens_only_a_few_checkouts_in_a_while(
+    db: Database, make_tenant, make_client, allow_outbound, bkash: BkashPeer
+):
+    """The suspension portal's Pay now is public (by address): each press is a call to the gateway, so a script
+    at a suspended customer's address gets 5 checkouts in 10 minutes, then a clear refusal."""
+    tenant = await make_tenant("spam")
+    allow_outbound(f"127.0.0.1:{bkash.port}")
+    await _setup(db, tenant, bkash)
+    await _suspended_customer(db, tenant, ip="198.51.100.41")
+    client = make_client(ip="198.51.100.41")
+    token = csrf_from((await client.get(f"/suspended/{tenant.slug}/")).text)
+    answers = [
+        await client.post(f"/suspended/{tenant.slug}/pay", data={"provider": "bkash", "_csrf_token": token})
+        for _ in range(6)
+    ]
+    assert [a.status_code for a in answers] == [200] * 5 + [400]
+    assert "started several payments" in answers[-1].text and len(bkash.payments) == 5

@@ -73,6 +73,18 @@ async def insert_checkout(
     )
 
 
+async def checkouts_opened_lately(connection: Connection, customer_id: int, within_minutes: int) -> int:
+    """How many checkouts the customer opened in the last ``within_minutes`` (a cap against abuse)."""
+    return int(
+        await connection.fetchval(
+            "SELECT count(*) FROM online_payment WHERE customer_id = $1"
+            " AND created_at > now() - make_interval(mins => $2)",
+            customer_id,
+            within_minutes,
+        )
+    )
+
+
 async def set_gateway_ref(connection: Connection, checkout_id: int, gateway_ref: str) -> None:
     await connection.execute(
         "UPDATE online_payment SET gateway_ref = $2 WHERE id = $1 AND gateway_ref IS NULL", checkout_id, gateway_ref

@@ -94,6 +94,10 @@ async def offered(ctx: Context, tenant: TenantRef) -> list[Provider]:
         return enabled_providers(await accounts(scope.connection, tenant.id, ctx.secret_key))
 
 
+CHECKOUTS_PER_WINDOW, CHECKOUT_WINDOW_MINUTES = 5, 10
+"""At most 5 checkouts per customer in 10 minutes (paying, cancelling and trying again stays well inside)."""
+
+
 async def start_checkout(
     ctx: Context, tenant: TenantRef, customer_id: int, provider: Provider, *, origin: str, site_url: str
 ) -> str:
@@ -106,6 +110,16 @@ async def start_checkout(
         customer = await lock_customer(scope.connection, customer_id)
         if customer.balance_minor <= 0:
             raise CheckoutRefused("You owe nothing now: there is nothing to pay.")
+        # each checkout is a call to the gateway; the suspension portal's button is public (by address), so a
+        # customer (or a script at their address) can open only a few in a while
+        if (
+            await queries.checkouts_opened_lately(scope.connection, customer_id, CHECKOUT_WINDOW_MINUTES)
+            >= CHECKOUTS_PER_WINDOW
+        ):
+            raise CheckoutRefused(
+                "You started several payments in the last few minutes. Please finish one of them, or try again"
+                f" in {CHECKOUT_WINDOW_MINUTES} minutes."
+            )
         amount = Money(customer.balance_minor, tenant.currency)
         # 80 random bits in 20 hex digits: unguessable (the result page's address) and a valid order id for
         # every gateway (Nagad takes letters and digits only)
