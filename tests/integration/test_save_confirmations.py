@@ -402,6 +402,9 @@ async def fx_world(
     )
     with contextlib.suppress(LookupError):
         await drop_tenant(db, created)
+    await db.pool.execute(  # the platform's gateway accounts are one per provider, shared by every test
+        "DELETE FROM platform.payment_gateway WHERE merchant_id = $1", f"platform-{ids['suffix']}"
+    )
     await db.pool.execute(
         "DELETE FROM platform.status_check WHERE id = $1 OR name = $2",
         platform_check_id,
