@@ -94,3 +94,12 @@ async def test_a_changed_file_gets_a_new_url(
     finally:
         monkeypatch.undo()
         assets.STATIC.forget()
+
+
+async def test_favicon_ico_leads_to_the_icon(make_client: Callable[..., httpx.AsyncClient]) -> None:
+    """Pages that name no icon (a gateway's result page in some browsers, a PDF) make browsers ask for it."""
+    async with make_client() as client:
+        answer = await client.get("/favicon.ico")
+        assert answer.status_code == 302 and answer.headers["location"] == assets.static_url("favicon.svg")
+        icon = await client.get(answer.headers["location"])
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

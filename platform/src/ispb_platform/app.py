@@ -51,7 +51,7 @@ from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import InvitationController, StaffController
 from ispb_platform.web import home as front_door
-from ispb_platform.web.assets import static_file
+from ispb_platform.web.assets import favicon, static_file
 from ispb_platform.web.errors import http_error, server_error
 from ispb_platform.web.health import healthz
 from ispb_platform.web.requests import FormRequest, refuse_impossible_ids
@@ -121,6 +121,7 @@ def create_app(
             *front_door.ROUTES,
             healthz,
             static_file,
+            favicon,
             *auth_routes.ROUTES,
             *panel_routes.ROUTES,
             *automation_routes.ROUTES,

@@ -20,7 +20,7 @@ from pathlib import Path
 from litestar import get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import File
+from litestar.response import File, Redirect
 
 from ispb_platform.auth.access import PUBLIC
 
@@ -91,3 +91,10 @@ def static_file(file_path: FromPath[str]) -> File:
         content_disposition_type="inline",
         headers={"Cache-Control": cache_control},
     )
+
+
+@get("/favicon.ico", opt=PUBLIC, sync_to_thread=False, include_in_schema=False)
+def favicon() -> Redirect:
+    """Browsers ask for ``/favicon.ico`` on pages that name no icon (a gateway's return, a PDF): the SVG icon,
+    instead of a 404 in every console."""
+    return Redirect(static_url("favicon.svg"), status_code=302)  # not 301: the hashed name changes with the file
