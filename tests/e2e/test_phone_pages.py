@@ -49,6 +49,7 @@ AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c" 
 
 NOT_PAGES = {
     "/healthz": "a JSON health answer for the load balancer",
+    "/favicon.ico": "a redirect to the icon, for browsers that ask without a link (tests/integration/test_assets.py)",
     "/static/{file_path:str}": "the pages' own CSS, JS and icon: weighed with every page",
     "/panel/bills/{bill_id:int}/pdf": "a PDF download",
     "/portal/{operator_slug:str}/bills/{bill_id:int}/pdf": "a PDF download (test_portal_on_a_phone.py taps it)",
