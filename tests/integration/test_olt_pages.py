@@ -2,12 +2,17 @@
 (sysDescr), sees ONUs problems first, an ONU's Rx history, maps one by hand; the customer page shows its ONU and
 the portal a plain signal word. Pages of another tenant's OLT are 404."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from factories import make_customer
+from ispb_netsync.olt.reading import OltReading
 from ispb_netsync.olt.simulator import available
 from ispb_platform.auth.passwords import hash_password
+from ispb_platform.network.olts import queries, service
 from ispb_platform.network.olts.sync import SyncOptions, sync_olts
+from ispb_platform.network.olts.sync import _write as sync_write
 from ispb_platform.secrets_box import Binding, Purpose, reveal
 from ispb_tenants import Database
 from peers.snmp_olt import onus_of, simulated_olts
@@ -109,3 +114,52 @@ async def test_olt_pages_from_adding_to_the_portal(
     await sign_in(stranger, await make_staff("operator_admin", other))
     assert (await stranger.get(f"/panel/olts/{olt_id}")).status_code == 404
     assert (await stranger.get(f"/panel/olts/onus/{onu_id}")).status_code == 404
+
+    # Removing the OLT asks first, needs a reason, is for operator admins only, and takes the ONUs with it.
+    staff = make_client()
+    staff_token = await sign_in(staff, await make_staff("operator_staff", tenant))
+    assert (await staff.get(f"/panel/olts/{olt_id}/remove")).status_code == 403
+    assert (await stranger.get(f"/panel/olts/{olt_id}/remove")).status_code == 404
+    question = await admin.get(f"/panel/olts/{olt_id}/remove")
+    assert question.status_code == 200 and "Remove the OLT Mirpur OLT" in question.text and "5 ONUs" in question.text
+    assert (
+        await staff.post(f"/panel/olts/{olt_id}/remove", data={"_csrf_token": staff_token, "reason": "x"})
+    ).status_code == 403
+    unexplained = await admin.post(f"/panel/olts/{olt_id}/remove", data={"_csrf_token": token, "reason": "  "})
+    assert unexplained.status_code == 422 and "reason is required" in unexplained.text
+    async with db.tenant(tenant) as scope:
+        assert await scope.connection.fetchval("SELECT count(*) FROM onu WHERE olt_id = $1", olt_id) == 5
+    removed = await admin.post(
+        f"/panel/olts/{olt_id}/remove", data={"_csrf_token": token, "reason": "POP closed, ONUs moved to Uttara"}
+    )
+    assert removed.status_code == 303 and removed.headers["location"] == "/panel/olts"
+    assert "Mirpur OLT removed with its 5 ONUs" in (await admin.get("/panel/olts/")).text
+    async with db.tenant(tenant) as scope:
+        connection = scope.connection
+        assert await connection.fetchval("SELECT count(*) FROM olt") == 0
+        assert await connection.fetchval("SELECT count(*) FROM onu") == 0
+        assert await connection.fetchval("SELECT count(*) FROM onu_reading") == 0
+        assert await connection.fetchval("SELECT count(*) FROM customer WHERE id = $1", customer_id) == 1
+        logged = await connection.fetchrow("SELECT summary, details FROM activity_log WHERE action = 'olt.removed'")
+    assert "POP closed, ONUs moved to Uttara" in logged["summary"] and '"customers_unlinked": 1' in logged["details"]
+    assert (await admin.get(f"/panel/olts/{olt_id}")).status_code == 404
+    assert (await admin.get(f"/panel/olts/onus/{onu_id}")).status_code == 404
+    assert "Fibre (ONU)" not in (await admin.get(f"/panel/customers/{customer_id}")).text
+
+
+async def test_a_walk_of_an_olt_removed_meanwhile_writes_nothing(db: Database, make_tenant):
+    tenant = await make_tenant("oltgone")
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(
+            "INSERT INTO olt (id, name, host, snmp_port, snmp_version, vendor, community_sealed)"
+            " VALUES (1, 'Old', '127.0.0.1', 161, 'v2c', 'zte_gpon', 'sealed')"
+        )
+        olt = await queries.get_olt(1)
+        assert olt is not None
+        removed = await service.remove_olt(scope, 1)
+        assert removed is not None and removed.name == "Old" and removed.onus == 0
+        assert await service.remove_olt(scope, 1) is None  # a second removal finds nothing
+    reading = OltReading(onus=onus_of("zte_gpon", 3), garbled=0, values=30)
+    assert await sync_write(db, tenant, olt, reading, datetime.now(UTC)) == {"olts_removed_meanwhile": 1}
+    async with db.tenant(tenant) as scope:
+        assert await scope.connection.fetchval("SELECT count(*) FROM onu") == 0

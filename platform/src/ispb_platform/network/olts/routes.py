@@ -15,6 +15,8 @@ from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal
 from ispb_platform.network.olts import forms, queries, service
 from ispb_platform.network.olts.history import rx_chart
+from ispb_platform.network.olts.queries import OltRow
+from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other, text_problem
 from ispb_platform.web.navigation import PANEL_NAV
@@ -35,6 +37,28 @@ def _page(template: str, status_code: int = 200, **context: Any) -> Template:
         template,
         context={"nav": PANEL_NAV, "active": "/panel/olts", **_CHOICES, **context},
         status_code=status_code,
+    )
+
+
+OLTS = panel_layout("/panel/olts")
+
+
+async def _olt(olt_id: int) -> OltRow:
+    olt = await queries.get_olt(olt_id)
+    if olt is None:
+        raise NotFoundException()
+    return olt
+
+
+def _remove_confirmation(olt: OltRow) -> Confirmation:
+    return Confirmation(
+        title=f"Remove the OLT {olt['name']} ({olt['host']})?",
+        consequence=f"Its {olt['onu_count']} ONUs leave the ONU list with their signal history, and customers"
+        " mapped to them lose the link (their accounts are untouched). The sync stops asking it. Adding the OLT"
+        " again later finds its ONUs anew; manual mappings have to be made again.",
+        action=f"/panel/olts/{olt['id']}/remove",
+        button="Remove OLT",
+        back=f"/panel/olts/{olt['id']}",
     )
 
 
@@ -109,6 +133,37 @@ class OltController(Controller):
                 flash(request, "OLT saved: its ONUs appear after the next sync (every 15 minutes)")
                 return see_other(request, f"/panel/olts/{saved}")
         return _page("network/olts/form.html", 422, form=forms.without_secrets(data), errors=errors, olt_id=olt_id)
+
+    @get("/{olt_id:int}/remove", opt=allow(OPERATOR_ADMINS))
+    @in_tenant_scope
+    async def confirm_remove(self, db: TenantScope, olt_id: FromPath[int]) -> Template:
+        return confirm_page(_remove_confirmation(await _olt(olt_id)), OLTS)
+
+    @post("/{olt_id:int}/remove", opt=allow(OPERATOR_ADMINS))
+    @in_tenant_scope
+    async def remove(
+        self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, olt_id: FromPath[int]
+    ) -> Template | Response[Any]:
+        """Remove an OLT taken out of service, with its ONUs and their history; the reason goes into the log."""
+        olt = await _olt(olt_id)
+        reason, errors = read_reason(await form_fields(request))
+        if errors:
+            return confirm_page(_remove_confirmation(olt), OLTS, reason=reason, errors=errors)
+        removed = await service.remove_olt(db, olt_id)
+        if removed is None:
+            raise NotFoundException()  # removed meanwhile by someone else
+        await record_activity(
+            db,
+            operator,
+            "olt.removed",
+            object_type="olt",
+            object_id=olt_id,
+            summary=f"Removed OLT {removed.name} with {removed.onus} ONUs: {reason}",
+            details={"reason": reason, "onus": removed.onus, "customers_unlinked": removed.customers_unlinked},
+            ip=client_ip(request),
+        )
+        flash(request, f"OLT {removed.name} removed with its {removed.onus} ONUs")
+        return see_other(request, "/panel/olts")
 
     @post("/{olt_id:int}/test", opt=allow(OPERATORS))
     async def test_connection(

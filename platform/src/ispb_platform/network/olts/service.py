@@ -53,6 +53,37 @@ async def save_olt(db: TenantScope, secret_key: str, draft: OltDraft, olt_id: in
     return row_id
 
 
+@dataclass(frozen=True)
+class Removed:
+    """What removing an OLT took with it, for the activity log and the message to the operator."""
+
+    name: str
+    onus: int
+    customers_unlinked: int
+
+
+async def remove_olt(scope: TenantScope, olt_id: int) -> Removed | None:
+    """Delete the OLT with its ONUs and their Rx history (the tables cascade); None when it is already gone.
+
+    Takes the sync's per-OLT lock first, so a sync writing this OLT's walk finishes before the delete, and a
+    sync that walked it meanwhile finds it gone and writes nothing (``sync._write``). Customers keep their
+    record; only their link to an ONU of this OLT goes.
+    """
+    connection = scope.connection
+    await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1), $2)", writes.SYNC_LOCK, olt_id)
+    row = await connection.fetchrow(
+        """
+        WITH gone AS (DELETE FROM olt WHERE id = $1 RETURNING name)
+        SELECT gone.name,
+               (SELECT count(*) FROM onu WHERE olt_id = $1) AS onus,
+               (SELECT count(*) FROM onu WHERE olt_id = $1 AND customer_id IS NOT NULL) AS customers_unlinked
+        FROM gone
+        """,
+        olt_id,
+    )
+    return None if row is None else Removed(row["name"], row["onus"], row["customers_unlinked"])
+
+
 async def name_clash(data: dict[str, str], errors: dict[str, str], olt_id: int | None) -> dict[str, str]:
     name = (data.get("name") or "").strip()
     if "name" in errors or not name or not await queries.name_taken(name, olt_id):

@@ -47,7 +47,6 @@ RETRIES = 2
 OLT_WITHIN = 120.0
 """Seconds one OLT's whole walk may take: 512 ONUs take about a second on a healthy OLT."""
 RETRY_PAUSE = 10.0
-_LOCK = "netsync.olt_sync"
 _worker_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 """The worker-wide bound, one per event loop (a semaphore belongs to the loop it is used in)."""
 
@@ -100,7 +99,9 @@ async def _walk(
 async def _write(db: Database, tenant: TenantRef, olt: OltRow, outcome: OltReading | Failure, now: datetime) -> Counts:
     async with db.tenant(tenant) as scope:
         connection = scope.connection
-        await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1), $2)", _LOCK, olt["id"])
+        await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1), $2)", writes.SYNC_LOCK, olt["id"])
+        if not await writes.olt_exists(connection, olt["id"]):
+            return {"olts_removed_meanwhile": 1}
         if isinstance(outcome, Failure):
             await writes.record_failure(connection, olt["id"], now, status=outcome.status, error=outcome.error)
             return {f"olts_{outcome.status}": 1}

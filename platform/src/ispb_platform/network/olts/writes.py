@@ -15,6 +15,9 @@ import asyncpg
 
 from ispb_netsync.olt import OnuRecord
 
+SYNC_LOCK = "netsync.olt_sync"
+"""Advisory lock name, with the OLT's id as the second key: held while a sync writes one OLT's walk, and by
+removing the OLT, so the two never interleave."""
 READING_STEP_DB = Decimal("0.5")
 """A reading is kept when Rx moves by this much (dB) or more ..."""
 READING_EVERY = "55 minutes"
@@ -132,6 +135,11 @@ async def map_automatically(
         olt_id,
     )
     return int(mapped.rsplit(" ", 1)[-1]), int(unmapped.rsplit(" ", 1)[-1])
+
+
+async def olt_exists(connection: asyncpg.Connection, olt_id: int) -> bool:
+    """Checked under ``SYNC_LOCK``: an OLT removed while it was being walked gets nothing written."""
+    return bool(await connection.fetchval("SELECT EXISTS (SELECT 1 FROM olt WHERE id = $1)", olt_id))
 
 
 async def record_success(
