@@ -8,7 +8,7 @@ Three lines walk an OLT::
     print([(onu.place, onu.serial, onu.status, onu.rx_dbm) for onu in reading.onus])
 """
 
-from ispb_netsync.olt.client import OltAddress, OltSession, SNMPv3User
+from ispb_netsync.olt.client import OltAddress, OltSession, SNMPv3User, new_engine
 from ispb_netsync.olt.errors import (
     OLTAuthFailed,
     OLTCommunityRejected,
@@ -28,6 +28,7 @@ __all__ = (
     "OltAddress",
     "SNMPv3User",
     "OltSession",
+    "new_engine",
     "read_onus",
     "OltReading",
     # what it says

@@ -80,6 +80,27 @@ _AUTHORIZATION_ERROR = 16
 _TOO_BIG = 1
 
 
+class _NoMibCompiler:
+    """Stands in for pysnmp's MIB compiler so none is ever built (see `new_engine`): a MIB module that is not
+    already loaded stays missing."""
+
+    def compile(self, *modules: str, **options: Any) -> dict[str, str]:
+        return dict.fromkeys(modules, "missing")
+
+
+def new_engine() -> SnmpEngine:
+    """A pysnmp engine that never compiles MIBs.
+
+    pysnmp resolves every requested OID through its MIB view, and when pysmi is importable (snmpsim, a test
+    dependency, brings it) it first builds a MIB compiler per engine: a Lark grammar costing 1-4 s of CPU, and
+    one that may fetch MIB files over the internet. Profiles read numeric OIDs only, so no MIB is ever needed.
+    Measured on one 512-ONU walk with a fresh engine: 4.3 s of its 7.0 s profiled CPU went there.
+    """
+    engine = SnmpEngine()
+    engine.get_mib_builder().set_mib_compiler(_NoMibCompiler(), "")
+    return engine
+
+
 @dataclass(frozen=True)
 class SNMPv3User:
     """SNMPv3 authPriv credentials: a user, its authentication and privacy pass phrases and protocols."""
@@ -169,7 +190,7 @@ class OltSession:
 
     def __init__(self, address: OltAddress, *, engine: SnmpEngine | None = None) -> None:
         self.address = address
-        self._engine = engine or SnmpEngine()
+        self._engine = engine or new_engine()
         self._owns_engine = engine is None
         self._target: UdpTransportTarget | None = None
         self._auth = _auth_data(address)
@@ -314,7 +335,7 @@ class OltSession:
 async def _answers_snmpv3(address: OltAddress) -> bool:
     """Whether the host's SNMP agent answers an SNMPv3 discovery (any reply but silence): then it is up, and a
     v2c request it ignored had a community it does not accept."""
-    engine = SnmpEngine()
+    engine = new_engine()
     try:
         target = await UdpTransportTarget.create((address.host, address.port), timeout=address.timeout, retries=0)
         indication, _, _, _ = await get_cmd(

@@ -29,6 +29,7 @@ from ispb_netsync.olt import (
     OLTError,
     OLTGarbage,
     OltReading,
+    new_engine,
     read_onus,
 )
 from ispb_platform.jobs.job import Counts
@@ -129,7 +130,7 @@ async def sync_olts(db: Database, tenant: TenantRef, secret_key: str, options: S
         olts = await queries.all_olts()
     if not olts:
         return {}
-    engine = SnmpEngine()
+    engine = new_engine()
     gate, worker = asyncio.Semaphore(options.olts_at_once), _worker_gate()
     totals: Counter[str] = Counter()
 
