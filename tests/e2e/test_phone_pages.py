@@ -32,6 +32,7 @@ from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.customers.queries import PAGE_SIZE as CUSTOMERS_PAGE
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.reports.jobs import bills_vs_payments
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import Database, TenantRef
 
@@ -221,6 +222,8 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
             " VALUES ('bkash-november.csv', repeat('0', 64), 'mobile_money', current_date, 'BDT', 'phone') RETURNING id"
         )
     await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant))
+    # the Overview's charts, tables and CSV links, as the hourly report job leaves them
+    await bills_vs_payments(JobContext(db=db, today=datetime.now(UTC).date(), now=datetime.now(UTC), tenant=tenant))
     check_id, platform_check_id = await _monitoring(db, tenant)
     token = secrets.token_urlsafe(24)
     invitation_id = await db.fetchval(

@@ -196,3 +196,22 @@ def test_the_macro_renders_a_named_image_a_table_and_no_inline_style() -> None:
         c=Chart("e", "Nothing", "None.", ChartKind.BAR, (), ())
     )
     assert "<svg" not in empty and "No figures yet" in empty
+
+
+def test_a_rate_axis_reaches_a_hundred_percent_whatever_the_values() -> None:
+    rate = Chart(
+        "r",
+        "Rate",
+        "Rate.",
+        ChartKind.LINE,
+        MONTHS,
+        (Series("Collected", (Decimal("0.4"), None, Decimal("12.5"))),),
+        places=1,
+        unit="%",
+        axis_top=Decimal(100),
+    )
+    assert draw(rate).y_ticks[-1].text == "100"
+    over = Chart(
+        "o", "Rate", "Rate.", ChartKind.LINE, ("Jan",), (Series("Collected", (Decimal("140"),)),), axis_top=Decimal(100)
+    )
+    assert draw(over).y_ticks[-1].text == "150"

@@ -44,8 +44,12 @@ async def overview(db: TenantScope, today: date) -> Overview:
         ],
         charts=overview_charts(await reports.months(db.connection, *month_window(today)), db.tenant.currency),
         top_overdue=await reports.top_overdue(db.connection),
-        refreshed_at=await reports.last_refreshed(db.connection),
+        refreshed_at=_local(await reports.last_refreshed(db.connection), zone),
     )
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return None if moment is None else moment.astimezone(zone)
 
 
 def _zone(name: str) -> ZoneInfo:

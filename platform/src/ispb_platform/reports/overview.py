@@ -62,6 +62,7 @@ def overview_charts(rows: list[dict[str, Any]], currency: str) -> dict[str, Char
             (Series("Collected", tuple(_rate(r["paid_minor"], b) for r, b in zip(rows, billed, strict=True))),),
             places=1,
             unit="%",
+            axis_top=Decimal(100),
         ),
         Chart(
             "customers",

@@ -1,7 +1,7 @@
 """Reads of the precomputed report tables (``refresh.py`` writes them): small, indexed by month, fast at any size."""
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
 from asyncpg import Connection
 
@@ -25,6 +25,7 @@ async def months(connection: Connection, first: date, last: date) -> list[dict[s
 
 
 async def top_overdue(connection: Connection) -> list[dict[str, Any]]:
+    """The customers owing most on bills past due, best first, with their code, name and status."""
     rows = await connection.fetch(
         "SELECT o.rank, o.customer_id, c.code, c.name, c.status, o.overdue_minor, o.overdue_bills, o.oldest_due,"
         " o.refreshed_at FROM report_top_overdue o JOIN customer c ON c.id = o.customer_id ORDER BY o.rank"
@@ -32,5 +33,7 @@ async def top_overdue(connection: Connection) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-async def last_refreshed(connection: Connection) -> Any:
-    return await connection.fetchval("SELECT max(refreshed_at) FROM report_month")
+async def last_refreshed(connection: Connection) -> datetime | None:
+    """When the report job last counted (None before its first run): the page says how fresh its figures are."""
+    moment = await connection.fetchval("SELECT max(refreshed_at) FROM report_month")
+    return None if moment is None else cast(datetime, moment)

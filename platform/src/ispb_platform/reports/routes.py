@@ -4,7 +4,7 @@
 Read from the precomputed report tables only, like the page.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import get
@@ -61,15 +61,11 @@ def _overdue_csv(rows: list[dict[str, Any]], currency: str) -> bytes:
                 r["status"],
                 Money.from_minor(int(r["overdue_minor"]), currency).to_decimal(),
                 r["overdue_bills"],
-                _iso(r["oldest_due"]),
+                r["oldest_due"].isoformat(),
             ]
             for r in rows
         ),
     )
-
-
-def _iso(day: date) -> str:
-    return day.isoformat()
 
 
 ROUTES = [report_csv]

@@ -144,6 +144,8 @@ class Chart:
     """Appended to the column names of a non-money value, e.g. ``%``."""
     heading: str = "Month"
     """The label column's name in the table and the CSV."""
+    axis_top: Decimal | None = None
+    """The y axis reaches at least this (a rate: 100, so 0.4% does not look like a full bar)."""
 
     def __post_init__(self) -> None:
         if len(self.series) > TONES:
@@ -190,6 +192,7 @@ class Chart:
 def draw(chart: Chart) -> Drawing:
     """The SVG geometry of ``chart``: a nice y scale that always includes zero, bars or lines per category."""
     low, high = _extent(chart)
+    high = high if chart.axis_top is None else max(high, chart.axis_top)
     lo, hi, step = nice_scale(low, high, minimum_step=Decimal(1).scaleb(-chart.decimals))
     plot_height = HEIGHT - TOP - BOTTOM
 
