@@ -43,6 +43,7 @@ BENCHES = (
     Bench("bill_generation", ("--parallel", "2"), ("--tenants", "10", "--parallel", "2", "--months", "2")),
     Bench("auto_suspend", ("--customers", "100000"), ("--customers", "10000")),
     Bench("advance_debit", ("--customers", "100000"), ("--customers", "10000")),
+    Bench("reports", ("--customers", "100000"), ("--customers", "10000")),
     Bench("invoice_pdf", ("--invoices", "200"), ("--invoices", "60")),
     Bench("notify_reminders", (), ("--tenants", "10")),
     Bench("reactivation", ("--payments", "100"), ("--payments", "30")),

@@ -32,6 +32,7 @@ from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.customers.queries import PAGE_SIZE as CUSTOMERS_PAGE
 from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
+from ispb_platform.reports.jobs import bills_vs_payments
 from ispb_platform.web.navigation import PANEL_NAV
 from ispb_tenants import Database, TenantRef
 
@@ -55,6 +56,7 @@ NOT_PAGES = {
     "/portal/{operator_slug:str}/bills/{bill_id:int}/pdf": "a PDF download (test_portal_on_a_phone.py taps it)",
     "/invoices/{token:str}": "a PDF download by signed link",
     "/panel/payments/import/{import_id:int}/refused.csv": "a CSV download",
+    "/panel/reports/{report:str}": "a CSV download of an Overview chart's table (tests/integration/test_reports.py)",
     "/panel/routers/{router_id:int}/traffic.png": "a traffic graph image (tests/integration/test_traffic_graphs.py)",
     "/panel/customers/{customer_id:int}/traffic.png": "a traffic graph image, shown on the customer page",
     "/portal/{operator_slug:str}/traffic.png": "a traffic graph image, shown on the portal's home",
@@ -220,6 +222,8 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
             " VALUES ('bkash-november.csv', repeat('0', 64), 'mobile_money', current_date, 'BDT', 'phone') RETURNING id"
         )
     await generate_bills(JobContext(db=db, today=date(2026, 12, 1), now=datetime.now(UTC), tenant=tenant))
+    # the Overview's charts, tables and CSV links, as the hourly report job leaves them
+    await bills_vs_payments(JobContext(db=db, today=datetime.now(UTC).date(), now=datetime.now(UTC), tenant=tenant))
     check_id, platform_check_id = await _monitoring(db, tenant)
     token = secrets.token_urlsafe(24)
     invitation_id = await db.fetchval(

@@ -105,6 +105,16 @@ async def test_prepare_demo_is_idempotent(db: Database):
                 )
                 parked = await scope.connection.fetchval("SELECT count(*) FROM billing_parked")
             assert (too_long, parked) == (0, 0)
+            async with db.tenant(tenant) as scope:
+                # the Overview's bills vs payments: the demo's two months, counted by the report jobs it ran
+                months = await scope.connection.fetch(
+                    "SELECT r.month, r.billed_minor, r.paid_minor,"
+                    " (SELECT sum(total_minor) FROM bill WHERE date_trunc('month', issue_date) = r.month) AS billed,"
+                    " (SELECT sum(amount_minor) FROM payment WHERE date_trunc('month', received_on) = r.month) AS paid"
+                    " FROM report_month r WHERE r.billed_minor > 0 ORDER BY r.month"
+                )
+            assert len(months) == 2 and all(m["paid_minor"] > 0 for m in months)
+            assert all((m["billed_minor"], m["paid_minor"]) == (m["billed"], m["paid"]) for m in months)
         hashes = await db.pool.fetch("SELECT password_hash FROM platform.platform_user")
         assert hashes and all(r["password_hash"].startswith("$argon2id$") for r in hashes)
     finally:

@@ -150,6 +150,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "slug": tenant_a.slug,
         "provider": "bkash",
         "merchant_ref": "no-such-checkout-0001",
+        "report": "bills-payments.csv",
     }
     return {"users": users, "ids": ids, "customers": customers}
 
@@ -198,8 +199,8 @@ async def test_route_by_role_matrix(web_app, world, db: Database, make_client, c
         for role in ROLES:
             status = await _request_as(role, method, url, world, db, make_client, csrf_of)
             expected = _expected(access, role)
-            # {event} and {provider} name catalogue entries (the same in every tenant), not objects of tenant A
-            catalogue = "{event" in path or "{provider" in path
+            # {event}, {provider} and {report} name catalogue entries (the same in every tenant), not objects of A
+            catalogue = "{event" in path or "{provider" in path or "{report" in path
             object_url = "{" in path and "file_path" not in path and not catalogue
             if expected is None and role == OTHER_CUSTOMER and path.startswith("/portal/") and access != PUBLIC_ACCESS:
                 ok = status in {303, 401}  # in tenant A's portal, B's customer is asked to sign in there

@@ -47,6 +47,7 @@ from ispb_platform.payments.online import routes as online_payment_routes
 from ispb_platform.payments.online import sms_routes as sms_credit_routes
 from ispb_platform.payments.routes import PaymentController
 from ispb_platform.portal.routes import PortalController
+from ispb_platform.reports import routes as report_routes
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import InvitationController, StaffController
@@ -145,6 +146,7 @@ def create_app(
             *netflow_routes.ROUTES,
             *notify_routes.ROUTES,
             *monitoring_routes.ROUTES,
+            *report_routes.ROUTES,
             *extra_routes,
             AdminController,
             PortalController,

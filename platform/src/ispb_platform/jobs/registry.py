@@ -21,6 +21,7 @@ from ispb_platform.network.jobs import (
 )
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
+from ispb_platform.reports.jobs import bills_vs_payments, yearly_summary
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -215,6 +216,22 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=recheck_pending_payments,
         description="Asks the gateways about online payments pending for more than 5 minutes and records paid ones",
         timeout_s=1500,  # inside the 30 minutes: 500 checkouts, 8 at a time, 30 s per gateway call at worst
+    ),
+    ScheduledJob(
+        name="reports.bills_vs_payments",
+        cron="50 * * * *",  # hourly, after the hour's bills (:05), suspensions (:35) and payment rechecks (:30)
+        scope=JobScope.TENANT,
+        run=bills_vs_payments,
+        description="Recounts the Overview's month figures: bills, payments, customers and who owes most",
+        timeout_s=900,
+    ),
+    ScheduledJob(
+        name="reports.yearly_summary",
+        cron="15 20 * * *",  # daily, 02:15 in Dhaka
+        scope=JobScope.TENANT,
+        run=yearly_summary,
+        description="Recounts the month figures and the yearly totals of bills, payments and customers",
+        timeout_s=1800,
     ),
     ScheduledJob(
         name="payments.recheck_sms_purchases",

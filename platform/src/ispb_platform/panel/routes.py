@@ -3,6 +3,7 @@
 The Activity Log lives in ``activity/routes.py``, Automation (the schedule) in ``jobs/routes.py``.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get
@@ -10,6 +11,7 @@ from litestar.response import Template
 
 from ispb_platform.auth.access import allow
 from ispb_platform.auth.roles import OPERATORS
+from ispb_platform.jobs.runs import local_today
 from ispb_platform.panel import service
 from ispb_platform.web.navigation import NOT_READY, PANEL_NAV
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
@@ -24,7 +26,7 @@ def panel_page(template: str, active: str, **context: Any) -> Template:
 @get("/panel/", opt=OPERATOR)
 @in_tenant_scope
 async def dashboard(db: TenantScope) -> Template:
-    overview = await service.overview(db)
+    overview = await service.overview(db, local_today(datetime.now(UTC), db.tenant))
     return panel_page(
         "panel/dashboard.html",
         "/panel/",
@@ -34,6 +36,10 @@ async def dashboard(db: TenantScope) -> Template:
         sms=overview.sms,
         waiting=overview.waiting,
         incidents=overview.incidents,
+        charts=overview.charts,
+        top_overdue=overview.top_overdue,
+        refreshed_at=overview.refreshed_at,
+        currency=db.tenant.currency,
     )
 
 

@@ -71,6 +71,7 @@ from ispb_tenants.tables.radius import (
     RadReply,
     RadUserGroup,
 )
+from ispb_tenants.tables.reports import ReportCustomerMonth, ReportMonth, ReportTopOverdue, ReportYear
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
@@ -139,6 +140,10 @@ TENANT_TABLES = (
     MonitorSettings,
     ZabbixHost,
     ZabbixProblem,
+    ReportMonth,
+    ReportCustomerMonth,
+    ReportYear,
+    ReportTopOverdue,
 )
 ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
@@ -203,6 +208,10 @@ __all__ = (
     "RadPostAuth",
     "RadReply",
     "RadUserGroup",
+    "ReportCustomerMonth",
+    "ReportMonth",
+    "ReportTopOverdue",
+    "ReportYear",
     "Router",
     "RouterCommand",
     "StaffInvitation",
