@@ -262,3 +262,54 @@ async def test_nagad_recheck_tampering_and_a_cancelled_payment(db: Database, sho
         reference = await _start(client, tenant, Provider.NAGAD, peer)
         await client.get(_local(peer.cancel(reference)))
         assert await _counts(db, tenant) == (0, "failed", "suspended")
+
+
+async def _forget_gateway_refs(db: Database, tenant: TenantRef) -> None:
+    """As if the start's last step (storing the gateway's checkout id) was lost: a crash after the gateway
+    answered, before our write."""
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE online_payment SET gateway_ref = NULL")
+
+
+async def test_a_return_finds_a_checkout_whose_gateway_id_was_never_stored(db: Database, shop):
+    """Stripe's session_id and Nagad's payment_ref_id on the way back name the checkout at the gateway (its
+    answer must still name our reference): the money the customer paid is recorded, not expired a day later."""
+    async with StripePeer() as peer:
+        tenant, client = await shop(Provider.STRIPE, peer)
+        session_id = await _start(client, tenant, Provider.STRIPE, peer)
+        await _forget_gateway_refs(db, tenant)
+        back = await client.get(_local(peer.pay(session_id)))
+        assert back.status_code == 303
+        assert await _counts(db, tenant) == (1, "completed", "active")
+        assert (await _one(db, tenant, "SELECT gateway_ref FROM online_payment"))["gateway_ref"] == session_id
+
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        reference = await _start(client, tenant, Provider.NAGAD, peer)
+        await _forget_gateway_refs(db, tenant)
+        assert (await client.get(_local(peer.pay(reference)))).status_code == 303
+        assert await _counts(db, tenant) == (1, "completed", "active")
+
+
+async def test_sslcommerz_checkouts_without_a_stored_session_key_each_complete(db: Database, shop):
+    """SSLCommerz's validation answer names no session key: two such checkouts must not both be given an empty
+    gateway id (the unique index would refuse the second, and its paid money would never be recorded)."""
+    async with SslcommerzPeer() as peer:
+        tenant, client = await shop(Provider.SSLCOMMERZ, peer)
+        await _start(client, tenant, Provider.SSLCOMMERZ, peer)
+        dashboard = await client.get(f"/portal/{tenant.slug}/")
+        again = await client.post(
+            f"/portal/{tenant.slug}/pay", data={"provider": "sslcommerz", "_csrf_token": csrf_from(dashboard.text)}
+        )
+        assert again.status_code == 200, again.text[:300]
+        await _forget_gateway_refs(db, tenant)
+        for key in list(peer.sessions):  # the customer pays both at the gateway
+            url, posted = peer.pay(key)
+            assert (await client.post(_local(url), data=posted)).status_code == 303
+        rows = await _one(
+            db,
+            tenant,
+            "SELECT count(*) FILTER (WHERE status = 'completed') AS completed, count(gateway_ref) AS refs,"
+            " (SELECT count(*) FROM payment) AS payments FROM online_payment",
+        )
+        assert (rows["completed"], rows["refs"], rows["payments"]) == (2, 0, 2)

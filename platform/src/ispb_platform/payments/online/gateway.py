@@ -96,6 +96,25 @@ class Pending:
     amount: Money
 
 
+RETURN_REF_FIELD = {
+    Provider.BKASH: "paymentID",
+    Provider.NAGAD: "payment_ref_id",
+    Provider.STRIPE: "session_id",
+}
+"""The field of the way back (query or notice) that names the gateway's checkout id. Used only when we never
+stored that id (the start's last step was lost); the gateway's answer must still name our reference, so the
+field is a pointer, never evidence. SSLCommerz needs none: its ``val_id`` and ``tran_id`` find the payment."""
+
+
+def returned_pending(pending: Pending, provider: Provider, returned: Mapping[str, str]) -> Pending:
+    """The checkout to confirm: as recorded, or, when its gateway id was never stored, with the id the way back
+    names (see `RETURN_REF_FIELD`)."""
+    if pending.gateway_ref:
+        return pending
+    found = returned.get(RETURN_REF_FIELD.get(provider, ""), "")
+    return Pending(pending.merchant_ref, found, pending.amount)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The gateway's answer about one checkout, in its own terms (unchecked)."""

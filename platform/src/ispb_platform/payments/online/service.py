@@ -50,6 +50,7 @@ from ispb_platform.payments.online.gateway import (
     Verdict,
     about_another,
     judge,
+    returned_pending,
 )
 from ispb_platform.payments.online.queries import OnlinePaymentRow
 from ispb_platform.payments.queries import PaymentMethod, lock_customer
@@ -157,9 +158,7 @@ async def confirm_return(
     account = found.get(provider)
     if checkout.status != "pending" or account is None:
         return checkout  # a second delivery of the callback, or a recheck got there first: nothing to do
-    pending = checkout.pending
-    if not pending.gateway_ref:  # the start's last step was lost: the gateway's answer must name our reference
-        pending = Pending(pending.merchant_ref, returned.get("paymentID", ""), pending.amount)
+    pending = returned_pending(checkout.pending, provider, returned)
     try:
         verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
     except GatewayError as error:  # unknown state: the recheck asks again
@@ -264,7 +263,8 @@ async def settle(
             await queries.close(c, checkout_id, "refused", f"transaction {verdict.transaction_id} already recorded")
             return Settled("refused")
         await c.execute(
-            "UPDATE online_payment SET gateway_ref = coalesce(gateway_ref, $2) WHERE id = $1",
+            # SSLCommerz's answer names no session key: an empty one must not be stored (the unique index)
+            "UPDATE online_payment SET gateway_ref = coalesce(gateway_ref, nullif($2, '')) WHERE id = $1",
             checkout_id,
             pending.gateway_ref,
         )

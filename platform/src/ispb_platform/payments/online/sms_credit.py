@@ -38,6 +38,7 @@ from ispb_platform.payments.online.gateway import (
     Verdict,
     about_another,
     judge,
+    returned_pending,
 )
 from ispb_platform.payments.online.service import (
     EXPIRE_AFTER,
@@ -196,9 +197,7 @@ async def confirm_purchase(
         return None
     if purchase.status != "pending" or account is None:
         return purchase
-    pending = purchase.pending
-    if not pending.gateway_ref:
-        pending = Pending(pending.merchant_ref, returned.get("paymentID", ""), pending.amount)
+    pending = returned_pending(purchase.pending, provider, returned)
     try:
         verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
     except GatewayError as error:
