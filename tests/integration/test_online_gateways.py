@@ -313,3 +313,15 @@ async def test_sslcommerz_checkouts_without_a_stored_session_key_each_complete(d
             " (SELECT count(*) FROM payment) AS payments FROM online_payment",
         )
         assert (rows["completed"], rows["refs"], rows["payments"]) == (2, 0, 2)
+
+
+async def test_the_recheck_finds_a_paid_sslcommerz_checkout_without_its_session_key(db: Database, shop):
+    """SSLCommerz's transaction query asks by our reference: a checkout whose session key was never stored and
+    whose notices were all lost is still captured."""
+    async with SslcommerzPeer() as peer:
+        tenant, client = await shop(Provider.SSLCOMMERZ, peer)
+        key = await _start(client, tenant, Provider.SSLCOMMERZ, peer)
+        await _forget_gateway_refs(db, tenant)
+        peer.pay(key)  # the browser never comes back, no IPN
+        assert (await _recheck(db, tenant, peer))["completed"] == 1
+        assert await _counts(db, tenant) == (1, "completed", "active")

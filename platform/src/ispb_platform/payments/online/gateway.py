@@ -106,6 +106,15 @@ stored that id (the start's last step was lost); the gateway's answer must still
 field is a pointer, never evidence. SSLCommerz needs none: its ``val_id`` and ``tran_id`` find the payment."""
 
 
+RECHECKED_BY_OUR_REF = frozenset({Provider.SSLCOMMERZ})
+"""Gateways whose recheck finds a checkout by our reference alone (SSLCommerz's transaction query by
+``tran_id``): a checkout whose gateway id was never stored is still asked about."""
+
+
+def can_recheck(provider: Provider, gateway_ref: str | None) -> bool:
+    return bool(gateway_ref) or provider in RECHECKED_BY_OUR_REF
+
+
 def returned_pending(pending: Pending, provider: Provider, returned: Mapping[str, str]) -> Pending:
     """The checkout to confirm: as recorded, or, when its gateway id was never stored, with the id the way back
     names (see `RETURN_REF_FIELD`)."""

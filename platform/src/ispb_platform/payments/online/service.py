@@ -49,6 +49,7 @@ from ispb_platform.payments.online.gateway import (
     Provider,
     Verdict,
     about_another,
+    can_recheck,
     judge,
     returned_pending,
 )
@@ -307,7 +308,7 @@ async def recheck_pending(ctx: Context, tenant: TenantRef, today: date, now: dat
 
     async def one(checkout: OnlinePaymentRow) -> None:
         adapter = adapters.get(checkout.provider)
-        if adapter is None or not checkout.gateway_ref:
+        if adapter is None or not can_recheck(checkout.provider, checkout.gateway_ref):
             verdict = Verdict(Outcome.PENDING, "the gateway never opened this checkout" if adapter else "not set up")
         else:
             async with slots:

@@ -37,6 +37,7 @@ from ispb_platform.payments.online.gateway import (
     Provider,
     Verdict,
     about_another,
+    can_recheck,
     judge,
     returned_pending,
 )
@@ -321,7 +322,7 @@ async def recheck_purchases(ctx: Context, now: datetime) -> Counter[str]:
     async def one(purchase: Purchase) -> None:
         adapter = adapters.get(purchase.provider)
         verdict = Verdict(Outcome.PENDING, "not set up" if adapter is None else "the gateway never opened it")
-        if adapter is not None and purchase.gateway_ref:
+        if adapter is not None and can_recheck(purchase.provider, purchase.gateway_ref):
             async with slots:
                 try:
                     verdict = await adapter.recheck(purchase.pending)
