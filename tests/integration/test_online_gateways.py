@@ -325,3 +325,18 @@ async def test_the_recheck_finds_a_paid_sslcommerz_checkout_without_its_session_
         peer.pay(key)  # the browser never comes back, no IPN
         assert (await _recheck(db, tenant, peer))["completed"] == 1
         assert await _counts(db, tenant) == (1, "completed", "active")
+
+
+async def test_an_sslcommerz_val_id_that_is_not_ours_closes_nothing(db: Database, shop):
+    """A return carrying a val_id SSLCommerz does not know (made up, or another payment's failure) is no answer
+    about our checkout: it stays pending, and paying afterwards is recorded."""
+    async with SslcommerzPeer() as peer:
+        tenant, client = await shop(Provider.SSLCOMMERZ, peer)
+        key = await _start(client, tenant, Provider.SSLCOMMERZ, peer)
+        url = peer.sessions[key].urls["success_url"]
+        forged = await client.post(_local(url), data={"tran_id": peer.sessions[key].tran_id, "val_id": "0000bogus"})
+        assert forged.status_code == 303
+        assert await _counts(db, tenant) == (0, "pending", "suspended")
+        url, posted = peer.pay(key)
+        assert (await client.post(_local(url), data=posted)).status_code == 303
+        assert await _counts(db, tenant) == (1, "completed", "active")
