@@ -340,3 +340,31 @@ async def test_an_sslcommerz_val_id_that_is_not_ours_closes_nothing(db: Database
         url, posted = peer.pay(key)
         assert (await client.post(_local(url), data=posted)).status_code == 303
         assert await _counts(db, tenant) == (1, "completed", "active")
+
+
+async def test_a_failure_about_an_id_only_the_browser_named_closes_nothing(db: Database, shop):
+    """Our checkout's Stripe session id was never stored and the way back names another, expired session: that
+    answer is not about ours, which stays pending and is recorded once paid."""
+    async with StripePeer() as peer:
+        tenant, client = await shop(Provider.STRIPE, peer)
+        ours = await _start(client, tenant, Provider.STRIPE, peer)
+        dashboard = await client.get(f"/portal/{tenant.slug}/")
+        again = await client.post(
+            f"/portal/{tenant.slug}/pay", data={"provider": "stripe", "_csrf_token": csrf_from(dashboard.text)}
+        )
+        assert again.status_code == 200, again.text[:300]
+        [other] = [session for session in peer.sessions if session != ours]
+        peer.expire(other)
+        await _forget_gateway_refs(db, tenant)
+        back = peer.sessions[ours]["success_url"].replace("{CHECKOUT_SESSION_ID}", other)
+        assert (await client.get(_local(back))).status_code == 303
+        first = await _one(
+            db, tenant, "SELECT status FROM online_payment WHERE merchant_ref = $1",
+            peer.sessions[ours]["client_reference_id"],
+        )  # fmt: skip
+        assert first["status"] == "pending"
+        assert (await client.get(_local(peer.pay(ours)))).status_code == 303
+        paid = await _one(
+            db, tenant, "SELECT o.status, p.reference FROM online_payment o JOIN payment p ON p.id = o.payment_id"
+        )
+        assert (paid["status"], paid["reference"]) == ("completed", peer.sessions[ours]["payment_intent"])

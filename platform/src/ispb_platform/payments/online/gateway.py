@@ -141,6 +141,15 @@ class Verdict:
     """The merchant/store id the provider names in its answer, where it names one."""
 
 
+def trusted_failure(verdict: Verdict, provider: Provider, stored_gateway_ref: str | None) -> Verdict:
+    """The verdict, except a failure about a checkout id that only the browser named (ours was never stored):
+    such an answer may be about someone else's checkout, so it is kept as an answer and ours stays pending
+    (the day's expiry still closes it)."""
+    if verdict.outcome is not Outcome.FAILED or stored_gateway_ref or provider in RECHECKED_BY_OUR_REF:
+        return verdict
+    return Verdict(Outcome.PENDING, f"not closed on an answer about the id the browser named: {verdict.answer}")
+
+
 class PaymentGateway(Protocol):
     """One provider's API, configured for one operator's account."""
 

@@ -52,6 +52,7 @@ from ispb_platform.payments.online.gateway import (
     can_recheck,
     judge,
     returned_pending,
+    trusted_failure,
 )
 from ispb_platform.payments.online.queries import OnlinePaymentRow
 from ispb_platform.payments.queries import PaymentMethod, lock_customer
@@ -225,6 +226,7 @@ async def settle(
         label = PROVIDER_LABELS[checkout.provider]
         if checkout.status != "pending":
             return Settled(checkout.status)
+        verdict = trusted_failure(verdict, checkout.provider, checkout.gateway_ref)
         if verdict.outcome is Outcome.FAILED:
             await queries.close(c, checkout_id, "failed", verdict.answer)
             return Settled("failed")

@@ -40,6 +40,7 @@ from ispb_platform.payments.online.gateway import (
     can_recheck,
     judge,
     returned_pending,
+    trusted_failure,
 )
 from ispb_platform.payments.online.service import (
     EXPIRE_AFTER,
@@ -278,6 +279,7 @@ def _decide(
     purchase: Purchase, pending: Pending, verdict: Verdict, merchant_id: str, now: datetime | None
 ) -> tuple[str, str]:
     """The purchase's next status and the words kept with it (the same rules as a customer's checkout)."""
+    verdict = trusted_failure(verdict, purchase.provider, purchase.gateway_ref)
     if verdict.outcome is Outcome.FAILED:
         return "failed", verdict.answer
     if verdict.outcome is Outcome.PENDING:
