@@ -4,14 +4,10 @@ the portal customer's is weak; without snmpsim the demo says why on the OLTs' pa
 import asyncio
 from types import SimpleNamespace
 
-import pytest
-
 from factories import TEST_SECRET_KEY, make_customer
 from ispb_platform.demo import olts as demo
 from ispb_platform.network.olts import queries
 from ispb_tenants import Database
-
-pytestmark = pytest.mark.skipif(not demo.available(), reason="snmpsim is not installed (a development dependency)")
 
 
 def _app(db: Database) -> SimpleNamespace:

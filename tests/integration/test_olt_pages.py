@@ -4,11 +4,8 @@ the portal a plain signal word. Pages of another tenant's OLT are 404."""
 
 from datetime import UTC, datetime
 
-import pytest
-
 from factories import make_customer
 from ispb_netsync.olt.reading import OltReading
-from ispb_netsync.olt.simulator import available
 from ispb_platform.auth.passwords import hash_password
 from ispb_platform.network.olts import queries, service
 from ispb_platform.network.olts.sync import SyncOptions, sync_olts
@@ -17,7 +14,6 @@ from ispb_platform.secrets_box import Binding, Purpose, reveal
 from ispb_tenants import Database
 from peers.snmp_olt import onus_of, simulated_olts
 
-pytestmark = pytest.mark.skipif(not available(), reason="snmpsim is not installed (a development dependency)")
 SECRET = "t" * 40  # the web_app fixture's ISPB_SECRET_KEY
 FAST = SyncOptions(timeout=0.5, retries=1, olt_within=20, retry_pause=-1)
 

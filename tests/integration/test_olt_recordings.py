@@ -6,13 +6,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from ispb_netsync.olt import OltAddress, OnuStatus, read_onus
-from ispb_netsync.olt.simulator import OltSimulator, available
+from ispb_netsync.olt.simulator import OltSimulator
 from peers.snmp_olt import CHECKED_IN, RECORDINGS, write_checked_in
-
-pytestmark = pytest.mark.skipif(not available(), reason="snmpsim is not installed (a development dependency)")
 
 
 def test_the_checked_in_recordings_are_current():

@@ -11,14 +11,13 @@ import pytest
 
 from factories import TEST_SECRET_KEY, make_customer
 from ispb_netsync.olt import OltAddress, OLTWalkCut, read_onus
-from ispb_netsync.olt.simulator import available, free_udp_port
+from ispb_netsync.olt.simulator import free_udp_port
 from ispb_platform.network.olts import forms, queries, service
 from ispb_platform.network.olts.sync import SyncOptions, sync_olts
 from ispb_tenants import Database, TenantRef
 from ispb_tenants.tables import Olt, Onu, OnuReading
 from peers.snmp_olt import CutProxy, GarbagePeer, onus_of, simulated_olts
 
-pytestmark = pytest.mark.skipif(not available(), reason="snmpsim is not installed (a development dependency)")
 FAST = SyncOptions(timeout=0.5, retries=1, olt_within=20, retry_pause=0)
 
 A_FIRST = onus_of("huawei_gpon", 6, weak=[3])

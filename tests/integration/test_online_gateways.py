@@ -262,3 +262,109 @@ async def test_nagad_recheck_tampering_and_a_cancelled_payment(db: Database, sho
         reference = await _start(client, tenant, Provider.NAGAD, peer)
         await client.get(_local(peer.cancel(reference)))
         assert await _counts(db, tenant) == (0, "failed", "suspended")
+
+
+async def _forget_gateway_refs(db: Database, tenant: TenantRef) -> None:
+    """As if the start's last step (storing the gateway's checkout id) was lost: a crash after the gateway
+    answered, before our write."""
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE online_payment SET gateway_ref = NULL")
+
+
+async def test_a_return_finds_a_checkout_whose_gateway_id_was_never_stored(db: Database, shop):
+    """Stripe's session_id and Nagad's payment_ref_id on the way back name the checkout at the gateway (its
+    answer must still name our reference): the money the customer paid is recorded, not expired a day later."""
+    async with StripePeer() as peer:
+        tenant, client = await shop(Provider.STRIPE, peer)
+        session_id = await _start(client, tenant, Provider.STRIPE, peer)
+        await _forget_gateway_refs(db, tenant)
+        back = await client.get(_local(peer.pay(session_id)))
+        assert back.status_code == 303
+        assert await _counts(db, tenant) == (1, "completed", "active")
+        assert (await _one(db, tenant, "SELECT gateway_ref FROM online_payment"))["gateway_ref"] == session_id
+
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        reference = await _start(client, tenant, Provider.NAGAD, peer)
+        await _forget_gateway_refs(db, tenant)
+        assert (await client.get(_local(peer.pay(reference)))).status_code == 303
+        assert await _counts(db, tenant) == (1, "completed", "active")
+
+
+async def test_sslcommerz_checkouts_without_a_stored_session_key_each_complete(db: Database, shop):
+    """SSLCommerz's validation answer names no session key: two such checkouts must not both be given an empty
+    gateway id (the unique index would refuse the second, and its paid money would never be recorded)."""
+    async with SslcommerzPeer() as peer:
+        tenant, client = await shop(Provider.SSLCOMMERZ, peer)
+        await _start(client, tenant, Provider.SSLCOMMERZ, peer)
+        dashboard = await client.get(f"/portal/{tenant.slug}/")
+        again = await client.post(
+            f"/portal/{tenant.slug}/pay", data={"provider": "sslcommerz", "_csrf_token": csrf_from(dashboard.text)}
+        )
+        assert again.status_code == 200, again.text[:300]
+        await _forget_gateway_refs(db, tenant)
+        for key in list(peer.sessions):  # the customer pays both at the gateway
+            url, posted = peer.pay(key)
+            assert (await client.post(_local(url), data=posted)).status_code == 303
+        rows = await _one(
+            db,
+            tenant,
+            "SELECT count(*) FILTER (WHERE status = 'completed') AS completed, count(gateway_ref) AS refs,"
+            " (SELECT count(*) FROM payment) AS payments FROM online_payment",
+        )
+        assert (rows["completed"], rows["refs"], rows["payments"]) == (2, 0, 2)
+
+
+async def test_the_recheck_finds_a_paid_sslcommerz_checkout_without_its_session_key(db: Database, shop):
+    """SSLCommerz's transaction query asks by our reference: a checkout whose session key was never stored and
+    whose notices were all lost is still captured."""
+    async with SslcommerzPeer() as peer:
+        tenant, client = await shop(Provider.SSLCOMMERZ, peer)
+        key = await _start(client, tenant, Provider.SSLCOMMERZ, peer)
+        await _forget_gateway_refs(db, tenant)
+        peer.pay(key)  # the browser never comes back, no IPN
+        assert (await _recheck(db, tenant, peer))["completed"] == 1
+        assert await _counts(db, tenant) == (1, "completed", "active")
+
+
+async def test_an_sslcommerz_val_id_that_is_not_ours_closes_nothing(db: Database, shop):
+    """A return carrying a val_id SSLCommerz does not know (made up, or another payment's failure) is no answer
+    about our checkout: it stays pending, and paying afterwards is recorded."""
+    async with SslcommerzPeer() as peer:
+        tenant, client = await shop(Provider.SSLCOMMERZ, peer)
+        key = await _start(client, tenant, Provider.SSLCOMMERZ, peer)
+        url = peer.sessions[key].urls["success_url"]
+        forged = await client.post(_local(url), data={"tran_id": peer.sessions[key].tran_id, "val_id": "0000bogus"})
+        assert forged.status_code == 303
+        assert await _counts(db, tenant) == (0, "pending", "suspended")
+        url, posted = peer.pay(key)
+        assert (await client.post(_local(url), data=posted)).status_code == 303
+        assert await _counts(db, tenant) == (1, "completed", "active")
+
+
+async def test_a_failure_about_an_id_only_the_browser_named_closes_nothing(db: Database, shop):
+    """Our checkout's Stripe session id was never stored and the way back names another, expired session: that
+    answer is not about ours, which stays pending and is recorded once paid."""
+    async with StripePeer() as peer:
+        tenant, client = await shop(Provider.STRIPE, peer)
+        ours = await _start(client, tenant, Provider.STRIPE, peer)
+        dashboard = await client.get(f"/portal/{tenant.slug}/")
+        again = await client.post(
+            f"/portal/{tenant.slug}/pay", data={"provider": "stripe", "_csrf_token": csrf_from(dashboard.text)}
+        )
+        assert again.status_code == 200, again.text[:300]
+        [other] = [session for session in peer.sessions if session != ours]
+        peer.expire(other)
+        await _forget_gateway_refs(db, tenant)
+        back = peer.sessions[ours]["success_url"].replace("{CHECKOUT_SESSION_ID}", other)
+        assert (await client.get(_local(back))).status_code == 303
+        first = await _one(
+            db, tenant, "SELECT status FROM online_payment WHERE merchant_ref = $1",
+            peer.sessions[ours]["client_reference_id"],
+        )  # fmt: skip
+        assert first["status"] == "pending"
+        assert (await client.get(_local(peer.pay(ours)))).status_code == 303
+        paid = await _one(
+            db, tenant, "SELECT o.status, p.reference FROM online_payment o JOIN payment p ON p.id = o.payment_id"
+        )
+        assert (paid["status"], paid["reference"]) == ("completed", peer.sessions[ours]["payment_intent"])

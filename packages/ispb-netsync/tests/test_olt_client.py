@@ -21,9 +21,8 @@ from ispb_netsync.olt import (
     read_onus,
     write_recording,
 )
-from ispb_netsync.olt.simulator import OltSimulator, available, free_udp_port
+from ispb_netsync.olt.simulator import OltSimulator, free_udp_port
 
-pytestmark = pytest.mark.skipif(not available(), reason="snmpsim is not installed (a development dependency)")
 V3 = ("ispb", "auth-pass-1", "priv-pass-1")
 
 

@@ -9,10 +9,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from ispb_netsync.olt import PROFILES, OnuRecord, OnuStatus, write_recording
-from ispb_netsync.olt.simulator import OltSimulator, available
+from ispb_netsync.olt.simulator import OltSimulator
 
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
@@ -32,7 +30,6 @@ def test_the_example_is_three_lines() -> None:
     assert len([line for line in olt_example().splitlines() if line.strip()]) == 3
 
 
-@pytest.mark.skipif(not available(), reason="snmpsim is not installed (a development dependency)")
 def test_the_readme_example_walks_an_olt() -> None:
     directory = Path(tempfile.mkdtemp(prefix="ispb-olt-readme-"))
     onu = OnuRecord("0/1/3", 1, "HWTC0000BEEF", OnuStatus.ONLINE, -19.5, 2.0, 900, "C-0001")

@@ -96,6 +96,34 @@ class Pending:
     amount: Money
 
 
+RETURN_REF_FIELD = {
+    Provider.BKASH: "paymentID",
+    Provider.NAGAD: "payment_ref_id",
+    Provider.STRIPE: "session_id",
+}
+"""The field of the way back (query or notice) that names the gateway's checkout id. Used only when we never
+stored that id (the start's last step was lost); the gateway's answer must still name our reference, so the
+field is a pointer, never evidence. SSLCommerz needs none: its ``val_id`` and ``tran_id`` find the payment."""
+
+
+RECHECKED_BY_OUR_REF = frozenset({Provider.SSLCOMMERZ})
+"""Gateways whose recheck finds a checkout by our reference alone (SSLCommerz's transaction query by
+``tran_id``): a checkout whose gateway id was never stored is still asked about."""
+
+
+def can_recheck(provider: Provider, gateway_ref: str | None) -> bool:
+    return bool(gateway_ref) or provider in RECHECKED_BY_OUR_REF
+
+
+def returned_pending(pending: Pending, provider: Provider, returned: Mapping[str, str]) -> Pending:
+    """The checkout to confirm: as recorded, or, when its gateway id was never stored, with the id the way back
+    names (see `RETURN_REF_FIELD`)."""
+    if pending.gateway_ref:
+        return pending
+    found = returned.get(RETURN_REF_FIELD.get(provider, ""), "")
+    return Pending(pending.merchant_ref, found, pending.amount)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The gateway's answer about one checkout, in its own terms (unchecked)."""
@@ -111,6 +139,15 @@ class Verdict:
     merchant_ref: str = ""
     merchant_id: str | None = None
     """The merchant/store id the provider names in its answer, where it names one."""
+
+
+def trusted_failure(verdict: Verdict, provider: Provider, stored_gateway_ref: str | None) -> Verdict:
+    """The verdict, except a failure about a checkout id that only the browser named (ours was never stored):
+    such an answer may be about someone else's checkout, so it is kept as an answer and ours stays pending
+    (the day's expiry still closes it)."""
+    if verdict.outcome is not Outcome.FAILED or stored_gateway_ref or provider in RECHECKED_BY_OUR_REF:
+        return verdict
+    return Verdict(Outcome.PENDING, f"not closed on an answer about the id the browser named: {verdict.answer}")
 
 
 class PaymentGateway(Protocol):

@@ -49,7 +49,10 @@ from ispb_platform.payments.online.gateway import (
     Provider,
     Verdict,
     about_another,
+    can_recheck,
     judge,
+    returned_pending,
+    trusted_failure,
 )
 from ispb_platform.payments.online.queries import OnlinePaymentRow
 from ispb_platform.payments.queries import PaymentMethod, lock_customer
@@ -157,9 +160,7 @@ async def confirm_return(
     account = found.get(provider)
     if checkout.status != "pending" or account is None:
         return checkout  # a second delivery of the callback, or a recheck got there first: nothing to do
-    pending = checkout.pending
-    if not pending.gateway_ref:  # the start's last step was lost: the gateway's answer must name our reference
-        pending = Pending(pending.merchant_ref, returned.get("paymentID", ""), pending.amount)
+    pending = returned_pending(checkout.pending, provider, returned)
     try:
         verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
     except GatewayError as error:  # unknown state: the recheck asks again
@@ -225,6 +226,7 @@ async def settle(
         label = PROVIDER_LABELS[checkout.provider]
         if checkout.status != "pending":
             return Settled(checkout.status)
+        verdict = trusted_failure(verdict, checkout.provider, checkout.gateway_ref)
         if verdict.outcome is Outcome.FAILED:
             await queries.close(c, checkout_id, "failed", verdict.answer)
             return Settled("failed")
@@ -264,7 +266,8 @@ async def settle(
             await queries.close(c, checkout_id, "refused", f"transaction {verdict.transaction_id} already recorded")
             return Settled("refused")
         await c.execute(
-            "UPDATE online_payment SET gateway_ref = coalesce(gateway_ref, $2) WHERE id = $1",
+            # SSLCommerz's answer names no session key: an empty one must not be stored (the unique index)
+            "UPDATE online_payment SET gateway_ref = coalesce(gateway_ref, nullif($2, '')) WHERE id = $1",
             checkout_id,
             pending.gateway_ref,
         )
@@ -307,7 +310,7 @@ async def recheck_pending(ctx: Context, tenant: TenantRef, today: date, now: dat
 
     async def one(checkout: OnlinePaymentRow) -> None:
         adapter = adapters.get(checkout.provider)
-        if adapter is None or not checkout.gateway_ref:
+        if adapter is None or not can_recheck(checkout.provider, checkout.gateway_ref):
             verdict = Verdict(Outcome.PENDING, "the gateway never opened this checkout" if adapter else "not set up")
         else:
             async with slots:

@@ -37,7 +37,10 @@ from ispb_platform.payments.online.gateway import (
     Provider,
     Verdict,
     about_another,
+    can_recheck,
     judge,
+    returned_pending,
+    trusted_failure,
 )
 from ispb_platform.payments.online.service import (
     EXPIRE_AFTER,
@@ -196,9 +199,7 @@ async def confirm_purchase(
         return None
     if purchase.status != "pending" or account is None:
         return purchase
-    pending = purchase.pending
-    if not pending.gateway_ref:
-        pending = Pending(pending.merchant_ref, returned.get("paymentID", ""), pending.amount)
+    pending = returned_pending(purchase.pending, provider, returned)
     try:
         verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
     except GatewayError as error:
@@ -278,6 +279,7 @@ def _decide(
     purchase: Purchase, pending: Pending, verdict: Verdict, merchant_id: str, now: datetime | None
 ) -> tuple[str, str]:
     """The purchase's next status and the words kept with it (the same rules as a customer's checkout)."""
+    verdict = trusted_failure(verdict, purchase.provider, purchase.gateway_ref)
     if verdict.outcome is Outcome.FAILED:
         return "failed", verdict.answer
     if verdict.outcome is Outcome.PENDING:
@@ -322,7 +324,7 @@ async def recheck_purchases(ctx: Context, now: datetime) -> Counter[str]:
     async def one(purchase: Purchase) -> None:
         adapter = adapters.get(purchase.provider)
         verdict = Verdict(Outcome.PENDING, "not set up" if adapter is None else "the gateway never opened it")
-        if adapter is not None and purchase.gateway_ref:
+        if adapter is not None and can_recheck(purchase.provider, purchase.gateway_ref):
             async with slots:
                 try:
                     verdict = await adapter.recheck(purchase.pending)

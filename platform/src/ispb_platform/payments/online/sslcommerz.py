@@ -83,14 +83,17 @@ class Sslcommerz:
         return Started(str(answer["sessionkey"]), str(answer["GatewayPageURL"]))
 
     async def confirm(self, pending: Pending, returned: dict[str, str]) -> Verdict:
-        """Validate the ``val_id`` the return or the IPN carried; without one, ask by our transaction id."""
+        """Validate the ``val_id`` the return or the IPN carried; without one, or when SSLCommerz does not call it
+        paid, ask by our transaction id. A ``val_id`` comes from the browser: an unknown or failed one says
+        nothing about our checkout (``INVALID_TRANSACTION`` names no ``tran_id``), so it must not close it."""
         val_id = returned.get("val_id", "")
         if not val_id:
             return await self.recheck(pending)
         query = {"val_id": val_id, **self._credentials()}
         url = f"{self._url('/validator/api/validationserverAPI.php')}?{urlencode(query)}"
         _, answer = await call_json(self._policy, "SSLCommerz", "GET", url)
-        return _verdict(fields_of(answer))
+        verdict = _verdict(fields_of(answer))
+        return verdict if verdict.outcome is Outcome.COMPLETED else await self.recheck(pending)
 
     async def recheck(self, pending: Pending) -> Verdict:
         query = {"tran_id": pending.merchant_ref, **self._credentials()}
