@@ -97,10 +97,10 @@ async def test_over_the_allowance_is_reduced_live_and_restored_with_the_next_cyc
     assert secret["profile"] == fair_usage_profile(package_id)
     fup_profile = next(p for p in peer.items("/ppp/profile") if p["name"] == fair_usage_profile(package_id))
     assert fup_profile["rate-limit"] in ("512k/1M", "512000/1000000")
-    # the live API session slows down at once: a queue on its address, placed before its dynamic queue
+    # the live API session slows down at once: a queue on its interface, placed before its dynamic queue
     assert peer.queue_order() == [fair_usage_queue("f2"), "<pppoe-f2>"]
     live = next(q for q in peer.items("/queue/simple") if q["name"] == fair_usage_queue("f2"))
-    assert live["target"] == "10.40.0.2/32" and live["max-limit"] == "512000/1000000"
+    assert live["target"] == "<pppoe-f2>" and live["max-limit"] == "512000/1000000"  # never an address
     assert [s["name"] for s in peer.items("/ppp/active")] == ["f2"]  # still connected
     payload = await _value(
         db, tenant, "SELECT payload::text FROM domain_event WHERE name = 'customer.fup_applied' AND customer_id = $1",

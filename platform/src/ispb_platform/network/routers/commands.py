@@ -218,7 +218,7 @@ async def _apply_rate(router: RouterSession, customer: Any, pppoe_password: _Pas
 
     The PPP secret points at the package's FUP profile (or back at the package's): that rate holds from the
     next connection, because RouterOS gives a PPP session its profile's rate when it starts. The live session
-    changes speed at once through a simple queue on its address placed first in the queue list (RouterOS gives
+    changes speed at once through a simple queue on its interface placed first in the queue list (RouterOS gives
     a packet to the first matching queue, so it wins over the session's dynamic ``<pppoe-…>`` queue); full
     speed removes that queue. On a RADIUS router ``_radius_command`` changes the live session with a CoA."""
     if customer["status"] != "active" or customer["package_id"] is None:
@@ -238,10 +238,19 @@ async def _live_rate(router: RouterSession, pppoe_username: str, limit: str | No
     queue = fair_usage_queue(pppoe_username)
     if limit is None:
         return str((await router.remove_simple_queue(queue)).value)
-    addresses = sorted({session.address for session in await router.active_sessions(pppoe_username) if session.address})
-    if not addresses:
+    # The target is the session's own interface (``<pppoe-name>``, what RouterOS names a PPP server session),
+    # not its address: the queue then holds this customer only. An address outlives the session in the queue,
+    # and once the pool hands it to another customer, that customer would be slowed instead (the reconnected
+    # session gets the FUP profile's rate from its secret anyway).
+    interfaces = sorted(
+        {
+            f"<{session.service or 'pppoe'}-{session.name or pppoe_username}>"
+            for session in await router.active_sessions(pppoe_username)
+        }
+    )
+    if not interfaces:
         return "not online"
-    change = await router.ensure_simple_queue(queue, target=",".join(addresses), max_limit=limit, first=True)
+    change = await router.ensure_simple_queue(queue, target=",".join(interfaces), max_limit=limit, first=True)
     return str(change.value)
 
 
