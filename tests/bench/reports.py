@@ -4,7 +4,7 @@ against a raw SQL floor.
 Run:  uv run python tests/bench/reports.py [--customers 100000]
 
 It creates a scratch database and seeds it (not timed, set-based SQL): one tenant, customers connected through
-2026, one invoice per customer and month they were connected (1.2M at full size), a payment for four in five of
+2026, one invoice per customer and month they were connected (about 700k at full size), a payment for four in five of
 them, a credit note for one bill in a hundred, a suspension logged for one customer in twenty. It times:
 
 1. the floor: the month figures as ONE plain aggregate SELECT over the same tables (no upsert), twice, the faster;

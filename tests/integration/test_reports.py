@@ -249,3 +249,18 @@ async def test_overview_shows_the_charts_and_the_csv_exports_carry_their_tables(
         assert body[1][:3] == ["1", "'=CMD", '\'=HYPERLINK("x")'] and body[1][4] == "234.56"
     assert (await client.get("/panel/reports/nothing.csv")).status_code == 404
     assert (await client.get("/panel/reports/bills-payments.txt")).status_code == 404
+
+
+async def test_a_month_whose_source_rows_are_gone_loses_its_row(db: Database, make_tenant) -> None:
+    tenant = await make_tenant("rep")
+    async with db.tenant(tenant) as scope:
+        lone = await make_customer(scope, code="LONE", connection_date=date(2025, 3, 14))
+        await make_customer(scope, code="STAYS", connection_date=date(2026, 5, 2))
+    hourly = get_job("reports.bills_vs_payments")
+    assert (await hourly.run(_ctx(db, tenant, date(2026, 12, 3))))["months"] == 2
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("DELETE FROM customer WHERE id = $1", lone)
+    assert (await hourly.run(_ctx(db, tenant, date(2026, 12, 3))))["months"] == 1
+    async with db.tenant(tenant) as scope:
+        left = await scope.connection.fetch("SELECT month, new_customers FROM report_month")
+    assert [tuple(r) for r in left] == [(date(2026, 5, 1), 1)]

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -170,6 +171,18 @@ def _online_payments_in_the_demo(url: str) -> None:
         _wait_for(operator, "/panel/customers/13", "Payment (gateway, DEMO")
 
 
+def _overview_charts_the_demo_months(url: str) -> None:
+    """Issue 18 "done when": the operator Overview shows bills vs payments for the demo's months (last month's and
+    this month's bills, both with payments), with the table and the CSV export."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as operator:
+        _sign_in_operator(operator)
+        overview = operator.get("/panel/").text
+        assert 'id="chart-bills-payments"' in overview and "<rect" in overview, overview[:3000]
+        exported = operator.get("/panel/reports/bills-payments.csv")
+        months = [line.split(",") for line in exported.content.decode("utf-8-sig").splitlines()[1:]]
+        assert [m for m in months if Decimal(m[1] or 0) > 0 and Decimal(m[2] or 0) > 0] == months[-2:], months
+
+
 def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path, loopback_port: int):
     port = loopback_port
     url = f"http://127.0.0.1:{port}/"
@@ -184,6 +197,7 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
         _payment_reaches_the_demo_gateway(url)
         _netflow_search_finds_a_demo_customer(url)
         _online_payments_in_the_demo(url)
+        _overview_charts_the_demo_months(url)
     finally:
         output = _stop(process)
     assert health == {

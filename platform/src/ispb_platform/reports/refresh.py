@@ -47,15 +47,7 @@ ON CONFLICT (month) DO UPDATE SET invoices = EXCLUDED.invoices, billed_minor = E
     credit_notes = EXCLUDED.credit_notes, credited_minor = EXCLUDED.credited_minor, payments = EXCLUDED.payments,
     paid_minor = EXCLUDED.paid_minor, new_customers = EXCLUDED.new_customers, suspensions = EXCLUDED.suspensions,
     refreshed_at = now()
-"""
-
-# A month whose source rows are all gone (e.g. its only customer deleted with its suspension log) keeps no row.
-_STALE_MONTHS = """
-DELETE FROM report_month r WHERE NOT EXISTS (SELECT 1 FROM bill WHERE date_trunc('month', issue_date) = r.month)
-  AND NOT EXISTS (SELECT 1 FROM payment WHERE date_trunc('month', received_on) = r.month)
-  AND NOT EXISTS (SELECT 1 FROM customer WHERE date_trunc('month', connection_date) = r.month)
-  AND NOT EXISTS (SELECT 1 FROM suspension_log WHERE action = 'suspended'
-                  AND date_trunc('month', at AT TIME ZONE $1) = r.month)
+RETURNING month
 """
 
 # Today's states of the customers connected by today, as the month's snapshot; a run for an earlier day
@@ -106,12 +98,13 @@ async def lock_reports(connection: Connection, schema: str) -> None:
 
 async def refresh_months(connection: Connection, *, timezone: str, today: date) -> Refreshed:
     """``report_month`` from the sources, this month's customer snapshot and the top overdue list."""
-    status = await connection.execute(_MONTHS, timezone)
-    await connection.execute(_STALE_MONTHS, timezone)
+    months = [row["month"] for row in await connection.fetch(_MONTHS, timezone)]
+    # a month whose source rows are all gone (its only customer deleted with its suspension log) keeps no row
+    await connection.execute("DELETE FROM report_month WHERE month <> ALL($1::date[])", months)
     await connection.execute(_SNAPSHOT, today)
     await connection.execute("DELETE FROM report_top_overdue")
     overdue = await connection.execute(_TOP_OVERDUE, today, TOP_OVERDUE)
-    return Refreshed(months=_rows(status), overdue_customers=_rows(overdue))
+    return Refreshed(months=len(months), overdue_customers=_rows(overdue))
 
 
 async def refresh_years(connection: Connection) -> int:
