@@ -72,6 +72,21 @@ from ispb_tenants.tables.radius import (
     RadUserGroup,
 )
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
+from ispb_tenants.tables.subscription import (
+    SUBSCRIPTION_TABLES,
+    CustomerCount,
+    SmsUsage,
+    SmsUsageCursor,
+    SubscriptionBill,
+    SubscriptionBillLine,
+    SubscriptionCheckout,
+    SubscriptionCounter,
+    SubscriptionPayment,
+    SubscriptionPlan,
+    SubscriptionSettings,
+    SubscriptionTier,
+    TenantSubscription,
+)
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
 PLATFORM_TABLES = (
@@ -88,6 +103,7 @@ PLATFORM_TABLES = (
     PlatformStatusIncident,
     PlatformStatusMaintenance,
     PlatformMonitorSettings,
+    *SUBSCRIPTION_TABLES,
 )
 TENANT_TABLES = (
     Package,
@@ -148,6 +164,18 @@ __all__ = (
     "TENANT_TABLES",
     "Inet",
     "ActivityLog",
+    "CustomerCount",
+    "SmsUsage",
+    "SmsUsageCursor",
+    "SubscriptionBill",
+    "SubscriptionBillLine",
+    "SubscriptionCheckout",
+    "SubscriptionCounter",
+    "SubscriptionPayment",
+    "SubscriptionPlan",
+    "SubscriptionSettings",
+    "SubscriptionTier",
+    "TenantSubscription",
     "MonitorSettings",
     "PlatformMonitorSettings",
     "PlatformStatusCheck",
