@@ -21,7 +21,13 @@ from ispb_platform.network.jobs import (
 )
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
-from ispb_platform.subscriptions.jobs import bill_operators, bill_sms, customer_counts, suspend_unpaid
+from ispb_platform.subscriptions.jobs import (
+    bill_operators,
+    bill_sms,
+    customer_counts,
+    recheck_checkouts,
+    suspend_unpaid,
+)
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -259,6 +265,14 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=suspend_unpaid,
         description="Locks the panel of operators with a subscription bill unpaid on the 20th; warns them before",
         timeout_s=900,
+    ),
+    ScheduledJob(
+        name="subscription.recheck_checkouts",
+        cron="25 */2 * * *",
+        scope=JobScope.PLATFORM,
+        run=recheck_checkouts,
+        description="Asks the platform's gateways about pending online payments of subscription bills, records paid",
+        timeout_s=1500,
     ),
 )
 

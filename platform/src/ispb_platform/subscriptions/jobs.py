@@ -1,6 +1,8 @@
 """The subscription domain's scheduled jobs: the entry points ``jobs/registry.py`` names (all platform-wide)."""
 
 from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.payments.online.service import Context
+from ispb_platform.subscriptions.checkout import recheck
 from ispb_platform.subscriptions.counts import count_customers
 from ispb_platform.subscriptions.issue import bill_operators as issue_bills
 from ispb_platform.subscriptions.locking import suspend_unpaid as lock_unpaid
@@ -25,3 +27,9 @@ async def bill_sms(ctx: JobContext) -> Counts:
 async def suspend_unpaid(ctx: JobContext) -> Counts:
     """``subscription.suspend_unpaid`` (daily): locks operators with a bill open past its lock date, warns before."""
     return await lock_unpaid(ctx.db, ctx.today)
+
+
+async def recheck_checkouts(ctx: JobContext) -> Counts:
+    """``subscription.recheck_checkouts`` (every 2 hours): pending online payments of subscription bills asked
+    about at the platform's gateways; paid ones recorded once (reopening a locked panel), failed ones closed."""
+    return dict(await recheck(Context(ctx.db, ctx.secret_key, ctx.outbound), ctx.now))

@@ -39,9 +39,17 @@ WITH recorded AS (
     ON CONFLICT (tenant_id, outbox_id) DO NOTHING
     RETURNING sent_at, segments
 )
-SELECT date_trunc('month', sent_at AT TIME ZONE 'UTC')::date AS month, sum(segments)::int AS segments,
-       count(*)::int AS messages
-FROM recorded GROUP BY 1 ORDER BY 1
+), by_month AS (
+    SELECT date_trunc('month', sent_at AT TIME ZONE 'UTC')::date AS month, sum(segments)::int AS segments,
+           count(*)::int AS messages
+    FROM recorded GROUP BY 1
+), kept AS (
+    INSERT INTO platform.sms_usage_month AS m (tenant_id, month, billed_as, messages, segments)
+    SELECT $1, month, $4, messages, segments FROM by_month
+    ON CONFLICT (tenant_id, month, billed_as)
+    DO UPDATE SET messages = m.messages + EXCLUDED.messages, segments = m.segments + EXCLUDED.segments
+)
+SELECT month, segments, messages FROM by_month ORDER BY month
 """
 
 # The lowest id that may still be sent (queued, sending, waiting for credit), else past the last message.

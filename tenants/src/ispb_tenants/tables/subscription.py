@@ -150,6 +150,15 @@ class SmsUsageCursor(Table, tablename="sms_usage_cursor", schema=SCHEMA):
     scanned_at = Timestamptz(default=TimestamptzNow())
 
 
+class SmsUsageMonth(Table, tablename="sms_usage_month", schema=SCHEMA):
+    id = Serial(primary_key=True)
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=False)
+    month = Date()
+    billed_as = Text()
+    messages = Integer(default=0)
+    segments = Integer(default=0)
+
+
 SUBSCRIPTION_TABLES = (
     SubscriptionSettings,
     SubscriptionPlan,
@@ -163,4 +172,5 @@ SUBSCRIPTION_TABLES = (
     SubscriptionCheckout,
     SmsUsage,
     SmsUsageCursor,
+    SmsUsageMonth,
 )

@@ -241,3 +241,15 @@ CREATE TABLE sms_usage_cursor (
     scan_from_id    bigint NOT NULL DEFAULT 0,
     scanned_at      timestamptz NOT NULL DEFAULT now()
 );
+
+-- SMS per operator and month, kept by subscription.bill_sms in the statement that records the messages: the
+-- admin console's SMS chart reads these few rows, never the per-message records.
+CREATE TABLE sms_usage_month (
+    id              serial PRIMARY KEY,
+    tenant_id       integer NOT NULL REFERENCES tenant (id) ON DELETE CASCADE,
+    month           date NOT NULL CHECK (extract(day FROM month) = 1),
+    billed_as       text NOT NULL CHECK (billed_as IN ('prepaid', 'postpaid')),
+    messages        integer NOT NULL DEFAULT 0 CHECK (messages >= 0),
+    segments        integer NOT NULL DEFAULT 0 CHECK (segments >= 0),
+    UNIQUE (tenant_id, month, billed_as)
+);
