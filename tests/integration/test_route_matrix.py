@@ -150,6 +150,12 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "slug": tenant_a.slug,
         "provider": "bkash",
         "merchant_ref": "no-such-checkout-0001",
+        "subscription_bill_id": "1",  # any: the guard answers before the handler looks
+        "plan_id": str(
+            await db.fetchval(
+                "INSERT INTO platform.subscription_plan (name) VALUES ($1) RETURNING id", f"Matrix {tenant_a.slug}"
+            )
+        ),
     }
     return {"users": users, "ids": ids, "customers": customers}
 

@@ -151,16 +151,18 @@ class SubscriptionAdminController(Controller):
         flash(request, f"{tenant.name} is on the plan")
         return Redirect(f"{BASE}/operators/{slug}", status_code=303)
 
-    @get("/bills/{bill_id:int}/pdf")
-    async def pdf(self, request: Request[Any, Any, Any], bill_id: FromPath[int]) -> Response[Any]:
-        answer = await bill_pdf(request.app, bill_id, tenant_id=None)
+    @get("/bills/{subscription_bill_id:int}/pdf")
+    async def pdf(self, request: Request[Any, Any, Any], subscription_bill_id: FromPath[int]) -> Response[Any]:
+        answer = await bill_pdf(request.app, subscription_bill_id, tenant_id=None)
         if answer is None:
             raise NotFoundException()
         return answer
 
-    @post("/bills/{bill_id:int}/payment")
-    async def record_payment(self, request: Request[Any, Any, Any], bill_id: FromPath[int]) -> Template | Redirect:
-        bill, tenant = await _bill(request, bill_id)
+    @post("/bills/{subscription_bill_id:int}/payment")
+    async def record_payment(
+        self, request: Request[Any, Any, Any], subscription_bill_id: FromPath[int]
+    ) -> Template | Redirect:
+        bill, tenant = await _bill(request, subscription_bill_id)
         data = await form_fields(request)
         draft, errors = validate_payment(data, bill.currency, bill.due_minor, _today())
         if draft is not None:
@@ -176,14 +178,14 @@ class SubscriptionAdminController(Controller):
                 return Redirect(f"{BASE}/operators/{tenant.slug}", status_code=303)
         return await _operator_page(request, tenant, pay_bill=bill.id, pay_form=data, pay_errors=errors)
 
-    @get("/bills/{bill_id:int}/void")
-    async def confirm_void(self, request: Request[Any, Any, Any], bill_id: FromPath[int]) -> Template:
-        bill, _ = await _bill(request, bill_id)
+    @get("/bills/{subscription_bill_id:int}/void")
+    async def confirm_void(self, request: Request[Any, Any, Any], subscription_bill_id: FromPath[int]) -> Template:
+        bill, _ = await _bill(request, subscription_bill_id)
         return confirm_page(_void_confirmation(bill), ADMIN_LAYOUT)
 
-    @post("/bills/{bill_id:int}/void")
-    async def void(self, request: Request[Any, Any, Any], bill_id: FromPath[int]) -> Template | Redirect:
-        bill, tenant = await _bill(request, bill_id)
+    @post("/bills/{subscription_bill_id:int}/void")
+    async def void(self, request: Request[Any, Any, Any], subscription_bill_id: FromPath[int]) -> Template | Redirect:
+        bill, tenant = await _bill(request, subscription_bill_id)
         reason, errors = read_reason(await form_fields(request))
         if errors:
             return confirm_page(_void_confirmation(bill), ADMIN_LAYOUT, reason=reason, errors=errors)

@@ -59,21 +59,21 @@ async def locked_page(request: Request[Any, Any, Any]) -> Template | Redirect:
     return Template("subscriptions/locked.html", context={"view": view, "labels": PROVIDER_LABELS})
 
 
-@get("/panel/subscription/bills/{bill_id:int}/pdf", opt=LOCKED_OPEN)
-async def bill_pdf_download(request: Request[Any, Any, Any], bill_id: FromPath[int]) -> Response[Any]:
+@get("/panel/subscription/bills/{subscription_bill_id:int}/pdf", opt=LOCKED_OPEN)
+async def bill_pdf_download(request: Request[Any, Any, Any], subscription_bill_id: FromPath[int]) -> Response[Any]:
     principal = _operator(request)
-    answer = await bill_pdf(request.app, bill_id, tenant_id=principal.require_tenant().id)
+    answer = await bill_pdf(request.app, subscription_bill_id, tenant_id=principal.require_tenant().id)
     if answer is None:
         raise NotFoundException()
     return answer
 
 
-@post("/panel/subscription/bills/{bill_id:int}/pay", opt=LOCKED_OPEN)
-async def pay_bill(request: Request[Any, Any, Any], bill_id: FromPath[int]) -> Template:
+@post("/panel/subscription/bills/{subscription_bill_id:int}/pay", opt=LOCKED_OPEN)
+async def pay_bill(request: Request[Any, Any, Any], subscription_bill_id: FromPath[int]) -> Template:
     """Pay what is due on a bill at the platform's gateway: a page that sends the browser on (CSP form-action)."""
     principal = _operator(request)
     tenant = principal.require_tenant()
-    if not await service.is_operators_bill(request.app.state.runtime.db, tenant.id, bill_id):
+    if not await service.is_operators_bill(request.app.state.runtime.db, tenant.id, subscription_bill_id):
         raise NotFoundException()
     fields = await form_fields(request)
     back = "/panel/locked" if principal.locked else PAGE
@@ -88,7 +88,7 @@ async def pay_bill(request: Request[Any, Any, Any], bill_id: FromPath[int]) -> T
                 context_of(request),
                 tenant.id,
                 tenant.slug,
-                bill_id,
+                subscription_bill_id,
                 provider,
                 started_by=f"{principal.name} <{principal.login}>",
                 site_url=str(request.base_url),
