@@ -432,6 +432,8 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
             "user_id": str(admin_subject),
             "platform_check_id": rows["platform_check_id"],
             "provider": "sslcommerz",
+            "plan_id": rows["plan_id"],
+            "subscription_bill_id": rows["subscription_bill_id"],
         },
     }
     sql, tables = await _checksum_query(db, ["platform", panel.schema, admin_target.schema])

@@ -38,7 +38,6 @@ WITH recorded AS (
     ORDER BY o.id
     ON CONFLICT (tenant_id, outbox_id) DO NOTHING
     RETURNING sent_at, segments
-)
 ), by_month AS (
     SELECT date_trunc('month', sent_at AT TIME ZONE 'UTC')::date AS month, sum(segments)::int AS segments,
            count(*)::int AS messages
