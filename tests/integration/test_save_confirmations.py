@@ -235,6 +235,7 @@ SAVES: dict[str, Save] = {
     "POST /admin/subscriptions/bills/{subscription_bill_id:int}/void": Save(
         "/admin/subscriptions/bills/{subscription_bill_id}/void", "voided", {"reason": "billed twice"}, admin=True
     ),
+    "POST /admin/jobs/run": Save("/admin/jobs", "is queued", {"job": "reports.customer_counts"}, admin=True),
     "POST /admin/payments/gateways/{provider:str}": Save(
         "/admin/payments/gateways", "bKash saved", {"mode": "sandbox", "merchant_id": "platform-{suffix}"}, admin=True
     ),
