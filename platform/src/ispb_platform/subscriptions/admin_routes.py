@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -163,6 +163,10 @@ class SubscriptionAdminController(Controller):
         self, request: Request[Any, Any, Any], subscription_bill_id: FromPath[int]
     ) -> Template | Redirect:
         bill, tenant = await _bill(request, subscription_bill_id)
+        if bill.status != "open":
+            raise ClientException(
+                f"Bill {bill.number} is {bill.status}: there is nothing left to pay on it.", status_code=409
+            )
         data = await form_fields(request)
         draft, errors = validate_payment(data, bill.currency, bill.due_minor, _today())
         if draft is not None:
