@@ -4,7 +4,7 @@ through the platform's gateway account, and the gateway's way back.
 While the operator's panel is locked for an unpaid bill, every panel route answers the locked page
 (``auth/access.py``); the routes here that a locked operator needs declare ``OPEN_WHEN_LOCKED``."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,7 +35,7 @@ def _operator(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-def _today() -> Any:
+def _today() -> date:
     return datetime.now(UTC).date()  # bills fall due and lock by the platform's (UTC) calendar, as its jobs run
 
 

@@ -15,7 +15,7 @@ from ispb_platform.payments.online.sms_credit import offered
 from ispb_platform.subscriptions import queries
 from ispb_platform.subscriptions.forms import AssignDraft, PaymentDraft, PlanDraft
 from ispb_platform.subscriptions.payments import Recorded, credit_bill, record_payment
-from ispb_platform.subscriptions.pricing import month_bounds, tier_for
+from ispb_platform.subscriptions.pricing import month_bounds, tier_for, tier_label
 from ispb_tenants import Database, TenantRef
 
 
@@ -42,8 +42,7 @@ async def operator_view(db: Database, tenant_id: int, today: date) -> OperatorVi
         count = await queries.latest_count(connection, tenant_id)
         tier = ""
         if subscription is not None and subscription.plan.tiers:
-            found = tier_for(subscription.plan, count.active if count else 0)
-            tier = next(label for label, price in subscription.tier_labels if price == found.price)
+            tier = tier_label(subscription.plan, tier_for(subscription.plan, count.active if count else 0))
         return OperatorView(
             subscription,
             count,

@@ -15,6 +15,7 @@ billed.
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 import asyncpg
 
@@ -119,7 +120,7 @@ async def _add_line(
     connection: asyncpg.Connection,
     tenant_id: int,
     month: _Month,
-    price: object,
+    price: Decimal,
     amount: int,
     currency: str,
     now_label: str,
