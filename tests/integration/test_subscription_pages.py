@@ -147,8 +147,13 @@ async def test_every_panel_route_answers_the_locked_page_until_the_bill_is_paid(
     assert 'id="platform-contact"' in locked.text and 'class="sidebar"' not in locked.text
     pdf = await operator.get(f"/panel/subscription/bills/{world['bill']['id']}/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    # the admin records the payment: the panel reopens at once
+    # the admin console tells the lock apart from its own manual suspension
     admin = world["admin"]
+    slug = world["tenant"].slug
+    details = await admin.get(f"/admin/operators/{slug}")
+    assert 'id="operator-locked"' in details.text and '<span class="badge active">active</span>' in details.text
+    assert "locked: unpaid" in (await admin.get("/admin/subscriptions/")).text
+    # the admin records the payment: the panel reopens at once
     due = world["bill"]["total_minor"] / 100
     paid = await admin.post(
         f"/admin/subscriptions/bills/{world['bill']['id']}/payment",

@@ -222,3 +222,11 @@ async def operators(connection: asyncpg.Connection, today: date) -> list[Operato
         today,
     )
     return [OperatorRow(**dict(r)) for r in rows]
+
+
+async def locked_since(connection: asyncpg.Connection, tenant_id: int) -> datetime | None:
+    """When the operator's panel was locked for an unpaid bill (None: open, or no plan)."""
+    value: datetime | None = await connection.fetchval(
+        "SELECT locked_at FROM platform.tenant_subscription WHERE tenant_id = $1", tenant_id
+    )
+    return value
