@@ -219,6 +219,7 @@ SAVES: dict[str, Save] = {
     "POST /admin/monitoring/checks/{platform_check_id:int}/pause": Save("/admin/monitoring/", "Paused", admin=True),
     "POST /admin/monitoring/checks/{platform_check_id:int}/resume": Save("/admin/monitoring/", "Resumed", admin=True),
     "POST /admin/monitoring/settings/page": Save("/admin/monitoring/", "Status page saved", admin=True),
+    "POST /admin/subscriptions/settings": Save("/admin/subscriptions/settings", "Billing settings saved", admin=True),
     "POST /admin/subscriptions/plans/new": Save(
         "/admin/subscriptions/plans/new",
         "saved",

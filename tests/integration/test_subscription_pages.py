@@ -173,6 +173,29 @@ async def test_every_panel_route_answers_the_locked_page_until_the_bill_is_paid(
     assert walked > 100
 
 
+async def test_billing_settings_are_checked_and_saved(db: Database, web_app, make_client, make_staff, sign_in):
+    admin, token = await _admin(make_client, make_staff, sign_in)
+    page = await admin.get("/admin/subscriptions/settings")
+    assert page.status_code == 200 and 'name="lock_day"' in page.text
+    bad = await admin.post(
+        "/admin/subscriptions/settings",
+        data={"_csrf_token": token, "issuer_name": "ISPB Cloud", "due_day": "15", "lock_day": "12"},
+    )
+    assert bad.status_code == 422 and "locks on or after" in bad.text and 'value="ISPB Cloud"' in bad.text
+    good = await admin.post(
+        "/admin/subscriptions/settings",
+        data={
+            "_csrf_token": token,
+            "issuer_name": "ISPB Cloud",
+            "issuer_phone": "09610-000111",
+            "due_day": "10",
+            "lock_day": "20",
+        },
+    )
+    assert good.status_code == 303
+    assert await db.fetchval("SELECT issuer_name FROM platform.subscription_settings") == "ISPB Cloud"
+
+
 async def test_admin_payment_errors_stay_beside_the_field_and_void_asks_for_a_reason(
     db: Database, web_app, make_tenant, make_client, make_staff, sign_in
 ):

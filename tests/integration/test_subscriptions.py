@@ -21,6 +21,12 @@ from ispb_platform.subscriptions.sms import bill_sms
 from ispb_tenants import Database, TenantRef
 
 
+@pytest.fixture(autouse=True)
+async def _default_due_and_lock_days(db: Database) -> None:
+    """The dates these tests expect (due on the 10th, locked on the 20th), whatever another test saved."""
+    await db.pool.execute("UPDATE platform.subscription_settings SET due_day = 10, lock_day = 20")
+
+
 async def _plan(db: Database, *, pricing: str = "tier", sms_price: str = "0.35", trial_days: int = 0) -> int:
     async with db.platform() as connection:
         plan_id = await connection.fetchval(

@@ -23,6 +23,7 @@ from ispb_platform.subscriptions.forms import (
     validate_assignment,
     validate_payment,
     validate_plan,
+    validate_settings,
 )
 from ispb_platform.subscriptions.payments import PaymentRefused
 from ispb_platform.web.charts import chart_csv
@@ -110,6 +111,24 @@ class SubscriptionAdminController(Controller):
             raise NotFoundException()
         disposition = f'attachment; filename="{found.slug}.csv"'
         return Response(chart_csv(found), media_type="text/csv", headers={"Content-Disposition": disposition})
+
+    @get("/settings")
+    async def settings(self, request: Request[Any, Any, Any]) -> Template:
+        async with _db(request).platform() as connection:
+            current = await queries.settings(connection)
+        form = {k: str(v) for k, v in vars(current).items()}
+        return Template("subscriptions/settings.html", context={"form": form, "errors": {}})
+
+    @post("/settings")
+    async def save_settings(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        data = await form_fields(request)
+        draft, errors = validate_settings(data)
+        if draft is None:
+            return Template("subscriptions/settings.html", context={"form": data, "errors": errors}, status_code=422)
+        async with _db(request).platform() as connection:
+            await service.save_settings(connection, draft)
+        flash(request, "Billing settings saved")
+        return Redirect(f"{BASE}/", status_code=303)
 
     @get("/plans/new")
     async def new_plan(self) -> Template:

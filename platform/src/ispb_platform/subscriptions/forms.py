@@ -167,3 +167,40 @@ def validate_payment(
     if errors or amount is None or paid_on is None:
         return None, errors
     return PaymentDraft(amount, method, reference, paid_on), {}
+
+
+@dataclass(frozen=True)
+class SettingsDraft:
+    issuer_name: str
+    issuer_address: str
+    issuer_phone: str
+    issuer_email: str
+    due_day: int
+    lock_day: int
+
+
+def validate_settings(data: dict[str, str]) -> tuple[SettingsDraft | None, dict[str, str]]:
+    """Who issues the bills (printed on their PDFs, shown as the contact on the locked page) and the days of
+    the month a bill falls due and an unpaid one locks the operator's panel."""
+    errors = text_errors(data, ("issuer_name", "issuer_address", "issuer_phone", "issuer_email", "due_day", "lock_day"))
+    name = data.get("issuer_name", "").strip()
+    if not name:
+        errors.setdefault("issuer_name", "Enter the name printed on the bills.")
+    for field, limit in (("issuer_name", 200), ("issuer_address", 500), ("issuer_phone", 40), ("issuer_email", 200)):
+        if len(data.get(field, "").strip()) > limit:
+            errors.setdefault(field, f"Keep this under {limit} characters.")
+    email = data.get("issuer_email", "").strip()
+    if email and ("@" not in email or " " in email):
+        errors.setdefault("issuer_email", "Enter an e-mail address such as billing@example.com, or leave it blank.")
+    due_day = whole_number(data.get("due_day", ""), 2, 28)
+    if due_day is None:
+        errors.setdefault("due_day", "Enter a day of the month from 2 to 28.")
+    lock_day = whole_number(data.get("lock_day", ""), 2, 28)
+    if lock_day is None:
+        errors.setdefault("lock_day", "Enter a day of the month from 2 to 28.")
+    elif due_day is not None and lock_day < due_day:
+        errors.setdefault("lock_day", "The panel locks on or after the day the bill is due.")
+    if errors or due_day is None or lock_day is None:
+        return None, errors
+    address, phone = data.get("issuer_address", "").strip(), data.get("issuer_phone", "").strip()
+    return SettingsDraft(name, address, phone, email, due_day, lock_day), {}

@@ -13,7 +13,7 @@ from ispb_platform.auth.roles import Principal
 from ispb_platform.payments.online.gateway import Provider
 from ispb_platform.payments.online.sms_credit import offered
 from ispb_platform.subscriptions import queries
-from ispb_platform.subscriptions.forms import AssignDraft, PaymentDraft, PlanDraft
+from ispb_platform.subscriptions.forms import AssignDraft, PaymentDraft, PlanDraft, SettingsDraft
 from ispb_platform.subscriptions.payments import Recorded, credit_bill, record_payment
 from ispb_platform.subscriptions.pricing import month_bounds, tier_for, tier_label
 from ispb_tenants import Database, TenantRef
@@ -161,3 +161,16 @@ async def void_bill(
             ip=ip,
         )
     return number
+
+
+async def save_settings(connection: asyncpg.Connection, draft: SettingsDraft) -> None:
+    await connection.execute(
+        "UPDATE platform.subscription_settings SET issuer_name = $1, issuer_address = $2, issuer_phone = $3,"
+        " issuer_email = $4, due_day = $5, lock_day = $6, updated_at = now()",
+        draft.issuer_name,
+        draft.issuer_address,
+        draft.issuer_phone,
+        draft.issuer_email,
+        draft.due_day,
+        draft.lock_day,
+    )
