@@ -82,15 +82,15 @@ async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[
     if not needing:
         return allowed
     async with db.tenant(tenant) as scope:
-        row = await scope.connection.fetchrow(
+        account = await scope.connection.fetchrow(
             "SELECT t.sms_credit, s.sms_billing FROM platform.tenant t"
             " LEFT JOIN platform.tenant_subscription s ON s.tenant_id = t.id WHERE t.id = $1 FOR UPDATE OF t",
             tenant.id,
         )
-        assert row is not None, "the tenant's own row"
-        if row["sms_billing"] == "postpaid":  # billed afterwards by subscription.bill_sms, no credit needed
+        assert account is not None, "the tenant's own row"
+        if account["sms_billing"] == "postpaid":  # billed afterwards by subscription.bill_sms, no credit needed
             return allowed | {r["id"] for r in needing}
-        credit = row["sms_credit"]
+        credit = account["sms_credit"]
         taken: list[int] = []
         spent = 0
         for row in needing:
