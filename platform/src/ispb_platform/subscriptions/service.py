@@ -33,7 +33,8 @@ class OperatorView:
 
     @property
     def unpaid(self) -> list[queries.Bill]:
-        return [b for b in self.bills if b.status == "open"]
+        """Open bills, the one that locks first (or locked the panel) first."""
+        return sorted((b for b in self.bills if b.status == "open"), key=lambda b: (b.lock_on or b.period_end, b.id))
 
 
 async def operator_view(db: Database, tenant_id: int, today: date) -> OperatorView:
