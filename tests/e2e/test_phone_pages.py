@@ -63,6 +63,10 @@ NOT_PAGES = {
     "/payments/{operator_slug:str}/{provider:str}/return/{merchant_ref:str}": "a gateway's way back: confirms the"
     " payment and redirects to its result page (swept)",
     "/sms-credit/{provider:str}/return/{merchant_ref:str}": "a gateway's way back: redirects to the result page",
+    "/panel/subscription/bills/{subscription_bill_id:int}/pdf": "a subscription bill's PDF download",
+    "/admin/subscriptions/bills/{subscription_bill_id:int}/pdf": "a subscription bill's PDF download",
+    "/admin/subscriptions/charts.csv": "a chart's numbers as a CSV download",
+    "/subscription-pay/{provider:str}/return/{merchant_ref:str}": "a gateway's way back: redirects to the result page",
     "/status/live": "the part of the platform's status page that its htmx polling swaps in",
     "/status/{operator_slug:str}/live": "the part of an operator's status page that its htmx polling swaps in",
 }
@@ -266,7 +270,44 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         "merchant_ref": merchant_ref,
         "check_id": str(check_id),
         "platform_check_id": str(platform_check_id),
+        **await _subscription(db, tenant, merchant_ref),
     }
+
+
+async def _subscription(db: Database, tenant: TenantRef, merchant_ref: str) -> dict[str, str]:
+    """A plan, the operator on it with two months of counts, bills issued by the real job and a pending checkout."""
+    from ispb_platform.subscriptions.issue import bill_operators
+
+    plan_id = await db.fetchval(
+        "INSERT INTO platform.subscription_plan (name) VALUES ($1) RETURNING id", f"Phone {tenant.slug}"
+    )
+    await db.pool.execute(
+        "INSERT INTO platform.subscription_tier (plan_id, up_to, price) VALUES ($1, 200, 1000), ($1, NULL, 2500)",
+        plan_id,
+    )
+    await db.pool.execute(
+        "INSERT INTO platform.tenant_subscription (tenant_id, plan_id, started_on) VALUES ($1, $2, '2026-01-01')",
+        tenant.id,
+        plan_id,
+    )
+    await db.pool.execute(
+        "INSERT INTO platform.customer_count (tenant_id, counted_on, active, suspended, disabled)"
+        " VALUES ($1, '2026-10-15', 180, 4, 1), ($1, '2026-11-15', 230, 6, 2)",
+        tenant.id,
+    )
+    await bill_operators(db, date(2026, 11, 2))
+    await bill_operators(db, date(2026, 12, 2))
+    bill_id = await db.fetchval(
+        "SELECT max(id) FROM platform.subscription_bill WHERE tenant_id = $1 AND status = 'open'", tenant.id
+    )
+    await db.pool.execute(
+        "INSERT INTO platform.subscription_checkout (tenant_id, bill_id, provider, amount_minor, currency,"
+        " merchant_ref, started_by) VALUES ($1, $2, 'bkash', 250000, 'BDT', $3, 'phone')",
+        tenant.id,
+        bill_id,
+        merchant_ref,
+    )
+    return {"plan_id": str(plan_id), "subscription_bill_id": str(bill_id)}
 
 
 async def _monitoring(db: Database, tenant: TenantRef) -> tuple[int, int]:

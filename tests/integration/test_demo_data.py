@@ -115,6 +115,7 @@ async def test_prepare_demo_is_idempotent(db: Database):
                 )
             assert len(months) == 2 and all(m["paid_minor"] > 0 for m in months)
             assert all((m["billed_minor"], m["paid_minor"]) == (m["billed"], m["paid"]) for m in months)
+        await _subscriptions_as_the_issue_asks(db)
         hashes = await db.pool.fetch("SELECT password_hash FROM platform.platform_user")
         assert hashes and all(r["password_hash"].startswith("$argon2id$") for r in hashes)
     finally:
@@ -137,3 +138,49 @@ async def test_validity_package_customers_are_seeded_on_a_daily_prepaid_profile(
     hotspot = [r for r in rows if r["validity_days"] == 1]
     assert hotspot and {(r["name"], r["cycle"]) for r in hotspot} == {("Prepaid daily", "daily")}
     assert {r["cycle"] for r in rows if r["validity_days"] == 30} == {"monthly"}
+
+
+async def _subscriptions_as_the_issue_asks(db: Database) -> None:
+    """Issue 18's demo: last month's subscription bills for both operators (once, after two prepare_demo runs),
+    Padma Link in arrears so that subscription.suspend_unpaid locks it, and paying reopens it."""
+    from datetime import UTC, datetime
+
+    from ispb_platform.subscriptions.locking import suspend_unpaid
+    from ispb_platform.subscriptions.payments import record_payment
+    from ispb_platform.subscriptions.pricing import previous_month
+
+    today = datetime.now(UTC).date()
+    last_month = previous_month(today)[0]
+    for operator in DEMO_OPERATORS:
+        tenant = await get_tenant(db, operator.slug)
+        bills = await db.pool.fetch(
+            "SELECT id, period_start, status, total_minor, lock_on FROM platform.subscription_bill"
+            " WHERE tenant_id = $1 AND kind = 'subscription' ORDER BY period_start",
+            tenant.id,
+        )
+        assert [b["period_start"] for b in bills] == [previous_month(last_month)[0], last_month]
+        assert all(b["total_minor"] > 0 for b in bills)
+        overdue = [b for b in bills if b["status"] == "open" and b["lock_on"] <= today]
+        assert len(overdue) == (1 if operator.slug == "padma-link" else 0)
+    padma = await get_tenant(db, "padma-link")
+    assert (await suspend_unpaid(db, today))["locked"] == 1
+
+    async def locked() -> bool:
+        return bool(
+            await db.fetchval(
+                "SELECT locked_at IS NOT NULL FROM platform.tenant_subscription WHERE tenant_id = $1", padma.id
+            )
+        )
+
+    assert await locked()
+    bill = await db.pool.fetchrow(
+        "SELECT id, total_minor FROM platform.subscription_bill WHERE tenant_id = $1 AND status = 'open'"
+        " AND lock_on <= $2",
+        padma.id,
+        today,
+    )
+    async with db.platform() as connection:
+        await record_payment(
+            connection, bill["id"], bill["total_minor"], method="bank", reference="T", recorded_by="t", paid_on=today
+        )
+    assert not await locked()

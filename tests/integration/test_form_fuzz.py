@@ -308,7 +308,20 @@ async def _rows(db: Database, panel: TenantRef) -> dict[str, str]:
         "INSERT INTO platform.status_check (name, kind, target, port) VALUES ($1, 'tcp', '127.0.0.1', 1) RETURNING id",
         f"Fuzz {panel.slug}",
     )
+    plan_id = await db.fetchval(
+        "INSERT INTO platform.subscription_plan (name) VALUES ($1) RETURNING id", f"Fuzz {panel.slug}"
+    )
+    await db.pool.execute("INSERT INTO platform.subscription_tier (plan_id, price) VALUES ($1, 1000)", plan_id)
+    subscription_bill_id = await db.fetchval(  # an open subscription bill of the panel's operator
+        "INSERT INTO platform.subscription_bill (tenant_id, kind, number, status, period_start, period_end,"
+        " issue_date, due_date, lock_on, currency, total_minor) VALUES ($1, 'subscription', $2, 'open',"
+        " '2026-11-01', '2026-11-30', '2026-12-02', '2026-12-10', '2026-12-20', 'BDT', 100000) RETURNING id",
+        panel.id,
+        f"SUB-FUZZ-{panel.slug}",
+    )
     return {
+        "plan_id": str(plan_id),
+        "subscription_bill_id": str(subscription_bill_id),
         "olt_id": str(olt_id),
         "onu_id": str(onu_id),
         "customer_id": str(customer_id),
@@ -419,6 +432,8 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
             "user_id": str(admin_subject),
             "platform_check_id": rows["platform_check_id"],
             "provider": "sslcommerz",
+            "plan_id": rows["plan_id"],
+            "subscription_bill_id": rows["subscription_bill_id"],
         },
     }
     sql, tables = await _checksum_query(db, ["platform", panel.schema, admin_target.schema])

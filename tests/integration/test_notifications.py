@@ -155,6 +155,36 @@ async def test_a_sender_that_died_mid_send_is_taken_over_and_no_credit_means_wai
     assert sorted(refs) == sorted({r for r in refs}) and all(r and r.startswith("due:") for r in refs)
 
 
+async def test_a_postpaid_operator_sends_without_credit_and_is_billed_for_it(db: Database, notified, gateway):
+    """Issue 18: an operator whose plan bills SMS afterwards sends with no credit, and is billed once for each."""
+    from ispb_platform.subscriptions.sms import bill_sms
+
+    tenant = notified["tenant"]
+    plan_id = await db.fetchval(
+        "INSERT INTO platform.subscription_plan (name, sms_price) VALUES ($1, 0.5) RETURNING id", f"SMS {tenant.slug}"
+    )
+    await db.pool.execute(
+        "INSERT INTO platform.tenant_subscription (tenant_id, plan_id, started_on, sms_billing)"
+        " VALUES ($1, $2, '2020-01-01', 'postpaid')",
+        tenant.id,
+        plan_id,
+    )
+    await db.pool.execute("UPDATE platform.tenant SET sms_credit = 0 WHERE id = $1", tenant.id)
+    await due_date_reminders(_ctx(db, tenant, date(2026, 11, 5)))
+    result = await send_outbox(_ctx(db, tenant, date(2026, 11, 5)))
+    assert (result["sent"], result["waiting_credit"]) == (2, 0) and len(gateway.messages) == 2
+    assert await db.fetchval("SELECT sms_credit FROM platform.tenant WHERE id = $1", tenant.id) == 0
+    today = datetime.now(UTC).date()
+    await bill_sms(db, today, "now")
+    await bill_sms(db, today, "again")
+    async with db.tenant(tenant) as scope:
+        segments = await scope.connection.fetchval("SELECT sum(segments) FROM outbox WHERE status = 'sent'")
+    total = await db.fetchval(
+        "SELECT total_minor FROM platform.subscription_bill WHERE tenant_id = $1 AND kind = 'sms'", tenant.id
+    )
+    assert total == segments * 50
+
+
 async def test_a_bad_template_is_refused_at_save_with_its_position(notified, make_client, make_staff, sign_in):
     client = make_client()
     token = await sign_in(client, await make_staff("operator_admin", notified["tenant"]))

@@ -151,6 +151,12 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "provider": "bkash",
         "merchant_ref": "no-such-checkout-0001",
         "report": "bills-payments.csv",
+        "subscription_bill_id": "1",  # any: the guard answers before the handler looks
+        "plan_id": str(
+            await db.fetchval(
+                "INSERT INTO platform.subscription_plan (name) VALUES ($1) RETURNING id", f"Matrix {tenant_a.slug}"
+            )
+        ),
     }
     return {"users": users, "ids": ids, "customers": customers}
 

@@ -219,6 +219,24 @@ SAVES: dict[str, Save] = {
     "POST /admin/monitoring/checks/{platform_check_id:int}/pause": Save("/admin/monitoring/", "Paused", admin=True),
     "POST /admin/monitoring/checks/{platform_check_id:int}/resume": Save("/admin/monitoring/", "Resumed", admin=True),
     "POST /admin/monitoring/settings/page": Save("/admin/monitoring/", "Status page saved", admin=True),
+    "POST /admin/subscriptions/settings": Save("/admin/subscriptions/settings", "Billing settings saved", admin=True),
+    "POST /admin/subscriptions/plans/new": Save(
+        "/admin/subscriptions/plans/new",
+        "saved",
+        {"name": "Saved plan {suffix}", "tier1_price": "1000"},
+        admin=True,
+    ),
+    "POST /admin/subscriptions/plans/{plan_id:int}": Save("/admin/subscriptions/plans/{plan_id}", "saved", admin=True),
+    "POST /admin/subscriptions/operators/{slug:str}": Save(
+        "/admin/subscriptions/operators/{slug}", "is on the plan", {"plan_id": "{plan_id}"}, admin=True
+    ),
+    "POST /admin/subscriptions/bills/{subscription_bill_id:int}/payment": Save(
+        "/admin/subscriptions/operators/{slug}", "Payment recorded", {"amount": "10", "method": "cash"}, admin=True
+    ),
+    "POST /admin/subscriptions/bills/{subscription_bill_id:int}/void": Save(
+        "/admin/subscriptions/bills/{subscription_bill_id}/void", "voided", {"reason": "billed twice"}, admin=True
+    ),
+    "POST /admin/jobs/run": Save("/admin/jobs", "is queued", {"job": "reports.customer_counts"}, admin=True),
     "POST /admin/payments/gateways/{provider:str}": Save(
         "/admin/payments/gateways", "bKash saved", {"mode": "sandbox", "merchant_id": "platform-{suffix}"}, admin=True
     ),
@@ -247,6 +265,11 @@ NOT_SAVES = {
     "POST /sms-credit/{provider:str}/notify": "a gateway's server-to-server notice, not a person",
     "POST /sms-credit/{provider:str}/return/{merchant_ref:str}": "the gateway returning the browser to the purchase's"
     " result page (test_sms_credit_purchase.py)",
+    "POST /panel/subscription/bills/{subscription_bill_id:int}/pay": "sends the operator on to the platform's"
+    " gateway; its result page says what happened",
+    "POST /subscription-pay/{provider:str}/notify": "a gateway's server-to-server notice, not a person",
+    "POST /subscription-pay/{provider:str}/return/{merchant_ref:str}": "the gateway returning the browser to the"
+    " payment's result page",
     "POST /demo/sms-gateway/send": "the demo's SMS sink taking a gateway call (ispb demo only), not a person's save",
 }
 
@@ -358,6 +381,22 @@ async def fx_world(
         f"Saved ping {tenant.slug}",
     )
     await generate_bills(JobContext(db=db, today=datetime.now(UTC).date(), now=datetime.now(UTC), tenant=tenant))
+    plan_id = await db.fetchval(
+        "INSERT INTO platform.subscription_plan (name) VALUES ($1) RETURNING id", f"Confirm {tenant.slug}"
+    )
+    await db.pool.execute("INSERT INTO platform.subscription_tier (plan_id, price) VALUES ($1, 1000)", plan_id)
+    bills = [
+        await db.fetchval(
+            "INSERT INTO platform.subscription_bill (tenant_id, kind, number, status, period_start, period_end,"
+            " issue_date, due_date, lock_on, currency, total_minor)"
+            " VALUES ($1, 'subscription', $2, 'open', $3::date, $3::date + 27, $3::date + 30, $3::date + 38,"
+            " $3::date + 48, 'BDT', 100000) RETURNING id",
+            tenant.id,
+            f"SUB-{tenant.slug}-{n}",
+            datetime(2001 + n, 1, 1, tzinfo=UTC).date(),
+        )
+        for n in range(2)
+    ]
     subject = await make_staff("operator_staff", tenant)
     token = "invite-" + hashlib.sha256(tenant.slug.encode()).hexdigest()[:20]
     invitations = [
@@ -392,6 +431,10 @@ async def fx_world(
         "check_id": str(check_id),
         "platform_check_id": str(platform_check_id),
         "provider": "bkash",
+        "plan_id": str(plan_id),
+        # two open subscription bills: one is paid in part, the other voided (a paid-in-part bill cannot be)
+        "subscription_bill_id": str(bills[0]),
+        "second_subscription_bill_id": str(bills[1]),
     }
     yield {"operator": operator, "admin": admin, "ids": ids}
     # what the saves made outside make_tenant's and make_staff's cleanup: the new operator and the new people
@@ -441,6 +484,8 @@ async def test_every_save_confirms_itself(world: dict[str, Any], make_client) ->
             shown = _status_texts((await client.get(answer.headers["location"])).text)
         if not any(save.message in text for text in shown):
             missing.append(f"{route}: {save.message!r} not among {shown}")
+        if route == "POST /admin/subscriptions/bills/{subscription_bill_id:int}/payment":
+            ids["subscription_bill_id"] = ids["second_subscription_bill_id"]  # voided next: it has no payment
         if route == "POST /panel/payments/import":
             ids["import_id"] = answer.headers["location"].rstrip("/").rsplit("/", 1)[1]
     assert missing == [], "\n".join(missing)

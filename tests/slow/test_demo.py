@@ -183,6 +183,37 @@ def _overview_charts_the_demo_months(url: str) -> None:
         assert [m for m in months if Decimal(m[1] or 0) > 0 and Decimal(m[2] or 0) > 0] == months[-2:], months
 
 
+def _subscriptions_in_the_demo(url: str) -> None:
+    """Issue 18 "done when": the platform admin sees last month's subscription bills of both operators and the
+    customers per operator chart; Scheduled jobs → subscription.suspend_unpaid → Run now locks Padma Link's
+    panel; its owner pays the overdue bill through the demo's bKash on the locked page and the panel reopens."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as admin:
+        login = admin.get("/login")
+        admin.post(
+            "/login", data={"_csrf_token": _csrf(login), "email": "admin@ispb.test", "password": "demo-admin-pass"}
+        )
+        overview = admin.get("/admin/subscriptions/")
+        assert "Dhaka Fiber Net" in overview.text and "Padma Link Broadband" in overview.text, overview.text[:2000]
+        assert overview.text.count('href="/admin/subscriptions/bills/') >= 4  # two months, both operators
+        assert 'id="chart-customers-per-operator"' in overview.text
+        jobs = admin.get("/admin/jobs")
+        admin.post("/admin/jobs/run", data={"_csrf_token": _csrf(jobs), "job": "subscription.suspend_unpaid"})
+        _wait_for(admin, "/admin/subscriptions/", "locked: unpaid")
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=20) as owner:
+        login = owner.get("/login")
+        owner.post(
+            "/login",
+            data={"_csrf_token": _csrf(login), "email": "owner@padma-link.test", "password": "demo-operator-pass"},
+        )
+        locked = owner.get("/panel/customers")
+        assert locked.url.path == "/panel/locked" and "Your panel is locked" in locked.text, locked.text[:2000]
+        pay = re.search(r'action="(/panel/subscription/bills/\d+/pay)"', locked.text)
+        assert pay, locked.text[:3000]
+        going = owner.post(pay.group(1), data={"_csrf_token": _csrf(locked), "provider": "bkash"})
+        assert "Paid." in _through_demo_bkash(owner, going).text
+        assert owner.get("/panel/customers").url.path == "/panel/customers"
+
+
 def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path, loopback_port: int):
     port = loopback_port
     url = f"http://127.0.0.1:{port}/"
@@ -198,6 +229,7 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
         _netflow_search_finds_a_demo_customer(url)
         _online_payments_in_the_demo(url)
         _overview_charts_the_demo_months(url)
+        _subscriptions_in_the_demo(url)
     finally:
         output = _stop(process)
     assert health == {

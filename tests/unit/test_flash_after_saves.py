@@ -15,7 +15,7 @@ WITHOUT_MESSAGE = {"auth/routes.py", "portal/routes.py"}
 SIGN_IN_HANDLERS = {"staff/routes.py: accept"}
 # a payment gateway sends the customer's browser back (GET, or SSLCommerz's POST): the result page it leads to
 # says what happened to the payment, for a customer who may not be signed in (no message store)
-GATEWAY_RETURNS = {"payments/online/routes.py: gateway_return"}
+GATEWAY_RETURNS = {"payments/online/routes.py: gateway_return", "subscriptions/routes.py: checkout_return"}
 _REDIRECTS = {"see_other", "Redirect"}
 
 

@@ -51,6 +51,8 @@ from ispb_platform.reports import routes as report_routes
 from ispb_platform.runtime import Runtime, open_runtime
 from ispb_platform.settings import Settings
 from ispb_platform.staff.routes import InvitationController, StaffController
+from ispb_platform.subscriptions import admin_routes as subscription_admin_routes
+from ispb_platform.subscriptions import routes as subscription_routes
 from ispb_platform.web import home as front_door
 from ispb_platform.web.assets import favicon, static_file
 from ispb_platform.web.errors import http_error, server_error
@@ -142,6 +144,8 @@ def create_app(
             *suspension_routes.ROUTES,
             *online_payment_routes.ROUTES,
             *sms_credit_routes.ROUTES,
+            *subscription_routes.ROUTES,
+            *subscription_admin_routes.ROUTES,
             *online_routes.ROUTES,
             *netflow_routes.ROUTES,
             *notify_routes.ROUTES,

@@ -24,6 +24,7 @@ from ispb_platform.runtime import Runtime
 from ispb_platform.staff.forms import ROLES, validate_staff
 from ispb_platform.staff.queries import EmailTaken
 from ispb_platform.staff.service import StaffRuleBroken
+from ispb_platform.subscriptions import queries as subscription_queries
 from ispb_platform.web.confirm import ADMIN_LAYOUT, Confirmation, confirm_page, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
@@ -254,7 +255,10 @@ async def _operator_page(
 ) -> Template:
     page = await service.operator_page(_db(request), tenant)
     details, _ = await service.operator_form(_db(request), tenant)
+    async with _db(request).platform() as connection:
+        locked = await subscription_queries.locked_since(connection, tenant.id)
     context = {
+        "locked": locked,
         "details": details,
         "operator": tenant,
         "status": page.status,

@@ -18,6 +18,14 @@ from ispb_platform.auth.roles import ADMINS, OPERATORS, Principal, Role
 ACCESS = "access"
 PUBLIC_ACCESS = "public"
 PUBLIC: dict[str, Any] = {ACCESS: PUBLIC_ACCESS}
+OPEN_WHEN_LOCKED = "open_when_locked"
+"""Route option: operator staff may use the route while their panel is locked for an unpaid subscription bill."""
+LOCKED_PAGE = "/panel/locked"
+
+
+class PanelLocked(PermissionDeniedException):
+    """The operator's panel is locked for an unpaid subscription bill: every panel route answers the locked
+    page (``web/errors.py`` sends the browser there), except those that declare ``OPEN_WHEN_LOCKED``."""
 
 
 def allow(roles: frozenset[Role]) -> dict[str, Any]:
@@ -50,6 +58,8 @@ def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRo
         raise NotAuthorizedException("Please sign in.")
     if principal.role not in access:
         raise PermissionDeniedException("You do not have access to this page.")
+    if principal.locked and principal.is_operator and not handler.opt.get(OPEN_WHEN_LOCKED):
+        raise PanelLocked("This panel is locked until the subscription bill is paid.")
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -38,6 +38,9 @@ class Principal:
     name: str
     login: str
     tenant: TenantRef | None
+    locked: bool = False
+    """The operator's panel is locked for an unpaid subscription bill (``subscriptions/locking.py``): its staff
+    reach only the routes that declare ``open_when_locked`` (the locked page, paying, signing out)."""
 
     @property
     def is_operator(self) -> bool:

@@ -6,7 +6,7 @@ from litestar import Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from ispb_platform.auth.access import PUBLIC, allow, home_for, principal_of
+from ispb_platform.auth.access import OPEN_WHEN_LOCKED, PUBLIC, allow, home_for, principal_of
 from ispb_platform.auth.middleware import expired_session_cookie, session_cookie
 from ispb_platform.auth.roles import ADMINS, CUSTOMERS, OPERATORS, SessionKind
 from ispb_platform.auth.sessions import end_all_sessions, end_session, start_session
@@ -59,7 +59,7 @@ async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
     return Redirect(safe_next(target, default), status_code=303, cookies=[session_cookie(token, secure=secure)])
 
 
-@post("/logout", opt=allow(EVERYONE_SIGNED_IN))
+@post("/logout", opt={**allow(EVERYONE_SIGNED_IN), OPEN_WHEN_LOCKED: True})
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
     runtime: Runtime = request.app.state.runtime
     principal = principal_of(request)
@@ -71,7 +71,7 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(target, status_code=303, cookies=[expired_session_cookie(secure=runtime.settings.cookie_secure)])
 
 
-@post("/logout/everywhere", opt=allow(EVERYONE_SIGNED_IN))
+@post("/logout/everywhere", opt={**allow(EVERYONE_SIGNED_IN), OPEN_WHEN_LOCKED: True})
 async def logout_everywhere(request: Request[Any, Any, Any]) -> Redirect:
     runtime: Runtime = request.app.state.runtime
     principal = principal_of(request)

@@ -65,10 +65,12 @@ async def start_session(
 
 _LOAD_STAFF = """
 SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id AS user_id, u.role, u.name, u.email AS login,
-       t.id AS tenant_id, t.slug, t.schema_name, t.name AS tenant_name, t.timezone, t.currency, t.status
+       t.id AS tenant_id, t.slug, t.schema_name, t.name AS tenant_name, t.timezone, t.currency, t.status,
+       ts.locked_at IS NOT NULL AS locked
 FROM web_session s
 JOIN platform_user u ON u.id = s.user_id AND u.is_active
 LEFT JOIN tenant t ON t.id = u.tenant_id
+LEFT JOIN tenant_subscription ts ON ts.tenant_id = t.id
 WHERE s.id = $1 AND s.kind = 'staff'
 """
 
@@ -101,7 +103,8 @@ async def load_principal(db: Database, token: str, now: datetime | None = None) 
     if tenant is not None and row["status"] != "active":
         return None  # a suspended operator's panel and portal are closed
     if kind is SessionKind.STAFF:
-        return Principal(session_id, kind, row["user_id"], Role(row["role"]), row["name"], row["login"], tenant)
+        locked = bool(row["locked"])  # an unpaid subscription bill: the panel answers its locked page only
+        return Principal(session_id, kind, row["user_id"], Role(row["role"]), row["name"], row["login"], tenant, locked)
     assert tenant is not None
     async with db.tenant(tenant) as scope:
         customer = await scope.connection.fetchrow(

@@ -15,6 +15,7 @@ from ispb_platform.demo.olts import prepare_olts
 from ispb_platform.demo.online_payments import prepare_online_payments
 from ispb_platform.demo.router import ROUTER_NAME, prepare_router
 from ispb_platform.demo.seed import assign_prepaid_profile, ensure_packages, seed_customers
+from ispb_platform.demo.subscriptions import prepare_subscriptions
 from ispb_platform.demo.traffic import prepare_fair_usage
 from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute, local_today
@@ -72,8 +73,10 @@ async def prepare_demo(
 ) -> list[DemoLogin]:
     logins = [PLATFORM_ADMIN]
     await _ensure_user(db, PLATFORM_ADMIN, "Platform Admin", UserRole.PLATFORM_ADMIN, None)
+    tenants = []
     for operator in DEMO_OPERATORS:
         tenant = await ensure_tenant(db, operator.slug, operator.name)
+        tenants.append(tenant)
         async with db.tenant(tenant) as scope:
             await ensure_packages(scope)
             existing = await scope.connection.fetchval("SELECT count(*) FROM customer")
@@ -120,6 +123,8 @@ async def prepare_demo(
         await _ensure_user(db, login, f"{operator.name} owner", UserRole.OPERATOR_ADMIN, tenant)
         logins.append(login)
         logins.append(DemoLogin("customer", "C000001", CUSTOMER_PASSWORD, f"/portal/{operator.slug}/"))
+    # the platform bills its operators: last two months' bills, Padma Link's older one unpaid (the lock to try)
+    await prepare_subscriptions(db, tenants)
     return logins
 
 

@@ -22,6 +22,13 @@ from ispb_platform.network.jobs import (
 from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
 from ispb_platform.reports.jobs import bills_vs_payments, yearly_summary
+from ispb_platform.subscriptions.jobs import (
+    bill_operators,
+    bill_sms,
+    customer_counts,
+    recheck_checkouts,
+    suspend_unpaid,
+)
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -239,6 +246,49 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         scope=JobScope.PLATFORM,
         run=recheck_sms_purchases,
         description="Asks the platform's gateways about pending SMS credit purchases and credits paid ones once",
+        timeout_s=1500,
+    ),
+    ScheduledJob(
+        name="reports.customer_counts",
+        cron="30 18 * * *",  # daily, 00:30 in Dhaka: the day's count, the basis of next month's bill
+        scope=JobScope.PLATFORM,
+        run=customer_counts,
+        description="Counts each operator's active, suspended and disabled customers for subscription billing",
+        timeout_s=1800,
+        observed_counts=frozenset({"operators"}),
+    ),
+    ScheduledJob(
+        name="subscription.bill_operators",
+        cron="0 * 2 * *",  # every hour of the 2nd: the first run bills, later ones find every bill made
+        scope=JobScope.PLATFORM,
+        run=bill_operators,
+        description="Issues last month's subscription bill to every operator on a plan, from its customer counts",
+        timeout_s=1800,
+        observed_counts=frozenset({"not_billed"}),
+    ),
+    ScheduledJob(
+        name="subscription.bill_sms",
+        cron="50 */6 * * *",
+        scope=JobScope.PLATFORM,
+        run=bill_sms,
+        description="Records operators' SMS sent since the last run once each; bills postpaid ones on their SMS bill",
+        timeout_s=1800,
+        observed_counts=frozenset({"operators"}),
+    ),
+    ScheduledJob(
+        name="subscription.suspend_unpaid",
+        cron="0 3 * * *",  # daily, 09:00 in Dhaka: locks on the bills' lock day (the 20th), warns 5 and 1 day before
+        scope=JobScope.PLATFORM,
+        run=suspend_unpaid,
+        description="Locks the panel of operators with a subscription bill unpaid on the 20th; warns them before",
+        timeout_s=900,
+    ),
+    ScheduledJob(
+        name="subscription.recheck_checkouts",
+        cron="25 */2 * * *",
+        scope=JobScope.PLATFORM,
+        run=recheck_checkouts,
+        description="Asks the platform's gateways about pending online payments of subscription bills, records paid",
         timeout_s=1500,
     ),
 )

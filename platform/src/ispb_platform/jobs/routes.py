@@ -7,7 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from ispb_platform.auth.access import allow
-from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS
+from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Role
 from ispb_platform.jobs import service
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields
@@ -38,4 +38,25 @@ async def run_now(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/panel/automation", status_code=303)
 
 
-ROUTES = [automation, run_now]
+PLATFORM_ADMIN = allow(frozenset({Role.PLATFORM_ADMIN}))
+
+
+@get("/admin/jobs", opt=PLATFORM_ADMIN)
+async def platform_jobs(request: Request[Any, Any, Any]) -> Template:
+    """Admin console → Scheduled jobs: the platform's subscription jobs with their last run, and "Run now"."""
+    jobs = await service.platform_jobs_with_last_runs(request.app.state.runtime.db)
+    return Template("jobs/platform.html", context={"jobs": jobs})
+
+
+@post("/admin/jobs/run", opt=PLATFORM_ADMIN)
+async def run_platform_now(request: Request[Any, Any, Any]) -> Redirect:
+    name = (await form_fields(request)).get("job", "")
+    try:
+        job = await service.run_platform_now(request.app.state.runtime.queue, name)
+    except service.UnknownJob:
+        raise NotFoundException() from None
+    flash(request, f"{job.name} is queued; its run appears below when it finishes.")
+    return Redirect("/admin/jobs", status_code=303)
+
+
+ROUTES = [automation, run_now, platform_jobs, run_platform_now]

@@ -12,7 +12,7 @@ from saq import Queue
 
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.jobs.registry import SCHEDULE
-from ispb_platform.jobs.runs import RunRecord, job_key, last_runs_for
+from ispb_platform.jobs.runs import RunRecord, job_key, last_runs, last_runs_for
 from ispb_platform.jobs.worker import RUN_JOB, job_options
 from ispb_tenants import Database, TenantRef
 
@@ -47,5 +47,31 @@ async def run_now(queue: Queue, tenant: TenantRef, name: str, now: datetime | No
         job_name=job.name,
         tenant=tenant.slug,
         **options,
+    )
+    return job
+
+
+SUBSCRIPTION_JOBS = (
+    "reports.customer_counts",
+    "subscription.bill_operators",
+    "subscription.bill_sms",
+    "subscription.suspend_unpaid",
+)
+"""Platform jobs the admin console's Subscriptions page can run now (the demo's way to lock Padma Link)."""
+
+
+async def platform_jobs_with_last_runs(db: Database) -> list[tuple[ScheduledJob, RunRecord | None]]:
+    last = await last_runs(db)
+    return [(j, last.get(j.name)) for j in SCHEDULE if j.name in SUBSCRIPTION_JOBS]
+
+
+async def run_platform_now(queue: Queue, name: str, now: datetime | None = None) -> ScheduledJob:
+    """Queue one of ``SUBSCRIPTION_JOBS`` now; the worker runs it as on schedule (one run for the platform)."""
+    job = next((j for j in SCHEDULE if j.name == name and j.name in SUBSCRIPTION_JOBS), None)
+    if job is None:
+        raise UnknownJob(name)
+    moment = now or datetime.now(UTC)
+    await queue.enqueue(
+        RUN_JOB, key=job_key(job, None, f"now-{moment:%Y-%m-%dT%H:%M:%S}"), job_name=job.name, **job_options(job)
     )
     return job

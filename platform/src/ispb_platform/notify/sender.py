@@ -75,15 +75,22 @@ class Outcome:
 
 async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[int]:
     """Take SMS credit for the batch's messages that have none yet, oldest first, as far as it goes; returns
-    the ids that may be sent. One statement for the usual case (enough credit for all)."""
+    the ids that may be sent. One statement for the usual case (enough credit for all). An operator whose plan
+    bills SMS afterwards (``tenant_subscription.sms_billing = 'postpaid'``) sends without credit."""
     needing = [r for r in rows if r["channel"] == Channel.SMS.value and not r["credit_taken"]]
     allowed = {r["id"] for r in rows} - {r["id"] for r in needing}
     if not needing:
         return allowed
     async with db.tenant(tenant) as scope:
-        credit = await scope.connection.fetchval(
-            "SELECT sms_credit FROM platform.tenant WHERE id = $1 FOR UPDATE", tenant.id
+        account = await scope.connection.fetchrow(
+            "SELECT t.sms_credit, s.sms_billing FROM platform.tenant t"
+            " LEFT JOIN platform.tenant_subscription s ON s.tenant_id = t.id WHERE t.id = $1 FOR UPDATE OF t",
+            tenant.id,
         )
+        assert account is not None, "the tenant's own row"
+        if account["sms_billing"] == "postpaid":  # billed afterwards by subscription.bill_sms, no credit needed
+            return allowed | {r["id"] for r in needing}
+        credit = account["sms_credit"]
         taken: list[int] = []
         spent = 0
         for row in needing:

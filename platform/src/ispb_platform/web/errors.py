@@ -15,6 +15,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from ispb_platform.auth.access import LOCKED_PAGE, PanelLocked
+
 log = logging.getLogger(__name__)
 
 TITLES = {
@@ -42,6 +44,10 @@ def _sign_in_url(request: Request[Any, Any, Any]) -> str:
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if isinstance(error, PanelLocked) and not _wants_json(request):
+        if request.headers.get("hx-request"):
+            return Response("", status_code=200, headers={"HX-Redirect": LOCKED_PAGE})
+        return Redirect(LOCKED_PAGE, status_code=303)
     if isinstance(error, NotAuthorizedException) and request.method == "GET" and not _wants_json(request):
         return Redirect(_sign_in_url(request), status_code=303)
     status = error.status_code

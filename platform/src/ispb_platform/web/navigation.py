@@ -79,6 +79,7 @@ PANEL_NAV: tuple[NavSection, ...] = (
         "Settings",
         (
             NavItem("Staff Users", "/panel/staff", admin_only=True),
+            NavItem("Subscription", "/panel/subscription"),
             NavItem("Backup Settings", "/panel/settings/backup", ready=False),
         ),
     ),

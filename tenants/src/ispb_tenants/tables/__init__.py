@@ -73,6 +73,22 @@ from ispb_tenants.tables.radius import (
 )
 from ispb_tenants.tables.reports import ReportCustomerMonth, ReportMonth, ReportTopOverdue, ReportYear
 from ispb_tenants.tables.service import Router, RouterCommand, SuspensionLog
+from ispb_tenants.tables.subscription import (
+    SUBSCRIPTION_TABLES,
+    CustomerCount,
+    SmsUsage,
+    SmsUsageCursor,
+    SmsUsageMonth,
+    SubscriptionBill,
+    SubscriptionBillLine,
+    SubscriptionCheckout,
+    SubscriptionCounter,
+    SubscriptionPayment,
+    SubscriptionPlan,
+    SubscriptionSettings,
+    SubscriptionTier,
+    TenantSubscription,
+)
 from ispb_tenants.tables.tenant import ActivityLog, BillingProfile, Customer, Package
 
 PLATFORM_TABLES = (
@@ -89,6 +105,7 @@ PLATFORM_TABLES = (
     PlatformStatusIncident,
     PlatformStatusMaintenance,
     PlatformMonitorSettings,
+    *SUBSCRIPTION_TABLES,
 )
 TENANT_TABLES = (
     Package,
@@ -153,6 +170,19 @@ __all__ = (
     "TENANT_TABLES",
     "Inet",
     "ActivityLog",
+    "CustomerCount",
+    "SmsUsage",
+    "SmsUsageCursor",
+    "SmsUsageMonth",
+    "SubscriptionBill",
+    "SubscriptionBillLine",
+    "SubscriptionCheckout",
+    "SubscriptionCounter",
+    "SubscriptionPayment",
+    "SubscriptionPlan",
+    "SubscriptionSettings",
+    "SubscriptionTier",
+    "TenantSubscription",
     "MonitorSettings",
     "PlatformMonitorSettings",
     "PlatformStatusCheck",

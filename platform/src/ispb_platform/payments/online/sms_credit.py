@@ -140,7 +140,8 @@ async def by_ref(connection: asyncpg.Connection, merchant_ref: str) -> Purchase 
     return None if row is None else _purchase(row)
 
 
-async def _account(ctx: Context, provider: Provider) -> GatewayAccount | None:
+async def platform_account(ctx: Context, provider: Provider) -> GatewayAccount | None:
+    """The platform's own account at ``provider``, when switched on (SMS credit, subscription bills)."""
     async with ctx.database.platform() as connection:
         found = await accounts(connection, PLATFORM_ACCOUNTS, ctx.secret_key)
     account = found.get(provider)
@@ -151,7 +152,7 @@ async def start_purchase(
     ctx: Context, tenant: TenantRef, pack_id: int, provider: Provider, *, bought_by: str, site_url: str
 ) -> str:
     """Open a checkout at the platform's gateway for one pack; returns where the operator's browser goes."""
-    account = await _account(ctx, provider)
+    account = await platform_account(ctx, provider)
     if account is None:
         raise CheckoutRefused(f"{PROVIDER_LABELS[provider]} is not available for buying SMS credit.")
     async with ctx.database.platform() as connection:
@@ -194,7 +195,7 @@ async def confirm_purchase(
     """The browser (or a notice) came back: confirm at the gateway, credit once. None: no such purchase."""
     async with ctx.database.platform() as connection:
         purchase = await by_ref(connection, merchant_ref)
-    account = await _account(ctx, provider)
+    account = await platform_account(ctx, provider)
     if purchase is None or purchase.provider is not provider:
         return None
     if purchase.status != "pending" or account is None:
@@ -212,7 +213,7 @@ async def confirm_purchase(
 async def receive_purchase_notice(
     ctx: Context, provider: Provider, body: bytes, headers: Mapping[str, str], fields: Mapping[str, str]
 ) -> NoticeOutcome:
-    account = await _account(ctx, provider)
+    account = await platform_account(ctx, provider)
     if account is None:
         return NoticeOutcome(404, "no such gateway here")
     try:

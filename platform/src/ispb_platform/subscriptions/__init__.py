@@ -1,0 +1,1 @@
+"""Operator subscriptions: the platform bills its own operators (plans, counts, bills, SMS usage, locking)."""
