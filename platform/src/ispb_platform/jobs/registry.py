@@ -5,6 +5,7 @@ the Automation page and the run records use. Only implemented jobs are listed: t
 job that would not really run.
 """
 
+from ispb_platform.backups import jobs as backup_jobs
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
@@ -207,6 +208,47 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=clear_app_logs,
         description="Prunes the platform's run records (heartbeats after 7 days, other runs after 90)",
         timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="backup.customer_data",
+        cron="0 20 * * *",  # 02:00 in Dhaka, off-peak
+        scope=JobScope.TENANT,
+        run=backup_jobs.customer_data,
+        description="Backs up the operator's own data (its schema), sealed with the platform's key",
+        timeout_s=3600,
+        retries=3,
+        retry_delay_s=60,
+        observed_counts=frozenset({"tables", "rows"}),
+    ),
+    ScheduledJob(
+        name="backup.full",
+        cron="30 21 * * *",  # 03:30 in Dhaka, after the operators' own backups
+        scope=JobScope.PLATFORM,
+        run=backup_jobs.full,
+        description="Backs up the whole database (platform and every operator), sealed with the platform's key",
+        timeout_s=4 * 3600,
+        retries=2,
+        retry_delay_s=300,
+        observed_counts=frozenset({"tables", "rows"}),
+    ),
+    ScheduledJob(
+        name="backup.cleanup",
+        cron="0 23 * * *",  # 05:00 in Dhaka, after the day's backups
+        scope=JobScope.PLATFORM,
+        run=backup_jobs.cleanup,
+        description="Removes backups past retention (daily, weekly, monthly); never the last good one",
+        timeout_s=1800,
+        observed_counts=frozenset({"kept"}),
+    ),
+    ScheduledJob(
+        name="backup.verify",
+        cron="0 0 * * 1",  # Monday 06:00 in Dhaka: a weekly restore test of the newest backups
+        scope=JobScope.PLATFORM,
+        run=backup_jobs.verify,
+        description="Restores the newest backups into a scratch database and checks every table against the dump",
+        timeout_s=6 * 3600,
+        retries=2,
+        retry_delay_s=600,
     ),
     ScheduledJob(
         name="payments.recheck_pending",

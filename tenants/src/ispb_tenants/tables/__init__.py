@@ -49,6 +49,8 @@ from ispb_tenants.tables.olt import Olt, Onu, OnuReading, OnuSettings
 from ispb_tenants.tables.online import OnlinePayment, PaymentGateway
 from ispb_tenants.tables.platform import (
     AuthThrottle,
+    Backup,
+    BackupSettings,
     JobRun,
     PlatformPaymentGateway,
     PlatformUser,
@@ -88,6 +90,8 @@ PLATFORM_TABLES = (
     PlatformStatusIncident,
     PlatformStatusMaintenance,
     PlatformMonitorSettings,
+    BackupSettings,
+    Backup,
 )
 TENANT_TABLES = (
     Package,
@@ -144,6 +148,8 @@ ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
 __all__ = (
     "ALL_TABLES",
+    "Backup",
+    "BackupSettings",
     "PLATFORM_TABLES",
     "TENANT_TABLES",
     "Inet",

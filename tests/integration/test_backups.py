@@ -1,0 +1,221 @@
+"""Backups against the real PostgreSQL: per-operator and full dumps, sealed; restores over the operator, as a
+new operator and into a scratch database (the restore test); a changed or cut file refused; a full disk."""
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from factories import TEST_SECRET_KEY, make_bill, make_customer
+from ispb_platform.backups.dump import take_backup
+from ispb_platform.backups.pg_process import BackupFailed
+from ispb_platform.backups.queries import get_backup, list_backups
+from ispb_platform.backups.restore import restore_tenant, verify_backup
+from ispb_platform.backups.sealed_stream import open_stream, read_header
+from ispb_platform.backups.storage import BackupStorageError, LocalDestination
+from ispb_platform.backups.tools import BackupToolMismatch, find_tools
+from ispb_platform.jobs.registry import get_job
+from ispb_platform.jobs.runs import Trigger, execute
+from ispb_platform.secrets_box import Binding, Purpose, SealError, reveal
+from ispb_tenants import Database, TenantRef, drop_tenant, get_tenant
+
+KEYS = (TEST_SECRET_KEY,)
+TODAY = date(2026, 12, 3)
+
+
+@pytest.fixture(autouse=True)
+async def fx_no_earlier_backups(db: Database) -> None:
+    """Backup rows of other tests name files in their own temporary directories: the jobs here see only ours."""
+    async with db.platform() as connection:
+        await connection.execute("DELETE FROM backup")
+
+
+async def _customers(db: Database, tenant: TenantRef) -> list[tuple[str, str]]:
+    async with db.tenant(tenant) as scope:
+        rows = await scope.connection.fetch("SELECT code, name FROM customer ORDER BY code")
+    return [(r["code"], r["name"]) for r in rows]
+
+
+async def _bills(db: Database, tenant: TenantRef) -> list[tuple[str, int]]:
+    async with db.tenant(tenant) as scope:
+        rows = await scope.connection.fetch("SELECT number, total_minor FROM bill ORDER BY number")
+    return [(r["number"], r["total_minor"]) for r in rows]
+
+
+async def _operator_with_data(db: Database, make_tenant) -> TenantRef:
+    tenant = await make_tenant("bk")
+    async with db.tenant(tenant) as scope:
+        for n in range(3):
+            customer = await make_customer(scope, name=f"Karim {n}", pppoe_password=f"dial-{n}")
+            await make_bill(scope, customer_id=customer)
+    return tenant
+
+
+async def _backup(db: Database, tenant: TenantRef | None, root: Path) -> str:
+    taken = await take_backup(
+        db, LocalDestination(root), secret_key=TEST_SECRET_KEY, tenant=tenant, trigger="manual", period=TODAY
+    )
+    assert taken is not None
+    return taken.object_key
+
+
+async def test_operator_backup_is_sealed_and_restores_as_dumped(db: Database, make_tenant, tmp_path: Path):
+    tenant = await _operator_with_data(db, make_tenant)
+    key = await _backup(db, tenant, tmp_path)
+    raw = (tmp_path / key).read_bytes()
+    assert b"Karim 1" not in raw and b"COPY" not in raw  # sealed: no row, no statement in the clear
+    header = await read_header(LocalDestination(tmp_path).read(key))
+    assert header["kind"] == "tenant" and header["tenants"][0]["slug"] == tenant.slug
+    assert header["figures"][f"{tenant.schema}.customer"]["rows"] == 3
+    row = (await list_backups(db, tenant_id=tenant.id))[0]
+    assert row.status == "succeeded" and row.size_bytes == len(raw) and row.object_key == key
+
+    result = await verify_backup(db, LocalDestination(tmp_path), key, KEYS, row.figures)
+    assert result.ok, result.detail
+    assert result.tables == len(row.figures)
+
+
+async def test_the_figures_are_those_of_the_dump_not_of_later_writes(db: Database, make_tenant, tmp_path: Path):
+    """A restore test compares with the snapshot the dump used: rows added after it are not expected."""
+    tenant = await _operator_with_data(db, make_tenant)
+    key = await _backup(db, tenant, tmp_path)
+    async with db.tenant(tenant) as scope:
+        await make_customer(scope, name="Later")
+    row = (await list_backups(db, tenant_id=tenant.id))[0]
+    assert (await verify_backup(db, LocalDestination(tmp_path), key, KEYS, row.figures)).ok
+    wrong = {**row.figures, f"{tenant.schema}.customer": {"rows": 4, "checksum": "1"}}
+    result = await verify_backup(db, LocalDestination(tmp_path), key, KEYS, wrong)
+    assert not result.ok and "customer has 3 rows restored, 4 when dumped" in result.detail
+
+
+async def test_restore_as_a_new_operator_shows_the_same_customers_bills_and_secrets(
+    db: Database, make_tenant, tmp_path: Path
+):
+    tenant = await _operator_with_data(db, make_tenant)
+    other = await _operator_with_data(db, make_tenant)
+    key = await _backup(db, tenant, tmp_path)
+    slug = f"copy-{tenant.slug}"
+    try:
+        copy = await restore_tenant(db, LocalDestination(tmp_path), key, secret_key=TEST_SECRET_KEY, as_slug=slug)
+        assert copy.id != tenant.id and copy.name == tenant.name
+        assert await _customers(db, copy) == await _customers(db, tenant)
+        assert await _bills(db, copy) == await _bills(db, tenant)
+        async with db.tenant(copy) as scope:
+            sealed = await scope.connection.fetch("SELECT id, pppoe_password_sealed FROM customer ORDER BY id")
+        opened = [
+            reveal(
+                TEST_SECRET_KEY, r["pppoe_password_sealed"], Binding(copy.id, Purpose.CUSTOMER_PPPOE_PASSWORD, r["id"])
+            )
+            for r in sealed
+        ]
+        assert opened == ["dial-0", "dial-1", "dial-2"]
+        assert len(await _customers(db, other)) == 3  # the other operator untouched
+        with pytest.raises(BackupFailed, match="exists already"):
+            await restore_tenant(db, LocalDestination(tmp_path), key, secret_key=TEST_SECRET_KEY, as_slug=slug)
+    finally:
+        with contextlib.suppress(LookupError):
+            await drop_tenant(db, slug)
+    leftovers = await db.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'restore\\_%'")
+    assert leftovers == 0
+    assert await db.fetchval("SELECT count(*) FROM pg_database WHERE datname LIKE 'ispb\\_scratch\\_%'") == 0
+
+
+async def test_restore_over_the_operator_brings_back_what_was_deleted(db: Database, make_tenant, tmp_path: Path):
+    tenant = await _operator_with_data(db, make_tenant)
+    before = await _customers(db, tenant)
+    key = await _backup(db, tenant, tmp_path)
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("DELETE FROM radcheck")  # anything: a customer has bills that guard it
+        await make_customer(scope, name="After the backup")
+    restored = await restore_tenant(db, LocalDestination(tmp_path), key, secret_key=TEST_SECRET_KEY)
+    assert restored.id == tenant.id and restored.schema == tenant.schema
+    assert await _customers(db, tenant) == before
+
+
+async def test_a_changed_or_cut_backup_file_does_not_open(db: Database, make_tenant, tmp_path: Path):
+    tenant = await make_tenant("bk")
+    key = await _backup(db, tenant, tmp_path)
+    path = tmp_path / key
+    data = bytearray(path.read_bytes())
+
+    async def drain(name: str) -> None:
+        opened = await open_stream(KEYS, LocalDestination(tmp_path).read(name))
+        async for _ in opened.plain:
+            pass
+
+    await drain(key)  # intact: opens
+    changed = data.copy()
+    changed[-100] ^= 1
+    (tmp_path / "changed.ispb-backup").write_bytes(changed)
+    with pytest.raises(SealError, match="was changed"):
+        await drain("changed.ispb-backup")
+    (tmp_path / "cut.ispb-backup").write_bytes(data[:-20])
+    with pytest.raises(SealError, match="cut short"):
+        await drain("cut.ispb-backup")
+    with pytest.raises(SealError, match="does not have"):
+        await open_stream(("z" * 40,), LocalDestination(tmp_path).read(key))
+
+
+async def test_full_backup_and_the_verify_job_record_a_passed_restore_test(db: Database, make_tenant, tmp_path: Path):
+    await _operator_with_data(db, make_tenant)
+    now = datetime.now(UTC)
+    record = await execute(
+        db, get_job("backup.full"), tenant=None, trigger=Trigger.MANUAL, key="t", today=TODAY, now=now,
+        secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+    )  # fmt: skip
+    assert record.counts["bytes"] > 0 and record.counts["tables"] > 20
+    again = await execute(
+        db, get_job("backup.full"), tenant=None, trigger=Trigger.MANUAL, key="t", today=TODAY, now=now,
+        secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+    )  # fmt: skip
+    assert again.counts == {"already_taken": 1}  # once a day
+    verified = await execute(
+        db, get_job("backup.verify"), tenant=None, trigger=Trigger.MANUAL, key="v", today=TODAY, now=now,
+        secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+    )  # fmt: skip
+    assert verified.counts["verified"] >= 1
+    [full] = await list_backups(db, kind="full", limit=1)
+    assert full.verify_ok is True and "restored as dumped" in (full.verify_detail or "")
+
+
+def test_a_pg_dump_of_another_major_version_is_a_clear_error(tmp_path: Path):
+    tools = find_tools(15)  # the test server's tools exist for the CI's PostgreSQL
+    with pytest.raises(BackupToolMismatch, match="no pg_dump/pg_restore of PostgreSQL 99"):
+        find_tools(99)
+    assert tools.major == 15 or tools.major > 0
+    with pytest.raises(BackupToolMismatch, match="ISPB_PG_BIN_DIR"):
+        find_tools(tools.major + 1, configured=str(tools.pg_dump.parent))
+
+
+@pytest.fixture(name="small_disk")
+def fx_small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs: a real file system that fills up (root can mount; CI runs as root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=False)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+async def test_a_full_disk_fails_the_backup_clearly_and_keeps_earlier_ones(db: Database, make_tenant, small_disk: Path):
+    tenant = await make_tenant("bk")
+    first = await _backup(db, tenant, small_disk)
+    kept = (small_disk / first).read_bytes()
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    (small_disk / "filler").write_bytes(b"\0" * max(0, free - 8192))
+    with pytest.raises(BackupStorageError, match="is full"):
+        await _backup(db, tenant, small_disk)
+    assert (small_disk / first).read_bytes() == kept
+    assert sorted(p.name for p in (small_disk / f"tenants/{tenant.slug}").iterdir()) == [first.rsplit("/", 1)[1]]
+    failed = (await list_backups(db, tenant_id=tenant.id))[0]
+    assert failed.status == "failed" and "is full" in (failed.error or "")
+    assert (await get_tenant(db, tenant.slug)).id == tenant.id
+    assert (await get_backup(db, failed.id)) is not None
