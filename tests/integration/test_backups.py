@@ -3,14 +3,17 @@ new operator and into a scratch database (the restore test); a changed or cut fi
 
 import contextlib
 import os
+import secrets
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from factories import TEST_SECRET_KEY, make_bill, make_customer
+from ispb_platform.backups.destinations import destination_named, load_settings, save_settings
 from ispb_platform.backups.dump import take_backup
 from ispb_platform.backups.pg_process import BackupFailed
 from ispb_platform.backups.queries import get_backup, list_backups
@@ -22,6 +25,7 @@ from ispb_platform.jobs.registry import get_job
 from ispb_platform.jobs.runs import Trigger, execute
 from ispb_platform.secrets_box import Binding, Purpose, SealError, reveal
 from ispb_tenants import Database, TenantRef, drop_tenant, get_tenant
+from peers.s3 import create_bucket, object_keys, s3_server
 
 KEYS = (TEST_SECRET_KEY,)
 TODAY = date(2026, 12, 3)
@@ -219,3 +223,72 @@ async def test_a_full_disk_fails_the_backup_clearly_and_keeps_earlier_ones(db: D
     assert failed.status == "failed" and "is full" in (failed.error or "")
     assert (await get_tenant(db, tenant.slug)).id == tenant.id
     assert (await get_backup(db, failed.id)) is not None
+
+
+@pytest.fixture(name="s3_endpoint", scope="module")
+def fx_s3_endpoint() -> Iterator[str]:
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+async def test_backups_go_to_an_s3_bucket_with_a_sealed_key_and_restore_from_it(
+    db: Database, make_tenant, s3_endpoint: str, tmp_path: Path
+):
+    bucket = f"ispb-{secrets.token_hex(4)}"
+    create_bucket(s3_endpoint, bucket)
+    settings = await load_settings(db)
+    await save_settings(
+        db,
+        replace(settings, destination="s3", s3_endpoint=s3_endpoint, s3_bucket=bucket, s3_access_key="AKIDTEST",
+                s3_prefix="isp-one"),
+        s3_secret="s3-secret-value",
+        secret_key=TEST_SECRET_KEY,
+    )  # fmt: skip
+    try:
+        async with db.platform() as connection:
+            sealed = await connection.fetchval("SELECT s3_secret_sealed FROM backup_settings")
+        assert sealed.startswith("v2:") and "s3-secret-value" not in sealed
+        tenant = await _operator_with_data(db, make_tenant)
+        record = await execute(
+            db, get_job("backup.customer_data"), tenant=tenant, trigger=Trigger.MANUAL, key="s3", today=TODAY,
+            secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+        )  # fmt: skip
+        assert record.counts["bytes"] > 0
+        [row] = await list_backups(db, tenant_id=tenant.id)
+        assert row.destination == "s3"
+        assert object_keys(s3_endpoint, bucket) == [f"isp-one/{row.object_key}"]
+        assert not (tmp_path / "backups").exists()  # nothing on the local disk
+        destination = await destination_named(db, "s3", data_dir=tmp_path, secret_key=TEST_SECRET_KEY)
+        assert (await verify_backup(db, destination, row.object_key, KEYS, row.figures)).ok
+        await destination.delete(row.object_key)
+        assert object_keys(s3_endpoint, bucket) == []
+    finally:
+        await save_settings(db, settings, s3_secret="", secret_key=TEST_SECRET_KEY)
+
+
+async def test_cleanup_keeps_what_retention_says_and_never_the_last_good_one(db: Database, make_tenant, tmp_path: Path):
+    tenant = await make_tenant("bk")
+    async with db.platform() as connection:
+        await connection.execute(
+            "UPDATE tenant SET backup_keep_daily = 2, backup_keep_weekly = 0, backup_keep_monthly = 0 WHERE id = $1",
+            tenant.id,
+        )
+    root = tmp_path / "backups"  # where the job's local destination is, under ISPB_DATA_DIR
+    keys = [await _backup(db, tenant, root) for _ in range(4)]
+    async with db.platform() as connection:  # four days in a row, the oldest first
+        for age, key in enumerate(reversed(keys)):
+            await connection.execute(
+                "UPDATE backup SET started_at = now() - make_interval(days => $2) WHERE object_key = $1", key, age
+            )
+    record = await execute(
+        db, get_job("backup.cleanup"), tenant=None, trigger=Trigger.MANUAL, key="c", today=TODAY,
+        secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+    )  # fmt: skip
+    assert record.counts["removed"] == 2
+    assert [(root / k).exists() for k in keys] == [False, False, True, True]
+    assert [r.object_key for r in await list_backups(db, tenant_id=tenant.id)] == keys[:1:-1]
+    again = await execute(
+        db, get_job("backup.cleanup"), tenant=None, trigger=Trigger.MANUAL, key="c", today=TODAY,
+        secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+    )  # fmt: skip
+    assert again.counts["removed"] == 0
