@@ -1,0 +1,142 @@
+"""Settings -> Backup Settings: the operator's last backup and restore test, its retention, "Back up now"
+and downloads of its own backups (operator admins only; streamed, sealed as stored, restorable with
+``ispb backup restore FILE --as NEW_SLUG``)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Stream, Template
+
+from ispb_platform.activity.service import record_activity
+from ispb_platform.auth.access import allow, provide_principal
+from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal, Role
+from ispb_platform.backups import forms
+from ispb_platform.backups.destinations import current_destination, destination_named
+from ispb_platform.backups.dump import take_backup
+from ispb_platform.backups.pg_process import BackupFailed
+from ispb_platform.backups.queries import get_backup, list_backups
+from ispb_platform.backups.storage import BackupStorageError
+from ispb_platform.backups.tools import BackupToolMismatch
+from ispb_platform.runtime import Runtime
+from ispb_platform.web.flash import flash
+from ispb_platform.web.forms import form_fields, see_other
+from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
+from ispb_tenants import TenantRef
+
+Operator = NamedDependency[Principal]
+PAGE = "/panel/settings/backup"
+
+
+def _runtime(request: Request[Any, Any, Any]) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+class BackupSettingsController(Controller):
+    path = PAGE
+    dependencies = {"operator": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads it on the class)
+
+    @get("/", opt=allow(OPERATORS))
+    async def page(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        return await self._page(request, operator.require_tenant(), {}, {})
+
+    async def _page(
+        self, request: Request[Any, Any, Any], tenant: TenantRef, form: dict[str, str], errors: dict[str, str],
+        status: int = 200,
+    ) -> Template:  # fmt: skip
+        db = _runtime(request).db
+        backups = await list_backups(db, tenant_id=tenant.id, kind="tenant", limit=20)
+        good = [b for b in backups if b.status == "succeeded"]
+        verified = next((b for b in backups if b.verified_at is not None), None)
+        async with db.platform() as connection:
+            keep = await connection.fetchrow(
+                "SELECT backup_keep_daily, backup_keep_weekly, backup_keep_monthly FROM tenant WHERE id = $1", tenant.id
+            )
+        assert keep is not None  # the operator signed in exists
+        values = {
+            "keep_daily": str(keep["backup_keep_daily"]),
+            "keep_weekly": str(keep["backup_keep_weekly"]),
+            "keep_monthly": str(keep["backup_keep_monthly"]),
+            **form,
+        }
+        context = {
+            "nav": PANEL_NAV, "active": PAGE, "backups": backups, "last": good[0] if good else None,
+            "verified": verified, "form": values, "errors": errors,
+            "admin": request.scope["state"]["principal"].role is Role.OPERATOR_ADMIN,
+        }  # fmt: skip
+        return Template("backups/settings.html", context=context, status_code=status)
+
+    @post("/retention", opt=allow(OPERATOR_ADMINS))
+    async def save_retention(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Response[Any]:
+        tenant = operator.require_tenant()
+        data = await form_fields(request)
+        kept, errors = forms.validate_retention(data)
+        if kept is None:
+            return await self._page(request, tenant, data, errors, 422)
+        db = _runtime(request).db
+        async with db.platform() as connection:
+            await connection.execute(
+                "UPDATE tenant SET backup_keep_daily = $2, backup_keep_weekly = $3, backup_keep_monthly = $4,"
+                " updated_at = now() WHERE id = $1",
+                tenant.id, kept.daily, kept.weekly, kept.monthly,
+            )  # fmt: skip
+        async with db.tenant(tenant) as scope:
+            await record_activity(
+                scope, operator, "backup.retention_saved", object_type="tenant", object_id=tenant.id,
+                summary=f"Backups kept: {kept.daily} daily, {kept.weekly} weekly, {kept.monthly} monthly",
+                ip=client_ip(request),
+            )  # fmt: skip
+        flash(request, "Backup retention saved")
+        return see_other(request, PAGE)
+
+    @post("/now", opt=allow(OPERATOR_ADMINS))
+    async def back_up_now(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
+        """Take a backup of this operator now, in the request: an operator's schema dumps in seconds (measured:
+        docs/backups.md); the page says when it failed and why."""
+        tenant = operator.require_tenant()
+        runtime = _runtime(request)
+        secret_key = runtime.settings.secret_key or ""
+        try:
+            destination = await current_destination(
+                runtime.db, data_dir=runtime.settings.data_dir, secret_key=secret_key
+            )
+            taken = await take_backup(
+                runtime.db, destination, secret_key=secret_key, tenant=tenant, trigger="manual",
+                period=datetime.now(UTC).date(),
+            )  # fmt: skip
+        except (BackupFailed, BackupStorageError, BackupToolMismatch, RuntimeError) as error:
+            flash(request, f"The backup failed: {error}")
+            return see_other(request, PAGE)
+        assert taken is not None  # manual backups are never deduplicated
+        async with runtime.db.tenant(tenant) as scope:
+            await record_activity(
+                scope, operator, "backup.taken", object_type="backup", object_id=taken.backup_id,
+                summary=f"Backup taken: {taken.size_bytes:,} bytes", ip=client_ip(request),
+            )  # fmt: skip
+        flash(request, f"Backup taken: {taken.tables} tables, {taken.rows:,} rows, {taken.size_bytes:,} bytes")
+        return see_other(request, PAGE)
+
+    @get("/{backup_id:int}/download", opt=allow(OPERATOR_ADMINS))
+    async def download(self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]) -> Stream:
+        """The operator's own backup file, streamed as stored (sealed); another operator's is a 404."""
+        tenant = operator.require_tenant()
+        runtime = _runtime(request)
+        backup = await get_backup(runtime.db, backup_id)
+        if backup is None or backup.tenant_id != tenant.id or backup.kind != "tenant" or backup.status != "succeeded":
+            raise NotFoundException()
+        destination = await destination_named(
+            runtime.db, backup.destination, data_dir=runtime.settings.data_dir,
+            secret_key=runtime.settings.secret_key or "",
+        )  # fmt: skip
+        async with runtime.db.tenant(tenant) as scope:
+            await record_activity(
+                scope, operator, "backup.downloaded", object_type="backup", object_id=backup.id,
+                summary=f"Downloaded backup {backup.file_name}", ip=client_ip(request),
+            )  # fmt: skip
+        headers = {"Content-Disposition": f'attachment; filename="{backup.file_name}"'}
+        return Stream(destination.read(backup.object_key), media_type="application/octet-stream", headers=headers)
