@@ -55,7 +55,7 @@ NOT_PAGES = {
     "/portal/{operator_slug:str}/bills/{bill_id:int}/pdf": "a PDF download (test_portal_on_a_phone.py taps it)",
     "/invoices/{token:str}": "a PDF download by signed link",
     "/panel/payments/import/{import_id:int}/refused.csv": "a CSV download",
-    "/panel/settings/backup/{backup_id:int}/download": "a backup file download (tests/integration/test_backup_pages.py)",
+    "/panel/settings/backup/{backup_id:int}/download": "a backup file download (test_backup_pages.py)",
     "/panel/routers/{router_id:int}/traffic.png": "a traffic graph image (tests/integration/test_traffic_graphs.py)",
     "/panel/customers/{customer_id:int}/traffic.png": "a traffic graph image, shown on the customer page",
     "/portal/{operator_slug:str}/traffic.png": "a traffic graph image, shown on the portal's home",
