@@ -99,3 +99,44 @@ async def test_retention_is_checked_and_staff_only_read(db: Database, make_tenan
     page = await staff.get("/panel/settings/backup")
     assert page.status_code == 200 and "Back up now" not in page.text and "How long backups are kept" not in page.text
     assert (await staff.post("/panel/settings/backup/now", data={"_csrf_token": staff_token})).status_code == 403
+
+
+async def test_platform_admin_sets_the_bucket_with_a_sealed_secret(db: Database, make_staff, make_client, sign_in):
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("platform_admin"))
+    page = await admin.get("/admin/backups/")
+    assert page.status_code == 200 and "Where backups go" in page.text
+    form = {
+        "_csrf_token": token, "destination": "s3", "s3_endpoint": "ftp://x", "s3_bucket": "", "s3_region": "",
+        "s3_prefix": "", "s3_access_key": "", "s3_secret": "", "full_keep_daily": "0", "full_keep_weekly": "4",
+        "full_keep_monthly": "6",
+    }  # fmt: skip
+    bad = await admin.post("/admin/backups/", data=form)
+    assert bad.status_code == 422
+    for message in ("Enter the address as https://host", "Enter the bucket", "Enter the access key id",
+                    "Enter the secret access key", "daily backups from 1 to 366"):  # fmt: skip
+        assert message in bad.text
+    before = await db.fetchval("SELECT row_to_json(s)::text FROM platform.backup_settings s")
+    try:
+        form |= {"s3_endpoint": "https://s3.example.net", "s3_bucket": "isp-backups", "s3_access_key": "AKID",
+                 "s3_secret": "very-secret", "full_keep_daily": "9"}  # fmt: skip
+        assert (await admin.post("/admin/backups/", data=form)).status_code == 303
+        row = await db.pool.fetchrow("SELECT * FROM platform.backup_settings")
+        assert row["destination"] == "s3" and row["s3_bucket"] == "isp-backups" and row["full_keep_daily"] == 9
+        assert row["s3_region"] == "us-east-1" and "very-secret" not in row["s3_secret_sealed"]
+        kept = await admin.post("/admin/backups/", data=form | {"s3_secret": ""})  # empty keeps the stored one
+        assert kept.status_code == 303
+        assert await db.fetchval("SELECT s3_secret_sealed FROM platform.backup_settings") == row["s3_secret_sealed"]
+    finally:
+        await db.pool.execute(
+            "UPDATE platform.backup_settings s SET (destination, s3_endpoint, s3_bucket, s3_access_key,"
+            " s3_secret_sealed, full_keep_daily) = (o.destination, o.s3_endpoint, o.s3_bucket, o.s3_access_key,"
+            " o.s3_secret_sealed, o.full_keep_daily) FROM json_populate_record(NULL::platform.backup_settings, $1) o",
+            before,
+        )
+
+
+async def test_operators_cannot_open_the_admin_backups(make_tenant, make_staff, make_client, sign_in):
+    operator = make_client()
+    await sign_in(operator, await make_staff("operator_admin", await make_tenant("bkp")))
+    assert (await operator.get("/admin/backups/")).status_code in (403, 404)
