@@ -56,13 +56,19 @@ class BackupAdminController(Controller):
         if errors:
             return await self._page(request, data, errors, 422)
         local = data["destination"] == "local"
+        field = {name: data.get(name, "").strip() for name in _FIELDS}
         updated = replace(
             settings,
-            **{name: data.get(name, "").strip() for name in _FIELDS},
-            **{f"full_{k}": int(data[f"full_{k}"].strip()) for k in forms.LIMITS},
+            destination=field["destination"],
+            s3_endpoint=field["s3_endpoint"],
+            s3_bucket=field["s3_bucket"],
+            s3_region=field["s3_region"] or "us-east-1",
+            s3_prefix=field["s3_prefix"],
+            s3_access_key=field["s3_access_key"],
+            full_keep_daily=int(data["full_keep_daily"].strip()),
+            full_keep_weekly=int(data["full_keep_weekly"].strip()),
+            full_keep_monthly=int(data["full_keep_monthly"].strip()),
         )
-        if not updated.s3_region:
-            updated = replace(updated, s3_region="us-east-1")
         secret = data.get("s3_secret", "").strip() or None
         await save_settings(
             runtime.db, updated, s3_secret=secret if not local or secret else None,

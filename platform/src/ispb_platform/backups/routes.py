@@ -2,6 +2,7 @@
 and downloads of its own backups (operator admins only; streamed, sealed as stored, restorable with
 ``ispb backup restore FILE --as NEW_SLUG``)."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,5 +139,21 @@ class BackupSettingsController(Controller):
                 scope, operator, "backup.downloaded", object_type="backup", object_id=backup.id,
                 summary=f"Downloaded backup {backup.file_name}", ip=client_ip(request),
             )  # fmt: skip
+        try:
+            pieces = await _primed(destination.read(backup.object_key))
+        except BackupStorageError:
+            raise NotFoundException("this backup's file is no longer in its destination") from None
         headers = {"Content-Disposition": f'attachment; filename="{backup.file_name}"'}
-        return Stream(destination.read(backup.object_key), media_type="application/octet-stream", headers=headers)
+        return Stream(pieces, media_type="application/octet-stream", headers=headers)
+
+
+async def _primed(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``pieces`` with the first already read: a missing file is known before the response starts."""
+    first = await anext(pieces, b"")
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield first
+        async for piece in pieces:
+            yield piece
+
+    return stream()
