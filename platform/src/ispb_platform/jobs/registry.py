@@ -9,6 +9,7 @@ from ispb_platform.backups import jobs as backup_jobs
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.maintenance.cleanup import cleanup_old_data
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
@@ -208,6 +209,23 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=clear_app_logs,
         description="Prunes the platform's run records (heartbeats after 7 days, other runs after 90)",
         timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="maintenance.cleanup_old_data",
+        cron="15 22 1 * *",  # the 1st of the month, 04:15 in Dhaka, off-peak
+        scope=JobScope.TENANT,
+        run=cleanup_old_data,
+        description="Removes obsolete records: expired sign-ins, old sent messages and run records, accounting"
+        " months past retention, traffic graphs of customers that no longer exist",
+        timeout_s=3600,
+        observed_counts=frozenset(
+            {
+                "expired_login_retention_days",
+                "outbox_retention_days",
+                "job_run_retention_days",
+                "accounting_retention_months",
+            }
+        ),
     ),
     ScheduledJob(
         name="backup.customer_data",

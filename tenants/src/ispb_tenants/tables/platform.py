@@ -70,6 +70,11 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     """Daily customer-data backups kept (``backup.cleanup``); weekly and monthly ones besides."""
     backup_keep_weekly = Integer(default=4)
     backup_keep_monthly = Integer(default=6)
+    outbox_retention_days = Integer(default=180)
+    """Days sent messages are kept (``maintenance.cleanup_old_data``)."""
+    job_run_retention_days = Integer(default=90)
+    expired_login_retention_days = Integer(default=7)
+    """Days expired sessions, sign-in codes and staff invitations are kept after they expire."""
 
 
 class PlatformUser(Table, tablename="platform_user", schema=SCHEMA):

@@ -54,3 +54,10 @@ CREATE TABLE backup (
 CREATE UNIQUE INDEX backup_scheduled_once ON backup (kind, coalesce(tenant_id, 0), period)
     WHERE trigger = 'schedule' AND status IN ('running', 'succeeded');
 CREATE INDEX backup_tenant_started_idx ON backup (tenant_id, started_at DESC);
+
+-- Old data (issue 19, maintenance.cleanup_old_data, monthly): how long each kind of obsolete record is kept.
+ALTER TABLE tenant
+    ADD COLUMN outbox_retention_days integer NOT NULL DEFAULT 180 CHECK (outbox_retention_days BETWEEN 7 AND 3650),
+    ADD COLUMN job_run_retention_days integer NOT NULL DEFAULT 90 CHECK (job_run_retention_days BETWEEN 7 AND 3650),
+    ADD COLUMN expired_login_retention_days integer NOT NULL DEFAULT 7
+        CHECK (expired_login_retention_days BETWEEN 1 AND 365);
