@@ -207,7 +207,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         cron="0 22 * * 0",  # Sunday night
         scope=JobScope.PLATFORM,
         run=clear_app_logs,
-        description="Prunes the platform's run records (heartbeats after 7 days, other runs after 90)",
+        description="Clears log files older than a week; prunes run records (heartbeats after 7 days, others 90)",
         timeout_s=1800,
     ),
     ScheduledJob(
