@@ -292,3 +292,32 @@ async def test_cleanup_keeps_what_retention_says_and_never_the_last_good_one(db:
         secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
     )  # fmt: skip
     assert again.counts["removed"] == 0
+
+
+async def test_one_operator_restores_from_a_full_backup_and_a_dead_run_frees_its_day(
+    db: Database, make_tenant, tmp_path: Path
+):
+    tenant = await _operator_with_data(db, make_tenant)
+    before = await _customers(db, tenant)
+    key = await _backup(db, None, tmp_path)
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute("UPDATE customer SET name = 'Changed'")
+    restored = await restore_tenant(db, LocalDestination(tmp_path), key, secret_key=TEST_SECRET_KEY, slug=tenant.slug)
+    assert restored.id == tenant.id and await _customers(db, tenant) == before
+    with pytest.raises(BackupFailed, match="name the operator to restore with --tenant"):
+        await restore_tenant(db, LocalDestination(tmp_path), key, secret_key=TEST_SECRET_KEY)
+
+    # a scheduled backup whose worker died: after the stale bound it no longer blocks the day's retry
+    async with db.platform() as connection:
+        await connection.execute(
+            "INSERT INTO backup (kind, tenant_id, tenant_slug, period, trigger, destination, object_key,"
+            " server_major, key_id, started_at) VALUES ('tenant', $1, $2, $3, 'schedule', 'local', 'dead', 15, 'k',"
+            " now() - interval '7 hours')",
+            tenant.id, tenant.slug, TODAY,
+        )  # fmt: skip
+    taken = await take_backup(
+        db, LocalDestination(tmp_path), secret_key=TEST_SECRET_KEY, tenant=tenant, trigger="schedule", period=TODAY
+    )
+    assert taken is not None
+    dead = await db.fetchval("SELECT error FROM platform.backup WHERE object_key = 'dead'")
+    assert dead.startswith("interrupted")

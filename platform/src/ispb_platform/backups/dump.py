@@ -23,6 +23,8 @@ from ispb_platform.secrets_box import key_id
 from ispb_tenants import Database, TenantRef
 
 SUFFIX = ".ispb-backup"
+STALE_AFTER_S = 6 * 3600
+"""Longer than any backup job's timeout (``backup.full``: 4 h): a row still running after it lost its worker."""
 COMPRESSION = "6"
 """pg_dump's zlib level in the custom format: most of level 9's size at a fraction of its time."""
 
@@ -68,6 +70,12 @@ async def take_backup(
     name = tenant.slug if tenant else "full"
     folder = f"tenants/{tenant.slug}" if tenant else "full"
     async with db.platform() as connection:
+        # a backup still "running" long after any dump could take was cut off with its worker: it failed
+        await connection.execute(
+            "UPDATE backup SET status = 'failed', finished_at = clock_timestamp(), error = $1"
+            " WHERE status = 'running' AND started_at < clock_timestamp() - make_interval(secs => $2)",
+            "interrupted: the process taking it stopped (no file was kept)", STALE_AFTER_S,
+        )  # fmt: skip
         backup_id = await connection.fetchval(
             "INSERT INTO backup (kind, tenant_id, tenant_slug, period, trigger, destination, object_key,"
             " server_major, key_id) VALUES ($1, $2, $3, $4, $5, $6, 'pending:' || gen_random_uuid(), $7, $8)"
