@@ -321,3 +321,15 @@ async def test_one_operator_restores_from_a_full_backup_and_a_dead_run_frees_its
     assert taken is not None
     dead = await db.fetchval("SELECT error FROM platform.backup WHERE object_key = 'dead'")
     assert dead.startswith("interrupted")
+
+
+async def test_operators_with_backups_of_the_same_day_can_be_dropped(db: Database, make_tenant, tmp_path: Path):
+    """Their backups stay listed by slug (a drop can be undone by a restore); the daily key never collides."""
+    tenants = [await make_tenant("bk"), await make_tenant("bk")]
+    for tenant in tenants:
+        await take_backup(
+            db, LocalDestination(tmp_path), secret_key=TEST_SECRET_KEY, tenant=tenant, trigger="schedule", period=TODAY
+        )
+        await drop_tenant(db, tenant.slug)
+    rows = await list_backups(db, kind="tenant")
+    assert {r.tenant_slug for r in rows} == {t.slug for t in tenants} and {r.tenant_id for r in rows} == {None}

@@ -131,6 +131,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
                 payment_gateway_url=payment_gateway.gateway_url(host, port),
                 web_url=f"http://{host}:{port}",
                 zabbix_url=ports.zabbix_url,
+                data_dir=config.data_dir,
             )
 
     logins = run(main)

@@ -50,9 +50,12 @@ CREATE TABLE backup (
     CHECK ((kind = 'tenant') = (tenant_slug IS NOT NULL))
 );
 -- A scheduled backup is taken once per operator (or once for the whole database) and day: a second tick or a
--- second worker finds the row and does nothing. A failed one does not count, so a retry takes it again.
-CREATE UNIQUE INDEX backup_scheduled_once ON backup (kind, coalesce(tenant_id, 0), period)
-    WHERE trigger = 'schedule' AND status IN ('running', 'succeeded');
+-- second worker finds the row and does nothing. A failed one does not count, so a retry takes it again. The
+-- backups of dropped operators (tenant_id NULL) never collide.
+CREATE UNIQUE INDEX backup_scheduled_once ON backup (tenant_id, period)
+    WHERE trigger = 'schedule' AND status IN ('running', 'succeeded') AND kind = 'tenant';
+CREATE UNIQUE INDEX backup_full_scheduled_once ON backup (period)
+    WHERE trigger = 'schedule' AND status IN ('running', 'succeeded') AND kind = 'full';
 CREATE INDEX backup_tenant_started_idx ON backup (tenant_id, started_at DESC);
 
 -- Old data (issue 19, maintenance.cleanup_old_data, monthly): how long each kind of obsolete record is kept.
