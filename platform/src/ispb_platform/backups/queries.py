@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ispb_platform.backups.retention import Kept
 from ispb_tenants import Database
 
 
@@ -93,4 +94,24 @@ async def record_verification(db: Database, backup_id: int, ok: bool, detail: st
         await connection.execute(
             "UPDATE backup SET verified_at = clock_timestamp(), verify_ok = $2, verify_detail = $3 WHERE id = $1",
             backup_id, ok, detail,
+        )  # fmt: skip
+
+
+async def tenant_retention(db: Database, tenant_id: int) -> Kept:
+    """How many of the operator's own backups retention keeps."""
+    async with db.platform() as connection:
+        row = await connection.fetchrow(
+            "SELECT backup_keep_daily, backup_keep_weekly, backup_keep_monthly FROM tenant WHERE id = $1", tenant_id
+        )
+    if row is None:
+        raise LookupError(tenant_id)
+    return Kept(row["backup_keep_daily"], row["backup_keep_weekly"], row["backup_keep_monthly"])
+
+
+async def save_tenant_retention(db: Database, tenant_id: int, kept: Kept) -> None:
+    async with db.platform() as connection:
+        await connection.execute(
+            "UPDATE tenant SET backup_keep_daily = $2, backup_keep_weekly = $3, backup_keep_monthly = $4,"
+            " updated_at = now() WHERE id = $1",
+            tenant_id, kept.daily, kept.weekly, kept.monthly,
         )  # fmt: skip

@@ -19,7 +19,7 @@ from ispb_platform.backups import forms
 from ispb_platform.backups.destinations import current_destination, destination_named
 from ispb_platform.backups.dump import take_backup
 from ispb_platform.backups.pg_process import BackupFailed
-from ispb_platform.backups.queries import get_backup, list_backups
+from ispb_platform.backups.queries import get_backup, list_backups, save_tenant_retention, tenant_retention
 from ispb_platform.backups.storage import BackupStorageError
 from ispb_platform.backups.tools import BackupToolMismatch
 from ispb_platform.runtime import Runtime
@@ -54,15 +54,11 @@ class BackupSettingsController(Controller):
         backups = await list_backups(db, tenant_id=tenant.id, kind="tenant", limit=20)
         good = [b for b in backups if b.status == "succeeded"]
         verified = next((b for b in backups if b.verified_at is not None), None)
-        async with db.platform() as connection:
-            keep = await connection.fetchrow(
-                "SELECT backup_keep_daily, backup_keep_weekly, backup_keep_monthly FROM tenant WHERE id = $1", tenant.id
-            )
-        assert keep is not None  # the operator signed in exists
+        keep = await tenant_retention(db, tenant.id)
         values = {
-            "keep_daily": str(keep["backup_keep_daily"]),
-            "keep_weekly": str(keep["backup_keep_weekly"]),
-            "keep_monthly": str(keep["backup_keep_monthly"]),
+            "keep_daily": str(keep.daily),
+            "keep_weekly": str(keep.weekly),
+            "keep_monthly": str(keep.monthly),
             **form,
         }
         context = {
@@ -80,12 +76,7 @@ class BackupSettingsController(Controller):
         if kept is None:
             return await self._page(request, tenant, data, errors, 422)
         db = _runtime(request).db
-        async with db.platform() as connection:
-            await connection.execute(
-                "UPDATE tenant SET backup_keep_daily = $2, backup_keep_weekly = $3, backup_keep_monthly = $4,"
-                " updated_at = now() WHERE id = $1",
-                tenant.id, kept.daily, kept.weekly, kept.monthly,
-            )  # fmt: skip
+        await save_tenant_retention(db, tenant.id, kept)
         async with db.tenant(tenant) as scope:
             await record_activity(
                 scope, operator, "backup.retention_saved", object_type="tenant", object_id=tenant.id,
