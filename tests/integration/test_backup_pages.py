@@ -140,3 +140,39 @@ async def test_operators_cannot_open_the_admin_backups(make_tenant, make_staff, 
     operator = make_client()
     await sign_in(operator, await make_staff("operator_admin", await make_tenant("bkp")))
     assert (await operator.get("/admin/backups/")).status_code in (403, 404)
+
+
+async def test_restore_from_the_page_asks_why_keeps_a_backup_of_before_and_logs_it(
+    db: Database, make_tenant, make_staff, make_client, sign_in
+):
+    tenant = await make_tenant("bkp")
+    async with db.tenant(tenant) as scope:
+        await make_customer(scope, name="Kept", secret_key=SECRET)
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    assert (await client.post("/panel/settings/backup/now", data={"_csrf_token": token})).status_code == 303
+    backup_id = await db.fetchval("SELECT id FROM platform.backup WHERE tenant_id = $1", tenant.id)
+    async with db.tenant(tenant) as scope:
+        await make_customer(scope, name="Entered after the backup", secret_key=SECRET)
+
+    page = await client.get(f"/panel/settings/backup/{backup_id}/restore")
+    assert page.status_code == 200 and "everything entered since is replaced" in page.text
+    refused = await client.post(f"/panel/settings/backup/{backup_id}/restore", data={"_csrf_token": token})
+    assert refused.status_code == 422 and "Say why" in refused.text
+    async with db.tenant(tenant) as scope:
+        assert await scope.connection.fetchval("SELECT count(*) FROM customer") == 2  # nothing changed
+
+    done = await client.post(
+        f"/panel/settings/backup/{backup_id}/restore", data={"_csrf_token": token, "reason": "Wrong import"}
+    )
+    assert done.status_code == 303
+    async with db.tenant(tenant) as scope:
+        names = await scope.connection.fetch("SELECT name FROM customer")
+        logged = await scope.connection.fetchrow(
+            "SELECT details FROM activity_log WHERE action = 'backup.restored' ORDER BY id DESC LIMIT 1"
+        )
+    assert [r["name"] for r in names] == ["Kept"]
+    assert logged is not None and "Wrong import" in logged["details"]
+    assert await db.fetchval("SELECT count(*) FROM platform.backup WHERE tenant_id = $1", tenant.id) == 2
+    page = await client.get("/panel/settings/backup")
+    assert "the data before it is in" in page.text

@@ -19,10 +19,13 @@ from ispb_platform.backups import forms
 from ispb_platform.backups.destinations import current_destination, destination_named
 from ispb_platform.backups.dump import take_backup
 from ispb_platform.backups.pg_process import BackupFailed
-from ispb_platform.backups.queries import get_backup, list_backups, save_tenant_retention, tenant_retention
+from ispb_platform.backups.queries import BackupRow, get_backup, list_backups, save_tenant_retention, tenant_retention
+from ispb_platform.backups.restore import restore_tenant
 from ispb_platform.backups.storage import BackupStorageError
 from ispb_platform.backups.tools import BackupToolMismatch
 from ispb_platform.runtime import Runtime
+from ispb_platform.secrets_box import SealError
+from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
@@ -113,14 +116,68 @@ class BackupSettingsController(Controller):
         flash(request, f"Backup taken: {taken.tables} tables, {taken.rows:,} rows, {taken.size_bytes:,} bytes")
         return see_other(request, PAGE)
 
+    @get("/{backup_id:int}/restore", opt=allow(OPERATOR_ADMINS))
+    async def restore_page(
+        self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]
+    ) -> Template:
+        """The confirmation: what a restore replaces, and why (kept in the activity log)."""
+        backup = await self._own_backup(request, operator, backup_id)
+        return confirm_page(_restore_confirmation(backup), panel_layout(PAGE))
+
+    @post("/{backup_id:int}/restore", opt=allow(OPERATOR_ADMINS))
+    async def restore(
+        self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]
+    ) -> Template | Response[Any]:
+        """Restore the operator's data from its own backup, after a backup of the current data (so a restore can
+        be undone by restoring that one). Other operators work on meanwhile (``restore.py``)."""
+        backup = await self._own_backup(request, operator, backup_id)
+        reason, errors = read_reason(await form_fields(request))
+        if errors:
+            return confirm_page(_restore_confirmation(backup), panel_layout(PAGE), reason=reason, errors=errors)
+        tenant = operator.require_tenant()
+        runtime = _runtime(request)
+        settings = runtime.settings
+        secret_key = settings.secret_key or ""
+        try:
+            current = await current_destination(runtime.db, data_dir=settings.data_dir, secret_key=secret_key)
+            before = await take_backup(
+                runtime.db, current, secret_key=secret_key, tenant=tenant, trigger="manual",
+                period=datetime.now(UTC).date(),
+            )  # fmt: skip
+            source = await destination_named(
+                runtime.db, backup.destination, data_dir=settings.data_dir, secret_key=secret_key
+            )
+            await restore_tenant(
+                runtime.db, source, backup.object_key, secret_key=secret_key, old_keys=settings.old_secret_keys,
+                slug=tenant.slug,
+            )  # fmt: skip
+        except (BackupFailed, BackupStorageError, BackupToolMismatch, SealError, RuntimeError) as error:
+            flash(request, f"The restore failed and your data is as it was: {error}")
+            return see_other(request, PAGE)
+        assert before is not None  # manual backups are never deduplicated
+        async with runtime.db.tenant(tenant) as scope:  # in the restored schema: the entry stays with the data
+            await record_activity(
+                scope, operator, "backup.restored", object_type="backup", object_id=backup.id,
+                summary=f"Restored the backup of {backup.started_at:%Y-%m-%d %H:%M} UTC", ip=client_ip(request),
+                details={"reason": reason, "backup_before_restore": before.object_key},
+            )  # fmt: skip
+        flash(request, f"Restored the backup of {backup.started_at:%Y-%m-%d %H:%M} UTC; the data before it is in"
+                       f" backup {before.object_key.rsplit('/', 1)[-1]}")  # fmt: skip
+        return see_other(request, PAGE)
+
+    async def _own_backup(self, request: Request[Any, Any, Any], operator: Operator, backup_id: int) -> BackupRow:
+        backup = await get_backup(_runtime(request).db, backup_id)
+        tenant = operator.require_tenant()
+        if backup is None or backup.tenant_id != tenant.id or backup.kind != "tenant" or backup.status != "succeeded":
+            raise NotFoundException()
+        return backup
+
     @get("/{backup_id:int}/download", opt=allow(OPERATOR_ADMINS))
     async def download(self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]) -> Stream:
         """The operator's own backup file, streamed as stored (sealed); another operator's is a 404."""
         tenant = operator.require_tenant()
         runtime = _runtime(request)
-        backup = await get_backup(runtime.db, backup_id)
-        if backup is None or backup.tenant_id != tenant.id or backup.kind != "tenant" or backup.status != "succeeded":
-            raise NotFoundException()
+        backup = await self._own_backup(request, operator, backup_id)
         destination = await destination_named(
             runtime.db, backup.destination, data_dir=runtime.settings.data_dir,
             secret_key=runtime.settings.secret_key or "",
@@ -148,3 +205,18 @@ async def _primed(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             yield piece
 
     return stream()
+
+
+def _restore_confirmation(backup: BackupRow) -> Confirmation:
+    taken = f"{backup.started_at:%Y-%m-%d %H:%M} UTC"
+    return Confirmation(
+        title=f"Restore the backup of {taken}?",
+        consequence=(
+            f"Your customers, bills, payments, routers and settings go back to what they were at {taken}: everything"
+            " entered since is replaced. A backup of your data as it is now is taken first, so this can be undone"
+            " by restoring that one. Customers' service on the routers is not changed by the restore."
+        ),
+        action=f"{PAGE}/{backup.id}/restore",
+        button="Restore this backup",
+        back=PAGE,
+    )
