@@ -97,8 +97,9 @@ async def test_the_figures_are_those_of_the_dump_not_of_later_writes(db: Databas
 
 
 async def test_restore_as_a_new_operator_shows_the_same_customers_bills_and_secrets(
-    db: Database, make_tenant, tmp_path: Path
+    db: Database, make_tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    monkeypatch.setattr("ispb_platform.backups.restore.REBIND_BATCH", 2)  # 3 customers: two batches
     tenant = await _operator_with_data(db, make_tenant)
     other = await _operator_with_data(db, make_tenant)
     key = await _backup(db, tenant, tmp_path)

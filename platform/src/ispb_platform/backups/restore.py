@@ -23,12 +23,13 @@ from ispb_platform.backups.pg_process import BackupFailed, dump_stream, restore_
 from ispb_platform.backups.sealed_stream import open_stream
 from ispb_platform.backups.storage import Destination
 from ispb_platform.backups.tools import PgTools, find_tools
-from ispb_platform.secrets.queries import SEALED_COLUMNS, replace_values, stale_values
+from ispb_platform.secrets.queries import SEALED_COLUMNS, SealedValue, replace_values, stale_values
 from ispb_platform.secrets_box import Binding, SealError, reveal, seal
 from ispb_tenants import Database, TenantRef, get_tenant, migrate_tenant, validate_slug
 from ispb_tenants.slugs import quote_ident, schema_for_slug
 
 _RESTORE_ARGS = ("--no-owner", "--no-privileges", "--exit-on-error")
+REBIND_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -194,27 +195,38 @@ async def _swap_in(db: Database, staging: str, source: dict[str, Any], as_slug: 
 async def rebind_secrets(
     db: Database, tenant: TenantRef, old_id: int, secret_key: str, old_keys: tuple[str, ...]
 ) -> int:
-    """Seal the restored operator's secrets again for its own id (they were bound to ``old_id``)."""
+    """Seal the restored operator's secrets again for its own id (they were bound to ``old_id``), in batches
+    of `REBIND_BATCH` rows in row order, a transaction each. A value that does not open for ``old_id`` is left:
+    already sealed for this operator (a rerun), or unreadable (``ispb secrets reseal`` reports those)."""
     rebound = 0
     for column in SEALED_COLUMNS:
-        async with db.tenant(tenant) as scope:
-            # every value, whatever key sealed it ("-" is no key id)
-            values = await stale_values(scope, column, "-", after=None, limit=1_000_000)
-            fresh = []
-            for value in values:
-                try:
-                    plain = reveal(
-                        secret_key, value.sealed, Binding(old_id, column.purpose, value.row), old_keys=old_keys
+        after: int | str | None = None
+        while True:
+            async with db.tenant(tenant) as scope:
+                # every value whatever key sealed it: "-" is no key id
+                values = await stale_values(scope, column, "-", after=after, limit=REBIND_BATCH)
+                fresh = [
+                    SealedValue(value.row, seal(secret_key, plain, Binding(tenant.id, column.purpose, value.row)))
+                    for value in values
+                    if (
+                        plain := _opened(secret_key, old_keys, value.sealed, Binding(old_id, column.purpose, value.row))
                     )
-                except SealError:
-                    continue  # already bound here (a rerun), or unreadable: `ispb secrets reseal` reports those
-                fresh.append(
-                    type(value)(value.row, seal(secret_key, plain, Binding(tenant.id, column.purpose, value.row)))
-                )
-            if fresh:
-                await replace_values(scope, column, fresh)
+                    is not None
+                ]
+                if fresh:
+                    await replace_values(scope, column, fresh)
             rebound += len(fresh)
+            if len(values) < REBIND_BATCH:
+                break
+            after = values[-1].row
     return rebound
+
+
+def _opened(secret_key: str, old_keys: tuple[str, ...], sealed: str, binding: Binding) -> str | None:
+    try:
+        return reveal(secret_key, sealed, binding, old_keys=old_keys)
+    except SealError:
+        return None
 
 
 async def restore_database(db: Database, destination: Destination, key: str, keys: tuple[str, ...]) -> dict[str, Any]:
