@@ -14,7 +14,7 @@ import pytest
 
 from factories import TEST_SECRET_KEY, make_bill, make_customer
 from ispb_platform.backups.destinations import destination_named, load_settings, save_settings
-from ispb_platform.backups.dump import take_backup
+from ispb_platform.backups.dump import server_major, take_backup
 from ispb_platform.backups.pg_process import BackupFailed
 from ispb_platform.backups.queries import get_backup, list_backups
 from ispb_platform.backups.restore import restore_tenant, verify_backup
@@ -187,13 +187,20 @@ async def test_full_backup_and_the_verify_job_record_a_passed_restore_test(db: D
     assert full.verify_ok is True and "restored as dumped" in (full.verify_detail or "")
 
 
-def test_a_pg_dump_of_another_major_version_is_a_clear_error(tmp_path: Path):
-    tools = find_tools(15)  # the test server's tools exist for the CI's PostgreSQL
+async def test_a_pg_dump_of_another_major_version_is_a_clear_error(db: Database):
+    major = await server_major(db)
+    tools = find_tools(major)  # the test server's own: the embedded one's, Debian's or on PATH
+    assert tools.major == major
     with pytest.raises(BackupToolMismatch, match="no pg_dump/pg_restore of PostgreSQL 99"):
         find_tools(99)
-    assert tools.major == 15 or tools.major > 0
     with pytest.raises(BackupToolMismatch, match="ISPB_PG_BIN_DIR"):
-        find_tools(tools.major + 1, configured=str(tools.pg_dump.parent))
+        find_tools(major + 1, configured=str(tools.pg_dump.parent))
+
+
+def test_the_embedded_servers_own_tools_are_found():
+    """pgserver ships PostgreSQL 16's client tools beside its server: backups of the embedded database use them."""
+    tools = find_tools(16, configured=None)
+    assert tools.major == 16
 
 
 @pytest.fixture(name="small_disk")
