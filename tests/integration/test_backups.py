@@ -341,3 +341,31 @@ async def test_operators_with_backups_of_the_same_day_can_be_dropped(db: Databas
         await drop_tenant(db, tenant.slug)
     rows = await list_backups(db, kind="tenant")
     assert {r.tenant_slug for r in rows} == {t.slug for t in tenants} and {r.tenant_id for r in rows} == {None}
+
+
+async def test_a_full_backup_restores_the_whole_database(db: Database, tmp_path: Path):
+    """In a database of its own (a whole-database restore replaces everything): an operator changed and one
+    added after the backup; the restore brings back the platform and the operator as they were."""
+    from ispb_platform.backups.restore import restore_database, scratch_database
+    from ispb_tenants import create_tenant, migrate_platform
+
+    async with scratch_database(db) as url:
+        other = await Database.connect(url, min_size=1, max_size=3)
+        try:
+            await migrate_platform(other)
+            tenant = await create_tenant(other, "whole-one", "Whole One")
+            async with other.tenant(tenant) as scope:
+                await make_customer(scope, name="Before")
+            key = await _backup(other, None, tmp_path)
+            async with other.tenant(tenant) as scope:
+                await scope.connection.execute("UPDATE customer SET name = 'After'")
+            await other.pool.execute("UPDATE platform.tenant SET name = 'Renamed' WHERE id = $1", tenant.id)
+            header = await restore_database(other, LocalDestination(tmp_path), key, KEYS)
+            assert header["kind"] == "full"
+            async with other.tenant(tenant) as scope:
+                assert await scope.connection.fetchval("SELECT name FROM customer") == "Before"
+            assert await other.fetchval("SELECT name FROM platform.tenant WHERE id = $1", tenant.id) == "Whole One"
+            with pytest.raises(BackupFailed, match="one operator's backup"):
+                await restore_database(other, LocalDestination(tmp_path), await _backup(other, tenant, tmp_path), KEYS)
+        finally:
+            await other.close()

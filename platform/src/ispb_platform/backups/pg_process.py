@@ -102,3 +102,59 @@ def _last_lines(text: str, count: int = 5) -> str:
         line.strip() for line in lines if "error:" in line.lower() or line.startswith(("pg_dump:", "pg_restore:"))
     ]
     return " / ".join((errors or lines)[-count:]) or "no message"
+
+
+async def replace_database(pg_restore: Path, psql: Path, dsn: str, prelude: str, pieces: AsyncIterator[bytes]) -> None:
+    """Run ``prelude`` (SQL that drops what the archive brings back) and the whole archive as one transaction:
+    pg_restore writes the archive as SQL, psql runs it after the prelude with ``--single-transaction`` and stops
+    at the first error, which rolls everything back. (``pg_restore --clean`` cannot drop partitioned tables'
+    inherited constraints, so it fails on radacct's partitions.)"""
+    url, extra = split_password(dsn)
+    restore = await asyncio.create_subprocess_exec(
+        str(pg_restore), "--no-owner", "--no-privileges", "--file=-",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=_env({}),
+    )  # fmt: skip
+    apply = await asyncio.create_subprocess_exec(
+        str(psql), "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", f"--dbname={url}",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env=_env(extra),
+    )  # fmt: skip
+    assert restore.stdin is not None and restore.stdout is not None and restore.stderr is not None  # noqa: PT018
+    assert apply.stdin is not None and apply.stderr is not None  # noqa: PT018
+    restore_errors = asyncio.create_task(restore.stderr.read())
+    apply_errors = asyncio.create_task(apply.stderr.read())
+
+    async def feed() -> None:
+        assert restore.stdin is not None
+        try:
+            async for piece in pieces:
+                restore.stdin.write(piece)
+                await restore.stdin.drain()
+        finally:
+            restore.stdin.close()
+
+    async def pump() -> None:
+        assert restore.stdout is not None and apply.stdin is not None  # noqa: PT018
+        apply.stdin.write(prelude.encode())
+        while piece := await restore.stdout.read(_PIECE):
+            apply.stdin.write(piece)
+            await apply.stdin.drain()
+        apply.stdin.close()
+
+    try:
+        await asyncio.gather(feed(), pump())
+        restored, applied = await restore.wait(), await apply.wait()
+    except (BrokenPipeError, ConnectionResetError):
+        restored, applied = await restore.wait(), await apply.wait()
+    finally:
+        for process in (restore, apply):
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+    if restored != 0:
+        raise BackupFailed(f"pg_restore failed (exit {restored}): {_last_lines((await restore_errors).decode())}")
+    if applied != 0:
+        raise BackupFailed(
+            f"the restore failed and nothing was changed (exit {applied}): {_last_lines((await apply_errors).decode())}"
+        )

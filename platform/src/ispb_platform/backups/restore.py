@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from ispb_platform.backups.figures import compare, table_figures
-from ispb_platform.backups.pg_process import BackupFailed, dump_stream, restore_stream
+from ispb_platform.backups.pg_process import BackupFailed, dump_stream, replace_database, restore_stream
 from ispb_platform.backups.sealed_stream import open_stream
 from ispb_platform.backups.storage import Destination
 from ispb_platform.backups.tools import PgTools, find_tools
@@ -230,12 +230,18 @@ def _opened(secret_key: str, old_keys: tuple[str, ...], sealed: str, binding: Bi
 
 
 async def restore_database(db: Database, destination: Destination, key: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """Restore a full backup over the whole database, in one transaction (stop web and workers first)."""
+    """Restore a full backup over the whole database, in one transaction (stop web and workers first): the
+    platform schema and every operator's schema (also those made after the backup) are dropped, the backup's
+    brought back."""
     opened = await open_stream(keys, destination.read(key))
     if opened.header["kind"] != "full":
         raise BackupFailed("this is one operator's backup: restore it with --tenant SLUG (or --as NEW_SLUG)")
     tools = await _tools(db, opened.header)
-    await restore_stream(
-        tools.pg_restore, db.dsn, [*_RESTORE_ARGS, "--clean", "--if-exists", "--single-transaction"], opened.plain
+    rows = await db.pool.fetch(
+        "SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[]) OR nspname LIKE 'tenant\\_%'"
+        " OR nspname LIKE 'restore\\_%'",
+        [s for s in opened.header["schemas"] if s != "public"],
     )
+    prelude = "".join(f"DROP SCHEMA IF EXISTS {quote_ident(r['nspname'])} CASCADE;\n" for r in rows)
+    await replace_database(tools.pg_restore, tools.pg_restore.parent / "psql", db.dsn, prelude, opened.plain)
     return opened.header
