@@ -57,6 +57,7 @@ NOT_PAGES = {
     "/invoices/{token:str}": "a PDF download by signed link",
     "/panel/payments/import/{import_id:int}/refused.csv": "a CSV download",
     "/panel/reports/{report:str}": "a CSV download of an Overview chart's table (tests/integration/test_reports.py)",
+    "/panel/settings/backup/{backup_id:int}/download": "a backup file download (test_backup_pages.py)",
     "/panel/routers/{router_id:int}/traffic.png": "a traffic graph image (tests/integration/test_traffic_graphs.py)",
     "/panel/customers/{customer_id:int}/traffic.png": "a traffic graph image, shown on the customer page",
     "/portal/{operator_slug:str}/traffic.png": "a traffic graph image, shown on the portal's home",
@@ -237,6 +238,13 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         hashlib.sha256(token.encode()).hexdigest(),
     )
     user_id = await db.fetchval("SELECT id FROM platform.platform_user WHERE email = $1", subject_email)
+    # a backup row of the operator (its restore confirmation is a page; the file itself is never opened there)
+    backup_id = await db.fetchval(
+        "INSERT INTO platform.backup (kind, tenant_id, tenant_slug, period, trigger, destination, object_key,"
+        " status, size_bytes, server_major, key_id, finished_at) VALUES ('tenant', $1, $2, current_date, 'manual',"
+        " 'local', $3, 'succeeded', 3677486, 15, 'sweep', now()) RETURNING id",
+        tenant.id, tenant.slug, f"tenants/{tenant.slug}/{tenant.slug}-20261203T020000Z-1.ispb-backup",
+    )  # fmt: skip
     merchant_ref = secrets.token_hex(10)  # an online payment and an SMS credit purchase, both pending
     async with db.tenant(tenant) as scope:
         await scope.connection.execute(
@@ -261,6 +269,7 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         "olt_id": str(olt_id),
         "onu_id": str(onu_id),
         "import_id": str(import_id),
+        "backup_id": str(backup_id),
         "invitation_id": str(invitation_id),
         "token": token,
         "user_id": str(user_id),

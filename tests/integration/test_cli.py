@@ -183,3 +183,29 @@ async def test_tenants_create_with_owner_makes_an_operator_admin_who_signs_in(
     finally:
         ispb(database_url, "tenants", "drop", slug, "--yes")
         await db.pool.execute("DELETE FROM platform.platform_user WHERE email = $1", email)
+
+
+def test_backup_create_list_and_restore_as_a_new_operator(database_url: str, tmp_path: Path):
+    slug, copy = f"bk-{secrets.token_hex(3)}", f"bkc-{secrets.token_hex(3)}"
+    data = {"ISPB_DATA_DIR": str(tmp_path)}
+    assert ispb(database_url, "tenants", "create", slug, "--name", "Backup Net").returncode == 0
+    created = ispb(database_url, "backup", "create", "--tenant", slug, env=data)
+    assert created.returncode == 0, created.stderr
+    assert f"backed up {slug}: tenants/{slug}/{slug}-" in created.stdout
+    listed = ispb(database_url, "backup", "list", "--tenant", slug, env=data)
+    [name] = [word for word in listed.stdout.split() if word.endswith(".ispb-backup")]
+    assert "succeeded" in listed.stdout and "not yet" in listed.stdout
+
+    refused = ispb(database_url, "backup", "restore", name, "--tenant", slug, env=data)
+    assert refused.returncode == 2 and "add --yes" in refused.stderr
+    restored = ispb(database_url, "backup", "restore", name, "--as", copy, env=data)
+    assert restored.returncode == 0, restored.stderr
+    assert f"restored operator {copy}" in restored.stdout
+    assert copy in ispb(database_url, "tenants", "list").stdout
+    over = ispb(database_url, "backup", "restore", str(tmp_path / "backups" / "tenants" / slug / name), "--tenant",
+                slug, "--yes", env=data)  # fmt: skip
+    assert over.returncode == 0, over.stderr
+    missing = ispb(database_url, "backup", "restore", "nope.ispb-backup", "--as", "x-nope", env=data)
+    assert missing.returncode == 2 and "no backup file 'nope.ispb-backup'" in missing.stderr
+    for name in (slug, copy):
+        ispb(database_url, "tenants", "drop", name, "--yes")

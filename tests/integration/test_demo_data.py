@@ -73,10 +73,11 @@ async def test_seeding_without_a_package_is_refused(db: Database, make_tenant):
             await seed_customers(scope, 5)
 
 
-async def test_prepare_demo_is_idempotent(db: Database):
+async def test_prepare_demo_is_idempotent(db: Database, tmp_path):
     try:
         first = await prepare_demo(db, secret_key="d" * 40, customers_per_operator=40)
-        second = await prepare_demo(db, secret_key="d" * 40, customers_per_operator=40)
+        # the second with a data directory: each operator backed up, and the restore test passed (issue 19)
+        second = await prepare_demo(db, secret_key="d" * 40, customers_per_operator=40, data_dir=tmp_path)
         assert first == second and len(first) == 1 + 2 * len(DEMO_OPERATORS)  # admin; owner and customer each
         for operator in DEMO_OPERATORS:
             tenant = await get_tenant(db, operator.slug)
@@ -97,6 +98,11 @@ async def test_prepare_demo_is_idempotent(db: Database):
                 tenant.id,
             )
             assert runs == 3  # last month once, this month once per prepare_demo (the second billed nothing)
+            backup = await db.pool.fetchrow(
+                "SELECT status, verify_ok, object_key FROM platform.backup WHERE tenant_id = $1", tenant.id
+            )
+            assert backup["status"] == "succeeded" and backup["verify_ok"] is True
+            assert (tmp_path / "backups" / backup["object_key"]).is_file()
             async with db.tenant(tenant) as scope:
                 # the hotspot's customers are on the prepaid daily profile: each bill covers the package's validity
                 too_long = await scope.connection.fetchval(

@@ -62,7 +62,7 @@ def _concrete(path: str, ids: dict[str, str]) -> str:
 
 
 @pytest.fixture(name="world")
-async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
+async def fx_world(db: Database, make_tenant, make_staff, web_app) -> dict[str, Any]:
     from ispb_platform.demo.seed import ensure_packages, seed_customers
 
     tenant_a, tenant_b = await make_tenant("mxa"), await make_tenant("mxb")
@@ -108,6 +108,16 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
             "INSERT INTO payment_import (file_name, file_sha256, default_method, default_date, currency, uploaded_by)"
             " VALUES ('matrix.csv', repeat('0', 64), 'bank', current_date, 'BDT', 'matrix') RETURNING id"
         )
+    # a backup of tenant A, in the web app's data directory (its download is a route)
+    from ispb_platform.backups.dump import take_backup
+    from ispb_platform.backups.storage import LocalDestination
+
+    settings = web_app.state.runtime.settings
+    backup = await take_backup(
+        db, LocalDestination(settings.data_dir / "backups"), secret_key=settings.secret_key, tenant=tenant_a,
+        trigger="manual", period=date(2026, 12, 1),
+    )  # fmt: skip
+    assert backup is not None
     users = {
         "platform_admin": (await make_staff("platform_admin"), None),
         "group_admin": (await make_staff("group_admin"), None),
@@ -131,6 +141,7 @@ async def fx_world(db: Database, make_tenant, make_staff) -> dict[str, Any]:
         "bill_id": str(bill_id),
         "discount_id": str(discount_id),
         "import_id": str(import_id),
+        "backup_id": str(backup.backup_id),
         "router_id": str(router_id),
         "olt_id": str(olt_id),
         "onu_id": str(onu_id),

@@ -186,3 +186,21 @@ async def test_the_platforms_payment_gateway_accounts_are_resealed_too(db: Datab
         assert again.resealed["platform"] == 0
     finally:
         await db.pool.execute("DELETE FROM platform.payment_gateway")
+
+
+async def test_the_backup_buckets_secret_is_resealed_too(db: Database, make_tenant):
+    from dataclasses import replace
+
+    from ispb_platform.backups.destinations import S3_SECRET, load_settings, save_settings
+    from ispb_platform.secrets.service import reseal_all
+
+    tenant = await make_tenant("bks")
+    settings = await load_settings(db)
+    try:
+        await save_settings(db, replace(settings, s3_bucket="b"), s3_secret="bucket-secret", secret_key=KEY)
+        report = await reseal_all(db, target_key=NEW, open_with=(KEY,), only=(tenant.slug,), platform=True)
+        assert report.resealed["platform"] == 1 and not report.unreadable
+        sealed = await db.fetchval("SELECT s3_secret_sealed FROM platform.backup_settings")
+        assert reveal(NEW, sealed, S3_SECRET, old_keys=()) == "bucket-secret"
+    finally:
+        await save_settings(db, settings, s3_secret="", secret_key=KEY)

@@ -197,7 +197,7 @@ async def test_clear_app_logs_prunes_old_run_records_but_keeps_each_jobs_latest(
     assert [r["job_key"] for r in kept] == ["k100"]  # all past 90 days, but the latest survives
     assert [r["job_key"] for r in heartbeats] == ["hb6", "hb7"]  # before today: 7 whole days of heartbeats
     assert first.counts["run_records_deleted"] >= 13  # 10 tenant-job runs and 3 heartbeats
-    assert second.counts == {"run_records_deleted": 0}
+    assert second.counts == {"run_records_deleted": 0, "log_files_deleted": 0}
 
 
 class _Collect(logging.Handler):

@@ -24,6 +24,8 @@ from ispb_platform.admin.routes import AdminController
 from ispb_platform.auth import routes as auth_routes
 from ispb_platform.auth.access import access_guard
 from ispb_platform.auth.middleware import SessionMiddleware
+from ispb_platform.backups.admin_routes import BackupAdminController
+from ispb_platform.backups.routes import BackupSettingsController
 from ispb_platform.billing.bills.routes import BillController, shared_invoice
 from ispb_platform.billing.discounts.routes import DiscountController
 from ispb_platform.billing.invoices.service import close_renderer, warm_up_renderer
@@ -130,6 +132,8 @@ def create_app(
             *automation_routes.ROUTES,
             *activity_routes.ROUTES,
             CustomerController,
+            BackupSettingsController,
+            BackupAdminController,
             PackageController,
             BillingProfileController,
             BillController,

@@ -61,6 +61,7 @@ class Purpose(StrEnum):
     PAYMENT_GATEWAY_SECRET = "payments.gateway_secret"  # noqa: S105
     MONITOR_CHECK_SECRET = "monitor.check_secret"  # noqa: S105 (a RADIUS secret or RouterOS password of a check)
     ZABBIX_TOKEN = "monitor.zabbix_token"  # noqa: S105
+    BACKUP_S3_SECRET = "backup.s3_secret"  # noqa: S105 (the backup bucket's secret access key, a platform row)
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,20 @@ def accept_old_keys(keys: Iterable[str]) -> None:
     _old_keys = tuple(keys)
 
 
+def accepted_old_keys() -> tuple[str, ...]:
+    """The old keys this process opens values with (`accept_old_keys`): a backup sealed before a rotation
+    still restores."""
+    return _old_keys
+
+
 def _hkdf(secret_key: str, label: bytes, length: int) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=label).derive(secret_key.encode())
+
+
+def derived_key(secret_key: str, label: bytes) -> bytes:
+    """A 256-bit key for another use of the platform secret (backup files), apart from the one that seals
+    values: HKDF with its own ``label``."""
+    return _hkdf(secret_key, label, 32)
 
 
 @lru_cache(maxsize=16)

@@ -59,6 +59,9 @@ class Settings:
     netflow_host: str = "0.0.0.0"  # noqa: S104 - routers export from elsewhere; nfcapd drops unknown exporters
     """``ISPB_NETFLOW_HOST``: the address ``ispb netflow collect`` receives NetFlow/IPFIX on (UDP)."""
     netflow_port: int = 9995
+    log_to_files: bool = False
+    """``ISPB_LOG_TO_FILES``: also log to ``ISPB_DATA_DIR/logs/<command>-<date>.log``, a file per day;
+    ``maintenance.clear_app_logs`` removes days older than a week."""
     """``ISPB_NETFLOW_PORT``: its UDP port (9995 is nfcapd's and many routers' default)."""
     old_secret_keys: tuple[str, ...] = ()
     """``ISPB_OLD_SECRET_KEYS`` (comma-separated): earlier secret keys, during a rotation only. Values sealed
@@ -159,6 +162,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         rrdcached_socket=_socket(env, "ISPB_RRDCACHED_SOCKET"),
         netflow_host=_netflow_host(env),
         netflow_port=_int(env, "ISPB_NETFLOW_PORT", 9995, 1, 65535),
+        log_to_files=_bool(env, "ISPB_LOG_TO_FILES", default=False),
     )
 
 

@@ -195,6 +195,11 @@ class Database:
             self.engine.pool = None
 
     @property
+    def dsn(self) -> str:
+        """The URL this pool connects with, for tools that open their own connections (pg_dump, pg_restore)."""
+        return str(self.engine.config["dsn"])
+
+    @property
     def pool(self) -> asyncpg.Pool:
         if self.engine.pool is None:
             raise RuntimeError("the database pool is closed")

@@ -15,6 +15,7 @@ _COMMANDS = {
     "web": "ispb_platform.cli.serve:web",
     "worker": "ispb_platform.cli.serve:worker",
     "admin": "ispb_platform.cli.admin:admin",
+    "backup": "ispb_platform.cli.backup:backup",
     "tenants": "ispb_platform.cli.tenants:tenants",
     "jobs": "ispb_platform.cli.jobs:jobs",
     "seed": "ispb_platform.cli.seed:seed",

@@ -5,6 +5,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -12,7 +13,7 @@ import click
 from rich.console import Console
 
 from ispb_platform.embedded_postgres import EmbeddedPostgresError
-from ispb_platform.logs import apply_log_level
+from ispb_platform.logs import DailyLogFile, apply_log_level
 from ispb_platform.runtime import Runtime, open_database, open_runtime
 from ispb_platform.settings import Settings, SettingsError, load_settings
 from ispb_tenants import Database, TenancyError
@@ -51,10 +52,28 @@ def settings() -> Settings:
         raise Failed(str(error)) from None
 
 
-def configure_logging(level: str) -> None:
-    """The root logger at ``level``; SAQ's per-job lines only at debug (``ispb_platform.logs``)."""
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: str, log_file: tuple[Path, str] | None = None) -> None:
+    """The root logger at ``level``; SAQ's per-job lines only at debug (``ispb_platform.logs``). With
+    ``log_file`` (a directory and the command's name, ``ISPB_LOG_TO_FILES``), also to a file per day there."""
+    logging.basicConfig(level=level.upper(), format=_FORMAT)
+    if log_file is not None:
+        attach_log_file(log_file)
     apply_log_level(level)
+
+
+def attach_log_file(log_file: tuple[Path, str]) -> None:
+    """Every log line of this process also to the day's file (see `DailyLogFile`)."""
+    handler = DailyLogFile(*log_file)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    logging.getLogger().addHandler(handler)
+
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_file(config: Settings, command: str) -> tuple[Path, str] | None:
+    """Where ``command`` logs besides the console: ``ISPB_DATA_DIR/logs`` when ``ISPB_LOG_TO_FILES`` is on."""
+    return (config.data_dir / "logs", command) if config.log_to_files else None
 
 
 def run(main: Callable[[], Awaitable[T]]) -> T:

@@ -13,7 +13,16 @@ from litestar import Litestar
 from litestar.types import ControllerRouterHandler
 
 from ispb_platform.app import create_app
-from ispb_platform.cli.common import Failed, configure_logging, console, run, runtime, settings
+from ispb_platform.cli.common import (
+    Failed,
+    attach_log_file,
+    configure_logging,
+    console,
+    log_file,
+    run,
+    runtime,
+    settings,
+)
 from ispb_platform.demo import payment_gateway, sms_sink
 from ispb_platform.demo.monitoring import ROUTES as demo_monitoring_routes
 from ispb_platform.demo.monitoring import DemoPorts, demo_monitoring
@@ -50,6 +59,8 @@ def _serve(
     host = host or config.host
     port = port or config.port
     _check_port_free(host, port)
+    if (target := log_file(config, "web")) is not None:
+        attach_log_file(target)  # uvicorn configures its own loggers and leaves the root's handlers
     uvicorn.run(
         create_app(config, run_worker=run_worker, lifespans=lifespans, extra_routes=extra_routes, warm_renderer=True),
         host=host,
@@ -74,7 +85,7 @@ def web(host: str | None, port: int | None, with_worker: bool) -> None:
 def worker(concurrency: int | None) -> None:
     """Run a job worker: the schedule's cron ticks and queued jobs. Run as many as needed."""
     config = settings()
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, log_file(config, "worker"))
 
     async def main() -> None:
         async with runtime(config) as active, rrd_files(config.rrdcached_socket, config.data_dir, owner=True):
@@ -120,6 +131,7 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
                 payment_gateway_url=payment_gateway.gateway_url(host, port),
                 web_url=f"http://{host}:{port}",
                 zabbix_url=ports.zabbix_url,
+                data_dir=config.data_dir,
             )
 
     logins = run(main)

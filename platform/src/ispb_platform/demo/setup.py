@@ -6,9 +6,11 @@ is missing.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from ispb_billing import Money
 from ispb_platform.auth.passwords import hash_password
+from ispb_platform.demo.backups import prepare_backups
 from ispb_platform.demo.monitoring import prepare_monitoring
 from ispb_platform.demo.notifications import mark_history_told, prepare_notifications
 from ispb_platform.demo.olts import prepare_olts
@@ -70,10 +72,11 @@ async def prepare_demo(
     payment_gateway_url: str = "",
     web_url: str = "",
     zabbix_url: str = "",
+    data_dir: Path | None = None,
 ) -> list[DemoLogin]:
     logins = [PLATFORM_ADMIN]
+    tenants: list[TenantRef] = []
     await _ensure_user(db, PLATFORM_ADMIN, "Platform Admin", UserRole.PLATFORM_ADMIN, None)
-    tenants = []
     for operator in DEMO_OPERATORS:
         tenant = await ensure_tenant(db, operator.slug, operator.name)
         tenants.append(tenant)
@@ -125,6 +128,8 @@ async def prepare_demo(
         logins.append(DemoLogin("customer", "C000001", CUSTOMER_PASSWORD, f"/portal/{operator.slug}/"))
     # the platform bills its operators: last two months' bills, Padma Link's older one unpaid (the lock to try)
     await prepare_subscriptions(db, tenants)
+    if data_dir is not None:
+        await prepare_backups(db, tenants, secret_key=secret_key, data_dir=data_dir)
     return logins
 
 

@@ -5,9 +5,11 @@ the Automation page and the run records use. Only implemented jobs are listed: t
 job that would not really run.
 """
 
+from ispb_platform.backups import jobs as backup_jobs
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.maintenance.cleanup import cleanup_old_data
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
@@ -213,8 +215,66 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         cron="0 22 * * 0",  # Sunday night
         scope=JobScope.PLATFORM,
         run=clear_app_logs,
-        description="Prunes the platform's run records (heartbeats after 7 days, other runs after 90)",
+        description="Clears log files older than a week; prunes run records (heartbeats after 7 days, others 90)",
         timeout_s=1800,
+    ),
+    ScheduledJob(
+        name="maintenance.cleanup_old_data",
+        cron="15 22 1 * *",  # the 1st of the month, 04:15 in Dhaka, off-peak
+        scope=JobScope.TENANT,
+        run=cleanup_old_data,
+        description="Removes obsolete records: expired sign-ins, old sent messages and run records, accounting"
+        " months past retention, traffic graphs of customers that no longer exist",
+        timeout_s=3600,
+        observed_counts=frozenset(
+            {
+                "expired_login_retention_days",
+                "outbox_retention_days",
+                "job_run_retention_days",
+                "accounting_retention_months",
+            }
+        ),
+    ),
+    ScheduledJob(
+        name="backup.customer_data",
+        cron="0 20 * * *",  # 02:00 in Dhaka, off-peak
+        scope=JobScope.TENANT,
+        run=backup_jobs.customer_data,
+        description="Backs up the operator's own data (its schema), sealed with the platform's key",
+        timeout_s=3600,
+        retries=3,
+        retry_delay_s=60,
+        observed_counts=frozenset({"tables", "rows"}),
+    ),
+    ScheduledJob(
+        name="backup.full",
+        cron="30 21 * * *",  # 03:30 in Dhaka, after the operators' own backups
+        scope=JobScope.PLATFORM,
+        run=backup_jobs.full,
+        description="Backs up the whole database (platform and every operator), sealed with the platform's key",
+        timeout_s=4 * 3600,
+        retries=2,
+        retry_delay_s=300,
+        observed_counts=frozenset({"tables", "rows"}),
+    ),
+    ScheduledJob(
+        name="backup.cleanup",
+        cron="0 23 * * *",  # 05:00 in Dhaka, after the day's backups
+        scope=JobScope.PLATFORM,
+        run=backup_jobs.cleanup,
+        description="Removes backups past retention (daily, weekly, monthly); never the last good one",
+        timeout_s=1800,
+        observed_counts=frozenset({"kept"}),
+    ),
+    ScheduledJob(
+        name="backup.verify",
+        cron="0 0 * * 1",  # Monday 06:00 in Dhaka: a weekly restore test of the newest backups
+        scope=JobScope.PLATFORM,
+        run=backup_jobs.verify,
+        description="Restores the newest backups into a scratch database and checks every table against the dump",
+        timeout_s=6 * 3600,
+        retries=2,
+        retry_delay_s=600,
     ),
     ScheduledJob(
         name="payments.recheck_pending",

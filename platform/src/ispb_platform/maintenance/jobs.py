@@ -5,12 +5,14 @@ from datetime import timedelta
 
 from ispb_netsync.netflow import purge_before
 from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.logs import old_log_files
 from ispb_platform.network.netflow.search import router_dirs
 from ispb_tenants.tables import Tenant
 
 PURGE_BATCH = 5_000
 RUN_RECORD_RETENTION_DAYS = 90
 HEARTBEAT_RETENTION_DAYS = 7
+LOG_FILE_RETENTION_DAYS = 7
 
 
 async def purge_activity_logs(ctx: JobContext) -> Counts:
@@ -69,17 +71,25 @@ async def purge_netflow(ctx: JobContext) -> Counts:
 
 
 async def clear_app_logs(ctx: JobContext) -> Counts:
-    """``maintenance.clear_app_logs``: prune the platform's own run records (weekly).
+    """``maintenance.clear_app_logs``: clear the application's log files and prune its run records (weekly).
 
-    Heartbeats (one a minute) are kept for a week, other runs for 90 days, counted back from ``today``; the
-    latest run of every job for every tenant is always kept, so the Automation page and ``ispb jobs list`` never
-    lose a job's last outcome. A second run deletes nothing more.
+    Log files (``ISPB_LOG_TO_FILES``: a file per command and day under ``ISPB_DATA_DIR/logs``) older than
+    `LOG_FILE_RETENTION_DAYS` are removed; today's and the last week's stay. Heartbeats (one a minute) are kept
+    for a week, other runs for 90 days, counted back from ``today``; the latest run of every job for every
+    tenant is always kept, so the Automation page and ``ispb jobs list`` never lose a job's last outcome. A
+    second run deletes nothing more.
     """
     async with ctx.db.platform() as connection:
         status = await connection.execute(
             _PRUNE_RUN_RECORDS, ctx.today, HEARTBEAT_RETENTION_DAYS, RUN_RECORD_RETENTION_DAYS
         )
-    return {"run_records_deleted": int(status.split()[-1])}
+    removed = 0
+    if ctx.data_dir is not None:
+        cutoff = ctx.today - timedelta(days=LOG_FILE_RETENTION_DAYS)
+        for path in await asyncio.to_thread(old_log_files, ctx.data_dir / "logs", cutoff):
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+            removed += 1
+    return {"run_records_deleted": int(status.split()[-1]), "log_files_deleted": removed}
 
 
 # SQL: one set delete that keeps each (job, tenant)'s latest run by a correlated subquery

@@ -6,14 +6,14 @@ The Activity Log lives in ``activity/routes.py``, Automation (the schedule) in `
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.response import Template
 
 from ispb_platform.auth.access import allow
 from ispb_platform.auth.roles import OPERATORS
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.panel import service
-from ispb_platform.web.navigation import NOT_READY, PANEL_NAV
+from ispb_platform.web.navigation import PANEL_NAV
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 
 OPERATOR = allow(OPERATORS)
@@ -43,10 +43,4 @@ async def dashboard(db: TenantScope) -> Template:
     )
 
 
-@get(sorted(NOT_READY), opt=OPERATOR)
-async def not_configured(request: Request[Any, Any, Any]) -> Template:
-    section, item = NOT_READY[request.url.path]
-    return panel_page("panel/not_configured.html", request.url.path, section=section, item=item)
-
-
-ROUTES = [dashboard, not_configured]
+ROUTES = [dashboard]

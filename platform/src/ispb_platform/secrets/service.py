@@ -24,6 +24,7 @@ do not: they are random tokens).
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ispb_platform.backups.destinations import S3_SECRET
 from ispb_platform.payments.online.accounts import PLATFORM_ACCOUNTS
 from ispb_platform.secrets import queries
 from ispb_platform.secrets.queries import SEALED_COLUMNS, SealedValue
@@ -70,7 +71,28 @@ async def reseal_all(
         await _reseal_tenant(db, tenant, target_key, open_with, report)
     if platform if platform is not None else not only:
         await _reseal_platform_gateways(db, target_key, open_with, report)
+        await _reseal_backup_bucket(db, target_key, open_with, report)
     return report
+
+
+async def _reseal_backup_bucket(
+    db: Database, target_key: str, open_with: tuple[str, ...], report: ResealReport
+) -> None:
+    """``platform.backup_settings``: the backup bucket's secret access key (one value)."""
+    async with db.platform() as connection:
+        sealed = await connection.fetchval(
+            "SELECT s3_secret_sealed FROM backup_settings WHERE s3_secret_sealed NOT LIKE $1 FOR UPDATE",
+            f"v2:{key_id(target_key)}:%",
+        )
+        if sealed is None:
+            return
+        try:
+            plain = reveal(target_key, sealed, S3_SECRET, old_keys=open_with)
+        except SealError as problem:
+            report.unreadable.append(Unreadable("platform", "backup_settings", "s3_secret", str(problem)))
+            return
+        await connection.execute("UPDATE backup_settings SET s3_secret_sealed = $1", seal(target_key, plain, S3_SECRET))
+        report.resealed["platform"] += 1
 
 
 async def _reseal_platform_gateways(

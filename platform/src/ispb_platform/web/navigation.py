@@ -1,8 +1,4 @@
-"""The operator panel's navigation, in the product description's words (spec: automation.md).
-
-Sections whose features are not built yet point at an honest "not configured yet" page rather than at fake
-data; the ``ready`` flag is the one place that says which is which.
-"""
+"""The operator panel's navigation, in the product description's words (spec: automation.md)."""
 
 from dataclasses import dataclass
 
@@ -11,7 +7,6 @@ from dataclasses import dataclass
 class NavItem:
     label: str
     path: str
-    ready: bool = True
     admin_only: bool = False  # hidden from operator staff (their requests get 403 anyway)
 
 
@@ -80,12 +75,8 @@ PANEL_NAV: tuple[NavSection, ...] = (
         (
             NavItem("Staff Users", "/panel/staff", admin_only=True),
             NavItem("Subscription", "/panel/subscription"),
-            NavItem("Backup Settings", "/panel/settings/backup", ready=False),
+            NavItem("Backup Settings", "/panel/settings/backup"),
         ),
     ),
     NavSection("Automation", (NavItem("Scheduled jobs", "/panel/automation"),)),
 )
-
-NOT_READY = {
-    item.path: (section.label, item.label) for section in PANEL_NAV for item in section.items if not item.ready
-}

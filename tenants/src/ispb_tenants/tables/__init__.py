@@ -49,6 +49,8 @@ from ispb_tenants.tables.olt import Olt, Onu, OnuReading, OnuSettings
 from ispb_tenants.tables.online import OnlinePayment, PaymentGateway
 from ispb_tenants.tables.platform import (
     AuthThrottle,
+    Backup,
+    BackupSettings,
     JobRun,
     PlatformPaymentGateway,
     PlatformUser,
@@ -106,6 +108,8 @@ PLATFORM_TABLES = (
     PlatformStatusMaintenance,
     PlatformMonitorSettings,
     *SUBSCRIPTION_TABLES,
+    BackupSettings,
+    Backup,
 )
 TENANT_TABLES = (
     Package,
@@ -166,6 +170,8 @@ ALL_TABLES = PLATFORM_TABLES + TENANT_TABLES
 
 __all__ = (
     "ALL_TABLES",
+    "Backup",
+    "BackupSettings",
     "PLATFORM_TABLES",
     "TENANT_TABLES",
     "Inet",

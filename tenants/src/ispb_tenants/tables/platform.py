@@ -66,6 +66,15 @@ class Tenant(Table, tablename="tenant", schema=SCHEMA):
     """SMS segments the operator can still send."""
     sms_low_threshold = Integer(default=100)
     sms_low_alerted_on = Date(null=True, default=None)
+    backup_keep_daily = Integer(default=7)
+    """Daily customer-data backups kept (``backup.cleanup``); weekly and monthly ones besides."""
+    backup_keep_weekly = Integer(default=4)
+    backup_keep_monthly = Integer(default=6)
+    outbox_retention_days = Integer(default=180)
+    """Days sent messages are kept (``maintenance.cleanup_old_data``)."""
+    job_run_retention_days = Integer(default=90)
+    expired_login_retention_days = Integer(default=7)
+    """Days expired sessions, sign-in codes and staff invitations are kept after they expire."""
 
 
 class PlatformUser(Table, tablename="platform_user", schema=SCHEMA):
@@ -177,3 +186,44 @@ class SmsCreditPurchase(Table, tablename="sms_credit_purchase", schema=SCHEMA):
     created_at = Timestamptz(default=TimestamptzNow())
     checked_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
+
+
+class BackupSettings(Table, tablename="backup_settings", schema=SCHEMA):
+    """The platform's backup destination and full-backup retention: one row, edited in the admin console."""
+
+    id = Boolean(primary_key=True, default=True)
+    destination = Text(default="local")
+    s3_endpoint = Text(default="")
+    s3_bucket = Text(default="")
+    s3_region = Text(default="us-east-1")
+    s3_prefix = Text(default="")
+    s3_access_key = Text(default="")
+    s3_secret_sealed = Text(null=True, default=None, secret=True)
+    full_keep_daily = Integer(default=7)
+    full_keep_weekly = Integer(default=4)
+    full_keep_monthly = Integer(default=6)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Backup(Table, tablename="backup", schema=SCHEMA):
+    """One backup: an operator's schema or the whole database, where it lies, its figures and restore test."""
+
+    id = BigSerial(primary_key=True)
+    kind = Text()
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=True)
+    tenant_slug = Text(null=True, default=None)
+    period = Date()
+    trigger = Text()
+    destination = Text()
+    object_key = Text(unique=True)
+    status = Text(default="running")
+    started_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+    size_bytes = BigInt(null=True, default=None)
+    server_major = Integer()
+    key_id = Text()
+    figures = JSONB(default="{}")
+    error = Text(null=True, default=None)
+    verified_at = Timestamptz(null=True, default=None)
+    verify_ok = Boolean(null=True, default=None)
+    verify_detail = Text(null=True, default=None)

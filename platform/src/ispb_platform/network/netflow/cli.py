@@ -7,7 +7,7 @@ import signal
 import click
 
 from ispb_netsync.netflow import NfcapdCollector
-from ispb_platform.cli.common import configure_logging, console, database, run, settings
+from ispb_platform.cli.common import configure_logging, console, database, log_file, run, settings
 from ispb_platform.network.netflow.collect import CollectorLog, run_collector
 
 
@@ -38,7 +38,7 @@ def collect(refresh: float, rotation: int) -> None:
     else its NAS address, else its host). Flows from any other address are dropped and logged.
     """
     config = settings()
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, log_file(config, "netflow"))
 
     async def main() -> None:
         # SIGTERM (systemd stop) ends it like Ctrl-C: nfcapd is stopped and closes its files, never orphaned

@@ -1,0 +1,222 @@
+"""Settings -> Backup Settings: the operator's last backup and restore test, its retention, "Back up now"
+and downloads of its own backups (operator admins only; streamed, sealed as stored, restorable with
+``ispb backup restore FILE --as NEW_SLUG``)."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Stream, Template
+
+from ispb_platform.activity.service import record_activity
+from ispb_platform.auth.access import allow, provide_principal
+from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal, Role
+from ispb_platform.backups import forms
+from ispb_platform.backups.destinations import current_destination, destination_named
+from ispb_platform.backups.dump import take_backup
+from ispb_platform.backups.pg_process import BackupFailed
+from ispb_platform.backups.queries import BackupRow, get_backup, list_backups, save_tenant_retention, tenant_retention
+from ispb_platform.backups.restore import restore_tenant
+from ispb_platform.backups.storage import BackupStorageError
+from ispb_platform.backups.tools import BackupToolMismatch
+from ispb_platform.runtime import Runtime
+from ispb_platform.secrets_box import SealError
+from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
+from ispb_platform.web.flash import flash
+from ispb_platform.web.forms import form_fields, see_other
+from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import client_ip
+from ispb_tenants import TenantRef
+
+Operator = NamedDependency[Principal]
+PAGE = "/panel/settings/backup"
+
+
+def _runtime(request: Request[Any, Any, Any]) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+class BackupSettingsController(Controller):
+    path = PAGE
+    dependencies = {"operator": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads it on the class)
+
+    @get("/", opt=allow(OPERATORS))
+    async def page(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        return await self._page(request, operator.require_tenant(), {}, {})
+
+    async def _page(
+        self, request: Request[Any, Any, Any], tenant: TenantRef, form: dict[str, str], errors: dict[str, str],
+        status: int = 200,
+    ) -> Template:  # fmt: skip
+        db = _runtime(request).db
+        backups = await list_backups(db, tenant_id=tenant.id, kind="tenant", limit=20)
+        good = [b for b in backups if b.status == "succeeded"]
+        verified = next((b for b in backups if b.verified_at is not None), None)
+        keep = await tenant_retention(db, tenant.id)
+        values = {
+            "keep_daily": str(keep.daily),
+            "keep_weekly": str(keep.weekly),
+            "keep_monthly": str(keep.monthly),
+            **form,
+        }
+        context = {
+            "nav": PANEL_NAV, "active": PAGE, "backups": backups, "last": good[0] if good else None,
+            "verified": verified, "form": values, "errors": errors,
+            "admin": request.scope["state"]["principal"].role is Role.OPERATOR_ADMIN,
+        }  # fmt: skip
+        return Template("backups/settings.html", context=context, status_code=status)
+
+    @post("/retention", opt=allow(OPERATOR_ADMINS))
+    async def save_retention(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Response[Any]:
+        tenant = operator.require_tenant()
+        data = await form_fields(request)
+        kept, errors = forms.validate_retention(data)
+        if kept is None:
+            return await self._page(request, tenant, data, errors, 422)
+        db = _runtime(request).db
+        await save_tenant_retention(db, tenant.id, kept)
+        async with db.tenant(tenant) as scope:
+            await record_activity(
+                scope, operator, "backup.retention_saved", object_type="tenant", object_id=tenant.id,
+                summary=f"Backups kept: {kept.daily} daily, {kept.weekly} weekly, {kept.monthly} monthly",
+                ip=client_ip(request),
+            )  # fmt: skip
+        flash(request, "Backup retention saved")
+        return see_other(request, PAGE)
+
+    @post("/now", opt=allow(OPERATOR_ADMINS))
+    async def back_up_now(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
+        """Take a backup of this operator now, in the request: an operator's schema dumps in seconds (measured:
+        docs/backups.md); the page says when it failed and why."""
+        tenant = operator.require_tenant()
+        runtime = _runtime(request)
+        secret_key = runtime.settings.secret_key or ""
+        try:
+            destination = await current_destination(
+                runtime.db, data_dir=runtime.settings.data_dir, secret_key=secret_key
+            )
+            taken = await take_backup(
+                runtime.db, destination, secret_key=secret_key, tenant=tenant, trigger="manual",
+                period=datetime.now(UTC).date(),
+            )  # fmt: skip
+        except (BackupFailed, BackupStorageError, BackupToolMismatch, RuntimeError) as error:
+            flash(request, f"The backup failed: {error}")
+            return see_other(request, PAGE)
+        assert taken is not None  # manual backups are never deduplicated
+        async with runtime.db.tenant(tenant) as scope:
+            await record_activity(
+                scope, operator, "backup.taken", object_type="backup", object_id=taken.backup_id,
+                summary=f"Backup taken: {taken.size_bytes:,} bytes", ip=client_ip(request),
+            )  # fmt: skip
+        flash(request, f"Backup taken: {taken.tables} tables, {taken.rows:,} rows, {taken.size_bytes:,} bytes")
+        return see_other(request, PAGE)
+
+    @get("/{backup_id:int}/restore", opt=allow(OPERATOR_ADMINS))
+    async def restore_page(
+        self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]
+    ) -> Template:
+        """The confirmation: what a restore replaces, and why (kept in the activity log)."""
+        backup = await self._own_backup(request, operator, backup_id)
+        return confirm_page(_restore_confirmation(backup), panel_layout(PAGE))
+
+    @post("/{backup_id:int}/restore", opt=allow(OPERATOR_ADMINS))
+    async def restore(
+        self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]
+    ) -> Template | Response[Any]:
+        """Restore the operator's data from its own backup, after a backup of the current data (so a restore can
+        be undone by restoring that one). Other operators work on meanwhile (``restore.py``)."""
+        backup = await self._own_backup(request, operator, backup_id)
+        reason, errors = read_reason(await form_fields(request))
+        if errors:
+            return confirm_page(_restore_confirmation(backup), panel_layout(PAGE), reason=reason, errors=errors)
+        tenant = operator.require_tenant()
+        runtime = _runtime(request)
+        settings = runtime.settings
+        secret_key = settings.secret_key or ""
+        try:
+            current = await current_destination(runtime.db, data_dir=settings.data_dir, secret_key=secret_key)
+            before = await take_backup(
+                runtime.db, current, secret_key=secret_key, tenant=tenant, trigger="manual",
+                period=datetime.now(UTC).date(),
+            )  # fmt: skip
+            source = await destination_named(
+                runtime.db, backup.destination, data_dir=settings.data_dir, secret_key=secret_key
+            )
+            await restore_tenant(
+                runtime.db, source, backup.object_key, secret_key=secret_key, old_keys=settings.old_secret_keys,
+                slug=tenant.slug,
+            )  # fmt: skip
+        except (BackupFailed, BackupStorageError, BackupToolMismatch, SealError, RuntimeError) as error:
+            flash(request, f"The restore failed and your data is as it was: {error}")
+            return see_other(request, PAGE)
+        assert before is not None  # manual backups are never deduplicated
+        async with runtime.db.tenant(tenant) as scope:  # in the restored schema: the entry stays with the data
+            await record_activity(
+                scope, operator, "backup.restored", object_type="backup", object_id=backup.id,
+                summary=f"Restored the backup of {backup.started_at:%Y-%m-%d %H:%M} UTC", ip=client_ip(request),
+                details={"reason": reason, "backup_before_restore": before.object_key},
+            )  # fmt: skip
+        flash(request, f"Restored the backup of {backup.started_at:%Y-%m-%d %H:%M} UTC; the data before it is in"
+                       f" backup {before.object_key.rsplit('/', 1)[-1]}")  # fmt: skip
+        return see_other(request, PAGE)
+
+    async def _own_backup(self, request: Request[Any, Any, Any], operator: Operator, backup_id: int) -> BackupRow:
+        backup = await get_backup(_runtime(request).db, backup_id)
+        tenant = operator.require_tenant()
+        if backup is None or backup.tenant_id != tenant.id or backup.kind != "tenant" or backup.status != "succeeded":
+            raise NotFoundException()
+        return backup
+
+    @get("/{backup_id:int}/download", opt=allow(OPERATOR_ADMINS))
+    async def download(self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]) -> Stream:
+        """The operator's own backup file, streamed as stored (sealed); another operator's is a 404."""
+        tenant = operator.require_tenant()
+        runtime = _runtime(request)
+        backup = await self._own_backup(request, operator, backup_id)
+        destination = await destination_named(
+            runtime.db, backup.destination, data_dir=runtime.settings.data_dir,
+            secret_key=runtime.settings.secret_key or "",
+        )  # fmt: skip
+        async with runtime.db.tenant(tenant) as scope:
+            await record_activity(
+                scope, operator, "backup.downloaded", object_type="backup", object_id=backup.id,
+                summary=f"Downloaded backup {backup.file_name}", ip=client_ip(request),
+            )  # fmt: skip
+        try:
+            pieces = await _primed(destination.read(backup.object_key))
+        except BackupStorageError:
+            raise NotFoundException("this backup's file is no longer in its destination") from None
+        headers = {"Content-Disposition": f'attachment; filename="{backup.file_name}"'}
+        return Stream(pieces, media_type="application/octet-stream", headers=headers)
+
+
+async def _primed(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``pieces`` with the first already read: a missing file is known before the response starts."""
+    first = await anext(pieces, b"")
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield first
+        async for piece in pieces:
+            yield piece
+
+    return stream()
+
+
+def _restore_confirmation(backup: BackupRow) -> Confirmation:
+    taken = f"{backup.started_at:%Y-%m-%d %H:%M} UTC"
+    return Confirmation(
+        title=f"Restore the backup of {taken}?",
+        consequence=(
+            f"Your customers, bills, payments, routers and settings go back to what they were at {taken}: everything"
+            " entered since is replaced. A backup of your data as it is now is taken first, so this can be undone"
+            " by restoring that one. Customers' service on the routers is not changed by the restore."
+        ),
+        action=f"{PAGE}/{backup.id}/restore",
+        button="Restore this backup",
+        back=PAGE,
+    )

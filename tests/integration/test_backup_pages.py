@@ -1,0 +1,178 @@
+"""Settings -> Backup Settings: an operator admin takes a backup, downloads it (streamed, as stored) and the
+download restores as a new operator with the same customers and bills; retention is checked (422 beside the
+field); staff see the page but cannot back up or download; another operator's file is a 404."""
+
+import contextlib
+import secrets
+from pathlib import Path
+
+import pytest
+
+from factories import make_bill, make_customer
+from ispb_platform.backups.restore import restore_tenant
+from ispb_platform.backups.storage import LocalDestination
+from ispb_tenants import Database, drop_tenant
+
+SECRET = "t" * 40  # the web app's ISPB_SECRET_KEY (tests/conftest.py)
+
+
+@pytest.fixture(autouse=True)
+async def fx_no_earlier_backups(db: Database) -> None:
+    async with db.platform() as connection:
+        await connection.execute("DELETE FROM backup")
+
+
+async def test_back_up_download_and_restore_as_a_new_operator(
+    db: Database, make_tenant, make_staff, make_client, sign_in, tmp_path: Path
+):
+    tenant = await make_tenant("bkp")
+    async with db.tenant(tenant) as scope:
+        for n in range(2):
+            await make_bill(scope, customer_id=await make_customer(scope, name=f"Nasrin {n}", secret_key=SECRET))
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    page = await client.get("/panel/settings/backup")
+    assert page.status_code == 200 and "none yet" in page.text
+
+    taken = await client.post("/panel/settings/backup/now", data={"_csrf_token": token})
+    assert taken.status_code == 303
+    page = await client.get("/panel/settings/backup")
+    assert "Backup taken:" in page.text and "/download" in page.text
+    backup_id = await db.fetchval("SELECT id FROM platform.backup WHERE tenant_id = $1", tenant.id)
+
+    download = await client.get(f"/panel/settings/backup/{backup_id}/download")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].startswith(f'attachment; filename="{tenant.slug}-')
+    saved = tmp_path / "download.ispb-backup"
+    saved.write_bytes(download.content)
+    stored = await db.fetchval("SELECT size_bytes FROM platform.backup WHERE id = $1", backup_id)
+    assert len(download.content) == stored
+
+    copy_slug = f"copy-{secrets.token_hex(3)}"
+    try:
+        copy = await restore_tenant(db, LocalDestination(tmp_path), saved.name, secret_key=SECRET, as_slug=copy_slug)
+        for ref in (tenant, copy):
+            async with db.tenant(ref) as scope:
+                rows = await scope.connection.fetch(
+                    "SELECT c.name, b.number, b.total_minor FROM customer c JOIN bill b ON b.customer_id = c.id"
+                    " ORDER BY c.name"
+                )
+            if ref is tenant:
+                original = [tuple(r) for r in rows]
+            else:
+                assert [tuple(r) for r in rows] == original and len(original) == 2
+    finally:
+        with contextlib.suppress(LookupError):
+            await drop_tenant(db, copy_slug)
+
+    # another operator's admin: a 404, not the file
+    other = await make_tenant("bkp")
+    stranger = make_client()
+    await sign_in(stranger, await make_staff("operator_admin", other))
+    assert (await stranger.get(f"/panel/settings/backup/{backup_id}/download")).status_code == 404
+
+
+async def test_retention_is_checked_and_staff_only_read(db: Database, make_tenant, make_staff, make_client, sign_in):
+    tenant = await make_tenant("bkp")
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("operator_admin", tenant))
+    bad = await admin.post(
+        "/panel/settings/backup/retention",
+        data={"_csrf_token": token, "keep_daily": "0", "keep_weekly": "4", "keep_monthly": "x"},
+    )
+    assert bad.status_code == 422
+    assert "Enter a whole number of daily backups from 1 to 366" in bad.text
+    assert "Enter a whole number of monthly backups from 0 to 240" in bad.text
+    good = await admin.post(
+        "/panel/settings/backup/retention",
+        data={"_csrf_token": token, "keep_daily": "10", "keep_weekly": "5", "keep_monthly": "12"},
+    )
+    assert good.status_code == 303
+    kept = await db.fetchval(
+        "SELECT array[backup_keep_daily, backup_keep_weekly, backup_keep_monthly] FROM platform.tenant WHERE id = $1",
+        tenant.id,
+    )
+    assert kept == [10, 5, 12]
+
+    staff = make_client()
+    staff_token = await sign_in(staff, await make_staff("operator_staff", tenant))
+    page = await staff.get("/panel/settings/backup")
+    assert page.status_code == 200 and "Back up now" not in page.text and "How long backups are kept" not in page.text
+    assert (await staff.post("/panel/settings/backup/now", data={"_csrf_token": staff_token})).status_code == 403
+
+
+async def test_platform_admin_sets_the_bucket_with_a_sealed_secret(db: Database, make_staff, make_client, sign_in):
+    admin = make_client()
+    token = await sign_in(admin, await make_staff("platform_admin"))
+    page = await admin.get("/admin/backups/")
+    assert page.status_code == 200 and "Where backups go" in page.text
+    form = {
+        "_csrf_token": token, "destination": "s3", "s3_endpoint": "ftp://x", "s3_bucket": "", "s3_region": "",
+        "s3_prefix": "", "s3_access_key": "", "s3_secret": "", "full_keep_daily": "0", "full_keep_weekly": "4",
+        "full_keep_monthly": "6",
+    }  # fmt: skip
+    bad = await admin.post("/admin/backups/", data=form)
+    assert bad.status_code == 422
+    for message in ("Enter the address as https://host", "Enter the bucket", "Enter the access key id",
+                    "Enter the secret access key", "daily backups from 1 to 366"):  # fmt: skip
+        assert message in bad.text
+    before = await db.fetchval("SELECT row_to_json(s)::text FROM platform.backup_settings s")
+    try:
+        form |= {"s3_endpoint": "https://s3.example.net", "s3_bucket": "isp-backups", "s3_access_key": "AKID",
+                 "s3_secret": "very-secret", "full_keep_daily": "9"}  # fmt: skip
+        assert (await admin.post("/admin/backups/", data=form)).status_code == 303
+        row = await db.pool.fetchrow("SELECT * FROM platform.backup_settings")
+        assert row["destination"] == "s3" and row["s3_bucket"] == "isp-backups" and row["full_keep_daily"] == 9
+        assert row["s3_region"] == "us-east-1" and "very-secret" not in row["s3_secret_sealed"]
+        kept = await admin.post("/admin/backups/", data=form | {"s3_secret": ""})  # empty keeps the stored one
+        assert kept.status_code == 303
+        assert await db.fetchval("SELECT s3_secret_sealed FROM platform.backup_settings") == row["s3_secret_sealed"]
+    finally:
+        await db.pool.execute(
+            "UPDATE platform.backup_settings s SET (destination, s3_endpoint, s3_bucket, s3_access_key,"
+            " s3_secret_sealed, full_keep_daily) = (o.destination, o.s3_endpoint, o.s3_bucket, o.s3_access_key,"
+            " o.s3_secret_sealed, o.full_keep_daily) FROM json_populate_record(NULL::platform.backup_settings, $1) o",
+            before,
+        )
+
+
+async def test_operators_cannot_open_the_admin_backups(make_tenant, make_staff, make_client, sign_in):
+    operator = make_client()
+    await sign_in(operator, await make_staff("operator_admin", await make_tenant("bkp")))
+    assert (await operator.get("/admin/backups/")).status_code in (403, 404)
+
+
+async def test_restore_from_the_page_asks_why_keeps_a_backup_of_before_and_logs_it(
+    db: Database, make_tenant, make_staff, make_client, sign_in
+):
+    tenant = await make_tenant("bkp")
+    async with db.tenant(tenant) as scope:
+        await make_customer(scope, name="Kept", secret_key=SECRET)
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    assert (await client.post("/panel/settings/backup/now", data={"_csrf_token": token})).status_code == 303
+    backup_id = await db.fetchval("SELECT id FROM platform.backup WHERE tenant_id = $1", tenant.id)
+    async with db.tenant(tenant) as scope:
+        await make_customer(scope, name="Entered after the backup", secret_key=SECRET)
+
+    page = await client.get(f"/panel/settings/backup/{backup_id}/restore")
+    assert page.status_code == 200 and "everything entered since is replaced" in page.text
+    refused = await client.post(f"/panel/settings/backup/{backup_id}/restore", data={"_csrf_token": token})
+    assert refused.status_code == 422 and "Say why" in refused.text
+    async with db.tenant(tenant) as scope:
+        assert await scope.connection.fetchval("SELECT count(*) FROM customer") == 2  # nothing changed
+
+    done = await client.post(
+        f"/panel/settings/backup/{backup_id}/restore", data={"_csrf_token": token, "reason": "Wrong import"}
+    )
+    assert done.status_code == 303
+    async with db.tenant(tenant) as scope:
+        names = await scope.connection.fetch("SELECT name FROM customer")
+        logged = await scope.connection.fetchrow(
+            "SELECT details FROM activity_log WHERE action = 'backup.restored' ORDER BY id DESC LIMIT 1"
+        )
+    assert [r["name"] for r in names] == ["Kept"]
+    assert logged is not None and "Wrong import" in logged["details"]
+    assert await db.fetchval("SELECT count(*) FROM platform.backup WHERE tenant_id = $1", tenant.id) == 2
+    page = await client.get("/panel/settings/backup")
+    assert "the data before it is in" in page.text
