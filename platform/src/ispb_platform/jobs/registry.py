@@ -8,9 +8,11 @@ job that would not really run.
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.reaper import close_dead_runs
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
+    ROUTER_COMMANDS_DUE,
     check_routers,
     close_stale_sessions,
     olt_sync,
@@ -19,7 +21,7 @@ from ispb_platform.network.jobs import (
     update_traffic_graphs,
     usage_rollup,
 )
-from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
+from ispb_platform.notify.jobs import OUTBOX_DUE, due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
@@ -31,6 +33,15 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Proves a worker is alive and reaches the database",
         timeout_s=60,
         observed_counts=frozenset({"active_tenants"}),
+    ),
+    ScheduledJob(
+        name="system.close_dead_runs",
+        cron="* * * * *",
+        scope=JobScope.PLATFORM,
+        run=close_dead_runs,
+        description="Closes the run records of jobs whose worker died, and runs again the jobs the queue lost",
+        timeout_s=55,
+        retries=1,  # the next minute is the retry
     ),
     ScheduledJob(
         name="billing.generate_bills",
@@ -66,6 +77,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=run_due_commands,
         description="Sends queued suspensions, reactivations and package changes to routers, retrying failures",
         timeout_s=600,
+        due_work=ROUTER_COMMANDS_DUE,
     ),
     ScheduledJob(
         name="netsync.stale_sessions",
@@ -161,6 +173,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=send_outbox,
         description="Turns events into messages and delivers queued messages through the gateway, with retries",
         timeout_s=600,
+        due_work=OUTBOX_DUE,
     ),
     ScheduledJob(
         name="monitor.status_checks",
