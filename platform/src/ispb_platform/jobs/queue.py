@@ -16,6 +16,7 @@ from saq.queue.postgres import PostgresQueue
 from saq.queue.redis import RedisQueue
 from saq.utils import now
 
+from ispb_platform.jobs.outage import QueueOutage, is_unreachable
 from ispb_tenants import TenantRef
 
 QUEUE_NAME = "ispb"
@@ -111,6 +112,22 @@ class SafeSweepRedisQueue(RedisQueue):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._queued_seen = self.namespace("sweep_queued_seen")
+        self.outage = QueueOutage()
+        """Shared with the worker's upkeep tasks (``jobs/worker.py``): one back-off, one warning, one catch-up."""
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:  # noqa: ASYNC109 (SAQ)
+        """SAQ's dequeue, waiting with back-off while Redis cannot be reached (``jobs/outage.py``).
+
+        SAQ's worker calls dequeue again the moment it fails: with Redis down that loop used a whole core."""
+        try:
+            job = await super().dequeue(timeout, poll_interval)
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            await asyncio.sleep(self.outage.failed(error))
+            return None
+        await self.outage.recovered()
+        return job
 
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
         return await self.sweep_jobs(await self.sweep_snapshot(lock), lock=lock, abort=abort)

@@ -212,18 +212,44 @@ async def recent_runs(db: Database, *, job: str | None = None, limit: int = 50) 
 
 async def last_runs_for(db: Database, tenant_id: int) -> dict[str, RunRecord]:
     """The latest run of every job for one tenant (and of platform jobs): one row per job, however many
-    runs frequent jobs have piled up."""
+    runs frequent jobs have piled up.
+
+    One index probe per job name (``LATERAL ... LIMIT 1``), not a ``DISTINCT ON`` over every run of the tenant
+    and of the platform: that read a day of history per page view (Automation p50 5 -> 94 ms at 1,000 operators)."""
     async with db.platform() as connection:
-        rows = await connection.fetch(
-            f"SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} WHERE r.tenant_id = $1 OR r.tenant_id IS NULL"
-            " ORDER BY r.job, r.started_at DESC",
-            tenant_id,
-        )
+        rows = await connection.fetch(_LAST_FOR_TENANT, _job_names(), tenant_id)
     return {row["job"]: _record(row) for row in rows}
 
 
 async def last_runs(db: Database) -> dict[str, RunRecord]:
-    """The most recent run of every job that has run."""
+    """The most recent run of every job that has run: one probe of ``job_run_job_started_idx`` per job name
+    (``ispb jobs list`` took 3.6-3.9 s with a ``DISTINCT ON`` over a day of 1,000 operators' runs)."""
     async with db.platform() as connection:
-        rows = await connection.fetch(f"SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} ORDER BY r.job, r.started_at DESC")
+        rows = await connection.fetch(_LAST_OF_EACH, _job_names())
     return {row["job"]: _record(row) for row in rows}
+
+
+def _job_names() -> list[str]:
+    from ispb_platform.jobs.registry import SCHEDULE  # the schedule imports the jobs, which import this module
+
+    return [job.name for job in SCHEDULE]
+
+
+_LAST_OF_EACH = f"""
+SELECT {_RUN_FIELDS}
+FROM unnest($1::text[]) AS name
+CROSS JOIN LATERAL (SELECT * FROM job_run WHERE job = name ORDER BY started_at DESC LIMIT 1) r
+LEFT JOIN tenant t ON t.id = r.tenant_id
+"""  # noqa: S608 (constants only)
+_LAST_FOR_TENANT = f"""
+SELECT {_RUN_FIELDS}
+FROM unnest($1::text[]) AS name
+CROSS JOIN LATERAL (
+    SELECT * FROM (
+        (SELECT * FROM job_run WHERE tenant_id = $2 AND job = name ORDER BY started_at DESC LIMIT 1)
+        UNION ALL
+        (SELECT * FROM job_run WHERE tenant_id IS NULL AND job = name ORDER BY started_at DESC LIMIT 1)
+    ) latest ORDER BY started_at DESC LIMIT 1
+) r
+LEFT JOIN tenant t ON t.id = r.tenant_id
+"""  # noqa: S608 (constants only)

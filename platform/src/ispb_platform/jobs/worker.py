@@ -30,7 +30,8 @@ from saq.types import Context, PartialTimersDict
 from ispb_notify import OutboundPolicy
 from ispb_platform.jobs.due import tenants_with_due_work
 from ispb_platform.jobs.job import JobScope, ScheduledJob
-from ispb_platform.jobs.queue import RUN_SOON
+from ispb_platform.jobs.outage import QueueOutage, is_unreachable, missed_tick
+from ispb_platform.jobs.queue import RUN_SOON, ping_queue
 from ispb_platform.jobs.registry import SCHEDULE, get_job
 from ispb_platform.jobs.runs import Trigger, execute, job_key
 from ispb_tenants import Database, active_tenant_refs, get_tenant
@@ -211,9 +212,69 @@ async def cancel_until_done(tasks: set["asyncio.Task[Any]"], *, within_s: float)
 
 
 class IspbWorker(Worker[JobTaskContext]):
-    """SAQ's worker with a stop that cannot hang on a task that swallowed its cancellation."""
+    """SAQ's worker with a stop that cannot hang on a task that swallowed its cancellation, and that rides out a
+    queue outage: its upkeep backs off and logs once, and missed cron ticks run once after (``jobs/outage.py``)."""
 
     stop_cancel_within_s: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outage: QueueOutage = getattr(self.queue, "outage", None) or QueueOutage()
+        self.outage.on_recovered = self.catch_up
+
+    async def upkeep(self) -> list[asyncio.Task[None]]:
+        """SAQ's upkeep tasks (abort, schedule, sweep, worker info) with back-off while the queue is away.
+
+        SAQ's own loop logs a traceback and tries again after its timer (1 s for abort and schedule), for as
+        long as the queue is away; here a queue that cannot be reached counts as the outage (one warning, longer
+        waits), and any other error is still logged with its traceback."""
+
+        async def poll(func: Callable[[int], Awaitable[Any]], every: int, arg: int | None = None) -> None:
+            while not self.event.is_set():
+                wait: float = every
+                try:
+                    await func(arg or every)
+                    if self.outage.since is not None:  # some calls need no queue (abort with nothing to abort)
+                        await ping_queue(self.queue)
+                        await self.outage.recovered()
+                except (Exception, asyncio.CancelledError) as error:
+                    if self.event.is_set():
+                        return
+                    if isinstance(error, Exception) and is_unreachable(error):
+                        wait = max(every, self.outage.failed(error))
+                    else:
+                        log.exception("upkeep task %s failed", getattr(func, "__name__", func))
+                await asyncio.sleep(wait)
+
+        info_every = self.timers["worker_info"]
+        return [
+            asyncio.create_task(poll(self.abort, self.timers["abort"])),
+            asyncio.create_task(poll(self.schedule, self.timers["schedule"])),
+            asyncio.create_task(poll(self.queue.sweep, self.timers["sweep"])),
+            asyncio.create_task(poll(self.worker_info, info_every, info_every + 1)),
+        ]
+
+    async def catch_up(self, since: float) -> None:
+        """Run once each cron job whose tick fell in the outage that began at ``since`` (``jobs/outage.py``)."""
+        current = datetime.now(UTC).timestamp()
+        for cron_job in self.cron_jobs:
+            tick = missed_tick(cron_job.cron, since, current)
+            if tick is None:
+                continue
+            function = cron_job.function.__qualname__
+            own = await self.queue.job(f"cron:{function}")
+            if own is not None and own.scheduled and own.scheduled <= tick.timestamp():
+                continue  # the queue kept that tick: SAQ runs it now
+            await self.queue.enqueue(
+                function,
+                key=f"catchup:{function}:{tick:%Y-%m-%dT%H:%MZ}",
+                scheduled=int(tick.timestamp()),
+                timeout=cron_job.timeout,
+                retries=cron_job.retries,
+                heartbeat=cron_job.heartbeat,
+                ttl=cron_job.ttl,
+            )
+            log.info("catching up %s for its missed tick of %s", function, f"{tick:%Y-%m-%d %H:%M} UTC")
 
     async def stop(self) -> None:
         self.event.set()  # as SAQ's stop does first: no new process task starts

@@ -42,7 +42,6 @@ _DATABASE_AWAY: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,  # terminated by a restart
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
-    ConnectionError,  # refused or reset before PostgreSQL answered
 )
 _CLOSED_CONNECTION_WORDS = ("connection is closed", "connection was closed", "pool is closed", "pool is closing")
 
@@ -57,6 +56,8 @@ def database_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(current, asyncpg.InterfaceError) and any(w in str(current) for w in _CLOSED_CONNECTION_WORDS):
             return True
+        if isinstance(current, OSError) and _raised_in_asyncpg(current):
+            return True  # refused, reset, or the server's Unix socket gone while it restarts
         current = current.__cause__ or current.__context__
     return False
 
@@ -72,6 +73,16 @@ def _sign_in_url(request: Request[Any, Any, Any]) -> str:
     if len(parts) > 2 and parts[1] == "portal" and parts[2]:
         return f"/portal/{parts[2]}/login?next={target}"
     return f"/login?next={target}"
+
+
+def _raised_in_asyncpg(error: BaseException) -> bool:
+    """Whether ``error`` came up through asyncpg (connecting or talking to PostgreSQL), not from a file or a peer."""
+    frame = error.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__", "").startswith("asyncpg."):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
