@@ -11,10 +11,12 @@ from factories import make_router
 from ispb_platform.jobs.job import Counts, JobContext, JobScope, ScheduledJob
 from ispb_platform.jobs.queue import make_queue
 from ispb_platform.jobs.reaper import DEAD_RUN_ERROR, close_dead_runs
-from ispb_platform.jobs.registry import get_job
+from ispb_platform.jobs.registry import SCHEDULE, get_job
 from ispb_platform.jobs.runs import Trigger, execute, job_key
 from ispb_platform.jobs.worker import RUN_JOB, fan_out, job_options
 from ispb_tenants import Database, TenantRef
+
+TIMEOUTS = {job.name: job.timeout_s for job in SCHEDULE}
 
 
 @pytest.fixture(name="queue", params=["postgres", "redis"])
@@ -133,8 +135,8 @@ async def test_dead_workers_run_records_are_closed_and_lost_jobs_run_again_once(
     fresh = await _running_record(db, tenant, f"{job.name}:{tenant.slug}:fresh", now)
 
     ctx = JobContext(db=db, today=now.date(), now=now, queue=queue)
-    first = await close_dead_runs(ctx)
-    second = await close_dead_runs(ctx)  # a second worker's reaper, or the next minute: nothing more
+    first = await close_dead_runs(ctx, TIMEOUTS)
+    second = await close_dead_runs(ctx, TIMEOUTS)  # a second worker's reaper, or the next minute: nothing more
 
     assert first == {"closed": 2, "rerun": 1}
     assert second == {"closed": 0, "rerun": 0}

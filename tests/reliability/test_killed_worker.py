@@ -31,7 +31,7 @@ from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.queue import make_queue
 from ispb_platform.jobs.reaper import close_dead_runs
-from ispb_platform.jobs.registry import get_job
+from ispb_platform.jobs.registry import SCHEDULE, get_job
 from ispb_platform.jobs.runs import job_key, local_today
 from ispb_platform.jobs.worker import RUN_JOB, job_options
 from ispb_tenants import Database, TenantRef
@@ -48,6 +48,7 @@ KILLS = 20
 MID_RUN_KILLS = 5
 """At least this many kills must land in a running bill run (the others hit a worker between attempts)."""
 HEARTBEAT_S = 2
+TIMEOUTS = {job.name: job.timeout_s for job in SCHEDULE}
 STARTUP_S = 20
 """How long a started worker may take to start a bill run (its imports alone take 2-10 s on a busy machine)."""
 
@@ -128,7 +129,7 @@ async def test_a_worker_killed_20_times_mid_bill_run_bills_everyone_once(
 
     async def reap() -> None:
         now = datetime.now(UTC)
-        await close_dead_runs(JobContext(db=db, today=now.date(), now=now, queue=queue))
+        await close_dead_runs(JobContext(db=db, today=now.date(), now=now, queue=queue), TIMEOUTS)
 
     try:
         for _ in range(KILLS):

@@ -20,6 +20,7 @@ Two workers running this at once close each record once: the ``UPDATE ... WHERE 
 and only the worker whose update closed a record reruns its job.
 """
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,11 +63,10 @@ WHERE r.job = $1 AND t.slug = $2 AND r.job_key LIKE $3 AND r.started_at > $4::ti
 """
 
 
-async def close_dead_runs(ctx: JobContext) -> Counts:
-    """Close the run records of dead workers' jobs and queue again the tenant jobs the queue lost."""
-    from ispb_platform.jobs.registry import SCHEDULE  # the schedule lists this job: imported when it runs
+async def close_dead_runs(ctx: JobContext, timeouts: Mapping[str, int]) -> Counts:
+    """Close the run records of dead workers' jobs and queue again the tenant jobs the queue lost.
 
-    timeouts = {job.name: job.timeout_s for job in SCHEDULE}
+    ``timeouts``: every scheduled job's name and timeout (``jobs/registry.py`` passes the schedule's)."""
     async with ctx.db.platform() as connection:
         rows = await connection.fetch(_RUNNING, list(timeouts), ctx.now, LOOKBACK, timedelta(seconds=GRACE_S))
     if not rows:

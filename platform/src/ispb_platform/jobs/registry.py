@@ -7,7 +7,7 @@ job that would not really run.
 
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
-from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.job import Counts, JobContext, JobScope, ScheduledJob
 from ispb_platform.jobs.reaper import close_dead_runs
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
@@ -24,6 +24,12 @@ from ispb_platform.network.jobs import (
 from ispb_platform.notify.jobs import OUTBOX_DUE, due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
 
+
+async def _close_dead_runs(ctx: JobContext) -> Counts:
+    """``system.close_dead_runs`` with every scheduled job's timeout (``jobs/reaper.py``)."""
+    return await close_dead_runs(ctx, {job.name: job.timeout_s for job in SCHEDULE})
+
+
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
         name="system.heartbeat",
@@ -38,7 +44,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         name="system.close_dead_runs",
         cron="* * * * *",
         scope=JobScope.PLATFORM,
-        run=close_dead_runs,
+        run=_close_dead_runs,
         description="Closes the run records of jobs whose worker died, and runs again the jobs the queue lost",
         timeout_s=55,
         retries=1,  # the next minute is the retry
