@@ -42,10 +42,15 @@ async def _dequeued(queue: Queue, **options: object) -> Job:
     return job
 
 
-async def _mark_active(job: Job) -> None:
-    """What SAQ's worker does right after ``dequeue``."""
+async def _mark_active(job: Job, *, live_worker: bool = False) -> None:
+    """What SAQ's worker does right after ``dequeue``; ``live_worker``: the worker also writes its worker info,
+    as a running worker does every 10 s (without it, the sweep takes the worker for dead and does not wait)."""
     job.started = now()
     job.attempts += 1
+    if live_worker:
+        job.worker_id = f"worker-{secrets.token_hex(4)}"
+        assert job.queue is not None
+        await job.queue.write_worker_info(job.worker_id, {"queue_key": None, "stats": None, "metadata": None}, 60)
     await job.update(status=Status.ACTIVE)
 
 
@@ -64,7 +69,7 @@ async def test_a_job_just_dequeued_is_not_swept(queue: Queue):
 
 async def test_a_job_that_completes_while_being_swept_stays_complete(queue: Queue):
     job = await _dequeued(queue, timeout=1)
-    await _mark_active(job)
+    await _mark_active(job, live_worker=True)
     job.started = now() - 5_000  # past its timeout: the sweep may abort it, but its worker finishes first
     await job.update()
     sweep = asyncio.create_task(_sweep(queue, abort=10))
@@ -128,3 +133,21 @@ async def test_a_finished_jobs_leftover_id_is_dropped_without_touching_the_job(q
     stored = await queue.job(job.key)
     assert stored is not None and (stored.status, stored.result) == (Status.COMPLETE, {"ok": True})
     assert await _active_ids(queue) == []
+
+
+async def test_a_dead_workers_job_is_retried_at_once_and_one_being_swept_is_left_to_its_sweep(queue: Queue):
+    job = await _dequeued(queue, timeout=60, retries=3, heartbeat=1)
+    await _mark_active(job)  # its worker wrote no worker info: it died (SIGKILL) and its info expired
+    await asyncio.sleep(1.1)  # silent past its heartbeat
+
+    assert await _sweep(queue, abort=30) == [job.id]  # without waiting 30 s for a dead worker to answer
+
+    stored = await queue.job(job.key)
+    assert stored is not None and (stored.status, stored.error) == (Status.QUEUED, "swept")
+    again = await queue.dequeue(timeout=5)
+    assert again is not None and again.key == job.key
+    await _mark_active(again)
+    again.status = Status.ABORTING  # as a sweep that began waiting for it just now (its worker may be killed)
+    await again.update()
+    assert await _sweep(queue, abort=30) == []  # left to that sweep while it waits
+    assert await _active_ids(queue) == [again.id]  # and still listed: a later sweep finds it if that one died

@@ -113,6 +113,7 @@ def create_app(
                     outbound=settings.outbound,
                     data_dir=settings.data_dir,
                     concurrency=settings.worker_concurrency,
+                    heartbeat_s=settings.job_heartbeat_s,
                     embedded=True,
                 )
                 worker_task = asyncio.create_task(worker.start(), name="ispb-worker")

@@ -44,6 +44,10 @@ class Settings:
     db_pool_min: int = 2
     db_pool_max: int = 10
     worker_concurrency: int = 10
+    job_heartbeat_s: int = 60
+    """``ISPB_JOB_HEARTBEAT_S``: a running job proves every third of this that its worker lives; a job silent for
+    longer is a dead worker's and is swept back into the queue (``jobs/worker.py``). Lower means a killed worker's
+    jobs are retried sooner, at the cost of a queue write per job every third of it."""
     log_level: str = "info"
     queue_name: str = "ispb"
     """Separates deployments (staging, production) that share one Redis."""
@@ -154,6 +158,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         db_pool_min=pool_min,
         db_pool_max=pool_max,
         worker_concurrency=_int(env, "ISPB_WORKER_CONCURRENCY", 10, 1, 1000),
+        job_heartbeat_s=_int(env, "ISPB_JOB_HEARTBEAT_S", 60, 2, 600),
         log_level=_choice(env, "ISPB_LOG_LEVEL", "info", _LOG_LEVELS),
         queue_name=_queue_name(env),
         cookie_secure=_bool(env, "ISPB_COOKIE_SECURE", default=True),

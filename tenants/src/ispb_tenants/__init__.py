@@ -22,6 +22,7 @@ from ispb_tenants.migrations import Connection, search_path_for
 from ispb_tenants.provisioning import (
     MigrationResult,
     TenantInfo,
+    active_tenant_refs,
     create_tenant,
     drop_tenant,
     ensure_tenant,
@@ -49,6 +50,7 @@ __all__ = (
     "drop_tenant",
     "ensure_tenant",
     "get_tenant",
+    "active_tenant_refs",
     "list_tenants",
     "migrate_platform",
     "migrate_tenant",

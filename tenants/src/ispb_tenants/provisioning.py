@@ -110,6 +110,14 @@ async def list_tenants(db: Database, *, active_only: bool = False) -> list[Tenan
         return [TenantInfo(_ref(r), r["status"], await current_version(conn, r["schema_name"])) for r in rows]
 
 
+async def active_tenant_refs(db: Database) -> list[TenantRef]:
+    """The active tenants, in one query: for the worker's per-minute fan-out, which needs no schema versions
+    (`list_tenants` reads each schema's version, a query per tenant)."""
+    async with db.pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT {_TENANT_COLUMNS} FROM platform.tenant WHERE status = 'active' ORDER BY slug")
+    return [_ref(r) for r in rows]
+
+
 async def migrate_tenant(db: Database, tenant: TenantRef) -> MigrationResult:
     try:
         async with db.pool.acquire() as conn, conn.transaction():

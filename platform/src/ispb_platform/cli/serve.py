@@ -96,6 +96,7 @@ def worker(concurrency: int | None) -> None:
                 outbound=config.outbound,
                 data_dir=config.data_dir,
                 concurrency=concurrency or config.worker_concurrency,
+                heartbeat_s=config.job_heartbeat_s,
                 own_process=True,
             )
             console.print(f"worker started on the {type(active.queue).__name__}; Ctrl-C stops it")

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from saq import Queue
+
 from ispb_notify import OutboundPolicy
 from ispb_tenants import Database, TenantRef
 
@@ -34,6 +36,10 @@ class JobContext:
     data_dir: Path | None = None
     """``ISPB_DATA_DIR``, for jobs that keep files (traffic graphs); None where no files may be written."""
 
+    queue: Queue | None = None
+    """The job queue, for jobs that enqueue work (``system.close_dead_runs`` reruns a dead worker's jobs); None
+    when run outside a worker (``ispb jobs run``)."""
+
     def require_tenant(self) -> TenantRef:
         if self.tenant is None:
             raise RuntimeError("this job runs per tenant and was started without one")
@@ -59,6 +65,9 @@ class ScheduledJob:
     retries: int = 4
     """Attempts in all; retried with exponential backoff. Correctness comes from the data, not the queue."""
     retry_delay_s: float = 5.0
+    due_work: str | None = None
+    """For a per-minute tenant job: an SQL condition (tables named ``{schema}.table``) true when the tenant has
+    work for it. The tick then queues the job only for those tenants (``jobs/due.py``), not for every one."""
     observed_counts: frozenset[str] = frozenset()
     """Counts that describe rather than tell work done (the heartbeat's active tenants, a retention setting):
     a run whose other counts are all zero did nothing, and is not logged (``jobs/runs.py``)."""

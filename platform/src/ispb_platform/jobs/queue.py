@@ -4,6 +4,7 @@ Also ``run_soon``, the one way a domain asks for a scheduled job to run now: it 
 nothing of the schedule (``jobs/registry.py`` imports the domains, never the other way round).
 """
 
+import asyncio
 import logging
 import zlib
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from saq.queue.postgres import PostgresQueue
 from saq.queue.redis import RedisQueue
 from saq.utils import now
 
+from ispb_platform.jobs.outage import QueueOutage, is_unreachable
 from ispb_tenants import TenantRef
 
 QUEUE_NAME = "ispb"
@@ -63,13 +65,20 @@ class SafeSweepRedisQueue(RedisQueue):
     - The sweep acts later on the record it read: it writes ``aborting`` over whatever the worker wrote since,
       waits for the job to end, then retries it or writes ``aborted`` over a job the worker had just completed
       (seen: ``status: aborted, error: swept, progress: 1.0`` under CPU load).
+    - It takes the job out of every list before it waits (up to 5 s) for the job to end: a sweeping worker that
+      dies in those seconds (a worker killed again and again just after it started) leaves the job ``aborting``
+      in no list, never run again (seen in ``tests/reliability/test_killed_worker.py``).
 
     This sweep acts only on the exact record it judged (its ``aborting`` write is a compare-and-set in Redis),
     leaves a job whose record is terminal alone (it only drops the leftover id from the active list), leaves
     a ``queued`` job in the active list alone until it has been seen there for ``dequeue_grace_s`` (then its
-    worker died between the move and the status write), and never overwrites a job that completed or failed
-    while the sweep waited for it. Jobs past their timeout or heartbeat, and the jobs of dead workers, are still
-    swept: retried when they have attempts left, else aborted, as SAQ does.
+    worker died between the move and the status write), does not wait for a dead worker (no worker info left)
+    to acknowledge the abort, sweeps all its jobs at once, and never overwrites a job that completed or failed
+    while the sweep waited for it. A job being swept stays in the active list, stamped with the time the sweep
+    began to wait: another sweep leaves it alone for that wait, then sweeps it again if it is still ``aborting``
+    (its sweeper died); SAQ's retry and finish take it out of the list. Jobs past their timeout or heartbeat,
+    and the jobs of dead workers, are still swept: retried when they have attempts left, else aborted, as SAQ
+    does.
     """
 
     dequeue_grace_s: float = 60.0
@@ -91,7 +100,6 @@ class SafeSweepRedisQueue(RedisQueue):
         redis.call('SETEX', KEYS[2], ARGV[3], ARGV[4])
         redis.call('LREM', KEYS[3], 0, KEYS[1])
         redis.call('ZREM', KEYS[4], KEYS[1])
-        redis.call('LREM', KEYS[5], 0, KEYS[1])
         redis.call('PUBLISH', KEYS[1], ARGV[5])
         return 1
     """
@@ -104,6 +112,22 @@ class SafeSweepRedisQueue(RedisQueue):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._queued_seen = self.namespace("sweep_queued_seen")
+        self.outage = QueueOutage()
+        """Shared with the worker's upkeep tasks (``jobs/worker.py``): one back-off, one warning, one catch-up."""
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:  # noqa: ASYNC109 (SAQ)
+        """SAQ's dequeue, waiting with back-off while Redis cannot be reached (``jobs/outage.py``).
+
+        SAQ's worker calls dequeue again the moment it fails: with Redis down that loop used a whole core."""
+        try:
+            job = await super().dequeue(timeout, poll_interval)
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            await asyncio.sleep(self.outage.failed(error))
+            return None
+        await self.outage.recovered()
+        return job
 
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
         return await self.sweep_jobs(await self.sweep_snapshot(lock), lock=lock, abort=abort)
@@ -120,6 +144,7 @@ class SafeSweepRedisQueue(RedisQueue):
         seen = {k.decode(): v.decode() for k, v in (await self.redis.hgetall(self._queued_seen)).items()}  # type: ignore[misc]
         still_queued: dict[str, str] = {}
         swept: list[str] = []
+        to_abort: list[tuple[Job, bytes, bytes]] = []
         current = now()
         for raw_id, job_bytes in snapshot:
             job_id = raw_id.decode()
@@ -145,8 +170,13 @@ class SafeSweepRedisQueue(RedisQueue):
                     continue
             elif job.status == Status.ACTIVE and not job.stuck:
                 continue
-            if await self._abort_swept(job, raw_id, job_bytes, abort):
-                swept.append(job_id)
+            elif job.status == Status.ABORTING and current - job.touched < (abort + 1) * 1000:
+                continue  # a sweep (perhaps another worker's) is waiting for it to end
+            to_abort.append((job, raw_id, job_bytes))
+        # at once: each may wait up to ``abort`` s for its worker, and a worker killed soon after it started
+        # must not die with most of its sweep still to do
+        results = await asyncio.gather(*(self._abort_swept(job, raw, data, abort) for job, raw, data in to_abort))
+        swept.extend(job.id for (job, _, _), done in zip(to_abort, results, strict=True) if done)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._queued_seen)
             if still_queued:
@@ -160,15 +190,17 @@ class SafeSweepRedisQueue(RedisQueue):
         error = self.swept_error_message
         job.status = Status.ABORTING
         job.error = error
-        keys = (raw_id, job.abort_id, self._queued, self._incomplete, self._active)
+        job.touched = now()  # when this sweep began to wait for it: another sweep leaves it alone meanwhile
+        keys = (raw_id, job.abort_id, self._queued, self._incomplete)
         args = (job_bytes, self.serialize(job), self._ABORT_TTL_S, error, Status.ABORTING.value)
         if not await self.redis.eval(self._ABORT_IF_UNCHANGED, len(keys), *keys, *args):  # type: ignore[misc]
             return False  # the worker moved on since the snapshot: the next sweep judges the new record
         log.info("sweeping job %s", job.info(log.isEnabledFor(logging.DEBUG)))
-        try:
-            await job.refresh(abort)
-        except TimeoutError:
-            log.info("could not abort job %s", job.id)
+        if await self._worker_alive(job):
+            try:
+                await job.refresh(abort)  # its worker cancels it and says so
+            except TimeoutError:
+                log.info("could not abort job %s", job.id)
         if job.status in (Status.COMPLETE, Status.FAILED):
             log.info("job %s ended (%s) while being swept; left as it is", job.id, job.status.value)
         elif job.retryable:
@@ -176,6 +208,13 @@ class SafeSweepRedisQueue(RedisQueue):
         else:
             await self.finish(job, Status.ABORTED, error=error)
         return True
+
+    async def _worker_alive(self, job: Job) -> bool:
+        """Whether the worker that ran ``job`` still writes its worker info (every 10 s, kept 11 s): a dead
+        worker will never answer the abort, so the sweep does not wait for it."""
+        if not job.worker_id:
+            return False
+        return bool(await self.redis.exists(self.namespace(f"worker_info:{job.worker_id}")))
 
 
 def queue_backend(queue: Queue) -> str:

@@ -8,11 +8,13 @@ job that would not really run.
 from ispb_platform.backups import jobs as backup_jobs
 from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
 from ispb_platform.jobs.heartbeat import heartbeat
-from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.job import Counts, JobContext, JobScope, ScheduledJob
+from ispb_platform.jobs.reaper import close_dead_runs
 from ispb_platform.maintenance.cleanup import cleanup_old_data
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
+    ROUTER_COMMANDS_DUE,
     check_routers,
     close_stale_sessions,
     olt_sync,
@@ -21,7 +23,7 @@ from ispb_platform.network.jobs import (
     update_traffic_graphs,
     usage_rollup,
 )
-from ispb_platform.notify.jobs import due_date_reminders, expiration_notices, low_sms_balance, send_outbox
+from ispb_platform.notify.jobs import OUTBOX_DUE, due_date_reminders, expiration_notices, low_sms_balance, send_outbox
 from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
 from ispb_platform.reports.jobs import bills_vs_payments, yearly_summary
 from ispb_platform.subscriptions.jobs import (
@@ -32,6 +34,12 @@ from ispb_platform.subscriptions.jobs import (
     suspend_unpaid,
 )
 
+
+async def _close_dead_runs(ctx: JobContext) -> Counts:
+    """``system.close_dead_runs`` with every scheduled job's timeout (``jobs/reaper.py``)."""
+    return await close_dead_runs(ctx, {job.name: job.timeout_s for job in SCHEDULE})
+
+
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
         name="system.heartbeat",
@@ -41,6 +49,15 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Proves a worker is alive and reaches the database",
         timeout_s=60,
         observed_counts=frozenset({"active_tenants"}),
+    ),
+    ScheduledJob(
+        name="system.close_dead_runs",
+        cron="* * * * *",
+        scope=JobScope.PLATFORM,
+        run=_close_dead_runs,
+        description="Closes the run records of jobs whose worker died, and runs again the jobs the queue lost",
+        timeout_s=55,
+        retries=1,  # the next minute is the retry
     ),
     ScheduledJob(
         name="billing.generate_bills",
@@ -76,6 +93,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=run_due_commands,
         description="Sends queued suspensions, reactivations and package changes to routers, retrying failures",
         timeout_s=600,
+        due_work=ROUTER_COMMANDS_DUE,
     ),
     ScheduledJob(
         name="netsync.stale_sessions",
@@ -171,6 +189,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=send_outbox,
         description="Turns events into messages and delivers queued messages through the gateway, with retries",
         timeout_s=600,
+        due_work=OUTBOX_DUE,
     ),
     ScheduledJob(
         name="monitor.status_checks",

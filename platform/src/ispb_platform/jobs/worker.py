@@ -3,28 +3,48 @@
 A tenant-scoped job's cron tick does not do the work itself: it enqueues one ``ispb.run_job`` per active
 tenant under the key ``<job>:<tenant>:<period>`` (DESIGN 3), so a second tick or a second worker for the same
 minute adds nothing, one slow tenant does not delay the others, and each tenant is retried on its own.
+
+A killed worker (SIGKILL, OOM, a lost machine) cannot say its jobs ended. SAQ notices only through the job's
+heartbeat: every task here touches its job every third of ``heartbeat_s`` while it runs (SAQ does not do it by
+itself: a job must call ``job.update()``), so the sweep, run every ``heartbeat_s`` on every worker, finds a
+dead worker's job silent and retries it within about two heartbeats, instead of after the job's whole timeout.
+``system.close_dead_runs`` (``jobs/reaper.py``) then closes the run records such jobs left ``running``.
 """
 
 import asyncio
+import contextlib
 import faulthandler
+import functools
+import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from saq import CronJob, Queue, Worker
-from saq.types import Context
+from saq.job import Job
+from saq.types import Context, PartialTimersDict
 
 from ispb_notify import OutboundPolicy
+from ispb_platform.jobs.due import tenants_with_due_work
 from ispb_platform.jobs.job import JobScope, ScheduledJob
-from ispb_platform.jobs.queue import RUN_SOON
+from ispb_platform.jobs.outage import QueueOutage, is_unreachable, missed_tick
+from ispb_platform.jobs.queue import RUN_SOON, ping_queue
 from ispb_platform.jobs.registry import SCHEDULE, get_job
 from ispb_platform.jobs.runs import Trigger, execute, job_key
-from ispb_tenants import Database, get_tenant, list_tenants
+from ispb_tenants import Database, active_tenant_refs, get_tenant
 
 RUN_JOB = "ispb.run_job"
+HEARTBEAT_S = 60
+"""The default ``ISPB_JOB_HEARTBEAT_S``: a dead worker's job is retried one to two minutes after it died."""
+FINISHED_TTL_S = 600
+"""How long Redis keeps a finished job: long enough that a second worker's tick of the same minute finds the key
+and adds nothing, short enough that a thousand operators' minute jobs do not fill Redis (24 h of them was ~3 GB).
+The run records in ``platform.job_run`` are the history, not the queue."""
+
+log = logging.getLogger(__name__)
 
 
 class JobTaskContext(Context, total=False):
@@ -34,18 +54,61 @@ class JobTaskContext(Context, total=False):
     ispb_secret_key: str
     ispb_outbound: OutboundPolicy
     ispb_data_dir: Path | None
+    ispb_heartbeat_s: int
 
 
-def job_options(job: ScheduledJob) -> dict[str, Any]:
-    """SAQ options for one job: its own timeout, several attempts, exponential backoff, a heartbeat."""
+def job_options(job: ScheduledJob, *, heartbeat_s: int = HEARTBEAT_S) -> dict[str, Any]:
+    """SAQ options for one job: its own timeout, several attempts, exponential backoff capped at two minutes
+    (a job killed a few times must not wait hours), a heartbeat the running task keeps (`keep_alive`)."""
     return {
         "timeout": job.timeout_s,
         "retries": job.retries,
         "retry_delay": job.retry_delay_s,
-        "retry_backoff": True,
-        "heartbeat": 0,
-        "ttl": 24 * 3600,
+        "retry_backoff": 120,
+        "heartbeat": heartbeat_s,
+        "ttl": FINISHED_TTL_S,
     }
+
+
+@contextlib.asynccontextmanager
+async def keep_alive(job: Job) -> AsyncIterator[None]:
+    """Touch ``job`` every third of its heartbeat while the block runs, so the sweep knows its worker lives.
+
+    The toucher is stopped before the block's result goes back to SAQ, so no touch can land after SAQ wrote the
+    job's end (a late touch would write ``active`` back over ``complete``). A failed touch (the queue away for a
+    moment) is logged and tried again next time: the job goes on; at worst it is swept and run again, which every
+    job allows (DESIGN 10).
+    """
+    if not job.heartbeat:
+        yield
+        return
+
+    async def touch() -> None:
+        while True:
+            await asyncio.sleep(job.heartbeat / 3)
+            try:
+                await job.update()
+            except Exception as error:  # the queue being away must not end the job
+                log.warning("could not touch job %s (%s: %s); trying again", job.key, type(error).__name__, error)
+
+    toucher = asyncio.create_task(touch(), name=f"heartbeat {job.key}")
+    try:
+        yield
+    finally:
+        toucher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await toucher
+
+
+def _kept_alive(task: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``task`` run under `keep_alive` of its job, with SAQ's name for it unchanged."""
+
+    @functools.wraps(task)
+    async def run(ctx: JobTaskContext, **kwargs: Any) -> Any:
+        async with keep_alive(ctx["job"]):
+            return await task(ctx, **kwargs)
+
+    return run
 
 
 def tick_period(ctx: JobTaskContext) -> str:
@@ -55,16 +118,20 @@ def tick_period(ctx: JobTaskContext) -> str:
     return datetime.fromtimestamp(scheduled, UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-async def fan_out(db: Database, queue: Queue, job: ScheduledJob, period: str) -> int:
-    """Enqueue ``job`` for every active tenant; return how many were new (duplicates are dropped by key)."""
+async def fan_out(db: Database, queue: Queue, job: ScheduledJob, period: str, *, heartbeat_s: int = HEARTBEAT_S) -> int:
+    """Enqueue ``job`` for every active tenant (only those with due work when the job says how to tell, see
+    ``jobs/due.py``); return how many were new (duplicates are dropped by key)."""
+    tenants = await active_tenant_refs(db)
+    if job.due_work is not None:
+        tenants = await tenants_with_due_work(db, job.due_work, tenants)
     enqueued = 0
-    for info in await list_tenants(db, active_only=True):
+    for tenant in tenants:
         queued = await queue.enqueue(
             RUN_JOB,
-            key=job_key(job, info.ref, period),
+            key=job_key(job, tenant, period),
             job_name=job.name,
-            tenant=info.ref.slug,
-            **job_options(job),
+            tenant=tenant.slug,
+            **job_options(job, heartbeat_s=heartbeat_s),
         )
         enqueued += queued is not None
     return enqueued
@@ -81,6 +148,7 @@ async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = No
         tenant=tenant_ref,
         trigger=Trigger.SCHEDULE,
         key=ctx["job"].key,
+        queue=ctx["worker"].queue,
         secret_key=ctx["ispb_secret_key"],
         outbound=ctx["ispb_outbound"],
         data_dir=ctx.get("ispb_data_dir"),
@@ -92,7 +160,8 @@ async def forward_run_soon(ctx: JobTaskContext, *, job_name: str, tenant: str) -
     """``ispb.run_soon``: enqueue the named job for one tenant now, with the schedule's options (jobs/queue.py)."""
     job = get_job(job_name)
     key = ctx["job"].key.removeprefix("soon:")
-    queued = await ctx["worker"].queue.enqueue(RUN_JOB, key=key, job_name=job.name, tenant=tenant, **job_options(job))
+    options = job_options(job, heartbeat_s=ctx["ispb_heartbeat_s"])
+    queued = await ctx["worker"].queue.enqueue(RUN_JOB, key=key, job_name=job.name, tenant=tenant, **options)
     return {"enqueued": queued is not None}
 
 
@@ -101,13 +170,15 @@ def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[s
         db: Database = ctx["ispb_db"]
         period = tick_period(ctx)
         if job.scope is JobScope.TENANT:
-            return {"enqueued": await fan_out(db, ctx["worker"].queue, job, period)}
+            queue = ctx["worker"].queue
+            return {"enqueued": await fan_out(db, queue, job, period, heartbeat_s=ctx["ispb_heartbeat_s"])}
         record = await execute(
             db,
             job,
             tenant=None,
             trigger=Trigger.SCHEDULE,
             key=job_key(job, None, period),
+            queue=ctx["worker"].queue,
             secret_key=ctx["ispb_secret_key"],
             outbound=ctx["ispb_outbound"],
             data_dir=ctx.get("ispb_data_dir"),
@@ -141,9 +212,69 @@ async def cancel_until_done(tasks: set["asyncio.Task[Any]"], *, within_s: float)
 
 
 class IspbWorker(Worker[JobTaskContext]):
-    """SAQ's worker with a stop that cannot hang on a task that swallowed its cancellation."""
+    """SAQ's worker with a stop that cannot hang on a task that swallowed its cancellation, and that rides out a
+    queue outage: its upkeep backs off and logs once, and missed cron ticks run once after (``jobs/outage.py``)."""
 
     stop_cancel_within_s: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outage: QueueOutage = getattr(self.queue, "outage", None) or QueueOutage()
+        self.outage.on_recovered = self.catch_up
+
+    async def upkeep(self) -> list[asyncio.Task[None]]:
+        """SAQ's upkeep tasks (abort, schedule, sweep, worker info) with back-off while the queue is away.
+
+        SAQ's own loop logs a traceback and tries again after its timer (1 s for abort and schedule), for as
+        long as the queue is away; here a queue that cannot be reached counts as the outage (one warning, longer
+        waits), and any other error is still logged with its traceback."""
+
+        async def poll(func: Callable[[int], Awaitable[Any]], every: int, arg: int | None = None) -> None:
+            while not self.event.is_set():
+                wait: float = every
+                try:
+                    await func(arg or every)
+                    if self.outage.since is not None:  # some calls need no queue (abort with nothing to abort)
+                        await ping_queue(self.queue)
+                        await self.outage.recovered()
+                except (Exception, asyncio.CancelledError) as error:
+                    if self.event.is_set():
+                        return
+                    if isinstance(error, Exception) and is_unreachable(error):
+                        wait = max(every, self.outage.failed(error))
+                    else:
+                        log.exception("upkeep task %s failed", getattr(func, "__name__", func))
+                await asyncio.sleep(wait)
+
+        info_every = self.timers["worker_info"]
+        return [
+            asyncio.create_task(poll(self.abort, self.timers["abort"])),
+            asyncio.create_task(poll(self.schedule, self.timers["schedule"])),
+            asyncio.create_task(poll(self.queue.sweep, self.timers["sweep"])),
+            asyncio.create_task(poll(self.worker_info, info_every, info_every + 1)),
+        ]
+
+    async def catch_up(self, since: float) -> None:
+        """Run once each cron job whose tick fell in the outage that began at ``since`` (``jobs/outage.py``)."""
+        current = datetime.now(UTC).timestamp()
+        for cron_job in self.cron_jobs:
+            tick = missed_tick(cron_job.cron, since, current)
+            if tick is None:
+                continue
+            function = cron_job.function.__qualname__
+            own = await self.queue.job(f"cron:{function}")
+            if own is not None and own.scheduled and own.scheduled <= tick.timestamp():
+                continue  # the queue kept that tick: SAQ runs it now
+            await self.queue.enqueue(
+                function,
+                key=f"catchup:{function}:{tick:%Y-%m-%dT%H:%MZ}",
+                scheduled=int(tick.timestamp()),
+                timeout=cron_job.timeout,
+                retries=cron_job.retries,
+                heartbeat=cron_job.heartbeat,
+                ttl=cron_job.ttl,
+            )
+            log.info("catching up %s for its missed tick of %s", function, f"{tick:%Y-%m-%d %H:%M} UTC")
 
     async def stop(self) -> None:
         self.event.set()  # as SAQ's stop does first: no new process task starts
@@ -193,28 +324,48 @@ def build_worker(
     outbound: OutboundPolicy | None = None,
     data_dir: Path | None = None,
     concurrency: int = 10,
+    heartbeat_s: int = HEARTBEAT_S,
     embedded: bool = False,
     own_process: bool = False,
 ) -> Worker[JobTaskContext]:
     """The worker with every scheduled job: ``embedded`` inside the web server's process (it owns signals),
-    ``own_process`` for ``ispb worker`` (shutdown with a deadline), else plain (tests run it in-process)."""
+    ``own_process`` for ``ispb worker`` (shutdown with a deadline), else plain (tests run it in-process).
+    Every task keeps its job's heartbeat, and the sweep for dead workers' jobs runs every ``heartbeat_s``."""
     cron_jobs = []
-    functions: set[Any] = {(RUN_JOB, run_job), (RUN_SOON, forward_run_soon)}
+    functions: set[Any] = {(RUN_JOB, _kept_alive(run_job)), (RUN_SOON, _kept_alive(forward_run_soon))}
     for job in SCHEDULE:
-        task = _cron_task(job)
+        task = _kept_alive(_cron_task(job))
         functions.add((task.__qualname__, task))
-        options = job_options(job)
-        cron_jobs.append(CronJob(task, cron=job.cron, timeout=options["timeout"], retries=options["retries"]))
+        options = job_options(job, heartbeat_s=heartbeat_s)
+        cron_jobs.append(
+            CronJob(
+                task,
+                cron=job.cron,
+                timeout=options["timeout"],
+                retries=options["retries"],
+                heartbeat=options["heartbeat"],
+                ttl=options["ttl"],
+            )
+        )
 
     async def startup(ctx: JobTaskContext) -> None:
         ctx["ispb_db"] = db
         ctx["ispb_secret_key"] = secret_key
         ctx["ispb_outbound"] = outbound or OutboundPolicy()
         ctx["ispb_data_dir"] = data_dir
+        ctx["ispb_heartbeat_s"] = heartbeat_s
 
     worker_class: type[IspbWorker] = IspbWorker
     if embedded:
         worker_class = EmbeddedWorker
     elif own_process:
         worker_class = ProcessWorker
-    return worker_class(queue, functions, cron_jobs=cron_jobs, concurrency=concurrency, startup=startup)
+    return worker_class(
+        queue,
+        functions,
+        cron_jobs=cron_jobs,
+        concurrency=concurrency,
+        startup=startup,
+        # SAQ types its partial timers as total (keys from a total base): the other timers keep their defaults
+        timers=cast(PartialTimersDict, {"sweep": heartbeat_s}),
+    )

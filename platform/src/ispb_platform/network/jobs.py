@@ -15,6 +15,11 @@ from ispb_platform.network.routers.status import check_api_routers
 from ispb_platform.network.traffic.poll import poll_customers, poll_routers
 from ispb_tenants.tables import Tenant
 
+ROUTER_COMMANDS_DUE = (
+    "EXISTS (SELECT FROM {schema}.router_command WHERE status = 'pending' AND next_attempt_at <= now())"
+)
+"""``netsync.router_commands`` has work (``jobs/due.py``): a pending command due, from ``router_command_due_idx``."""
+
 
 async def run_due_commands(ctx: JobContext) -> Counts:
     """``netsync.router_commands``: every due router command of the tenant, oldest first, one at a time."""

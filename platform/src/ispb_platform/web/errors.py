@@ -2,7 +2,9 @@
 
 An anonymous visitor who needs to sign in is sent to the right sign-in page (the operator's portal for
 ``/portal/<slug>/...``, the staff sign-in otherwise) and brought back afterwards. Unexpected errors are logged
-with a reference and shown without internals.
+with a reference and shown without internals. While the database cannot be reached (restarting, failing over,
+out of connections) every page answers 503 with a page saying so and when to try again, not a 500: nothing is
+wrong with the request, and nothing it sent was half saved (each request is one transaction).
 """
 
 import logging
@@ -10,10 +12,11 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from ispb_platform.auth.access import LOCKED_PAGE, PanelLocked
 
@@ -27,7 +30,38 @@ TITLES = {
     405: "That action is not allowed here",
     429: "Too many requests",
     500: "Something went wrong on our side",
+    503: "The service is briefly unavailable",
 }
+RETRY_AFTER_S = 30
+"""What a 503 asks browsers and programs to wait: a PostgreSQL restart takes seconds, a failover under a minute."""
+UNAVAILABLE_DETAIL = (
+    "We cannot reach our database at the moment, so nothing was changed. Please try again in a minute; "
+    "if you were sending a form, send it again then."
+)
+_DATABASE_AWAY: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # the connection broke or could not be made
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,  # terminated by a restart
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+_CLOSED_CONNECTION_WORDS = ("connection is closed", "connection was closed", "pool is closed", "pool is closing")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or an error it was raised from) says the database cannot be reached right now."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _DATABASE_AWAY):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and any(w in str(current) for w in _CLOSED_CONNECTION_WORDS):
+            return True
+        if isinstance(current, OSError) and _raised_in_asyncpg(current):
+            return True  # refused, reset, or the server's Unix socket gone while it restarts
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -41,6 +75,16 @@ def _sign_in_url(request: Request[Any, Any, Any]) -> str:
     if len(parts) > 2 and parts[1] == "portal" and parts[2]:
         return f"/portal/{parts[2]}/login?next={target}"
     return f"/login?next={target}"
+
+
+def _raised_in_asyncpg(error: BaseException) -> bool:
+    """Whether ``error`` came up through asyncpg (connecting or talking to PostgreSQL), not from a file or a peer."""
+    frame = error.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__", "").startswith("asyncpg."):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
@@ -60,6 +104,8 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
 
 
 def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if database_unavailable(error):
+        return _unavailable(request, error)
     reference = secrets.token_hex(4)
     log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path, exc_info=error)
     status = HTTP_500_INTERNAL_SERVER_ERROR
@@ -71,3 +117,14 @@ def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[
         "detail": f"The error was recorded with reference {reference}. Please try again.",
     }
     return Template("error.html", context=context, status_code=status)
+
+
+def _unavailable(request: Request[Any, Any, Any], error: BaseException) -> Response[Any]:
+    """503 while the database is away: one log line (not a traceback per request), a page, a Retry-After."""
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(error).__name__, error)
+    status = HTTP_503_SERVICE_UNAVAILABLE
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if _wants_json(request):
+        return Response({"error": TITLES[status], "status": status}, status_code=status, headers=headers)
+    context = {"status": status, "title": TITLES[status], "detail": UNAVAILABLE_DETAIL}
+    return Template("error.html", context=context, status_code=status, headers=headers)

@@ -1,0 +1,186 @@
+"""Benchmark: the scale drill, many operators on one PostgreSQL (issue 19, docs/scale-out.md).
+
+Run:  uv run python tests/bench/scale_drill.py [--operators 1000] [--history-days 1]
+
+On a scratch database (ISPB_BENCH_DATABASE_URL, else 127.0.0.1:5432, else an embedded PostgreSQL) it times:
+
+1. creating ``--operators`` operators one after the other (``ispb tenants create``'s work: schema, every tenant
+   migration), the mean and the mean of the last tenth (flat or growing);
+2. ``ispb tenants migrate`` over all of them with nothing pending (what each upgrade's check costs);
+3. the catalog: relations per operator and the database's size per operator;
+4. the per-minute tick's question "which operators have due outbox or router work" (``jobs/due.py``), with
+   one operator in 50 having due work;
+5. with a day of run records for every operator (``--history-days``; the shape after this issue: per
+   operator a record per run that did work, quiet streaks rolled up), ``ispb jobs list``'s query and the p95 of
+   the Automation page and of the Customers page of one operator, through the whole app in-process.
+"""
+
+import argparse
+import asyncio
+import logging
+import re
+import statistics
+import time
+
+import httpx
+from common import Figure, report, scratch_database
+
+from ispb_platform.app import create_app
+from ispb_platform.auth.passwords import hash_password
+from ispb_platform.demo.seed import ensure_packages, seed_customers
+from ispb_platform.jobs.due import tenants_with_due_work
+from ispb_platform.jobs.queue import make_queue
+from ispb_platform.jobs.runs import last_runs
+from ispb_platform.network.jobs import ROUTER_COMMANDS_DUE
+from ispb_platform.notify.jobs import OUTBOX_DUE
+from ispb_platform.runtime import Runtime
+from ispb_platform.settings import parse_settings
+from ispb_tenants import Database, TenantRef, active_tenant_refs, create_tenant, migrate_platform, migrate_tenants
+
+PASSWORD = "benchmark password"
+REQUESTS = 200
+# a day of one operator's runs that did work, by job: the five-minute jobs of an ISP with customers online
+# work every time; messages and router commands come in bursts; quiet streaks are one record per job.
+DAY_OF_WORK = {
+    "netsync.usage_rollup": 288,
+    "netsync.rrd_update": 288,
+    "netsync.stale_sessions": 100,
+    "notify.send_outbox": 60,
+    "netsync.router_commands": 20,
+    "billing.auto_suspend": 5,
+    "billing.generate_bills": 1,
+    "notify.due_date": 2,
+}
+
+
+async def main(operators: int, history_days: int) -> None:
+    async with scratch_database() as url:
+        db = await Database.connect(url, min_size=2, max_size=10)
+        try:
+            await _drill(db, url, operators, history_days)
+        finally:
+            await db.close()
+
+
+async def _drill(db: Database, url: str, operators: int, history_days: int) -> None:
+    await migrate_platform(db)
+    relations_before = await db.pool.fetchval("SELECT count(*) FROM pg_class")
+    size_before = await db.pool.fetchval("SELECT pg_database_size(current_database())")
+    times = []
+    for n in range(operators):
+        started = time.perf_counter()
+        await create_tenant(db, f"op-{n:05d}", f"Operator {n}")
+        times.append(time.perf_counter() - started)
+        if (n + 1) % 100 == 0:
+            print(f"{n + 1} operators, last 100 took {sum(times[-100:]):.0f} s", flush=True)
+    size = f"{operators:,} operators"
+    report(Figure("operator creation, mean", size, statistics.mean(times), "s", goal_below=2))
+    tenth = max(1, operators // 10)
+    report(Figure("operator creation, last tenth", size, statistics.mean(times[-tenth:]), "s", goal_below=2))
+
+    started = time.perf_counter()
+    results = await migrate_tenants(db)
+    assert all(r.error is None for r in results), [r.error for r in results if r.error]
+    report(Figure("tenants migrate, nothing pending", size, time.perf_counter() - started, "s", goal_below=120))
+
+    await db.pool.execute("VACUUM ANALYZE")
+    relations = await db.pool.fetchval("SELECT count(*) FROM pg_class")
+    bytes_now = await db.pool.fetchval("SELECT pg_database_size(current_database())")
+    report(Figure("catalog relations per operator", size, (relations - relations_before) / operators, "relations"))
+    report(Figure("database size per empty operator", size, (bytes_now - size_before) / operators / 1e6, "MB"))
+    report(Figure("catalog relations in all", size, relations, "relations"))
+
+    tenants = await active_tenant_refs(db)
+    await _some_due_work(db, tenants[::50])
+    for name, due_work in (("outbox", OUTBOX_DUE), ("router commands", ROUTER_COMMANDS_DUE)):
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            due = await tenants_with_due_work(db, due_work, tenants)
+            samples.append((time.perf_counter() - started) * 1000)
+        expected = len(tenants[::50]) if name == "outbox" else 0
+        assert len(due) == expected, f"{name}: {len(due)} operators due, expected {expected}"
+        report(
+            Figure(f"minute tick: operators with due {name}", size, statistics.median(samples), "ms", goal_below=500)
+        )
+
+    rows = await _history(db, history_days)
+    history = f"{size}, {rows:,} run records"
+    samples = []
+    for _ in range(5):
+        started = time.perf_counter()
+        await last_runs(db)
+        samples.append((time.perf_counter() - started) * 1000)
+    report(Figure("ispb jobs list query", history, statistics.median(samples), "ms", goal_below=100))
+
+    one = tenants[len(tenants) // 2]
+    async with db.tenant(one) as scope:
+        await ensure_packages(scope)
+        await seed_customers(scope, 1000)
+    await db.pool.execute(
+        "INSERT INTO platform.platform_user (email, name, password_hash, role, tenant_id)"
+        " VALUES ('bench@isp.test', 'Bench', $1, 'operator_admin', $2)",
+        hash_password(PASSWORD),
+        one.id,
+    )
+    settings = parse_settings({"ISPB_DATABASE_URL": url, "ISPB_SECRET_KEY": "b" * 40})
+    app = create_app(settings, runtime=Runtime(settings, url, db, make_queue(None, url)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://isp.test") as client:
+        token = re.search(r'name="csrf-token" content="([^"]+)"', (await client.get("/login")).text)[1]  # type: ignore[index]
+        await client.post("/login", data={"email": "bench@isp.test", "password": PASSWORD, "_csrf_token": token})
+        for page, goal in (("/panel/automation", 50), ("/panel/customers", 50)):
+            p95 = await _p95(client, page)
+            report(Figure(f"panel {page} p95", history, p95, "ms", goal_below=goal))
+
+
+async def _some_due_work(db: Database, tenants: list[TenantRef]) -> None:
+    for tenant in tenants:
+        async with db.tenant(tenant) as scope:
+            await scope.connection.execute(
+                "INSERT INTO outbox (key, channel, to_address, body, segments, cause, status, next_attempt_at)"
+                " VALUES ('bench', 'sms', '+8801711000001', 'Bench', 1, 'bench', 'queued', now() - interval '1 s')"
+            )
+
+
+async def _history(db: Database, days: int) -> int:
+    """``days`` of run records for every operator, set-based: DAY_OF_WORK runs per job per day, and one rolled
+    record per quiet job. Returns the rows in ``job_run``."""
+    jobs = list(DAY_OF_WORK)
+    per_day = list(DAY_OF_WORK.values())
+    await db.pool.execute(
+        """
+        INSERT INTO platform.job_run (job, tenant_id, job_key, today, trigger, status, started_at, finished_at,
+                                      counts, worker)
+        SELECT j.job, t.id, j.job || ':' || t.slug || ':' || n, at::date, 'schedule', 'succeeded', at,
+               at + interval '1 s', '{"done": 1}'::jsonb, 'bench:1'
+        FROM platform.tenant t
+        CROSS JOIN unnest($1::text[], $2::int[]) AS j(job, per_day)
+        CROSS JOIN LATERAL generate_series(1, j.per_day * $3) AS n
+        CROSS JOIN LATERAL (SELECT now() - make_interval(mins => n * 1440 / j.per_day) AS at) w
+        """,
+        jobs,
+        per_day,
+        days,
+    )
+    await db.pool.execute("ANALYZE platform.job_run")
+    return int(await db.pool.fetchval("SELECT count(*) FROM platform.job_run"))
+
+
+async def _p95(client: httpx.AsyncClient, page: str) -> float:
+    assert (await client.get(page)).status_code == 200
+    samples = []
+    for _ in range(REQUESTS):
+        started = time.perf_counter()
+        response = await client.get(page)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    return statistics.quantiles(samples, n=20)[18]
+
+
+if __name__ == "__main__":
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--operators", type=int, default=1000)
+    parser.add_argument("--history-days", type=int, default=1)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.operators, arguments.history_days))
