@@ -129,6 +129,8 @@ SAVES: dict[str, Save] = {
     ),
     "POST /panel/olts/onus/{onu_id:int}/automatic": Save("/panel/olts/onus/{onu_id}", "follows the mapping rule again"),
     "POST /panel/olts/settings": Save("/panel/olts/settings", "ONU settings saved"),
+    # last of the OLT saves: it takes the OLT and its ONUs away
+    "POST /panel/olts/{olt_id:int}/remove": Save("/panel/olts/{olt_id}/remove", "removed", {"reason": "POP closed"}),
     "POST /panel/staff": Save(
         "/panel/staff", "Invitation for", {"user_name": "Rafiq", "email": "rafiq@isp.test"}, in_place=True
     ),
@@ -270,6 +272,13 @@ NOT_SAVES = {
     "POST /subscription-pay/{provider:str}/notify": "a gateway's server-to-server notice, not a person",
     "POST /subscription-pay/{provider:str}/return/{merchant_ref:str}": "the gateway returning the browser to the"
     " payment's result page",
+    "POST /panel/settings/backup/now": "takes a real backup (pg_dump to a data directory): its message is checked in"
+    " test_backup_pages.py",
+    "POST /panel/settings/backup/retention": "backup retention: its save and its field errors are checked in"
+    " test_backup_pages.py",
+    "POST /panel/settings/backup/{backup_id:int}/restore": "restores a real backup over the operator's data:"
+    " confirmation, reason and outcome in test_backup_pages.py",
+    "POST /admin/backups": "the backup destination (disk or an S3 bucket it checks): test_backup_pages.py",
     "POST /demo/sms-gateway/send": "the demo's SMS sink taking a gateway call (ispb demo only), not a person's save",
 }
 
