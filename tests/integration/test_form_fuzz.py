@@ -41,6 +41,8 @@ from factories import make_billing_profile, make_discount, make_olt, make_onu, m
 from ispb_platform.auth.access import ACCESS, PUBLIC_ACCESS
 from ispb_platform.auth.roles import Role, SessionKind
 from ispb_platform.auth.sessions import cookie_name, start_session
+from ispb_platform.backups.dump import take_backup
+from ispb_platform.backups.storage import LocalDestination
 from ispb_tenants import Database, TenantRef, create_tenant, drop_tenant
 
 pytestmark = pytest.mark.slow
@@ -416,6 +418,13 @@ async def fx_world(db: Database, web_app: Litestar) -> AsyncIterator[World]:
     panel = await create_tenant(db, f"fz-{secrets.token_hex(4)}", "Fuzz ISP")
     admin_target = await create_tenant(db, f"fza-{secrets.token_hex(4)}", "Fuzz ISP two")
     rows = await _rows(db, panel)
+    configured = web_app.state.runtime.settings
+    backup = await take_backup(  # a real backup of the panel's operator: its restore is a route
+        db, LocalDestination(configured.data_dir / "backups"), secret_key=configured.secret_key, tenant=panel,
+        trigger="manual", period=date(2026, 12, 1),
+    )  # fmt: skip
+    assert backup is not None
+    rows["backup_id"] = str(backup.backup_id)
     subject = await _add_user(db, "operator_staff", panel)  # the person /panel/staff/{user_id} acts on
     admin_subject = await _add_user(db, "operator_staff", admin_target)
     async with db.tenant(panel) as scope:

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBRARIES = ["ispb-billing", "ispb-netsync", "ispb-notify", "ispb-monitor"]
 EXTRAS = {"ispb-netsync": "[rrd]", "ispb-monitor": "[network]"}
 SIBLINGS = {"ispb-monitor": ("ispb-notify", "ispb-netsync")}
+TEST_PEERS = {"ispb-netsync": ("snmpsim==1.2.2", "pysmi==2.0.0")}
+"""Peers a library's own tests start (the OLT tests' simulated OLTs), at the versions uv.lock holds."""
 """Libraries of this workspace a library depends on (not on PyPI yet): installed from their folders beside it."""
 PLATFORM_ONLY = ["litestar", "piccolo", "saq", "ispb_platform", "ispb_tenants", "asyncpg"]
 
@@ -33,7 +35,7 @@ def test_library_installs_and_works_alone(library: str, tmp_path: Path):
     python = venv / "bin" / "python"
     _run(uv, "venv", "--quiet", "--python", "3.11", venv)
     # the library and its test tools only (pytest, hypothesis), never the platform
-    tools = ("pytest", "pytest-asyncio", "hypothesis")
+    tools = ("pytest", "pytest-asyncio", "hypothesis", *TEST_PEERS.get(library, ()))
     # with its extras, so the tests of every adapter run (ispb-netsync[rrd]: the rrdtool binding)
     extras = EXTRAS.get(library, "")
     siblings = [ROOT / "packages" / sibling for sibling in SIBLINGS.get(library, ())]

@@ -3,7 +3,8 @@
 snmpsim (PyPI, a development dependency, not one of this package's) is started as a subprocess of the current
 interpreter. It refuses to run as root, so as root it drops to ``nobody``/``nogroup``; then it can no longer
 import modules from a private interpreter directory (``/root/.pyenv``), so the few standard modules it imports
-late (``dbm.dumb`` for its index, the Latin-1 codec) are imported before it drops. Each recording is served
+late (``dbm.dumb`` for its index, the Latin-1 codec, pysnmp's SNMPv3 ciphers with ``cryptography``) are imported
+before it drops. Each recording is served
 under its file name as SNMPv2c community, and as SNMPv3 user ``simulator`` (snmpsim's own defaults, context
 name = file name).
 
@@ -32,6 +33,15 @@ from ispb_netsync.olt.client import SYS_DESCR
 
 _LAUNCH = (
     "import sys, dbm, dbm.dumb, encodings.latin_1, encodings.ascii, encodings.utf_8\n"
+    # SNMPv3 privacy: pysnmp's ciphers import `cryptography` when first used, after the drop to nobody
+    "import pysnmp.proto.secmod.rfc3414.priv.des, pysnmp.proto.secmod.rfc3826.priv.aes\n"
+    "import pysnmp.proto.secmod.eso.priv.des3, pysnmp.proto.secmod.eso.priv.aes192\n"
+    "import pysnmp.proto.secmod.eso.priv.aes256\n"
+    "try:\n"
+    "    import cryptography.hazmat.backends.openssl, cryptography.hazmat.primitives.ciphers.algorithms\n"
+    "    import cryptography.hazmat.decrepit.ciphers.algorithms, cryptography.hazmat.decrepit.ciphers.modes\n"
+    "except ImportError:\n"
+    "    pass\n"
     "from snmpsim.commands.responder import main\n"
     "sys.argv[0] = 'snmpsim-command-responder'\n"
     "sys.exit(main())\n"
