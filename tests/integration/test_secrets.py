@@ -174,6 +174,11 @@ async def test_the_platforms_payment_gateway_accounts_are_resealed_too(db: Datab
 
     tenant = await make_tenant("pgw")
     account = GatewayAccount(Provider.SSLCOMMERZ, True, "sandbox", "", "store1", {"store_password": "pw-1"})
+    # the platform's only sealed values are ours: earlier tests (the form fuzz) may have saved gateway accounts
+    # or a bucket secret with the web app's key, which KEY cannot open
+    await db.pool.execute("DELETE FROM platform.payment_gateway")
+    bucket = await db.pool.fetchrow("SELECT destination, s3_secret_sealed FROM platform.backup_settings")
+    await db.pool.execute("UPDATE platform.backup_settings SET destination = 'local', s3_secret_sealed = NULL")
     try:
         async with db.platform() as connection:
             await save_account(connection, PLATFORM_ACCOUNTS, KEY, account)
@@ -186,6 +191,9 @@ async def test_the_platforms_payment_gateway_accounts_are_resealed_too(db: Datab
         assert again.resealed["platform"] == 0
     finally:
         await db.pool.execute("DELETE FROM platform.payment_gateway")
+        await db.pool.execute(
+            "UPDATE platform.backup_settings SET destination = $1, s3_secret_sealed = $2", *bucket.values()
+        )
 
 
 async def test_the_backup_buckets_secret_is_resealed_too(db: Database, make_tenant):
