@@ -225,9 +225,7 @@ class SubscriptionAdminController(Controller):
 async def _bill(request: Request[Any, Any, Any], bill_id: int) -> tuple[queries.Bill, TenantRef]:
     async with _db(request).platform() as connection:
         bill = await queries.get_bill(connection, bill_id)
-        slug = (
-            None if bill is None else await connection.fetchval("SELECT slug FROM tenant WHERE id = $1", bill.tenant_id)
-        )
+        slug = None if bill is None else await queries.operator_slug(connection, bill.tenant_id)
     if bill is None or slug is None or bill.kind == "credit_note" or bill.number is None:
         raise NotFoundException()
     return bill, await get_tenant(_db(request), slug)

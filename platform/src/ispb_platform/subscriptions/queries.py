@@ -157,6 +157,12 @@ async def get_bill(connection: asyncpg.Connection, bill_id: int, tenant_id: int 
     return None if row is None else _bill(row)
 
 
+async def operator_slug(connection: asyncpg.Connection, tenant_id: int) -> str | None:
+    """The slug of the operator a bill belongs to (None when the operator is gone)."""
+    slug = await connection.fetchval("SELECT slug FROM tenant WHERE id = $1", tenant_id)
+    return None if slug is None else str(slug)
+
+
 async def bill_lines(connection: asyncpg.Connection, bill_id: int) -> list[Line]:
     rows = await connection.fetch(
         "SELECT description, quantity, unit_price, amount_minor FROM platform.subscription_bill_line"
