@@ -208,9 +208,10 @@ def fx_small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs: a real file system that fills up (root can mount; CI runs as root)."""
     mount = tmp_path / "disk"
     mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root, where this test must run)")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=False)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (not root)")
+    assert done.returncode == 0, "root could not mount a 1 MiB tmpfs: the full-disk test cannot run here"
     try:
         yield mount
     finally:
