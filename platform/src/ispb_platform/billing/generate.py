@@ -333,16 +333,18 @@ async def generate_chunk(
     plans: list[PlannedBill] = []
     parked: list[tuple[int, date, str]] = []
     memo: dict[PlanKey, Any] = {}
+    mismatches: dict[tuple[str, int, str, str], str | None] = {}  # a chunk has a handful of package/profile pairs
     for row in rows:
         if row["status"] == "suspended" and not row["bill_suspended"]:
             counts.skipped_suspended += 1
             continue
-        mismatch = mismatch_reason(
-            package=row["package_name"],
-            validity_days=row["validity_days"],
-            profile=row["profile_name"],
-            cycle=row["cycle"],
-        )
+        pair = (row["package_name"], row["validity_days"], row["profile_name"], row["cycle"])
+        if pair in mismatches:
+            mismatch = mismatches[pair]
+        else:
+            mismatch = mismatches[pair] = mismatch_reason(
+                package=pair[0], validity_days=pair[1], profile=pair[2], cycle=pair[3]
+            )
         if mismatch is not None:
             parked.append((row["id"], today, mismatch))
             continue
