@@ -2,6 +2,7 @@
 (IPN, webhook) with bad signatures refused, tampered answers refused, and the recheck finding payments whose
 notices were all lost. The money rules under them are the same as bKash's (test_online_payments.py)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,11 +65,23 @@ async def _counts(db: Database, tenant: TenantRef) -> tuple[int, str, str]:
     return row["n"], row["checkout"], row["customer"]
 
 
+@pytest.fixture(name="public_ipv4")
+def fx_public_ipv4(web_app: Any, monkeypatch: pytest.MonkeyPatch):
+    """``public_ipv4("203.0.113.9")``: the web app's ``ISPB_PUBLIC_IPV4`` for this test (None: unset)."""
+    runtime = web_app.state.runtime
+
+    def set_to(address: str | None) -> None:
+        monkeypatch.setattr(runtime, "settings", replace(runtime.settings, public_ipv4=address))
+
+    return set_to
+
+
 @pytest.fixture(name="shop")
-async def fx_shop(db: Database, make_tenant, make_client, allow_outbound):
+async def fx_shop(db: Database, make_tenant, make_client, allow_outbound, public_ipv4):
     async def make(provider: Provider, peer: Any) -> tuple[TenantRef, Any]:
         tenant = await make_tenant(provider.value[:5])
         allow_outbound(f"127.0.0.1:{peer.port}")
+        public_ipv4(NagadPeer.WHITELISTED_IP)
         await _gateway(db, tenant, provider, peer)
         await _suspended_customer(db, tenant)
         return tenant, make_client()
@@ -77,7 +90,7 @@ async def fx_shop(db: Database, make_tenant, make_client, allow_outbound):
 
 
 def _context(db: Database, peer: Any) -> Context:
-    return Context(db, KEY, OutboundPolicy.parse(f"127.0.0.1:{peer.port}"))
+    return Context(db, KEY, OutboundPolicy.parse(f"127.0.0.1:{peer.port}"), NagadPeer.WHITELISTED_IP)
 
 
 async def _recheck(db: Database, tenant: TenantRef, peer: Any) -> dict[str, int]:
@@ -218,6 +231,42 @@ async def test_nagad_checkout_is_sealed_both_ways_verified_and_recorded_once(db:
         assert await _counts(db, tenant) == (1, "completed", "active")
         row = await _one(db, tenant, "SELECT reference FROM payment")
         assert row["reference"] == order.issuer_ref
+
+
+async def _refused_start(client, tenant: TenantRef, *, sign_in: bool = True) -> None:
+    if sign_in:
+        token = csrf_from((await client.get(f"/portal/{tenant.slug}/login")).text)
+        await client.post(
+            f"/portal/{tenant.slug}/login", data={"login": "S1", "password": PASSWORD, "_csrf_token": token}
+        )
+    dashboard = await client.get(f"/portal/{tenant.slug}/")
+    going = await client.post(
+        f"/portal/{tenant.slug}/pay", data={"provider": "nagad", "_csrf_token": csrf_from(dashboard.text)}
+    )
+    assert going.status_code == 400 and "could not start" in going.text
+
+
+async def test_nagad_is_told_the_servers_public_address_and_refuses_another(db: Database, shop, public_ipv4):
+    """``X-KM-IP-V4`` carries ISPB_PUBLIC_IPV4 (the address Nagad whitelisted): a wrong one is refused by Nagad,
+    an unset one by us before any call, with the setting named for the operator's log."""
+    async with NagadPeer(NAGAD_KEYS) as peer:
+        tenant, client = await shop(Provider.NAGAD, peer)
+        public_ipv4("203.0.113.250")
+        await _refused_start(client, tenant)
+        row = await _one(db, tenant, "SELECT status, last_answer FROM online_payment")
+        assert row["status"] == "failed" and "IP is not whitelisted" in row["last_answer"]
+        assert not peer.orders
+        public_ipv4(None)
+        calls = len(peer.calls)
+        await _refused_start(client, tenant, sign_in=False)
+        rows = await _one(
+            db,
+            tenant,
+            "SELECT count(*) AS n, max(last_answer) FILTER (WHERE id = (SELECT max(id)"
+            " FROM online_payment)) AS answer FROM online_payment",
+        )
+        assert rows["n"] == 2 and "ISPB_PUBLIC_IPV4" in rows["answer"]
+        assert len(peer.calls) == calls  # nothing was sent with a made-up address
 
 
 async def test_nagad_answer_not_signed_by_nagad_is_refused_and_nothing_starts(db: Database, shop):

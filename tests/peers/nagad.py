@@ -62,6 +62,9 @@ class NagadPeer(GatewayPeer):
     def keys() -> NagadKeys:
         return NagadKeys(*_pair(), *_pair())
 
+    WHITELISTED_IP = "198.51.100.7"
+    """The merchant server's address this Nagad whitelisted; calls naming another in ``X-KM-IP-V4`` are refused."""
+
     def __init__(self, keys: NagadKeys, merchant_id: str = "683002007104225") -> None:
         super().__init__()
         self.merchant_id = merchant_id
@@ -98,6 +101,8 @@ class NagadPeer(GatewayPeer):
         headers = request.headers
         if not headers.get("x-km-api-version") or not headers.get("x-km-ip-v4") or not headers.get("x-km-client-type"):
             return _json({"reason": "EE_MISSING_HEADER", "message": "Missing X-KM headers"}, 400)
+        if headers["x-km-ip-v4"] != self.WHITELISTED_IP:
+            return _json({"reason": "EE_IP_NOT_WHITELISTED", "message": "IP is not whitelisted"}, 403)
         parts = request.path.removeprefix("/api/dfs/").split("/")
         if request.method == "POST" and parts[:2] == ["check-out", "initialize"] and len(parts) == 4:
             return self._initialize(parts[2], parts[3], request.json() or {})

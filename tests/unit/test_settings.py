@@ -34,8 +34,10 @@ def test_full_configuration_is_read():
             "ISPB_LOG_LEVEL": "WARNING",
             "ISPB_NETFLOW_HOST": "10.0.0.5",
             "ISPB_NETFLOW_PORT": "2055",
+            "ISPB_PUBLIC_IPV4": " 203.0.113.10 ",
         }
     )
+    assert settings.public_ipv4 == "203.0.113.10"
     assert settings.port == 9000 and settings.db_pool_max == 40 and settings.log_level == "warning"
     assert (settings.netflow_host, settings.netflow_port) == ("10.0.0.5", 2055)
     assert not settings.embedded_database
@@ -61,6 +63,8 @@ def test_full_configuration_is_read():
         ({"ISPB_OUTBOUND_ALLOW": "kannel.lan:0"}, "ISPB_OUTBOUND_ALLOW", "bad port"),
         ({"ISPB_NETFLOW_HOST": "collector.lan"}, "ISPB_NETFLOW_HOST", "must be an IP address"),
         ({"ISPB_NETFLOW_PORT": "99999"}, "ISPB_NETFLOW_PORT", "from 1 to 65535"),
+        ({"ISPB_PUBLIC_IPV4": "2001:db8::1"}, "ISPB_PUBLIC_IPV4", "public IPv4 address"),
+        ({"ISPB_PUBLIC_IPV4": "isp.example"}, "ISPB_PUBLIC_IPV4", "public IPv4 address"),
     ],
 )
 def test_each_bad_variable_gets_its_own_clear_message(env: dict[str, str], variable: str, says: str):

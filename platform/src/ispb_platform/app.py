@@ -111,6 +111,7 @@ def create_app(
                     active.queue,
                     secret_key=settings.secret_key or "",
                     outbound=settings.outbound,
+                    public_ipv4=settings.public_ipv4,
                     data_dir=settings.data_dir,
                     concurrency=settings.worker_concurrency,
                     heartbeat_s=settings.job_heartbeat_s,

@@ -63,10 +63,14 @@ class Settings:
     netflow_host: str = "0.0.0.0"  # noqa: S104 - routers export from elsewhere; nfcapd drops unknown exporters
     """``ISPB_NETFLOW_HOST``: the address ``ispb netflow collect`` receives NetFlow/IPFIX on (UDP)."""
     netflow_port: int = 9995
+    """``ISPB_NETFLOW_PORT``: its UDP port (9995 is nfcapd's and many routers' default)."""
     log_to_files: bool = False
     """``ISPB_LOG_TO_FILES``: also log to ``ISPB_DATA_DIR/logs/<command>-<date>.log``, a file per day;
     ``maintenance.clear_app_logs`` removes days older than a week."""
-    """``ISPB_NETFLOW_PORT``: its UDP port (9995 is nfcapd's and many routers' default)."""
+    public_ipv4: str | None = None
+    """``ISPB_PUBLIC_IPV4``: the public IPv4 address this server's requests to payment gateways come from. Nagad
+    whitelists it for the merchant and wants it in every request (``X-KM-IP-V4``); unset, Nagad checkouts are
+    refused with a message naming this setting (``ispb demo`` sets 127.0.0.1 for its local gateways)."""
     old_secret_keys: tuple[str, ...] = ()
     """``ISPB_OLD_SECRET_KEYS`` (comma-separated): earlier secret keys, during a rotation only. Values sealed
     with them still open (never seal); ``ispb secrets reseal`` moves them to ``secret_key``, then remove them."""
@@ -168,6 +172,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         netflow_host=_netflow_host(env),
         netflow_port=_int(env, "ISPB_NETFLOW_PORT", 9995, 1, 65535),
         log_to_files=_bool(env, "ISPB_LOG_TO_FILES", default=False),
+        public_ipv4=_public_ipv4(env),
     )
 
 
@@ -195,6 +200,18 @@ def _netflow_host(env: Mapping[str, str]) -> str:
             "ISPB_NETFLOW_HOST", f"must be an IP address such as 0.0.0.0 or 10.0.0.5, got {raw!r}"
         ) from None
     return raw
+
+
+def _public_ipv4(env: Mapping[str, str]) -> str | None:
+    raw = env.get("ISPB_PUBLIC_IPV4", "").strip()
+    if not raw:
+        return None
+    try:
+        return str(ipaddress.IPv4Address(raw))
+    except ValueError:
+        raise SettingsError(
+            "ISPB_PUBLIC_IPV4", f"must be this server's public IPv4 address, such as 203.0.113.10, got {raw!r}"
+        ) from None
 
 
 def _outbound(env: Mapping[str, str]) -> OutboundPolicy:

@@ -104,6 +104,7 @@ async def _run_one(
             today=day,
             secret_key=config.secret_key or "",
             outbound=config.outbound,
+            public_ipv4=config.public_ipv4,
             data_dir=config.data_dir,
         )
     except Exception as error:  # recorded as a failed run by execute(); shown, and the next tenant runs

@@ -94,6 +94,7 @@ def worker(concurrency: int | None) -> None:
                 active.queue,
                 secret_key=config.secret_key or "",
                 outbound=config.outbound,
+                public_ipv4=config.public_ipv4,
                 data_dir=config.data_dir,
                 concurrency=concurrency or config.worker_concurrency,
                 heartbeat_s=config.job_heartbeat_s,
@@ -121,6 +122,8 @@ def demo(host: str | None, port: int | None, customers: int) -> None:
     # the simulated routers and the Zabbix get their ports now, so the outbound policy can allow just those
     ports = DemoPorts.free(len(DEMO_OPERATORS))
     config = replace(config, outbound=ports.allow(config.outbound))
+    # the demo's payment gateways run on this machine: their calls come from loopback
+    config = replace(config, public_ipv4=config.public_ipv4 or "127.0.0.1")
 
     async def main() -> list[DemoLogin]:
         async with runtime(config) as active:

@@ -33,6 +33,9 @@ class JobContext:
     """Where jobs may send requests to URLs operators typed (``ISPB_OUTBOUND_ALLOW``): public addresses only by
     default."""
 
+    public_ipv4: str | None = None
+    """``ISPB_PUBLIC_IPV4``: the address this server's calls come from, for gateways that whitelist it (Nagad)."""
+
     data_dir: Path | None = None
     """``ISPB_DATA_DIR``, for jobs that keep files (traffic graphs); None where no files may be written."""
 

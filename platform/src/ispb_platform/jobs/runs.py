@@ -74,6 +74,7 @@ async def execute(
     now: datetime | None = None,
     secret_key: str = "",
     outbound: OutboundPolicy | None = None,
+    public_ipv4: str | None = None,
     data_dir: Path | None = None,
     queue: Queue | None = None,
 ) -> RunRecord:
@@ -90,6 +91,7 @@ async def execute(
         tenant=tenant,
         secret_key=secret_key,
         outbound=outbound or OutboundPolicy(),
+        public_ipv4=public_ipv4,
         data_dir=data_dir,
         queue=queue,
     )

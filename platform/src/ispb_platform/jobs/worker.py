@@ -53,6 +53,7 @@ class JobTaskContext(Context, total=False):
     ispb_db: Database
     ispb_secret_key: str
     ispb_outbound: OutboundPolicy
+    ispb_public_ipv4: str | None
     ispb_data_dir: Path | None
     ispb_heartbeat_s: int
 
@@ -151,6 +152,7 @@ async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = No
         queue=ctx["worker"].queue,
         secret_key=ctx["ispb_secret_key"],
         outbound=ctx["ispb_outbound"],
+        public_ipv4=ctx.get("ispb_public_ipv4"),
         data_dir=ctx.get("ispb_data_dir"),
     )
     return {"run_id": record.id, "counts": record.counts}
@@ -181,6 +183,7 @@ def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[s
             queue=ctx["worker"].queue,
             secret_key=ctx["ispb_secret_key"],
             outbound=ctx["ispb_outbound"],
+            public_ipv4=ctx.get("ispb_public_ipv4"),
             data_dir=ctx.get("ispb_data_dir"),
         )
         return {"run_id": record.id, "counts": record.counts}
@@ -322,6 +325,7 @@ def build_worker(
     *,
     secret_key: str = "",
     outbound: OutboundPolicy | None = None,
+    public_ipv4: str | None = None,
     data_dir: Path | None = None,
     concurrency: int = 10,
     heartbeat_s: int = HEARTBEAT_S,
@@ -352,6 +356,7 @@ def build_worker(
         ctx["ispb_db"] = db
         ctx["ispb_secret_key"] = secret_key
         ctx["ispb_outbound"] = outbound or OutboundPolicy()
+        ctx["ispb_public_ipv4"] = public_ipv4
         ctx["ispb_data_dir"] = data_dir
         ctx["ispb_heartbeat_s"] = heartbeat_s
 

@@ -126,7 +126,8 @@ async def start(
     callback = f"{site_url.rstrip('/')}/subscription-pay/{provider.value}/return/{merchant_ref}"
     amount = Money(int(bill["due"]), bill["currency"])
     try:
-        started = await adapter_for(account, ctx.policy).start(Checkout(merchant_ref, amount, slug, "", callback))
+        adapter = adapter_for(account, ctx.policy, ctx.public_ipv4)
+        started = await adapter.start(Checkout(merchant_ref, amount, slug, "", callback))
     except GatewayError as error:
         log.warning("subscription checkout %s at %s did not start: %s", merchant_ref, provider.value, error)
         await _close(ctx, checkout_id, "failed", f"not started: {error}")
@@ -153,7 +154,7 @@ async def confirm(ctx: Context, provider: Provider, merchant_ref: str, returned:
     if not pending.gateway_ref:
         pending = Pending(pending.merchant_ref, returned.get("paymentID", ""), pending.amount)
     try:
-        verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
+        verdict = await adapter_for(account, ctx.policy, ctx.public_ipv4).confirm(pending, dict(returned))
     except GatewayError as error:
         verdict = Verdict(Outcome.PENDING, f"confirmation failed: {error}")
     await settle(ctx, paying.id, verdict, account.merchant_id, now=None)
@@ -251,7 +252,7 @@ async def recheck(ctx: Context, now: datetime) -> Counter[str]:
         found = await accounts(connection, PLATFORM_ACCOUNTS, ctx.secret_key)
     due = [_paying(r) for r in rows]
     counts: Counter[str] = Counter(bills_checked=len(due))
-    adapters = usable_adapters(found, ctx.policy)
+    adapters = usable_adapters(found, ctx.policy, ctx.public_ipv4)
     slots = asyncio.Semaphore(RECHECK_CONCURRENCY)
 
     async def one(paying: Paying) -> None:
@@ -278,7 +279,7 @@ async def receive_notice(
     if account is None:
         return NoticeOutcome(404, "no such gateway here")
     try:
-        notice = adapter_for(account, ctx.policy).notice(body, headers, fields, time.time())
+        notice = adapter_for(account, ctx.policy, ctx.public_ipv4).notice(body, headers, fields, time.time())
     except GatewayError as error:
         log.warning("%s notice not read: %s", PROVIDER_LABELS[provider], error)
         return NoticeOutcome(503, "this gateway account cannot be used now")

@@ -32,4 +32,4 @@ async def suspend_unpaid(ctx: JobContext) -> Counts:
 async def recheck_checkouts(ctx: JobContext) -> Counts:
     """``subscription.recheck_checkouts`` (every 2 hours): pending online payments of subscription bills asked
     about at the platform's gateways; paid ones recorded once (reopening a locked panel), failed ones closed."""
-    return dict(await recheck(Context(ctx.db, ctx.secret_key, ctx.outbound), ctx.now))
+    return dict(await recheck(Context(ctx.db, ctx.secret_key, ctx.outbound, ctx.public_ipv4), ctx.now))

@@ -123,8 +123,9 @@ def enabled_providers(found: dict[Provider, GatewayAccount]) -> list[Provider]:
     return [p for p in IMPLEMENTED if p in found and found[p].enabled and found[p].complete]
 
 
-def adapter_for(account: GatewayAccount, policy: OutboundPolicy) -> PaymentGateway:
-    """A working adapter for the account; raises `GatewayNotSetUp` for a provider without one."""
+def adapter_for(account: GatewayAccount, policy: OutboundPolicy, public_ipv4: str | None) -> PaymentGateway:
+    """A working adapter for the account; raises `GatewayNotSetUp` for a provider without one. ``public_ipv4``
+    is ``ISPB_PUBLIC_IPV4``, the address gateways that whitelist the merchant's server expect (Nagad)."""
     url, key, secrets = account.api_url, account.merchant_id, account.secrets
     match account.provider:
         case Provider.BKASH:
@@ -132,7 +133,7 @@ def adapter_for(account: GatewayAccount, policy: OutboundPolicy) -> PaymentGatew
             return bkash.Bkash(credentials, policy)
         case Provider.NAGAD:
             keys = (secrets["merchant_private_key"], secrets["nagad_public_key"])
-            return nagad.Nagad(nagad.NagadAccount(url, key, *keys), policy)
+            return nagad.Nagad(nagad.NagadAccount(url, key, *keys, server_ip=public_ipv4), policy)
         case Provider.SSLCOMMERZ:
             return sslcommerz.Sslcommerz(sslcommerz.SslcommerzAccount(url, key, secrets["store_password"]), policy)
         case Provider.STRIPE:

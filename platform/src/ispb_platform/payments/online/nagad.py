@@ -61,8 +61,10 @@ class NagadAccount:
     merchant_id: str
     merchant_private_key: str
     nagad_public_key: str
-    server_ip: str = "127.0.0.1"
-    """The merchant server's address Nagad has whitelisted (``X-KM-IP-V4``)."""
+    server_ip: str | None = None
+    """The merchant server's public IPv4 address that Nagad whitelisted, sent as ``X-KM-IP-V4`` on every call
+    (``ISPB_PUBLIC_IPV4``). None: not configured, and no call is made (a wrong address would be refused by Nagad
+    with a message that names neither the setting nor the address)."""
 
 
 def private_key(text: str) -> rsa.RSAPrivateKey:
@@ -190,6 +192,11 @@ class Nagad:
         return fields_of(answer)
 
     def _headers(self) -> dict[str, str]:
+        if not self.account.server_ip:
+            raise GatewayRejected(
+                "Nagad needs this server's public IPv4 address (the one Nagad whitelisted): the platform"
+                " administrator sets ISPB_PUBLIC_IPV4"
+            )
         return {"x-km-api-version": "v-0.2.0", "x-km-ip-v4": self.account.server_ip, "x-km-client-type": "PC_WEB"}
 
     def _url(self, path: str) -> str:

@@ -47,7 +47,8 @@ _TENANT = {"operator": Provide(provide_portal_tenant)}
 
 def context_of(request: Request[Any, Any, Any]) -> Context:
     runtime = request.app.state.runtime
-    return Context(runtime.db, str(runtime.settings.secret_key), runtime.settings.outbound, runtime.queue)
+    settings = runtime.settings
+    return Context(runtime.db, str(settings.secret_key), settings.outbound, settings.public_ipv4, runtime.queue)
 
 
 def _provider(fields: dict[str, str]) -> Provider | None:

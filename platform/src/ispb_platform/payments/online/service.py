@@ -76,11 +76,13 @@ class CheckoutRefused(Exception):
 @dataclass(frozen=True)
 class Context:
     """What online payment work needs besides the tenant: the database, the key that opens the credentials,
-    where outbound calls may go, and the queue to tell the router at once (None in jobs: the minute job does)."""
+    where outbound calls may go and the address they come from (``ISPB_PUBLIC_IPV4``), and the queue to tell the
+    router at once (None in jobs: the minute job does)."""
 
     database: Database
     secret_key: str
     policy: OutboundPolicy
+    public_ipv4: str | None = None
     queue: Queue | None = None
 
 
@@ -132,7 +134,7 @@ async def start_checkout(
         )
     callback = f"{site_url.rstrip('/')}/payments/{tenant.slug}/{provider.value}/return/{merchant_ref}"
     try:
-        started = await adapter_for(account, ctx.policy).start(
+        started = await adapter_for(account, ctx.policy, ctx.public_ipv4).start(
             Checkout(merchant_ref, amount, customer.code, customer.phone, callback)
         )
     except GatewayError as error:
@@ -162,7 +164,7 @@ async def confirm_return(
         return checkout  # a second delivery of the callback, or a recheck got there first: nothing to do
     pending = returned_pending(checkout.pending, provider, returned)
     try:
-        verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
+        verdict = await adapter_for(account, ctx.policy, ctx.public_ipv4).confirm(pending, dict(returned))
     except GatewayError as error:  # unknown state: the recheck asks again
         verdict = Verdict(Outcome.PENDING, f"confirmation failed: {error}")
     await settle(ctx, tenant, checkout.id, verdict, account.merchant_id, today=today, now=None)
@@ -192,7 +194,7 @@ async def receive_notice(
     if account is None or provider not in IMPLEMENTED or not account.complete:
         return NoticeOutcome(404, "no such gateway here")
     try:
-        notice = adapter_for(account, ctx.policy).notice(body, headers, fields, time.time())
+        notice = adapter_for(account, ctx.policy, ctx.public_ipv4).notice(body, headers, fields, time.time())
     except GatewayError as error:  # the account's credentials do not load: nothing can be checked
         log.warning("%s notice not read: %s", PROVIDER_LABELS[provider], error)
         return NoticeOutcome(503, "this gateway account cannot be used now")
@@ -284,14 +286,16 @@ async def settle(
     return Settled("completed", recorded=True, reactivated=change is not None)
 
 
-def usable_adapters(found: Mapping[Provider, GatewayAccount], policy: OutboundPolicy) -> dict[Provider, PaymentGateway]:
+def usable_adapters(
+    found: Mapping[Provider, GatewayAccount], policy: OutboundPolicy, public_ipv4: str | None
+) -> dict[Provider, PaymentGateway]:
     """An adapter per complete account; one whose credentials do not load (a Nagad key) is left out and
     logged, so it holds up no other gateway."""
     adapters: dict[Provider, PaymentGateway] = {}
     for provider, account in found.items():
         if account.complete and provider in IMPLEMENTED:
             try:
-                adapters[provider] = adapter_for(account, policy)
+                adapters[provider] = adapter_for(account, policy, public_ipv4)
             except GatewayError as error:
                 log.warning("%s account cannot be used: %s", PROVIDER_LABELS[provider], error)
     return adapters
@@ -305,7 +309,7 @@ async def recheck_pending(ctx: Context, tenant: TenantRef, today: date, now: dat
         due = await queries.due_for_recheck(scope.connection, now - RECHECK_AFTER, RECHECK_BATCH)
         found = await accounts(scope.connection, tenant.id, ctx.secret_key)
     counts: Counter[str] = Counter(checked=len(due))
-    adapters = usable_adapters(found, ctx.policy)
+    adapters = usable_adapters(found, ctx.policy, ctx.public_ipv4)
     slots = asyncio.Semaphore(RECHECK_CONCURRENCY)
 
     async def one(checkout: OnlinePaymentRow) -> None:

@@ -173,7 +173,7 @@ async def start_purchase(
         )
     callback = f"{site_url.rstrip('/')}/sms-credit/{provider.value}/return/{merchant_ref}"
     try:
-        started = await adapter_for(account, ctx.policy).start(
+        started = await adapter_for(account, ctx.policy, ctx.public_ipv4).start(
             Checkout(merchant_ref, pack.price, tenant.slug, "", callback)
         )
     except GatewayError as error:
@@ -202,7 +202,7 @@ async def confirm_purchase(
         return purchase
     pending = returned_pending(purchase.pending, provider, returned)
     try:
-        verdict = await adapter_for(account, ctx.policy).confirm(pending, dict(returned))
+        verdict = await adapter_for(account, ctx.policy, ctx.public_ipv4).confirm(pending, dict(returned))
     except GatewayError as error:
         verdict = Verdict(Outcome.PENDING, f"confirmation failed: {error}")
     await settle_purchase(ctx, purchase.id, verdict, account.merchant_id, now=None)
@@ -217,7 +217,7 @@ async def receive_purchase_notice(
     if account is None:
         return NoticeOutcome(404, "no such gateway here")
     try:
-        notice = adapter_for(account, ctx.policy).notice(body, headers, fields, time.time())
+        notice = adapter_for(account, ctx.policy, ctx.public_ipv4).notice(body, headers, fields, time.time())
     except GatewayError as error:  # the account's credentials do not load: nothing can be checked
         log.warning("%s notice not read: %s", PROVIDER_LABELS[provider], error)
         return NoticeOutcome(503, "this gateway account cannot be used now")
@@ -319,7 +319,7 @@ async def recheck_purchases(ctx: Context, now: datetime) -> Counter[str]:
         found = await accounts(connection, PLATFORM_ACCOUNTS, ctx.secret_key)
     due = [_purchase(r) for r in rows]
     counts: Counter[str] = Counter(checked=len(due))
-    adapters = usable_adapters(found, ctx.policy)
+    adapters = usable_adapters(found, ctx.policy, ctx.public_ipv4)
     slots = asyncio.Semaphore(RECHECK_CONCURRENCY)
 
     async def one(purchase: Purchase) -> None:
