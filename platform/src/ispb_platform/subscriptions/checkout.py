@@ -20,6 +20,7 @@ import asyncpg
 
 from ispb_billing import Money
 from ispb_platform.payments.online.accounts import PLATFORM_ACCOUNTS, accounts, adapter_for
+from ispb_platform.payments.online.decision import decide
 from ispb_platform.payments.online.gateway import (
     PROVIDER_LABELS,
     Checkout,
@@ -29,11 +30,8 @@ from ispb_platform.payments.online.gateway import (
     Pending,
     Provider,
     Verdict,
-    about_another,
-    judge,
 )
 from ispb_platform.payments.online.service import (
-    EXPIRE_AFTER,
     RECHECK_AFTER,
     RECHECK_BATCH,
     RECHECK_CONCURRENCY,
@@ -173,10 +171,8 @@ async def settle(ctx: Context, checkout_id: int, verdict: Verdict, merchant_id: 
         paying = _paying(row)
         if paying.status != "pending":
             return paying.status
-        pending = (
-            paying.pending if paying.gateway_ref else Pending(paying.merchant_ref, verdict.gateway_ref, paying.amount)
-        )
-        status, answer = _decide(paying, pending, verdict, merchant_id, now)
+        decision = decide(paying, verdict, merchant_id, now)
+        status, answer, pending = decision.status, decision.answer, decision.pending
         if status == "completed":
             answer = await _record(connection, paying, verdict, answer)
         await connection.execute(
@@ -210,23 +206,6 @@ async def _record(connection: asyncpg.Connection, paying: Paying, verdict: Verdi
             log.warning("subscription checkout %s paid but not recorded: %s", paying.merchant_ref, refused)
             return f"paid, not recorded on the bill ({refused}): refund it; {answer}"
     return answer
-
-
-def _decide(
-    paying: Paying, pending: Pending, verdict: Verdict, merchant_id: str, now: datetime | None
-) -> tuple[str, str]:
-    if verdict.outcome is Outcome.FAILED:
-        return "failed", verdict.answer
-    if verdict.outcome is Outcome.PENDING:
-        if now is not None and now - paying.created_at > EXPIRE_AFTER:
-            return "expired", f"unpaid after a day: {verdict.answer}"
-        return "pending", verdict.answer
-    if other := about_another(pending, verdict):
-        return "pending", f"ignored: {other} ({verdict.answer})"
-    if problem := judge(pending, verdict, merchant_id):
-        log.warning("subscription checkout %s refused, not recorded: %s", paying.merchant_ref, problem)
-        return "refused", f"refused: {problem} ({verdict.answer})"
-    return "completed", verdict.answer
 
 
 async def _close(ctx: Context, checkout_id: int, status: str, answer: str) -> None:

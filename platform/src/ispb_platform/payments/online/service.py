@@ -38,6 +38,7 @@ from ispb_platform.payments.online.accounts import (
     adapter_for,
     enabled_providers,
 )
+from ispb_platform.payments.online.decision import decide
 from ispb_platform.payments.online.gateway import (
     PROVIDER_LABELS,
     Checkout,
@@ -45,14 +46,10 @@ from ispb_platform.payments.online.gateway import (
     NoticeRefused,
     Outcome,
     PaymentGateway,
-    Pending,
     Provider,
     Verdict,
-    about_another,
     can_recheck,
-    judge,
     returned_pending,
-    trusted_failure,
 )
 from ispb_platform.payments.online.queries import OnlinePaymentRow
 from ispb_platform.payments.queries import PaymentMethod, lock_customer
@@ -63,8 +60,6 @@ log = logging.getLogger(__name__)
 
 RECHECK_AFTER = timedelta(minutes=5)
 """A checkout younger than this is still in the customer's hands: the recheck leaves it alone."""
-EXPIRE_AFTER = timedelta(days=1)
-"""A checkout the gateway still calls unpaid after this is closed as expired (gateways expire theirs sooner)."""
 RECHECK_BATCH = 500
 RECHECK_CONCURRENCY = 8
 
@@ -228,30 +223,13 @@ async def settle(
         label = PROVIDER_LABELS[checkout.provider]
         if checkout.status != "pending":
             return Settled(checkout.status)
-        verdict = trusted_failure(verdict, checkout.provider, checkout.gateway_ref)
-        if verdict.outcome is Outcome.FAILED:
-            await queries.close(c, checkout_id, "failed", verdict.answer)
-            return Settled("failed")
-        if verdict.outcome is Outcome.PENDING:
-            if now is not None and now - checkout.created_at > EXPIRE_AFTER:
-                await queries.close(c, checkout_id, "expired", f"unpaid after a day: {verdict.answer}")
-                return Settled("expired")
-            await queries.note_answer(c, [checkout_id], verdict.answer)
+        decision = decide(checkout, verdict, merchant_id, now)
+        if decision.closes:
+            await queries.close(c, checkout_id, decision.status, decision.answer)
+            return Settled(decision.status)
+        if decision.status == "pending":
+            await queries.note_answer(c, [checkout_id], decision.answer)
             return Settled("pending")
-        pending = (
-            checkout.pending
-            if checkout.gateway_ref
-            else Pending(checkout.merchant_ref, verdict.gateway_ref, checkout.amount)
-        )
-        if other := about_another(pending, verdict):  # e.g. a val_id from another payment: ask again later
-            log.warning("%s answer for checkout %s ignored: %s", label, checkout.merchant_ref, other)
-            await queries.note_answer(c, [checkout_id], f"ignored: {other} ({verdict.answer})")
-            return Settled("pending")
-        problem = judge(pending, verdict, merchant_id)
-        if problem is not None:
-            log.warning("%s checkout %s refused, not credited: %s", label, checkout.merchant_ref, problem)
-            await queries.close(c, checkout_id, "refused", f"refused: {problem} ({verdict.answer})")
-            return Settled("refused")
         try:
             recorded = await record_payment(
                 c,
@@ -271,7 +249,7 @@ async def settle(
             # SSLCommerz's answer names no session key: an empty one must not be stored (the unique index)
             "UPDATE online_payment SET gateway_ref = coalesce(gateway_ref, nullif($2, '')) WHERE id = $1",
             checkout_id,
-            pending.gateway_ref,
+            decision.pending.gateway_ref,
         )
         await queries.complete(c, checkout_id, recorded.payment_id, verdict.transaction_id, verdict.answer)
         change = await activate_if_paid(

@@ -27,6 +27,7 @@ from ispb_platform.payments.online.accounts import (
     adapter_for,
     enabled_providers,
 )
+from ispb_platform.payments.online.decision import decide
 from ispb_platform.payments.online.gateway import (
     PROVIDER_LABELS,
     Checkout,
@@ -36,14 +37,10 @@ from ispb_platform.payments.online.gateway import (
     Pending,
     Provider,
     Verdict,
-    about_another,
     can_recheck,
-    judge,
     returned_pending,
-    trusted_failure,
 )
 from ispb_platform.payments.online.service import (
-    EXPIRE_AFTER,
     RECHECK_AFTER,
     RECHECK_BATCH,
     RECHECK_CONCURRENCY,
@@ -243,12 +240,8 @@ async def settle_purchase(
         purchase = _purchase(row)
         if purchase.status != "pending":
             return purchase.status
-        pending = (
-            purchase.pending
-            if purchase.gateway_ref
-            else Pending(purchase.merchant_ref, verdict.gateway_ref, purchase.amount)
-        )
-        status, answer = _decide(purchase, pending, verdict, merchant_id, now)
+        decision = decide(purchase, verdict, merchant_id, now)
+        status, answer, pending = decision.status, decision.answer, decision.pending
         if status == "completed":
             await connection.execute(
                 "UPDATE platform.tenant SET sms_credit = sms_credit + $2 WHERE id = $1",
@@ -274,26 +267,6 @@ async def settle_purchase(
                 pending.gateway_ref,
             )
     return status
-
-
-def _decide(
-    purchase: Purchase, pending: Pending, verdict: Verdict, merchant_id: str, now: datetime | None
-) -> tuple[str, str]:
-    """The purchase's next status and the words kept with it (the same rules as a customer's checkout)."""
-    verdict = trusted_failure(verdict, purchase.provider, purchase.gateway_ref)
-    if verdict.outcome is Outcome.FAILED:
-        return "failed", verdict.answer
-    if verdict.outcome is Outcome.PENDING:
-        if now is not None and now - purchase.created_at > EXPIRE_AFTER:
-            return "expired", f"unpaid after a day: {verdict.answer}"
-        return "pending", verdict.answer
-    if other := about_another(pending, verdict):
-        log.warning("SMS credit purchase %s: answer ignored: %s", purchase.merchant_ref, other)
-        return "pending", f"ignored: {other} ({verdict.answer})"
-    if problem := judge(pending, verdict, merchant_id):
-        log.warning("SMS credit purchase %s refused, not credited: %s", purchase.merchant_ref, problem)
-        return "refused", f"refused: {problem} ({verdict.answer})"
-    return "completed", verdict.answer
 
 
 async def _close(ctx: Context, purchase_id: int, status: str, answer: str) -> None:
