@@ -2,13 +2,21 @@
 
 from dataclasses import dataclass
 
-from ispb_platform.auth.passwords import hash_password, hash_password_async, needs_rehash, verify_password_async
+from ispb_platform.auth.passwords import hash_password_async, needs_rehash, verify_password_async
 from ispb_platform.auth.throttle import Limit, clear, limits_for, locked_for, record_failure, wait_message
 from ispb_tenants import Database, TenantRef
 
 WRONG_CREDENTIALS = "The sign-in details are not correct."
-# Verified when the account does not exist, so a wrong login costs the same time as a wrong password.
-_DUMMY_HASH = hash_password("not a real password, only here to spend the same time")
+_dummy_hash: str | None = None
+
+
+async def _dummy() -> str:
+    """Verified when the account does not exist, so a wrong login costs the same time as a wrong password.
+    Made on first need, off the event loop: at import it cost every process (CLI, worker) half a second."""
+    global _dummy_hash  # one per process; two racing first uses make equivalent hashes
+    if _dummy_hash is None:
+        _dummy_hash = await hash_password_async("not a real password, only here to spend the same time")
+    return _dummy_hash
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ async def _check(
     wait = await locked_for(db, limits)
     if wait is not None:
         return SignInResult(None, wait_message(wait))
-    stored = str(row["password_hash"]) if row and row.get("password_hash") else _DUMMY_HASH
+    stored = str(row["password_hash"]) if row and row.get("password_hash") else await _dummy()
     if not await verify_password_async(stored, password) or row is None or not row.get("password_hash"):
         await record_failure(db, limits)
         return SignInResult(None, WRONG_CREDENTIALS)
