@@ -5,6 +5,7 @@ recorded once after the server-to-server execute, refused when the gateway's ans
 import asyncio
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -385,3 +386,22 @@ async def test_a_customer_opens_only_a_few_checkouts_in_a_while(
     ]
     assert [a.status_code for a in answers] == [200] * 5 + [400]
     assert "started several payments" in answers[-1].text and len(bkash.payments) == 5
+
+
+async def test_the_gateway_is_sent_back_to_the_configured_public_url_not_the_requests_host(
+    db: Database, make_tenant, make_client, allow_outbound, bkash: BkashPeer, web_app: Any, monkeypatch
+):
+    """The return address a gateway sends the paying customer's browser to is built from ISPB_PUBLIC_URL when it
+    is set: a request with a forged Host header cannot point it at another site (unset, it would:
+    https://pay.attacker.example/payments/...)."""
+    tenant = await make_tenant("pubu")
+    allow_outbound(f"127.0.0.1:{bkash.port}")
+    await _setup(db, tenant, bkash)
+    await _suspended_customer(db, tenant)
+    runtime = web_app.state.runtime
+    monkeypatch.setattr(runtime, "settings", replace(runtime.settings, public_url="https://billing.example.net"))
+    client = make_client()
+    client.headers["host"] = "pay.attacker.example"
+    payment_id = await _start_from_portal(client, tenant, bkash)
+    callback = bkash.payments[payment_id].callback_url
+    assert callback.startswith(f"https://billing.example.net/payments/{tenant.slug}/bkash/return/"), callback

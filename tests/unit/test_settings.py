@@ -35,8 +35,10 @@ def test_full_configuration_is_read():
             "ISPB_NETFLOW_HOST": "10.0.0.5",
             "ISPB_NETFLOW_PORT": "2055",
             "ISPB_PUBLIC_IPV4": " 203.0.113.10 ",
+            "ISPB_PUBLIC_URL": "https://billing.example.net/",
         }
     )
+    assert settings.public_url == "https://billing.example.net"
     assert settings.public_ipv4 == "203.0.113.10"
     assert settings.port == 9000 and settings.db_pool_max == 40 and settings.log_level == "warning"
     assert (settings.netflow_host, settings.netflow_port) == ("10.0.0.5", 2055)
@@ -65,6 +67,8 @@ def test_full_configuration_is_read():
         ({"ISPB_NETFLOW_PORT": "99999"}, "ISPB_NETFLOW_PORT", "from 1 to 65535"),
         ({"ISPB_PUBLIC_IPV4": "2001:db8::1"}, "ISPB_PUBLIC_IPV4", "public IPv4 address"),
         ({"ISPB_PUBLIC_IPV4": "isp.example"}, "ISPB_PUBLIC_IPV4", "public IPv4 address"),
+        ({"ISPB_PUBLIC_URL": "billing.example.net"}, "ISPB_PUBLIC_URL", "such as https://billing.example.net"),
+        ({"ISPB_PUBLIC_URL": "https://billing.example.net/?x=1"}, "ISPB_PUBLIC_URL", "the platform's address"),
     ],
 )
 def test_each_bad_variable_gets_its_own_clear_message(env: dict[str, str], variable: str, says: str):

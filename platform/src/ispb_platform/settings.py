@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from ispb_notify import OutboundPolicy
 from ispb_platform.secrets_box import accept_old_keys
@@ -67,6 +67,10 @@ class Settings:
     log_to_files: bool = False
     """``ISPB_LOG_TO_FILES``: also log to ``ISPB_DATA_DIR/logs/<command>-<date>.log``, a file per day;
     ``maintenance.clear_app_logs`` removes days older than a week."""
+    public_url: str | None = None
+    """``ISPB_PUBLIC_URL``: the address customers and gateways reach this platform at (https://billing.example.net),
+    used in links that leave the page (gateway return addresses, invitation and invoice links); unset, each
+    request's Host header is used (``web/requests.py``, ``site_url``)."""
     public_ipv4: str | None = None
     """``ISPB_PUBLIC_IPV4``: the public IPv4 address this server's requests to payment gateways come from. Nagad
     whitelists it for the merchant and wants it in every request (``X-KM-IP-V4``); unset, Nagad checkouts are
@@ -173,6 +177,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         netflow_port=_int(env, "ISPB_NETFLOW_PORT", 9995, 1, 65535),
         log_to_files=_bool(env, "ISPB_LOG_TO_FILES", default=False),
         public_ipv4=_public_ipv4(env),
+        public_url=_public_url(env),
     )
 
 
@@ -200,6 +205,18 @@ def _netflow_host(env: Mapping[str, str]) -> str:
             "ISPB_NETFLOW_HOST", f"must be an IP address such as 0.0.0.0 or 10.0.0.5, got {raw!r}"
         ) from None
     return raw
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("ISPB_PUBLIC_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            "ISPB_PUBLIC_URL", f"must be the platform's address such as https://billing.example.net, got {raw!r}"
+        )
+    return raw.rstrip("/")
 
 
 def _public_ipv4(env: Mapping[str, str]) -> str | None:

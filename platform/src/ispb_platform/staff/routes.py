@@ -29,7 +29,7 @@ from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, 
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
-from ispb_platform.web.requests import client_ip
+from ispb_platform.web.requests import client_ip, site_url
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_tenants import Database
 
@@ -82,7 +82,7 @@ class StaffController(Controller):
             return await _list_page(db, operator, 422, form=data, errors=errors)
         now = datetime.now(UTC)
         invitation = await service.invite_staff(db, operator, draft, now=now, ip=client_ip(request))
-        link = f"{str(request.base_url).rstrip('/')}/invite/{invitation.token}"
+        link = f"{site_url(request)}/invite/{invitation.token}"
         return await _list_page(db, operator, invited={"email": invitation.email, "link": link})
 
     @get("/{user_id:int}/edit")

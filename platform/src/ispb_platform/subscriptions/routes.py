@@ -23,6 +23,7 @@ from ispb_platform.subscriptions import checkout, service
 from ispb_platform.subscriptions.document import bill_pdf
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
+from ispb_platform.web.requests import site_url
 
 LOCKED_OPEN = {**allow(OPERATORS), OPEN_WHEN_LOCKED: True}
 PAGE = "/panel/subscription"
@@ -91,7 +92,7 @@ async def pay_bill(request: Request[Any, Any, Any], subscription_bill_id: FromPa
                 subscription_bill_id,
                 provider,
                 started_by=f"{principal.name} <{principal.login}>",
-                site_url=str(request.base_url),
+                site_url=site_url(request),
             )
         except CheckoutRefused as refused:
             error = str(refused)

@@ -68,6 +68,15 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
+def site_url(request: Request[Any, Any, Any]) -> str:
+    """Where this platform is reached from outside, without a trailing slash, for links that leave the page:
+    payment gateways' return addresses, invitation and invoice links sent by SMS. ``ISPB_PUBLIC_URL`` when set;
+    else the request's own address, which comes from its Host header and is only as trustworthy as the proxy in
+    front (a forged Host would send a paying customer's browser elsewhere)."""
+    configured: str | None = request.app.state.runtime.settings.public_url
+    return configured or str(request.base_url).rstrip("/")
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only local paths: a sign-in link must not send people to another site."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:

@@ -22,7 +22,7 @@ from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, 
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, is_htmx, see_other
 from ispb_platform.web.navigation import PANEL_NAV
-from ispb_platform.web.requests import client_ip
+from ispb_platform.web.requests import client_ip, site_url
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_tenants import TenantRef
 
@@ -115,7 +115,7 @@ class BillController(Controller):
         bill = await _bill_or_404(bill_id)
         secret_key = request.app.state.runtime.settings.secret_key
         link = await service.share_link(db, operator, bill, secret_key=secret_key, ip=client_ip(request))
-        url = f"{request.base_url}invoices/{link.token}"
+        url = f"{site_url(request)}/invoices/{link.token}"
         return Template("billing/bills/_share.html", context={"url": url, "expires": link.expires})
 
     @get("/{bill_id:int}/void", opt=allow(OPERATOR_ADMINS))

@@ -36,7 +36,7 @@ from ispb_platform.payments.online.service import (
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
 from ispb_platform.web.navigation import PANEL_NAV
-from ispb_platform.web.requests import client_ip
+from ispb_platform.web.requests import client_ip, site_url
 from ispb_platform.web.scope import TenantScope, in_tenant_scope
 from ispb_platform.web.tenancy import provide_portal_tenant
 from ispb_tenants import TenantRef
@@ -58,10 +58,6 @@ def _provider(fields: dict[str, str]) -> Provider | None:
         return None
 
 
-def _site_url(request: Request[Any, Any, Any]) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 async def _go(
     request: Request[Any, Any, Any], operator: TenantRef, customer_id: int, origin: str, back: str
 ) -> Template:
@@ -70,7 +66,7 @@ async def _go(
     if provider is not None:
         try:
             url = await start_checkout(
-                context_of(request), operator, customer_id, provider, origin=origin, site_url=_site_url(request)
+                context_of(request), operator, customer_id, provider, origin=origin, site_url=site_url(request)
             )
         except CheckoutRefused as refused:
             error = str(refused)

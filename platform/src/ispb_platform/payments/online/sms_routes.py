@@ -19,6 +19,7 @@ from ispb_platform.payments.online.routes import FROM_GATEWAY, context_of
 from ispb_platform.payments.online.service import CheckoutRefused
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
+from ispb_platform.web.requests import site_url
 
 PLATFORM_ADMIN = frozenset({Role.PLATFORM_ADMIN})
 
@@ -51,7 +52,7 @@ async def buy_sms_credit(request: Request[Any, Any, Any]) -> Template:
                 pack_id,
                 provider,
                 bought_by=f"{principal.name} <{principal.login}>",
-                site_url=str(request.base_url),
+                site_url=site_url(request),
             )
         except CheckoutRefused as refused:
             error = str(refused)
