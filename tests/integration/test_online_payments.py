@@ -304,7 +304,7 @@ async def test_payment_gateways_page_seals_credentials_and_keeps_them_when_left_
     assert page.status_code == 200 and "bKash" in page.text
     form = {"_csrf_token": token, "mode": "sandbox", "base_url": "", "merchant_id": "app-key-1", "enabled": "on"}
     missing = await client.post("/panel/payments/gateways/bkash", data=form)
-    assert missing.status_code == 400 and "to switch this gateway on" in missing.text
+    assert missing.status_code == 422 and "to switch this gateway on" in missing.text
     saved = await client.post(
         "/panel/payments/gateways/bkash",
         data=form | {"app_secret": "very-secret-1", "username": "merchant", "password": "pw-123"},

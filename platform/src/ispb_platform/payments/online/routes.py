@@ -213,7 +213,7 @@ class PaymentGatewaysController(Controller):
         account, form = settings_page.read_form(chosen, await form_fields(request), found.get(chosen))
         if account is None:
             forms = [form if p is chosen else settings_page.form_of(p, found.get(p)) for p in IMPLEMENTED]
-            return _gateways_page(forms, status_code=400)
+            return _gateways_page(forms, status_code=422)
         await save_account(db.connection, db.tenant.id, key, account)
         principal = principal_of(request)
         assert principal is not None

@@ -124,7 +124,7 @@ class PlatformGatewaysController(Controller):
             account, form = settings_page.read_form(chosen, fields, found.get(chosen))
             if account is None:
                 forms = [form if p is chosen else settings_page.form_of(p, found.get(p)) for p in IMPLEMENTED]
-                return _page(forms, status_code=400)
+                return _page(forms, status_code=422)
             await save_account(connection, PLATFORM_ACCOUNTS, key, account)
         flash(request, f"{form.label} saved")
         return see_other(request, "/admin/payments/gateways")
