@@ -44,8 +44,8 @@ def _wait_healthy(process: subprocess.Popen[str], url: str, timeout_s: float = 1
     raise AssertionError("ispb demo did not become healthy")
 
 
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
+def _stop(process: subprocess.Popen[str], how: signal.Signals = signal.SIGINT) -> str:
+    process.send_signal(how)
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     return output
@@ -250,7 +250,8 @@ def test_demo_serves_on_the_embedded_database_and_keeps_its_data(tmp_path: Path,
     try:
         _wait_healthy(again, url)
     finally:
-        _stop(again)
+        _stop(again, signal.SIGTERM)  # as systemd or docker stop it: the embedded PostgreSQL stops too
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists(), "SIGTERM left the embedded PostgreSQL running"
     env = ispb_environment(ISPB_DATA_DIR=str(tmp_path))
     listed = subprocess.run([ISPB, "tenants", "list"], env=env, text=True, capture_output=True, check=True)
     assert listed.stdout.count("dhaka-fiber") == 1 and listed.stdout.count("padma-link") == 1

@@ -6,7 +6,9 @@ an unprivileged ``pgserver`` system user, as PostgreSQL requires, and opens the 
 directory for that user (g+rx, o+rx on its parents).
 """
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from urllib.parse import quote
@@ -33,7 +35,10 @@ def start_embedded_postgres(data_dir: Path) -> str:
             # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, containers) and falls back to /tmp
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
             from pgserver import get_server  # type: ignore[attr-defined]  # only the embedded mode needs it
+            from pgserver.postgres_server import PostgresServer
 
+            with PostgresServer._lock:  # the lock pgserver takes around its list of users
+                _forget_dead_users(pgdata)
             server = get_server(pgdata, cleanup_mode="stop")
     except Exception as error:
         log_path = pgdata / "log"
@@ -54,3 +59,27 @@ def _socket_dir(uri: str) -> str:
     if marker not in uri:
         raise EmbeddedPostgresError(f"unexpected embedded PostgreSQL address {uri!r}")
     return uri.split(marker, 1)[1].split("&", 1)[0]
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that died without leaving (SIGKILL, a crash) from pgserver's list of the server's users,
+    so the last live one stops the server again. pgserver never checks that the listed processes live."""
+    listed = pgdata / ".handle_pids.json"
+    try:
+        pids = [int(pid) for pid in json.loads(listed.read_text())]
+    except (OSError, ValueError, TypeError):
+        return
+    alive = [pid for pid in pids if _alive(pid)]
+    if alive != pids:
+        log.info("the embedded PostgreSQL's users %s are gone", sorted(set(pids) - set(alive)))
+        listed.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    return True

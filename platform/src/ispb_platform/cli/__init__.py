@@ -6,6 +6,8 @@ so ``ispb tenants list`` does not pay for importing the web framework.
 """
 
 import importlib
+import signal
+from types import FrameType
 
 import click
 
@@ -44,4 +46,14 @@ def cli() -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (systemd, docker, ``kill``) ends a command through its exit handlers, as Ctrl-C does. By default
+    it ends the process without them, and the embedded PostgreSQL's (pgserver's) handler is what stops the server
+    when its last user exits: it kept running. Uvicorn handles SIGTERM while it serves and raises it again after
+    its graceful shutdown, with this handler back in place. A stop that was asked for and went cleanly exits 0,
+    as after Ctrl-C (systemd counts anything else as a failed stop)."""
+    raise SystemExit(0)
