@@ -273,15 +273,7 @@ async def test_nagad_answer_not_signed_by_nagad_is_refused_and_nothing_starts(db
     async with NagadPeer(NAGAD_KEYS) as peer:
         tenant, client = await shop(Provider.NAGAD, peer)
         peer.bad_signature = True
-        token = csrf_from((await client.get(f"/portal/{tenant.slug}/login")).text)
-        await client.post(
-            f"/portal/{tenant.slug}/login", data={"login": "S1", "password": PASSWORD, "_csrf_token": token}
-        )
-        dashboard = await client.get(f"/portal/{tenant.slug}/")
-        going = await client.post(
-            f"/portal/{tenant.slug}/pay", data={"provider": "nagad", "_csrf_token": csrf_from(dashboard.text)}
-        )
-        assert going.status_code == 400 and "could not start" in going.text
+        await _refused_start(client, tenant)
         row = await _one(db, tenant, "SELECT status, last_answer FROM online_payment")
         assert row["status"] == "failed" and "not signed by Nagad" in row["last_answer"]
         assert not any(call.startswith("/check-out/complete") for call in peer.calls)
