@@ -38,6 +38,8 @@ UNAVAILABLE_DETAIL = (
     "We cannot reach our database at the moment, so nothing was changed. Please try again in a minute; "
     "if you were sending a form, send it again then."
 )
+
+
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     accept = request.headers.get("accept", "")
     return request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
