@@ -7,6 +7,7 @@ another's work; a query outside any scope finds no tenant tables and fails loudl
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -93,6 +94,24 @@ class _Transaction(PostgresTransaction):
     propagates; a failed commit raises its own error.
     """
 
+    async def __aenter__(self) -> PostgresTransaction:
+        """Piccolo's, but a connection whose ``BEGIN`` fails (or is cancelled) goes back to the pool: Piccolo
+        raises out of ``__aenter__`` holding it, ``__aexit__`` never runs, and the pool has one connection less
+        for good. Seen after PostgreSQL restarts: every ``BEGIN`` sent on a connection the server had dropped
+        leaked one, pages queued for the few left (175 -> 113 req/s) and closing the pool waited for them."""
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()  # type: ignore[no-untyped-call]
+        except BaseException:
+            self._drop()
+            await self._release()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
             return exception is None
@@ -114,9 +133,15 @@ class _Transaction(PostgresTransaction):
             log.warning(
                 "a transaction could not end (%s); its connection is dropped", statement.__name__, exc_info=True
             )
-            self.connection.terminate()
+            self._drop()
             if raise_error:
                 raise
+
+    def _drop(self) -> None:
+        """Terminate the connection (the server rolls back what it had open). One the server closed is already
+        back in the pool, its proxy detached: nothing left to do."""
+        with contextlib.suppress(asyncpg.InterfaceError):
+            self.connection.terminate()
 
     async def _release(self) -> None:
         pool = self.engine.pool
