@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from ispb_tenants.availability import database_unavailable
 from ispb_tenants.errors import TenancyError, TenantContextError
 from ispb_tenants.migrations import PLATFORM_SCHEMA, search_path_for
 from ispb_tenants.tables import ALL_TABLES
@@ -129,9 +130,14 @@ class _Transaction(PostgresTransaction):
     async def _end(self, statement: Callable[[], Awaitable[None]], *, raise_error: bool) -> None:
         try:
             await statement()
-        except BaseException:
+        except BaseException as problem:
+            away = database_unavailable(problem)  # a restart: one line, as the 503 it becomes; else the traceback
             log.warning(
-                "a transaction could not end (%s); its connection is dropped", statement.__name__, exc_info=True
+                "a transaction could not end (%s: %s: %s); its connection is dropped",
+                statement.__name__,
+                type(problem).__name__,
+                problem,
+                exc_info=not away,
             )
             self._drop()
             if raise_error:
