@@ -99,7 +99,7 @@ class _Transaction(PostgresTransaction):
         """Piccolo's, but a connection whose ``BEGIN`` fails (or is cancelled) goes back to the pool: Piccolo
         raises out of ``__aenter__`` holding it, ``__aexit__`` never runs, and the pool has one connection less
         for good. Seen after PostgreSQL restarts: every ``BEGIN`` sent on a connection the server had dropped
-        leaked one, pages queued for the few left (175 -> 113 req/s) and closing the pool waited for them."""
+        leaked one, pages queued for the ones left and closing the pool waited for them (issue 19)."""
         if self._parent is not None:
             return self._parent
         self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
