@@ -11,9 +11,11 @@ demand so the sender's retries can be tested against real sockets::
 
 Controls: ``fail_next(n, status=500)``, ``stall_next(n)`` (accept the request, never answer: the client times
 out), ``rate_limit_next(n, retry_after=1)`` (429 with Retry-After), ``down()`` / ``up()`` (stop and start
-listening on the same port). ``attempts`` holds every request that carried a message, with the status it got;
-``messages`` only those answered 2xx, i.e. what the customer would receive. It imports nothing from ISPB, so
-it tests the gateway clients rather than mirroring them. `HttpPeer` is the shared base of the WhatsApp peer.
+listening on the same port), ``latency_s`` (every answer waits this long, as a provider's API does: a batch
+takes a while, long enough to restart PostgreSQL under it). ``attempts`` holds every request that carried a
+message, with the status it got; ``messages`` only those answered 2xx, i.e. what the customer would receive. It
+imports nothing from ISPB, so it tests the gateway clients rather than mirroring them. `HttpPeer` is the shared
+base of the WhatsApp peer.
 """
 
 import asyncio
@@ -80,6 +82,7 @@ class HttpPeer(ABC):
 
     def __init__(self, port: int = 0) -> None:
         self.port = port
+        self.latency_s = 0.0
         self.attempts: list[ReceivedMessage] = []
         self._accepted = 0
         self._faults: deque[tuple[str, float]] = deque()
@@ -179,6 +182,8 @@ class HttpPeer(ABC):
         if isinstance(found, Answer):
             return found
         kind, value = self._faults.popleft() if self._faults else ("ok", 0)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         if kind == "stall":
             self.attempts.append(_with_status(found, 0))
             await self._release.wait()

@@ -9,9 +9,9 @@ numbers. Closing the pool afterwards does not hang.
 """
 
 import asyncio
-import subprocess
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+import logging
+import time
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,62 +21,17 @@ import pytest
 
 from ispb_platform.billing.jobs import generate_bills
 from ispb_platform.demo.seed import ensure_packages, seed_customers
-from ispb_platform.embedded_postgres import start_embedded_postgres
 from ispb_platform.jobs.job import JobContext
-from ispb_tenants import Database, TenantRef, create_tenant, migrate_platform
+from ispb_tenants import Database, TenantRef, create_tenant
+from own_postgres import OwnPostgres, fx_own_db, fx_own_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 DEC_1 = date(2026, 12, 1)
+__all__ = ("fx_own_db", "fx_own_postgres")  # the fixtures, used by name
 
 
-class _OwnPostgres:
-    """The embedded PostgreSQL (pgserver's binaries) in a directory of this test, stopped and started with pg_ctl."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="ispb-test-pg-restart-"))
-        self.url = start_embedded_postgres(self.root)
-        self.pgdata = self.root / "postgres"
-        from pgserver.postgres_server import POSTGRES_BIN_PATH
-
-        self.pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
-        self.user = self.pgdata.owner()  # pgserver runs the server as its own user when started as root
-
-    def _pg_ctl(self, *args: str) -> None:
-        subprocess.run(
-            [self.pg_ctl, "-D", str(self.pgdata), "-w", *args],
-            check=True,
-            capture_output=True,
-            timeout=60,
-            user=self.user,
-        )
-
-    def stop(self) -> None:
-        self._pg_ctl("-m", "fast", "stop")
-
-    def start(self) -> None:
-        options = f'-h "" -k {self.pgdata}'  # as pgserver starts it: a Unix socket only
-        self._pg_ctl("-l", str(self.pgdata / "log"), "-o", options, "start")
-
-
-@pytest.fixture(name="own_postgres", scope="module")
-def fx_own_postgres() -> Iterator[_OwnPostgres]:
-    server = _OwnPostgres()
-    yield server
-    subprocess.run(
-        [server.pg_ctl, "-D", str(server.pgdata), "-m", "fast", "stop"], capture_output=True, user=server.user
-    )
-
-
-@pytest.fixture(name="own_db")
-async def fx_own_db(own_postgres: _OwnPostgres) -> AsyncIterator[Database]:
-    db = await Database.connect(own_postgres.url, min_size=2, max_size=6)
-    await migrate_platform(db)
-    yield db
-    await asyncio.wait_for(db.close(), 20)  # after a restart: must not hang on connections the server dropped
-
-
-async def _app(own_postgres: _OwnPostgres, db: Database, data_dir: Path) -> Any:
+async def _app(own_postgres: OwnPostgres, db: Database, data_dir: Path) -> Any:
     from ispb_platform.app import create_app
     from ispb_platform.jobs.queue import make_queue
     from ispb_platform.runtime import Runtime
@@ -97,7 +52,7 @@ async def _operator(db: Database, slug: str, customers: int) -> TenantRef:
 
 
 async def test_while_postgres_is_down_pages_answer_503_and_after_it_is_back_they_answer_again(
-    own_postgres: _OwnPostgres, own_db: Database, tmp_path: Path
+    own_postgres: OwnPostgres, own_db: Database, tmp_path: Path
 ):
     await _operator(own_db, "restart-isp", 5)
     app = await _app(own_postgres, own_db, tmp_path)
@@ -128,7 +83,7 @@ async def test_while_postgres_is_down_pages_answer_503_and_after_it_is_back_they
 
 
 async def test_a_bill_run_cut_by_a_restart_leaves_no_partial_bill_and_the_rerun_bills_everyone_once(
-    own_postgres: _OwnPostgres, own_db: Database
+    own_postgres: OwnPostgres, own_db: Database
 ):
     tenant = await _operator(own_db, "restart-bills", 2_000)
     ctx = JobContext(db=own_db, today=DEC_1, now=datetime.now(UTC), tenant=tenant)
@@ -162,3 +117,71 @@ async def test_a_bill_run_cut_by_a_restart_leaves_no_partial_bill_and_the_rerun_
     assert [b["number"] for b in after] == [f"INV-2026-{n:06d}" for n in range(1, len(after) + 1)]
     assert rerun["billed"] == len(after) - len(before)
     assert (await generate_bills(ctx))["billed"] == 0
+
+
+CLIENTS = 20
+RESTARTS = 3
+
+
+async def test_under_load_restarts_give_503s_not_500s_and_leave_no_broken_connection_in_the_pool(
+    own_postgres: OwnPostgres, own_db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """Issue 19: after restarts under load asyncpg logged "another operation is in progress" and pages answered
+    500. The cause: connections the stopping server had dropped while idle in the pool (``ispb_tenants/
+    availability.py``). Every answer is a 200 or, while the server is away, a 503; once it is back, pages answer
+    200 with no such error, and every connection of the pool answers."""
+    await _operator(own_db, "restart-load", 5)
+    app = await _app(own_postgres, own_db, tmp_path)
+    caplog.set_level(logging.WARNING)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 4711))
+    page = "/portal/restart-load/login"
+    answers: Counter[tuple[str, int]] = Counter()
+    phase = "before"
+    stop = asyncio.Event()
+
+    async def browse(client: httpx.AsyncClient) -> None:
+        while not stop.is_set():
+            answer = await client.get(page)
+            answers[(phase, answer.status_code)] += 1
+
+    async with httpx.AsyncClient(transport=transport, base_url="https://isp.test", timeout=30) as client:
+        browsing = [asyncio.create_task(browse(client)) for _ in range(CLIENTS)]
+        try:
+            await asyncio.sleep(2)
+            for restart in range(RESTARTS):
+                phase = f"restart {restart}"
+                await asyncio.to_thread(own_postgres.stop)
+                await asyncio.sleep(1)
+                await asyncio.to_thread(own_postgres.start)
+                deadline = time.monotonic() + 30
+                while (await client.get(page)).status_code != 200:
+                    assert time.monotonic() < deadline, "pages did not answer again after the restart"
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(1)  # the pool has replaced the connections the server dropped
+            phase = "after"
+            seen_before_after = len(caplog.records)
+            await asyncio.sleep(3)
+        finally:
+            stop.set()
+            await asyncio.gather(*browsing)
+
+    print(dict(answers))
+    assert not [key for key in answers if key[1] not in (200, 503)], dict(answers)
+    assert answers[("before", 200)] > 0 and not [key for key in answers if key[0] == "after" and key[1] != 200]
+    assert answers[("after", 200)] > 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "an unhandled error was logged"
+    after = [r.getMessage() for r in caplog.records[seen_before_after:]]
+    assert not [m for m in after if "another operation" in m or "database unavailable" in m], after[:5]
+
+    pool = own_db.pool  # every connection answers: none was left broken or never given back by the restarts
+    held: list[Any] = []
+    try:
+        for _ in range(pool.get_max_size()):
+            try:
+                held.append(await asyncio.wait_for(pool.acquire(), 10))
+            except TimeoutError:
+                raise AssertionError(f"{pool.get_max_size() - len(held)} connections were never given back") from None
+        assert [await connection.fetchval("SELECT 1") for connection in held] == [1] * len(held)
+    finally:
+        for connection in held:
+            await pool.release(connection)

@@ -3,7 +3,7 @@
 import asyncpg
 import pytest
 
-from ispb_platform.web.errors import database_unavailable
+from ispb_tenants import database_unavailable
 
 
 def _raised(error: BaseException) -> BaseException:
@@ -21,6 +21,8 @@ def _raised(error: BaseException) -> BaseException:
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+        # the server's FATAL reached an idle pooled connection just before its socket closed (a restart)
+        asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
     ],
 )
 def test_the_database_going_away_is_a_503(error: BaseException):
@@ -46,6 +48,7 @@ def test_an_error_raised_while_handling_a_dropped_connection_is_a_503():
         asyncpg.QueryCanceledError("canceling statement due to statement timeout"),  # a slow query: a bug
         asyncpg.UniqueViolationError("duplicate key value"),
         asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),  # a misuse: a bug
+        asyncpg.InternalClientError("cannot switch to state 15; another operation (12) is in progress"),  # a misuse
         FileNotFoundError(2, "No such file or directory"),  # a missing file, not raised through asyncpg
         ConnectionRefusedError(111, "Connection refused"),  # a peer (a gateway), not the database
         ValueError("bad"),

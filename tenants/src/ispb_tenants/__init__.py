@@ -9,6 +9,7 @@ Typical use::
         await Customer.insert(Customer(code="C1", name="Rahim Uddin", phone="+8801711000000"))
 """
 
+from ispb_tenants.availability import database_unavailable
 from ispb_tenants.database import AfterCommit, Database, TenantRef, TenantScope, current_tenant
 from ispb_tenants.errors import (
     InvalidSlug,
@@ -42,6 +43,7 @@ __all__ = (
     "TenantRef",
     "TenantScope",
     "current_tenant",
+    "database_unavailable",
     "search_path_for",
     # provisioning
     "MigrationResult",

@@ -7,6 +7,7 @@ another's work; a query outside any scope finds no tenant tables and fails loudl
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from typing import Any
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from ispb_tenants.availability import database_unavailable
 from ispb_tenants.errors import TenancyError, TenantContextError
 from ispb_tenants.migrations import PLATFORM_SCHEMA, search_path_for
 from ispb_tenants.tables import ALL_TABLES
@@ -93,6 +95,24 @@ class _Transaction(PostgresTransaction):
     propagates; a failed commit raises its own error.
     """
 
+    async def __aenter__(self) -> PostgresTransaction:
+        """Piccolo's, but a connection whose ``BEGIN`` fails (or is cancelled) goes back to the pool: Piccolo
+        raises out of ``__aenter__`` holding it, ``__aexit__`` never runs, and the pool has one connection less
+        for good. Seen after PostgreSQL restarts: every ``BEGIN`` sent on a connection the server had dropped
+        leaked one, pages queued for the ones left and closing the pool waited for them (issue 19)."""
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()  # type: ignore[no-untyped-call]
+        except BaseException:
+            self._drop()
+            await self._release()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
             return exception is None
@@ -110,13 +130,24 @@ class _Transaction(PostgresTransaction):
     async def _end(self, statement: Callable[[], Awaitable[None]], *, raise_error: bool) -> None:
         try:
             await statement()
-        except BaseException:
+        except BaseException as problem:
+            away = database_unavailable(problem)  # a restart: one line, as the 503 it becomes; else the traceback
             log.warning(
-                "a transaction could not end (%s); its connection is dropped", statement.__name__, exc_info=True
+                "a transaction could not end (%s: %s: %s); its connection is dropped",
+                statement.__name__,
+                type(problem).__name__,
+                problem,
+                exc_info=not away,
             )
-            self.connection.terminate()
+            self._drop()
             if raise_error:
                 raise
+
+    def _drop(self) -> None:
+        """Terminate the connection (the server rolls back what it had open). One the server closed is already
+        back in the pool, its proxy detached: nothing left to do."""
+        with contextlib.suppress(asyncpg.InterfaceError):
+            self.connection.terminate()
 
     async def _release(self) -> None:
         pool = self.engine.pool

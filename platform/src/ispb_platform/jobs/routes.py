@@ -32,6 +32,9 @@ async def run_now(request: Request[Any, Any, Any]) -> Redirect:
         job = await service.run_now(request.app.state.runtime.queue, principal.require_tenant(), name)
     except service.UnknownJob:
         raise NotFoundException() from None
+    except service.QueueUnavailable as away:
+        flash(request, str(away), alert=True)
+        return Redirect("/panel/automation", status_code=303)
     flash(
         request, f"{job.name} is queued for {principal.require_tenant().name}; its run appears below when it finishes."
     )
@@ -55,6 +58,9 @@ async def run_platform_now(request: Request[Any, Any, Any]) -> Redirect:
         job = await service.run_platform_now(request.app.state.runtime.queue, name)
     except service.UnknownJob:
         raise NotFoundException() from None
+    except service.QueueUnavailable as away:
+        flash(request, str(away), alert=True)
+        return Redirect("/admin/jobs", status_code=303)
     flash(request, f"{job.name} is queued; its run appears below when it finishes.")
     return Redirect("/admin/jobs", status_code=303)
 

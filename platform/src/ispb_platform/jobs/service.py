@@ -11,6 +11,7 @@ from typing import Any
 from saq import Queue
 
 from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.outage import is_unreachable
 from ispb_platform.jobs.registry import SCHEDULE
 from ispb_platform.jobs.runs import RunRecord, job_key, last_runs, last_runs_for
 from ispb_platform.jobs.worker import RUN_JOB, job_options
@@ -34,6 +35,27 @@ class UnknownJob(LookupError):
     """No per-tenant job of that name: "Run now" only runs the operator's own jobs."""
 
 
+class QueueUnavailable(Exception):
+    """The job queue (Redis) cannot be reached, so "Run now" queued nothing; the job's schedule still runs it
+    (the worker catches up the ticks it missed, docs/reliability.md). The message is for the person who asked."""
+
+    def __init__(self, job: ScheduledJob) -> None:
+        super().__init__(
+            f"The job queue cannot be reached at the moment, so {job.name} was not queued. It runs at its next"
+            " scheduled time; try Run now again in a minute."
+        )
+        self.job = job
+
+
+async def _enqueue(queue: Queue, job: ScheduledJob, **fields: Any) -> None:
+    try:
+        await queue.enqueue(RUN_JOB, **fields)
+    except Exception as error:
+        if is_unreachable(error):
+            raise QueueUnavailable(job) from error
+        raise
+
+
 async def run_now(queue: Queue, tenant: TenantRef, name: str, now: datetime | None = None) -> ScheduledJob:
     """Queue one of the operator's jobs now; the worker runs it exactly as on schedule, and records it."""
     job = next((j for j in SCHEDULE if j.name == name and j.scope is JobScope.TENANT), None)
@@ -41,8 +63,9 @@ async def run_now(queue: Queue, tenant: TenantRef, name: str, now: datetime | No
         raise UnknownJob(name)
     moment = now or datetime.now(UTC)
     options: dict[str, Any] = job_options(job)
-    await queue.enqueue(
-        RUN_JOB,
+    await _enqueue(
+        queue,
+        job,
         key=job_key(job, tenant, f"now-{moment:%Y-%m-%dT%H:%M:%S}"),
         job_name=job.name,
         tenant=tenant.slug,
@@ -71,7 +94,7 @@ async def run_platform_now(queue: Queue, name: str, now: datetime | None = None)
     if job is None:
         raise UnknownJob(name)
     moment = now or datetime.now(UTC)
-    await queue.enqueue(
-        RUN_JOB, key=job_key(job, None, f"now-{moment:%Y-%m-%dT%H:%M:%S}"), job_name=job.name, **job_options(job)
+    await _enqueue(
+        queue, job, key=job_key(job, None, f"now-{moment:%Y-%m-%dT%H:%M:%S}"), job_name=job.name, **job_options(job)
     )
     return job

@@ -7,7 +7,7 @@ Each takes the job context and hands explicit arguments to the set-based work: r
 from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.notify.events import events_to_outbox
 from ispb_platform.notify.reminders import alert_low_sms_credit, queue_due_date_reminders, queue_expiration_notices
-from ispb_platform.notify.sender import LEASE, deliver_outbox
+from ispb_platform.notify.sender import ABANDONED, LEASE, deliver_outbox
 
 
 async def due_date_reminders(ctx: JobContext) -> Counts:
@@ -27,11 +27,12 @@ async def low_sms_balance(ctx: JobContext) -> Counts:
 
 OUTBOX_DUE = (
     "(EXISTS (SELECT FROM {schema}.outbox WHERE status IN ('queued', 'sending', 'waiting_credit')"  # noqa: S608
-    " AND (next_attempt_at <= now() OR (status = 'sending'"
-    f" AND claimed_at < now() - interval '{int(LEASE.total_seconds())} seconds')))"
+    " AND ((status <> 'sending' AND next_attempt_at <= now()) OR ("
+    + ABANDONED.format(lease=f"interval '{int(LEASE.total_seconds())} seconds'").replace("{", "{{").replace("}", "}}")
+    + ")))"
     " OR EXISTS (SELECT FROM {schema}.domain_event WHERE notified_at IS NULL))"
 )
-"""``notify.send_outbox`` has work (``jobs/due.py``): a message due, a dead sender's lease run out, or an event
+"""``notify.send_outbox`` has work (``jobs/due.py``): a message due, a dead sender's claim abandoned, or an event
 to turn into messages. The conditions of its claim (``notify/sender.py``) and of ``notify/events.py``, answered
 from the partial indexes ``outbox_due_idx`` and ``domain_event_pending_idx``."""
 

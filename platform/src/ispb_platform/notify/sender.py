@@ -2,12 +2,20 @@
 ``notify.jobs``, runs it after turning pending events into messages).
 
 A batch is claimed in one short transaction (``FOR UPDATE SKIP LOCKED``; status ``sending`` with a claim time),
-so two senders never take the same row. A claim older than the lease belonged to a sender that died mid-send:
-it is taken over, and the message goes out again with the same ``{ref}`` so a de-duplicating gateway does not
-deliver it twice. SMS credit is taken once per message (``credit_taken``) and given back if the message finally
-fails; with no credit the message waits (``waiting_credit``) instead of being dropped. Gateway errors that can
-pass (down, timeout, 5xx, rate limit) are retried with exponential backoff for a day; refusals (bad number,
-bad credentials) fail at once with the gateway's reason.
+so two senders never take the same row. The claim is a short lease (`LEASE`) that the sender renews while it is
+alive (`_Claim`); a claim left unrenewed for a lease belonged to a sender that died mid-send and is taken over,
+and the message goes out again with the same ``{ref}`` so a de-duplicating gateway does not deliver it twice.
+
+PostgreSQL going away mid-batch (a restart, a failover) costs no message and sends none twice: the sender keeps
+the outcomes the gateway gave and writes them when the database answers again (`_patiently`, up to
+`DB_PATIENCE`), starts no send once its lease may have run out, and gives the messages it did not try back at
+once. A claim is not taken over in the first lease after the server started (``pg_postmaster_start_time()``):
+live senders reconnect and record or renew first. docs/reliability.md has the reasoning.
+
+SMS credit is taken once per message (``credit_taken``) and given back if the message finally fails; with no
+credit the message waits (``waiting_credit``) instead of being dropped. Gateway errors that can pass (down,
+timeout, 5xx, rate limit) are retried with exponential backoff for a day; refusals (bad number, bad
+credentials) fail at once with the gateway's reason.
 
 A message whose stored ``body`` masks a secret (``notify/outbox.py``) is sent with the text opened from
 ``text_sealed`` at send time, so only the gateway ever gets it; the sealed text is dropped once the message is
@@ -19,9 +27,13 @@ concurrency-sensitive statements the query builder does not express.
 """
 
 import asyncio
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from ispb_notify import (
     Channel,
@@ -35,9 +47,20 @@ from ispb_notify import (
 from ispb_platform.notify.gateways import load_gateways
 from ispb_platform.notify.outbox import outbox_binding
 from ispb_platform.secrets_box import SealError, reveal
-from ispb_tenants import Database, TenantRef
+from ispb_tenants import Database, TenantRef, database_unavailable
 
-LEASE = timedelta(minutes=5)
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+LEASE = timedelta(seconds=60)
+"""A claim its sender has not renewed for this long may be taken over (the sender died)."""
+RENEW_EVERY_S = 10.0
+"""How often a sender renews the claim of the batch it is sending (every second while the database is away)."""
+SEND_MARGIN_S = 20.0
+"""A send starts only while the claim was renewed less than ``LEASE - SEND_MARGIN_S`` ago: a send that starts
+then ends (gateway timeout 10 s) before anyone may take the message over."""
+DB_PATIENCE = timedelta(minutes=5)
+"""How long a sender waits for the database to record what it sent before it gives up (inside the job's 600 s)."""
 BATCH = 200
 PARALLEL = 50
 RECORD_EVERY = 50
@@ -45,16 +68,55 @@ GIVE_UP_AFTER = timedelta(days=1)
 NO_CREDIT_RETRY = timedelta(minutes=10)
 NO_GATEWAY_RETRY = timedelta(minutes=15)
 
-_CLAIM = """
+ABANDONED = "status = 'sending' AND claimed_at < now() - {lease} AND pg_postmaster_start_time() < now() - {lease}"
+"""A claim that may be taken over: not renewed for a lease, and the server has been up for a lease (after a
+restart every live sender gets a lease to reconnect, record its outcomes and renew; the outage itself may have
+been longer than the lease). ``{lease}`` is an interval expression. Shared with ``notify.jobs.OUTBOX_DUE``."""
+
+_CLAIM = f"""
 UPDATE outbox SET status = 'sending', claimed_at = now(), attempts = attempts + 1
 WHERE id IN (
     SELECT id FROM outbox
     WHERE (status IN ('queued', 'waiting_credit') AND next_attempt_at <= now())
-       OR (status = 'sending' AND claimed_at < now() - $1::interval)
+       OR ({ABANDONED.format(lease="$1::interval")})
     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
 )
-RETURNING id, key, channel, to_address, body, text_sealed, segments, attempts, credit_taken, created_at
-"""
+RETURNING id, key, channel, to_address, body, text_sealed, segments, attempts, credit_taken, created_at, claimed_at
+"""  # noqa: S608 (constants of this module)
+_RENEW = (
+    "UPDATE outbox SET claimed_at = now() WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claimed_at = $2"
+    " RETURNING claimed_at"
+)
+_RELEASE = (
+    "UPDATE outbox SET status = 'queued', next_attempt_at = now(), attempts = attempts - 1"
+    " WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claimed_at = $2"
+)
+
+
+async def _patiently(what: str, action: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``action`` (one transaction) until the database answers it, waiting 0.5 s, then twice as long each time
+    up to 5 s, for at most `DB_PATIENCE`; other errors, and the database still away after that, are raised.
+
+    Every action given is safe to run again after a failure: a transaction that failed did nothing, and one
+    whose commit was lost with the connection is repeated with the same effect (outcomes written by id, the
+    claim's release and renewal conditioned on the claim, credit taken only for rows that have none)."""
+    deadline = time.monotonic() + DB_PATIENCE.total_seconds()
+    pause, waiting = 0.5, False
+    while True:
+        try:
+            result = await action()
+        except Exception as problem:
+            if not database_unavailable(problem) or time.monotonic() + pause > deadline:
+                raise
+            if not waiting:
+                log.warning("the database is away while %s (%s); waiting for it", what, type(problem).__name__)
+                waiting = True
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            continue
+        if waiting:
+            log.info("the database answers again; %s done", what)
+        return result
 
 
 def backoff(attempts: int) -> timedelta:
@@ -82,6 +144,12 @@ async def _take_credit(db: Database, tenant: TenantRef, rows: list[Any]) -> set[
     if not needing:
         return allowed
     async with db.tenant(tenant) as scope:
+        # run again after a lost commit (`_patiently`): rows whose credit that commit took need none now
+        had = await scope.connection.fetch(
+            "SELECT id FROM outbox WHERE id = ANY($1::bigint[]) AND credit_taken", [r["id"] for r in needing]
+        )
+        allowed |= {r["id"] for r in had}
+        needing = [r for r in needing if r["id"] not in allowed]
         account = await scope.connection.fetchrow(
             "SELECT t.sms_credit, s.sms_billing FROM platform.tenant t"
             " LEFT JOIN platform.tenant_subscription s ON s.tenant_id = t.id WHERE t.id = $1 FOR UPDATE OF t",
@@ -160,7 +228,10 @@ async def _deliver(run: _Run, row: Any, may_send: bool) -> Outcome:
 
 
 async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: list[Outcome]) -> None:
-    """Write the batch's outcomes in one statement, and give back the credit of messages that failed for good."""
+    """Write the batch's outcomes in one statement, and give back the credit of messages that failed for good.
+
+    A message recorded ``sent`` stays sent: writing again after a commit whose answer was lost (`_patiently`)
+    must not turn a message another sender has since sent back into one to send."""
     async with db.tenant(tenant) as scope:
         await scope.connection.execute(
             "UPDATE outbox o SET status = u.status, next_attempt_at = now() + u.delay, last_error = u.error,"
@@ -169,7 +240,7 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
             " sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE o.sent_at END,"
             " text_sealed = CASE WHEN u.status = 'sent' THEN NULL ELSE o.text_sealed END"
             " FROM unnest($1::bigint[], $2::text[], $3::interval[], $4::text[], $5::text[], $6::text[])"
-            " AS u(id, status, delay, error, message_id, reply) WHERE o.id = u.id",
+            " AS u(id, status, delay, error, message_id, reply) WHERE o.id = u.id AND o.status <> 'sent'",
             [r["id"] for r in rows],
             [o.status for o in outcomes],
             [o.delay for o in outcomes],
@@ -190,26 +261,91 @@ async def _record(db: Database, tenant: TenantRef, rows: list[Any], outcomes: li
                 )
 
 
-async def _send_batch(run: _Run, rows: list[Any], allowed: set[int], gate: asyncio.Semaphore) -> list[Outcome]:
-    """Send a claimed batch in parallel, recording outcomes in groups as sends finish, so a crash loses at most
-    ``RECORD_EVERY`` recorded outcomes (whose messages a de-duplicating gateway recognises by ``{ref}``)."""
-    done: list[tuple[Any, Outcome]] = []
-    every: list[Outcome] = []
+@dataclass
+class _Claim:
+    """The batch a sender holds: its ids, the claim time it last wrote (its token: a claim renewed or taken over
+    by someone else no longer matches) and when, by this process's clock, that was confirmed."""
 
-    async def send_one(row: Any) -> None:
+    ids: list[int]
+    token: datetime
+    confirmed_at: float
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def fresh(self) -> bool:
+        """Whether a send may start: nobody can take these messages over before it ends."""
+        return time.monotonic() - self.confirmed_at < LEASE.total_seconds() - SEND_MARGIN_S
+
+    async def keep(self, db: Database, tenant: TenantRef) -> None:
+        """Renew the claim until `stop` is set: every `RENEW_EVERY_S`, every second while the database is away.
+        Only an answered renewal moves `confirmed_at`; stopping waits for a renewal in flight (never cancels a
+        statement midway, which would leave its connection busy)."""
+        pause = RENEW_EVERY_S
+        while not self.stop.is_set():
+            try:
+                await asyncio.wait_for(self.stop.wait(), pause)
+                return
+            except TimeoutError:
+                pass
+            started = time.monotonic()
+            try:
+                async with db.tenant(tenant) as scope:
+                    renewed = await scope.connection.fetchval(_RENEW, self.ids, self.token)
+            except Exception as problem:
+                if not database_unavailable(problem):
+                    log.exception("outbox of %s: the claim could not be renewed; its sends stop", tenant.slug)
+                    return  # the claim goes stale: no send starts, the untried messages are given back
+                pause = 1.0
+                continue
+            if renewed is not None:  # None: every message of the batch is recorded
+                self.token = renewed
+            self.confirmed_at, pause = started, RENEW_EVERY_S
+
+
+async def _send_batch(
+    run: _Run, rows: list[Any], allowed: set[int], gate: asyncio.Semaphore, claim: _Claim
+) -> list[Outcome | None]:
+    """Send a claimed batch in parallel, recording outcomes in groups as sends finish, so a crash loses at most
+    ``RECORD_EVERY`` recorded outcomes (whose messages a de-duplicating gateway recognises by ``{ref}``).
+
+    A send starts only while the claim is fresh; a message not tried (None) is given back by the caller. A group
+    whose record finds the database away waits for it (`_patiently`) while the other sends go on."""
+    done: list[tuple[Any, Outcome]] = []
+    every: list[Outcome | None] = [None] * len(rows)
+
+    async def send_one(index: int, row: Any) -> None:
         async with gate:
+            if not claim.fresh():
+                return
             outcome = await _deliver(run, row, row["id"] in allowed)
-        every.append(outcome)
+        every[index] = outcome
         done.append((row, outcome))
         if len(done) >= RECORD_EVERY:
-            group = done[:]
-            done.clear()
-            await _record(run.db, run.tenant, [r for r, _ in group], [o for _, o in group])
+            await _record_group(run, done)
 
-    await asyncio.gather(*(send_one(row) for row in rows))
-    if done:
-        await _record(run.db, run.tenant, [r for r, _ in done], [o for _, o in done])
+    await asyncio.gather(*(send_one(index, row) for index, row in enumerate(rows)))
+    while done:
+        await _record_group(run, done)
     return every
+
+
+async def _record_group(run: _Run, done: list[tuple[Any, Outcome]]) -> None:
+    group = done[:]
+    done.clear()
+    try:
+        await _patiently(
+            f"recording {len(group)} outcomes",
+            lambda: _record(run.db, run.tenant, [r for r, _ in group], [o for _, o in group]),
+        )
+    except Exception:
+        sent = [r["id"] for r, o in group if o.status == "sent"]
+        log.error(
+            "outbox of %s: %d messages the gateway accepted could not be recorded as sent (ids %s); after the"
+            " lease they go out again with the same reference",
+            run.tenant.slug,
+            len(sent),
+            sent,
+        )
+        raise
 
 
 async def deliver_outbox(
@@ -217,7 +353,10 @@ async def deliver_outbox(
 ) -> dict[str, int]:
     """Claim and deliver ``tenant``'s due messages, batch after batch, until nothing is due; returns the
     outcomes counted (``sent``, ``retry``, ``failed``, ``waiting_credit``, ``no_gateway``). Requests go only
-    where ``outbound`` allows (``ISPB_OUTBOUND_ALLOW``): a gateway URL to a refused address fails its messages."""
+    where ``outbound`` allows (``ISPB_OUTBOUND_ALLOW``): a gateway URL to a refused address fails its messages.
+
+    While the database is away the sender waits for it (`DB_PATIENCE`) with what it holds: outcomes are written
+    and untried messages given back when it answers, and delivery goes on in the same run."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "waiting_credit": 0, "no_gateway": 0}
     async with HttpClient(max_connections=PARALLEL, policy=outbound) as client:
         async with db.tenant(tenant):
@@ -228,13 +367,41 @@ async def deliver_outbox(
         run = _Run(db, tenant, gateways, now, secret_key)
         gate = asyncio.Semaphore(PARALLEL)
         while True:
-            async with db.tenant(tenant) as scope:
-                rows = list(await scope.connection.fetch(_CLAIM, LEASE, BATCH))
+            started = time.monotonic()
+            rows = await _patiently("claiming messages", partial(_claim, db, tenant))
             if not rows:
                 return counts
-            allowed = await _take_credit(db, tenant, rows) if Channel.SMS in gateways else set()
-            for outcome in await _send_batch(run, rows, allowed, gate):
+            claim = _Claim([r["id"] for r in rows], rows[0]["claimed_at"], started)
+            keeper = asyncio.create_task(claim.keep(db, tenant))
+            try:
+                allowed = (
+                    await _patiently("taking SMS credit", partial(_take_credit, db, tenant, rows))
+                    if Channel.SMS in gateways
+                    else set()
+                )
+                outcomes = await _send_batch(run, rows, allowed, gate, claim)
+            finally:
+                claim.stop.set()
+                await asyncio.gather(keeper, return_exceptions=True)
+            untried = [row["id"] for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+            if untried:
+                await _patiently("giving back untried messages", partial(_release, db, tenant, untried, claim.token))
+            for outcome in outcomes:
+                if outcome is None:
+                    continue
                 key = {"queued": "retry"}.get(outcome.status, outcome.status)
                 if outcome.error.startswith("No ") and outcome.status == "queued":
                     key = "no_gateway"
                 counts[key] += 1
+
+
+async def _claim(db: Database, tenant: TenantRef) -> list[Any]:
+    async with db.tenant(tenant) as scope:
+        return list(await scope.connection.fetch(_CLAIM, LEASE, BATCH))
+
+
+async def _release(db: Database, tenant: TenantRef, ids: list[int], token: datetime) -> None:
+    """Give back messages this sender claimed but did not try (its claim went stale while the database was away):
+    due at once, their attempt not counted. Rows someone else took over meanwhile are theirs (token differs)."""
+    async with db.tenant(tenant) as scope:
+        await scope.connection.execute(_RELEASE, ids, token)

@@ -12,13 +12,13 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
-import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from ispb_platform.auth.access import LOCKED_PAGE, PanelLocked
+from ispb_tenants.availability import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,30 +38,6 @@ UNAVAILABLE_DETAIL = (
     "We cannot reach our database at the moment, so nothing was changed. Please try again in a minute; "
     "if you were sending a form, send it again then."
 )
-_DATABASE_AWAY: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,  # the connection broke or could not be made
-    asyncpg.CannotConnectNowError,  # starting up or shutting down
-    asyncpg.AdminShutdownError,  # terminated by a restart
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-)
-_CLOSED_CONNECTION_WORDS = ("connection is closed", "connection was closed", "pool is closed", "pool is closing")
-
-
-def database_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` (or an error it was raised from) says the database cannot be reached right now."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, _DATABASE_AWAY):
-            return True
-        if isinstance(current, asyncpg.InterfaceError) and any(w in str(current) for w in _CLOSED_CONNECTION_WORDS):
-            return True
-        if isinstance(current, OSError) and _raised_in_asyncpg(current):
-            return True  # refused, reset, or the server's Unix socket gone while it restarts
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -75,16 +51,6 @@ def _sign_in_url(request: Request[Any, Any, Any]) -> str:
     if len(parts) > 2 and parts[1] == "portal" and parts[2]:
         return f"/portal/{parts[2]}/login?next={target}"
     return f"/login?next={target}"
-
-
-def _raised_in_asyncpg(error: BaseException) -> bool:
-    """Whether ``error`` came up through asyncpg (connecting or talking to PostgreSQL), not from a file or a peer."""
-    frame = error.__traceback__
-    while frame is not None:
-        if frame.tb_frame.f_globals.get("__name__", "").startswith("asyncpg."):
-            return True
-        frame = frame.tb_next
-    return False
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
