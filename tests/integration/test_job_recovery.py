@@ -57,11 +57,11 @@ async def test_the_minute_tick_queues_outbox_and_router_jobs_only_for_operators_
 
     await fan_out(db, queue, get_job("notify.send_outbox"), period)
     await fan_out(db, queue, get_job("netsync.router_commands"), period)
-    await fan_out(db, queue, get_job("netsync.usage_rollup"), period)  # no due test: every active operator
+    await fan_out(db, queue, get_job("netsync.radacct_partitions"), period)  # no due test: every active operator
 
     assert await _queued_tenants(queue, "notify.send_outbox", period, tenants) == {with_event.slug, with_message.slug}
     assert await _queued_tenants(queue, "netsync.router_commands", period, tenants) == {with_command.slug}
-    assert await _queued_tenants(queue, "netsync.usage_rollup", period, tenants) == {t.slug for t in tenants}
+    assert await _queued_tenants(queue, "netsync.radacct_partitions", period, tenants) == {t.slug for t in tenants}
 
 
 async def _nothing(ctx: JobContext) -> Counts:
