@@ -57,7 +57,7 @@ DAY_OF_WORK = {
 
 
 async def main(operators: int, history_days: int, keep: str | None) -> None:
-    async with scratch_database(keep) as url:
+    async with scratch_database(keep, label="scale") as url:
         db = await Database.connect(url, min_size=2, max_size=10)
         try:
             await _drill(db, url, operators, history_days)

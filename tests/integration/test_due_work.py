@@ -156,6 +156,7 @@ CASES: dict[str, tuple[list[Setup], list[Setup]]] = {
         [make_customer, lambda s: _package_customer(s, "disabled")],
     ),
     "billing.auto_suspend": ([_open_bill], [_paid_bill]),
+    "billing.advance_debit": ([_open_bill], [_paid_bill, make_customer]),
     "notify.due_date": (
         [_all(lambda s: _rule(s, "due_date"), _open_bill)],
         [

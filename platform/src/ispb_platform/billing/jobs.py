@@ -31,6 +31,10 @@ AUTO_SUSPEND_DUE = "EXISTS (SELECT FROM {schema}.bill WHERE status = 'open')"
 """``billing.auto_suspend`` has work: an open bill (the job suspends only customers with an overdue open
 invoice, ``suspension/auto.py``; the grace and the operator's day are the job's to judge)."""
 
+ADVANCE_DEBIT_DUE = AUTO_SUSPEND_DUE
+"""``billing.advance_debit`` has work: an open bill (it settles open invoices from advance credit,
+``advance.py``; whether it is the 1st in the operator's zone is the job's to judge)."""
+
 
 async def generate_bills(ctx: JobContext) -> Counts:
     """``billing.generate_bills``: bill every customer whose period containing today is not billed yet."""

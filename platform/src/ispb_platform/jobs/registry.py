@@ -7,6 +7,7 @@ job that would not really run.
 
 from ispb_platform.backups import jobs as backup_jobs
 from ispb_platform.billing.jobs import (
+    ADVANCE_DEBIT_DUE,
     AUTO_SUSPEND_DUE,
     FUP_ENFORCE_DUE,
     GENERATE_BILLS_DUE,
@@ -98,6 +99,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="On the 1st of the month, settles open bills from customers' advance credit",
         timeout_s=3600,
         observed_counts=frozenset({"not_the_first"}),
+        due_work=ADVANCE_DEBIT_DUE,
     ),
     ScheduledJob(
         name="billing.auto_suspend",
