@@ -86,10 +86,17 @@ async def _drill(db: Database, url: str, operators: int, history_days: int) -> N
         tenth = max(1, len(times) // 10)
         report(Figure("operator creation, last tenth", size, statistics.mean(times[-tenth:]), "s", goal_below=2))
 
-    started = time.perf_counter()
-    results = await migrate_tenants(db)
-    assert all(r.error is None for r in results), [r.error for r in results if r.error]
-    report(Figure("tenants migrate, nothing pending", size, time.perf_counter() - started, "s", goal_below=120))
+    for _ in range(2):  # a resumed run may find migrations added since its operators were made: then twice
+        started = time.perf_counter()
+        results = await migrate_tenants(db)
+        elapsed = time.perf_counter() - started
+        assert all(r.error is None for r in results), [r.error for r in results if r.error]
+        applied = sum(len(r.applied) for r in results)
+        if not applied:
+            report(Figure("tenants migrate, nothing pending", size, elapsed, "s", goal_below=120))
+            break
+        touched = sum(1 for r in results if r.applied)
+        report(Figure(f"tenants migrate, {applied} migrations in {touched} operators", size, elapsed, "s"))
 
     await db.pool.execute("VACUUM ANALYZE")
     row = await db.pool.fetchrow(_CATALOG)
