@@ -11,11 +11,12 @@ On a scratch database (ISPB_BENCH_DATABASE_URL, else 127.0.0.1:5432, else an emb
    migration), the mean and the mean of the last tenth (flat or growing);
 2. ``ispb tenants migrate`` over all of them with nothing pending (what each upgrade's check costs);
 3. the catalog: relations per operator and the database's size per operator;
-4. the per-minute tick's question "which operators have due outbox or router work" (``jobs/due.py``), with
-   one operator in 50 having due work;
-5. with a day of run records for every operator (``--history-days``; the shape after this issue: per
-   operator a record per run that did work, quiet streaks rolled up), ``ispb jobs list``'s query and the p95 of
-   the Automation page and of the Customers page of one operator, through the whole app in-process.
+4. each tick's question "which operators have work for this job" (``jobs/due.py``), for every job with a due
+   test, with one operator in 50 having a due outbox message;
+5. with a day of run records for every operator (``--history-days``; a worst case: a record per run that did
+   work, quiet streaks rolled up, as before runs that did work were added into one record a day), ``ispb jobs
+   list``'s query and the p95 of the Automation page and of the Customers page of one operator, through the
+   whole app in-process, signed in.
 """
 
 import argparse
