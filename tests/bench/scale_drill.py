@@ -122,6 +122,7 @@ async def _drill(db: Database, url: str, operators: int, history_days: int) -> N
         assert expected <= {t.slug for t in due} and not unexpected, f"{job.name}: {unexpected or 'missing'}"
         report(Figure(f"tick: operators due for {job.name}", size, statistics.median(samples), "ms", goal_below=500))
 
+    _load("after the ticks")
     rows = await _history(db, history_days)
     history = f"{size}, {rows:,} run records"
     samples = []
@@ -150,6 +151,13 @@ async def _drill(db: Database, url: str, operators: int, history_days: int) -> N
         for page, goal in (("/panel/automation", 50), ("/panel/customers", 50)):
             p95 = await _p95(client, page)
             report(Figure(f"panel {page} p95", history, p95, "ms", goal_below=goal))
+            _load(f"after {page}")
+
+
+def _load(when: str) -> None:
+    """The machine's load average, printed beside the figures (other people's tests share the machine)."""
+    one, five, fifteen = os.getloadavg()
+    print(f"load average {when}: {one:.1f}, {five:.1f}, {fifteen:.1f}", flush=True)
 
 
 # The operators' own relations (tables, indexes, sequences, views, partitions) with their TOAST tables and the
