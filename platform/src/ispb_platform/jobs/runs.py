@@ -64,6 +64,21 @@ def job_key(job: ScheduledJob, tenant: TenantRef | None, period: str) -> str:
     return f"{job.name}:{tenant.slug if tenant else 'platform'}:{period}"
 
 
+RUN_NOW = "now-"
+"""The period of a "Run now" key (``jobs/service.py``): the queued run is a person's."""
+
+
+def trigger_of(key: str) -> Trigger:
+    """A queued run's trigger from its key: "Run now" (a person's run, which keeps its own record) or the schedule.
+
+    >>> trigger_of("billing.generate_bills:padma:now-2026-12-04T17:40:00")
+    <Trigger.MANUAL: 'manual'>
+    >>> trigger_of("notify.due_date:padma:2026-12-04T17:02Z")
+    <Trigger.SCHEDULE: 'schedule'>
+    """
+    return Trigger.MANUAL if f":{RUN_NOW}" in key else Trigger.SCHEDULE
+
+
 async def execute(
     db: Database,
     job: ScheduledJob,

@@ -12,7 +12,7 @@ from saq import Queue
 
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.jobs.registry import SCHEDULE
-from ispb_platform.jobs.runs import RunRecord, job_key, last_runs, last_runs_for
+from ispb_platform.jobs.runs import RUN_NOW, RunRecord, job_key, last_runs, last_runs_for
 from ispb_platform.jobs.worker import RUN_JOB, job_options
 from ispb_tenants import Database, TenantRef
 
@@ -43,7 +43,7 @@ async def run_now(queue: Queue, tenant: TenantRef, name: str, now: datetime | No
     options: dict[str, Any] = job_options(job)
     await queue.enqueue(
         RUN_JOB,
-        key=job_key(job, tenant, f"now-{moment:%Y-%m-%dT%H:%M:%S}"),
+        key=job_key(job, tenant, f"{RUN_NOW}{moment:%Y-%m-%dT%H:%M:%S}"),
         job_name=job.name,
         tenant=tenant.slug,
         **options,
@@ -72,6 +72,6 @@ async def run_platform_now(queue: Queue, name: str, now: datetime | None = None)
         raise UnknownJob(name)
     moment = now or datetime.now(UTC)
     await queue.enqueue(
-        RUN_JOB, key=job_key(job, None, f"now-{moment:%Y-%m-%dT%H:%M:%S}"), job_name=job.name, **job_options(job)
+        RUN_JOB, key=job_key(job, None, f"{RUN_NOW}{moment:%Y-%m-%dT%H:%M:%S}"), job_name=job.name, **job_options(job)
     )
     return job
