@@ -3,8 +3,9 @@ is the schedule's and is added into the day's record (``jobs/runs.py``)."""
 
 from datetime import UTC, datetime
 
+from ispb_platform.jobs.job import RUN_NOW
 from ispb_platform.jobs.registry import get_job
-from ispb_platform.jobs.runs import RUN_NOW, Trigger, job_key, trigger_of
+from ispb_platform.jobs.runs import Trigger, job_key, trigger_of
 from ispb_tenants import TenantRef
 
 

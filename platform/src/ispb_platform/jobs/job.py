@@ -46,6 +46,10 @@ class JobContext:
         return self.tenant
 
 
+RUN_NOW = "now-"
+"""The period of a "Run now" key (``<job>:<tenant>:now-<time>``, ``jobs/service.py``): the queued run is a
+person's, recorded as manual (``runs.trigger_of``)."""
+
 Counts = Mapping[str, int]
 JobFunction = Callable[[JobContext], Awaitable[Counts]]
 

@@ -27,9 +27,8 @@ from typing import Any
 from saq import Queue
 from saq.job import Job, Status
 
-from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.job import RUN_NOW, Counts, JobContext
 from ispb_platform.jobs.queue import run_soon
-from ispb_platform.jobs.runs import RUN_NOW
 from ispb_tenants import Database, TenantRef, get_tenant
 
 GRACE_S = 10

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from saq import Queue
 
 from ispb_notify import OutboundPolicy
-from ispb_platform.jobs.job import JobContext, JobScope, ScheduledJob
+from ispb_platform.jobs.job import RUN_NOW, JobContext, JobScope, ScheduledJob
 from ispb_tenants import Database, TenantRef
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -62,10 +62,6 @@ def local_today(now: datetime, tenant: TenantRef | None) -> date:
 def job_key(job: ScheduledJob, tenant: TenantRef | None, period: str) -> str:
     """``<job>:<tenant>:<period>``: the same tick for the same tenant always gets the same key."""
     return f"{job.name}:{tenant.slug if tenant else 'platform'}:{period}"
-
-
-RUN_NOW = "now-"
-"""The period of a "Run now" key (``jobs/service.py``): the queued run is a person's."""
 
 
 def trigger_of(key: str) -> Trigger:

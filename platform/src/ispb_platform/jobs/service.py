@@ -10,9 +10,9 @@ from typing import Any
 
 from saq import Queue
 
-from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.job import RUN_NOW, JobScope, ScheduledJob
 from ispb_platform.jobs.registry import SCHEDULE
-from ispb_platform.jobs.runs import RUN_NOW, RunRecord, job_key, last_runs, last_runs_for
+from ispb_platform.jobs.runs import RunRecord, job_key, last_runs, last_runs_for
 from ispb_platform.jobs.worker import RUN_JOB, job_options
 from ispb_tenants import Database, TenantRef
 
