@@ -21,12 +21,13 @@ ROUTER_COMMANDS_DUE = (
 """``netsync.router_commands`` has work (``jobs/due.py``): a pending command due, from ``router_command_due_idx``."""
 
 # The due tests of the five- and fifteen-minute network jobs (``jobs/due.py``). Each is true whenever its job
-# could find work (a superset: a wrong test loses work silently) and is answered by an index probe or by the
-# first row of a table (tests/integration/test_due_work.py checks both). Plans on an operator's schema:
-#   unrolled radacct rows:  Index Only Scan using <partition>_radacct_unrolled_idx (partial: exactly those rows)
-#   stale open sessions:    Bitmap Index Scan on <partition>_radacct_stale_idx (AcctUpdateTime < .. OR IS NULL)
+# could find work (a superset: a wrong test loses work silently) and an index answers every part of it
+# (tests/integration/test_due_work.py checks both, the plans with sequential scans off; on an operator's nearly
+# empty tables the planner may rightly read the one page instead). Plans on an operator's schema:
+#   unrolled radacct rows:  Bitmap Index Scan on each partition's radacct_unrolled_idx (partial: exactly those rows)
+#   stale open sessions:    Index Scan on each partition's radacct_stale_idx (AcctUpdateTime, open sessions only)
 #   API routers:            Index Only Scan using router_api_idx (partial: mode = 'api', tenant migration 0020)
-#   traffic totals, OLTs:   the table's first row (no condition: one page read, however many rows)
+#   traffic totals, OLTs:   Index Only Scan of customer_traffic_total_pkey, olt_name_key (any row will do)
 _UNROLLED = (
     "EXISTS (SELECT FROM {schema}.radacct WHERE coalesce(acctinputoctets, 0) <> rolledinputoctets"
     " OR coalesce(acctoutputoctets, 0) <> rolledoutputoctets)"
