@@ -82,20 +82,26 @@ def server_url() -> str:
 
 
 @asynccontextmanager
-async def scratch_database() -> AsyncIterator[str]:
-    """A database of its own on the bench server, dropped afterwards; yields its URL."""
+async def scratch_database(keep: str | None = None, label: str = "") -> AsyncIterator[str]:
+    """A database of its own on the bench server, dropped afterwards; yields its URL.
+
+    ``keep`` names a database that is created if missing and NOT dropped: a long bench (the 1,000-operator scale
+    drill) can then be resumed, or measured again after a change, without rebuilding its data; drop it by hand
+    (``dropdb NAME``) when done. ``label`` goes into a dropped database's name (whose run made it)."""
     server = server_url()
-    name = f"ispb_bench_{secrets.token_hex(3)}"
+    name = keep or f"ispb_bench_{label + '_' if label else ''}{secrets.token_hex(3)}"
     admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    if not (keep and await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)):
+        await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     base, _, query = server.partition("?")
     try:
         yield base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
     finally:
-        admin = await asyncpg.connect(server)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        if keep is None:
+            admin = await asyncpg.connect(server)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
 
 
 def rss_mb(pid: int | None = None) -> float:

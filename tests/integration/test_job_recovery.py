@@ -1,8 +1,9 @@
 """The per-minute fan-out queues only operators with due work, idle runs roll up, dead runs are closed and rerun."""
 
+import json
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from saq import Queue
@@ -57,11 +58,11 @@ async def test_the_minute_tick_queues_outbox_and_router_jobs_only_for_operators_
 
     await fan_out(db, queue, get_job("notify.send_outbox"), period)
     await fan_out(db, queue, get_job("netsync.router_commands"), period)
-    await fan_out(db, queue, get_job("netsync.usage_rollup"), period)  # no due test: every active operator
+    await fan_out(db, queue, get_job("netsync.radacct_partitions"), period)  # no due test: every active operator
 
     assert await _queued_tenants(queue, "notify.send_outbox", period, tenants) == {with_event.slug, with_message.slug}
     assert await _queued_tenants(queue, "netsync.router_commands", period, tenants) == {with_command.slug}
-    assert await _queued_tenants(queue, "netsync.usage_rollup", period, tenants) == {t.slug for t in tenants}
+    assert await _queued_tenants(queue, "netsync.radacct_partitions", period, tenants) == {t.slug for t in tenants}
 
 
 async def _nothing(ctx: JobContext) -> Counts:
@@ -82,7 +83,9 @@ async def _runs(db: Database, name: str, tenant: TenantRef) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-async def test_scheduled_runs_that_find_nothing_roll_up_into_one_record_per_quiet_streak(db: Database, make_tenant):
+async def test_scheduled_runs_that_find_nothing_roll_up_into_one_record_per_quiet_streak_or_day_of_work(
+    db: Database, make_tenant
+):
     tenant = await make_tenant("idle")
     quiet = ScheduledJob("test.quiet", "* * * * *", JobScope.TENANT, _nothing, "q", observed_counts={"checked"})
     busy = ScheduledJob("test.quiet", "* * * * *", JobScope.TENANT, _something, "q", observed_counts={"checked"})
@@ -96,12 +99,48 @@ async def test_scheduled_runs_that_find_nothing_roll_up_into_one_record_per_quie
     runs = await _runs(db, "test.quiet", tenant)
     assert [(r["job_key"], r["status"]) for r in runs] == [
         ("idle-2", "succeeded"),  # three quiet ticks: one record, at the latest
-        ("work", "succeeded"),
-        ("idle-4", "succeeded"),
-        ("by-hand", "succeeded"),
+        ("idle-4", "succeeded"),  # the day's run that did work, and the quiet ticks after it: one record
+        ("by-hand", "succeeded"),  # a person's run stays its own
     ]
-    assert '"idle_runs": 3' in runs[0]["counts"] and '"idle_runs": 2' in runs[2]["counts"]
+    assert [json.loads(r["counts"]) for r in runs] == [
+        {"sent": 0, "checked": 3, "idle_runs": 3},
+        {"sent": 2, "checked": 3, "runs": 1, "idle_runs": 2},
+        {"sent": 0, "checked": 3},
+    ]
     assert last.job_key == "idle-4" and last.counts["idle_runs"] == 2
+
+
+async def _failing(ctx: JobContext) -> Counts:
+    raise RuntimeError("router away")
+
+
+async def test_scheduled_runs_that_did_work_add_up_into_one_record_per_day(db: Database, make_tenant):
+    tenant = await make_tenant("work")
+    busy = ScheduledJob("test.busy", "*/5 * * * *", JobScope.TENANT, _something, "b", observed_counts={"checked"})
+    failing = ScheduledJob("test.busy", "*/5 * * * *", JobScope.TENANT, _failing, "b")
+    monday, tuesday = date(2026, 12, 7), date(2026, 12, 8)
+    for n in range(3):
+        await execute(db, busy, tenant=tenant, trigger=Trigger.SCHEDULE, key=f"mon-{n}", today=monday)
+    with pytest.raises(RuntimeError):
+        await execute(db, failing, tenant=tenant, trigger=Trigger.SCHEDULE, key="mon-failed", today=monday)
+    await execute(db, busy, tenant=tenant, trigger=Trigger.SCHEDULE, key="mon-after", today=monday)
+    for n in range(2):
+        last = await execute(db, busy, tenant=tenant, trigger=Trigger.SCHEDULE, key=f"tue-{n}", today=tuesday)
+
+    runs = await _runs(db, "test.busy", tenant)
+    assert [(r["job_key"], r["status"]) for r in runs] == [
+        ("mon-2", "succeeded"),  # three runs that each sent 2: one record, at the latest, the day's sum
+        ("mon-failed", "failed"),  # a failure keeps its own record and breaks the day's record
+        ("mon-after", "succeeded"),
+        ("tue-1", "succeeded"),  # a new day, a new record
+    ]
+    assert [json.loads(r["counts"]) for r in runs] == [
+        {"sent": 6, "checked": 3, "runs": 3},  # "checked" describes (observed): the latest value, not a sum
+        {},
+        {"sent": 2, "checked": 3, "runs": 1},
+        {"sent": 4, "checked": 3, "runs": 2},
+    ]
+    assert last.job_key == "tue-1" and last.counts == {"sent": 4, "checked": 3, "runs": 2}
 
 
 async def _running_record(db: Database, tenant: TenantRef, key: str, started: datetime) -> int:

@@ -11,6 +11,30 @@ from ispb_platform.billing.suspension.auto import suspend_overdue
 from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.network.routers.commands import run_due
 
+# The due tests of the billing jobs (``jobs/due.py``): each true whenever the job could find work, each answered
+# by an index probe (tests/integration/test_due_work.py). Plans on an operator's schema:
+#   fair usage:   Index Only Scan using package_fup_idx (partial, tenant migration 0020) / customer_fup_idx
+#   bills:        Index Scan using customer_package_idx (package_id IS NOT NULL), filter status <> 'disabled'
+#   suspension:   Index Only Scan using bill_open_idx (partial: status = 'open')
+FUP_ENFORCE_DUE = (
+    "(EXISTS (SELECT FROM {schema}.package WHERE data_allowance_mb IS NOT NULL AND fup_download_kbps IS NOT NULL)"
+    " OR EXISTS (SELECT FROM {schema}.customer WHERE fup_until IS NOT NULL))"
+)
+"""``billing.fup_enforce`` has work: a package with a data allowance and an FUP speed (its customers may go over),
+or a customer reduced now (to be restored): exactly the job's candidates (``fair_usage.py``)."""
+
+GENERATE_BILLS_DUE = "EXISTS (SELECT FROM {schema}.customer WHERE package_id IS NOT NULL AND status <> 'disabled')"
+"""``billing.generate_bills`` has work: a customer with a package who is not disabled (the candidates of
+``generate.py`` before the date tests, which depend on the operator's day)."""
+
+AUTO_SUSPEND_DUE = "EXISTS (SELECT FROM {schema}.bill WHERE status = 'open')"
+"""``billing.auto_suspend`` has work: an open bill (the job suspends only customers with an overdue open
+invoice, ``suspension/auto.py``; the grace and the operator's day are the job's to judge)."""
+
+ADVANCE_DEBIT_DUE = AUTO_SUSPEND_DUE
+"""``billing.advance_debit`` has work: an open bill (it settles open invoices from advance credit,
+``advance.py``; whether it is the 1st in the operator's zone is the job's to judge)."""
+
 
 async def generate_bills(ctx: JobContext) -> Counts:
     """``billing.generate_bills``: bill every customer whose period containing today is not billed yet."""

@@ -49,6 +49,10 @@ class JobContext:
         return self.tenant
 
 
+RUN_NOW = "now-"
+"""The period of a "Run now" key (``<job>:<tenant>:now-<time>``, ``jobs/service.py``): the queued run is a
+person's, recorded as manual (``runs.trigger_of``)."""
+
 Counts = Mapping[str, int]
 JobFunction = Callable[[JobContext], Awaitable[Counts]]
 
@@ -69,8 +73,10 @@ class ScheduledJob:
     """Attempts in all; retried with exponential backoff. Correctness comes from the data, not the queue."""
     retry_delay_s: float = 5.0
     due_work: str | None = None
-    """For a per-minute tenant job: an SQL condition (tables named ``{schema}.table``) true when the tenant has
-    work for it. The tick then queues the job only for those tenants (``jobs/due.py``), not for every one."""
+    """For a tenant job: an SQL condition (tables named ``{schema}.table``) true whenever the tenant could have
+    work for it, answered by an index probe. The tick then queues the job only for those tenants
+    (``jobs/due.py``), not for every one. A test that is false while work waits loses that work silently: each
+    is tested both ways (tests/integration/test_due_work.py). None: the job fans out to every operator."""
     observed_counts: frozenset[str] = frozenset()
     """Counts that describe rather than tell work done (the heartbeat's active tenants, a retention setting):
     a run whose other counts are all zero did nothing, and is not logged (``jobs/runs.py``)."""

@@ -27,7 +27,7 @@ from typing import Any
 from saq import Queue
 from saq.job import Job, Status
 
-from ispb_platform.jobs.job import Counts, JobContext
+from ispb_platform.jobs.job import RUN_NOW, Counts, JobContext
 from ispb_platform.jobs.queue import run_soon
 from ispb_tenants import Database, TenantRef, get_tenant
 
@@ -71,7 +71,7 @@ async def close_dead_runs(ctx: JobContext, timeouts: Mapping[str, int]) -> Count
         rows = await connection.fetch(_RUNNING, list(timeouts), ctx.now, LOOKBACK, timedelta(seconds=GRACE_S))
     if not rows:
         return {"closed": 0, "rerun": 0}
-    queued = [r for r in rows if r["trigger"] == "schedule" and r["tenant_slug"] is not None] if ctx.queue else []
+    queued = [r for r in rows if _from_the_queue(r) and r["tenant_slug"] is not None] if ctx.queue else []
     in_queue: dict[int, Job | None] = {}
     if ctx.queue is not None and queued:
         found = await ctx.queue.jobs([r["job_key"] for r in queued])
@@ -100,6 +100,12 @@ async def close_dead_runs(ctx: JobContext, timeouts: Mapping[str, int]) -> Count
                 tenant = await get_tenant(ctx.db, row["tenant_slug"])
                 rerun += await _rerun(ctx.queue, row["job"], tenant)
     return {"closed": len(closed), "rerun": rerun}
+
+
+def _from_the_queue(row: Any) -> bool:
+    """A run the queue holds: the schedule's, or a person's "Run now" (recorded as manual, ``runs.trigger_of``);
+    not ``ispb jobs run``, which runs in its own process."""
+    return row["trigger"] == "schedule" or f":{RUN_NOW}" in row["job_key"]
 
 
 def _runs_this_attempt(job: Job, started_at: datetime) -> bool:

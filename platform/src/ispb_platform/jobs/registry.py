@@ -6,15 +6,29 @@ job that would not really run.
 """
 
 from ispb_platform.backups import jobs as backup_jobs
-from ispb_platform.billing.jobs import advance_debit, auto_suspend, fup_enforce, generate_bills
+from ispb_platform.billing.jobs import (
+    ADVANCE_DEBIT_DUE,
+    AUTO_SUSPEND_DUE,
+    FUP_ENFORCE_DUE,
+    GENERATE_BILLS_DUE,
+    advance_debit,
+    auto_suspend,
+    fup_enforce,
+    generate_bills,
+)
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import Counts, JobContext, JobScope, ScheduledJob
 from ispb_platform.jobs.reaper import close_dead_runs
 from ispb_platform.maintenance.cleanup import cleanup_old_data
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
-from ispb_platform.monitoring.jobs import status_checks, zabbix_sync
+from ispb_platform.monitoring.jobs import ZABBIX_SYNC_DUE, status_checks, zabbix_sync
 from ispb_platform.network.jobs import (
+    OLT_SYNC_DUE,
     ROUTER_COMMANDS_DUE,
+    ROUTER_STATUS_DUE,
+    RRD_UPDATE_DUE,
+    STALE_SESSIONS_DUE,
+    USAGE_ROLLUP_DUE,
     check_routers,
     close_stale_sessions,
     olt_sync,
@@ -23,8 +37,16 @@ from ispb_platform.network.jobs import (
     update_traffic_graphs,
     usage_rollup,
 )
-from ispb_platform.notify.jobs import OUTBOX_DUE, due_date_reminders, expiration_notices, low_sms_balance, send_outbox
-from ispb_platform.payments.online.jobs import recheck_pending_payments, recheck_sms_purchases
+from ispb_platform.notify.jobs import (
+    DUE_DATE_DUE,
+    EXPIRATION_DUE,
+    OUTBOX_DUE,
+    due_date_reminders,
+    expiration_notices,
+    low_sms_balance,
+    send_outbox,
+)
+from ispb_platform.payments.online.jobs import RECHECK_PENDING_DUE, recheck_pending_payments, recheck_sms_purchases
 from ispb_platform.reports.jobs import bills_vs_payments, yearly_summary
 from ispb_platform.subscriptions.jobs import (
     bill_operators,
@@ -67,6 +89,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Bills every customer whose monthly or daily billing period starts (or started unbilled) today",
         timeout_s=3600,
         observed_counts=frozenset({"not_due", "skipped_suspended"}),
+        due_work=GENERATE_BILLS_DUE,
     ),
     ScheduledJob(
         name="billing.advance_debit",
@@ -76,6 +99,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="On the 1st of the month, settles open bills from customers' advance credit",
         timeout_s=3600,
         observed_counts=frozenset({"not_the_first"}),
+        due_work=ADVANCE_DEBIT_DUE,
     ),
     ScheduledJob(
         name="billing.auto_suspend",
@@ -85,6 +109,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Suspends customers with bills overdue past their billing profile's grace period or day",
         timeout_s=1800,
         observed_counts=frozenset({"not_due", "already_handled", "rule_off"}),
+        due_work=AUTO_SUSPEND_DUE,
     ),
     ScheduledJob(
         name="netsync.router_commands",
@@ -102,6 +127,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=close_stale_sessions,
         description="Closes RADIUS sessions silent for 15 minutes and asks their routers to drop them",
         timeout_s=600,
+        due_work=STALE_SESSIONS_DUE,
     ),
     ScheduledJob(
         name="billing.fup_enforce",
@@ -111,6 +137,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Customers over their data allowance at the FUP speed until their cycle ends, then full speed",
         timeout_s=240,
         observed_counts=frozenset({"reduced", "restored"}),
+        due_work=FUP_ENFORCE_DUE,
     ),
     ScheduledJob(
         name="netsync.rrd_update",
@@ -121,6 +148,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         timeout_s=240,  # inside the 5 minutes: a slow poll must not overlap the next
         retries=1,
         observed_counts=frozenset({"routers_read", "interfaces_updated"}),
+        due_work=RRD_UPDATE_DUE,
     ),
     ScheduledJob(
         name="netsync.olt_sync",
@@ -130,6 +158,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Walks every OLT over SNMP: new ONUs appear, status and optical power are recorded, ONUs mapped",
         timeout_s=600,  # a dead OLT costs at most its own 2-minute bound, walked beside the others
         retries=2,
+        due_work=OLT_SYNC_DUE,
     ),
     ScheduledJob(
         name="netsync.usage_rollup",
@@ -138,6 +167,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=usage_rollup,
         description="Adds the traffic of RADIUS sessions since the last run to each customer's daily usage",
         timeout_s=600,
+        due_work=USAGE_ROLLUP_DUE,
     ),
     ScheduledJob(
         name="netsync.radacct_partitions",
@@ -155,6 +185,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=check_routers,
         description="Checks every router's API: identity, version and whether it answers",
         timeout_s=900,
+        due_work=ROUTER_STATUS_DUE,
     ),
     ScheduledJob(
         name="notify.due_date",
@@ -164,6 +195,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Queues due-date reminders (e.g. 3 days before, on the day, 2 days after) at the send time",
         timeout_s=1800,
         observed_counts=frozenset({"no_rules"}),
+        due_work=DUE_DATE_DUE,
     ),
     ScheduledJob(
         name="notify.expiration",
@@ -173,6 +205,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Queues notices before prepaid (daily-cycle) customers' paid time runs out",
         timeout_s=1800,
         observed_counts=frozenset({"no_rules"}),
+        due_work=EXPIRATION_DUE,
     ),
     ScheduledJob(
         name="notify.low_sms_balance",
@@ -210,6 +243,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         timeout_s=120,
         retries=1,
         observed_counts=frozenset({"not_configured", "hosts", "problems"}),
+        due_work=ZABBIX_SYNC_DUE,
     ),
     ScheduledJob(
         name="maintenance.purge_activity_logs",
@@ -302,6 +336,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         run=recheck_pending_payments,
         description="Asks the gateways about online payments pending for more than 5 minutes and records paid ones",
         timeout_s=1500,  # inside the 30 minutes: 500 checkouts, 8 at a time, 30 s per gateway call at worst
+        due_work=RECHECK_PENDING_DUE,
     ),
     ScheduledJob(
         name="reports.bills_vs_payments",

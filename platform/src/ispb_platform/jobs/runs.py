@@ -4,8 +4,9 @@ The row is committed as ``running`` before the job starts, so a crashed worker l
 updated with the outcome and counts when it ends. The worker and ``ispb jobs run`` both go through `execute`.
 
 The log gets one line per run that did something (a non-zero count other than the job's ``observed_counts``)
-and one warning per failed attempt; a run that did nothing is rolled into the job's previous idle record
-(``idle_runs``), so quiet ticks neither log nor pile up records; a quiet minute logs nothing (SAQ's own
+and one warning per failed attempt. A scheduled run is added into the job's latest record (`_finish_scheduled`):
+the same day's record of work (``runs``, ``idle_runs``, counts summed), or a streak of runs that found nothing, so
+ticks neither log nor pile up records; a quiet minute logs nothing (SAQ's own
 per-job lines show only at ``ISPB_LOG_LEVEL=debug``, see ``ispb_platform/logs.py``).
 """
 
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 from saq import Queue
 
 from ispb_notify import OutboundPolicy
-from ispb_platform.jobs.job import JobContext, JobScope, ScheduledJob
+from ispb_platform.jobs.job import RUN_NOW, JobContext, JobScope, ScheduledJob
 from ispb_tenants import Database, TenantRef
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -61,6 +62,17 @@ def local_today(now: datetime, tenant: TenantRef | None) -> date:
 def job_key(job: ScheduledJob, tenant: TenantRef | None, period: str) -> str:
     """``<job>:<tenant>:<period>``: the same tick for the same tenant always gets the same key."""
     return f"{job.name}:{tenant.slug if tenant else 'platform'}:{period}"
+
+
+def trigger_of(key: str) -> Trigger:
+    """A queued run's trigger from its key: "Run now" (a person's run, which keeps its own record) or the schedule.
+
+    >>> trigger_of("billing.generate_bills:padma:now-2026-12-04T17:40:00")
+    <Trigger.MANUAL: 'manual'>
+    >>> trigger_of("notify.due_date:padma:2026-12-04T17:02Z")
+    <Trigger.SCHEDULE: 'schedule'>
+    """
+    return Trigger.MANUAL if f":{RUN_NOW}" in key else Trigger.SCHEDULE
 
 
 async def execute(
@@ -102,10 +114,13 @@ async def execute(
         await _finish(db, run_id, "failed", {}, f"{type(error).__name__}: {error}")
         log.warning("%s%s failed (run %d): %s: %s", job.name, _for(tenant), run_id, type(error).__name__, error)
         raise
-    if trigger is Trigger.SCHEDULE and not any(v for name, v in counts.items() if name not in job.observed_counts):
-        return await _finish_idle(db, run_id, counts)  # a person's run (Run now, the CLI) keeps its own record
-    record = await _finish(db, run_id, "succeeded", counts, None)
-    log.info("%s%s: %s", job.name, _for(tenant), ", ".join(f"{name} {value}" for name, value in counts.items()))
+    worked = any(v for name, v in counts.items() if name not in job.observed_counts)
+    if trigger is Trigger.SCHEDULE:  # a person's run (Run now, the CLI) keeps its own record
+        record = await _finish_scheduled(db, run_id, counts, worked, job.observed_counts)
+    else:
+        record = await _finish(db, run_id, "succeeded", counts, None)
+    if worked:
+        log.info("%s%s: %s", job.name, _for(tenant), ", ".join(f"{name} {value}" for name, value in counts.items()))
     return record
 
 
@@ -150,18 +165,31 @@ async def _finish(db: Database, run_id: int, status: str, counts: dict[str, int]
     return _record(row)
 
 
-async def _finish_idle(db: Database, run_id: int, counts: dict[str, int]) -> RunRecord:
-    """Record a run that found nothing to do by rolling it into the job's previous idle run, if that is the job's
-    latest run for the tenant: that record moves to this run's time and counts one more ``idle_runs``, and this
-    run's record goes. A streak of quiet ticks is one record, so run records grow with work done, not with
-    ticks (a thousand operators' five-minute jobs left ~1.4M records a day otherwise). A run that did something
-    breaks the streak, and the next idle run starts a new record."""
+async def _finish_scheduled(
+    db: Database, run_id: int, counts: dict[str, int], worked: bool, observed: frozenset[str]
+) -> RunRecord:
+    """Record a scheduled run by adding it into the job's latest record for the tenant, so that records grow with
+    days and failures, not with ticks:
+
+    - a run joins the latest record when that is a successful scheduled record of the same day (the tenant's
+      day) that did work: ``runs`` counts the runs that did work, ``idle_runs`` those that found nothing;
+    - a run that found nothing also joins a streak of runs that found nothing, whatever the day;
+    - each count is then the sum over the record's runs; ``observed_counts`` (which describe rather than count)
+      keep the latest value.
+
+    The record moves to this run's key and time, and this run's own record goes. A failure, a person's run or a
+    new day with work starts a new record. A five-minute job is at most one record a day (it was 288: at 1,000
+    operators 764k records a day, 8.4 GB a month; docs/scale-out.md)."""
     async with db.platform() as connection, connection.transaction():
+        await connection.execute(_BOOKKEEPING)
         previous = await connection.fetchrow(_LATEST_OTHER, run_id)
-        if previous is not None and previous["idle"]:
-            row = await connection.fetchrow(_ROLL_UP, previous["id"], run_id, json.dumps(counts))
+        tally = "runs" if worked else "idle_runs"
+        if previous is not None and (previous["day_of_work"] or (previous["quiet"] and not worked)):
+            row = await connection.fetchrow(
+                _ADD_UP, previous["id"], run_id, json.dumps(counts), sorted(observed), tally
+            )
             return _record(row)
-        row = await connection.fetchrow(_FINISH, run_id, "succeeded", json.dumps({**counts, "idle_runs": 1}), None)
+        row = await connection.fetchrow(_FINISH, run_id, "succeeded", json.dumps({**counts, tally: 1}), None)
     return _record(row)
 
 
@@ -177,21 +205,38 @@ _FINISH = (
 )
 
 
+# The job's previous record for the same tenant (or the platform): one probe of job_run_tenant_job_started_idx.
+# `tenant_id = r.tenant_id` and `IS NULL` are two arms, not `IS NOT DISTINCT FROM`, which no index answers (it
+# walked every operator's runs of the job, newest first, on each quiet run).
 _LATEST_OTHER = """
-SELECT p.id, p.status = 'succeeded' AND p.counts ? 'idle_runs' AS idle FROM job_run r
+SELECT p.id, ok AND p.counts ? 'idle_runs' AND NOT p.counts ? 'runs' AS quiet,
+       ok AND p.counts ? 'runs' AND p.today = r.today AS day_of_work
+FROM job_run r
 JOIN LATERAL (
-    SELECT id, status, counts FROM job_run p
-    WHERE p.job = r.job AND p.tenant_id IS NOT DISTINCT FROM r.tenant_id AND p.id <> r.id
-    ORDER BY p.started_at DESC LIMIT 1
+    SELECT * FROM (
+        (SELECT id, status, trigger, today, counts, started_at FROM job_run p
+         WHERE p.tenant_id = r.tenant_id AND p.job = r.job AND p.id <> r.id ORDER BY p.started_at DESC LIMIT 1)
+        UNION ALL
+        (SELECT id, status, trigger, today, counts, started_at FROM job_run p
+         WHERE r.tenant_id IS NULL AND p.tenant_id IS NULL AND p.job = r.job AND p.id <> r.id
+         ORDER BY p.started_at DESC LIMIT 1)
+    ) latest ORDER BY started_at DESC LIMIT 1
 ) p ON true
+CROSS JOIN LATERAL (SELECT p.status = 'succeeded' AND p.trigger = 'schedule' AS ok) s
 WHERE r.id = $1
 """
-_ROLL_UP = f"""
+# The sums are taken from the record as the UPDATE finds it (not as read before), so two runs adding up at once
+# both count.
+_ADD_UP = f"""
 WITH this AS (DELETE FROM job_run WHERE id = $2 RETURNING *),
 rolled AS (
     UPDATE job_run p SET job_key = this.job_key, today = this.today, trigger = this.trigger,
         started_at = this.started_at, finished_at = clock_timestamp(), worker = this.worker,
-        counts = $3::jsonb || jsonb_build_object('idle_runs', (p.counts ->> 'idle_runs')::int + 1)
+        counts = p.counts || (
+            SELECT coalesce(jsonb_object_agg(n.key, CASE WHEN n.key = ANY($4::text[]) THEN n.value
+                ELSE to_jsonb(coalesce((p.counts ->> n.key)::bigint, 0) + (n.value #>> '{{}}')::bigint) END), '{{}}')
+            FROM jsonb_each($3::jsonb) n
+        ) || jsonb_build_object($5::text, coalesce((p.counts ->> $5::text)::int, 0) + 1)
     FROM this WHERE p.id = $1
     RETURNING p.*
 )
@@ -225,11 +270,10 @@ async def last_runs_for(db: Database, tenant_id: int) -> dict[str, RunRecord]:
     """The latest run of every job for one tenant (and of platform jobs): one row per job, however many
     runs frequent jobs have piled up.
 
-    Per job name (``LATERAL ... LIMIT 1``): a tenant job walks the tenant's runs newest first until one of that
-    job, a platform job takes the newest of ``job_run_job_started_idx``; not a ``DISTINCT ON`` over every run of
-    the tenant and of the platform, which sorted a day of history per page view (Automation p50 5 -> 94 ms at
-    1,000 operators). An index on ``(tenant_id, job, started_at DESC)`` would make the tenant walk one probe
-    (docs/scale-out.md)."""
+    Per job name (``LATERAL ... LIMIT 1``): a tenant job is one probe of ``job_run_tenant_job_started_idx``, a
+    platform job the newest of ``job_run_job_started_idx``; not a ``DISTINCT ON`` over every run of the tenant
+    and of the platform, which sorted a day of history per page view (Automation p50 5 -> 94 ms at 1,000
+    operators), nor a walk of the tenant's runs newest first (docs/scale-out.md)."""
     from ispb_platform.jobs.registry import SCHEDULE  # the schedule imports the jobs, which import this module
 
     tenant_jobs = [job.name for job in SCHEDULE if job.scope is JobScope.TENANT]

@@ -10,7 +10,7 @@ from typing import Any
 
 from saq import Queue
 
-from ispb_platform.jobs.job import JobScope, ScheduledJob
+from ispb_platform.jobs.job import RUN_NOW, JobScope, ScheduledJob
 from ispb_platform.jobs.outage import is_unreachable
 from ispb_platform.jobs.registry import SCHEDULE
 from ispb_platform.jobs.runs import RunRecord, job_key, last_runs, last_runs_for
@@ -66,7 +66,7 @@ async def run_now(queue: Queue, tenant: TenantRef, name: str, now: datetime | No
     await _enqueue(
         queue,
         job,
-        key=job_key(job, tenant, f"now-{moment:%Y-%m-%dT%H:%M:%S}"),
+        key=job_key(job, tenant, f"{RUN_NOW}{moment:%Y-%m-%dT%H:%M:%S}"),
         job_name=job.name,
         tenant=tenant.slug,
         **options,
@@ -95,6 +95,10 @@ async def run_platform_now(queue: Queue, name: str, now: datetime | None = None)
         raise UnknownJob(name)
     moment = now or datetime.now(UTC)
     await _enqueue(
-        queue, job, key=job_key(job, None, f"now-{moment:%Y-%m-%dT%H:%M:%S}"), job_name=job.name, **job_options(job)
+        queue,
+        job,
+        key=job_key(job, None, f"{RUN_NOW}{moment:%Y-%m-%dT%H:%M:%S}"),
+        job_name=job.name,
+        **job_options(job),
     )
     return job

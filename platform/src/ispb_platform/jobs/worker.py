@@ -33,7 +33,7 @@ from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.jobs.outage import QueueOutage, is_unreachable, missed_tick
 from ispb_platform.jobs.queue import RUN_SOON, ping_queue
 from ispb_platform.jobs.registry import SCHEDULE, get_job
-from ispb_platform.jobs.runs import Trigger, execute, job_key
+from ispb_platform.jobs.runs import Trigger, execute, job_key, trigger_of
 from ispb_tenants import Database, active_tenant_refs, get_tenant
 
 RUN_JOB = "ispb.run_job"
@@ -147,7 +147,7 @@ async def run_job(ctx: JobTaskContext, *, job_name: str, tenant: str | None = No
         db,
         job,
         tenant=tenant_ref,
-        trigger=Trigger.SCHEDULE,
+        trigger=trigger_of(ctx["job"].key),  # "Run now" is a person's run: its own record
         key=ctx["job"].key,
         queue=ctx["worker"].queue,
         secret_key=ctx["ispb_secret_key"],

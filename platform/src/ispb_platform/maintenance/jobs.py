@@ -92,12 +92,16 @@ async def clear_app_logs(ctx: JobContext) -> Counts:
     return {"run_records_deleted": int(status.split()[-1]), "log_files_deleted": removed}
 
 
-# SQL: one set delete that keeps each (job, tenant)'s latest run by a correlated subquery
+# SQL: one set delete that keeps each (job, tenant)'s latest run by a correlated subquery: one probe of
+# job_run_tenant_job_started_idx per candidate, the tenant's arm or the platform's (`IS NOT DISTINCT FROM`, which
+# no index answers, walked every operator's runs of the job for each candidate).
 _PRUNE_RUN_RECORDS = """
 DELETE FROM job_run r
 WHERE r.status <> 'running'
   AND r.started_at < $1::date - make_interval(days => CASE r.job WHEN 'system.heartbeat' THEN $2::int ELSE $3::int END)
-  AND r.id <> (SELECT l.id FROM job_run l
-               WHERE l.job = r.job AND l.tenant_id IS NOT DISTINCT FROM r.tenant_id
-               ORDER BY l.started_at DESC, l.id DESC LIMIT 1)
+  AND r.id <> coalesce(
+      (SELECT l.id FROM job_run l WHERE l.tenant_id = r.tenant_id AND l.job = r.job
+       ORDER BY l.started_at DESC, l.id DESC LIMIT 1),
+      (SELECT l.id FROM job_run l WHERE r.tenant_id IS NULL AND l.tenant_id IS NULL AND l.job = r.job
+       ORDER BY l.started_at DESC, l.id DESC LIMIT 1))
 """

@@ -4,6 +4,13 @@ from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.monitoring.rounds import run_round
 from ispb_platform.monitoring.zabbix_sync import sync
 
+ZABBIX_SYNC_DUE = (
+    "EXISTS (SELECT FROM {schema}.monitor_settings WHERE id = 1 AND zabbix_url <> ''"
+    " AND zabbix_token_sealed IS NOT NULL)"
+)
+"""``monitor.zabbix_sync`` has work: the operator configured its Zabbix (URL and token), the job's own test
+(``zabbix_sync.py``); one probe of ``monitor_settings_pkey`` (``jobs/due.py``)."""
+
 
 async def status_checks(ctx: JobContext) -> Counts:
     """``monitor.status_checks`` (every minute, platform-wide): one round of every due check of every operator

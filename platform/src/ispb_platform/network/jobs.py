@@ -20,6 +20,44 @@ ROUTER_COMMANDS_DUE = (
 )
 """``netsync.router_commands`` has work (``jobs/due.py``): a pending command due, from ``router_command_due_idx``."""
 
+# The due tests of the five- and fifteen-minute network jobs (``jobs/due.py``). Each is true whenever its job
+# could find work (a superset: a wrong test loses work silently) and an index answers every part of it
+# (tests/integration/test_due_work.py checks both, the plans with sequential scans off; on an operator's nearly
+# empty tables the planner may rightly read the one page instead). Plans on an operator's schema:
+#   unrolled radacct rows:  Bitmap Index Scan on each partition's radacct_unrolled_idx (partial: exactly those rows)
+#   stale open sessions:    Index Scan on each partition's radacct_stale_idx (AcctUpdateTime, open sessions only)
+#   API routers:            Index Only Scan using router_api_idx (partial: mode = 'api', tenant migration 0020)
+#   traffic totals, OLTs:   Index Only Scan of customer_traffic_total_pkey, olt_name_key (any row will do)
+_UNROLLED = (
+    "EXISTS (SELECT FROM {schema}.radacct WHERE coalesce(acctinputoctets, 0) <> rolledinputoctets"
+    " OR coalesce(acctoutputoctets, 0) <> rolledoutputoctets)"
+)
+_API_ROUTERS = "EXISTS (SELECT FROM {schema}.router WHERE mode = 'api')"
+
+USAGE_ROLLUP_DUE = _UNROLLED
+"""``netsync.usage_rollup`` has work: an accounting row whose counters moved since the rollup last counted it
+(the rollup's own condition, ``radius/usage.py``, from ``radacct_unrolled_idx``)."""
+
+_STALE = f"interval '{int(sessions.STALE_AFTER.total_seconds())} seconds'"
+STALE_SESSIONS_DUE = (
+    "EXISTS (SELECT FROM {schema}.radacct WHERE acctstoptime IS NULL"
+    f" AND (acctupdatetime < now() - {_STALE} OR (acctupdatetime IS NULL AND acctstarttime < now() - {_STALE})))"
+)
+"""``netsync.stale_sessions`` has work: an open session silent for ``STALE_AFTER`` (the job's own condition,
+``radius/queries.py``, from ``radacct_stale_idx``). An ISP with customers online has open sessions all day; a
+stale one is rare, so the question is the stale one, not "any session open"."""
+
+RRD_UPDATE_DUE = f"({_API_ROUTERS} OR EXISTS (SELECT FROM {{schema}}.customer_traffic_total) OR {_UNROLLED})"
+"""``netsync.rrd_update`` has work: an API router to poll, or a customer with traffic totals (their graphs get a
+point every 5 minutes, moving or not: a skipped update would draw a gap, not a zero), or accounting to roll up
+first (which creates the first totals)."""
+
+OLT_SYNC_DUE = "EXISTS (SELECT FROM {schema}.olt)"
+"""``netsync.olt_sync`` has work: an OLT to walk (with none the job returns at once, ``olts/sync.py``)."""
+
+ROUTER_STATUS_DUE = _API_ROUTERS
+"""``netsync.router_status`` has work: an API-managed router to check (``routers/status.py`` checks only those)."""
+
 
 async def run_due_commands(ctx: JobContext) -> Counts:
     """``netsync.router_commands``: every due router command of the tenant, oldest first, one at a time."""

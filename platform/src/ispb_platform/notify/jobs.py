@@ -25,6 +25,20 @@ async def low_sms_balance(ctx: JobContext) -> Counts:
     return await alert_low_sms_credit(ctx.db, ctx.require_tenant(), today=ctx.today)
 
 
+DUE_DATE_DUE = (
+    "(EXISTS (SELECT FROM {schema}.notify_rule WHERE kind = 'due_date' AND enabled)"
+    " AND EXISTS (SELECT FROM {schema}.bill WHERE status = 'open'))"
+)
+"""``notify.due_date`` has work: an enabled due-date rule and an open bill to remind of (``reminders.py`` reads
+open invoices only), from ``notify_rule_kind_offset_days_before_hours_key`` and ``bill_open_idx``."""
+
+EXPIRATION_DUE = (
+    "(EXISTS (SELECT FROM {schema}.notify_rule WHERE kind = 'expiration' AND enabled)"
+    " AND EXISTS (SELECT FROM {schema}.customer WHERE status = 'active'))"
+)
+"""``notify.expiration`` has work: an enabled expiration rule and an active customer (``reminders.py`` reads
+active daily-cycle customers), from the rule's unique index and ``customer_status_idx``."""
+
 OUTBOX_DUE = (
     "(EXISTS (SELECT FROM {schema}.outbox WHERE status IN ('queued', 'sending', 'waiting_credit')"  # noqa: S608
     " AND ((status <> 'sending' AND next_attempt_at <= now()) OR ("

@@ -4,6 +4,10 @@ from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.payments.online.service import Context, recheck_pending
 from ispb_platform.payments.online.sms_credit import recheck_purchases
 
+RECHECK_PENDING_DUE = "EXISTS (SELECT FROM {schema}.online_payment WHERE status = 'pending')"
+"""``payments.recheck_pending`` has work: a checkout still pending (the job asks about those pending for a few
+minutes); one probe of the partial ``online_payment_pending_idx`` (``jobs/due.py``)."""
+
 
 async def recheck_pending_payments(ctx: JobContext) -> Counts:
     """``payments.recheck_pending``: checkouts pending for more than a few minutes are asked about at their
