@@ -492,3 +492,24 @@ async def test_suspended_customers_who_paid_what_was_overdue_are_reactivated(db:
     assert log[0]["actor"] == "system (statement import by Test Operator <op@isp.test>)"
     events = await _fetch(db, tenant, "SELECT name FROM domain_event WHERE name = 'customer.activated'")
     assert len(events) == 1
+
+
+async def test_a_failed_attempt_shows_on_the_progress_until_a_retry_records_the_import(db: Database, shop, monkeypatch):
+    tenant, today, client, token = shop["tenant"], shop["today"], shop["client"], shop["token"]
+    import_id = await _preview(db, tenant, b"TrxID,Customer,Amount\nF1,C1,100\n", today)
+    await client.post(f"/panel/payments/import/{import_id}/confirm", data={"_csrf_token": token})
+    job = get_job("payments.confirm_imports")
+
+    async def database_away(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionRefusedError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service.queries, "next_chunk", database_away)
+        with pytest.raises(ConnectionRefusedError):
+            await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="fails")
+    polled = await client.get(f"/panel/payments/import/{import_id}/progress", headers={"HX-Request": "true"})
+    assert "The last attempt failed at" in polled.text and "the database went away" in polled.text
+    assert 'hx-trigger="every 2s"' in polled.text  # still polling: the retry is coming
+    assert (await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="retry")).counts["payments"] == 1
+    page = await client.get(f"/panel/payments/import/{import_id}")
+    assert "Payments recorded (100.00 BDT)" in page.text and "The last attempt failed" not in page.text

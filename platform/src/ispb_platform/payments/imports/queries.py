@@ -303,6 +303,25 @@ async def mark_confirming(connection: Connection, import_id: int, requested_by: 
     return ImportSummary(**dict(row))
 
 
+@dataclass(frozen=True)
+class FailedAttempt:
+    at: datetime
+    error: str
+
+
+async def failed_attempt(connection: Connection, tenant_id: int, since: datetime) -> FailedAttempt | None:
+    """The confirmation job's latest run for this tenant since ``since``, if it failed: the page says so while the
+    queue retries it, instead of "waiting" with no reason (the run records are the platform's)."""
+    row = await connection.fetchrow(
+        "SELECT status, coalesce(finished_at, started_at) AS at, coalesce(error, '') AS error FROM platform.job_run"
+        " WHERE job = 'payments.confirm_imports' AND tenant_id = $1 AND started_at >= $2"
+        " ORDER BY started_at DESC LIMIT 1",
+        tenant_id,
+        since,
+    )
+    return FailedAttempt(row["at"], row["error"]) if row and row["status"] == "failed" else None
+
+
 async def confirming_imports(connection: Connection) -> list[int]:
     rows = await connection.fetch("SELECT id FROM payment_import WHERE status = 'confirming' ORDER BY id")
     return [int(r["id"]) for r in rows]

@@ -114,6 +114,7 @@ class PaymentImportController(Controller):
             "page": max(page, 1),
             "pages": max((total + PER_PAGE - 1) // PER_PAGE, 1),
             "verdicts": {s.value: label for s, label in VERDICTS.items()},
+            **(await _progress(db, summary) if summary.confirming else {}),
         }
         return _page("payments/imports/preview.html", context)
 
@@ -149,7 +150,7 @@ class PaymentImportController(Controller):
         whole page again (with the result and the recorded lines)."""
         summary = await _import_or_404(import_id)
         if summary.confirming:
-            return Template("payments/imports/_progress.html", context={"summary": summary})
+            return Template("payments/imports/_progress.html", context=await _progress(db, summary))
         return see_other(request, f"/panel/payments/import/{import_id}")
 
     @get("/{import_id:int}/refused.csv")
@@ -172,6 +173,12 @@ class PaymentImportController(Controller):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}-refused.csv"'},
         )
+
+
+async def _progress(db: TenantScope, summary: ImportSummary) -> dict[str, Any]:
+    """What the progress shows: the import's counts, and the job's failed attempt since it was asked for."""
+    since = summary.confirm_requested_at or summary.uploaded_at
+    return {"summary": summary, "failed": await queries.failed_attempt(db.connection, db.tenant.id, since)}
 
 
 async def _import_or_404(import_id: int) -> ImportSummary:
