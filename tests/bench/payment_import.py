@@ -8,8 +8,9 @@ of them suspended, and a statement of ``--lines`` lines: customers in random ord
 exactly, some part of it, some more (advance credit), a few twice; amounts written "1,234.50". Then it times:
 
 1. preview: read the file and judge every line (``preview_statement``, one transaction);
-2. confirm: record the ready lines (``confirm_import``, one transaction): payments, allocations, bills, balances,
-   ``payment.received`` events, reactivations, activity;
+2. confirm: the "Record" button (``request_confirmation``) and the job's work (``confirm_import``, as
+   ``payments.confirm_imports`` runs it: a transaction per chunk of customers): payments, allocations, bills,
+   balances, ``payment.received`` events, reactivations, activity;
 3. for comparison, ``--single`` payments recorded as the panel records one (``record_payment`` and
    ``activate_if_paid`` in a transaction of its own each): their p50 and p95.
 
@@ -40,7 +41,7 @@ from ispb_platform.demo.seed import ensure_packages, seed_customers
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.runs import local_today
 from ispb_platform.payments.imports import service
-from ispb_platform.payments.imports.service import confirm_import, preview_statement
+from ispb_platform.payments.imports.service import confirm_import, preview_statement, request_confirmation
 from ispb_platform.payments.queries import PaymentMethod
 from ispb_platform.payments.service import record_payment
 from ispb_tenants import Database, TenantRef, create_tenant, migrate_platform
@@ -211,10 +212,9 @@ async def _run(url: str, lines: int, customers: int, suspended: int, single: int
             del content
             await db.pool.execute("CHECKPOINT")
             started = time.perf_counter()
-            async with db.tenant(tenant) as scope:
-                done = await confirm_import(
-                    scope, operator, import_id, today=today, secret_key="", queue=None, ip="127.0.0.1"
-                )
+            async with db.tenant(tenant) as scope:  # the "Record" button
+                await request_confirmation(scope, operator, import_id, queue=None, ip="127.0.0.1")
+            done = await confirm_import(db, tenant, import_id, today=today, secret_key="", queue=None)  # the job
             confirmed = time.perf_counter() - started
         problems = await _checks(db, tenant, lines, total)
         if done.summary.recorded != lines:

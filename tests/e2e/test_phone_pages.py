@@ -56,6 +56,8 @@ NOT_PAGES = {
     "/portal/{operator_slug:str}/bills/{bill_id:int}/pdf": "a PDF download (test_portal_on_a_phone.py taps it)",
     "/invoices/{token:str}": "a PDF download by signed link",
     "/panel/payments/import/{import_id:int}/refused.csv": "a CSV download",
+    "/panel/payments/import/{import_id:int}/progress": "the progress of a confirmation that the import page's htmx"
+    " polling swaps in (the whole page once done: test_payment_import.py)",
     "/panel/reports/{report:str}": "a CSV download of an Overview chart's table (tests/integration/test_reports.py)",
     "/panel/settings/backup/{backup_id:int}/download": "a backup file download (test_backup_pages.py)",
     "/panel/routers/{router_id:int}/traffic.png": "a traffic graph image (tests/integration/test_traffic_graphs.py)",

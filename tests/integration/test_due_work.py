@@ -122,6 +122,19 @@ async def _command(scope: Scope, next_attempt: str) -> None:
 
 
 # For each job with a due test: the ways it can have work (each must be found), and near misses (none may be).
+async def _statement_import(scope: Scope, status: str) -> None:
+    """An uploaded statement import in ``status``: 'preview' (nobody asked to record it), 'confirming' (asked,
+    not yet all recorded) or 'confirmed'."""
+    requested = "now()" if status != "preview" else "NULL"
+    confirmed = "now()" if status == "confirmed" else "NULL"
+    await scope.connection.execute(
+        "INSERT INTO payment_import (file_name, file_sha256, default_method, default_date, currency, status,"
+        " uploaded_by, confirm_requested_at, confirmed_at)"
+        f" VALUES ('bank.csv', repeat('a', 64), 'bank', current_date, 'BDT', $1, 'test', {requested}, {confirmed})",
+        status,
+    )
+
+
 CASES: dict[str, tuple[list[Setup], list[Setup]]] = {
     "netsync.usage_rollup": (
         [lambda s: _session(s, moved=True), lambda s: _session(s, moved=True, stopped=True)],
@@ -179,6 +192,10 @@ CASES: dict[str, tuple[list[Setup], list[Setup]]] = {
                 "INSERT INTO domain_event (name, notified_at) VALUES ('payment.recorded', now())"
             )
         ],
+    ),
+    "payments.confirm_imports": (
+        [lambda s: _statement_import(s, "confirming")],
+        [lambda s: _statement_import(s, "preview"), lambda s: _statement_import(s, "confirmed")],
     ),
     "netsync.router_commands": (
         [lambda s: _command(s, "now() - interval '1 second'")],

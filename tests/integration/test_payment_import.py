@@ -13,9 +13,16 @@ import pytest
 from factories import Line, make_bill, make_billing_profile, make_customer, make_payment
 from ispb_billing import Money
 from ispb_platform.auth.roles import Principal, Role, SessionKind
-from ispb_platform.jobs.runs import local_today
+from ispb_platform.jobs.registry import get_job
+from ispb_platform.jobs.runs import Trigger, execute, local_today
 from ispb_platform.notify.events import events_to_outbox
-from ispb_platform.payments.imports.service import confirm_import, preview_statement
+from ispb_platform.payments.imports import service
+from ispb_platform.payments.imports.service import (
+    Confirmation,
+    confirm_import,
+    preview_statement,
+    request_confirmation,
+)
 from ispb_platform.payments.queries import PaymentMethod
 from ispb_platform.payments.service import record_payment
 from ispb_tenants import Database, TenantRef
@@ -38,11 +45,11 @@ async def _preview(db: Database, tenant: TenantRef, content: bytes, today: date)
         )
 
 
-async def _confirm(db: Database, tenant: TenantRef, import_id: int, today: date) -> Any:
+async def _confirm(db: Database, tenant: TenantRef, import_id: int, today: date) -> Confirmation:
+    """The operator's "Record", then the job's work for that import (as ``payments.confirm_imports`` does it)."""
     async with db.tenant(tenant) as scope:
-        return await confirm_import(
-            scope, _operator(tenant), import_id, today=today, secret_key="t" * 40, queue=None, ip="203.0.113.7"
-        )
+        await request_confirmation(scope, _operator(tenant), import_id, queue=None, ip="203.0.113.7")
+    return await confirm_import(db, tenant, import_id, today=today, secret_key="t" * 40, queue=None)
 
 
 async def _fetch(db: Database, tenant: TenantRef, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -146,8 +153,19 @@ async def test_preview_judges_every_line_with_its_reason_and_records_nothing(db:
 
     confirmed = await client.post(f"/panel/payments/import/{import_id}/confirm", data={"_csrf_token": token})
     assert confirmed.status_code == 303
+    waiting = await client.get(f"/panel/payments/import/{import_id}")
+    assert "Recording 2 payments: this page shows how far it is" in waiting.text  # the flash
+    assert "Waiting for the worker to record 2 payments" in waiting.text and 'hx-trigger="every 2s"' in waiting.text
+    assert 'action="/panel/payments/import/' not in waiting.text  # no second "Record" button
+    polled = await client.get(f"/panel/payments/import/{import_id}/progress", headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and 'id="import-progress"' in polled.text and "<html" not in polled.text
+    assert (await _fetch(db, tenant, "SELECT count(*) AS n FROM payment"))[0]["n"] == 1  # the job records
+    run = await execute(db, get_job("payments.confirm_imports"), tenant=tenant, trigger=Trigger.MANUAL, key="t")
+    assert run.counts == {"imports": 1, "payments": 2, "reactivated": 0}
+    polled = await client.get(f"/panel/payments/import/{import_id}/progress", headers={"HX-Request": "true"})
+    assert polled.headers["HX-Redirect"] == f"/panel/payments/import/{import_id}"  # done: the whole page again
     done = await client.get(f"/panel/payments/import/{import_id}?show=ready")
-    assert "Recorded 2 payments" in done.text and "Payments recorded" in done.text
+    assert "Payments recorded (1,700.50 BDT)" in done.text and "import-progress" not in done.text
     payments = await _fetch(db, tenant, "SELECT reference, amount_minor, note FROM payment ORDER BY id")
     assert [(p["reference"], p["amount_minor"]) for p in payments][1:] in (
         [("TRX1", 120050), ("TRX2", 50000)],
@@ -296,7 +314,7 @@ async def test_a_second_confirmation_and_a_second_upload_record_nothing_again(db
     again = await _preview(db, tenant, content, today)  # previewed before the first is confirmed: ready too
     assert (await _confirm(db, tenant, first, today)).summary.recorded == 2
     twice = await _confirm(db, tenant, first, today)
-    assert twice.already_confirmed and twice.summary.recorded == 2
+    assert (twice.recorded, twice.finished, twice.summary.recorded) == (0, False, 2)
     late = await _confirm(db, tenant, again, today)
     assert (late.summary.recorded, late.summary.duplicate) == (0, 2)
     assert {s for s, _ in (await _verdicts(db, tenant, again)).values()} == {"duplicate"}
@@ -309,6 +327,10 @@ async def test_a_second_confirmation_and_a_second_upload_record_nothing_again(db
     answer = await client.post(f"/panel/payments/import/{first}/confirm", data={"_csrf_token": token})
     assert answer.status_code == 303
     assert "already imported" in (await client.get(answer.headers["location"])).text
+    asked = await _fetch(
+        db, tenant, "SELECT count(*) AS n FROM activity_log WHERE action = 'payments.import_confirmed'"
+    )
+    assert asked[0]["n"] == 2  # first and again, asked for once each: the clicks after changed nothing
 
 
 async def test_concurrent_confirmations_record_each_transaction_once(db: Database, shop):
@@ -320,12 +342,15 @@ async def test_concurrent_confirmations_record_each_transaction_once(db: Databas
     second = await _preview(db, tenant, b"TrxID,Customer,Amount\nK1,C3,100\nK2,C4,200\nK3,C3,300\n", today)
     same = await _preview(db, tenant, b"TrxID,Customer,Amount\nK1,C1,100\nK2,C2,200\n", today)
     async with db.tenant(tenant) as scope:
-        await confirm_import(scope, _operator(tenant), first, today=today, secret_key="", queue=None, ip="")
+        await request_confirmation(scope, _operator(tenant), first, queue=None, ip="")
+    async with db.tenant(tenant) as scope:
+        await service._confirm_chunk(scope, first, today, "", None)  # the first import's chunk, not committed yet
         # their own transactions: tasks started from an empty context, not inside this scope's
         racing = asyncio.create_task(_confirm(db, tenant, second, today), context=contextvars.Context())
         locked = asyncio.create_task(_confirm(db, tenant, same, today), context=contextvars.Context())
         await asyncio.sleep(0.5)
         assert not racing.done() and not locked.done()  # waiting for this transaction's references and locks
+    assert (await confirm_import(db, tenant, first, today=today, secret_key="", queue=None)).finished
     late, blocked = await racing, await locked
     assert (late.summary.recorded, late.summary.duplicate) == (1, 2)
     assert (blocked.summary.recorded, blocked.summary.duplicate) == (0, 2)
@@ -341,7 +366,86 @@ async def test_concurrent_confirmations_record_each_transaction_once(db: Databas
     )
     assert {r["code"]: r["balance_minor"] for r in balances}["C3"] == -30000  # K3 only, not K1
     results = await asyncio.gather(*(_confirm(db, tenant, i, today) for i in (first, second, same)))
-    assert all(r.already_confirmed for r in results)
+    assert all(r.summary.confirmed and not r.finished and r.recorded == 0 for r in results)
+
+
+async def test_two_runs_of_one_import_at_once_record_each_line_once(db: Database, shop, monkeypatch):
+    """Two workers on the same import (the button's run and the minute's): they take turns chunk by chunk under
+    the import's row lock, each going on from the other's mark; one of them confirms it."""
+    tenant, today = shop["tenant"], shop["today"]
+    monkeypatch.setattr(service, "CHUNK", 1)  # a chunk per customer: four chunks to share
+    rows = "".join(f"W{n},{code},{n + 1}00\n" for n, code in enumerate(["C1", "C2", "C1", "C3", "C4", "C2"]))
+    import_id = await _preview(db, tenant, ("TrxID,Customer,Amount\n" + rows).encode(), today)
+    async with db.tenant(tenant) as scope:
+        await request_confirmation(scope, _operator(tenant), import_id, queue=None, ip="")
+    runs = await asyncio.gather(
+        *(
+            asyncio.create_task(
+                confirm_import(db, tenant, import_id, today=today, secret_key="", queue=None),
+                context=contextvars.Context(),
+            )
+            for _ in range(2)
+        )
+    )
+    assert sum(r.recorded for r in runs) == 6 and sum(r.finished for r in runs) == 1
+    payments = await _fetch(db, tenant, "SELECT reference FROM payment WHERE reference LIKE 'W_' ORDER BY reference")
+    assert [p["reference"] for p in payments] == ["W0", "W1", "W2", "W3", "W4", "W5"]
+    [summary] = await _fetch(
+        db, tenant, "SELECT status, recorded, recorded_minor FROM payment_import WHERE id = $1", import_id
+    )
+    assert tuple(summary) == ("confirmed", 6, 210000)
+    events = await _fetch(db, tenant, "SELECT count(*) AS n FROM domain_event WHERE name = 'payment.received'")
+    assert events[0]["n"] == 7  # the shop's older payment and these six
+
+
+async def test_a_run_that_dies_mid_way_is_completed_by_the_next_exactly_once(db: Database, make_tenant, monkeypatch):
+    """The worker dies in the second chunk: the first chunk stays recorded with the import's mark, the second is
+    rolled back whole; the next run records the rest, and the ledger is the one recording each payment at the
+    counter gives."""
+    imported, counter = await make_tenant("pimpk"), await make_tenant("pimpl")
+    today = local_today(datetime.now(UTC), imported)
+    await _billed_twin(db, imported, today)
+    counter_ids = await _billed_twin(db, counter, today)
+    monkeypatch.setattr(service, "CHUNK", 2)
+    rows = "".join(f'{ref},{code},"{amount // 100:,}.{amount % 100:02d}"\n' for code, amount, ref in PAYMENTS)
+    import_id = await _preview(db, imported, ("Reference,Customer,Amount\n" + rows).encode(), today)
+    async with db.tenant(imported) as scope:
+        await request_confirmation(scope, _operator(imported), import_id, queue=None, ip="")
+    reactivate, chunks = service._reactivate_paid, []
+
+    async def dies_in_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        chunks.append(args[1])
+        if len(chunks) == 2:
+            raise ConnectionResetError("the worker was killed")
+        return await reactivate(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_reactivate_paid", dies_in_the_second_chunk)
+    with pytest.raises(ConnectionResetError):
+        await confirm_import(db, imported, import_id, today=today, secret_key="", queue=None)
+    [state] = await _fetch(
+        db, imported, "SELECT status, recorded, recorded_through FROM payment_import WHERE id = $1", import_id
+    )
+    first_chunk = await _fetch(
+        db, imported, "SELECT count(*) AS n FROM payment WHERE note LIKE $1", f"Statement import {import_id},%"
+    )
+    # A's three lines: a chunk of 2 lines ends after its last customer's lines
+    assert state["status"] == "confirming" and state["recorded"] == first_chunk[0]["n"] == 3
+    assert state["recorded_through"] == max(chunks[0])
+    again = await confirm_import(db, imported, import_id, today=today, secret_key="", queue=None)
+    assert again.finished and again.recorded == 3 and again.summary.recorded == 6
+    assert again.summary.recorded_minor == sum(a for _, a, _ in PAYMENTS)
+    for code, amount, reference in PAYMENTS:
+        async with db.tenant(counter) as scope:
+            await record_payment(
+                scope.connection,
+                customer_id=counter_ids[code],
+                amount=Money(amount, "BDT"),
+                method=PaymentMethod.MOBILE_MONEY,
+                reference=reference,
+                received_on=today,
+                received_by="test",
+            )
+    assert await _ledger(db, imported) == await _ledger(db, counter)
 
 
 async def test_an_imported_payment_sends_its_message(db: Database, shop):
@@ -375,7 +479,7 @@ async def test_suspended_customers_who_paid_what_was_overdue_are_reactivated(db:
     content = b"TrxID,Customer,Amount\nP1,PAID,500\nP2,PART,100\nP3,HAND,500\nP4,OK,500\n"
     import_id = await _preview(db, tenant, content, today)
     done = await _confirm(db, tenant, import_id, today)
-    assert (done.summary.recorded, done.reactivated) == (4, 1)
+    assert (done.summary.recorded, done.reactivated, done.summary.reactivated) == (4, 1, 1)
     statuses = await _fetch(db, tenant, "SELECT code, status FROM customer ORDER BY code")
     assert {r["code"]: r["status"] for r in statuses} == {
         "PAID": "active",
@@ -385,6 +489,27 @@ async def test_suspended_customers_who_paid_what_was_overdue_are_reactivated(db:
     }
     log = await _fetch(db, tenant, "SELECT customer_id, action, actor FROM suspension_log")
     assert [(r["customer_id"], r["action"]) for r in log] == [(ids["PAID"], "activated")]
-    assert log[0]["actor"] == "system (statement import by op@isp.test)"
+    assert log[0]["actor"] == "system (statement import by Test Operator <op@isp.test>)"
     events = await _fetch(db, tenant, "SELECT name FROM domain_event WHERE name = 'customer.activated'")
     assert len(events) == 1
+
+
+async def test_a_failed_attempt_shows_on_the_progress_until_a_retry_records_the_import(db: Database, shop, monkeypatch):
+    tenant, today, client, token = shop["tenant"], shop["today"], shop["client"], shop["token"]
+    import_id = await _preview(db, tenant, b"TrxID,Customer,Amount\nF1,C1,100\n", today)
+    await client.post(f"/panel/payments/import/{import_id}/confirm", data={"_csrf_token": token})
+    job = get_job("payments.confirm_imports")
+
+    async def database_away(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionRefusedError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service.queries, "next_chunk", database_away)
+        with pytest.raises(ConnectionRefusedError):
+            await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="fails")
+    polled = await client.get(f"/panel/payments/import/{import_id}/progress", headers={"HX-Request": "true"})
+    assert "The last attempt failed at" in polled.text and "the database went away" in polled.text
+    assert 'hx-trigger="every 2s"' in polled.text  # still polling: the retry is coming
+    assert (await execute(db, job, tenant=tenant, trigger=Trigger.MANUAL, key="retry")).counts["payments"] == 1
+    page = await client.get(f"/panel/payments/import/{import_id}")
+    assert "Payments recorded (100.00 BDT)" in page.text and "The last attempt failed" not in page.text

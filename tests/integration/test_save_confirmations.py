@@ -104,7 +104,7 @@ SAVES: dict[str, Save] = {
         files={"file": ("bank.csv", b"date,customer,amount,reference\r\n2026-12-01,K1001,300,TRX-1\r\n", "text/csv")},
     ),
     "POST /panel/payments/import/{import_id:int}/confirm": Save(
-        "/panel/payments/import/{import_id}", "Recorded 1 payment"
+        "/panel/payments/import/{import_id}", "Recording 1 payment"
     ),
     "POST /panel/customers/{customer_id:int}/disable": Save(
         f"/panel/customers/{C}/disable", "Customer disabled", {"reason": "moved away"}

@@ -46,6 +46,7 @@ from ispb_platform.notify.jobs import (
     low_sms_balance,
     send_outbox,
 )
+from ispb_platform.payments.imports.jobs import CONFIRMING_DUE, confirm_imports
 from ispb_platform.payments.online.jobs import RECHECK_PENDING_DUE, recheck_pending_payments, recheck_sms_purchases
 from ispb_platform.reports.jobs import bills_vs_payments, yearly_summary
 from ispb_platform.subscriptions.jobs import (
@@ -337,6 +338,15 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         description="Asks the gateways about online payments pending for more than 5 minutes and records paid ones",
         timeout_s=1500,  # inside the 30 minutes: 500 checkouts, 8 at a time, 30 s per gateway call at worst
         due_work=RECHECK_PENDING_DUE,
+    ),
+    ScheduledJob(
+        name="payments.confirm_imports",
+        cron="* * * * *",  # the backstop: "Record" queues it at once
+        scope=JobScope.TENANT,
+        run=confirm_imports,
+        description="Records the bank and mobile-money statement imports operators asked to record",
+        timeout_s=1800,  # 200,000 lines take well under a minute; a chunk per transaction, resumed after a kill
+        due_work=CONFIRMING_DUE,
     ),
     ScheduledJob(
         name="reports.bills_vs_payments",

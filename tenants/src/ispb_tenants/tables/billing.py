@@ -135,7 +135,7 @@ class DomainEvent(Table, tablename="domain_event"):
 
 
 class PaymentImport(Table, tablename="payment_import"):
-    """An uploaded bank or mobile-money statement (migration 0009): previewed, then confirmed once."""
+    """An uploaded bank or mobile-money statement (migrations 0009, 0021): previewed, confirmed by a job, once."""
 
     id = BigSerial(primary_key=True)
     file_name = Text()
@@ -158,6 +158,11 @@ class PaymentImport(Table, tablename="payment_import"):
     uploaded_at = Timestamptz(default=TimestamptzNow())
     confirmed_by = Text(null=True, default=None)
     confirmed_at = Timestamptz(null=True, default=None)
+    confirm_requested_by = Text(null=True, default=None)
+    confirm_requested_at = Timestamptz(null=True, default=None)
+    recorded_through = Integer(default=0)
+    """Confirmation (migration 0021): the customers up to this id have this import's payments recorded."""
+    reactivated = Integer(default=0)
 
 
 class PaymentImportLine(Table, tablename="payment_import_line"):

@@ -3,8 +3,8 @@
 SQL, set-based, on purpose: a statement has up to 200,000 lines and the goal is thousands of payments a second.
 The lines are loaded with COPY and judged in one ``INSERT ... SELECT`` (customer by id or phone, reference
 repeated in the file or already recorded, with the unique index's own ``payment_reference_key``); confirmation
-reads the ready lines through a cursor in customer order and writes each chunk's payments, allocations, bills,
-balances and events with one statement each. The list pages read through Piccolo.
+reads the ready lines a chunk of customers at a time, in customer order, and writes each chunk's payments,
+allocations, bills, balances and events with one statement each. The list pages read through Piccolo.
 """
 
 from collections.abc import Iterable, Sequence
@@ -33,6 +33,14 @@ class LineStatus(StrEnum):
 REFUSED = (LineStatus.DUPLICATE, LineStatus.UNKNOWN_CUSTOMER, LineStatus.INVALID)
 
 
+class ImportStatus(StrEnum):
+    """``payment_import.status``: previewed, being recorded by the job (asked for), recorded."""
+
+    PREVIEW = "preview"
+    CONFIRMING = "confirming"
+    CONFIRMED = "confirmed"
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     """An import and its counts: the preview's verdicts, then what its confirmation recorded."""
@@ -58,6 +66,10 @@ class ImportSummary:
     uploaded_at: datetime
     confirmed_by: str | None
     confirmed_at: datetime | None
+    confirm_requested_by: str | None
+    confirm_requested_at: datetime | None
+    recorded_through: int
+    reactivated: int
 
     @property
     def refused(self) -> int:
@@ -65,7 +77,17 @@ class ImportSummary:
 
     @property
     def confirmed(self) -> bool:
-        return self.status == "confirmed"
+        return self.status == ImportStatus.CONFIRMED
+
+    @property
+    def confirming(self) -> bool:
+        return self.status == ImportStatus.CONFIRMING
+
+    @property
+    def percent_recorded(self) -> int:
+        """How far the confirmation is, for the progress bar (ready lines found recorded meanwhile count at the
+        end, when the job recounts)."""
+        return min(100, self.recorded * 100 // self.ready) if self.ready else 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,14 +270,75 @@ async def import_lines(
     return rows, int(total)
 
 
-def ready_lines(connection: Connection, import_id: int) -> Any:
-    """A cursor over the ready lines in customer order (then file order: a customer's payments are applied in
-    the order the statement lists them). Customer order makes every chunk take its row locks in ascending id
-    order, the same order any other import takes them in, so two imports never deadlock."""
-    return connection.cursor(
-        "SELECT line, customer_id, amount_minor, reference_key, method FROM payment_import_line"
-        " WHERE import_id = $1 AND status = 'ready' ORDER BY customer_id, line",
+_NEXT_CHUNK = """
+SELECT line, customer_id, amount_minor, reference_key, method FROM payment_import_line
+WHERE import_id = $1 AND status = 'ready' AND customer_id > $2
+  AND customer_id <= coalesce((SELECT customer_id FROM payment_import_line
+                               WHERE import_id = $1 AND status = 'ready' AND customer_id > $2
+                               ORDER BY customer_id, line OFFSET $3 LIMIT 1), 2147483647)
+ORDER BY customer_id, line
+"""
+
+
+async def next_chunk(connection: Connection, import_id: int, after: int, size: int) -> list[ReadyLine]:
+    """The ready lines of the next customers after id ``after``: about ``size`` lines, and every line of the last
+    customer (a chunk ends between customers, so ``payment_import.recorded_through`` says exactly what is done).
+
+    Customer order (then file order: a customer's payments are applied in the order the statement lists them)
+    makes every chunk take its row locks in ascending id order, the order any other import takes them in, so two
+    imports never deadlock."""
+    rows = await connection.fetch(_NEXT_CHUNK, import_id, after, max(size - 1, 0))
+    return [ReadyLine(*row) for row in rows]
+
+
+async def mark_confirming(connection: Connection, import_id: int, requested_by: str) -> ImportSummary:
+    """The operator asked to record the import: the job's work from now on (the caller holds the row lock)."""
+    row = await connection.fetchrow(
+        "UPDATE payment_import SET status = 'confirming', confirm_requested_by = $2, confirm_requested_at = now()"
+        " WHERE id = $1 AND status = 'preview' RETURNING *",
         import_id,
+        requested_by,
+    )
+    assert row is not None, "the import is previewed and locked by this transaction"
+    return ImportSummary(**dict(row))
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    at: datetime
+    error: str
+
+
+async def failed_attempt(connection: Connection, tenant_id: int, since: datetime) -> FailedAttempt | None:
+    """The confirmation job's latest run for this tenant since ``since``, if it failed: the page says so while the
+    queue retries it, instead of "waiting" with no reason (the run records are the platform's)."""
+    row = await connection.fetchrow(
+        "SELECT status, coalesce(finished_at, started_at) AS at, coalesce(error, '') AS error FROM platform.job_run"
+        " WHERE job = 'payments.confirm_imports' AND tenant_id = $1 AND started_at >= $2"
+        " ORDER BY started_at DESC LIMIT 1",
+        tenant_id,
+        since,
+    )
+    return FailedAttempt(row["at"], row["error"]) if row and row["status"] == "failed" else None
+
+
+async def confirming_imports(connection: Connection) -> list[int]:
+    rows = await connection.fetch("SELECT id FROM payment_import WHERE status = 'confirming' ORDER BY id")
+    return [int(r["id"]) for r in rows]
+
+
+async def advance_import(
+    connection: Connection, import_id: int, *, through: int, recorded: int, recorded_minor: int, reactivated: int
+) -> None:
+    """A chunk's customers are done: move the mark and add the chunk's counts, in the chunk's transaction."""
+    await connection.execute(
+        "UPDATE payment_import SET recorded_through = $2, recorded = recorded + $3,"
+        " recorded_minor = recorded_minor + $4, reactivated = reactivated + $5 WHERE id = $1",
+        import_id,
+        through,
+        recorded,
+        recorded_minor,
+        reactivated,
     )
 
 
@@ -389,17 +472,14 @@ async def judge_again(
         )
 
 
-async def finish_import(
-    connection: Connection, import_id: int, *, recorded: int, recorded_minor: int, confirmed_by: str
-) -> ImportSummary:
+async def finish_import(connection: Connection, import_id: int) -> ImportSummary:
+    """Every chunk is recorded: the verdicts recounted (lines refused at confirmation), the import confirmed by
+    whoever asked for it."""
     await connection.execute(_COUNT, import_id)
     row = await connection.fetchrow(
-        "UPDATE payment_import SET status = 'confirmed', recorded = $2, recorded_minor = $3, confirmed_by = $4,"
-        " confirmed_at = now() WHERE id = $1 RETURNING *",
+        "UPDATE payment_import SET status = 'confirmed', confirmed_by = confirm_requested_by, confirmed_at = now()"
+        " WHERE id = $1 RETURNING *",
         import_id,
-        recorded,
-        recorded_minor,
-        confirmed_by,
     )
     assert row is not None, "the import is locked by this transaction"
     return ImportSummary(**dict(row))

@@ -1,8 +1,8 @@
 """Bills and Payments → Import payments: upload a bank or mobile-money statement, preview it, confirm it.
 
 ``/panel/payments/import`` (upload and recent imports), ``/panel/payments/import/{id}`` (the verdict on every
-line, the confirm button, then what was recorded) and ``.../refused.csv`` (the refused lines with their reasons,
-to fix and upload again).
+line, the confirm button, the job's progress, then what was recorded), ``.../progress`` (the progress alone, polled
+while the job records) and ``.../refused.csv`` (the refused lines with their reasons, to fix and upload again).
 """
 
 import csv
@@ -26,8 +26,8 @@ from ispb_platform.payments.imports.queries import REFUSED, ImportSummary, LineS
 from ispb_platform.payments.imports.service import (
     ImportNotFound,
     StatementRejected,
-    confirm_import,
     preview_statement,
+    request_confirmation,
 )
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import see_other
@@ -114,6 +114,7 @@ class PaymentImportController(Controller):
             "page": max(page, 1),
             "pages": max((total + PER_PAGE - 1) // PER_PAGE, 1),
             "verdicts": {s.value: label for s, label in VERDICTS.items()},
+            **(await _progress(db, summary) if summary.confirming else {}),
         }
         return _page("payments/imports/preview.html", context)
 
@@ -122,24 +123,34 @@ class PaymentImportController(Controller):
     async def confirm(
         self, db: TenantScope, request: Request[Any, Any, Any], operator: Operator, import_id: FromPath[int]
     ) -> Response[Any]:
-        """Step 2: record the ready lines. A second click finds the import confirmed and records nothing."""
-        runtime = request.app.state.runtime
+        """Step 2: ask the worker to record the ready lines; the page then shows its progress. A second click
+        finds the import being recorded (or recorded) and asks nothing again."""
         try:
-            done = await confirm_import(
-                db,
-                operator,
-                import_id,
-                today=_today(db.tenant),
-                secret_key=str(runtime.settings.secret_key),
-                queue=runtime.queue,
-                ip=client_ip(request),
+            asked = await request_confirmation(
+                db, operator, import_id, queue=request.app.state.runtime.queue, ip=client_ip(request)
             )
         except ImportNotFound:
             raise NotFoundException() from None
-        if done.already_confirmed:
+        summary = asked.summary
+        if summary.confirmed:
             flash(request, "This statement was already imported; nothing was recorded again")
+        elif asked.already_requested:
+            flash(request, "This statement is already being recorded; nothing was asked again")
         else:
-            flash(request, f"Recorded {done.summary.recorded:,} payment{'' if done.summary.recorded == 1 else 's'}")
+            plural = "" if summary.ready == 1 else "s"
+            flash(request, f"Recording {summary.ready:,} payment{plural}: this page shows how far it is")
+        return see_other(request, f"/panel/payments/import/{import_id}")
+
+    @get("/{import_id:int}/progress")
+    @in_tenant_scope
+    async def progress(
+        self, db: TenantScope, request: Request[Any, Any, Any], import_id: FromPath[int]
+    ) -> Template | Response[Any]:
+        """The progress of a confirmation, polled by the page (htmx) while the job records; once it is done, the
+        whole page again (with the result and the recorded lines)."""
+        summary = await _import_or_404(import_id)
+        if summary.confirming:
+            return Template("payments/imports/_progress.html", context=await _progress(db, summary))
         return see_other(request, f"/panel/payments/import/{import_id}")
 
     @get("/{import_id:int}/refused.csv")
@@ -162,6 +173,12 @@ class PaymentImportController(Controller):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}-refused.csv"'},
         )
+
+
+async def _progress(db: TenantScope, summary: ImportSummary) -> dict[str, Any]:
+    """What the progress shows: the import's counts, and the job's failed attempt since it was asked for."""
+    since = summary.confirm_requested_at or summary.uploaded_at
+    return {"summary": summary, "failed": await queries.failed_attempt(db.connection, db.tenant.id, since)}
 
 
 async def _import_or_404(import_id: int) -> ImportSummary:

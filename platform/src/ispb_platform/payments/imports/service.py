@@ -7,17 +7,23 @@ stored lines *are* the file between the two steps: the confirmation records exac
 refused line keeps its text for the page and for the "refused lines" download, and nothing has to be uploaded
 twice (a re-upload could differ from what was previewed; a hash check would only refuse it).
 
-Step 2, confirm (`confirm_import`): the ready lines are recorded as the counter records one payment
-(``payments.service.record_payment``), with the same rules, set-based per chunk of customers: under the
-customers' row locks (taken in id order), each payment is allocated to its customer's open bills oldest first by
-``ispb_billing.allocate`` (a customer's payments in statement order, each seeing the bills the previous one
-paid), the rest kept as advance credit; the payments, allocations, bills' paid amounts, balance caches and
-``payment.received`` events are written with one statement each. The unique index on the normalised reference
-records a transaction once even when two imports (or a double click) race: a second confirmation of the same
-import waits on its row lock and finds it done; when another import recorded the same reference first, the
-chunk's insert fails on the index (in a savepoint) and is planned again without that line, which says so.
-Suspended customers whose payments cleared what was overdue are reactivated as a set (`_reactivate_paid`),
-the activity log gets the counts, and after commit the messages go out at once.
+Step 2, confirm: "Record" (`request_confirmation`) marks the import 'confirming' and asks the worker to run
+``payments.confirm_imports`` now; the page shows the job's progress. The job (`confirm_import`) records the
+ready lines as the counter records one payment (``payments.service.record_payment``), with the same rules,
+set-based per chunk of customers, one transaction per chunk: under the customers' row locks (taken in id order),
+each payment is allocated to its customer's open bills oldest first by ``ispb_billing.allocate`` (a customer's
+payments in statement order, each seeing the bills the previous one paid), the rest kept as advance credit; the
+payments, allocations, bills' paid amounts, balance caches and ``payment.received`` events are written with one
+statement each, suspended customers whose payments cleared what was overdue are reactivated as a set
+(`_reactivate_paid`), and the import's mark (``recorded_through``) moves to the chunk's last customer. A chunk
+ends between customers, so the mark says exactly what is recorded: a worker killed mid-way leaves whole chunks
+and the mark, and the next run (a retry, the minute tick, a second worker) records the rest, each line once.
+
+The unique index on the normalised reference records a transaction once even when two imports (or a double
+click) race: a second run of the same import waits on its row lock and goes on from the mark or finds it done;
+when another import recorded the same reference first, the chunk's insert fails on the index (in a savepoint)
+and is planned again without that line, which says so. When no ready line is left, the import is recounted and
+confirmed, the activity log gets the counts, and the messages go out at once.
 """
 
 import hashlib
@@ -36,26 +42,41 @@ from ispb_platform.billing.suspension.actions import StatusChange, reactivate_pa
 from ispb_platform.jobs.queue import run_soon
 from ispb_platform.network.routers.commands import kick
 from ispb_platform.payments.imports import queries
-from ispb_platform.payments.imports.queries import ImportSummary, LineStatus, LockedCustomer, ReadyLine
+from ispb_platform.payments.imports.queries import ImportStatus, ImportSummary, LineStatus, LockedCustomer, ReadyLine
 from ispb_platform.payments.imports.statement import Defaults, StatementRejected, read_statement
 from ispb_platform.payments.queries import PaymentMethod, pay_bills
 from ispb_platform.payments.service import PAYMENT_RECEIVED, payment_received
-from ispb_tenants import Connection, TenantScope
+from ispb_tenants import Connection, Database, TenantRef, TenantScope
 
 CHUNK = 5_000
-"""Ready lines recorded per round of statements: large enough that per-statement costs vanish, small enough
-that a chunk's arrays and locks stay modest."""
+"""Ready lines recorded per transaction (about: a chunk ends after its last customer's lines): large enough that
+per-statement and per-commit costs vanish, small enough that a chunk's arrays and locks stay modest and a killed
+worker loses at most a few seconds of work."""
 
 
 class ImportNotFound(LookupError):
     pass
 
 
+CONFIRM_JOB = "payments.confirm_imports"
+
+
+@dataclass(frozen=True)
+class ConfirmationRequest:
+    summary: ImportSummary
+    already_requested: bool
+    """The import was being recorded or recorded already: nothing was asked again."""
+
+
 @dataclass(frozen=True)
 class Confirmation:
+    """What one run did for an import: ``recorded`` and ``reactivated`` by this run (a run that goes on after a
+    killed one counts only its own), ``finished`` when this run confirmed it; ``summary`` is the import's."""
+
     summary: ImportSummary
-    already_confirmed: bool
-    reactivated: int = 0
+    recorded: int
+    reactivated: int
+    finished: bool
 
 
 async def preview_statement(
@@ -89,41 +110,110 @@ async def preview_statement(
     return import_id
 
 
+async def request_confirmation(
+    db: TenantScope, operator: Principal, import_id: int, *, queue: Queue | None, ip: str
+) -> ConfirmationRequest:
+    """The operator's "Record": mark the import for the job and ask the worker to run it now (after commit).
+
+    The request is data, not only a queued job: were the queue away, ``payments.confirm_imports`` finds the import
+    at its next minute (its ``due_work``). Asking again for an import being recorded or recorded changes nothing.
+    Raises ``ImportNotFound``."""
+    summary = await queries.lock_import(db.connection, import_id)
+    if summary is None:
+        raise ImportNotFound(import_id)
+    if summary.status != ImportStatus.PREVIEW:
+        return ConfirmationRequest(summary, already_requested=True)
+    summary = await queries.mark_confirming(db.connection, import_id, _who(operator))
+    await record_activity(
+        db,
+        operator,
+        "payments.import_confirmed",
+        object_type="payment_import",
+        object_id=import_id,
+        summary=f"Asked to record {summary.ready:,} payments from {summary.file_name}",
+        ip=ip,
+    )
+    if queue is not None:
+        tenant = db.tenant
+        db.on_commit(lambda: run_soon(queue, CONFIRM_JOB, tenant, f"import {import_id}"))
+    return ConfirmationRequest(summary, already_requested=False)
+
+
+async def confirm_requested(
+    db: Database, tenant: TenantRef, *, today: date, secret_key: str, queue: Queue | None
+) -> list[Confirmation]:
+    """Record every import of ``tenant`` its operator asked for (the job's work), oldest first."""
+    async with db.tenant(tenant) as scope:
+        import_ids = await queries.confirming_imports(scope.connection)
+    return [
+        await confirm_import(db, tenant, import_id, today=today, secret_key=secret_key, queue=queue)
+        for import_id in import_ids
+    ]
+
+
 async def confirm_import(
-    db: TenantScope,
-    operator: Principal,
-    import_id: int,
-    *,
-    today: date,
-    secret_key: str,
-    queue: Queue | None,
-    ip: str,
+    db: Database, tenant: TenantRef, import_id: int, *, today: date, secret_key: str, queue: Queue | None
 ) -> Confirmation:
-    """Record the import's ready lines (see the module's docstring). A confirmed import is left as it is.
+    """Record the ready lines of an import asked for (see the module's docstring), a chunk per transaction.
+
+    Each chunk's transaction takes the import's row lock, reads how far it got (``recorded_through``), records
+    the next customers' lines and moves the mark: a second run at the same time waits for the lock and goes on
+    from the new mark, a run after a killed one goes on from the last committed chunk, and neither records a
+    line twice. A previewed import (not asked for) and a confirmed one are left as they are.
 
     Raises ``ImportNotFound``."""
+    recorded = reactivated = 0
+    while True:
+        async with db.tenant(tenant) as scope:
+            step = await _confirm_chunk(scope, import_id, today, secret_key, queue)
+        recorded += step.recorded
+        reactivated += step.reactivated
+        if step.summary is not None:
+            return Confirmation(step.summary, recorded, reactivated, finished=step.finished)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one transaction of a confirmation did; ``summary`` when there is nothing more to do."""
+
+    recorded: int = 0
+    reactivated: int = 0
+    summary: ImportSummary | None = None
+    finished: bool = False
+
+
+async def _confirm_chunk(db: TenantScope, import_id: int, today: date, secret_key: str, queue: Queue | None) -> _Step:
     connection = db.connection
     summary = await queries.lock_import(connection, import_id)
     if summary is None:
         raise ImportNotFound(import_id)
-    if summary.confirmed:
-        return Confirmation(summary, already_confirmed=True)
-    run = _Run(import_id, summary.currency, _who(operator))
-    cursor = await queries.ready_lines(connection, import_id)
-    while rows := await cursor.fetch(CHUNK):
-        await _record_chunk(connection, run, [ReadyLine(*row) for row in rows])
-    reactivated = await _reactivate_paid(db, sorted(run.paid_customers), today, secret_key, operator)
-    summary = await queries.finish_import(
-        connection, import_id, recorded=run.recorded, recorded_minor=run.recorded_minor, confirmed_by=run.by
+    if summary.status != ImportStatus.CONFIRMING:
+        return _Step(summary=summary)
+    lines = await queries.next_chunk(connection, import_id, summary.recorded_through, CHUNK)
+    if not lines:
+        summary = await queries.finish_import(connection, import_id)
+        await _log(db, summary)
+        if queue is not None and summary.recorded:
+            tenant = db.tenant
+            db.on_commit(lambda: run_soon(queue, "notify.send_outbox", tenant, "payment import"))
+        return _Step(summary=summary, finished=True)
+    requested_by = summary.confirm_requested_by or ""
+    run = _Run(import_id, summary.currency, requested_by)
+    await _record_chunk(connection, run, lines)
+    actor = f"system (statement import by {requested_by})"
+    reactivated = await _reactivate_paid(db, sorted(run.paid_customers), today, secret_key, actor)
+    await queries.advance_import(
+        connection,
+        import_id,
+        through=lines[-1].customer_id,
+        recorded=run.recorded,
+        recorded_minor=run.recorded_minor,
+        reactivated=len(reactivated),
     )
-    await _log(db, operator, summary, len(reactivated), ip)
-    tenant = db.tenant
     if queue is not None:
         for command_id in (change.command_id for change in reactivated if change.command_id is not None):
-            db.on_commit(partial(kick, queue, tenant, command_id))
-        if run.recorded:
-            db.on_commit(lambda: run_soon(queue, "notify.send_outbox", tenant, "payment import"))
-    return Confirmation(summary, already_confirmed=False, reactivated=len(reactivated))
+            db.on_commit(partial(kick, queue, db.tenant, command_id))
+    return _Step(recorded=run.recorded, reactivated=len(reactivated))
 
 
 @dataclass
@@ -245,20 +335,22 @@ async def _refuse(
 
 
 async def _reactivate_paid(
-    db: TenantScope, customer_ids: Sequence[int], today: date, secret_key: str, operator: Principal
+    db: TenantScope, customer_ids: Sequence[int], today: date, secret_key: str, actor: str
 ) -> list[StatusChange]:
-    """Reactivate the paid customers who are suspended and owe nothing overdue any more: the rule a single
-    payment uses, for the whole set in a few statements (``reactivate_paid``), only over those suspended."""
-    actor = f"system (statement import by {operator.login})"
+    """Reactivate the chunk's paid customers who are suspended and owe nothing overdue any more, in the chunk's
+    transaction (as the counter does with one payment): the rule a single payment uses, for the whole set in a
+    few statements (``reactivate_paid``), only over those suspended. A customer whose lines the chunk ended
+    before all of them were recorded cannot happen: a chunk ends between customers."""
     suspended = await queries.suspended_among(db.connection, customer_ids)
     return await reactivate_paid(db.connection, db.tenant, suspended, today, secret_key=secret_key, actor=actor)
 
 
-async def _log(db: TenantScope, operator: Principal, summary: ImportSummary, reactivated: int, ip: str) -> None:
+async def _log(db: TenantScope, summary: ImportSummary) -> None:
+    """The job's entry (actor ``system``); the operator's click has its own (``payments.import_confirmed``)."""
     amount = format_money(Money(summary.recorded_minor, summary.currency), symbol=False)
     await record_activity(
         db,
-        operator,
+        None,
         "payments.imported",
         object_type="payment_import",
         object_id=summary.id,
@@ -271,10 +363,10 @@ async def _log(db: TenantScope, operator: Principal, summary: ImportSummary, rea
             "duplicate": summary.duplicate,
             "unknown_customer": summary.unknown_customer,
             "invalid": summary.invalid,
-            "reactivated": reactivated,
+            "reactivated": summary.reactivated,
             "file_sha256": summary.file_sha256,
+            "confirmed_by": summary.confirmed_by,
         },
-        ip=ip,
     )
 
 
@@ -284,11 +376,15 @@ def _who(operator: Principal) -> str:
 
 __all__ = (
     "CHUNK",
+    "CONFIRM_JOB",
     "Confirmation",
+    "ConfirmationRequest",
     "ImportNotFound",
     "PlannedPayment",
     "StatementRejected",
     "confirm_import",
+    "confirm_requested",
     "plan_payments",
     "preview_statement",
+    "request_confirmation",
 )
