@@ -16,6 +16,10 @@ worker every time must not loop forever.
 Every job may run twice (DESIGN 10), so a rerun is always safe. Records of runs outside the queue (``ispb jobs
 run``, platform cron ticks) are closed once they are older than their job's timeout.
 
+Requests people made from a page ("Back up now", ``jobs/requests.py``) are closed the same way: a request
+still ``queued`` or ``running`` whose queue job is gone or ended is failed with a message the page shows
+("the worker stopped during this job"), never rerun (the person asks again, and sees why).
+
 Two workers running this at once close each record once: the ``UPDATE ... WHERE status = 'running'`` decides,
 and only the worker whose update closed a record reruns its job.
 """
@@ -29,6 +33,7 @@ from saq.job import Job, Status
 
 from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.jobs.queue import run_soon
+from ispb_platform.jobs.requests import request_key
 from ispb_tenants import Database, TenantRef, get_tenant
 
 GRACE_S = 10
@@ -42,6 +47,8 @@ its worker every time stops after about 40 crashes an hour instead of looping; i
 RERUN = "rerun"
 """The reason in a rerun's job key (``jobs/queue.py`` ``run_soon``), by which reruns are counted."""
 DEAD_RUN_ERROR = "the worker stopped during this run (closed by system.close_dead_runs)"
+LOST_REQUEST = "the job was lost before a worker started it (the queue lost it): nothing was done, ask again"
+DEAD_REQUEST = "the worker stopped during this job, so it did not finish: ask again"
 LOOKBACK = timedelta(days=2)
 """Older records are not looked at: ``maintenance.clear_app_logs`` prunes them, and the job's index stays used."""
 
@@ -123,3 +130,43 @@ async def _may_rerun(db: Database, row: Any, now: datetime) -> bool:
 async def _rerun(queue: Queue, job_name: str, tenant: TenantRef) -> int:
     await run_soon(queue, job_name, tenant, RERUN)  # its key: <job>:<tenant>:rerun:<time>
     return 1
+
+
+_OPEN_REQUESTS = """
+SELECT id, job, status, coalesce(started_at, requested_at) AS since FROM job_request
+WHERE status IN ('queued', 'running') AND coalesce(started_at, requested_at) < $1::timestamptz - $2::interval
+ORDER BY id
+"""
+_FAIL_REQUESTS = """
+UPDATE job_request SET status = 'failed', finished_at = clock_timestamp(),
+    message = CASE status WHEN 'queued' THEN $2 ELSE $3 END
+WHERE id = ANY($1::bigint[]) AND status IN ('queued', 'running')
+RETURNING id
+"""
+_ENDED = (Status.COMPLETE, Status.FAILED, Status.ABORTED)
+
+
+async def close_dead_requests(ctx: JobContext, timeouts: Mapping[str, int]) -> int:
+    """Fail the open requests (``jobs/requests.py``) whose queue job is gone or ended; how many.
+
+    With the queue (the worker's reaper): one call asks for every open request's job; a queued or running one
+    is left alone (a dead worker's running job is swept by SAQ within two heartbeats, then ends ``aborted``).
+    Without it (``ispb jobs run``): a request open longer than its job's timeout is dead. ``timeouts``: every
+    requested job's name and timeout (``jobs/registry.py``); an unknown job's request is dead after the grace."""
+    async with ctx.db.platform() as connection:
+        rows = await connection.fetch(_OPEN_REQUESTS, ctx.now, timedelta(seconds=GRACE_S))
+    if not rows:
+        return 0
+    if ctx.queue is not None:
+        found = await ctx.queue.jobs([request_key(row["id"]) for row in rows])
+        dead = [row["id"] for row, job in zip(rows, found, strict=True) if job is None or job.status in _ENDED]
+    else:
+        dead = [
+            row["id"]
+            for row in rows
+            if ctx.now - row["since"] > timedelta(seconds=timeouts.get(row["job"], 0) + GRACE_S)
+        ]
+    if not dead:
+        return 0
+    async with ctx.db.platform() as connection:
+        return len(await connection.fetch(_FAIL_REQUESTS, dead, LOST_REQUEST, DEAD_REQUEST))

@@ -1,0 +1,247 @@
+"""Jobs a person asks for from a page ("Back up now", "Restore..."): run by a worker, not in the web request.
+
+A request is a ``platform.job_request`` row first and a queue job second: the page shows the row (queued,
+running, succeeded or failed with its message) and polls it, so what it says never depends on the queue alone.
+One request at a time per operator and *lane* (a backup and a restore of the same operator share one): the
+unique partial index refuses a second while one is queued or running, whatever the race, and the page says so.
+
+The worker claims a row by moving it from ``queued`` to ``running``; a second delivery of the same queue job
+(a retry, a sweep) finds nothing to claim and does nothing, so a request runs at most once. A request whose
+worker died, or whose queue job was lost before it started, is failed by ``system.close_dead_runs``
+(``jobs/reaper.py``): no page says "running" forever, and the person may ask again.
+
+This module names no domain: a domain defines its `RequestedJob` next to its code, and ``jobs/registry.py``
+lists them for the worker and the reaper.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from saq import Queue
+
+from ispb_notify import OutboundPolicy
+from ispb_platform.jobs.job import JobContext
+from ispb_platform.jobs.runs import WORKER_NAME, local_today
+from ispb_tenants import Database, TenantRef, get_tenant
+
+RUN_REQUEST = "ispb.run_request"
+"""The worker task that runs one request (``jobs/worker.py``)."""
+HEARTBEAT_S = 60
+"""As the schedule's jobs (``jobs/worker.py`` ``HEARTBEAT_S``): a dead worker's request is swept within minutes."""
+FINISHED_TTL_S = 600
+"""How long the queue keeps a finished request's job: the row is the history, not the queue."""
+
+log = logging.getLogger(__name__)
+
+
+class RequestFailed(Exception):
+    """A requested job that did not do its work; the message is for the person who asked, shown as it is."""
+
+
+class AlreadyRequested(Exception):
+    """The operator already has a request of this lane queued or running (``request`` is that one)."""
+
+    def __init__(self, request: "JobRequest") -> None:
+        super().__init__(f"{request.job} is already {request.status} (request {request.id})")
+        self.request = request
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a requested job did: the message the page shows, and values it keeps (ids, counts) for the page."""
+
+    message: str
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    id: int
+    job: str
+    lane: str
+    tenant_id: int
+    arguments: dict[str, Any]
+    requested_by: str
+    status: str
+    message: str
+    result: dict[str, Any]
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    worker: str
+
+    @property
+    def open(self) -> bool:
+        """Queued or running: the page polls while it is."""
+        return self.status in ("queued", "running")
+
+    @property
+    def key(self) -> str:
+        return request_key(self.id)
+
+
+@dataclass(frozen=True)
+class RequestedJob:
+    """A job people start from a page. ``run`` gets the context and the request, returns the `Outcome` or raises
+    `RequestFailed` with the message to show; anything else it raises is shown with its type and logged."""
+
+    name: str
+    lane: str
+    run: Callable[[JobContext, JobRequest], Awaitable[Outcome]]
+    description: str
+    timeout_s: int
+    """SAQ cancels the job after it; sized above the work at the largest operator measured (docs/backups.md)."""
+
+
+def request_key(request_id: int) -> str:
+    return f"request:{request_id}"
+
+
+_COLUMNS = (
+    "id, job, lane, tenant_id, arguments, requested_by, status, message, result, requested_at, started_at,"
+    " finished_at, worker"
+)
+
+
+_INSERT = f"""
+INSERT INTO job_request (job, lane, tenant_id, arguments, requested_by) VALUES ($1, $2, $3, $4::jsonb, $5)
+ON CONFLICT (tenant_id, lane) WHERE status IN ('queued', 'running') DO NOTHING
+RETURNING {_COLUMNS}
+"""  # noqa: S608 (constants only)
+
+
+def _request(row: Any) -> JobRequest:
+    values = dict(row)
+    for name in ("arguments", "result"):
+        if isinstance(values[name], str):
+            values[name] = json.loads(values[name])
+    return JobRequest(**values)
+
+
+async def request_job(
+    db: Database, queue: Queue, job: RequestedJob, tenant: TenantRef, arguments: Mapping[str, Any], requested_by: str
+) -> JobRequest:
+    """Queue ``job`` for ``tenant``; `AlreadyRequested` when one of its lane is queued or running.
+
+    The row is committed before the queue job exists: a queue that cannot be reached fails the row at once
+    with a message (the person may try again); a process that dies in between leaves a queued row without a
+    queue job, which the reaper fails."""
+    async with db.platform() as connection:
+        row = await connection.fetchrow(
+            _INSERT,
+            job.name, job.lane, tenant.id, json.dumps(dict(arguments)), requested_by,
+        )  # fmt: skip
+        if row is None:
+            current = await connection.fetchrow(
+                f"SELECT {_COLUMNS} FROM job_request WHERE tenant_id = $1 AND lane = $2"  # noqa: S608
+                " AND status IN ('queued', 'running')",
+                tenant.id, job.lane,
+            )  # fmt: skip
+    if row is None:
+        if current is None:  # it ended between the two statements: ask again
+            return await request_job(db, queue, job, tenant, arguments, requested_by)
+        raise AlreadyRequested(_request(current))
+    request = _request(row)
+    try:
+        await queue.enqueue(
+            RUN_REQUEST,
+            key=request.key,
+            request_id=request.id,
+            timeout=job.timeout_s,
+            retries=1,  # never run twice by the queue: a dead worker's request is failed and asked again
+            heartbeat=HEARTBEAT_S,
+            ttl=FINISHED_TTL_S,
+        )
+    except Exception as error:
+        log.exception("could not queue request %d (%s)", request.id, job.name)
+        return (
+            await finish_request(
+                db, request.id, "failed", f"the job queue could not be reached ({type(error).__name__}): try again"
+            )
+            or request
+        )
+    return request
+
+
+async def latest_request(db: Database, tenant_id: int, lane: str) -> JobRequest | None:
+    """The operator's newest request of ``lane``: what the page shows."""
+    async with db.platform() as connection:
+        row = await connection.fetchrow(
+            f"SELECT {_COLUMNS} FROM job_request WHERE tenant_id = $1 AND lane = $2 ORDER BY id DESC LIMIT 1",  # noqa: S608
+            tenant_id, lane,
+        )  # fmt: skip
+    return _request(row) if row else None
+
+
+async def get_request(db: Database, request_id: int) -> JobRequest | None:
+    async with db.platform() as connection:
+        row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM job_request WHERE id = $1", request_id)  # noqa: S608
+    return _request(row) if row else None
+
+
+async def finish_request(
+    db: Database, request_id: int, status: str, message: str, result: Mapping[str, Any] | None = None
+) -> JobRequest | None:
+    """End an open request (None if it had ended already: the reaper and the worker never both end it)."""
+    async with db.platform() as connection:
+        row = await connection.fetchrow(
+            f"UPDATE job_request SET status = $2, message = $3, result = $4::jsonb, finished_at = clock_timestamp()"  # noqa: S608
+            f" WHERE id = $1 AND status IN ('queued', 'running') RETURNING {_COLUMNS}",
+            request_id, status, message, json.dumps(dict(result or {})),
+        )  # fmt: skip
+    return _request(row) if row else None
+
+
+async def execute_request(
+    db: Database,
+    request_id: int,
+    jobs: Mapping[str, RequestedJob],
+    *,
+    secret_key: str = "",
+    outbound: OutboundPolicy | None = None,
+    data_dir: Path | None = None,
+    queue: Queue | None = None,
+) -> JobRequest | None:
+    """Claim request ``request_id`` and run it; its row ends ``succeeded`` or ``failed`` with the message.
+    None when there was nothing to claim (already run, or failed by the reaper)."""
+    async with db.platform() as connection:
+        row = await connection.fetchrow(
+            f"UPDATE job_request SET status = 'running', started_at = clock_timestamp(), worker = $2"  # noqa: S608
+            f" WHERE id = $1 AND status = 'queued' RETURNING {_COLUMNS}",
+            request_id, WORKER_NAME,
+        )  # fmt: skip
+        slug = await connection.fetchval("SELECT slug FROM tenant WHERE id = $1", row["tenant_id"]) if row else None
+    if row is None or slug is None:
+        return None
+    request = _request(row)
+    job = jobs.get(request.job)
+    if job is None:
+        return await finish_request(db, request.id, "failed", f"no job {request.job!r} on this worker")
+    tenant = await get_tenant(db, slug)
+    now = datetime.now(UTC)
+    ctx = JobContext(
+        db=db, today=local_today(now, tenant), now=now, tenant=tenant, secret_key=secret_key,
+        outbound=outbound or OutboundPolicy(), data_dir=data_dir, queue=queue,
+    )  # fmt: skip
+    try:
+        outcome = await job.run(ctx, request)
+    except RequestFailed as error:
+        return await finish_request(db, request.id, "failed", str(error))
+    except asyncio.CancelledError:  # the queue's timeout, or the worker stopping: say so, then stop
+        await finish_request(
+            db,
+            request.id,
+            "failed",
+            f"stopped before it ended (the worker shut down, or it ran past {job.timeout_s} s)",
+        )
+        raise
+    except Exception as error:
+        log.exception("request %d (%s) failed", request.id, job.name)
+        return await finish_request(db, request.id, "failed", f"{type(error).__name__}: {error}")
+    return await finish_request(db, request.id, "succeeded", outcome.message, outcome.result)
