@@ -23,6 +23,7 @@ from ispb_platform.backups.storage import LocalDestination
 from ispb_platform.jobs.job import JobContext
 from ispb_platform.jobs.queue import make_queue
 from ispb_platform.jobs.reaper import DEAD_REQUEST, LOST_REQUEST, close_dead_requests
+from ispb_platform.jobs.registry import REQUESTED_BY_NAME
 from ispb_platform.jobs.requests import request_key
 from ispb_platform.jobs.worker import build_worker
 from ispb_tenants import Database, drop_tenant
@@ -263,11 +264,20 @@ async def test_a_request_whose_worker_died_or_whose_job_was_lost_is_failed_and_t
     async def reap() -> int:
         now = await db.fetchval("SELECT clock_timestamp()") + timedelta(minutes=1)  # past the grace
         ctx = JobContext(db=db, today=now.date(), now=now, queue=own_queue)
-        return await close_dead_requests(ctx, {})
+        return await close_dead_requests(ctx, REQUESTED_BY_NAME)
 
-    # a worker claimed it and died: SAQ's sweep aborted its job
+    # a worker claimed it, started the backup's row (noted in the request) and died: SAQ's sweep aborted its job
     first = await ask()
-    await db.pool.execute("UPDATE platform.job_request SET status = 'running', started_at = now() WHERE id = $1", first)
+    left_running = await db.fetchval(
+        "INSERT INTO platform.backup (kind, tenant_id, tenant_slug, period, trigger, destination, object_key,"
+        " server_major, key_id) VALUES ('tenant', $1, $2, current_date, 'manual', 'local', $3, 15, 'k') RETURNING id",
+        tenant.id, tenant.slug, f"tenants/{tenant.slug}/dead-{secrets.token_hex(4)}.ispb-backup",
+    )  # fmt: skip
+    await db.pool.execute(
+        "UPDATE platform.job_request SET status = 'running', started_at = now(),"
+        " result = jsonb_build_object('backup_id', $2::bigint) WHERE id = $1",
+        first, left_running,
+    )  # fmt: skip
     job = await own_queue.job(request_key(first))
     assert job is not None
     assert await reap() == 0  # its job is still queued: alive
@@ -275,6 +285,8 @@ async def test_a_request_whose_worker_died_or_whose_job_was_lost_is_failed_and_t
     assert await reap() == 1
     part = await _state_when_done(client)
     assert "failed" in part and DEAD_REQUEST.split(":")[0] in part
+    backup = await db.pool.fetchrow("SELECT status, error FROM platform.backup WHERE id = $1", left_running)
+    assert backup["status"] == "failed" and backup["error"].startswith("interrupted")  # not "running" for hours
 
     # a request whose queue job never came (the web process died between the row and the queue; or Redis
     # restarted empty): the row alone, queued

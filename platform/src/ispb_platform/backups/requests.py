@@ -7,20 +7,22 @@ same data). A restore first takes a backup of the current data (so it can be und
 that backup's name in the restored data's activity log, as the page did when it ran in the request.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.roles import Principal, Role, SessionKind
 from ispb_platform.backups.destinations import current_destination, destination_named
-from ispb_platform.backups.dump import take_backup
+from ispb_platform.backups.dump import close_interrupted, take_backup
 from ispb_platform.backups.pg_process import BackupFailed
 from ispb_platform.backups.queries import get_backup
 from ispb_platform.backups.restore import restore_tenant
 from ispb_platform.backups.storage import BackupStorageError
 from ispb_platform.backups.tools import BackupToolMismatch
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.jobs.requests import JobRequest, Outcome, RequestedJob, RequestFailed
+from ispb_platform.jobs.requests import JobRequest, Outcome, RequestedJob, RequestFailed, note_result
 from ispb_platform.secrets_box import SealError, accepted_old_keys
+from ispb_tenants import Database
 
 LANE = "backup"
 FAILURES = (BackupFailed, BackupStorageError, BackupToolMismatch, SealError, RuntimeError)
@@ -50,7 +52,7 @@ async def back_up_now(ctx: JobContext, request: JobRequest) -> Outcome:
         destination = await current_destination(ctx.db, data_dir=ctx.data_dir, secret_key=ctx.secret_key)
         taken = await take_backup(
             ctx.db, destination, secret_key=ctx.secret_key, tenant=tenant, trigger="manual", period=ctx.today,
-            now=ctx.now,
+            now=ctx.now, on_started=_noted(ctx, request, "backup_id"),
         )  # fmt: skip
     except FAILURES as error:
         raise RequestFailed(f"The backup failed: {error}") from None
@@ -77,8 +79,9 @@ async def restore_from_backup(ctx: JobContext, request: JobRequest) -> Outcome:
     try:
         current = await current_destination(ctx.db, data_dir=ctx.data_dir, secret_key=ctx.secret_key)
         before = await take_backup(
-            ctx.db, current, secret_key=ctx.secret_key, tenant=tenant, trigger="manual", period=ctx.today, now=ctx.now
-        )
+            ctx.db, current, secret_key=ctx.secret_key, tenant=tenant, trigger="manual", period=ctx.today,
+            now=ctx.now, on_started=_noted(ctx, request, "backup_before_id"),
+        )  # fmt: skip
         assert before is not None  # manual backups are never deduplicated
         source = await destination_named(ctx.db, backup.destination, data_dir=ctx.data_dir, secret_key=ctx.secret_key)
         await restore_tenant(
@@ -100,12 +103,30 @@ async def restore_from_backup(ctx: JobContext, request: JobRequest) -> Outcome:
     )
 
 
+def _noted(ctx: JobContext, request: JobRequest, name: str) -> Callable[[int], Awaitable[None]]:
+    """Note the id of the backup row a request starts, so `close_backups_left_running` finds it."""
+
+    async def note(backup_id: int) -> None:
+        await note_result(ctx.db, request.id, {name: backup_id})
+
+    return note
+
+
+async def close_backups_left_running(db: Database, request: JobRequest) -> None:
+    """A request whose worker died: the backup it was taking has no file (it is renamed into place only when
+    complete), so its row is failed now rather than listed as running until the 6-hour stale mark."""
+    ids = [int(request.result[name]) for name in ("backup_id", "backup_before_id") if name in request.result]
+    if ids:
+        await close_interrupted(db, ids)
+
+
 BACK_UP_NOW = RequestedJob(
     name="backup.take_now",
     lane=LANE,
     run=back_up_now,
     description="A backup of the operator's data, asked for on Backup Settings",
     timeout_s=3600,  # 4.2 s at 100,000 customers
+    when_dead=close_backups_left_running,
 )
 RESTORE = RequestedJob(
     name="backup.restore",
@@ -113,4 +134,5 @@ RESTORE = RequestedJob(
     run=restore_from_backup,
     description="The operator's data restored from one of its backups, after a backup of the current data",
     timeout_s=4 * 3600,  # 28 s at 100,000 customers, with the backup first; as backup.full's timeout
+    when_dead=close_backups_left_running,
 )

@@ -24,6 +24,7 @@ Two workers running this at once close each record once: the ``UPDATE ... WHERE 
 and only the worker whose update closed a record reruns its job.
 """
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,8 +34,10 @@ from saq.job import Job, Status
 
 from ispb_platform.jobs.job import Counts, JobContext
 from ispb_platform.jobs.queue import run_soon
-from ispb_platform.jobs.requests import request_key
+from ispb_platform.jobs.requests import JobRequest, RequestedJob, get_request, request_key
 from ispb_tenants import Database, TenantRef, get_tenant
+
+log = logging.getLogger(__name__)
 
 GRACE_S = 10
 """A run younger than this is left alone: its worker may still be writing it."""
@@ -141,18 +144,19 @@ _FAIL_REQUESTS = """
 UPDATE job_request SET status = 'failed', finished_at = clock_timestamp(),
     message = CASE status WHEN 'queued' THEN $2 ELSE $3 END
 WHERE id = ANY($1::bigint[]) AND status IN ('queued', 'running')
-RETURNING id
+RETURNING id, job
 """
 _ENDED = (Status.COMPLETE, Status.FAILED, Status.ABORTED)
 
 
-async def close_dead_requests(ctx: JobContext, timeouts: Mapping[str, int]) -> int:
+async def close_dead_requests(ctx: JobContext, jobs: Mapping[str, RequestedJob]) -> int:
     """Fail the open requests (``jobs/requests.py``) whose queue job is gone or ended; how many.
 
     With the queue (the worker's reaper): one call asks for every open request's job; a queued or running one
     is left alone (a dead worker's running job is swept by SAQ within two heartbeats, then ends ``aborted``).
-    Without it (``ispb jobs run``): a request open longer than its job's timeout is dead. ``timeouts``: every
-    requested job's name and timeout (``jobs/registry.py``); an unknown job's request is dead after the grace."""
+    Without it (``ispb jobs run``): a request open longer than its job's timeout is dead. ``jobs``: every
+    requested job by name (``jobs/registry.py``); an unknown job's request is dead after the grace. Each failed
+    request's ``when_dead`` then closes what its worker left (a backup row still ``running``)."""
     async with ctx.db.platform() as connection:
         rows = await connection.fetch(_OPEN_REQUESTS, ctx.now, timedelta(seconds=GRACE_S))
     if not rows:
@@ -164,9 +168,28 @@ async def close_dead_requests(ctx: JobContext, timeouts: Mapping[str, int]) -> i
         dead = [
             row["id"]
             for row in rows
-            if ctx.now - row["since"] > timedelta(seconds=timeouts.get(row["job"], 0) + GRACE_S)
+            if ctx.now - row["since"] > timedelta(seconds=_timeout(jobs, row["job"]) + GRACE_S)
         ]
     if not dead:
         return 0
     async with ctx.db.platform() as connection:
-        return len(await connection.fetch(_FAIL_REQUESTS, dead, LOST_REQUEST, DEAD_REQUEST))
+        failed = await connection.fetch(_FAIL_REQUESTS, dead, LOST_REQUEST, DEAD_REQUEST)
+    for row in failed:  # only the reaper that failed a request closes what it left
+        job = jobs.get(row["job"])
+        request = await get_request(ctx.db, row["id"])
+        if job is not None and job.when_dead is not None and request is not None:
+            await _when_dead(ctx, job, request)
+    return len(failed)
+
+
+def _timeout(jobs: Mapping[str, RequestedJob], name: str) -> int:
+    job = jobs.get(name)
+    return job.timeout_s if job is not None else 0
+
+
+async def _when_dead(ctx: JobContext, job: RequestedJob, request: JobRequest) -> None:
+    assert job.when_dead is not None
+    try:
+        await job.when_dead(ctx.db, request)
+    except Exception:  # one request's leftovers must not keep the others' from being closed
+        log.exception("closing what request %d (%s) left failed", request.id, job.name)

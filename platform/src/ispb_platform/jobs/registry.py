@@ -40,7 +40,7 @@ from ispb_platform.subscriptions.jobs import (
 async def _close_dead_runs(ctx: JobContext) -> Counts:
     """``system.close_dead_runs`` with every scheduled and requested job's timeout (``jobs/reaper.py``)."""
     counts = dict(await close_dead_runs(ctx, {job.name: job.timeout_s for job in SCHEDULE}))
-    counts["requests_failed"] = await close_dead_requests(ctx, {job.name: job.timeout_s for job in REQUESTED})
+    counts["requests_failed"] = await close_dead_requests(ctx, REQUESTED_BY_NAME)
     return counts
 
 

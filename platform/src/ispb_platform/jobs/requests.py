@@ -97,6 +97,9 @@ class RequestedJob:
     description: str
     timeout_s: int
     """SAQ cancels the job after it; sized above the work at the largest operator measured (docs/backups.md)."""
+    when_dead: Callable[[Database, "JobRequest"], Awaitable[None]] | None = None
+    """What to close after a worker died running it (the reaper calls it with the request as last noted: see
+    `note_result`), e.g. a backup row it left ``running``."""
 
 
 def request_key(request_id: int) -> str:
@@ -185,14 +188,24 @@ async def get_request(db: Database, request_id: int) -> JobRequest | None:
     return _request(row) if row else None
 
 
+async def note_result(db: Database, request_id: int, values: Mapping[str, Any]) -> None:
+    """Add ``values`` to a running request's result as it goes (what it started: a backup row's id), so the
+    reaper can hand them to ``when_dead`` if the worker dies."""
+    async with db.platform() as connection:
+        await connection.execute(
+            "UPDATE job_request SET result = result || $2::jsonb WHERE id = $1 AND status = 'running'",
+            request_id, json.dumps(dict(values)),
+        )  # fmt: skip
+
+
 async def finish_request(
     db: Database, request_id: int, status: str, message: str, result: Mapping[str, Any] | None = None
 ) -> JobRequest | None:
     """End an open request (None if it had ended already: the reaper and the worker never both end it)."""
     async with db.platform() as connection:
         row = await connection.fetchrow(
-            f"UPDATE job_request SET status = $2, message = $3, result = $4::jsonb, finished_at = clock_timestamp()"  # noqa: S608
-            f" WHERE id = $1 AND status IN ('queued', 'running') RETURNING {_COLUMNS}",
+            "UPDATE job_request SET status = $2, message = $3, result = result || $4::jsonb,"  # noqa: S608
+            f" finished_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'running') RETURNING {_COLUMNS}",
             request_id, status, message, json.dumps(dict(result or {})),
         )  # fmt: skip
     return _request(row) if row else None
