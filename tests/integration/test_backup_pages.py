@@ -101,6 +101,7 @@ async def test_back_up_download_and_restore_as_a_new_operator(
     await start_worker()
     done = await _state_when_done(client)
     assert "done" in done and "Backup taken: " in done and "/download" in done, done
+    assert 'name="_csrf_token"' in done  # the swapped-in "Back up now" form still posts
     async with db.tenant(tenant) as scope:
         logged = await scope.connection.fetchval("SELECT actor FROM activity_log WHERE action = 'backup.taken'")
     assert logged is not None and "operator.admin." in logged  # the person who asked, not the worker
