@@ -8,6 +8,7 @@ test's own takes them, and the page shows them queued, then done (its htmx polli
 import asyncio
 import contextlib
 import secrets
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -304,3 +305,24 @@ async def test_a_request_whose_worker_died_or_whose_job_was_lost_is_failed_and_t
     assert "badge failed" in await _state_when_done(client)
     await ask()  # the lane is free again
     assert "Backup queued" in (await client.get("/panel/settings/backup")).text
+
+
+async def test_a_queue_that_cannot_be_reached_fails_the_request_at_once_with_a_message(
+    web_app: Any, db: Database, make_tenant, make_staff, make_client, sign_in, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+):  # fmt: skip
+    """Redis away when the button is pressed: the request is failed at once, the page says why, and the lane is
+    free for the next click (nothing is left queued that no worker will ever see)."""
+    with socket.socket() as probe:  # a loopback port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(web_app.state.runtime, "queue", make_queue(f"redis://127.0.0.1:{port}/0", database_url))
+    tenant = await make_tenant("bkp")
+    client = make_client()
+    token = await sign_in(client, await make_staff("operator_admin", tenant))
+    assert (await client.post("/panel/settings/backup/now", data={"_csrf_token": token})).status_code == 303
+    page = (await client.get("/panel/settings/backup")).text
+    assert "The backup could not start: the job queue could not be reached" in page
+    assert "hx-trigger" not in page  # nothing to wait for
+    row = await db.pool.fetchrow("SELECT status FROM platform.job_request WHERE tenant_id = $1", tenant.id)
+    assert row["status"] == "failed"
