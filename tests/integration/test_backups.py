@@ -7,7 +7,7 @@ import secrets
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +16,7 @@ import pytest
 from factories import TEST_SECRET_KEY, make_bill, make_customer
 from ispb_platform.backups.destinations import destination_named, load_settings, save_settings
 from ispb_platform.backups.dump import server_major, take_backup
+from ispb_platform.backups.leftovers import made_at, scratch_database_name, staging_schema_name
 from ispb_platform.backups.pg_process import BackupFailed, dump_stream, replace_database
 from ispb_platform.backups.queries import get_backup, list_backups
 from ispb_platform.backups.restore import restore_tenant, scratch_database, verify_backup
@@ -410,3 +411,39 @@ async def test_a_whole_database_restore_that_pg_restore_cannot_finish_changes_no
             assert await connection.fetchval("SELECT count(*) FROM b_second") == 1000
         finally:
             await connection.close()
+
+
+async def test_cleanup_removes_what_a_killed_restore_or_backup_left_once_a_day_old(db: Database, tmp_path: Path):
+    """A worker killed mid-restore leaves its scratch database and staging schema, one killed mid-dump its
+    ``.part`` file: ``backup.cleanup`` removes them once they are a day old (their names carry the time), never
+    a younger one (it may be in use)."""
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    old_database, young_database = scratch_database_name(two_days_ago), scratch_database_name()
+    old_schema, young_schema = staging_schema_name(two_days_ago), staging_schema_name()
+    root = tmp_path / "backups" / "tenants" / "gone"
+    root.mkdir(parents=True)
+    old_part, young_part = root / "old.ispb-backup.part", root / "young.ispb-backup.part"
+    for part in (old_part, young_part):
+        part.write_bytes(b"cut short")
+    os.utime(old_part, (two_days_ago.timestamp(), two_days_ago.timestamp()))
+    for name in (old_database, young_database):
+        await db.pool.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    for name in (old_schema, young_schema):
+        await db.pool.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        record = await execute(
+            db, get_job("backup.cleanup"), tenant=None, trigger=Trigger.MANUAL, key="c", today=TODAY,
+            secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+        )  # fmt: skip
+        assert record.counts["scratch_databases_dropped"] >= 1 and record.counts["staging_schemas_dropped"] >= 1
+        assert record.counts["part_files_removed"] == 1
+        databases = {r["datname"] for r in await db.pool.fetch("SELECT datname FROM pg_database")}
+        schemas = {r["nspname"] for r in await db.pool.fetch("SELECT nspname FROM pg_namespace")}
+        assert old_database not in databases and young_database in databases
+        assert old_schema not in schemas and young_schema in schemas
+        assert not old_part.exists() and young_part.exists()
+        assert made_at("ispb_scratch_0a1b2c3d4e5f") is None  # a name from before the time was in it: left alone
+    finally:
+        await db.pool.execute(f'DROP DATABASE IF EXISTS "{young_database}" WITH (FORCE)')
+        await db.pool.execute(f'DROP DATABASE IF EXISTS "{old_database}" WITH (FORCE)')
+        await db.pool.execute(f'DROP SCHEMA IF EXISTS "{young_schema}", "{old_schema}" CASCADE')
