@@ -109,7 +109,10 @@ class BackupSettingsController(Controller):
     async def back_up_now(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
         """Queue a backup of this operator; the page shows it queued, running, then done or failed (a worker
         takes it: ``backups/requests.py``). One backup or restore at a time: a second click says so."""
-        await self._request(request, operator, BACK_UP_NOW, {}, "Backup queued: this page shows when it is done")
+        text, refused = await self._request(
+            request, operator, BACK_UP_NOW, {}, "Backup queued: this page shows when it is done"
+        )
+        flash(request, text, alert=refused)
         return see_other(request, PAGE)
 
     @get("/{backup_id:int}/restore", opt=allow(OPERATOR_ADMINS))
@@ -131,17 +134,19 @@ class BackupSettingsController(Controller):
         if errors:
             return confirm_page(_restore_confirmation(backup), panel_layout(PAGE), reason=reason, errors=errors)
         taken = f"{backup.started_at:%Y-%m-%d %H:%M} UTC"
-        await self._request(
+        text, refused = await self._request(
             request, operator, RESTORE, {"backup_id": backup.id, "reason": reason},
             f"Restore of the backup of {taken} queued: this page shows when it is done",
         )  # fmt: skip
+        flash(request, text, alert=refused)
         return see_other(request, PAGE)
 
     async def _request(
         self, request: Request[Any, Any, Any], operator: Operator, job: RequestedJob, arguments: dict[str, Any],
         queued: str,
-    ) -> None:  # fmt: skip
-        """Queue ``job`` for the operator and flash what happened: queued, refused (one is open), or failed."""
+    ) -> tuple[str, bool]:  # fmt: skip
+        """Queue ``job`` for the operator; what to tell the person (``queued``, or why not) and whether it was
+        refused (one is already open, or the queue could not be reached)."""
         runtime = _runtime(request)
         arguments = {**arguments, **actor_arguments(operator, client_ip(request))}
         try:
@@ -149,13 +154,13 @@ class BackupSettingsController(Controller):
                 runtime.db, runtime.queue, job, operator.require_tenant(), arguments, actor_label(operator)
             )
         except AlreadyRequested as busy:
-            flash(request, f"{_describe(busy.request)} is already {busy.request.status}: wait until it is done,"
-                           " then try again", alert=True)  # fmt: skip
-            return
+            return (
+                f"{_describe(busy.request)} is already {busy.request.status}: wait until it is done, then try again",
+                True,
+            )
         if asked.status == "failed":
-            flash(request, f"{_describe(asked)} could not start: {asked.message}", alert=True)
-        else:
-            flash(request, queued)
+            return f"{_describe(asked)} could not start: {asked.message}", True
+        return queued, False
 
     async def _own_backup(self, request: Request[Any, Any, Any], operator: Operator, backup_id: int) -> BackupRow:
         backup = await get_backup(_runtime(request).db, backup_id)

@@ -5,30 +5,27 @@ running, succeeded or failed with its message) and polls it, so what it says nev
 One request at a time per operator and *lane* (a backup and a restore of the same operator share one): the
 unique partial index refuses a second while one is queued or running, whatever the race, and the page says so.
 
-The worker claims a row by moving it from ``queued`` to ``running``; a second delivery of the same queue job
-(a retry, a sweep) finds nothing to claim and does nothing, so a request runs at most once. A request whose
-worker died, or whose queue job was lost before it started, is failed by ``system.close_dead_runs``
-(``jobs/reaper.py``): no page says "running" forever, and the person may ask again.
+The worker claims a row by moving it from ``queued`` to ``running`` (`claim_request`, run by
+``jobs/request_runner.py``); a second delivery of the same queue job (a retry, a sweep) finds nothing to claim
+and does nothing, so a request runs at most once. A request whose worker died, or whose queue job was lost
+before it started, is failed by ``system.close_dead_runs`` (``jobs/reaper.py``): no page says "running"
+forever, and the person may ask again.
 
 This module names no domain: a domain defines its `RequestedJob` next to its code, and ``jobs/registry.py``
 lists them for the worker and the reaper.
 """
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from saq import Queue
 
-from ispb_notify import OutboundPolicy
 from ispb_platform.jobs.job import JobContext
-from ispb_platform.jobs.runs import WORKER_NAME, local_today
-from ispb_tenants import Database, TenantRef, get_tenant
+from ispb_tenants import Database, TenantRef
 
 RUN_REQUEST = "ispb.run_request"
 """The worker task that runs one request (``jobs/worker.py``)."""
@@ -211,50 +208,16 @@ async def finish_request(
     return _request(row) if row else None
 
 
-async def execute_request(
-    db: Database,
-    request_id: int,
-    jobs: Mapping[str, RequestedJob],
-    *,
-    secret_key: str = "",
-    outbound: OutboundPolicy | None = None,
-    data_dir: Path | None = None,
-    queue: Queue | None = None,
-) -> JobRequest | None:
-    """Claim request ``request_id`` and run it; its row ends ``succeeded`` or ``failed`` with the message.
-    None when there was nothing to claim (already run, or failed by the reaper)."""
+async def claim_request(db: Database, request_id: int, worker: str) -> tuple[JobRequest, str] | None:
+    """Move a queued request to ``running`` for ``worker``; the request and its operator's slug, or None when it
+    is not queued (already run, or failed by the reaper)."""
     async with db.platform() as connection:
         row = await connection.fetchrow(
             f"UPDATE job_request SET status = 'running', started_at = clock_timestamp(), worker = $2"  # noqa: S608
             f" WHERE id = $1 AND status = 'queued' RETURNING {_COLUMNS}",
-            request_id, WORKER_NAME,
+            request_id, worker,
         )  # fmt: skip
         slug = await connection.fetchval("SELECT slug FROM tenant WHERE id = $1", row["tenant_id"]) if row else None
     if row is None or slug is None:
         return None
-    request = _request(row)
-    job = jobs.get(request.job)
-    if job is None:
-        return await finish_request(db, request.id, "failed", f"no job {request.job!r} on this worker")
-    tenant = await get_tenant(db, slug)
-    now = datetime.now(UTC)
-    ctx = JobContext(
-        db=db, today=local_today(now, tenant), now=now, tenant=tenant, secret_key=secret_key,
-        outbound=outbound or OutboundPolicy(), data_dir=data_dir, queue=queue,
-    )  # fmt: skip
-    try:
-        outcome = await job.run(ctx, request)
-    except RequestFailed as error:
-        return await finish_request(db, request.id, "failed", str(error))
-    except asyncio.CancelledError:  # the queue's timeout, or the worker stopping: say so, then stop
-        await finish_request(
-            db,
-            request.id,
-            "failed",
-            f"stopped before it ended (the worker shut down, or it ran past {job.timeout_s} s)",
-        )
-        raise
-    except Exception as error:
-        log.exception("request %d (%s) failed", request.id, job.name)
-        return await finish_request(db, request.id, "failed", f"{type(error).__name__}: {error}")
-    return await finish_request(db, request.id, "succeeded", outcome.message, outcome.result)
+    return _request(row), slug

@@ -33,7 +33,8 @@ from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.jobs.outage import QueueOutage, is_unreachable, missed_tick
 from ispb_platform.jobs.queue import RUN_SOON, ping_queue
 from ispb_platform.jobs.registry import REQUESTED_BY_NAME, SCHEDULE, get_job
-from ispb_platform.jobs.requests import RUN_REQUEST, execute_request
+from ispb_platform.jobs.request_runner import execute_request
+from ispb_platform.jobs.requests import RUN_REQUEST
 from ispb_platform.jobs.runs import Trigger, execute, job_key
 from ispb_tenants import Database, active_tenant_refs, get_tenant
 
