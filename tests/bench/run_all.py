@@ -55,6 +55,7 @@ BENCHES = (
     Bench("netflow_search", ("--files", "288"), ("--files", "48", "--flows", "5000")),
     Bench("radius_accounting", ("--sessions", "20000"), ("--sessions", "3000")),
     Bench("status_checks", ("--checks", "10000"), ("--checks", "2000", "--tenants", "4")),
+    Bench("backup_requests", ("--customers", "100000"), ("--customers", "10000")),
     Bench("scale_drill", ("--operators", "1000"), ("--operators", "50")),
     Bench("run_records", ("--operators", "1000", "--days", "30"), ("--operators", "100", "--days", "3")),
     Bench("notify_http_clients", ("--client", "all"), ("--client", "all", "--messages", "5000"), needs="aiohttp"),

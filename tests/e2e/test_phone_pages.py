@@ -60,6 +60,7 @@ NOT_PAGES = {
     " polling swaps in (the whole page once done: test_payment_import.py)",
     "/panel/reports/{report:str}": "a CSV download of an Overview chart's table (tests/integration/test_reports.py)",
     "/panel/settings/backup/{backup_id:int}/download": "a backup file download (test_backup_pages.py)",
+    "/panel/settings/backup/state": "the part of Backup Settings that its htmx polling swaps in while a backup runs",
     "/panel/routers/{router_id:int}/traffic.png": "a traffic graph image (tests/integration/test_traffic_graphs.py)",
     "/panel/customers/{customer_id:int}/traffic.png": "a traffic graph image, shown on the customer page",
     "/portal/{operator_slug:str}/traffic.png": "a traffic graph image, shown on the portal's home",
@@ -247,6 +248,14 @@ async def _world(db: Database, tenant: TenantRef, subject_email: str) -> dict[st
         " 'local', $3, 'succeeded', 3677486, 15, 'sweep', now()) RETURNING id",
         tenant.id, tenant.slug, f"tenants/{tenant.slug}/{tenant.slug}-20261203T020000Z-1.ispb-backup",
     )  # fmt: skip
+    # a "Back up now" that failed: Backup Settings shows its state (badge and message) to axe and on a phone
+    await db.pool.execute(
+        "INSERT INTO platform.job_request (job, lane, tenant_id, requested_by, status, message, started_at,"
+        " finished_at) VALUES ('backup.take_now', 'backup', $1, 'Sweep Admin <sweep@isp.test>', 'failed',"
+        " 'The backup failed: the disk holding /var/lib/ispb/backups is full (No space left on device)', now(),"
+        " now())",
+        tenant.id,
+    )
     merchant_ref = secrets.token_hex(10)  # an online payment and an SMS credit purchase, both pending
     async with db.tenant(tenant) as scope:
         await scope.connection.execute(

@@ -5,19 +5,21 @@ import contextlib
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from factories import TEST_SECRET_KEY, make_bill, make_customer
 from ispb_platform.backups.destinations import destination_named, load_settings, save_settings
 from ispb_platform.backups.dump import server_major, take_backup
-from ispb_platform.backups.pg_process import BackupFailed
+from ispb_platform.backups.leftovers import made_at, scratch_database_name, staging_schema_name
+from ispb_platform.backups.pg_process import BackupFailed, dump_stream, replace_database
 from ispb_platform.backups.queries import get_backup, list_backups
-from ispb_platform.backups.restore import restore_tenant, verify_backup
+from ispb_platform.backups.restore import restore_tenant, scratch_database, verify_backup
 from ispb_platform.backups.sealed_stream import open_stream, read_header
 from ispb_platform.backups.storage import BackupStorageError, LocalDestination
 from ispb_platform.backups.tools import BackupToolMismatch, find_tools
@@ -370,3 +372,78 @@ async def test_a_full_backup_restores_the_whole_database(db: Database, tmp_path:
                 await restore_database(other, LocalDestination(tmp_path), await _backup(other, tenant, tmp_path), KEYS)
         finally:
             await other.close()
+
+
+async def test_a_whole_database_restore_that_pg_restore_cannot_finish_changes_nothing(db: Database):
+    """``replace_database``: psql's input is closed (which commits) only after pg_restore ended well. An archive
+    cut right after its first table's data makes pg_restore fail after it wrote whole statements (psql alone
+    would commit them): psql is killed, its transaction rolls back, and the prelude's drop never happened. The
+    whole archive applies. Both in scratch databases of the test's own."""
+    tools = find_tools(await server_major(db))
+    psql = tools.pg_restore.parent / "psql"
+    async with scratch_database(db) as source, scratch_database(db) as target:
+        connection = await asyncpg.connect(source)
+        try:
+            await connection.execute(
+                "CREATE TABLE a_first AS SELECT 'first-' || n AS v FROM generate_series(1, 1000) n;"
+                " CREATE TABLE b_second AS SELECT 'second-' || n AS v FROM generate_series(1, 1000) n"
+            )
+        finally:
+            await connection.close()
+        dump = dump_stream(tools.pg_dump, source, ["--format=custom", "--compress=0"])
+        archive = b"".join([piece async for piece in dump])
+        cut = archive.index(b"first-1000\n") + len(b"first-1000\n") + 5  # the block's end: a zero-length chunk
+
+        async def pieces(data: bytes) -> AsyncIterator[bytes]:
+            for start in range(0, len(data), 4096):
+                yield data[start : start + 4096]
+
+        connection = await asyncpg.connect(target)
+        try:
+            await connection.execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (1)")
+            with pytest.raises(BackupFailed, match="pg_restore failed"):
+                await replace_database(tools.pg_restore, psql, target, "DROP TABLE kept;\n", pieces(archive[:cut]))
+            assert await connection.fetchval("SELECT count(*) FROM kept") == 1  # the drop rolled back
+            assert await connection.fetchval("SELECT to_regclass('public.a_first')") is None
+
+            await replace_database(tools.pg_restore, psql, target, "DROP TABLE kept;\n", pieces(archive))
+            assert await connection.fetchval("SELECT to_regclass('public.kept')") is None
+            assert await connection.fetchval("SELECT count(*) FROM b_second") == 1000
+        finally:
+            await connection.close()
+
+
+async def test_cleanup_removes_what_a_killed_restore_or_backup_left_once_a_day_old(db: Database, tmp_path: Path):
+    """A worker killed mid-restore leaves its scratch database and staging schema, one killed mid-dump its
+    ``.part`` file: ``backup.cleanup`` removes them once they are a day old (their names carry the time), never
+    a younger one (it may be in use)."""
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    old_database, young_database = scratch_database_name(two_days_ago), scratch_database_name()
+    old_schema, young_schema = staging_schema_name(two_days_ago), staging_schema_name()
+    root = tmp_path / "backups" / "tenants" / "gone"
+    root.mkdir(parents=True)
+    old_part, young_part = root / "old.ispb-backup.part", root / "young.ispb-backup.part"
+    for part in (old_part, young_part):
+        part.write_bytes(b"cut short")
+    os.utime(old_part, (two_days_ago.timestamp(), two_days_ago.timestamp()))
+    for name in (old_database, young_database):
+        await db.pool.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    for name in (old_schema, young_schema):
+        await db.pool.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        record = await execute(
+            db, get_job("backup.cleanup"), tenant=None, trigger=Trigger.MANUAL, key="c", today=TODAY,
+            secret_key=TEST_SECRET_KEY, data_dir=tmp_path,
+        )  # fmt: skip
+        assert record.counts["scratch_databases_dropped"] >= 1 and record.counts["staging_schemas_dropped"] >= 1
+        assert record.counts["part_files_removed"] == 1
+        databases = {r["datname"] for r in await db.pool.fetch("SELECT datname FROM pg_database")}
+        schemas = {r["nspname"] for r in await db.pool.fetch("SELECT nspname FROM pg_namespace")}
+        assert old_database not in databases and young_database in databases
+        assert old_schema not in schemas and young_schema in schemas
+        assert not old_part.exists() and young_part.exists()
+        assert made_at("ispb_scratch_0a1b2c3d4e5f") is None  # a name from before the time was in it: left alone
+    finally:
+        await db.pool.execute(f'DROP DATABASE IF EXISTS "{young_database}" WITH (FORCE)')
+        await db.pool.execute(f'DROP DATABASE IF EXISTS "{old_database}" WITH (FORCE)')
+        await db.pool.execute(f'DROP SCHEMA IF EXISTS "{young_schema}", "{old_schema}" CASCADE')

@@ -25,6 +25,12 @@ async def _seed(db: Database, tenant: TenantRef, data_dir: Path) -> int:
             f" VALUES ($1, 'i@isp.test', 'I', 'operator_staff', $2, {when})",
             tenant.id, secrets.token_hex(32),
         )  # fmt: skip
+        for _ in range(2):  # old ended requests go; a lane's latest stays
+            await db.pool.execute(
+                "INSERT INTO platform.job_request (job, lane, tenant_id, status, requested_at, finished_at)"
+                f" VALUES ('backup.take_now', 'backup', $1, 'succeeded', {when}, {when})",
+                tenant.id,
+            )
         for _ in range(2):  # old runs go; a job's latest run stays (test_worker.py shows it kept when old)
             await db.pool.execute(
                 "INSERT INTO platform.job_run (job, tenant_id, job_key, today, trigger, status, started_at)"
@@ -66,7 +72,8 @@ async def test_old_data_goes_by_each_setting_and_a_second_run_deletes_nothing(
     )  # fmt: skip
     assert run.status == "succeeded"
     assert run.counts == {
-        "sessions_deleted": 1, "invitations_deleted": 1, "job_runs_deleted": 2, "codes_deleted": 1,
+        "sessions_deleted": 1, "invitations_deleted": 1, "job_runs_deleted": 2, "requests_deleted": 2,
+        "codes_deleted": 1,
         "messages_deleted": 1, "accounting_months_dropped": 0, "graph_files_deleted": 1,
         "expired_login_retention_days": 7, "outbox_retention_days": 180, "job_run_retention_days": 90,
         "accounting_retention_months": 12,
@@ -81,6 +88,6 @@ async def test_old_data_goes_by_each_setting_and_a_second_run_deletes_nothing(
         data_dir=tmp_path,
     )  # fmt: skip
     assert {k: v for k, v in again.counts.items() if k.endswith("_deleted")} == dict.fromkeys(
-        ("sessions_deleted", "invitations_deleted", "job_runs_deleted", "codes_deleted", "messages_deleted",
-         "graph_files_deleted"), 0,
+        ("sessions_deleted", "invitations_deleted", "job_runs_deleted", "requests_deleted", "codes_deleted",
+         "messages_deleted", "graph_files_deleted"), 0,
     )  # fmt: skip

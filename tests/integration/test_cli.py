@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_bill, make_customer
 from ispb_tenants import Database
 from processes import ispb_environment
 
@@ -209,3 +210,58 @@ def test_backup_create_list_and_restore_as_a_new_operator(database_url: str, tmp
     assert missing.returncode == 2 and "no backup file 'nope.ispb-backup'" in missing.stderr
     for name in (slug, copy):
         ispb(database_url, "tenants", "drop", name, "--yes")
+
+
+async def test_restore_as_a_new_operator_with_an_owner_who_signs_in_and_sees_the_same_customers_and_bills(
+    database_url: str, db: Database, make_tenant, make_client, sign_in, tmp_path: Path
+):
+    """The way into a restored copy: ``--owner EMAIL`` makes its operator admin (password from standard input,
+    as ``ispb tenants create --owner``), who signs in to the copy's panel and finds the source's customers and
+    bills; a taken e-mail, or ``--owner`` without ``--as``, restores nothing."""
+    source = await make_tenant("bko")
+    web_key = {"ISPB_SECRET_KEY": "t" * 40, "ISPB_DATA_DIR": str(tmp_path)}  # the web app's key: secrets open there
+    async with db.tenant(source) as scope:
+        for n in range(3):
+            await make_bill(scope, customer_id=await make_customer(scope, name=f"Shirin {n}", secret_key="t" * 40))
+        names = [r["name"] for r in await scope.connection.fetch("SELECT name FROM customer ORDER BY name")]
+        numbers = [r["number"] for r in await scope.connection.fetch("SELECT number FROM bill ORDER BY number")]
+    created = ispb(database_url, "backup", "create", "--tenant", source.slug, env=web_key)
+    assert created.returncode == 0, created.stderr
+    [file] = (tmp_path / "backups" / "tenants" / source.slug).glob("*.ispb-backup")
+    copy, email = f"bkc-{secrets.token_hex(3)}", f"copy.owner.{secrets.token_hex(3)}@isp.test"
+    taken_email = f"taken.{secrets.token_hex(3)}@isp.test"
+    await db.pool.execute(
+        "INSERT INTO platform.platform_user (email, name, password_hash, role)"
+        " VALUES ($1, 'Taken', 'x', 'platform_admin')",
+        taken_email,
+    )
+    try:
+        alone = ispb(database_url, "backup", "restore", str(file), "--tenant", source.slug, "--yes", "--owner", email,
+                     stdin=FIRST_PASSWORD + "\n", env=web_key)  # fmt: skip
+        assert alone.returncode == 2 and "use it with --as NEW_SLUG" in alone.stderr
+        taken = ispb(database_url, "backup", "restore", str(file), "--as", copy, "--owner", taken_email,
+                     "--password-stdin", stdin=FIRST_PASSWORD + "\n", env=web_key)  # fmt: skip
+        assert taken.returncode == 2 and "already exists; nothing was restored" in taken.stderr
+        assert await db.fetchval("SELECT count(*) FROM platform.tenant WHERE slug = $1", copy) == 0
+
+        restored = ispb(database_url, "backup", "restore", str(file), "--as", copy, "--owner", email, "--owner-name",
+                        "Copy Owner", "--password-stdin", stdin=FIRST_PASSWORD + "\n", env=web_key)  # fmt: skip
+        assert restored.returncode == 0, restored.stderr
+        assert f"restored operator {copy}" in restored.stdout and f"created operator admin {email}" in restored.stdout
+        owner = await db.pool.fetchrow(
+            "SELECT u.role, u.name, t.slug FROM platform.platform_user u JOIN platform.tenant t ON t.id = u.tenant_id"
+            " WHERE u.email = $1",
+            email,
+        )
+        assert dict(owner) == {"role": "operator_admin", "name": "Copy Owner", "slug": copy}
+
+        client = make_client()
+        await sign_in(client, email, FIRST_PASSWORD)
+        customers = await client.get("/panel/customers/")
+        bills = await client.get("/panel/bills/")
+        assert customers.status_code == 200 and bills.status_code == 200
+        assert all(name in customers.text for name in names) and len(names) == 3
+        assert all(number in bills.text for number in numbers) and len(numbers) == 3
+    finally:
+        ispb(database_url, "tenants", "drop", copy, "--yes")
+        await db.pool.execute("DELETE FROM platform.platform_user WHERE email = ANY($1::text[])", [email, taken_email])

@@ -45,6 +45,7 @@ class Save:
 
 C = "{customer_id}"
 SAVES: dict[str, Save] = {
+    "POST /panel/settings/backup/now": Save("/panel/settings/backup", "Backup queued"),  # a worker takes it
     "POST /panel/packages/new": Save(
         "/panel/packages/new",
         "Package saved",
@@ -272,12 +273,10 @@ NOT_SAVES = {
     "POST /subscription-pay/{provider:str}/notify": "a gateway's server-to-server notice, not a person",
     "POST /subscription-pay/{provider:str}/return/{merchant_ref:str}": "the gateway returning the browser to the"
     " payment's result page",
-    "POST /panel/settings/backup/now": "takes a real backup (pg_dump to a data directory): its message is checked in"
-    " test_backup_pages.py",
     "POST /panel/settings/backup/retention": "backup retention: its save and its field errors are checked in"
     " test_backup_pages.py",
-    "POST /panel/settings/backup/{backup_id:int}/restore": "restores a real backup over the operator's data:"
-    " confirmation, reason and outcome in test_backup_pages.py",
+    "POST /panel/settings/backup/{backup_id:int}/restore": "queues the restore of a real backup over the operator's"
+    " data: confirmation, reason, the queued message and the outcome in test_backup_pages.py",
     "POST /admin/backups": "the backup destination (disk or an S3 bucket it checks): test_backup_pages.py",
     "POST /demo/sms-gateway/send": "the demo's SMS sink taking a gateway call (ispb demo only), not a person's save",
 }

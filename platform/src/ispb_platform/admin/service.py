@@ -137,6 +137,23 @@ async def provision_operator(
     return tenant
 
 
+async def add_operator_owner(db: Database, tenant: TenantRef, email: str, name: str, password: str) -> int:
+    """The first operator admin of an operator restored as a new one (``ispb backup restore --as --owner``):
+    staff accounts live in the platform schema, not in a backup of the operator's, so the copy has none.
+    Raises `AccountRefused` when the e-mail is taken (checked before the restore, and again here: it may have
+    been taken meanwhile)."""
+    owner = checked_account(email, name, password)
+    try:
+        return await add_operator_user(db, tenant, owner, Actor(None, ""))
+    except staff_queries.EmailTaken:
+        raise AccountRefused(f"a user with the e-mail {owner.email} already exists") from None
+
+
+async def email_in_use(db: Database, email: str) -> bool:
+    async with db.platform():
+        return await queries.email_taken(email.strip())
+
+
 async def add_user(db: Database, tenant: TenantRef | None, email: str, name: str, password: str, role: str) -> int:
     password_hash = await hash_password_async(password)
     async with db.platform():

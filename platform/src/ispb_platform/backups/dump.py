@@ -8,6 +8,7 @@ backup of a day is taken once: the unique index finds a second tick's row), then
 """
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from ispb_platform.secrets_box import key_id
 from ispb_tenants import Database, TenantRef
 
 SUFFIX = ".ispb-backup"
+INTERRUPTED = "interrupted: the process taking it stopped (no file was kept)"
 STALE_AFTER_S = 6 * 3600
 """Longer than any backup job's timeout (``backup.full``: 4 h): a row still running after it lost its worker."""
 COMPRESSION = "6"
@@ -60,9 +62,11 @@ async def take_backup(
     trigger: str,
     period: date,
     now: datetime | None = None,
+    on_started: Callable[[int], Awaitable[None]] | None = None,
 ) -> Taken | None:
     """Back up ``tenant``'s schema (or, with None, the whole database). None when the scheduled backup of
-    ``period`` was already taken (or is being taken by another worker)."""
+    ``period`` was already taken (or is being taken by another worker). ``on_started`` gets the new row's id
+    before the dump starts (a requested backup notes it, so a dead worker's row can be closed)."""
     major = await server_major(db)
     tools = find_tools(major)  # before the row: a mismatch is an error, never a file
     now = now or datetime.now(UTC)
@@ -74,7 +78,7 @@ async def take_backup(
         await connection.execute(
             "UPDATE backup SET status = 'failed', finished_at = clock_timestamp(), error = $1"
             " WHERE status = 'running' AND started_at < clock_timestamp() - make_interval(secs => $2)",
-            "interrupted: the process taking it stopped (no file was kept)", STALE_AFTER_S,
+            INTERRUPTED, STALE_AFTER_S,
         )  # fmt: skip
         backup_id = await connection.fetchval(
             "INSERT INTO backup (kind, tenant_id, tenant_slug, period, trigger, destination, object_key,"
@@ -88,6 +92,8 @@ async def take_backup(
         object_key = f"{folder}/{name}-{now:%Y%m%dT%H%M%SZ}-{backup_id}{SUFFIX}"
         await connection.execute("UPDATE backup SET object_key = $2 WHERE id = $1", backup_id, object_key)
     try:
+        if on_started is not None:
+            await on_started(backup_id)
         taken = await _dump(db, destination, tools.pg_dump, secret_key, tenant, backup_id, object_key, major, now)
     except BaseException as error:
         async with db.platform() as connection:
@@ -149,3 +155,15 @@ async def _all_schemas(connection: asyncpg.Connection) -> list[str]:
         " AND nspname NOT LIKE 'pg_temp%' AND nspname NOT LIKE 'pg_toast_temp%' ORDER BY 1"
     )
     return [row["nspname"] for row in rows]
+
+
+async def close_interrupted(db: Database, backup_ids: list[int]) -> int:
+    """Mark the backups ``backup_ids`` failed if they are still running: their worker died (it never renamed a
+    file into place, so there is no backup to keep). How many were closed."""
+    async with db.platform() as connection:
+        rows = await connection.fetch(
+            "UPDATE backup SET status = 'failed', finished_at = clock_timestamp(), error = $2"
+            " WHERE id = ANY($1::bigint[]) AND status = 'running' RETURNING id",
+            backup_ids, INTERRUPTED,
+        )  # fmt: skip
+    return len(rows)

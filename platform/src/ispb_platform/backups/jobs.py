@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ispb_platform.backups.destinations import current_destination, destination_named, load_settings
 from ispb_platform.backups.dump import take_backup
+from ispb_platform.backups.leftovers import remove_leftovers
 from ispb_platform.backups.queries import latest_good, record_verification
 from ispb_platform.backups.restore import verify_backup
 from ispb_platform.backups.retention import Candidate, Kept, to_delete
@@ -45,7 +46,8 @@ async def full(ctx: JobContext) -> Counts:
 
 async def cleanup(ctx: JobContext) -> Counts:
     """``backup.cleanup``: remove the backups retention no longer keeps (each operator's own setting, the
-    platform's for full backups); never the newest, nor the newest that passed its restore test."""
+    platform's for full backups); never the newest, nor the newest that passed its restore test. Also what
+    killed restores and backups left behind (``leftovers.py``)."""
     settings = await load_settings(ctx.db)
     full_keep = Kept(settings.full_keep_daily, settings.full_keep_weekly, settings.full_keep_monthly)
     async with ctx.db.platform() as connection:
@@ -83,7 +85,9 @@ async def cleanup(ctx: JobContext) -> Counts:
                 "UPDATE backup SET status = 'deleted' WHERE id = $1 AND status = 'succeeded'", backup_id
             )
         removed += 1
-    return {"removed": removed, "not_removed": failed, "kept": len(rows) - removed}
+    backups_dir = ctx.data_dir / "backups" if ctx.data_dir is not None else None
+    leftovers = await remove_leftovers(ctx.db, backups_dir=backups_dir, now=ctx.now)
+    return {"removed": removed, "not_removed": failed, "kept": len(rows) - removed, **leftovers}
 
 
 async def verify(ctx: JobContext) -> Counts:

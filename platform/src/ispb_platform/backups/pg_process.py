@@ -1,18 +1,22 @@
-"""Running pg_dump and pg_restore as streams: pg_dump's output is read in pieces, pg_restore's input fed in
+"""Running pg_dump, pg_restore and psql as streams: pg_dump's output is read in pieces, pg_restore's input fed in
 pieces, so neither a dump nor a restore is ever held in memory.
 
-The connection URL's password (if any) goes to the child in ``PGPASSWORD``, never on its command line where
-``ps`` would show it. A tool that ends with an error raises `BackupFailed` with its own last lines.
+Every tool goes through one runner, `_running`: the connection URL's password (if any) goes to the child in
+``PGPASSWORD``, never on its command line where ``ps`` would show it; its error output is collected while it
+runs; a child still running when the caller stops (an error, a cancelled job) is killed and reaped, never left
+behind. A tool that ends with an error raises `BackupFailed` with its own last lines.
 """
 
 import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 _PIECE = 1 << 20
+_PIPE = asyncio.subprocess.PIPE
 
 
 class BackupFailed(RuntimeError):
@@ -30,69 +34,90 @@ def split_password(dsn: str) -> tuple[str, dict[str, str]]:
     return bare, {"PGPASSWORD": unquote(parts.password)}
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    return {**os.environ, **extra}
+@dataclass
+class _Tool:
+    """A running tool: its process (``stdin``/``stdout`` as asked) and its collected error output."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    errors: "asyncio.Task[bytes]"
+
+    async def finished(self) -> int:
+        """Wait for the tool to end; its exit status."""
+        return await self.process.wait()
+
+    async def check(self, status: int, failure: str | None = None) -> None:
+        """`BackupFailed` naming the tool (or ``failure``) and its last error lines if ``status`` is not 0."""
+        if status != 0:
+            message = _last_lines((await self.errors).decode(errors="replace").strip())
+            raise BackupFailed(f"{failure or self.name + ' failed'} (exit {status}): {message}")
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    program: Path, arguments: Sequence[str], *, dsn: str | None = None, stdin: bool = False, stdout: bool = False
+) -> AsyncIterator[_Tool]:
+    """Start ``program`` with ``arguments`` (and ``--dbname`` for ``dsn``, its password in the environment),
+    with pipes for ``stdin``/``stdout`` when asked; killed and reaped when the block ends with it still running."""
+    extra: dict[str, str] = {}
+    if dsn is not None:
+        url, extra = split_password(dsn)
+        arguments = [*arguments, f"--dbname={url}"]
+    process = await asyncio.create_subprocess_exec(
+        str(program), *arguments,
+        stdin=_PIPE if stdin else asyncio.subprocess.DEVNULL,
+        stdout=_PIPE if stdout else asyncio.subprocess.DEVNULL,
+        stderr=_PIPE,
+        env={**os.environ, **extra},
+    )  # fmt: skip
+    assert process.stderr is not None
+    tool = _Tool(program.name, process, asyncio.create_task(process.stderr.read()))
+    try:
+        yield tool
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+        if not tool.errors.done():
+            await tool.errors
+
+
+async def _feed(tool: _Tool, pieces: AsyncIterator[bytes], first: bytes = b"") -> None:
+    """Write ``first`` then ``pieces`` to the tool's input, and close it."""
+    stdin = tool.process.stdin
+    assert stdin is not None
+    try:
+        if first:
+            stdin.write(first)
+        async for piece in pieces:
+            stdin.write(piece)
+            await stdin.drain()
+    finally:
+        stdin.close()
+
+
+async def _pieces(tool: _Tool) -> AsyncIterator[bytes]:
+    stdout = tool.process.stdout
+    assert stdout is not None
+    while piece := await stdout.read(_PIECE):
+        yield piece
 
 
 async def dump_stream(pg_dump: Path, dsn: str, arguments: Sequence[str]) -> AsyncIterator[bytes]:
     """pg_dump's output (custom format), piece by piece; `BackupFailed` if it ends badly."""
-    url, extra = split_password(dsn)
-    process = await asyncio.create_subprocess_exec(
-        str(pg_dump),
-        *arguments,
-        f"--dbname={url}",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(extra),
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    errors = asyncio.create_task(process.stderr.read())
-    try:
-        while piece := await process.stdout.read(_PIECE):
+    async with _running(pg_dump, arguments, dsn=dsn, stdout=True) as tool:
+        async for piece in _pieces(tool):
             yield piece
-        status = await process.wait()
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-    message = (await errors).decode(errors="replace").strip()
-    if status != 0:
-        raise BackupFailed(f"pg_dump failed (exit {status}): {_last_lines(message)}")
+        await tool.check(await tool.finished())
 
 
 async def restore_stream(pg_restore: Path, dsn: str, arguments: Sequence[str], pieces: AsyncIterator[bytes]) -> None:
     """Feed ``pieces`` (a custom-format archive) to pg_restore into ``dsn``."""
-    url, extra = split_password(dsn)
-    process = await asyncio.create_subprocess_exec(
-        str(pg_restore),
-        *arguments,
-        f"--dbname={url}",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(extra),
-    )
-    assert process.stdin is not None
-    assert process.stderr is not None
-    errors = asyncio.create_task(process.stderr.read())
-    try:
-        async for piece in pieces:
-            process.stdin.write(piece)
-            await process.stdin.drain()
-        process.stdin.close()
-        status = await process.wait()
-    except (BrokenPipeError, ConnectionResetError):
-        status = await process.wait()
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-    message = (await errors).decode(errors="replace").strip()
-    if status != 0:
-        raise BackupFailed(f"pg_restore failed (exit {status}): {_last_lines(message)}")
+    async with _running(pg_restore, arguments, dsn=dsn, stdin=True) as tool:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # it stopped reading: its status says why
+            await _feed(tool, pieces)
+        await tool.check(await tool.finished())
 
 
 def _last_lines(text: str, count: int = 5) -> str:
@@ -108,53 +133,38 @@ async def replace_database(pg_restore: Path, psql: Path, dsn: str, prelude: str,
     """Run ``prelude`` (SQL that drops what the archive brings back) and the whole archive as one transaction:
     pg_restore writes the archive as SQL, psql runs it after the prelude with ``--single-transaction`` and stops
     at the first error, which rolls everything back. (``pg_restore --clean`` cannot drop partitioned tables'
-    inherited constraints, so it fails on radacct's partitions.)"""
-    url, extra = split_password(dsn)
-    restore = await asyncio.create_subprocess_exec(
-        str(pg_restore), "--no-owner", "--no-privileges", "--file=-",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=_env({}),
-    )  # fmt: skip
-    apply = await asyncio.create_subprocess_exec(
-        str(psql), "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", f"--dbname={url}",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env=_env(extra),
-    )  # fmt: skip
-    assert restore.stdin is not None and restore.stdout is not None and restore.stderr is not None  # noqa: PT018
-    assert apply.stdin is not None and apply.stderr is not None  # noqa: PT018
-    restore_errors = asyncio.create_task(restore.stderr.read())
-    apply_errors = asyncio.create_task(apply.stderr.read())
+    inherited constraints, so it fails on radacct's partitions.)
 
-    async def feed() -> None:
-        assert restore.stdin is not None
+    psql's input is closed (which commits) only after pg_restore ended well: a pg_restore that fails half-way,
+    or a file that stops opening, kills psql instead, so its transaction rolls back and nothing is changed."""
+    apply_arguments = ["--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1"]
+    async with (
+        _running(pg_restore, ["--no-owner", "--no-privileges", "--file=-"], stdin=True, stdout=True) as restore,
+        _running(psql, apply_arguments, dsn=dsn, stdin=True) as apply,
+    ):
+
+        async def pump() -> None:
+            stdin = apply.process.stdin
+            assert stdin is not None
+            stdin.write(prelude.encode())
+            async for piece in _pieces(restore):
+                stdin.write(piece)
+                await stdin.drain()
+            await restore.check(await restore.finished())
+            stdin.close()
+
         try:
-            async for piece in pieces:
-                restore.stdin.write(piece)
-                await restore.stdin.drain()
-        finally:
-            restore.stdin.close()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_feed(restore, pieces))
+                group.create_task(pump())
+        except BaseExceptionGroup as failures:
+            # a broken pipe: the tool at its other end stopped, and its status says why; anything else is raised
+            others = failures.subgroup(lambda e: not isinstance(e, BrokenPipeError | ConnectionResetError))
+            if others is not None:
+                raise _first(others) from None
+        await apply.check(await apply.finished(), "the restore failed and nothing was changed")
 
-    async def pump() -> None:
-        assert restore.stdout is not None and apply.stdin is not None  # noqa: PT018
-        apply.stdin.write(prelude.encode())
-        while piece := await restore.stdout.read(_PIECE):
-            apply.stdin.write(piece)
-            await apply.stdin.drain()
-        apply.stdin.close()
 
-    try:
-        await asyncio.gather(feed(), pump())
-        restored, applied = await restore.wait(), await apply.wait()
-    except (BrokenPipeError, ConnectionResetError):
-        restored, applied = await restore.wait(), await apply.wait()
-    finally:
-        for process in (restore, apply):
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-    if restored != 0:
-        raise BackupFailed(f"pg_restore failed (exit {restored}): {_last_lines((await restore_errors).decode())}")
-    if applied != 0:
-        raise BackupFailed(
-            f"the restore failed and nothing was changed (exit {applied}): {_last_lines((await apply_errors).decode())}"
-        )
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first

@@ -11,7 +11,6 @@ the backup) and the sealed secrets are sealed again for the new operator's id (t
 """
 
 import contextlib
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from ispb_platform.backups.figures import compare, table_figures
+from ispb_platform.backups.leftovers import scratch_database_name, staging_schema_name
 from ispb_platform.backups.pg_process import BackupFailed, dump_stream, replace_database, restore_stream
 from ispb_platform.backups.sealed_stream import open_stream
 from ispb_platform.backups.storage import Destination
@@ -48,7 +48,7 @@ def _with_database(dsn: str, name: str) -> str:
 @contextlib.asynccontextmanager
 async def scratch_database(db: Database) -> AsyncIterator[str]:
     """A new empty database on the same server for the body, dropped after; yields its URL."""
-    name = f"ispb_scratch_{secrets.token_hex(6)}"
+    name = scratch_database_name()  # timed: a killed worker's is dropped a day later (leftovers.py)
     await db.fetchval(f'CREATE DATABASE "{name}" TEMPLATE template0')
     try:
         yield _with_database(db.dsn, name)
@@ -135,7 +135,7 @@ async def restore_tenant(
         validate_slug(as_slug)
     header = (await open_stream(keys, destination.read(key))).header
     source = source_tenant(header, slug)
-    staging = f"restore_{secrets.token_hex(6)}"
+    staging = staging_schema_name()
     async with scratch_database(db) as scratch:
         await restore_into(db, destination, key, keys, scratch, schema=source["schema"])
         connection = await asyncpg.connect(scratch)

@@ -1,9 +1,11 @@
-"""Settings -> Backup Settings: the operator's last backup and restore test, its retention, "Back up now"
-and downloads of its own backups (operator admins only; streamed, sealed as stored, restorable with
-``ispb backup restore FILE --as NEW_SLUG``)."""
+"""Settings -> Backup Settings: the operator's last backup and restore test, its retention, "Back up now",
+"Restore..." and downloads of its own backups (operator admins only; streamed, sealed as stored, restorable
+with ``ispb backup restore FILE --as NEW_SLUG``).
+
+"Back up now" and "Restore..." are queued for a worker (``backups/requests.py``); the page shows the request
+queued, running, done or failed, and polls its state (``GET .../state``) while it is open."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -12,19 +14,16 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Stream, Template
 
-from ispb_platform.activity.service import record_activity
+from ispb_platform.activity.service import actor_label, record_activity
 from ispb_platform.auth.access import allow, provide_principal
 from ispb_platform.auth.roles import OPERATOR_ADMINS, OPERATORS, Principal, Role
 from ispb_platform.backups import forms
-from ispb_platform.backups.destinations import current_destination, destination_named
-from ispb_platform.backups.dump import take_backup
-from ispb_platform.backups.pg_process import BackupFailed
+from ispb_platform.backups.destinations import destination_named
 from ispb_platform.backups.queries import BackupRow, get_backup, list_backups, save_tenant_retention, tenant_retention
-from ispb_platform.backups.restore import restore_tenant
+from ispb_platform.backups.requests import BACK_UP_NOW, LANE, RESTORE, actor_arguments
 from ispb_platform.backups.storage import BackupStorageError
-from ispb_platform.backups.tools import BackupToolMismatch
+from ispb_platform.jobs.requests import AlreadyRequested, JobRequest, RequestedJob, latest_request, request_job
 from ispb_platform.runtime import Runtime
-from ispb_platform.secrets_box import SealError
 from ispb_platform.web.confirm import Confirmation, confirm_page, panel_layout, read_reason
 from ispb_platform.web.flash import flash
 from ispb_platform.web.forms import form_fields, see_other
@@ -34,6 +33,8 @@ from ispb_tenants import TenantRef
 
 Operator = NamedDependency[Principal]
 PAGE = "/panel/settings/backup"
+POLL_S = 2
+"""How often the page asks for the state of a queued or running backup or restore."""
 
 
 def _runtime(request: Request[Any, Any, Any]) -> Runtime:
@@ -54,9 +55,6 @@ class BackupSettingsController(Controller):
         status: int = 200,
     ) -> Template:  # fmt: skip
         db = _runtime(request).db
-        backups = await list_backups(db, tenant_id=tenant.id, kind="tenant", limit=20)
-        good = [b for b in backups if b.status == "succeeded"]
-        verified = next((b for b in backups if b.verified_at is not None), None)
         keep = await tenant_retention(db, tenant.id)
         values = {
             "keep_daily": str(keep.daily),
@@ -65,11 +63,23 @@ class BackupSettingsController(Controller):
             **form,
         }
         context = {
-            "nav": PANEL_NAV, "active": PAGE, "backups": backups, "last": good[0] if good else None,
-            "verified": verified, "form": values, "errors": errors,
-            "admin": request.scope["state"]["principal"].role is Role.OPERATOR_ADMIN,
+            "nav": PANEL_NAV, "active": PAGE, "form": values, "errors": errors,
+            **await self._live_context(request, tenant),
         }  # fmt: skip
         return Template("backups/settings.html", context=context, status_code=status)
+
+    async def _live_context(self, request: Request[Any, Any, Any], tenant: TenantRef) -> dict[str, Any]:
+        """The last backup, the last restore test, the recent backups and the latest "Back up now" or restore."""
+        db = _runtime(request).db
+        backups = await list_backups(db, tenant_id=tenant.id, kind="tenant", limit=20)
+        good = [b for b in backups if b.status == "succeeded"]
+        latest = await latest_request(db, tenant.id, LANE)
+        return {
+            "backups": backups, "last": good[0] if good else None,
+            "verified": next((b for b in backups if b.verified_at is not None), None),
+            "asked": latest, "asked_what": _describe(latest) if latest else "", "poll": POLL_S,
+            "admin": request.scope["state"]["principal"].role is Role.OPERATOR_ADMIN,
+        }  # fmt: skip
 
     @post("/retention", opt=allow(OPERATOR_ADMINS))
     async def save_retention(self, request: Request[Any, Any, Any], operator: Operator) -> Template | Response[Any]:
@@ -89,31 +99,20 @@ class BackupSettingsController(Controller):
         flash(request, "Backup retention saved")
         return see_other(request, PAGE)
 
+    @get("/state", opt=allow(OPERATORS))
+    async def state(self, request: Request[Any, Any, Any], operator: Operator) -> Template:
+        """The part of the page a backup or restore changes, polled by htmx while one is queued or running."""
+        context = await self._live_context(request, operator.require_tenant())
+        return Template("backups/_live.html", context=context)
+
     @post("/now", opt=allow(OPERATOR_ADMINS))
     async def back_up_now(self, request: Request[Any, Any, Any], operator: Operator) -> Response[Any]:
-        """Take a backup of this operator now, in the request: an operator's schema dumps in seconds (measured:
-        docs/backups.md); the page says when it failed and why."""
-        tenant = operator.require_tenant()
-        runtime = _runtime(request)
-        secret_key = runtime.settings.secret_key or ""
-        try:
-            destination = await current_destination(
-                runtime.db, data_dir=runtime.settings.data_dir, secret_key=secret_key
-            )
-            taken = await take_backup(
-                runtime.db, destination, secret_key=secret_key, tenant=tenant, trigger="manual",
-                period=datetime.now(UTC).date(),
-            )  # fmt: skip
-        except (BackupFailed, BackupStorageError, BackupToolMismatch, RuntimeError) as error:
-            flash(request, f"The backup failed: {error}")
-            return see_other(request, PAGE)
-        assert taken is not None  # manual backups are never deduplicated
-        async with runtime.db.tenant(tenant) as scope:
-            await record_activity(
-                scope, operator, "backup.taken", object_type="backup", object_id=taken.backup_id,
-                summary=f"Backup taken: {taken.size_bytes:,} bytes", ip=client_ip(request),
-            )  # fmt: skip
-        flash(request, f"Backup taken: {taken.tables} tables, {taken.rows:,} rows, {taken.size_bytes:,} bytes")
+        """Queue a backup of this operator; the page shows it queued, running, then done or failed (a worker
+        takes it: ``backups/requests.py``). One backup or restore at a time: a second click says so."""
+        text, refused = await self._request(
+            request, operator, BACK_UP_NOW, {}, "Backup queued: this page shows when it is done"
+        )
+        flash(request, text, alert=refused)
         return see_other(request, PAGE)
 
     @get("/{backup_id:int}/restore", opt=allow(OPERATOR_ADMINS))
@@ -128,42 +127,40 @@ class BackupSettingsController(Controller):
     async def restore(
         self, request: Request[Any, Any, Any], operator: Operator, backup_id: FromPath[int]
     ) -> Template | Response[Any]:
-        """Restore the operator's data from its own backup, after a backup of the current data (so a restore can
-        be undone by restoring that one). Other operators work on meanwhile (``restore.py``)."""
+        """Queue the restore of the operator's data from its own backup; the worker first takes a backup of the
+        current data (so a restore can be undone by restoring that one). Other operators work on meanwhile."""
         backup = await self._own_backup(request, operator, backup_id)
         reason, errors = read_reason(await form_fields(request))
         if errors:
             return confirm_page(_restore_confirmation(backup), panel_layout(PAGE), reason=reason, errors=errors)
-        tenant = operator.require_tenant()
-        runtime = _runtime(request)
-        settings = runtime.settings
-        secret_key = settings.secret_key or ""
-        try:
-            current = await current_destination(runtime.db, data_dir=settings.data_dir, secret_key=secret_key)
-            before = await take_backup(
-                runtime.db, current, secret_key=secret_key, tenant=tenant, trigger="manual",
-                period=datetime.now(UTC).date(),
-            )  # fmt: skip
-            source = await destination_named(
-                runtime.db, backup.destination, data_dir=settings.data_dir, secret_key=secret_key
-            )
-            await restore_tenant(
-                runtime.db, source, backup.object_key, secret_key=secret_key, old_keys=settings.old_secret_keys,
-                slug=tenant.slug,
-            )  # fmt: skip
-        except (BackupFailed, BackupStorageError, BackupToolMismatch, SealError, RuntimeError) as error:
-            flash(request, f"The restore failed and your data is as it was: {error}")
-            return see_other(request, PAGE)
-        assert before is not None  # manual backups are never deduplicated
-        async with runtime.db.tenant(tenant) as scope:  # in the restored schema: the entry stays with the data
-            await record_activity(
-                scope, operator, "backup.restored", object_type="backup", object_id=backup.id,
-                summary=f"Restored the backup of {backup.started_at:%Y-%m-%d %H:%M} UTC", ip=client_ip(request),
-                details={"reason": reason, "backup_before_restore": before.object_key},
-            )  # fmt: skip
-        flash(request, f"Restored the backup of {backup.started_at:%Y-%m-%d %H:%M} UTC; the data before it is in"
-                       f" backup {before.object_key.rsplit('/', 1)[-1]}")  # fmt: skip
+        taken = f"{backup.started_at:%Y-%m-%d %H:%M} UTC"
+        text, refused = await self._request(
+            request, operator, RESTORE, {"backup_id": backup.id, "reason": reason},
+            f"Restore of the backup of {taken} queued: this page shows when it is done",
+        )  # fmt: skip
+        flash(request, text, alert=refused)
         return see_other(request, PAGE)
+
+    async def _request(
+        self, request: Request[Any, Any, Any], operator: Operator, job: RequestedJob, arguments: dict[str, Any],
+        queued: str,
+    ) -> tuple[str, bool]:  # fmt: skip
+        """Queue ``job`` for the operator; what to tell the person (``queued``, or why not) and whether it was
+        refused (one is already open, or the queue could not be reached)."""
+        runtime = _runtime(request)
+        arguments = {**arguments, **actor_arguments(operator, client_ip(request))}
+        try:
+            asked = await request_job(
+                runtime.db, runtime.queue, job, operator.require_tenant(), arguments, actor_label(operator)
+            )
+        except AlreadyRequested as busy:
+            return (
+                f"{_describe(busy.request)} is already {busy.request.status}: wait until it is done, then try again",
+                True,
+            )
+        if asked.status == "failed":
+            return f"{_describe(asked)} could not start: {asked.message}", True
+        return queued, False
 
     async def _own_backup(self, request: Request[Any, Any, Any], operator: Operator, backup_id: int) -> BackupRow:
         backup = await get_backup(_runtime(request).db, backup_id)
@@ -205,6 +202,11 @@ async def _primed(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             yield piece
 
     return stream()
+
+
+def _describe(request: JobRequest) -> str:
+    """What the request is, for the page: "The backup" or "The restore"."""
+    return "The restore" if request.job == RESTORE.name else "The backup"
 
 
 def _restore_confirmation(backup: BackupRow) -> Confirmation:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ispb_platform.admin.service import AccountRefused, add_operator_owner, email_in_use
 from ispb_platform.backups.destinations import current_destination, destination_named
 from ispb_platform.backups.dump import take_backup
 from ispb_platform.backups.pg_process import BackupFailed
@@ -14,7 +15,7 @@ from ispb_platform.backups.queries import find_by_file, list_backups
 from ispb_platform.backups.restore import restore_database, restore_tenant
 from ispb_platform.backups.storage import BackupStorageError, Destination, LocalDestination
 from ispb_platform.backups.tools import BackupToolMismatch
-from ispb_platform.cli.common import Failed, console, database, run, settings
+from ispb_platform.cli.common import Failed, console, database, local_part, owner_password, run, settings
 from ispb_platform.secrets_box import SealError
 from ispb_tenants import Database, get_tenant
 
@@ -96,17 +97,34 @@ async def _locate(db: Database, file: str, config_dir: Path, secret_key: str) ->
 @click.argument("file")
 @click.option("--tenant", "slug", default=None, help="Restore only this operator (from its own or a full backup).")
 @click.option("--as", "as_slug", default=None, metavar="NEW_SLUG", help="Restore the operator as a new one.")
+@click.option(
+    "--owner", default="", metavar="EMAIL", help="With --as: create the new operator's operator admin (its way in)."
+)
+@click.option("--owner-name", default="", help="The owner's name (default: the part of the e-mail before @).")
+@click.option("--password-stdin", is_flag=True, help="Read the owner's password from standard input.")
 @click.option("--yes", is_flag=True, help="Confirm: replace the current data with the backup's.")
-def restore(file: str, slug: str | None, as_slug: str | None, yes: bool) -> None:
+def restore(
+    file: str, slug: str | None, as_slug: str | None, owner: str, owner_name: str, password_stdin: bool, yes: bool
+) -> None:
     """Restore FILE: one operator over its current data (--tenant), as a new operator (--as NEW_SLUG, other data
-    untouched), or the whole database (a full backup without --tenant; stop web and workers first)."""
+    untouched), or the whole database (a full backup without --tenant; stop web and workers first).
+
+    Staff accounts are not part of an operator's backup, so an operator restored as a new one has none: give it
+    its operator admin with --owner EMAIL (the password is prompted twice, or read from standard input), as
+    ``ispb tenants create --owner`` does, or add one later from the admin console."""
     if as_slug is None and not yes:
         raise Failed("a restore replaces the current data with the backup's: add --yes (or restore --as NEW_SLUG)")
+    if owner and as_slug is None:
+        raise Failed("--owner creates the operator admin of a new operator: use it with --as NEW_SLUG")
+    owner_name = owner_name or local_part(owner)
+    password = owner_password(owner, owner_name, password_stdin)  # before anything is restored
     config = settings()
     secret_key = config.secret_key or ""
 
     async def main() -> str:
         async with database(config) as db:
+            if owner and await email_in_use(db, owner):
+                raise Failed(f"a user with the e-mail {owner.strip()} already exists; nothing was restored")
             destination, key = await _locate(db, file, config.data_dir, secret_key)
             try:
                 if slug is None and as_slug is None:
@@ -120,6 +138,14 @@ def restore(file: str, slug: str | None, as_slug: str | None, yes: bool) -> None
                 )  # fmt: skip
             except _failures() as error:
                 raise Failed(f"restore failed: {error}") from None
-        return f"restored operator {tenant.slug} (schema {tenant.schema})"
+            done = f"restored operator {tenant.slug} (schema {tenant.schema})"
+            if owner:
+                try:
+                    await add_operator_owner(db, tenant, owner, owner_name, password)
+                except AccountRefused as error:
+                    raise Failed(f"{done}, but its operator admin was not created: {error}; add one from the"
+                                 " admin console") from None  # fmt: skip
+                done += f"\ncreated operator admin {owner.strip()}: sign in at /login"
+        return done
 
     console.print(run(main))

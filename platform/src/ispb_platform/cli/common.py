@@ -12,6 +12,7 @@ import asyncpg
 import click
 from rich.console import Console
 
+from ispb_platform.admin.service import checked_account
 from ispb_platform.embedded_postgres import EmbeddedPostgresError
 from ispb_platform.logs import DailyLogFile, apply_log_level
 from ispb_platform.runtime import Runtime, open_database, open_runtime
@@ -43,6 +44,23 @@ def read_new_password(from_stdin: bool) -> str:
         return password
     typed: str = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
     return typed
+
+
+def local_part(email: str) -> str:
+    """An owner's default name: the part of the e-mail before @."""
+    return email.strip().split("@")[0]
+
+
+def owner_password(owner: str, owner_name: str, from_stdin: bool) -> str:
+    """A new operator owner's password (``--owner``), asked only after the owner's e-mail and name pass the
+    console's rules; empty without an owner."""
+    if not owner:
+        return ""
+    try:
+        checked_account(owner, owner_name or local_part(owner), "x" * 64)
+    except ValueError as error:
+        raise Failed(str(error)) from None
+    return read_new_password(from_stdin)
 
 
 def settings() -> Settings:

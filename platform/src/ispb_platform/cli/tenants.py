@@ -5,8 +5,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ispb_platform.admin.forms import OperatorDraft
-from ispb_platform.admin.service import checked_account, provision_operator_with_owner
-from ispb_platform.cli.common import Failed, console, database, read_new_password, run, settings
+from ispb_platform.admin.service import provision_operator_with_owner
+from ispb_platform.cli.common import Failed, console, database, local_part, owner_password, run, settings
 from ispb_tenants import (
     MigrationResult,
     create_tenant,
@@ -39,14 +39,16 @@ def create(
     """Create an operator: its row, its schema and every migration, in one transaction; with ``--owner``,
     also its first operator admin (the password is prompted twice, or read from standard input)."""
     _valid(slug)
-    password = _owner_password(owner, owner_name, password_stdin)
+    password = owner_password(owner, owner_name, password_stdin)
     config = settings()
 
     async def main() -> None:
         async with database(config) as db:
             if owner:
                 draft = OperatorDraft(slug, name, timezone, currency)
-                tenant = await provision_operator_with_owner(db, draft, owner, owner_name or _local(owner), password)
+                tenant = await provision_operator_with_owner(
+                    db, draft, owner, owner_name or local_part(owner), password
+                )
             else:
                 tenant = await create_tenant(db, slug, name, timezone=timezone, currency=currency)
         console.print(f"created tenant [bold]{tenant.slug}[/] ({tenant.name}) in schema {tenant.schema}")
@@ -54,21 +56,6 @@ def create(
             console.print(f"created operator admin [bold]{owner.strip()}[/]: sign in at /login")
 
     run(main)
-
-
-def _local(email: str) -> str:
-    return email.strip().split("@")[0]
-
-
-def _owner_password(owner: str, owner_name: str, from_stdin: bool) -> str:
-    """The owner's password, asked only after the owner's e-mail and name pass the console's rules."""
-    if not owner:
-        return ""
-    try:
-        checked_account(owner, owner_name or _local(owner), "x" * 64)
-    except ValueError as error:
-        raise Failed(str(error)) from None
-    return read_new_password(from_stdin)
 
 
 def _valid(slug: str) -> bool:

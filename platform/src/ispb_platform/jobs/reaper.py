@@ -16,10 +16,15 @@ worker every time must not loop forever.
 Every job may run twice (DESIGN 10), so a rerun is always safe. Records of runs outside the queue (``ispb jobs
 run``, platform cron ticks) are closed once they are older than their job's timeout.
 
+Requests people made from a page ("Back up now", ``jobs/requests.py``) are closed the same way: a request
+still ``queued`` or ``running`` whose queue job is gone or ended is failed with a message the page shows
+("the worker stopped during this job"), never rerun (the person asks again, and sees why).
+
 Two workers running this at once close each record once: the ``UPDATE ... WHERE status = 'running'`` decides,
 and only the worker whose update closed a record reruns its job.
 """
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +34,10 @@ from saq.job import Job, Status
 
 from ispb_platform.jobs.job import RUN_NOW, Counts, JobContext
 from ispb_platform.jobs.queue import run_soon
+from ispb_platform.jobs.requests import JobRequest, RequestedJob, get_request, request_key
 from ispb_tenants import Database, TenantRef, get_tenant
+
+log = logging.getLogger(__name__)
 
 GRACE_S = 10
 """A run younger than this is left alone: its worker may still be writing it."""
@@ -42,6 +50,8 @@ its worker every time stops after about 40 crashes an hour instead of looping; i
 RERUN = "rerun"
 """The reason in a rerun's job key (``jobs/queue.py`` ``run_soon``), by which reruns are counted."""
 DEAD_RUN_ERROR = "the worker stopped during this run (closed by system.close_dead_runs)"
+LOST_REQUEST = "the job was lost before a worker started it (the queue lost it): nothing was done, ask again"
+DEAD_REQUEST = "the worker stopped during this job, so it did not finish: ask again"
 LOOKBACK = timedelta(days=2)
 """Older records are not looked at: ``maintenance.clear_app_logs`` prunes them, and the job's index stays used."""
 
@@ -129,3 +139,63 @@ async def _may_rerun(db: Database, row: Any, now: datetime) -> bool:
 async def _rerun(queue: Queue, job_name: str, tenant: TenantRef) -> int:
     await run_soon(queue, job_name, tenant, RERUN)  # its key: <job>:<tenant>:rerun:<time>
     return 1
+
+
+_OPEN_REQUESTS = """
+SELECT id, job, status, coalesce(started_at, requested_at) AS since FROM job_request
+WHERE status IN ('queued', 'running') AND coalesce(started_at, requested_at) < $1::timestamptz - $2::interval
+ORDER BY id
+"""
+_FAIL_REQUESTS = """
+UPDATE job_request SET status = 'failed', finished_at = clock_timestamp(),
+    message = CASE status WHEN 'queued' THEN $2 ELSE $3 END
+WHERE id = ANY($1::bigint[]) AND status IN ('queued', 'running')
+RETURNING id, job
+"""
+_ENDED = (Status.COMPLETE, Status.FAILED, Status.ABORTED)
+
+
+async def close_dead_requests(ctx: JobContext, jobs: Mapping[str, RequestedJob]) -> int:
+    """Fail the open requests (``jobs/requests.py``) whose queue job is gone or ended; how many.
+
+    With the queue (the worker's reaper): one call asks for every open request's job; a queued or running one
+    is left alone (a dead worker's running job is swept by SAQ within two heartbeats, then ends ``aborted``).
+    Without it (``ispb jobs run``): a request open longer than its job's timeout is dead. ``jobs``: every
+    requested job by name (``jobs/registry.py``); an unknown job's request is dead after the grace. Each failed
+    request's ``when_dead`` then closes what its worker left (a backup row still ``running``)."""
+    async with ctx.db.platform() as connection:
+        rows = await connection.fetch(_OPEN_REQUESTS, ctx.now, timedelta(seconds=GRACE_S))
+    if not rows:
+        return 0
+    if ctx.queue is not None:
+        found = await ctx.queue.jobs([request_key(row["id"]) for row in rows])
+        dead = [row["id"] for row, job in zip(rows, found, strict=True) if job is None or job.status in _ENDED]
+    else:
+        dead = [
+            row["id"]
+            for row in rows
+            if ctx.now - row["since"] > timedelta(seconds=_timeout(jobs, row["job"]) + GRACE_S)
+        ]
+    if not dead:
+        return 0
+    async with ctx.db.platform() as connection:
+        failed = await connection.fetch(_FAIL_REQUESTS, dead, LOST_REQUEST, DEAD_REQUEST)
+    for row in failed:  # only the reaper that failed a request closes what it left
+        job = jobs.get(row["job"])
+        request = await get_request(ctx.db, row["id"])
+        if job is not None and job.when_dead is not None and request is not None:
+            await _when_dead(ctx, job, request)
+    return len(failed)
+
+
+def _timeout(jobs: Mapping[str, RequestedJob], name: str) -> int:
+    job = jobs.get(name)
+    return job.timeout_s if job is not None else 0
+
+
+async def _when_dead(ctx: JobContext, job: RequestedJob, request: JobRequest) -> None:
+    assert job.when_dead is not None
+    try:
+        await job.when_dead(ctx.db, request)
+    except Exception:  # one request's leftovers must not keep the others' from being closed
+        log.exception("closing what request %d (%s) left failed", request.id, job.name)

@@ -6,6 +6,7 @@ job that would not really run.
 """
 
 from ispb_platform.backups import jobs as backup_jobs
+from ispb_platform.backups import requests as backup_requests
 from ispb_platform.billing.jobs import (
     ADVANCE_DEBIT_DUE,
     AUTO_SUSPEND_DUE,
@@ -18,7 +19,8 @@ from ispb_platform.billing.jobs import (
 )
 from ispb_platform.jobs.heartbeat import heartbeat
 from ispb_platform.jobs.job import Counts, JobContext, JobScope, ScheduledJob
-from ispb_platform.jobs.reaper import close_dead_runs
+from ispb_platform.jobs.reaper import close_dead_requests, close_dead_runs
+from ispb_platform.jobs.requests import RequestedJob
 from ispb_platform.maintenance.cleanup import cleanup_old_data
 from ispb_platform.maintenance.jobs import clear_app_logs, purge_activity_logs, purge_netflow
 from ispb_platform.monitoring.jobs import ZABBIX_SYNC_DUE, status_checks, zabbix_sync
@@ -59,8 +61,10 @@ from ispb_platform.subscriptions.jobs import (
 
 
 async def _close_dead_runs(ctx: JobContext) -> Counts:
-    """``system.close_dead_runs`` with every scheduled job's timeout (``jobs/reaper.py``)."""
-    return await close_dead_runs(ctx, {job.name: job.timeout_s for job in SCHEDULE})
+    """``system.close_dead_runs`` with every scheduled and requested job's timeout (``jobs/reaper.py``)."""
+    counts = dict(await close_dead_runs(ctx, {job.name: job.timeout_s for job in SCHEDULE}))
+    counts["requests_failed"] = await close_dead_requests(ctx, REQUESTED_BY_NAME)
+    return counts
 
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
@@ -422,6 +426,11 @@ class UnknownJob(LookupError):
     def __init__(self, name: str) -> None:
         names = ", ".join(job.name for job in SCHEDULE)
         super().__init__(f"no job named {name!r}; known jobs: {names}")
+
+
+REQUESTED: tuple[RequestedJob, ...] = (backup_requests.BACK_UP_NOW, backup_requests.RESTORE)
+"""Jobs people start from a page (``jobs/requests.py``): run by the worker, closed by the reaper if it dies."""
+REQUESTED_BY_NAME = {job.name: job for job in REQUESTED}
 
 
 def get_job(name: str) -> ScheduledJob:

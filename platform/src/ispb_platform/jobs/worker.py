@@ -32,7 +32,9 @@ from ispb_platform.jobs.due import tenants_with_due_work
 from ispb_platform.jobs.job import JobScope, ScheduledJob
 from ispb_platform.jobs.outage import QueueOutage, is_unreachable, missed_tick
 from ispb_platform.jobs.queue import RUN_SOON, ping_queue
-from ispb_platform.jobs.registry import SCHEDULE, get_job
+from ispb_platform.jobs.registry import REQUESTED_BY_NAME, SCHEDULE, get_job
+from ispb_platform.jobs.request_runner import execute_request
+from ispb_platform.jobs.requests import RUN_REQUEST
 from ispb_platform.jobs.runs import Trigger, execute, job_key, trigger_of
 from ispb_tenants import Database, active_tenant_refs, get_tenant
 
@@ -165,6 +167,15 @@ async def forward_run_soon(ctx: JobTaskContext, *, job_name: str, tenant: str) -
     options = job_options(job, heartbeat_s=ctx["ispb_heartbeat_s"])
     queued = await ctx["worker"].queue.enqueue(RUN_JOB, key=key, job_name=job.name, tenant=tenant, **options)
     return {"enqueued": queued is not None}
+
+
+async def run_request(ctx: JobTaskContext, *, request_id: int) -> dict[str, Any]:
+    """``ispb.run_request``: run one job a person asked for from a page (``jobs/requests.py``)."""
+    request = await execute_request(
+        ctx["ispb_db"], request_id, REQUESTED_BY_NAME, secret_key=ctx["ispb_secret_key"],
+        outbound=ctx["ispb_outbound"], data_dir=ctx.get("ispb_data_dir"), queue=ctx["worker"].queue,
+    )  # fmt: skip
+    return {"status": request.status if request else "not claimed"}
 
 
 def _cron_task(job: ScheduledJob) -> Callable[[JobTaskContext], Awaitable[dict[str, Any]]]:
@@ -336,7 +347,11 @@ def build_worker(
     ``own_process`` for ``ispb worker`` (shutdown with a deadline), else plain (tests run it in-process).
     Every task keeps its job's heartbeat, and the sweep for dead workers' jobs runs every ``heartbeat_s``."""
     cron_jobs = []
-    functions: set[Any] = {(RUN_JOB, _kept_alive(run_job)), (RUN_SOON, _kept_alive(forward_run_soon))}
+    functions: set[Any] = {
+        (RUN_JOB, _kept_alive(run_job)),
+        (RUN_SOON, _kept_alive(forward_run_soon)),
+        (RUN_REQUEST, _kept_alive(run_request)),
+    }
     for job in SCHEDULE:
         task = _kept_alive(_cron_task(job))
         functions.add((task.__qualname__, task))

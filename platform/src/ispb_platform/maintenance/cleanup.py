@@ -4,7 +4,8 @@ of the operator (``platform.tenant``), each counted in the run record.
 - sessions, portal sign-in codes and staff invitations ``expired_login_retention_days`` after they expired;
 - sent messages of the outbox after ``outbox_retention_days`` (queued and failed ones stay: they are work or
   evidence);
-- the operator's run records after ``job_run_retention_days``, except each job's latest;
+- the operator's run records after ``job_run_retention_days``, except each job's latest; likewise its ended
+  requests ("Back up now", "Restore...": ``jobs/requests.py``), except the latest of each lane (the page shows it);
 - RADIUS accounting months past ``accounting_retention_months`` (the same step as ``netsync.radacct_partitions``);
 - traffic graph files (RRD) of customers that no longer exist.
 
@@ -40,6 +41,11 @@ _PLATFORM_DELETES = {
     " AND status <> 'running' AND started_at < now() - make_interval(days => $2) LIMIT $3 FOR UPDATE SKIP LOCKED)"
     " AND r.id <> (SELECT l.id FROM job_run l WHERE l.job = r.job AND l.tenant_id = r.tenant_id"
     " ORDER BY l.started_at DESC, l.id DESC LIMIT 1)",
+    "requests_deleted": "DELETE FROM job_request r WHERE r.id IN (SELECT id FROM job_request WHERE tenant_id = $1"
+    " AND status IN ('succeeded', 'failed') AND requested_at < now() - make_interval(days => $2) LIMIT $3"
+    " FOR UPDATE SKIP LOCKED)"
+    " AND r.id <> (SELECT l.id FROM job_request l WHERE l.tenant_id = r.tenant_id AND l.lane = r.lane"
+    " ORDER BY l.id DESC LIMIT 1)",
 }
 _TENANT_DELETES = {
     "codes_deleted": "DELETE FROM otp_code WHERE id IN (SELECT id FROM otp_code"
@@ -66,6 +72,7 @@ async def cleanup_old_data(ctx: JobContext) -> Counts:
             ctx.db, _PLATFORM_DELETES["invitations_deleted"], tenant.id, logins
         ),
         "job_runs_deleted": await _platform_batches(ctx.db, _PLATFORM_DELETES["job_runs_deleted"], tenant.id, runs),
+        "requests_deleted": await _platform_batches(ctx.db, _PLATFORM_DELETES["requests_deleted"], tenant.id, runs),
         "codes_deleted": await _tenant_batches(ctx.db, tenant, _TENANT_DELETES["codes_deleted"], logins),
         "messages_deleted": await _tenant_batches(ctx.db, tenant, _TENANT_DELETES["messages_deleted"], outbox),
     }

@@ -125,6 +125,25 @@ class JobRun(Table, tablename="job_run", schema=SCHEMA):
     worker = Text(default="")
 
 
+class JobRequest(Table, tablename="job_request", schema=SCHEMA):
+    """A job a person asked for from a page ("Back up now", "Restore..."), run by a worker; the state the page
+    shows (platform migration 0015, ``ispb_platform/jobs/requests.py``)."""
+
+    id = BigSerial(primary_key=True)
+    job = Text()
+    lane = Text()
+    tenant = ForeignKey(Tenant, db_column_name="tenant_id", null=False)
+    arguments = JSONB(default="{}")
+    requested_by = Text(default="")
+    status = Text(default="queued")
+    message = Text(default="")
+    result = JSONB(default="{}")
+    requested_at = Timestamptz(default=TimestamptzNow())
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+    worker = Text(default="")
+
+
 class WebSession(Table, tablename="web_session", schema=SCHEMA):
     """A signed-in browser; ``id`` is the SHA-256 of the cookie token, never the token."""
 
