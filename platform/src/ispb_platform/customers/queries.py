@@ -186,8 +186,9 @@ async def package_choices() -> list[tuple[str, str]]:
 
 
 async def areas(connection: Connection) -> list[str]:
-    """Every area in use, in order. SQL: a loose index scan over ``customer_area_idx``, one index probe per
-    distinct area instead of a pass over every customer (Piccolo cannot express the recursive CTE)."""
+    """Every area in use, in order. SQL: a loose index scan over ``customer_area_status_idx`` (area first), one
+    index probe per distinct area instead of a pass over every customer (Piccolo cannot express the recursive
+    CTE)."""
     rows = await connection.fetch(
         """
         WITH RECURSIVE areas AS (
