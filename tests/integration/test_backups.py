@@ -108,7 +108,7 @@ async def test_restore_as_a_new_operator_shows_the_same_customers_bills_and_secr
     slug = f"copy-{tenant.slug}"
     try:
         copy = await restore_tenant(db, LocalDestination(tmp_path), key, secret_key=TEST_SECRET_KEY, as_slug=slug)
-        assert copy.id != tenant.id and copy.name == tenant.name
+        assert copy.id != tenant.id and copy.name == f"{tenant.name} (restored copy)"
         assert await _customers(db, copy) == await _customers(db, tenant)
         assert await _bills(db, copy) == await _bills(db, tenant)
         async with db.tenant(copy) as scope:

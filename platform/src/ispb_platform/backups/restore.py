@@ -6,8 +6,9 @@ its schema renamed there to a staging name, copied into the live database under 
 pg_restore, no file), and then swapped in within one short transaction (drop the current schema, rename the
 staging one). Until that moment the operator's current data stays in place and every other operator works
 on. Restored as a new slug, the schema gets a new ``platform.tenant`` row (name, timezone and currency from
-the backup) and the sealed secrets are sealed again for the new operator's id (they are bound to it,
-``secrets_box``). Either way the schema is then migrated to the current version.
+the backup, the name marked "(restored copy)" so the admin console, the panel's header and its messages never
+pass it off as the original) and the sealed secrets are sealed again for the new operator's id (they are bound
+to it, ``secrets_box``). Either way the schema is then migrated to the current version.
 """
 
 import contextlib
@@ -185,7 +186,7 @@ async def _swap_in(db: Database, staging: str, source: dict[str, Any], as_slug: 
                 raise BackupFailed(f"an operator {as_slug!r} exists already: choose another slug")
             await connection.execute(
                 "INSERT INTO tenant (slug, name, schema_name, timezone, currency) VALUES ($1, $2, $3, $4, $5)",
-                as_slug, source["name"], schema, source["timezone"], source["currency"],
+                as_slug, f"{source['name']} (restored copy)", schema, source["timezone"], source["currency"],
             )  # fmt: skip
             await connection.execute(f"ALTER SCHEMA {quote_ident(staging)} RENAME TO {quote_ident(schema)}")
             slug = as_slug
