@@ -32,7 +32,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import sign_in
 from ispb_notify import Channel
 from ispb_platform.notify.outbox import enqueue
 from ispb_tenants import Database, TenantRef
@@ -182,6 +181,7 @@ async def test_redis_down_five_minutes_worker_and_web_keep_running_missed_ticks_
     tmp_path: Path,
     make_tenant: Callable[..., Awaitable[TenantRef]],
     make_staff: Callable[..., Awaitable[str]],
+    sign_in: Callable[..., Awaitable[str]],
 ):
     environment = ispb_environment(
         database_url,
