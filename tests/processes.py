@@ -10,11 +10,15 @@ the pytest process itself, for commands run in-process.
 
 import os
 import secrets
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 DATA_DIR = Path(tempfile.mkdtemp(prefix="ispb-test-data-"))
 QUEUE_NAME = f"test-{os.getpid()}-{secrets.token_hex(3)}"
+ISPB = str(Path(sys.executable).parent / "ispb")
 KEPT = ("ISPB_TEST_", "ISPB_CHROMIUM")
 """The test suite's own settings, not the platform's."""
 
@@ -37,3 +41,21 @@ def isolate_this_process() -> None:
     for name in [name for name in os.environ if name.startswith("ISPB_") and not name.startswith(KEPT)]:
         del os.environ[name]
     os.environ.update(session_settings())
+
+
+def start_ispb(command: str, environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``ispb COMMAND`` (``worker``, ``web``) as its own process, its output appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen([ISPB, command], env=environment, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_ispb(process: subprocess.Popen[bytes]) -> None:
+    """Stop it as systemd would: SIGTERM, then SIGKILL if it has not ended after 30 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)

@@ -12,10 +12,8 @@ row. Asked again, the restore runs: three customers, and the reason in the resto
 """
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
@@ -33,11 +31,10 @@ from ispb_platform.jobs.reaper import DEAD_REQUEST, close_dead_requests
 from ispb_platform.jobs.registry import REQUESTED_BY_NAME
 from ispb_platform.jobs.requests import get_request, request_job
 from ispb_tenants import Database, TenantRef
-from processes import QUEUE_NAME, ispb_environment
+from processes import QUEUE_NAME, ispb_environment, start_ispb, stop_ispb
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-ISPB = str(Path(sys.executable).parent / "ispb")
 KEY = "r" * 40
 HEARTBEAT_S = 2
 STARTUP_S = 60
@@ -65,13 +62,7 @@ def fx_workers() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for worker in started:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(worker.pid, signal.SIGKILL)
-                worker.wait(10)
+        stop_ispb(worker)
 
 
 async def test_a_restore_whose_worker_is_killed_fails_clearly_and_the_next_one_runs(
@@ -100,8 +91,7 @@ async def test_a_restore_whose_worker_is_killed_fails_clearly_and_the_next_one_r
     log = tmp_path / "worker.log"
 
     def start() -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            worker = subprocess.Popen([ISPB, "worker"], env=environment, stdout=out, stderr=subprocess.STDOUT)
+        worker = start_ispb("worker", environment, log)
         workers.append(worker)
         return worker
 

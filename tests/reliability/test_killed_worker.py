@@ -15,11 +15,9 @@ nobody (everyone due was billed), every operator's job ended ``succeeded``, and 
 """
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,13 +33,12 @@ from ispb_platform.jobs.registry import SCHEDULE, get_job
 from ispb_platform.jobs.runs import job_key, local_today
 from ispb_platform.jobs.worker import RUN_JOB, job_options
 from ispb_tenants import Database, TenantRef
-from processes import QUEUE_NAME, ispb_environment
+from processes import QUEUE_NAME, ispb_environment, start_ispb, stop_ispb
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 """About 1.5 minutes on an idle 2-core machine; each of the 21 worker starts costs its imports (2 s idle, up to
 15 s on a machine shared by several test runs), hence the bound above pytest's 300 s default."""
 
-ISPB = str(Path(sys.executable).parent / "ispb")
 OPERATORS = 10
 CUSTOMERS_EACH = 200
 KILLS = 20
@@ -124,8 +121,7 @@ async def test_a_worker_killed_20_times_mid_bill_run_bills_everyone_once(
     worker: subprocess.Popen[bytes] | None = None
 
     def start() -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            return subprocess.Popen([ISPB, "worker"], env=environment, stdout=out, stderr=subprocess.STDOUT)
+        return start_ispb("worker", environment, log)
 
     async def reap() -> None:
         now = datetime.now(UTC)
@@ -152,13 +148,8 @@ async def test_a_worker_killed_20_times_mid_bill_run_bills_everyone_once(
             await reap()
             await asyncio.sleep(1)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(worker.pid, signal.SIGKILL)
-                worker.wait(10)
+        if worker is not None:
+            stop_ispb(worker)
         await queue.disconnect()
 
     billed = 0

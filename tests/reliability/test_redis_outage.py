@@ -18,10 +18,8 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -36,11 +34,10 @@ from ispb_notify import Channel
 from ispb_platform.notify.outbox import enqueue
 from ispb_tenants import Database, TenantRef
 from peers.sms_gateway import SmsGatewayPeer
-from processes import QUEUE_NAME, ispb_environment
+from processes import QUEUE_NAME, ispb_environment, start_ispb, stop_ispb
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-ISPB = str(Path(sys.executable).parent / "ispb")
 BEFORE_TICK_S = 15
 OUTAGE_S = BEFORE_TICK_S + 5 * 60 + 5
 """The issue's drill, five minutes and a little: six ticks of every per-minute job missed, Redis back 5 s after
@@ -98,20 +95,6 @@ def fx_own_redis() -> Iterator[_Redis]:
     yield server
     if server.process is not None and server.process.poll() is None:
         server.stop()
-
-
-def _start(command: str, environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen([ISPB, command], env=environment, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 def _free_port() -> int:
@@ -197,8 +180,8 @@ async def test_redis_down_five_minutes_worker_and_web_keep_running_missed_ticks_
     email = await make_staff("operator_admin", tenant)
     async with SmsGatewayPeer() as gateway:
         await _with_sms_gateway(db, tenant, gateway)
-        worker = _start("worker", environment, worker_log)
-        web = _start("web", environment | {"ISPB_PORT": str(port)}, web_log)
+        worker = start_ispb("worker", environment, worker_log)
+        web = start_ispb("web", environment | {"ISPB_PORT": str(port)}, web_log)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                 panel = _Panel(client)
@@ -270,8 +253,8 @@ async def test_redis_down_five_minutes_worker_and_web_keep_running_missed_ticks_
             assert [m.text for m in gateway.messages] == ["Queued while Redis was away"]
             assert worker.poll() is None and web.poll() is None
         finally:
-            _stop(worker)
-            _stop(web)
+            stop_ispb(worker)
+            stop_ispb(web)
     print(dict(panel.answers))
     worker_text, web_text = worker_log.read_text(), web_log.read_text()
     assert "Traceback" not in worker_text, worker_text[-3000:]
