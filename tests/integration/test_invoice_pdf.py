@@ -9,10 +9,12 @@ import dataclasses
 import io
 import os
 import pickle
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,13 @@ from ispb_platform.billing.invoices import (
     RendererClosed,
     RendererCrashed,
 )
-from ispb_platform.billing.invoices.render import PACKAGE_DIR, BlockedURL, PackageOnlyFetcher, render_invoice_pdf
+from ispb_platform.billing.invoices.render import (
+    PACKAGE_DIR,
+    BlockedURL,
+    PackageOnlyFetcher,
+    invoice_html,
+    render_invoice_pdf,
+)
 
 
 def make_document(**overrides: Any) -> InvoiceDocument:
@@ -308,6 +316,12 @@ def test_documents_are_plain_values():
         doc.total = "৳ 0.00"  # type: ignore[misc]
 
 
+def _png_logo() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (240, 80), (15, 118, 110)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _pages(pdf: bytes, folder: Path, name: str) -> list[Image.Image]:
     path = folder / f"{name}.pdf"
     path.write_bytes(pdf)
@@ -321,18 +335,53 @@ def _pages(pdf: bytes, folder: Path, name: str) -> list[Image.Image]:
         {},  # the typical invoice: header, facts, lines, totals, notes, footer with "Page 1 of 1"
         {"kind": "Credit note", "refers_to": "INV-2026-000122", "status": "Void", "notes": ""},
         {"lines": tuple(InvoiceLine(f"Line {n}", "৳ 1.00", "15%", "৳ 0.15", "৳ 1.15") for n in range(60))},  # 3 pages
+        {"logo": _png_logo(), "logo_type": "image/png", "customer_name": '<Rahim & "Sons">\'s'},
     ],
-    ids=["invoice", "credit-note", "three-pages"],
+    ids=["invoice", "credit-note", "three-pages", "logo-and-markup-in-text"],
 )
-def test_the_invoice_user_agent_stylesheet_renders_the_same_pages_as_html5_defaults(overrides, tmp_path: Path):
-    """``invoice_ua.css`` replaces WeasyPrint's HTML5 defaults for speed; the pages must not change by a pixel.
-    An element added to the template without its defaults in ``invoice_ua.css`` fails here."""
+def test_the_renderer_shortcuts_draw_the_same_pages_as_weasyprint_as_shipped(overrides, tmp_path: Path):
+    """The XML parser and ``invoice_ua.css`` replace WeasyPrint's HTML5 parser and defaults for speed; the pages must
+    not change by a pixel. An element added to the template without its defaults in ``invoice_ua.css`` fails here."""
     document = make_document(customer_address="Flat 4B\n23 Lake Road", **overrides)
     own = _pages(render_invoice_pdf(document), tmp_path, "own")
-    html5 = _pages(render_invoice_pdf(document, html5_defaults=True), tmp_path, "html5")
-    assert len(own) == len(html5) >= 1
-    for number, (mine, theirs) in enumerate(zip(own, html5, strict=True), start=1):
+    shipped = _pages(render_invoice_pdf(document, reference=True), tmp_path, "shipped")
+    assert len(own) == len(shipped) >= 1
+    for number, (mine, theirs) in enumerate(zip(own, shipped, strict=True), start=1):
         assert ImageChops.difference(mine, theirs).getbbox() is None, f"page {number} differs"
+
+
+def test_the_template_stays_well_formed_xml():
+    """Otherwise every invoice silently falls back to the slower HTML5 parser."""
+    for document in (
+        make_document(),
+        make_document(logo=_png_logo(), logo_type="image/png", refers_to="INV-1", notes="a < b & c > d"),
+        make_document(customer_name="রহিম উদ্দিন", notes=""),
+    ):
+        ElementTree.fromstring(invoice_html(document))
+
+
+def test_text_the_xml_parser_refuses_still_renders():
+    """A control character pasted into an address is not XML, but the invoice must still print."""
+    text = pdf_text(render_invoice_pdf(make_document(customer_address="Road 5\x0bMirpur", customer_name="Karim\x01")))
+
+    assert "Karim" in text and "Mirpur" in text
+
+
+def test_font_subsetting_parses_no_c_type_per_invoice():
+    """WeasyPrint sizes its glyph arrays in the C type text; ``render._OpenArrayFFI`` keeps cffi from parsing a new
+    type (~2 ms each) for every new glyph count. Fails if WeasyPrint stops going through ``pdf.fonts.ffi``."""
+    import weasyprint.pdf.fonts
+    from weasyprint.text.ffi import ffi
+
+    from ispb_platform.billing.invoices.render import _OpenArrayFFI
+
+    assert isinstance(weasyprint.pdf.fonts.ffi, _OpenArrayFFI)
+    for count in (3, 7, 11):
+        lines = tuple(InvoiceLine(f"Item {n} {'x' * n}", "৳ 1.00", "15%", "৳ 0.15", "৳ 1.15") for n in range(count))
+        render_invoice_pdf(make_document(lines=lines, customer_name=f"Customer {'ABCDEFGHIJ'[:count]}"))
+
+    sized = [cdecl for cdecl in ffi._parsed_types if re.fullmatch(r"hb_codepoint_t\[\d+\]", cdecl)]
+    assert sized == [], "WeasyPrint asked cffi for sized arrays again: the open-array shim no longer applies"
 
 
 def test_weasyprint_still_has_the_user_agent_hook_the_renderer_overrides():
