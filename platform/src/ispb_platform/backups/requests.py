@@ -13,7 +13,7 @@ from typing import Any
 from ispb_platform.activity.service import record_activity
 from ispb_platform.auth.roles import Principal, Role, SessionKind
 from ispb_platform.backups.destinations import current_destination, destination_named
-from ispb_platform.backups.dump import close_interrupted, take_backup
+from ispb_platform.backups.dump import Taken, close_interrupted, take_backup
 from ispb_platform.backups.pg_process import BackupFailed
 from ispb_platform.backups.queries import get_backup
 from ispb_platform.backups.restore import restore_tenant
@@ -49,14 +49,9 @@ async def back_up_now(ctx: JobContext, request: JobRequest) -> Outcome:
     """``backup.take_now``: a backup of the operator's data now (manual backups are never deduplicated)."""
     tenant = ctx.require_tenant()
     try:
-        destination = await current_destination(ctx.db, data_dir=ctx.data_dir, secret_key=ctx.secret_key)
-        taken = await take_backup(
-            ctx.db, destination, secret_key=ctx.secret_key, tenant=tenant, trigger="manual", period=ctx.today,
-            now=ctx.now, on_started=_noted(ctx, request, "backup_id"),
-        )  # fmt: skip
+        taken = await _manual_backup(ctx, request, noted_as="backup_id")
     except FAILURES as error:
         raise RequestFailed(f"The backup failed: {error}") from None
-    assert taken is not None  # manual backups are never deduplicated
     async with ctx.db.tenant(tenant) as scope:
         await record_activity(
             scope, _actor(ctx, request.arguments), "backup.taken", object_type="backup", object_id=taken.backup_id,
@@ -77,12 +72,7 @@ async def restore_from_backup(ctx: JobContext, request: JobRequest) -> Outcome:
         raise RequestFailed("The restore failed and your data is as it was: that backup is no longer available")
     taken = f"{backup.started_at:%Y-%m-%d %H:%M} UTC"
     try:
-        current = await current_destination(ctx.db, data_dir=ctx.data_dir, secret_key=ctx.secret_key)
-        before = await take_backup(
-            ctx.db, current, secret_key=ctx.secret_key, tenant=tenant, trigger="manual", period=ctx.today,
-            now=ctx.now, on_started=_noted(ctx, request, "backup_before_id"),
-        )  # fmt: skip
-        assert before is not None  # manual backups are never deduplicated
+        before = await _manual_backup(ctx, request, noted_as="backup_before_id")
         source = await destination_named(ctx.db, backup.destination, data_dir=ctx.data_dir, secret_key=ctx.secret_key)
         await restore_tenant(
             ctx.db, source, backup.object_key, secret_key=ctx.secret_key, old_keys=accepted_old_keys(),
@@ -101,6 +91,18 @@ async def restore_from_backup(ctx: JobContext, request: JobRequest) -> Outcome:
         f"Restored the backup of {taken}; the data before it is in backup {before_name}",
         {"restored_backup_id": backup.id, "backup_before_id": before.backup_id},
     )
+
+
+async def _manual_backup(ctx: JobContext, request: JobRequest, *, noted_as: str) -> Taken:
+    """A backup of the operator's data now, to the current destination; its row's id noted on the request as
+    ``noted_as`` as soon as the row exists."""
+    destination = await current_destination(ctx.db, data_dir=ctx.data_dir, secret_key=ctx.secret_key)
+    taken = await take_backup(
+        ctx.db, destination, secret_key=ctx.secret_key, tenant=ctx.require_tenant(), trigger="manual",
+        period=ctx.today, now=ctx.now, on_started=_noted(ctx, request, noted_as),
+    )  # fmt: skip
+    assert taken is not None  # manual backups are never deduplicated
+    return taken
 
 
 def _noted(ctx: JobContext, request: JobRequest, name: str) -> Callable[[int], Awaitable[None]]:
