@@ -74,7 +74,10 @@ def machine() -> str:
     memory_kb = int(
         next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     )
-    return f"{os.cpu_count()} CPU ({cpu}), {memory_kb / 1024 / 1024:.0f} GB RAM, Python {platform.python_version()}"
+    # The interpreter's path says which build ran (a distribution's PGO+LTO python3 or a plain source build):
+    # pure-Python figures such as the invoice PDF differ by ~15% between the two.
+    python = f"Python {platform.python_version()} ({os.path.realpath(sys.executable)})"
+    return f"{os.cpu_count()} CPU ({cpu}), {memory_kb / 1024 / 1024:.0f} GB RAM, {python}"
 
 
 def run(bench: Bench, quick: bool, logs: Path) -> tuple[list[Figure], str]:
