@@ -197,7 +197,7 @@ def _parse(source: str, fetcher: URLFetcher, *, reference: bool) -> _InvoiceHTML
             root = ElementTree.fromstring(source)  # noqa: S314
             return _InvoiceHTML.from_xhtml(root, base_url, fetcher)
         except ElementTree.ParseError:
-            # Text XML forbids (control characters pasted into an address) is still valid HTML: parse it as HTML.
+            # Text that XML forbids (a control character pasted into an address) is still HTML: parse it as HTML.
             pass
     return _InvoiceHTML(string=source, base_url=base_url, url_fetcher=fetcher)
 
